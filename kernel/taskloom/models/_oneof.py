@@ -1,0 +1,43 @@
+"""The ``oneof`` class decorator shared by the contracts.
+
+A protobuf ``oneof`` is modelled as several Optional fields (default None) of which at most one,
+or exactly one when the group is required, may be set. The groups are recorded on the class as
+``__oneofs__`` ({group name: (field names, required)}) so that codecs can map them mechanically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+_C = TypeVar("_C", bound=type)
+
+
+def oneof(group: str, *names: str, required: bool = True) -> Callable[[_C], _C]:
+    """Declare that the fields ``names`` form the protobuf oneof ``group`` of the decorated class.
+
+    Apply it *below* ``@attrs.frozen`` so that attrs sees the ``__attrs_post_init__`` it installs.
+    Construction raises ValueError naming the class and the fields when more than one field of the
+    group is set, or when none is set and ``required`` is true.
+    """
+
+    def decorate(cls: _C) -> _C:
+        groups = dict(cls.__dict__.get("__oneofs__", {}))
+        groups[group] = (names, required)
+        cls.__oneofs__ = groups  # type: ignore[attr-defined]
+        cls.__attrs_post_init__ = _check_oneofs  # type: ignore[attr-defined]
+        return cls
+
+    return decorate
+
+
+def _check_oneofs(self: Any) -> None:
+    for group, (names, required) in type(self).__oneofs__.items():
+        chosen = [name for name in names if getattr(self, name) is not None]
+        if len(chosen) > 1 or (required and not chosen):
+            expected = ", ".join(repr(name) for name in names)
+            got = ", ".join(repr(name) for name in chosen) or "none"
+            rule = "exactly one of {} must" if required else "at most one of {} may"
+            raise ValueError(
+                f"{type(self).__name__}: {rule.format(expected)} be set (oneof {group!r}), got {got}"
+            )
