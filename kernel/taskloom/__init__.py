@@ -1,0 +1,54 @@
+"""taskloom: typed tasks and workflows that run locally, at scale, or on a Flyte cluster.
+
+``import taskloom`` imports nothing else: every public name is resolved on first access. Names of
+the kernel come from the kernel's modules; names added by plugins (``map_task``, ``dynamic``...) come
+from entry-point metadata and import only the plugin that provides them. A name whose plugin is not
+installed raises an ImportError naming the distribution to install.
+"""
+
+from __future__ import annotations
+
+# No imports here, not even `typing` (~9 ms): annotations below are strings.
+
+__version__ = "0.1.0"
+
+# Public names of the kernel: name -> module that defines it.
+_KERNEL_NAMES: dict[str, str] = {
+    "hookimpl": "taskloom.hookspecs",
+    "TypeEngine": "taskloom.core.type_engine",
+    "TypeTransformer": "taskloom.core.type_engine",
+    "SimpleTransformer": "taskloom.core.type_engine",
+    "TypeTransformerFailedError": "taskloom.exceptions.user",
+    "FlyteFile": "taskloom.types.file",
+    "File": "taskloom.types.file",
+    "FlyteDirectory": "taskloom.types.directory",
+    "Directory": "taskloom.types.directory",
+}
+
+__all__ = sorted(_KERNEL_NAMES)
+
+# Subpackages and modules: answered with AttributeError at once so that `from taskloom import core`
+# falls through to the import system instead of asking the plugins.
+_SUBMODULES = frozenset(
+    {"cli", "config", "core", "exceptions", "hookspecs", "models", "plugins", "storage", "testing", "types"}
+)
+
+
+def __getattr__(name: str) -> object:
+    module_name = _KERNEL_NAMES.get(name)
+    if module_name is not None:
+        import importlib
+
+        value = getattr(importlib.import_module(module_name), name)
+        globals()[name] = value  # a kernel name never changes: resolve it once
+        return value
+    if name.startswith("__") or name in _SUBMODULES:
+        raise AttributeError(f"module 'taskloom' has no attribute {name!r}")
+    from taskloom.plugins import get_plugin_manager
+
+    # Not cached: the set of plugins may change (tests swap the plugin manager).
+    return get_plugin_manager().resolve_name(name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_KERNEL_NAMES))

@@ -1,0 +1,170 @@
+"""Interfaces: the named, typed inputs and outputs of a task or workflow.
+
+:func:`transform_function_to_interface` reads a function's signature: inputs with their defaults;
+outputs from the return annotation, which may be a single type (one output ``o0``), a
+``tuple[A, B]`` (outputs ``o0``, ``o1``), a ``NamedTuple`` (one output per field, named after it) or
+``None``/absent (no outputs). Every type is checked against the type engine there and then, so an
+unsupported annotation fails when the task is declared, naming the function, the parameter and the
+type, never later and never by a silent pickle. Names follow flytekit's ``flytekit.core.interface``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from typing import Any, Callable
+
+from taskloom.exceptions.user import UnsupportedTypeError, ValidationError
+from taskloom.models.interface import TypedInterface, Variable, VariableMap
+
+#: The default of an input that has none.
+NO_DEFAULT: Any = inspect.Parameter.empty
+
+
+def is_named_tuple(t: Any) -> bool:
+    """Tell whether ``t`` is a ``typing.NamedTuple`` class (or a ``collections.namedtuple`` one)."""
+    return isinstance(t, type) and issubclass(t, tuple) and hasattr(t, "_fields")
+
+
+class Interface:
+    """The Python-level interface of an entity: inputs ``name -> (type, default)``, outputs ``name -> type``.
+
+    ``inputs`` accepts a plain type (the input is required) or a ``(type, default)`` pair.
+    ``output_tuple_name`` is the NamedTuple's name when the outputs came from one.
+    """
+
+    def __init__(
+        self,
+        inputs: dict[str, Any] | None = None,
+        outputs: dict[str, Any] | None = None,
+        output_tuple_name: str | None = None,
+        docstring: str | None = None,
+    ) -> None:
+        self._inputs: dict[str, tuple[Any, Any]] = {}
+        for name, spec in (inputs or {}).items():
+            if isinstance(spec, tuple) and len(spec) == 2 and not is_named_tuple(spec):
+                self._inputs[name] = (spec[0], spec[1])
+            else:
+                self._inputs[name] = (spec, NO_DEFAULT)
+        self._outputs: dict[str, Any] = dict(outputs or {})
+        self._output_tuple_name = output_tuple_name
+        self._docstring = docstring
+        self._typed: TypedInterface | None = None
+
+    @property
+    def inputs(self) -> dict[str, Any]:
+        """Input names and their Python types."""
+        return {name: spec[0] for name, spec in self._inputs.items()}
+
+    @property
+    def inputs_with_defaults(self) -> dict[str, tuple[Any, Any]]:
+        """Input names and ``(type, default)``; the default is :data:`NO_DEFAULT` for required inputs."""
+        return dict(self._inputs)
+
+    @property
+    def default_inputs_as_kwargs(self) -> dict[str, Any]:
+        """Defaults of the inputs that have one."""
+        return {name: spec[1] for name, spec in self._inputs.items() if spec[1] is not NO_DEFAULT}
+
+    @property
+    def required_inputs(self) -> list[str]:
+        """Names of the inputs without a default, in declaration order."""
+        return [name for name, spec in self._inputs.items() if spec[1] is NO_DEFAULT]
+
+    @property
+    def outputs(self) -> dict[str, Any]:
+        """Output names and their Python types, in order."""
+        return dict(self._outputs)
+
+    @property
+    def output_names(self) -> list[str]:
+        """Output names, in order."""
+        return list(self._outputs)
+
+    @property
+    def output_tuple_name(self) -> str | None:
+        """The NamedTuple's name when the outputs were declared with one."""
+        return self._output_tuple_name
+
+    @property
+    def docstring(self) -> str | None:
+        """The function's docstring, if any."""
+        return self._docstring
+
+    def to_typed_interface(self, entity: str | None = None) -> TypedInterface:
+        """The literal-typed interface (computed once); see :func:`transform_interface_to_typed_interface`."""
+        if self._typed is None:
+            self._typed = transform_interface_to_typed_interface(self, entity=entity)
+        return self._typed
+
+    def __repr__(self) -> str:
+        return f"Interface(inputs={self._inputs!r}, outputs={self._outputs!r})"
+
+
+def transform_function_to_interface(fn: Callable[..., Any], docstring: str | None = None) -> Interface:
+    """Extract the interface of ``fn`` from its signature and check every type with the type engine.
+
+    Raises :class:`~taskloom.exceptions.user.ValidationError` for an input without annotation or a
+    ``*args``/``**kwargs`` parameter, and :class:`~taskloom.exceptions.user.UnsupportedTypeError`
+    for a type no transformer supports; both name the function and the parameter.
+    """
+    entity = f"function {_qualified_name(fn)!r}"
+    try:
+        hints = typing.get_type_hints(fn, include_extras=True)
+    except Exception as error:
+        raise ValidationError(f"{entity}: its annotations cannot be resolved: {type(error).__name__}: {error}") from error
+    signature = inspect.signature(fn)
+    inputs: dict[str, tuple[Any, Any]] = {}
+    for name, parameter in signature.parameters.items():
+        if parameter.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
+            raise ValidationError(f"{entity}: parameter {name!r} is variadic; declare every input by name")
+        if name not in hints:
+            raise ValidationError(f"{entity}: input {name!r} has no type annotation")
+        inputs[name] = (hints[name], parameter.default)
+    returned = hints.get("return", None)
+    outputs, tuple_name = _outputs_of(returned)
+    interface = Interface(inputs, outputs, output_tuple_name=tuple_name, docstring=docstring or inspect.getdoc(fn))
+    interface.to_typed_interface(entity=entity)
+    return interface
+
+
+def _outputs_of(returned: Any) -> tuple[dict[str, Any], str | None]:
+    if returned is None or returned is type(None):
+        return {}, None
+    if is_named_tuple(returned):
+        hints = typing.get_type_hints(returned, include_extras=True)
+        return {field: hints.get(field, Any) for field in returned._fields}, returned.__name__
+    if typing.get_origin(returned) is tuple:
+        arguments = typing.get_args(returned)
+        if arguments and Ellipsis not in arguments and arguments != ((),):
+            return {f"o{index}": argument for index, argument in enumerate(arguments)}, None
+    return {"o0": returned}, None
+
+
+def transform_interface_to_typed_interface(interface: Interface, entity: str | None = None) -> TypedInterface:
+    """Convert a Python interface to a :class:`~taskloom.models.interface.TypedInterface` of literal types.
+
+    ``entity`` (``"function 'mod.f'"``, ``"task 'clean'"``) prefixes errors.
+    """
+    from taskloom.core.type_engine import TypeEngine, type_name
+
+    def variables(named: dict[str, Any], direction: str) -> VariableMap:
+        result = {}
+        for name, python_type in named.items():
+            try:
+                literal_type = TypeEngine.to_literal_type(python_type)
+            except UnsupportedTypeError as error:
+                prefix = f"{entity}: " if entity else ""
+                raise UnsupportedTypeError(
+                    f"{prefix}{direction} {name!r} has type {type_name(python_type)}: {error}"
+                ) from error
+            result[name] = Variable(type=literal_type, description="")
+        return VariableMap(variables=result)
+
+    return TypedInterface(inputs=variables(interface.inputs, "input"), outputs=variables(interface.outputs, "output"))
+
+
+def _qualified_name(fn: Callable[..., Any]) -> str:
+    module = getattr(fn, "__module__", None)
+    name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", repr(fn))
+    return f"{module}.{name}" if module and module != "__main__" else name

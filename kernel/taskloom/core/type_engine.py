@@ -1,0 +1,445 @@
+"""The type engine: dispatch between Python types and literals.
+
+The kernel holds the dispatch only; every transformer comes from a plugin through
+:func:`~taskloom.hookspecs.taskloom_type_transformers` (taskloom-types supplies the standard ones)
+or from :meth:`TypeEngine.register`. A Python type finds its transformer in this order:
+
+1. a transformer registered for exactly that type, or for its generic origin (``list`` for
+   ``list[int]``, ``typing.Union`` for ``int | None``); ``Annotated[T, ...]`` is looked up as ``T``;
+2. a transformer whose :meth:`TypeTransformer.handles` claims it (dataclasses, attrs classes,
+   NamedTuples: structural types that share no base class);
+3. a transformer registered for one of the type's base classes, nearest first (``Enum`` for every
+   enum, ``FlyteFile`` for ``FlyteFile[csv]``);
+4. if the user opted the type in to pickling (:func:`taskloom.types.pickle.allow_pickle`), the
+   transformer registered for :class:`~taskloom.types.pickle.FlytePickle`.
+
+Otherwise the type is unsupported: :class:`~taskloom.exceptions.user.UnsupportedTypeError`. There is
+no silent pickle fallback.
+
+The names and signatures follow flytekit's (``TypeEngine.to_literal(ctx, value, python_type,
+expected)``...), so transformers written for flytekit port by rewriting imports.
+"""
+
+from __future__ import annotations
+
+import inspect
+import reprlib
+import types
+import typing
+from typing import Any, Callable, Generic, TypeVar
+
+from taskloom.exceptions.user import TypeTransformerFailedError, UnsupportedTypeError
+from taskloom.models.literals import Literal, LiteralMap
+from taskloom.models.types import LiteralType
+
+T = TypeVar("T")
+
+_short_repr = reprlib.Repr()
+_short_repr.maxstring = 40
+_short_repr.maxother = 40
+
+
+def type_name(python_type: Any) -> str:
+    """A short, readable name for a Python type or annotation (``list[int]``, ``int | None``)."""
+    if python_type is None or python_type is type(None):
+        return "None"
+    origin = typing.get_origin(python_type)
+    if origin is typing.Annotated:
+        return type_name(typing.get_args(python_type)[0])
+    if origin in (typing.Union, types.UnionType):
+        return " | ".join(type_name(arg) for arg in typing.get_args(python_type))
+    if origin is not None:
+        arguments = typing.get_args(python_type)
+        base = getattr(origin, "__qualname__", None) or repr(origin).replace("typing.", "")
+        if not arguments:
+            return base
+        return f"{base}[{', '.join('...' if arg is Ellipsis else type_name(arg) for arg in arguments)}]"
+    if isinstance(python_type, type):
+        return python_type.__qualname__
+    if isinstance(python_type, TypeVar):
+        return python_type.__name__
+    return repr(python_type).replace("typing.", "")
+
+
+def value_description(value: Any) -> str:
+    """Describe a value for an error message: its type and a shortened repr (``str 'abc'``)."""
+    return f"{type(value).__qualname__} {_short_repr.repr(value)}"
+
+
+def literal_description(literal: Any) -> str:
+    """Describe a literal for an error message, shortened."""
+    return _short_repr.repr(literal)
+
+
+def strip_annotated(python_type: Any) -> Any:
+    """Return ``T`` for ``Annotated[T, ...]`` (at any nesting of Annotated), else the type itself."""
+    while typing.get_origin(python_type) is typing.Annotated:
+        python_type = typing.get_args(python_type)[0]
+    return python_type
+
+
+class TypeTransformer(Generic[T]):
+    """Converts values of one Python type (or family of types) to and from literals.
+
+    Subclass it in a plugin and return an instance from
+    :func:`~taskloom.hookspecs.taskloom_type_transformers`. ``t`` is the type the transformer is
+    registered for; override :meth:`handles` to claim structural types as well. Raise
+    :class:`~taskloom.exceptions.user.TypeTransformerFailedError` with "expected X, got Y" for a value
+    of the wrong type; the engine adds where the value came from.
+    """
+
+    def __init__(self, name: str, t: type[T] | Any, enable_type_assertions: bool = True) -> None:
+        self._name = name
+        self._t = t
+        self._type_assertions_enabled = enable_type_assertions
+
+    @property
+    def name(self) -> str:
+        """A short name for this transformer (also used as a union variant's tag)."""
+        return self._name
+
+    @property
+    def python_type(self) -> Any:
+        """The Python type this transformer is registered for."""
+        return self._t
+
+    @property
+    def type_assertions_enabled(self) -> bool:
+        """Whether :meth:`assert_type` checks values before conversion."""
+        return self._type_assertions_enabled
+
+    def handles(self, t: Any) -> bool:
+        """Tell whether this transformer claims ``t`` beyond an exact or base-class match."""
+        return False
+
+    def assert_type(self, t: Any, v: Any) -> None:
+        """Raise :class:`TypeTransformerFailedError` unless ``v`` is an instance of ``t``."""
+        if not self._type_assertions_enabled:
+            return
+        check = typing.get_origin(t) or t
+        if isinstance(check, type) and not isinstance(v, check):
+            raise TypeTransformerFailedError(f"expected {type_name(t)}, got {value_description(v)}")
+
+    def get_literal_type(self, t: Any) -> LiteralType:
+        """Return the literal type that values of Python type ``t`` are converted to."""
+        raise NotImplementedError(f"{type(self).__name__}.get_literal_type")
+
+    def to_literal(self, ctx: Any, python_val: T, python_type: Any, expected: LiteralType) -> Literal:
+        """Convert ``python_val`` (declared as ``python_type``) to a literal of type ``expected``."""
+        raise NotImplementedError(f"{type(self).__name__}.to_literal")
+
+    def to_python_value(self, ctx: Any, lv: Literal, expected_python_type: Any) -> T:
+        """Convert literal ``lv`` to a value of ``expected_python_type``."""
+        raise NotImplementedError(f"{type(self).__name__}.to_python_value")
+
+    def guess_python_type(self, literal_type: LiteralType) -> Any:
+        """Return a Python type for ``literal_type``, or raise ValueError if this transformer has none."""
+        raise ValueError(f"transformer {self._name!r} cannot guess a Python type for {literal_type}")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self._name!r}, t={type_name(self._t)})"
+
+
+class SimpleTransformer(TypeTransformer[T]):
+    """A transformer made of two functions, for types with one fixed literal type.
+
+    ``to_literal_transformer(value) -> Literal`` and ``from_literal_transformer(literal) -> value``.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        t: type[T],
+        lt: LiteralType,
+        to_literal_transformer: Callable[[T], Literal],
+        from_literal_transformer: Callable[[Literal], T],
+    ) -> None:
+        super().__init__(name, t)
+        self._lt = lt
+        self._to_literal = to_literal_transformer
+        self._from_literal = from_literal_transformer
+
+    def get_literal_type(self, t: Any = None) -> LiteralType:
+        return self._lt
+
+    def to_literal(self, ctx: Any, python_val: T, python_type: Any, expected: LiteralType) -> Literal:
+        self.assert_type(self._t, python_val)
+        return self._to_literal(python_val)
+
+    def to_python_value(self, ctx: Any, lv: Literal, expected_python_type: Any) -> T:
+        try:
+            return self._from_literal(lv)
+        except (AttributeError, TypeError, ValueError) as error:
+            raise TypeTransformerFailedError(
+                f"expected a literal of {type_name(self._t)}, got {literal_description(lv)}"
+            ) from error
+
+    def guess_python_type(self, literal_type: LiteralType) -> Any:
+        if literal_type == self._lt:
+            return self._t
+        return super().guess_python_type(literal_type)
+
+
+class _Registry:
+    """The transformers known for one set of loaded plugins."""
+
+    __slots__ = ("by_type", "claimers", "ordered", "lookups")
+
+    def __init__(self, transformers: list[TypeTransformer[Any]]) -> None:
+        self.by_type: dict[Any, TypeTransformer[Any]] = {}
+        self.claimers: list[TypeTransformer[Any]] = []
+        self.ordered = transformers
+        self.lookups: dict[Any, TypeTransformer[Any]] = {}
+        for transformer in transformers:  # highest priority first: the first claim wins
+            self.by_type.setdefault(transformer.python_type, transformer)
+            if type(transformer).handles is not TypeTransformer.handles:
+                self.claimers.append(transformer)
+
+
+class TypeEngine:
+    """Finds transformers and converts between Python values and literals (class-level API)."""
+
+    _registered: list[TypeTransformer[Any]] = []
+    _pickle_allowed: set[Any] = set()
+    _registry: _Registry | None = None
+    _registry_key: tuple[int, int] | None = None
+
+    # --- registration ----------------------------------------------------------------------
+
+    @classmethod
+    def register(cls, transformer: TypeTransformer[Any], additional_types: tuple[Any, ...] = ()) -> None:
+        """Register ``transformer`` in this process, above every plugin's (flytekit's API).
+
+        Prefer contributing transformers from a plugin; this exists for scripts and for code ported
+        from flytekit. ``additional_types`` are not supported and must be empty.
+        """
+        if additional_types:
+            raise ValueError("additional_types is not supported; register one transformer per type")
+        cls._registered.insert(0, transformer)
+        cls._registry_key = None
+
+    @classmethod
+    def unregister(cls, transformer: TypeTransformer[Any]) -> None:
+        """Remove a transformer added with :meth:`register`."""
+        cls._registered.remove(transformer)
+        cls._registry_key = None
+
+    @classmethod
+    def allow_pickle(cls, python_type: Any) -> None:
+        """Let values of ``python_type`` (and its subclasses) be passed by pickling.
+
+        Use :func:`taskloom.types.pickle.allow_pickle`, which documents the trade-off.
+        """
+        cls._pickle_allowed.add(python_type)
+        cls._registry_key = None
+
+    @classmethod
+    def _current(cls) -> _Registry:
+        from taskloom.plugins import get_plugin_manager
+
+        manager = get_plugin_manager()
+        key = (id(manager), manager.generation)
+        if cls._registry is None or cls._registry_key != key:
+            transformers: list[TypeTransformer[Any]] = list(cls._registered)
+            for plugin, contributed in manager.collect("taskloom_type_transformers"):
+                for transformer in contributed:
+                    if not isinstance(transformer, TypeTransformer):
+                        raise TypeError(
+                            f"plugin {plugin!r} contributed {transformer!r}, which is not a TypeTransformer"
+                        )
+                    transformers.append(transformer)
+            cls._registry = _Registry(transformers)
+            # Collecting may have marked a plugin failed (and bumped the generation): key after it.
+            cls._registry_key = (id(manager), manager.generation)
+        return cls._registry
+
+    @classmethod
+    def transformers(cls) -> list[TypeTransformer[Any]]:
+        """Every transformer in effect, highest priority first."""
+        return list(cls._current().ordered)
+
+    # --- dispatch --------------------------------------------------------------------------
+
+    @classmethod
+    def get_transformer(cls, python_type: Any) -> TypeTransformer[Any]:
+        """Return the transformer for ``python_type`` (see the module docs for the order).
+
+        Raises :class:`~taskloom.exceptions.user.UnsupportedTypeError` when none applies.
+        """
+        registry = cls._current()
+        try:
+            return registry.lookups[python_type]
+        except (KeyError, TypeError):
+            pass
+        transformer = cls._find(registry, python_type)
+        try:
+            registry.lookups[python_type] = transformer
+        except TypeError:  # an unhashable annotation: fine, just not cached
+            pass
+        return transformer
+
+    @classmethod
+    def _find(cls, registry: _Registry, python_type: Any) -> TypeTransformer[Any]:
+        t = strip_annotated(python_type)
+        if t is None:
+            t = type(None)
+        origin = typing.get_origin(t)
+        if origin is types.UnionType:
+            origin = typing.Union
+        for candidate in (t, origin):
+            if candidate is not None:
+                try:
+                    found = registry.by_type.get(candidate)
+                except TypeError:
+                    found = None
+                if found is not None:
+                    return found
+        for transformer in registry.claimers:
+            if transformer.handles(t):
+                return transformer
+        base = origin if isinstance(origin, type) else t
+        if isinstance(base, type):
+            for parent in inspect.getmro(base)[1:]:
+                if parent is object:
+                    break
+                found = registry.by_type.get(parent)
+                if found is not None:
+                    return found
+            if any(issubclass(base, allowed) for allowed in cls._pickle_allowed if isinstance(allowed, type)):
+                from taskloom.types.pickle import FlytePickle
+
+                found = registry.by_type.get(FlytePickle)
+                if found is not None:
+                    return found
+        raise UnsupportedTypeError(_unsupported_message(t))
+
+    @classmethod
+    def to_literal_type(cls, python_type: Any) -> LiteralType:
+        """Return the literal type of ``python_type``; raises UnsupportedTypeError if none."""
+        t = strip_annotated(python_type)
+        return cls.get_transformer(t).get_literal_type(t)
+
+    @classmethod
+    def to_literal(cls, ctx: Any, python_val: Any, python_type: Any, expected: LiteralType | None = None) -> Literal:
+        """Convert ``python_val`` declared as ``python_type`` to a literal.
+
+        Raises :class:`~taskloom.exceptions.user.TypeTransformerFailedError` ("expected X, got Y")
+        when the value does not fit the type.
+        """
+        t = strip_annotated(python_type)
+        transformer = cls.get_transformer(t)
+        if expected is None:
+            expected = transformer.get_literal_type(t)
+        try:
+            return transformer.to_literal(ctx, python_val, t, expected)
+        except TypeTransformerFailedError:
+            raise
+        except (TypeError, ValueError, AttributeError, KeyError, OverflowError) as error:
+            raise TypeTransformerFailedError(
+                f"expected {type_name(t)}, got {value_description(python_val)} ({type(error).__name__}: {error})"
+            ) from error
+
+    @classmethod
+    def to_python_value(cls, ctx: Any, lv: Literal, expected_python_type: Any) -> Any:
+        """Convert literal ``lv`` to a value of ``expected_python_type``."""
+        t = strip_annotated(expected_python_type)
+        transformer = cls.get_transformer(t)
+        try:
+            return transformer.to_python_value(ctx, lv, t)
+        except TypeTransformerFailedError:
+            raise
+        except (TypeError, ValueError, AttributeError, KeyError, OverflowError) as error:
+            raise TypeTransformerFailedError(
+                f"expected a literal of {type_name(t)}, got {literal_description(lv)} ({type(error).__name__}: {error})"
+            ) from error
+
+    @classmethod
+    def guess_python_type(cls, literal_type: LiteralType) -> Any:
+        """Return a Python type for ``literal_type``, asking every transformer; ValueError if none can."""
+        for transformer in cls._current().ordered:
+            try:
+                return transformer.guess_python_type(literal_type)
+            except (ValueError, NotImplementedError):
+                continue
+        raise ValueError(f"no transformer can guess a Python type for {literal_type}")
+
+    # --- maps of named values (entity inputs and outputs) ----------------------------------
+
+    @classmethod
+    def dict_to_literal_map(
+        cls,
+        ctx: Any,
+        d: dict[str, Any],
+        type_hints: dict[str, Any],
+        *,
+        entity: str | None = None,
+        direction: str = "input",
+    ) -> LiteralMap:
+        """Convert named values to a :class:`~taskloom.models.literals.LiteralMap`.
+
+        Errors name the variable, and ``entity`` (e.g. ``"task 'clean'"``) when given:
+        ``task 'clean': input 'rows' expects list[int], got str 'abc'``.
+        """
+        literals = {}
+        for name, value in d.items():
+            if name not in type_hints:
+                raise TypeTransformerFailedError(
+                    _prefix(entity) + f"got an unexpected {direction} {name!r}; expected one of {sorted(type_hints)}"
+                )
+            try:
+                literals[name] = cls.to_literal(ctx, value, type_hints[name])
+            except TypeTransformerFailedError as error:
+                raise TypeTransformerFailedError(
+                    _prefix(entity) + f"{direction} {name!r} {_expects(type_hints[name], value, error)}"
+                ) from error
+        return LiteralMap(literals=literals)
+
+    @classmethod
+    def literal_map_to_kwargs(
+        cls,
+        ctx: Any,
+        lm: LiteralMap,
+        python_types: dict[str, Any],
+        *,
+        entity: str | None = None,
+        direction: str = "input",
+    ) -> dict[str, Any]:
+        """Convert a literal map to named Python values of ``python_types``; errors name the variable."""
+        values = {}
+        for name, python_type in python_types.items():
+            literal = lm.literals.get(name)
+            if literal is None:
+                raise TypeTransformerFailedError(_prefix(entity) + f"{direction} {name!r} is missing")
+            try:
+                values[name] = cls.to_python_value(ctx, literal, python_type)
+            except TypeTransformerFailedError as error:
+                raise TypeTransformerFailedError(
+                    _prefix(entity) + f"{direction} {name!r} expects {type_name(python_type)}: {error}"
+                ) from error
+        return values
+
+
+def _prefix(entity: str | None) -> str:
+    return f"{entity}: " if entity else ""
+
+
+def _expects(python_type: Any, value: Any, error: Exception) -> str:
+    expected = type_name(strip_annotated(python_type))
+    message = f"expects {expected}, got {value_description(value)}"
+    detail = str(error)
+    # Nested values (an item of a list...) carry their own, more precise, detail.
+    if detail != f"expected {expected}, got {value_description(value)}":
+        message += f" ({detail})"
+    return message
+
+
+def _unsupported_message(t: Any) -> str:
+    if t is Any:
+        return "typing.Any is not supported: annotate a concrete type"
+    hint = ""
+    if isinstance(t, type):
+        hint = (
+            f"; to pass it by pickling (trusted data only), call "
+            f"taskloom.types.pickle.allow_pickle({t.__qualname__}), or install a plugin that supports it"
+        )
+    return f"no type transformer supports {type_name(t)}{hint}"

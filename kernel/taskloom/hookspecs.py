@@ -1,0 +1,81 @@
+"""Every extension point of taskloom, in one place.
+
+A plugin is a module (or object) of plain functions marked with :data:`hookimpl` and named after the
+hooks below; it is registered through the entry-point group ``taskloom.plugins`` (see
+``plugins/README.md``) and imported the first time one of its capabilities is needed.
+
+Two calling conventions, as in pytest:
+
+* "everyone contributes" hooks return a list; the kernel collects every plugin's answer.
+* ``firstresult`` hooks answer "who handles this?": the first non-None answer wins.
+
+Either way plugins are asked in priority order: plugins registered at run time (tests, embedding
+applications) first, newest first; then third-party plugins; then the standard plugins. So a
+third-party plugin overrides a standard one, whatever order they were imported in.
+
+A hook implementation may accept fewer arguments than the specification names (pluggy passes only
+the ones it asks for), so adding an argument to a hook does not break existing plugins.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    import click
+
+    from taskloom.core.type_engine import TypeTransformer
+    from taskloom.storage import FileSystem
+
+PROJECT_NAME = "taskloom"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+#: Marker for hook implementations: ``@hookimpl def taskloom_type_transformers(): ...``.
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+# --- types -----------------------------------------------------------------------------------
+
+
+@hookspec
+def taskloom_type_transformers() -> list[TypeTransformer[Any]]:
+    """Contribute transformers between Python types and literals.
+
+    Called the first time the type engine needs a transformer after the set of loaded plugins
+    changed. Every implementation contributes a list of :class:`~taskloom.core.type_engine.TypeTransformer`.
+    When two transformers claim the same Python type, the one from the plugin asked first wins (see
+    the module docs), so a third-party transformer for ``int`` replaces the standard one. Within one
+    plugin's list, earlier entries win.
+    """
+
+
+# --- storage ---------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def taskloom_filesystem(protocol: str) -> FileSystem | None:
+    """Return a filesystem for URIs of ``protocol`` (``"s3"``, ``"file"``, ``"memory"``...), or None.
+
+    Called when a value must be read from or written to a URI, e.g. when a ``File`` whose path is
+    remote is first opened. ``protocol`` is the URI scheme without ``://`` (``"file"`` for plain
+    paths). The object returned must offer the subset of ``fsspec.AbstractFileSystem`` listed in
+    :class:`taskloom.storage.FileSystem`; an fsspec filesystem qualifies as it is. The first
+    non-None answer wins.
+    """
+
+
+# --- command line ----------------------------------------------------------------------------
+
+
+@hookspec
+def taskloom_cli_commands() -> list[click.Command]:
+    """Contribute subcommands to the ``loom`` command line.
+
+    Called when ``loom`` needs a command that is not built in. So that ``loom --help`` lists a
+    command without importing the plugin, declare its name in the entry-point group
+    ``taskloom.commands`` too (``name = "your_plugin.hooks"``); an undeclared command still runs,
+    but is found only after every plugin has been loaded. Every implementation contributes; for two
+    commands of the same name, the plugin asked first wins.
+    """

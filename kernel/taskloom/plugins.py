@@ -1,0 +1,528 @@
+"""The plugin manager: discovery, lazy loading, blocking and isolation of plugins.
+
+Plugins are found through entry-point metadata only, read with stevedore (whose on-disk cache is
+on), in three groups:
+
+``taskloom.plugins``
+    ``name = "package.hooks"``: registers the plugin ``name``; the module holds its hook
+    implementations. This is the only way a plugin is registered.
+``taskloom.names``
+    ``public_name = "package.module:attr"``: a name the plugin adds to the ``taskloom`` namespace
+    (``from taskloom import public_name``).
+``taskloom.commands``
+    ``command = "package.hooks"``: a ``loom`` subcommand the plugin contributes through
+    :func:`~taskloom.hookspecs.taskloom_cli_commands`, so that ``loom --help`` can list it.
+
+Entry points are read through stevedore's cached listing; the three groups are also kept in a small
+index of taskloom's own (see :func:`read_entry_points`) so that a warm start needs neither stevedore
+nor ``importlib.metadata``. An entry of the last two groups belongs to the plugin whose hooks module lives in the same
+top-level package. Nothing is imported at discovery: a plugin's module is imported the first time
+one of its capabilities is needed (a hook is called, one of its names is resolved, one of its
+commands runs). A plugin that fails to import, to register, or whose hook raises, is recorded with
+its error, skipped, and shown by ``loom plugins``; the others keep working.
+
+Plugins named in ``TASKLOOM_DISABLE_PLUGINS=a,b`` or in the configuration file's
+``[plugins] disable = [...]`` are never imported, standard ones included.
+
+When several plugins answer the same hook, they are asked in this order: plugins registered at run
+time (tests, :meth:`PluginManager.register`) first, newest first; then third-party plugins; then the
+standard plugins. So a third-party transformer for ``int`` wins over the standard one.
+
+Nobody but this module talks to pluggy or stevedore.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import TYPE_CHECKING, Any, Iterable
+
+if TYPE_CHECKING:
+    import pluggy
+
+PLUGIN_GROUP = "taskloom.plugins"
+NAMES_GROUP = "taskloom.names"
+COMMANDS_GROUP = "taskloom.commands"
+DISABLE_ENV = "TASKLOOM_DISABLE_PLUGINS"
+
+#: The standard plugins, in the order in which they are registered (lowest priority first).
+STANDARD_PLUGINS: tuple[str, ...] = ("types", "local", "map", "dynamic", "flyte")
+
+#: Names other distributions add to ``taskloom``, so that a missing one can be named when the user
+#: imports a name whose plugin is not installed (an uninstalled plugin has no metadata to ask).
+KNOWN_NAMES: dict[str, str] = {
+    "map_task": "taskloom-map",
+    "ArrayNodeMapTask": "taskloom-map",
+    "dynamic": "taskloom-dynamic",
+    "eager": "taskloom-dynamic",
+    "StructuredDataset": "taskloom-arrow",
+    "StructuredDatasetType": "taskloom-arrow",
+    "SQLite3Task": "taskloom-sql",
+    "SQLAlchemyTask": "taskloom-sql",
+    "ContainerTask": "taskloom-container",
+    "Deck": "taskloom-report",
+}
+
+# Plugin states, as shown by `loom plugins`.
+AVAILABLE = "available"  # discovered, not imported yet
+LOADED = "loaded"
+FAILED = "failed"
+DISABLED = "disabled"
+
+# Priority bands (higher is asked first).
+_STANDARD_BAND = 0
+_THIRD_PARTY_BAND = 1000
+_RUNTIME_BAND = 2000
+
+
+class PluginRecord:
+    """What the manager knows about one plugin: where it comes from, its state and its error.
+
+    ``module`` is the entry point's value (``None`` for an object registered at run time),
+    ``state`` one of ``available``, ``loaded``, ``failed``, ``disabled``; ``error`` the exception
+    that made it fail; ``hooks`` the hook names it implements once loaded.
+    """
+
+    __slots__ = ("name", "module", "standard", "state", "error", "plugin", "priority", "hooks")
+
+    def __init__(self, name: str, module: str | None, *, standard: bool, priority: int) -> None:
+        self.name = name
+        self.module = module
+        self.standard = standard
+        self.state = AVAILABLE
+        self.error: BaseException | None = None
+        self.plugin: Any = None
+        self.priority = priority
+        self.hooks: tuple[str, ...] = ()
+
+    @property
+    def package(self) -> str | None:
+        """The top-level import package of the plugin's module, or None for a runtime object."""
+        return self.module.split(".", 1)[0].split(":", 1)[0] if self.module else None
+
+    def __repr__(self) -> str:
+        return f"PluginRecord(name={self.name!r}, module={self.module!r}, state={self.state!r})"
+
+
+def _read_group(group: str) -> list[tuple[str, str]]:
+    """Return ``(name, value)`` for every entry point of ``group``, through stevedore's cache."""
+    from stevedore import ExtensionManager
+
+    class _MetadataOnly(ExtensionManager):  # type: ignore[type-arg]
+        # stevedore imports every extension in its constructor; we want its cached listing only.
+        def _load_plugins(self, *args: Any, **kwargs: Any) -> list[Any]:
+            return []
+
+    return [(ep.name, ep.value) for ep in _MetadataOnly(group).list_entry_points()]
+
+
+def _index_key() -> str:
+    # The same inputs as stevedore's cache key: the interpreter, every sys.path entry and the
+    # modification times of the entries and of every entry_points.txt under them. Installing,
+    # upgrading or removing a distribution changes one of them.
+    import glob
+    import hashlib
+
+    digest = hashlib.sha256(f"{sys.executable}\0{sys.prefix}".encode())
+    for entry in sys.path:
+        for path in (entry, *glob.glob(os.path.join(glob.escape(entry), "*.*-info", "entry_points.txt"))):
+            try:
+                mtime = os.stat(path).st_mtime_ns
+            except OSError:
+                mtime = -1
+            digest.update(f"\0{path}\0{mtime}".encode())
+    return digest.hexdigest()
+
+
+def read_entry_points() -> dict[str, list[tuple[str, str]]]:
+    """Return ``(name, value)`` pairs of the three taskloom groups, from a small on-disk index.
+
+    stevedore's listing needs ``importlib.metadata`` (~30 ms to import); the index, keyed like
+    stevedore's own cache and stored under ``$XDG_CACHE_HOME/taskloom``, lets a warm start (e.g.
+    ``loom --help``) read one JSON file instead. A miss is answered by stevedore and written back.
+    """
+    import json
+
+    cache_home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    index = os.path.join(cache_home, "taskloom", f"entry-points-{_index_key()}.json")
+    try:
+        with open(index, encoding="utf-8") as handle:
+            return {group: [tuple(pair) for pair in pairs] for group, pairs in json.load(handle).items()}
+    except (OSError, ValueError, AttributeError):
+        pass
+    groups = {group: _read_group(group) for group in (PLUGIN_GROUP, NAMES_GROUP, COMMANDS_GROUP)}
+    try:
+        import tempfile
+
+        os.makedirs(os.path.dirname(index), exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=os.path.dirname(index), suffix=".tmp", delete=False) as handle:
+            json.dump(groups, handle)
+        os.replace(handle.name, index)
+    except OSError:  # a read-only home: discovery still works, just without the index
+        pass
+    return groups
+
+
+def disabled_plugins() -> frozenset[str]:
+    """Return the plugin names blocked by ``TASKLOOM_DISABLE_PLUGINS`` and the configuration file."""
+    names = {part.strip() for part in os.environ.get(DISABLE_ENV, "").split(",") if part.strip()}
+    from taskloom.config import read_config
+
+    configured = read_config().get("plugins", {}).get("disable", [])
+    if isinstance(configured, str):
+        configured = [part.strip() for part in configured.split(",")]
+    names.update(str(name) for name in configured if name)
+    return frozenset(names)
+
+
+def distribution_of(module: str | None) -> tuple[str | None, str | None]:
+    """Return ``(distribution, version)`` providing the top-level package of ``module``.
+
+    Reads installed metadata (slow); used for reports and error messages only.
+    """
+    if not module:
+        return None, None
+    from importlib import metadata
+
+    package = module.split(".", 1)[0].split(":", 1)[0]
+    names = metadata.packages_distributions().get(package) or []
+    for name in names:
+        try:
+            return name, metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return None, None
+
+
+class PluginManager:
+    """Finds, loads and calls plugins; one per process, reached with :func:`get_plugin_manager`.
+
+    ``generation`` increases whenever the set of loaded plugins changes, so that callers caching
+    what the hooks returned (the type engine) know when to ask again.
+    """
+
+    def __init__(self, *, discover: bool = True) -> None:
+        self._records: dict[str, PluginRecord] = {}
+        self._names: dict[str, tuple[str | None, str]] = {}  # public name -> (plugin, "module:attr")
+        self._commands: dict[str, str | None] = {}  # command -> plugin
+        self._discovered = not discover
+        self._disabled: frozenset[str] | None = None
+        self._extra_disabled: set[str] = set()
+        self._pluggy: pluggy.PluginManager | None = None
+        self._runtime_sequence = 0
+        self.generation = 0
+
+    # --- discovery -------------------------------------------------------------------------
+
+    def _discover(self) -> None:
+        if self._discovered:
+            return
+        self._discovered = True
+        groups = read_entry_points()
+        for name, value in groups[PLUGIN_GROUP]:
+            if name in self._records:  # first entry of a duplicated name wins, as stevedore does
+                continue
+            self._add_record(name, value)
+        packages = {record.package: record.name for record in self._records.values()}
+        for public, value in groups[NAMES_GROUP]:
+            self._names.setdefault(public, (packages.get(value.split(".", 1)[0].split(":", 1)[0]), value))
+        for command, value in groups[COMMANDS_GROUP]:
+            self._commands.setdefault(command, packages.get(value.split(".", 1)[0].split(":", 1)[0]))
+
+    def _add_record(self, name: str, module: str | None, *, runtime: bool = False) -> PluginRecord:
+        standard = name in STANDARD_PLUGINS and not runtime
+        if runtime:
+            self._runtime_sequence += 1
+            priority = _RUNTIME_BAND + self._runtime_sequence
+        elif standard:
+            priority = _STANDARD_BAND + STANDARD_PLUGINS.index(name)
+        else:
+            priority = _THIRD_PARTY_BAND
+        record = PluginRecord(name, module, standard=standard, priority=priority)
+        if name in self.disabled:
+            record.state = DISABLED
+        self._records[name] = record
+        return record
+
+    @property
+    def disabled(self) -> frozenset[str]:
+        """Names of the plugins that must not be imported (environment, configuration, tests)."""
+        if self._disabled is None:
+            self._disabled = disabled_plugins()
+        return self._disabled | self._extra_disabled
+
+    def records(self) -> list[PluginRecord]:
+        """Every known plugin, highest priority first, without importing any of them."""
+        self._discover()
+        return sorted(self._records.values(), key=lambda record: (-record.priority, record.name))
+
+    def get_record(self, name: str) -> PluginRecord | None:
+        """Return the record of plugin ``name``, or None if no such plugin is installed."""
+        self._discover()
+        return self._records.get(name)
+
+    def failures(self) -> list[PluginRecord]:
+        """The plugins that failed to import, register or answer a hook, with their errors."""
+        return [record for record in self.records() if record.state == FAILED]
+
+    def command_owners(self) -> dict[str, str | None]:
+        """Declared ``loom`` subcommands and the plugin providing each, without importing any."""
+        self._discover()
+        return dict(self._commands)
+
+    def declared_names(self) -> dict[str, tuple[str | None, str]]:
+        """Names plugins add to ``taskloom``: ``name -> (plugin, "module:attr")``."""
+        self._discover()
+        return dict(self._names)
+
+    # --- loading ---------------------------------------------------------------------------
+
+    @property
+    def pluggy(self) -> pluggy.PluginManager:
+        """The underlying pluggy manager, with taskloom's hook specifications added."""
+        if self._pluggy is None:
+            import pluggy
+
+            from taskloom import hookspecs
+
+            manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+            manager.add_hookspecs(hookspecs)
+            self._pluggy = manager
+        return self._pluggy
+
+    def load(self, name: str) -> PluginRecord:
+        """Import and register plugin ``name`` if needed; return its record.
+
+        Raises :class:`~taskloom.exceptions.system.PluginError` naming the plugin when it is not
+        installed, is disabled, or failed (now or earlier) to import or register.
+        """
+        from taskloom.exceptions.system import PluginError
+
+        record = self.get_record(name)
+        if record is None:
+            raise PluginError(f"no taskloom plugin named {name!r} is installed", plugin=name)
+        if record.state == AVAILABLE:
+            self._import_and_register(record)
+        if record.state == DISABLED:
+            raise PluginError(
+                f"taskloom plugin {name!r} is disabled (by {DISABLE_ENV} or the configuration file)",
+                plugin=name,
+            )
+        if record.state == FAILED:
+            raise PluginError(f"taskloom plugin {name!r} failed to load: {_describe(record.error)}", plugin=name)
+        return record
+
+    def load_all(self) -> None:
+        """Import and register every installed, enabled plugin; failures are recorded, not raised."""
+        for record in sorted(self.records(), key=lambda record: record.priority):
+            if record.state == AVAILABLE:
+                self._import_and_register(record)
+
+    def _import_and_register(self, record: PluginRecord) -> None:
+        assert record.module is not None
+        module_name, _, attribute = record.module.partition(":")
+        try:
+            plugin: Any = importlib.import_module(module_name.strip())
+            for part in filter(None, attribute.strip().split(".")):
+                plugin = getattr(plugin, part)
+            self._register_object(record, plugin)
+        except Exception as error:  # a broken plugin must not take the kernel down
+            self._fail(record, error)
+
+    def _register_object(self, record: PluginRecord, plugin: Any) -> None:
+        manager = self.pluggy
+        manager.register(plugin, name=record.name)
+        record.plugin = plugin
+        record.state = LOADED
+        record.hooks = tuple(sorted(caller.name for caller in manager.get_hookcallers(plugin) or ()))
+        self.generation += 1
+
+    def _fail(self, record: PluginRecord, error: BaseException) -> None:
+        record.state = FAILED
+        record.error = error
+        if record.plugin is not None and self._pluggy is not None and self._pluggy.is_registered(record.plugin):
+            self._pluggy.unregister(record.plugin)
+        record.plugin = None
+        self.generation += 1
+        import warnings
+
+        from taskloom.exceptions.system import PluginWarning
+
+        warnings.warn(f"taskloom plugin {record.name!r} skipped: {_describe(error)}", PluginWarning, stacklevel=2)
+
+    # --- run-time registration (tests, embedding applications) -------------------------------
+
+    def register(
+        self,
+        plugin: Any,
+        name: str | None = None,
+        *,
+        names: dict[str, str] | None = None,
+        commands: Iterable[str] = (),
+    ) -> PluginRecord:
+        """Register ``plugin`` (a module or object with hook implementations) now, at top priority.
+
+        ``names`` maps public names it adds to ``taskloom`` to ``"module:attr"``; ``commands`` lists
+        the ``loom`` subcommands it contributes. Returns its record; registering a name that is
+        already taken replaces the earlier plugin.
+        """
+        self._discover()
+        name = name or getattr(plugin, "__name__", None) or type(plugin).__name__
+        if name in self._records:
+            self.unregister(name)
+        record = self._add_record(name, None, runtime=True)
+        record.state = AVAILABLE
+        self._declare(name, names, commands)
+        try:
+            self._register_object(record, plugin)
+        except Exception as error:
+            self._fail(record, error)
+        return record
+
+    def add_entry_point(
+        self,
+        name: str,
+        module: str,
+        *,
+        names: dict[str, str] | None = None,
+        commands: Iterable[str] = (),
+    ) -> PluginRecord:
+        """Declare a plugin as if its distribution's entry points said so; it is imported lazily.
+
+        For tests and for applications that ship a plugin without packaging it.
+        """
+        self._discover()
+        if name in self._records:
+            self.unregister(name)
+        record = self._add_record(name, module, runtime=True)
+        self._declare(name, names, commands)
+        return record
+
+    def _declare(self, name: str, names: dict[str, str] | None, commands: Iterable[str]) -> None:
+        for public, target in (names or {}).items():
+            self._names[public] = (name, target)
+        for command in commands:
+            self._commands[command] = name
+
+    def unregister(self, name: str) -> None:
+        """Forget plugin ``name`` (unregistering its hooks); no error if it is unknown."""
+        record = self._records.pop(name, None)
+        if record is None:
+            return
+        if record.plugin is not None and self._pluggy is not None and self._pluggy.is_registered(record.plugin):
+            self._pluggy.unregister(record.plugin)
+        self._names = {key: value for key, value in self._names.items() if value[0] != name}
+        self._commands = {key: value for key, value in self._commands.items() if value != name}
+        self.generation += 1
+
+    def disable(self, name: str) -> None:
+        """Block plugin ``name`` for the rest of this manager's life (unregistering it if loaded)."""
+        self._discover()
+        self._extra_disabled.add(name)
+        record = self._records.get(name)
+        if record is not None:
+            if record.plugin is not None and self._pluggy is not None and self._pluggy.is_registered(record.plugin):
+                self._pluggy.unregister(record.plugin)
+            record.plugin = None
+            record.state = DISABLED
+        self.generation += 1
+
+    # --- calling hooks ---------------------------------------------------------------------
+
+    def _implementations(self, hook: str) -> list[Any]:
+        self.load_all()
+        caller = getattr(self.pluggy.hook, hook)
+        priority = {record.name: record.priority for record in self._records.values()}
+        return sorted(caller.get_hookimpls(), key=lambda impl: -priority.get(impl.plugin_name, -1))
+
+    def collect(self, hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
+        """Call every implementation of an "everyone contributes" hook, highest priority first.
+
+        Returns ``(plugin name, result)`` pairs, skipping None results. A plugin whose
+        implementation raises is marked failed (and reported) and left out; the others still answer.
+        """
+        results = []
+        for impl in self._implementations(hook):
+            try:
+                result = impl.function(*[kwargs[argument] for argument in impl.argnames])
+            except Exception as error:
+                self._fail(self._records[impl.plugin_name], error)
+                continue
+            if result is not None:
+                results.append((impl.plugin_name, result))
+        return results
+
+    def first_result(self, hook: str, **kwargs: Any) -> tuple[str, Any] | None:
+        """Call a ``firstresult`` hook: return ``(plugin name, result)`` of the first non-None answer."""
+        for impl in self._implementations(hook):
+            try:
+                result = impl.function(*[kwargs[argument] for argument in impl.argnames])
+            except Exception as error:
+                self._fail(self._records[impl.plugin_name], error)
+                continue
+            if result is not None:
+                return impl.plugin_name, result
+        return None
+
+    # --- names in the taskloom namespace ---------------------------------------------------
+
+    def resolve_name(self, public: str) -> Any:
+        """Return the object a plugin adds to ``taskloom`` as ``public``, importing only that plugin.
+
+        Raises ImportError naming the distribution to install (or the plugin's error) when the
+        providing plugin is missing, disabled or broken, and AttributeError for a name nobody
+        provides.
+        """
+        self._discover()
+        declared = self._names.get(public)
+        if declared is None:
+            if public in KNOWN_NAMES:
+                distribution = KNOWN_NAMES[public]
+                raise ImportError(
+                    f"taskloom.{public} is provided by the distribution {distribution!r}, which is not "
+                    f"installed: pip install {distribution}",
+                    name=f"taskloom.{public}",
+                )
+            raise AttributeError(f"module 'taskloom' has no attribute {public!r}")
+        plugin, target = declared
+        from taskloom.exceptions.system import PluginError
+
+        if plugin is not None:
+            try:
+                self.load(plugin)
+            except PluginError as error:
+                record = self._records.get(plugin)
+                distribution = distribution_of(record.module if record else target)[0] or KNOWN_NAMES.get(public)
+                source = f"the plugin {plugin!r}" + (f" (distribution {distribution!r})" if distribution else "")
+                raise ImportError(f"taskloom.{public} is provided by {source}, which cannot be used: {error}") from error
+        module_name, _, attribute = target.partition(":")
+        try:
+            value: Any = importlib.import_module(module_name.strip())
+            for part in filter(None, attribute.strip().split(".")):
+                value = getattr(value, part)
+        except Exception as error:
+            raise ImportError(f"taskloom.{public} ({target}) could not be imported: {_describe(error)}") from error
+        return value
+
+
+def _describe(error: BaseException | None) -> str:
+    return f"{type(error).__name__}: {error}" if error is not None else "unknown error"
+
+
+_manager: PluginManager | None = None
+
+
+def get_plugin_manager() -> PluginManager:
+    """Return the process's plugin manager, creating it (without importing any plugin) on first use."""
+    global _manager
+    if _manager is None:
+        _manager = PluginManager()
+    return _manager
+
+
+def set_plugin_manager(manager: PluginManager | None) -> PluginManager | None:
+    """Replace the process's plugin manager (tests); return the previous one."""
+    global _manager
+    previous, _manager = _manager, manager
+    return previous

@@ -1,0 +1,131 @@
+"""The common base of :class:`~taskloom.types.file.FlyteFile` and
+:class:`~taskloom.types.directory.FlyteDirectory`: data stored as a blob, downloaded lazily.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import typing
+from typing import Any, ClassVar
+
+from taskloom.storage import download, is_remote
+
+_download_root: str | None = None
+_download_lock = threading.Lock()
+
+
+def download_root() -> str:
+    """The directory under which remote files and directories of this process are downloaded."""
+    global _download_root
+    with _download_lock:
+        if _download_root is None:
+            _download_root = tempfile.mkdtemp(prefix="taskloom-downloads-")
+        return _download_root
+
+
+class BlobValue(os.PathLike):  # type: ignore[type-arg]
+    """A local or remote path whose content is fetched on first use.
+
+    ``path`` is the local path (for remote data, where it will be downloaded), ``remote_source``
+    the remote URI it comes from (None for local data), ``uri`` what a literal records.
+    ``os.fspath(value)`` and :meth:`download` fetch remote data through the storage plugin that
+    serves its protocol.
+
+    Subscripting with a format gives a subclass carrying it: ``FlyteFile[typing.TypeVar("csv")]``
+    or ``FlyteFile["csv"]``; the same format always gives the same class.
+    """
+
+    #: True for directories: downloads are recursive and literals are multipart blobs.
+    multipart: ClassVar[bool] = False
+    _format: ClassVar[str] = ""
+    _formatted: ClassVar[dict[str, type]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "_format" not in cls.__dict__:  # a class of its own, not a formatted variant
+            cls._formatted = {}
+
+    def __init__(self, path: str | os.PathLike[str], remote_path: str | None = None) -> None:
+        text = os.fspath(path)
+        self._remote_path = remote_path
+        if is_remote(text):
+            self._remote_source: str | None = text
+            name = text.rstrip("/").rsplit("/", 1)[-1] or "data"
+            self._path = os.path.join(tempfile.mkdtemp(dir=download_root()), name)
+            self._downloaded = False
+        else:
+            self._remote_source = None
+            self._path = text
+            self._downloaded = True
+        self._lock = threading.Lock()
+
+    @classmethod
+    def extension(cls) -> str:
+        """The format given by subscripting (``"csv"``), or ``""``."""
+        return cls._format
+
+    def __class_getitem__(cls, item: Any) -> type:
+        if isinstance(item, typing.TypeVar):
+            fmt = item.__name__
+        elif isinstance(item, str):
+            fmt = item
+        else:
+            raise TypeError(f"{cls.__name__}[...] takes a format name or typing.TypeVar('name'), got {item!r}")
+        fmt = fmt.strip()
+        base = next(klass for klass in cls.__mro__ if "_formatted" in klass.__dict__)
+        formatted = base._formatted
+        if fmt not in formatted:
+            formatted[fmt] = type(f"{base.__name__}[{fmt}]", (base,), {"_format": fmt, "__module__": base.__module__})
+        return formatted[fmt]
+
+    @property
+    def path(self) -> str:
+        """The local path (for remote data: where it is, or will be, downloaded)."""
+        return self._path
+
+    @property
+    def remote_source(self) -> str | None:
+        """The remote URI the data comes from, or None for local data."""
+        return self._remote_source
+
+    @property
+    def remote_path(self) -> str | None:
+        """Where the data should be uploaded when it leaves a task, if the user chose a place."""
+        return self._remote_path
+
+    @property
+    def uri(self) -> str:
+        """What a literal records: the remote URI when there is one, else the local path."""
+        return self._remote_source or self._path
+
+    @property
+    def downloaded(self) -> bool:
+        """Whether the data is available at :attr:`path`."""
+        return self._downloaded
+
+    def download(self) -> str:
+        """Fetch remote data to :attr:`path` (once) and return the local path."""
+        if not self._downloaded:
+            with self._lock:
+                if not self._downloaded:
+                    assert self._remote_source is not None
+                    download(self._remote_source, self._path, recursive=self.multipart)
+                    self._downloaded = True
+        return self._path
+
+    def __fspath__(self) -> str:
+        return self.download()
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, BlobValue) or other.multipart != self.multipart:
+            return NotImplemented
+        return self.uri == other.uri and self.extension() == other.extension()
+
+    def __hash__(self) -> int:
+        return hash((self.multipart, self.uri, self.extension()))
+
+    def __repr__(self) -> str:
+        source = f", remote_source={self._remote_source!r}" if self._remote_source else ""
+        return f"{type(self).__name__}(path={self._path!r}{source})"

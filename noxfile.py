@@ -1,0 +1,40 @@
+"""The same sessions as tox.ini: one per distribution, installed from this tree by dev/install.py."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["kernel", "types", "integration"]
+
+SESSIONS = {
+    "kernel": ("kernel", "tests/kernel"),
+    "types": ("kernel,types", "plugins/types/tests"),
+    "integration": (None, "tests/integration"),
+}
+
+
+def _run(session: nox.Session, name: str) -> None:
+    only, tests = SESSIONS[name]
+    command = ["python", "dev/install.py", "--python", session.virtualenv.bin + "/python"]
+    if only:
+        command += ["--only", only]
+    session.run(*command)
+    session.run("python", "-m", "pytest", tests, *session.posargs)
+
+
+@nox.session
+def kernel(session: nox.Session) -> None:
+    """The kernel alone: its tests must pass with no plugin installed."""
+    _run(session, "kernel")
+
+
+@nox.session
+def types(session: nox.Session) -> None:
+    """The kernel and taskloom-types."""
+    _run(session, "types")
+
+
+@nox.session
+def integration(session: nox.Session) -> None:
+    """Every distribution: cross-distribution tests."""
+    _run(session, "integration")

@@ -1,0 +1,90 @@
+"""What `import taskloom` costs, what the kernel depends on, and which way imports point."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.kernel.distributions import run_python
+
+ROOT = Path(__file__).resolve().parents[2]
+HEAVY = ("google.protobuf", "grpc", "pyarrow", "pandas", "kubernetes", "fsspec", "s3fs", "flyteidl")
+
+
+def heavy_modules(modules: list[str]) -> list[str]:
+    """The modules of ``modules`` that belong to a heavy package (protobuf, grpc, pyarrow...)."""
+    return [name for name in modules if any(name == heavy or name.startswith(heavy + ".") for heavy in HEAVY)]
+
+
+def test_import_taskloom_imports_no_plugin_and_nothing_heavy():
+    result = run_python(
+        """
+        import json, sys
+        import taskloom
+        print(json.dumps(sorted(sys.modules)))
+        """
+    )
+    assert heavy_modules(result) == []
+    assert [name for name in result if name.startswith("taskloom_")] == []
+    # Discovery itself is deferred: no entry-point machinery for a bare import.
+    assert "importlib.metadata" not in result and "stevedore" not in result and "pluggy" not in result
+
+
+def test_the_kernel_pulls_at_most_fifteen_distributions():
+    # The requirement closure is walked by the startup benchmark's own code, so test and benchmark agree.
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "startup.py"), "--closure-of", "taskloom-kernel"],
+        capture_output=True, text=True, check=True,
+    )
+    closure = json.loads(done.stdout)
+    assert closure["missing"] == []
+    assert "taskloom-kernel" in closure["closure"] and "pluggy" in closure["closure"]
+    assert len(closure["closure"]) <= 15, closure["closure"]
+
+
+def _imported_modules(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.append(node.module)
+    return names
+
+
+def test_the_kernel_never_imports_a_plugin():
+    offenders = [
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in (ROOT / "kernel").rglob("*.py")
+        for name in _imported_modules(path)
+        if name.startswith("taskloom_")
+    ]
+    assert offenders == []
+
+
+def _declared_dependencies(plugin_dir: Path) -> set[str]:
+    import tomllib
+
+    project = tomllib.loads((plugin_dir / "pyproject.toml").read_text())["project"]
+    return {re.split(r"[\s<>=!~\[(;]", dependency, maxsplit=1)[0].lower() for dependency in project.get("dependencies", [])}
+
+
+def test_plugins_import_only_the_kernel_and_declared_plugins_public_api():
+    offenders = []
+    for plugin_dir in sorted(path for path in (ROOT / "plugins").iterdir() if (path / "pyproject.toml").is_file()):
+        own = f"taskloom_{plugin_dir.name.replace('-', '_')}"
+        allowed = {dependency.replace("-", "_") for dependency in _declared_dependencies(plugin_dir)}
+        for path in plugin_dir.rglob("*.py"):
+            for name in _imported_modules(path):
+                top = name.split(".")[0]
+                if not top.startswith("taskloom_") or top == own:
+                    continue
+                # Another plugin: only its public API (the top-level package), only when declared.
+                if name != top or top not in allowed:
+                    offenders.append(f"{path.relative_to(ROOT)}: {name}")
+    assert offenders == []
