@@ -36,7 +36,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 if TYPE_CHECKING:
     import pluggy
@@ -436,34 +436,32 @@ class PluginManager:
         priority = {record.name: record.priority for record in self._records.values()}
         return sorted(caller.get_hookimpls(), key=lambda impl: -priority.get(impl.plugin_name, -1))
 
+    def _answers(self, hook: str, kwargs: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+        # Each implementation is called on its own, so that one that raises is marked failed and
+        # skipped instead of aborting the call for everyone (pluggy would propagate the error).
+        for impl in self._implementations(hook):
+            try:
+                result = impl.function(*[kwargs[argument] for argument in impl.argnames])
+            except Exception as error:
+                self._fail(self._records[impl.plugin_name], error)
+                continue
+            if result is not None:
+                yield impl.plugin_name, result
+
     def collect(self, hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
         """Call every implementation of an "everyone contributes" hook, highest priority first.
 
         Returns ``(plugin name, result)`` pairs, skipping None results. A plugin whose
         implementation raises is marked failed (and reported) and left out; the others still answer.
         """
-        results = []
-        for impl in self._implementations(hook):
-            try:
-                result = impl.function(*[kwargs[argument] for argument in impl.argnames])
-            except Exception as error:
-                self._fail(self._records[impl.plugin_name], error)
-                continue
-            if result is not None:
-                results.append((impl.plugin_name, result))
-        return results
+        return list(self._answers(hook, kwargs))
 
     def first_result(self, hook: str, **kwargs: Any) -> tuple[str, Any] | None:
-        """Call a ``firstresult`` hook: return ``(plugin name, result)`` of the first non-None answer."""
-        for impl in self._implementations(hook):
-            try:
-                result = impl.function(*[kwargs[argument] for argument in impl.argnames])
-            except Exception as error:
-                self._fail(self._records[impl.plugin_name], error)
-                continue
-            if result is not None:
-                return impl.plugin_name, result
-        return None
+        """Call a ``firstresult`` hook: return ``(plugin name, result)`` of the first non-None answer.
+
+        Implementations after the first answer are not called.
+        """
+        return next(self._answers(hook, kwargs), None)
 
     # --- names in the taskloom namespace ---------------------------------------------------
 
