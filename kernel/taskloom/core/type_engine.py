@@ -332,7 +332,7 @@ class TypeEngine:
             expected = transformer.get_literal_type(t)
         try:
             return transformer.to_literal(ctx, python_val, t, expected)
-        except TypeTransformerFailedError:
+        except (TypeTransformerFailedError, UnsupportedTypeError):
             raise
         except (TypeError, ValueError, AttributeError, KeyError, OverflowError) as error:
             raise TypeTransformerFailedError(
@@ -346,7 +346,7 @@ class TypeEngine:
         transformer = cls.get_transformer(t)
         try:
             return transformer.to_python_value(ctx, lv, t)
-        except TypeTransformerFailedError:
+        except (TypeTransformerFailedError, UnsupportedTypeError):
             raise
         except (TypeError, ValueError, AttributeError, KeyError, OverflowError) as error:
             raise TypeTransformerFailedError(

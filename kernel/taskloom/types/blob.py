@@ -52,14 +52,13 @@ class BlobValue(os.PathLike):  # type: ignore[type-arg]
         self._remote_path = remote_path
         if is_remote(text):
             self._remote_source: str | None = text
-            name = text.rstrip("/").rsplit("/", 1)[-1] or "data"
-            self._path = os.path.join(tempfile.mkdtemp(dir=download_root()), name)
+            self._path: str | None = None  # chosen on first use: reading a literal touches no disk
             self._downloaded = False
         else:
             self._remote_source = None
             self._path = text
             self._downloaded = True
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # download() picks the path under the same lock
 
     @classmethod
     def extension(cls) -> str:
@@ -83,6 +82,12 @@ class BlobValue(os.PathLike):  # type: ignore[type-arg]
     @property
     def path(self) -> str:
         """The local path (for remote data: where it is, or will be, downloaded)."""
+        if self._path is None:
+            with self._lock:
+                if self._path is None:
+                    assert self._remote_source is not None
+                    name = self._remote_source.rstrip("/").rsplit("/", 1)[-1] or "data"
+                    self._path = os.path.join(tempfile.mkdtemp(dir=download_root()), name)
         return self._path
 
     @property
@@ -98,7 +103,7 @@ class BlobValue(os.PathLike):  # type: ignore[type-arg]
     @property
     def uri(self) -> str:
         """What a literal records: the remote URI when there is one, else the local path."""
-        return self._remote_source or self._path
+        return self._remote_source or self.path
 
     @property
     def downloaded(self) -> bool:
@@ -111,9 +116,9 @@ class BlobValue(os.PathLike):  # type: ignore[type-arg]
             with self._lock:
                 if not self._downloaded:
                     assert self._remote_source is not None
-                    download(self._remote_source, self._path, recursive=self.multipart)
+                    download(self._remote_source, self.path, recursive=self.multipart)
                     self._downloaded = True
-        return self._path
+        return self.path
 
     def __fspath__(self) -> str:
         return self.download()

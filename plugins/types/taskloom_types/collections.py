@@ -1,0 +1,249 @@
+"""Transformers for containers: ``list[T]``, ``dict[str, T]``, untyped JSON dicts, tuples and NamedTuples.
+
+- ``list[T]`` is a ``LiteralCollection``; ``dict[str, T]`` a ``LiteralMap`` (flytekit 1.16).
+- ``dict`` and ``dict[str, Any]`` hold JSON data only, stored as flytekit 1.16 stores them: a msgpack
+  binary with the literal type ``STRUCT``. Anything else inside (a set, a tuple, an object, a non-str
+  key) is an error naming where it is.
+- ``tuple[T, ...]`` is a ``LiteralCollection`` read back as a tuple; a fixed-length ``tuple[A, B]`` and
+  a NamedTuple are msgpack documents (``STRUCT``), like dataclasses, whose ``structure.dataclass_type``
+  is keyed ``"0"``, ``"1"``... for a tuple and by field name for a NamedTuple. (flytekit has no
+  transformer for tuples; it pickles them.)
+"""
+
+from __future__ import annotations
+
+import typing
+from typing import Any
+
+from taskloom.core.type_engine import TypeEngine, TypeTransformer, literal_description, type_name, value_description
+from taskloom.exceptions.user import TypeTransformerFailedError, UnsupportedTypeError
+from taskloom.models.literals import Binary, Literal, LiteralCollection, LiteralMap, Scalar
+from taskloom.models.types import LiteralType, SimpleType
+
+from taskloom_types.converter import is_json_dict, json_schema
+from taskloom_types.errors import mismatch, nested
+from taskloom_types.primitives import INT64_MAX, INT64_MIN
+from taskloom_types.structured import (
+    MSGPACK_ANNOTATION,
+    MSGPACK_TAG,
+    from_msgpack_literal,
+    msgpack_data,
+    struct_literal_type,
+    to_msgpack_literal,
+)
+from taskloom_types.unions import type_key
+
+_JSON_KINDS = "a dict with str keys, list, str, int, float, bool or None"
+
+
+def check_json(value: Any, path: str = "") -> None:
+    """Raise :class:`~taskloom.exceptions.user.TypeTransformerFailedError` unless ``value`` is JSON data.
+
+    The error names the key path of the offending value, e.g. ``key ['a']['b'][2]: expected ...``.
+    Tuples are refused (they would come back as lists), and so are ints outside the signed 64-bit range.
+    """
+    if value is None or isinstance(value, (bool, str, float)):
+        return
+    if isinstance(value, int):
+        if not INT64_MIN <= value <= INT64_MAX:
+            raise TypeTransformerFailedError(
+                f"key {path or '(top level)'}: expected an int within the signed 64-bit range, got {value!r}"
+            )
+        return
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            check_json(item, f"{path}[{index}]")
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise TypeTransformerFailedError(
+                    f"key {path}[{key!r}]: expected a str key, got {value_description(key)}"
+                )
+            check_json(item, f"{path}[{key!r}]")
+        return
+    raise TypeTransformerFailedError(
+        f"key {path or '(top level)'}: expected {_JSON_KINDS}, got {value_description(value)}"
+    )
+
+
+def _item_type(t: Any) -> Any:
+    arguments = typing.get_args(t)
+    if not arguments:
+        raise UnsupportedTypeError(f"{type_name(t)} needs its item type: annotate e.g. list[int]")
+    return arguments[0]
+
+
+def _to_collection(ctx: Any, values: Any, item_type: Any, expected: LiteralType | None) -> Literal:
+    item_literal_type = expected.collection_type if expected is not None else None
+    if item_literal_type is None:
+        item_literal_type = TypeEngine.to_literal_type(item_type)
+    literals = []
+    for index, item in enumerate(values):
+        try:
+            literals.append(TypeEngine.to_literal(ctx, item, item_type, item_literal_type))
+        except TypeTransformerFailedError as error:
+            raise nested(f"item [{index}]", error) from error
+    return Literal(collection=LiteralCollection(literals=tuple(literals)))
+
+
+def _from_collection(ctx: Any, lv: Literal, item_type: Any, python_type: Any) -> list[Any]:
+    if lv.collection is None:
+        raise TypeTransformerFailedError(
+            f"expected a literal of {type_name(python_type)}, got {literal_description(lv)}"
+        )
+    values = []
+    for index, item in enumerate(lv.collection.literals):
+        try:
+            values.append(TypeEngine.to_python_value(ctx, item, item_type))
+        except TypeTransformerFailedError as error:
+            raise nested(f"item [{index}]", error) from error
+    return values
+
+
+class ListTransformer(TypeTransformer[list]):  # type: ignore[type-arg]
+    """``list[T]`` as a ``LiteralCollection``; only ``list`` values are accepted."""
+
+    def __init__(self) -> None:
+        super().__init__("list", list)
+
+    def get_literal_type(self, t: Any) -> LiteralType:
+        return LiteralType(collection_type=TypeEngine.to_literal_type(_item_type(t)))
+
+    def to_literal(self, ctx: Any, python_val: Any, python_type: Any, expected: LiteralType) -> Literal:
+        if not isinstance(python_val, list):
+            raise mismatch(python_type, python_val)
+        return _to_collection(ctx, python_val, _item_type(python_type), expected)
+
+    def to_python_value(self, ctx: Any, lv: Literal, expected_python_type: Any) -> list[Any]:
+        return _from_collection(ctx, lv, _item_type(expected_python_type), expected_python_type)
+
+    def guess_python_type(self, literal_type: LiteralType) -> Any:
+        if literal_type.collection_type is not None:
+            return list[TypeEngine.guess_python_type(literal_type.collection_type)]  # type: ignore[misc]
+        return super().guess_python_type(literal_type)
+
+
+class DictTransformer(TypeTransformer[dict]):  # type: ignore[type-arg]
+    """``dict[str, T]`` as a ``LiteralMap``; ``dict`` and ``dict[str, Any]`` as JSON data in msgpack."""
+
+    def __init__(self) -> None:
+        super().__init__("dict", dict)
+
+    def get_literal_type(self, t: Any) -> LiteralType:
+        if is_json_dict(t):
+            return LiteralType(simple=SimpleType.STRUCT, annotation=MSGPACK_ANNOTATION)
+        key_type, value_type = typing.get_args(t)
+        if key_type is not str:
+            raise UnsupportedTypeError(f"{type_name(t)}: a literal map has str keys; use dict[str, ...]")
+        return LiteralType(map_value_type=TypeEngine.to_literal_type(value_type))
+
+    def to_literal(self, ctx: Any, python_val: Any, python_type: Any, expected: LiteralType) -> Literal:
+        if not isinstance(python_val, dict):
+            raise mismatch(python_type, python_val)
+        if is_json_dict(python_type):
+            import msgpack
+
+            check_json(python_val)
+            packed = msgpack.packb(python_val, use_bin_type=True)
+            return Literal(scalar=Scalar(binary=Binary(value=packed, tag=MSGPACK_TAG)))
+        value_type = typing.get_args(python_type)[1]
+        value_literal_type = expected.map_value_type if expected is not None else None
+        if value_literal_type is None:
+            value_literal_type = TypeEngine.to_literal_type(value_type)
+        literals = {}
+        for key, value in python_val.items():
+            if not isinstance(key, str):
+                raise TypeTransformerFailedError(f"key {key!r}: expected str, got {value_description(key)}")
+            try:
+                literals[key] = TypeEngine.to_literal(ctx, value, value_type, value_literal_type)
+            except TypeTransformerFailedError as error:
+                raise nested(f"key {key!r}", error) from error
+        return Literal(map=LiteralMap(literals=literals))
+
+    def to_python_value(self, ctx: Any, lv: Literal, expected_python_type: Any) -> dict[str, Any]:
+        if is_json_dict(expected_python_type):
+            data = msgpack_data(lv, expected_python_type)
+            if not isinstance(data, dict):
+                raise TypeTransformerFailedError(
+                    f"expected a literal of dict, got msgpack data {value_description(data)}"
+                )
+            return data
+        if lv.map is None:
+            raise TypeTransformerFailedError(
+                f"expected a literal of {type_name(expected_python_type)}, got {literal_description(lv)}"
+            )
+        value_type = typing.get_args(expected_python_type)[1]
+        values = {}
+        for key, literal in lv.map.literals.items():
+            try:
+                values[key] = TypeEngine.to_python_value(ctx, literal, value_type)
+            except TypeTransformerFailedError as error:
+                raise nested(f"key {key!r}", error) from error
+        return values
+
+    def guess_python_type(self, literal_type: LiteralType) -> Any:
+        if literal_type.map_value_type is not None:
+            return dict[str, TypeEngine.guess_python_type(literal_type.map_value_type)]  # type: ignore[misc]
+        if literal_type.simple is SimpleType.STRUCT and not _is_tuple_struct(literal_type):
+            return dict  # a dataclass's msgpack document reads as a dict too
+        return super().guess_python_type(literal_type)
+
+
+def _is_tuple_struct(literal_type: LiteralType) -> bool:
+    return (literal_type.metadata or {}).get("type") == "array"
+
+
+def _is_variadic(t: Any) -> bool:
+    arguments = typing.get_args(t)
+    return len(arguments) == 2 and arguments[1] is Ellipsis
+
+
+class TupleTransformer(TypeTransformer[tuple]):  # type: ignore[type-arg]
+    """``tuple[T, ...]`` as a ``LiteralCollection``; ``tuple[A, B]`` as a msgpack array (``STRUCT``)."""
+
+    def __init__(self) -> None:
+        super().__init__("tuple", tuple)
+        self._literal_types: dict[Any, LiteralType] = {}
+
+    def get_literal_type(self, t: Any) -> LiteralType:
+        if typing.get_origin(t) is not tuple:
+            raise UnsupportedTypeError(
+                f"{type_name(t)} needs its item types: annotate tuple[int, str] or tuple[int, ...]"
+            )
+        if _is_variadic(t):
+            return LiteralType(collection_type=TypeEngine.to_literal_type(typing.get_args(t)[0]))
+        key = type_key(t)
+        cached = self._literal_types.get(key)
+        if cached is None:
+            schema = {"title": type_name(t), **json_schema(t)}
+            field_types = {
+                str(index): TypeEngine.to_literal_type(item) for index, item in enumerate(typing.get_args(t))
+            }
+            cached = self._literal_types[key] = struct_literal_type(schema, field_types)
+        return cached
+
+    def to_literal(self, ctx: Any, python_val: Any, python_type: Any, expected: LiteralType) -> Literal:
+        if not isinstance(python_val, tuple):
+            raise mismatch(python_type, python_val)
+        if _is_variadic(python_type):
+            return _to_collection(ctx, python_val, typing.get_args(python_type)[0], expected)
+        return to_msgpack_literal(python_val, python_type)
+
+    def to_python_value(self, ctx: Any, lv: Literal, expected_python_type: Any) -> tuple[Any, ...]:
+        if _is_variadic(expected_python_type):
+            item_type = typing.get_args(expected_python_type)[0]
+            return tuple(_from_collection(ctx, lv, item_type, expected_python_type))
+        return from_msgpack_literal(lv, expected_python_type)
+
+    def guess_python_type(self, literal_type: LiteralType) -> Any:
+        if literal_type.simple is SimpleType.STRUCT and _is_tuple_struct(literal_type) and literal_type.structure:
+            fields = literal_type.structure.dataclass_type
+            items = tuple(TypeEngine.guess_python_type(fields[str(index)]) for index in range(len(fields)))
+            return tuple[items] if items else tuple[()]  # type: ignore[misc]
+        return super().guess_python_type(literal_type)
+
+
+def transformers() -> list[TypeTransformer[Any]]:
+    """The transformers of this module, in the order the plugin contributes them."""
+    return [ListTransformer(), DictTransformer(), TupleTransformer()]

@@ -1,0 +1,93 @@
+"""The transformer for :class:`enum.Enum` subclasses whose values are str or int.
+
+As in flytekit 1.16 a member is stored as its value's string (``Primitive(string_value=...)``) and the
+literal type lists the allowed values (``EnumType``); flytekit takes str values only, taskloom also
+takes int values (``"1"``, ``"2"``...), read back to the member.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+from taskloom.core.type_engine import TypeTransformer, literal_description, type_name
+from taskloom.exceptions.user import TypeTransformerFailedError, UnsupportedTypeError
+from taskloom.models.literals import Literal, Primitive, Scalar
+from taskloom.models.types import EnumType, LiteralType
+
+from taskloom_types.errors import mismatch
+
+
+def enum_values(t: type[enum.Enum]) -> list[enum.Enum]:
+    """The members of ``t`` (aliases excluded), checking that their values are str or int and distinct as text.
+
+    Raises :class:`~taskloom.exceptions.user.UnsupportedTypeError` otherwise.
+    """
+    members = list(t)
+    texts: set[str] = set()
+    for member in members:
+        value = member.value
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise UnsupportedTypeError(
+                f"enum {type_name(t)}: member {member.name} has the value {value!r}; only str and int values are supported"
+            )
+        if str(value) in texts:
+            raise UnsupportedTypeError(f"enum {type_name(t)}: two members have the value {str(value)!r} as text")
+        texts.add(str(value))
+    return members
+
+
+def unknown_value(t: type[enum.Enum], value: Any) -> TypeTransformerFailedError:
+    """The error for a stored value that is not one of ``t``'s, listing the allowed ones."""
+    allowed = ", ".join(repr(str(member.value)) for member in t)
+    return TypeTransformerFailedError(
+        f"{type_name(t)} has no member with the value {value!r}; allowed values: {allowed}"
+    )
+
+
+class EnumTransformer(TypeTransformer[enum.Enum]):
+    """Every enum subclass, claimed by ``handles`` so that ``class Colour(str, Enum)`` is not taken for ``str``."""
+
+    def __init__(self) -> None:
+        super().__init__("enum", enum.Enum)
+        self._members: dict[type, dict[str, enum.Enum]] = {}
+
+    def handles(self, t: Any) -> bool:
+        return isinstance(t, type) and issubclass(t, enum.Enum)
+
+    def _by_text(self, t: type[enum.Enum]) -> dict[str, enum.Enum]:
+        members = self._members.get(t)
+        if members is None:
+            members = self._members[t] = {str(member.value): member for member in enum_values(t)}
+        return members
+
+    def get_literal_type(self, t: Any) -> LiteralType:
+        return LiteralType(enum_type=EnumType(values=tuple(self._by_text(t))))
+
+    def to_literal(self, ctx: Any, python_val: Any, python_type: Any, expected: LiteralType) -> Literal:
+        if not isinstance(python_val, python_type):
+            raise mismatch(python_type, python_val)
+        return Literal(scalar=Scalar(primitive=Primitive(string_value=str(python_val.value))))
+
+    def to_python_value(self, ctx: Any, lv: Literal, expected_python_type: Any) -> Any:
+        primitive = lv.scalar.primitive if lv.scalar is not None else None
+        if primitive is None or primitive.string_value is None:
+            raise TypeTransformerFailedError(
+                f"expected a literal of {type_name(expected_python_type)}, got {literal_description(lv)}"
+            )
+        member = self._by_text(expected_python_type).get(primitive.string_value)
+        if member is None:
+            raise unknown_value(expected_python_type, primitive.string_value)
+        return member
+
+    def guess_python_type(self, literal_type: LiteralType) -> Any:
+        if literal_type.enum_type is not None:
+            # As flytekit does: an enum made up on the spot, whose members are named after their values.
+            values = literal_type.enum_type.values
+            return enum.Enum("DynamicEnum", [(value, value) for value in values])  # type: ignore[misc]
+        return super().guess_python_type(literal_type)
+
+
+def transformers() -> list[TypeTransformer[Any]]:
+    """The transformers of this module, in the order the plugin contributes them."""
+    return [EnumTransformer()]

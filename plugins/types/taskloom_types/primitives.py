@@ -1,0 +1,251 @@
+"""Transformers for the primitive types: int, float, str, bool, bytes, datetime, date, timedelta, None.
+
+Representations follow flytekit 1.16 (``Primitive`` fields, ``Void`` for None), except that values are
+checked strictly: ``True`` is not an ``int``, ``1.5`` is not an ``int``, and a ``date`` annotation
+refuses a ``datetime`` rather than silently dropping its time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+from taskloom.core.type_engine import TypeTransformer, literal_description, type_name
+from taskloom.exceptions.user import TypeTransformerFailedError
+from taskloom.models.literals import Binary, Literal, Primitive, Scalar, Void
+from taskloom.models.types import LiteralType, SimpleType
+
+from taskloom_types.errors import mismatch
+
+T = TypeVar("T")
+
+#: A literal's ``integer`` is a signed 64-bit integer on the wire (protobuf ``int64``).
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+
+#: ``Binary.tag`` of a ``bytes`` value.
+BYTES_TAG = "bytes"
+
+_UTC = dt.UTC
+
+
+def check_int(value: Any) -> int:
+    """Return ``value`` as a plain int if it is an int (not a bool) within the signed 64-bit range."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise mismatch(int, value)
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise mismatch(int, value, "outside the signed 64-bit range a literal holds")
+    return int(value)
+
+
+def check_float(value: Any) -> float:
+    """Return ``value`` as a float if it is a float or an int (not a bool)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise mismatch(float, value)
+    return float(value)
+
+
+def check_str(value: Any) -> str:
+    """Return ``value`` as a plain str; a ``str`` subclass (a str-valued enum member) gives its content."""
+    if not isinstance(value, str):
+        raise mismatch(str, value)
+    # str() of a (str, Enum) member is "Colour.RED"; str.__str__ gives the characters themselves.
+    return str.__str__(value)
+
+
+def check_bool(value: Any) -> bool:
+    """Return ``value`` if it is a bool."""
+    if not isinstance(value, bool):
+        raise mismatch(bool, value)
+    return value
+
+
+def check_bytes(value: Any) -> bytes:
+    """Return ``value`` as bytes if it is bytes."""
+    if not isinstance(value, bytes):
+        raise mismatch(bytes, value)
+    return bytes(value)
+
+
+def check_datetime(value: Any) -> dt.datetime:
+    """Return ``value`` if it is a datetime (naive or aware)."""
+    if not isinstance(value, dt.datetime):
+        raise mismatch(dt.datetime, value)
+    return value
+
+
+def check_date(value: Any) -> dt.date:
+    """Return ``value`` if it is a date and not a datetime (whose time would be lost)."""
+    if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
+        raise mismatch(dt.date, value)
+    return value
+
+
+def check_timedelta(value: Any) -> dt.timedelta:
+    """Return ``value`` if it is a timedelta."""
+    if not isinstance(value, dt.timedelta):
+        raise mismatch(dt.timedelta, value)
+    return value
+
+
+def check_none(value: Any) -> None:
+    """Accept only ``None``."""
+    if value is not None:
+        raise mismatch(type(None), value)
+
+
+class ScalarTransformer(TypeTransformer[T], Generic[T]):
+    """A transformer for one Python type stored as one kind of scalar with a fixed literal type.
+
+    ``encode(value) -> Scalar`` checks and converts a value (raising "expected X, got Y");
+    ``decode(scalar) -> value`` returns the value, or raises ValueError if the scalar is of another kind.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        t: type[T] | Any,
+        simple: SimpleType,
+        encode: Callable[[Any], Scalar],
+        decode: Callable[[Scalar], T],
+    ) -> None:
+        super().__init__(name, t)
+        self._simple = simple
+        self._literal_type = LiteralType(simple=simple)
+        self._encode = encode
+        self._decode = decode
+
+    def get_literal_type(self, t: Any = None) -> LiteralType:
+        return self._literal_type
+
+    def to_literal(self, ctx: Any, python_val: T, python_type: Any, expected: LiteralType) -> Literal:
+        return Literal(scalar=self._encode(python_val))
+
+    def to_python_value(self, ctx: Any, lv: Literal, expected_python_type: Any) -> T:
+        if lv.scalar is not None:
+            try:
+                return self._decode(lv.scalar)
+            except ValueError:
+                pass
+        raise TypeTransformerFailedError(
+            f"expected a literal of {type_name(self.python_type)}, got {literal_description(lv)}"
+        )
+
+    def guess_python_type(self, literal_type: LiteralType) -> Any:
+        # Pickled values are BINARY too, but say which class they hold in their metadata.
+        if literal_type.simple is self._simple and not (literal_type.metadata or {}).get("python_class"):
+            return self.python_type
+        return super().guess_python_type(literal_type)
+
+
+def _primitive(scalar: Scalar, field: str) -> Any:
+    value = getattr(scalar.primitive, field, None) if scalar.primitive is not None else None
+    if value is None:
+        raise ValueError(field)
+    return value
+
+
+def _decode_float(scalar: Scalar) -> float:
+    primitive = scalar.primitive
+    if primitive is not None and primitive.integer is not None:
+        # flytekit 1.16 reads an integer literal as a float too (inputs typed by hand, e.g. on the CLI).
+        return float(primitive.integer)
+    return _primitive(scalar, "float_value")
+
+
+def _encode_datetime(value: Any) -> Scalar:
+    value = check_datetime(value)
+    if value.tzinfo is None or value.utcoffset() is None:
+        value = value.replace(tzinfo=_UTC)  # a naive datetime is read as UTC
+    return Scalar(primitive=Primitive(datetime=value))
+
+
+def _encode_date(value: Any) -> Scalar:
+    value = check_date(value)
+    # flytekit stores a date as the datetime at its midnight.
+    return Scalar(primitive=Primitive(datetime=dt.datetime.combine(value, dt.time.min, tzinfo=_UTC)))
+
+
+def _decode_date(scalar: Scalar) -> dt.date:
+    return _primitive(scalar, "datetime").astimezone(_UTC).date()
+
+
+def _decode_bytes(scalar: Scalar) -> bytes:
+    binary = scalar.binary
+    if binary is None or binary.tag not in (BYTES_TAG, ""):
+        raise ValueError("binary")
+    return binary.value
+
+
+def _encode_none(value: Any) -> Scalar:
+    check_none(value)
+    return Scalar(none_type=Void())
+
+
+def _decode_none(scalar: Scalar) -> None:
+    if scalar.none_type is None:
+        raise ValueError("none_type")
+
+
+def transformers() -> list[TypeTransformer[Any]]:
+    """The transformers of this module, in the order the plugin contributes them."""
+    return [
+        ScalarTransformer(
+            "int",
+            int,
+            SimpleType.INTEGER,
+            lambda v: Scalar(primitive=Primitive(integer=check_int(v))),
+            lambda s: _primitive(s, "integer"),
+        ),
+        ScalarTransformer(
+            "float",
+            float,
+            SimpleType.FLOAT,
+            lambda v: Scalar(primitive=Primitive(float_value=check_float(v))),
+            _decode_float,
+        ),
+        ScalarTransformer(
+            "str",
+            str,
+            SimpleType.STRING,
+            lambda v: Scalar(primitive=Primitive(string_value=check_str(v))),
+            lambda s: _primitive(s, "string_value"),
+        ),
+        ScalarTransformer(
+            "bool",
+            bool,
+            SimpleType.BOOLEAN,
+            lambda v: Scalar(primitive=Primitive(boolean=check_bool(v))),
+            lambda s: _primitive(s, "boolean"),
+        ),
+        ScalarTransformer(
+            "bytes",
+            bytes,
+            SimpleType.BINARY,
+            lambda v: Scalar(binary=Binary(value=check_bytes(v), tag=BYTES_TAG)),
+            _decode_bytes,
+        ),
+        ScalarTransformer(
+            "datetime",
+            dt.datetime,
+            SimpleType.DATETIME,
+            _encode_datetime,
+            lambda s: _primitive(s, "datetime").astimezone(_UTC),
+        ),
+        ScalarTransformer("date", dt.date, SimpleType.DATETIME, _encode_date, _decode_date),
+        ScalarTransformer(
+            "timedelta",
+            dt.timedelta,
+            SimpleType.DURATION,
+            lambda v: Scalar(primitive=Primitive(duration=check_timedelta(v))),
+            lambda s: _primitive(s, "duration"),
+        ),
+        ScalarTransformer(
+            "none",
+            type(None),
+            SimpleType.NONE,
+            _encode_none,
+            _decode_none,
+        ),
+    ]

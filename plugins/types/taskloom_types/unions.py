@@ -1,0 +1,179 @@
+"""The transformer for ``typing.Union``, ``Optional[T]`` and ``A | B``.
+
+The literal type is a ``UnionType`` whose variants carry a tag in ``structure.tag`` (``"none"``,
+``"int"``, ``"list[int]"``, ``"my.module.Point"``...), and a value is stored as
+``Scalar(union=Union(value=<variant literal>, type=<variant literal type>))``, as in flytekit 1.16.
+Unlike flytekit, whose tag is the transformer's name (so two dataclasses in one union clash), tags
+name the type, and the variant chosen for a value does not depend on luck: the variants that are
+exactly the value's type come first, then all of them in declaration order; the first that converts
+the value wins.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+import typing
+from typing import Any
+
+import attrs
+from taskloom.core.type_engine import (
+    TypeEngine,
+    TypeTransformer,
+    literal_description,
+    strip_annotated,
+    type_name,
+    value_description,
+)
+from taskloom.exceptions.user import TypeTransformerFailedError
+from taskloom.models.literals import Literal, Scalar
+from taskloom.models.literals import Union as UnionLiteral
+from taskloom.models.types import LiteralType, TypeStructure, UnionType
+
+from taskloom_types.errors import mismatch
+
+_NONE_TYPE = type(None)
+
+# Standard-library classes whose flytekit tag is their bare name (flytekit names their transformers so).
+_BARE_NAMED_MODULES = frozenset({"builtins", "datetime"})
+
+
+def variant_tag(t: Any) -> str:
+    """The tag of union variant ``t``: ``"none"``, a builtin's name, ``type_name`` of a generic, or ``module.qualname``."""
+    t = strip_annotated(t)
+    if t is None or t is _NONE_TYPE:
+        return "none"
+    if typing.get_origin(t) is not None:
+        return type_name(t)
+    if isinstance(t, type):
+        if t.__module__ in _BARE_NAMED_MODULES:
+            return t.__name__
+        return f"{t.__module__}.{t.__qualname__}"
+    return type_name(t)
+
+
+def type_key(t: Any) -> Any:
+    """A cache key for annotation ``t`` that tells ``int | float`` from ``float | int``.
+
+    Unions compare equal whatever the order of their variants (and so do ``list[int | float]`` and
+    ``list[float | int]``), but the order decides which variant a value takes: caches keyed by the
+    annotation alone would mix them up.
+    """
+    return (t, repr(t))
+
+
+def union_candidates(variants: tuple[Any, ...], value_type: type) -> list[int]:
+    """Indexes of ``variants`` in the order a value of ``value_type`` tries them.
+
+    First the variants that are exactly ``value_type`` (or whose generic origin is), then all in
+    declaration order: so ``1`` is an ``int`` in ``float | int`` and ``True`` is never an ``int``.
+    """
+    exact = [index for index, variant in enumerate(variants) if _is_exactly(variant, value_type)]
+    return exact + [index for index in range(len(variants)) if index not in exact]
+
+
+def _is_exactly(variant: Any, value_type: type) -> bool:
+    variant = strip_annotated(variant)
+    if variant is None:
+        variant = _NONE_TYPE
+    return variant is value_type or typing.get_origin(variant) is value_type
+
+
+def union_mismatch(t: Any, value: Any, reasons: list[tuple[Any, Exception]]) -> TypeTransformerFailedError:
+    """The error for a value that fits no variant of union ``t``.
+
+    When a variant is exactly the value's type, its error is the one that matters (``field 'x':
+    expected int...`` for a dataclass in an Optional) and is returned as it is; otherwise the
+    error lists each variant's detail when it says more than "expected X, got Y".
+    """
+    if reasons and _is_exactly(reasons[0][0], type(value)):
+        return TypeTransformerFailedError(str(reasons[0][1]))
+    details = [
+        f"as {type_name(variant)}: {reason}"
+        for variant, reason in reasons
+        if str(reason) != f"expected {type_name(variant)}, got {value_description(value)}"
+    ]
+    return mismatch(t, value, "; ".join(details))
+
+
+class UnionTransformer(TypeTransformer[Any]):
+    """Unions and optionals, with a deterministic choice of variant."""
+
+    def __init__(self) -> None:
+        super().__init__("union", typing.Union)
+        self._literal_types: dict[Any, LiteralType] = {}
+
+    def get_literal_type(self, t: Any) -> LiteralType:
+        key = type_key(t)
+        try:
+            cached = self._literal_types.get(key)
+        except TypeError:
+            cached = None
+        if cached is None:
+            variants = []
+            for variant in typing.get_args(t):
+                literal_type = TypeEngine.to_literal_type(variant)
+                fields = literal_type.structure.dataclass_type if literal_type.structure is not None else {}
+                variants.append(
+                    attrs.evolve(literal_type, structure=TypeStructure(tag=variant_tag(variant), dataclass_type=fields))
+                )
+            cached = LiteralType(union_type=UnionType(variants=tuple(variants)))
+            try:
+                self._literal_types[key] = cached
+            except TypeError:
+                pass
+        return cached
+
+    def _variants(self, t: Any) -> tuple[tuple[Any, ...], tuple[LiteralType, ...]]:
+        return typing.get_args(t), self.get_literal_type(t).union_type.variants
+
+    def to_literal(self, ctx: Any, python_val: Any, python_type: Any, expected: LiteralType) -> Literal:
+        variants, literal_types = self._variants(python_type)
+        reasons = []
+        for index in union_candidates(variants, type(python_val)):
+            try:
+                literal = TypeEngine.to_literal(ctx, python_val, variants[index], literal_types[index])
+            except TypeTransformerFailedError as error:
+                reasons.append((variants[index], error))
+                continue
+            return Literal(scalar=Scalar(union=UnionLiteral(value=literal, type=literal_types[index])))
+        raise union_mismatch(python_type, python_val, reasons)
+
+    def to_python_value(self, ctx: Any, lv: Literal, expected_python_type: Any) -> Any:
+        variants, literal_types = self._variants(expected_python_type)
+        union = lv.scalar.union if lv.scalar is not None else None
+        if union is not None:
+            stored, inner = union.type, union.value
+            tag = stored.structure.tag if stored.structure is not None else ""
+            order = [index for index, literal_type in enumerate(literal_types) if literal_type == stored]
+            order += [index for index in range(len(variants)) if tag and variant_tag(variants[index]) == tag]
+        else:  # a literal written without the union wrapper, e.g. a plain Void for an Optional
+            order, inner = [], lv
+        order += range(len(variants))
+        tried: list[int] = []
+        first_error: TypeTransformerFailedError | None = None
+        for index in order:
+            if index in tried:
+                continue
+            tried.append(index)
+            try:
+                return TypeEngine.to_python_value(ctx, inner, variants[index])
+            except TypeTransformerFailedError as error:
+                first_error = first_error or error
+        # The first variant tried is the one the literal names (when it names one): its error says most.
+        detail = f" ({type_name(variants[tried[0]])}: {first_error})" if first_error is not None else ""
+        raise TypeTransformerFailedError(
+            f"expected a literal of {type_name(expected_python_type)}, got {literal_description(lv)}{detail}"
+        )
+
+    def guess_python_type(self, literal_type: LiteralType) -> Any:
+        if literal_type.union_type is not None:
+            guessed = [TypeEngine.guess_python_type(variant) for variant in literal_type.union_type.variants]
+            if guessed:
+                return functools.reduce(operator.or_, guessed)
+        return super().guess_python_type(literal_type)
+
+
+def transformers() -> list[TypeTransformer[Any]]:
+    """The transformers of this module, in the order the plugin contributes them."""
+    return [UnionTransformer()]
