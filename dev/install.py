@@ -66,7 +66,12 @@ def main() -> int:
     if not arguments.no_test_tools:
         command += TEST_REQUIREMENTS
     print("installing:", ", ".join(wanted), flush=True)
-    return subprocess.run(command).returncode
+    # setuptools' build back end is chatty (deprecation banners); show its output only on failure.
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.stdout.write(done.stdout)
+        sys.stderr.write(done.stderr)
+    return done.returncode
 
 
 if __name__ == "__main__":
