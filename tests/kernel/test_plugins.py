@@ -195,3 +195,31 @@ def test_generation_changes_when_plugins_change():
     after_register = manager.generation
     manager.unregister("x")
     assert manager.generation > after_register
+
+
+DISCOVER = """
+import json, sys
+from taskloom.plugins import get_plugin_manager
+names = sorted(r.name for r in get_plugin_manager().records())
+print(json.dumps({"names": names, "metadata_imported": "importlib.metadata" in sys.modules}))
+"""
+
+
+def test_a_warm_start_discovers_from_the_index_without_entry_point_machinery(tmp_path):
+    # (the cache lives outside the sys.path entry: writing into an entry changes its mtime, hence the key)
+    root = plugin_distribution(tmp_path / "site", "alpha")
+    cache = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    cold = run_python(DISCOVER, path=root, env=cache)
+    warm = run_python(DISCOVER, path=root, env=cache)
+    assert "alpha" in cold["names"] and cold["metadata_imported"] is True
+    assert warm["names"] == cold["names"] and warm["metadata_imported"] is False
+
+
+def test_installing_a_plugin_invalidates_the_index(tmp_path):
+    root = plugin_distribution(tmp_path / "site", "alpha")
+    cache = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    run_python(DISCOVER, path=root, env=cache)
+    assert "beta" not in run_python(DISCOVER, path=root, env=cache)["names"]
+    plugin_distribution(tmp_path / "site", "beta", command="other")
+    after = run_python(DISCOVER, path=root, env=cache)
+    assert {"alpha", "beta"} <= set(after["names"])
