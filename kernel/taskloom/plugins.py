@@ -33,9 +33,11 @@ Nobody but this module talks to pluggy or stevedore.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import sys
+import threading
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 if TYPE_CHECKING:
@@ -74,6 +76,16 @@ DISABLED = "disabled"
 _STANDARD_BAND = 0
 _THIRD_PARTY_BAND = 1000
 _RUNTIME_BAND = 2000
+
+
+def _locked(method: Any) -> Any:
+    # Executors call hooks from many threads; loading and registering must happen once.
+    @functools.wraps(method)
+    def locked(self: PluginManager, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return locked
 
 
 class PluginRecord:
@@ -211,10 +223,12 @@ class PluginManager:
         self._extra_disabled: set[str] = set()
         self._pluggy: pluggy.PluginManager | None = None
         self._runtime_sequence = 0
+        self._lock = threading.RLock()
         self.generation = 0
 
     # --- discovery -------------------------------------------------------------------------
 
+    @_locked
     def _discover(self) -> None:
         if self._discovered:
             return
@@ -291,6 +305,7 @@ class PluginManager:
             self._pluggy = manager
         return self._pluggy
 
+    @_locked
     def load(self, name: str) -> PluginRecord:
         """Import and register plugin ``name`` if needed; return its record.
 
@@ -313,6 +328,7 @@ class PluginManager:
             raise PluginError(f"taskloom plugin {name!r} failed to load: {_describe(record.error)}", plugin=name)
         return record
 
+    @_locked
     def load_all(self) -> None:
         """Import and register every installed, enabled plugin; failures are recorded, not raised."""
         for record in sorted(self.records(), key=lambda record: record.priority):
@@ -338,6 +354,7 @@ class PluginManager:
         record.hooks = tuple(sorted(caller.name for caller in manager.get_hookcallers(plugin) or ()))
         self.generation += 1
 
+    @_locked
     def _fail(self, record: PluginRecord, error: BaseException) -> None:
         record.state = FAILED
         record.error = error
@@ -353,6 +370,7 @@ class PluginManager:
 
     # --- run-time registration (tests, embedding applications) -------------------------------
 
+    @_locked
     def register(
         self,
         plugin: Any,
@@ -380,6 +398,7 @@ class PluginManager:
             self._fail(record, error)
         return record
 
+    @_locked
     def add_entry_point(
         self,
         name: str,
@@ -405,6 +424,7 @@ class PluginManager:
         for command in commands:
             self._commands[command] = name
 
+    @_locked
     def unregister(self, name: str) -> None:
         """Forget plugin ``name`` (unregistering its hooks); no error if it is unknown."""
         record = self._records.pop(name, None)
@@ -416,6 +436,7 @@ class PluginManager:
         self._commands = {key: value for key, value in self._commands.items() if value != name}
         self.generation += 1
 
+    @_locked
     def disable(self, name: str) -> None:
         """Block plugin ``name`` for the rest of this manager's life (unregistering it if loaded)."""
         self._discover()

@@ -223,3 +223,30 @@ def test_installing_a_plugin_invalidates_the_index(tmp_path):
     plugin_distribution(tmp_path / "site", "beta", command="other")
     after = run_python(DISCOVER, path=root, env=cache)
     assert {"alpha", "beta"} <= set(after["names"])
+
+
+def test_concurrent_first_calls_load_a_plugin_once(bare_plugins, tmp_path, monkeypatch):
+    import threading
+
+    (tmp_path / "demo_slow").mkdir()
+    (tmp_path / "demo_slow" / "__init__.py").write_text("")
+    (tmp_path / "demo_slow" / "hooks.py").write_text(
+        "import time\nfrom taskloom.hookspecs import hookimpl\ntime.sleep(0.2)\n\n"
+        "@hookimpl\ndef taskloom_filesystem(protocol):\n    return 'slow:' + protocol\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    bare_plugins.add_entry_point("slow", "demo_slow.hooks")
+    start = threading.Barrier(4)
+    answers = []
+
+    def ask():
+        start.wait()
+        answers.append(bare_plugins.first_result("taskloom_filesystem", protocol="s3"))
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers == [("slow", "slow:s3")] * 4
+    assert bare_plugins.get_record("slow").state == LOADED
