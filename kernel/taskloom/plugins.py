@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import itertools
 import os
 import sys
 import threading
@@ -76,6 +77,9 @@ DISABLED = "disabled"
 _STANDARD_BAND = 0
 _THIRD_PARTY_BAND = 1000
 _RUNTIME_BAND = 2000
+
+
+_SERIALS = itertools.count()
 
 
 def _locked(method: Any) -> Any:
@@ -211,7 +215,8 @@ class PluginManager:
     """Finds, loads and calls plugins; one per process, reached with :func:`get_plugin_manager`.
 
     ``generation`` increases whenever the set of loaded plugins changes, so that callers caching
-    what the hooks returned (the type engine) know when to ask again.
+    what the hooks returned (the type engine) know when to ask again; ``serial`` tells managers
+    apart (``id()`` would not: a new manager may reuse a collected one's address).
     """
 
     def __init__(self, *, discover: bool = True) -> None:
@@ -224,6 +229,7 @@ class PluginManager:
         self._pluggy: pluggy.PluginManager | None = None
         self._runtime_sequence = 0
         self._lock = threading.RLock()
+        self.serial = next(_SERIALS)
         self.generation = 0
 
     # --- discovery -------------------------------------------------------------------------

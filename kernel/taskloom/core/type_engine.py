@@ -238,7 +238,7 @@ class TypeEngine:
         from taskloom.plugins import get_plugin_manager
 
         manager = get_plugin_manager()
-        key = (id(manager), manager.generation)
+        key = (manager.serial, manager.generation)
         if cls._registry is None or cls._registry_key != key:
             transformers: list[TypeTransformer[Any]] = list(cls._registered)
             for plugin, contributed in manager.collect("taskloom_type_transformers"):
@@ -250,7 +250,7 @@ class TypeEngine:
                     transformers.append(transformer)
             cls._registry = _Registry(transformers)
             # Collecting may have marked a plugin failed (and bumped the generation): key after it.
-            cls._registry_key = (id(manager), manager.generation)
+            cls._registry_key = (manager.serial, manager.generation)
         return cls._registry
 
     @classmethod
