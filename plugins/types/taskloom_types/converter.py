@@ -306,6 +306,40 @@ def _store(cache: dict[Any, Any], key: Any, hook: Any) -> None:
         pass
 
 
+def _shape(t: Any) -> str:
+    """What kind of type ``t`` is for the converter; both directions dispatch on it.
+
+    Raises :class:`~taskloom.exceptions.user.UnsupportedTypeError` for a type a document cannot hold.
+    """
+    origin = typing.get_origin(t)
+    arguments = typing.get_args(t)
+    if origin in _UNION_ORIGINS:
+        return "union"
+    if is_json_dict(t):
+        return "json"
+    if origin is dict and arguments and arguments[0] is str:
+        return "dict"
+    if origin is list and arguments:
+        return "list"
+    if origin is tuple:
+        return "variadic tuple" if len(arguments) == 2 and arguments[1] is Ellipsis else "tuple"
+    if isinstance(t, type) and issubclass(t, enum.Enum):
+        return "enum"
+    if isinstance(t, type) and issubclass(t, BlobValue):
+        return "blob"
+    if is_named_tuple(t):
+        return "named tuple"
+    if is_record_class(t):
+        return "record"
+    raise UnsupportedTypeError(f"{type_name(t)} cannot be stored inside a dataclass, attrs class or tuple")
+
+
+def _item_type(t: Any) -> Any:
+    # The element type of list[T] and tuple[T, ...] (the first argument; unused for other shapes).
+    arguments = typing.get_args(t)
+    return arguments[0] if arguments else None
+
+
 # --- unstructuring: value -> msgpack-able data, checked against the declared type --------------
 
 _UNSTRUCTURE_LEAVES: dict[Any, Hook] = {
@@ -325,27 +359,20 @@ def _unstructure_hook(converter: cattrs.Converter, t: Any) -> Hook:
     leaf = _cached(_UNSTRUCTURE_LEAVES, t)
     if leaf is not None:
         return leaf
-    origin = typing.get_origin(t)
-    arguments = typing.get_args(t)
-    if origin in _UNION_ORIGINS:
-        return _unstructure_union(converter, t)
-    if is_json_dict(t):
-        return _unstructure_json_dict
-    if origin is dict and arguments and arguments[0] is str:
-        return _unstructure_dict(converter, t)
-    if origin is list and arguments:
-        return _unstructure_sequence(converter, t, list, arguments[0])
-    if origin is tuple:
-        if len(arguments) == 2 and arguments[1] is Ellipsis:
-            return _unstructure_sequence(converter, t, tuple, arguments[0])
-        return _unstructure_fixed_tuple(converter, t)
-    if isinstance(t, type) and issubclass(t, enum.Enum):
-        return _unstructure_enum(t)
-    if isinstance(t, type) and issubclass(t, BlobValue):
-        return _unstructure_blob(t)
-    if is_named_tuple(t) or is_record_class(t):
-        return _unstructure_record(converter, t)
-    raise UnsupportedTypeError(f"{type_name(t)} cannot be stored inside a dataclass, attrs class or tuple")
+    shape = _shape(t)
+    item = _item_type(t)
+    return {
+        "union": lambda: _unstructure_union(converter, t),
+        "json": lambda: _unstructure_json_dict,
+        "dict": lambda: _unstructure_dict(converter, t),
+        "list": lambda: _unstructure_sequence(converter, t, list, item),
+        "variadic tuple": lambda: _unstructure_sequence(converter, t, tuple, item),
+        "tuple": lambda: _unstructure_fixed_tuple(converter, t),
+        "enum": lambda: _unstructure_enum(t),
+        "blob": lambda: _unstructure_blob(t),
+        "named tuple": lambda: _unstructure_record(converter, t),
+        "record": lambda: _unstructure_record(converter, t),
+    }[shape]()
 
 
 def _unstructure_json_dict(value: Any) -> Any:
@@ -511,29 +538,20 @@ def _structure_hook(converter: cattrs.Converter, t: Any) -> Hook:
     leaf = _cached(_STRUCTURE_LEAVES, t)
     if leaf is not None:
         return leaf
-    origin = typing.get_origin(t)
-    arguments = typing.get_args(t)
-    if origin in _UNION_ORIGINS:
-        return _structure_union(converter, t)
-    if is_json_dict(t):
-        return _structure_json_dict
-    if origin is dict and arguments and arguments[0] is str:
-        return _structure_dict(converter, t)
-    if origin is list and arguments:
-        return _structure_sequence(converter, t, list, arguments[0])
-    if origin is tuple:
-        if len(arguments) == 2 and arguments[1] is Ellipsis:
-            return _structure_sequence(converter, t, tuple, arguments[0])
-        return _structure_fixed_tuple(converter, t)
-    if isinstance(t, type) and issubclass(t, enum.Enum):
-        return _structure_enum
-    if isinstance(t, type) and issubclass(t, BlobValue):
-        return _structure_blob
-    if is_named_tuple(t):
-        return _structure_named_tuple(converter, t)
-    if is_record_class(t):
-        return _structure_record(converter, t)
-    raise UnsupportedTypeError(f"{type_name(t)} cannot be stored inside a dataclass, attrs class or tuple")
+    shape = _shape(t)
+    item = _item_type(t)
+    return {
+        "union": lambda: _structure_union(converter, t),
+        "json": lambda: _structure_json_dict,
+        "dict": lambda: _structure_dict(converter, t),
+        "list": lambda: _structure_sequence(converter, t, list, item),
+        "variadic tuple": lambda: _structure_sequence(converter, t, tuple, item),
+        "tuple": lambda: _structure_fixed_tuple(converter, t),
+        "enum": lambda: _structure_enum,
+        "blob": lambda: _structure_blob,
+        "named tuple": lambda: _structure_named_tuple(converter, t),
+        "record": lambda: _structure_record(converter, t),
+    }[shape]()
 
 
 def _structure_json_dict(data: Any, t: Any) -> Any:
