@@ -23,6 +23,10 @@ _KERNEL_NAMES: dict[str, str] = {
     "File": "taskloom.types.file",
     "FlyteDirectory": "taskloom.types.directory",
     "Directory": "taskloom.types.directory",
+    "Resources": "taskloom.core.resources",
+    "Cache": "taskloom.core.cache",
+    "TaskMetadata": "taskloom.core.base_task",
+    "Secret": "taskloom.models.security",
 }
 
 __all__ = sorted(_KERNEL_NAMES)

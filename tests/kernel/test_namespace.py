@@ -98,3 +98,12 @@ def test_kernel_names_resolve_without_plugins(bare_plugins):
     assert FlyteFile is same_file
     assert TypeEngine.__name__ == "TypeEngine"
     assert callable(hookimpl)
+
+
+def test_task_settings_use_flytekits_names(bare_plugins):
+    from taskloom import Cache, Resources, Secret, TaskMetadata
+
+    assert Resources(cpu="1").cpu == "1"
+    assert Cache(version="1").version == "1"
+    assert TaskMetadata(retries=1).retries == 1
+    assert Secret(group="db", key="password").key == "password"
