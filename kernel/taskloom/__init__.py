@@ -27,6 +27,10 @@ _KERNEL_NAMES: dict[str, str] = {
     "Cache": "taskloom.core.cache",
     "TaskMetadata": "taskloom.core.base_task",
     "Secret": "taskloom.models.security",
+    "task": "taskloom.core.task",
+    "PythonFunctionTask": "taskloom.core.python_function_task",
+    "PythonInstanceTask": "taskloom.core.python_function_task",
+    "SerializationSettings": "taskloom.configuration",
 }
 
 __all__ = sorted(_KERNEL_NAMES)
@@ -34,7 +38,7 @@ __all__ = sorted(_KERNEL_NAMES)
 # Subpackages and modules: answered with AttributeError at once so that `from taskloom import core`
 # falls through to the import system instead of asking the plugins.
 _SUBMODULES = frozenset(
-    {"cli", "config", "core", "exceptions", "hookspecs", "models", "plugins", "storage", "testing", "types"}
+    {"cli", "config", "configuration", "core", "exceptions", "hookspecs", "models", "plugins", "storage", "testing", "types"}
 )
 
 

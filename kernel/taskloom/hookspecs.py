@@ -26,6 +26,8 @@ import pluggy
 if TYPE_CHECKING:
     import click
 
+    from taskloom.core.python_function_task import PythonFunctionTask
+
     from taskloom.core.type_engine import TypeTransformer
     from taskloom.storage import FileSystem
 
@@ -48,6 +50,21 @@ def taskloom_type_transformers() -> list[TypeTransformer[Any]]:
     When two transformers claim the same Python type, the one from the plugin asked first wins (see
     the module docs), so a third-party transformer for ``int`` replaces the standard one. Within one
     plugin's list, earlier entries win.
+    """
+
+
+# --- task types ------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def taskloom_task_class(task_config: Any) -> type[PythonFunctionTask[Any]] | None:
+    """Return the task class that ``@task(task_config=...)`` builds for ``task_config``, or None.
+
+    Called once per decorated function whose ``task_config`` is not None. A plugin that defines a
+    task type answers for instances of its configuration class (``Spark``, ``Pod``...) with a
+    subclass of :class:`~taskloom.core.python_function_task.PythonFunctionTask`, constructed as
+    ``cls(task_config, function, **task_arguments)``. The first non-None answer wins; with no answer
+    the decorator fails, naming the configuration's type.
     """
 
 

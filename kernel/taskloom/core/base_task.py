@@ -1,13 +1,26 @@
-"""What every task carries, whatever its type: :class:`TaskMetadata` (flytekit's name and fields)."""
+"""What every task is and carries, whatever its type: :class:`PythonTask` and :class:`TaskMetadata`.
+
+Names and signatures follow flytekit's ``flytekit.core.base_task``.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from typing import TYPE_CHECKING, Any
 
 from taskloom.exceptions.user import ValidationError
 from taskloom.models import task as task_models
 from taskloom.models.literals import RetryStrategy
+
+if TYPE_CHECKING:
+    from taskloom.configuration import SerializationSettings
+    from taskloom.core.cache import Cache
+    from taskloom.core.interface import Interface
+    from taskloom.core.resources import ResourceSpec
+    from taskloom.models.interface import TypedInterface
+    from taskloom.models.security import SecurityContext
+    from taskloom.models.task import TaskTemplate
 
 
 @dataclasses.dataclass
@@ -75,3 +88,334 @@ class TaskMetadata:
             generates_deck=self.generates_deck,
             metadata=kubernetes,
         )
+
+
+class PythonTask:
+    """A task whose behaviour is Python code: the base of every task type (flytekit's ``PythonTask``).
+
+    ``name`` identifies the task; ``task_type`` says which executor or backend plugin runs it;
+    ``interface`` is its Python :class:`~taskloom.core.interface.Interface`; ``task_config`` is the
+    configuration object of a task type (its plugin reads it in :meth:`get_custom`). Subclasses
+    implement :meth:`execute`. ``environment`` holds variables set while the task runs,
+    ``security_ctx`` its secrets, ``resources`` a :class:`~taskloom.core.resources.ResourceSpec`,
+    ``pod_template`` a Kubernetes pod template as a dict (or any object with ``to_dict()``).
+    """
+
+    def __init__(
+        self,
+        task_type: str,
+        name: str,
+        interface: Interface,
+        task_config: Any = None,
+        metadata: TaskMetadata | None = None,
+        *,
+        environment: dict[str, str] | None = None,
+        security_ctx: SecurityContext | None = None,
+        resources: ResourceSpec | None = None,
+        container_image: str | None = None,
+        accelerator: Any = None,
+        pod_template: Any = None,
+        task_type_version: int = 0,
+        docs: str | None = None,
+        cache: Cache | None = None,
+    ) -> None:
+        self._task_type = task_type
+        self._name = name
+        self._interface = interface
+        self._task_config = task_config
+        self._metadata = metadata or TaskMetadata()
+        self._environment = dict(environment or {})
+        self._security_ctx = security_ctx
+        self._resources = resources
+        self._container_image = container_image
+        self._accelerator = accelerator
+        self._pod_template = _pod_template_dict(name, pod_template)
+        self._task_type_version = task_type_version
+        self._docs = docs if docs is not None else interface.docstring
+        self._cache = cache
+
+    # --- what the task is ------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        """The task's name (for a function: ``module.function``)."""
+        return self._name
+
+    @property
+    def task_type(self) -> str:
+        """The task type (``"python-task"`` for plain functions)."""
+        return self._task_type
+
+    @property
+    def python_interface(self) -> Interface:
+        """Inputs and outputs with their Python types and defaults."""
+        return self._interface
+
+    @property
+    def interface(self) -> TypedInterface:
+        """Inputs and outputs with their literal types."""
+        return self._interface.to_typed_interface(entity=f"task {self._name!r}")
+
+    @property
+    def task_config(self) -> Any:
+        """The configuration object of the task type, or None."""
+        return self._task_config
+
+    @property
+    def metadata(self) -> TaskMetadata:
+        """Caching, retries, timeout and the rest of :class:`TaskMetadata`."""
+        return self._metadata
+
+    @property
+    def environment(self) -> dict[str, str]:
+        """Environment variables set while the task runs."""
+        return dict(self._environment)
+
+    @property
+    def security_context(self) -> SecurityContext | None:
+        """The secrets (and identity) the task asks for."""
+        return self._security_ctx
+
+    @property
+    def resources(self) -> ResourceSpec | None:
+        """Resource requests and limits, or None for the platform's defaults."""
+        return self._resources
+
+    @property
+    def container_image(self) -> str | None:
+        """The image the task runs in, or None for the settings' default image."""
+        return self._container_image
+
+    @property
+    def pod_template(self) -> dict[str, Any] | None:
+        """The Kubernetes pod template as a dict, or None."""
+        return self._pod_template
+
+    @property
+    def cache(self) -> Cache | None:
+        """The cache settings (None when the task is not cached); ``metadata`` mirrors them."""
+        return self._cache
+
+    @property
+    def docs(self) -> str | None:
+        """The task's documentation (the function's docstring by default)."""
+        return self._docs
+
+    # --- behaviour: what task types override ----------------------------------------------
+
+    def execute(self, **kwargs: Any) -> Any:
+        """Run the task's body with its inputs as keyword arguments; return its outputs."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement execute()")
+
+    def get_custom(self, settings: SerializationSettings) -> dict[str, Any] | None:
+        """The task type's configuration for the backend plugin (the template's ``custom``)."""
+        return None
+
+    def get_config(self, settings: SerializationSettings) -> dict[str, str] | None:
+        """Extra string settings for the backend (the template's ``config``)."""
+        return None
+
+    # --- calling the task outside a workflow -----------------------------------------------
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the task here and now: inputs and outputs are checked against the interface.
+
+        Positional arguments follow the interface's input order; defaults fill what is not given.
+        A missing, unexpected or wrong-typed input, or a wrong-typed output, raises
+        :class:`~taskloom.exceptions.user.TypeTransformerFailedError` naming the task and the
+        variable. An exception raised by the task's body keeps its type and message, with a note
+        naming the task. An ``async def`` task called from synchronous code runs to completion;
+        called where an event loop is running, it returns an awaitable.
+        """
+        inputs = self._bind(args, kwargs)
+        try:
+            result = self.execute(**inputs)
+        except Exception as error:
+            error.add_note(f"raised by task {self._name!r}")
+            raise
+        import inspect
+
+        if inspect.isawaitable(result):
+            return self._finish_async(result)
+        return self._check_outputs(result)
+
+    def _bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        from taskloom.core.interface import NO_DEFAULT
+        from taskloom.core.type_engine import TypeEngine, type_name
+        from taskloom.exceptions.user import TypeTransformerFailedError
+
+        entity = f"task {self._name!r}"
+        specs = self._interface.inputs_with_defaults
+        names = list(specs)
+        if len(args) > len(names):
+            raise TypeTransformerFailedError(f"{entity}: takes {len(names)} inputs {names}, got {len(args)} positional arguments")
+        inputs = dict(zip(names, args))
+        for name, value in kwargs.items():
+            if name in inputs:
+                raise TypeTransformerFailedError(f"{entity}: input {name!r} given twice")
+            inputs[name] = value
+        for name, (python_type, default) in specs.items():
+            if name not in inputs:
+                if default is NO_DEFAULT:
+                    raise TypeTransformerFailedError(f"{entity}: input {name!r} ({type_name(python_type)}) is missing")
+                inputs[name] = default
+        TypeEngine.dict_to_literal_map(None, inputs, self._interface.inputs, entity=entity)
+        return inputs
+
+    def _check_outputs(self, result: Any) -> Any:
+        from taskloom.core.type_engine import TypeEngine, value_description
+        from taskloom.exceptions.user import TypeTransformerFailedError
+
+        entity = f"task {self._name!r}"
+        outputs = self._interface.outputs
+        if not outputs:
+            if result is not None:
+                raise TypeTransformerFailedError(f"{entity}: declares no outputs, but returned {value_description(result)}")
+            return None
+        if len(outputs) == 1:
+            values = {next(iter(outputs)): result}
+        else:
+            if not isinstance(result, tuple) or len(result) != len(outputs):
+                raise TypeTransformerFailedError(
+                    f"{entity}: expects {len(outputs)} outputs {list(outputs)}, got {value_description(result)}"
+                )
+            values = dict(zip(outputs, result))
+        TypeEngine.dict_to_literal_map(None, values, outputs, entity=entity, direction="output")
+        return result
+
+    def _finish_async(self, awaitable: Any) -> Any:
+        import asyncio
+
+        async def finish() -> Any:
+            try:
+                result = await awaitable
+            except Exception as error:
+                error.add_note(f"raised by task {self._name!r}")
+                raise
+            return self._check_outputs(result)
+
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(finish())
+        return finish()
+
+    # --- serialisation ---------------------------------------------------------------------
+
+    def to_task_template(self, settings: SerializationSettings) -> TaskTemplate:
+        """The task's :class:`~taskloom.models.task.TaskTemplate` under ``settings``.
+
+        The container (or, with a pod template, the pod's primary container) carries image,
+        resources and environment; the command line that starts the task inside it is added by the
+        plugin that packages tasks for a backend.
+        """
+        from taskloom.core.resources import convert_resources_to_resource_model
+        from taskloom.models.identifier import Identifier, ResourceType
+        from taskloom.models.literals import KeyValuePair
+        from taskloom.models.task import Container, ExtendedResources, GPUAccelerator, K8sPod, TaskTemplate
+
+        environment = {**(settings.env or {}), **self._environment}
+        resources = None
+        if self._resources is not None:
+            resources = convert_resources_to_resource_model(self._resources.requests, self._resources.limits)
+        container = Container(
+            image=self._container_image or settings.default_image,
+            resources=resources,
+            env=tuple(KeyValuePair(key=key, value=value) for key, value in sorted(environment.items())),
+        )
+        k8s_pod = None
+        if self._pod_template is not None:
+            k8s_pod = K8sPod(
+                pod_spec=_pod_spec_with_primary(self._pod_template, container), primary_container_name=PRIMARY_CONTAINER
+            )
+            container = None
+        extended = None
+        if self._accelerator is not None:
+            device = self._accelerator if isinstance(self._accelerator, str) else getattr(self._accelerator, "device", None)
+            if isinstance(self._accelerator, GPUAccelerator):
+                extended = ExtendedResources(gpu_accelerator=self._accelerator)
+            elif isinstance(device, str):
+                extended = ExtendedResources(gpu_accelerator=GPUAccelerator(device=device))
+            else:
+                raise ValidationError(
+                    f"task {self._name!r}: accelerator expects a device name or an object with .device, "
+                    f"got {type(self._accelerator).__name__}"
+                )
+        return TaskTemplate(
+            id=Identifier(
+                resource_type=ResourceType.TASK,
+                project=settings.project,
+                domain=settings.domain,
+                name=self._name,
+                version=settings.version,
+            ),
+            type=self._task_type,
+            metadata=self._metadata.to_taskmetadata_model(),
+            interface=self.interface,
+            custom=self.get_custom(settings),
+            container=container,
+            k8s_pod=k8s_pod,
+            task_type_version=self._task_type_version,
+            security_context=self._security_ctx,
+            extended_resources=extended,
+            config=self.get_config(settings) or {},
+        )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self._name!r}, task_type={self._task_type!r})"
+
+
+#: The name of the container that runs the task inside a pod template.
+PRIMARY_CONTAINER = "primary"
+
+# Kubernetes' names of the resources.
+_KUBERNETES_RESOURCE_NAMES = {
+    "CPU": "cpu",
+    "MEMORY": "memory",
+    "GPU": "nvidia.com/gpu",
+    "EPHEMERAL_STORAGE": "ephemeral-storage",
+    "STORAGE": "storage",
+}
+
+
+def _pod_spec_with_primary(pod_spec: dict[str, Any], container: Any) -> dict[str, Any]:
+    """A copy of ``pod_spec`` whose primary container carries the task's image, environment and resources.
+
+    Values the pod template sets on the primary container itself win; the task's fill what it leaves out.
+    """
+    import copy
+
+    spec = copy.deepcopy(pod_spec)
+    containers = spec.setdefault("containers", [])
+    primary = next((item for item in containers if item.get("name") == PRIMARY_CONTAINER), None)
+    if primary is None:
+        primary = {"name": PRIMARY_CONTAINER}
+        containers.insert(0, primary)
+    primary.setdefault("image", container.image)
+    if container.env:
+        present = {item.get("name") for item in primary.get("env", [])}
+        primary["env"] = primary.get("env", []) + [
+            {"name": pair.key, "value": pair.value} for pair in container.env if pair.key not in present
+        ]
+    if container.resources is not None:
+        resources = primary.setdefault("resources", {})
+        for kind, entries in (("requests", container.resources.requests), ("limits", container.resources.limits)):
+            if entries:
+                target = resources.setdefault(kind, {})
+                for entry in entries:
+                    target.setdefault(_KUBERNETES_RESOURCE_NAMES.get(entry.name.name, entry.name.name.lower()), entry.value)
+    return spec
+
+
+def _pod_template_dict(name: str, pod_template: Any) -> dict[str, Any] | None:
+    # The kernel never imports kubernetes: a pod template is a dict, or anything with to_dict().
+    if pod_template is None or isinstance(pod_template, dict):
+        return pod_template
+    to_dict = getattr(pod_template, "to_dict", None)
+    if callable(to_dict):
+        value = to_dict()
+        if isinstance(value, dict):
+            return value
+    raise ValidationError(
+        f"task {name!r}: pod_template expects a dict or an object with to_dict(), got {type(pod_template).__name__}"
+    )

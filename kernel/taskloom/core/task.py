@@ -1,0 +1,132 @@
+"""The ``@task`` decorator (flytekit's name and keyword arguments)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Callable, Iterable, TypeVar, overload
+
+from taskloom.core.python_function_task import PythonFunctionTask
+from taskloom.exceptions.user import ValidationError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@overload
+def task(_task_function: F, **kwargs: Any) -> PythonFunctionTask[Any]: ...
+
+
+@overload
+def task(_task_function: None = None, **kwargs: Any) -> Callable[[F], PythonFunctionTask[Any]]: ...
+
+
+def task(
+    _task_function: Callable[..., Any] | None = None,
+    task_config: Any = None,
+    cache: Any = False,
+    retries: int = 0,
+    interruptible: bool | None = None,
+    deprecated: str = "",
+    timeout: dt.timedelta | int | None = None,
+    container_image: str | None = None,
+    environment: dict[str, str] | None = None,
+    requests: Any = None,
+    limits: Any = None,
+    secret_requests: Iterable[Any] | None = None,
+    enable_deck: bool | None = None,
+    disable_deck: bool | None = None,
+    pod_template: Any = None,
+    pod_template_name: str | None = None,
+    accelerator: Any = None,
+    resources: Any = None,
+    labels: dict[str, str] | None = None,
+    annotations: dict[str, str] | None = None,
+    cache_serialize: bool = False,
+    cache_version: str = "",
+    cache_ignore_input_vars: tuple[str, ...] = (),
+    docs: str | None = None,
+    **kwargs: Any,
+) -> Any:
+    """Make a task of a function: ``@task`` or ``@task(retries=2, cache=True, ...)``.
+
+    The function's annotations are its interface, checked now: an unsupported type fails here,
+    naming the function, the parameter and the type. ``cache`` is ``True``/``False`` or a
+    :class:`~taskloom.core.cache.Cache` (``cache_version``, ``cache_serialize`` and
+    ``cache_ignore_input_vars`` are the older spelling); ``requests``/``limits`` or ``resources``
+    take :class:`~taskloom.core.resources.Resources`; ``secret_requests`` takes
+    :class:`~taskloom.models.security.Secret` objects; ``pod_template`` a dict or an object with
+    ``to_dict()``; ``accelerator`` a GPU device name. A ``task_config`` selects the task class
+    through the :func:`~taskloom.hookspecs.taskloom_task_class` hook. Other keyword arguments go to
+    the task class.
+    """
+
+    def decorate(function: Callable[..., Any]) -> PythonFunctionTask[Any]:
+        from taskloom.core.base_task import TaskMetadata
+        from taskloom.core.cache import normalize_cache
+        from taskloom.core.resources import resolve_resources
+
+        entity = f"task '{function.__module__}.{function.__name__}'"
+        settings = normalize_cache(
+            cache,
+            cache_version=cache_version,
+            cache_serialize=cache_serialize,
+            cache_ignore_input_vars=tuple(cache_ignore_input_vars),
+            entity=entity,
+        )
+        if enable_deck is not None and disable_deck is not None:
+            raise ValidationError(f"{entity}: give enable_deck or disable_deck, not both")
+        metadata = TaskMetadata(
+            cache=settings is not None,
+            cache_serialize=bool(settings and settings.serialize),
+            cache_version=(settings.version or "") if settings else "",
+            cache_ignore_input_vars=settings.ignored_inputs if settings else (),
+            interruptible=interruptible,
+            deprecated=deprecated,
+            retries=retries,
+            timeout=timeout,
+            pod_template_name=pod_template_name,
+            generates_deck=bool(enable_deck) or disable_deck is False,
+            labels=labels,
+            annotations=annotations,
+        )
+        security = None
+        if secret_requests:
+            from taskloom.models.security import Secret, SecurityContext
+
+            secrets = tuple(secret_requests)
+            wrong = [secret for secret in secrets if not isinstance(secret, Secret)]
+            if wrong:
+                raise ValidationError(f"{entity}: secret_requests expects Secret objects, got {wrong[0]!r}")
+            security = SecurityContext(secrets=secrets)
+        task_class = _task_class(task_config, entity)
+        return task_class(
+            task_config,
+            function,
+            metadata=metadata,
+            environment=environment,
+            security_ctx=security,
+            resources=resolve_resources(requests, limits, resources, entity=entity),
+            container_image=container_image,
+            accelerator=accelerator,
+            pod_template=pod_template,
+            docs=docs,
+            cache=settings,
+            **kwargs,
+        )
+
+    if _task_function is not None:
+        return decorate(_task_function)
+    return decorate
+
+
+def _task_class(task_config: Any, entity: str) -> type[PythonFunctionTask[Any]]:
+    if task_config is None:
+        return PythonFunctionTask
+    from taskloom.plugins import get_plugin_manager
+
+    answer = get_plugin_manager().first_result("taskloom_task_class", task_config=task_config)
+    if answer is None:
+        raise ValidationError(
+            f"{entity}: no installed plugin provides a task type for task_config of type "
+            f"{type(task_config).__module__}.{type(task_config).__qualname__}"
+        )
+    return answer[1]
