@@ -10,11 +10,11 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from taskloom.exceptions.user import ValidationError
-from taskloom.models import task as task_models
 from taskloom.models.literals import RetryStrategy
 
 if TYPE_CHECKING:
     from taskloom.configuration import SerializationSettings
+    from taskloom.models import task as task_models
     from taskloom.core.cache import Cache
     from taskloom.core.interface import Interface
     from taskloom.core.resources import ResourceSpec
@@ -67,6 +67,7 @@ class TaskMetadata:
     def to_taskmetadata_model(self) -> task_models.TaskMetadata:
         """The flyteidl-shaped :class:`~taskloom.models.task.TaskMetadata` (flytekit's method name)."""
         from taskloom import __version__
+        from taskloom.models import task as task_models  # templates only: keep `@task` light
 
         kubernetes = None
         if self.labels or self.annotations:

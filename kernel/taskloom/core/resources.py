@@ -11,15 +11,20 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from taskloom.exceptions.user import ValidationError
-from taskloom.models import task as task_models
+from typing import TYPE_CHECKING
 
-# The field of Resources, the Python types one value may have, and the flyteidl resource name.
-_FIELDS: dict[str, tuple[tuple[type, ...], task_models.ResourceName]] = {
-    "cpu": ((str, int, float), task_models.ResourceName.CPU),
-    "mem": ((str, int), task_models.ResourceName.MEMORY),
-    "gpu": ((str, int), task_models.ResourceName.GPU),
-    "ephemeral_storage": ((str, int), task_models.ResourceName.EPHEMERAL_STORAGE),
+from taskloom.exceptions.user import ValidationError
+
+if TYPE_CHECKING:
+    from taskloom.models import task as task_models
+
+# The field of Resources, the Python types one value may have, and the flyteidl resource name (the
+# contracts are imported only when a template is made, to keep `@task` light).
+_FIELDS: dict[str, tuple[tuple[type, ...], str]] = {
+    "cpu": ((str, int, float), "CPU"),
+    "mem": ((str, int), "MEMORY"),
+    "gpu": ((str, int), "GPU"),
+    "ephemeral_storage": ((str, int), "EPHEMERAL_STORAGE"),
 }
 
 
@@ -57,6 +62,8 @@ class Resources:
 
     def entries(self) -> tuple[task_models.ResourceEntry, ...]:
         """The flyteidl resource entries of single values (a pair is an error: split it first)."""
+        from taskloom.models import task as task_models
+
         result = []
         for name, (_, resource_name) in _FIELDS.items():
             value = getattr(self, name)
@@ -64,7 +71,7 @@ class Resources:
                 continue
             if isinstance(value, (tuple, list)):
                 raise ValidationError(f"Resources: {name}={value!r} is a pair; pass requests and limits apart")
-            result.append(task_models.ResourceEntry(name=resource_name, value=str(value)))
+            result.append(task_models.ResourceEntry(name=task_models.ResourceName[resource_name], value=str(value)))
         return tuple(result)
 
 
@@ -116,6 +123,8 @@ def convert_resources_to_resource_model(
     requests: Resources | None = None, limits: Resources | None = None
 ) -> task_models.Resources:
     """The flyteidl-shaped :class:`~taskloom.models.task.Resources` of requests and limits (flytekit's name)."""
+    from taskloom.models import task as task_models
+
     return task_models.Resources(
         requests=requests.entries() if requests is not None else (),
         limits=limits.entries() if limits is not None else (),
