@@ -31,6 +31,8 @@ _KERNEL_NAMES: dict[str, str] = {
     "PythonFunctionTask": "taskloom.core.python_function_task",
     "PythonInstanceTask": "taskloom.core.python_function_task",
     "SerializationSettings": "taskloom.configuration",
+    "workflow": "taskloom.core.workflow",
+    "WorkflowFailurePolicy": "taskloom.core.workflow",
 }
 
 __all__ = sorted(_KERNEL_NAMES)

@@ -26,6 +26,7 @@ import pluggy
 if TYPE_CHECKING:
     import click
 
+    from taskloom.core.executor import Executor
     from taskloom.core.python_function_task import PythonFunctionTask
 
     from taskloom.core.type_engine import TypeTransformer
@@ -65,6 +66,19 @@ def taskloom_task_class(task_config: Any) -> type[PythonFunctionTask[Any]] | Non
     subclass of :class:`~taskloom.core.python_function_task.PythonFunctionTask`, constructed as
     ``cls(task_config, function, **task_arguments)``. The first non-None answer wins; with no answer
     the decorator fails, naming the configuration's type.
+    """
+
+
+# --- execution -------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def taskloom_executor(name: str) -> Executor | None:
+    """Return the executor called ``name`` (``"local"``, ``"dask"``...), or None if this plugin has none.
+
+    Called when a workflow is run outside another workflow (``wf(x=1)``); ``name`` comes from
+    ``TASKLOOM_EXECUTOR`` (``"local"`` by default). The object returned implements
+    :class:`taskloom.core.executor.Executor`. The first non-None answer wins.
     """
 
 

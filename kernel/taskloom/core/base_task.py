@@ -227,7 +227,14 @@ class PythonTask:
         variable. An exception raised by the task's body keeps its type and message, with a note
         naming the task. An ``async def`` task called from synchronous code runs to completion;
         called where an event loop is running, it returns an awaitable.
+
+        Inside a workflow being compiled, the call adds a node instead and returns promises of the
+        task's outputs.
         """
+        from taskloom.core.compiler import create_node, current_compilation
+
+        if current_compilation() is not None:
+            return create_node(self, args, kwargs)
         inputs = self._bind(args, kwargs)
         try:
             result = self.execute(**inputs)
@@ -241,25 +248,11 @@ class PythonTask:
         return self._check_outputs(result)
 
     def _bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
-        from taskloom.core.interface import NO_DEFAULT
-        from taskloom.core.type_engine import TypeEngine, type_name
-        from taskloom.exceptions.user import TypeTransformerFailedError
+        from taskloom.core.compiler import bind_arguments
+        from taskloom.core.type_engine import TypeEngine
 
         entity = f"task {self._name!r}"
-        specs = self._interface.inputs_with_defaults
-        names = list(specs)
-        if len(args) > len(names):
-            raise TypeTransformerFailedError(f"{entity}: takes {len(names)} inputs {names}, got {len(args)} positional arguments")
-        inputs = dict(zip(names, args))
-        for name, value in kwargs.items():
-            if name in inputs:
-                raise TypeTransformerFailedError(f"{entity}: input {name!r} given twice")
-            inputs[name] = value
-        for name, (python_type, default) in specs.items():
-            if name not in inputs:
-                if default is NO_DEFAULT:
-                    raise TypeTransformerFailedError(f"{entity}: input {name!r} ({type_name(python_type)}) is missing")
-                inputs[name] = default
+        inputs = bind_arguments(entity, self._interface.inputs_with_defaults, args, kwargs)
         TypeEngine.dict_to_literal_map(None, inputs, self._interface.inputs, entity=entity)
         return inputs
 

@@ -1,0 +1,197 @@
+"""Compiling a workflow body into a graph of nodes, and checking what flows between them.
+
+While a ``@workflow`` function runs to compile (once, when it is declared), a
+:class:`CompilationState` is active: calling a task or workflow then adds a
+:class:`~taskloom.core.node.Node` and returns promises of its outputs instead of running it. Every
+binding is checked there and then: a constant must convert to the input's type, a promise must have a
+compatible literal type; errors name the entity and the input.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import contextvars
+import typing
+from typing import Any, Iterator
+
+from taskloom.core.node import Node, promises_in
+from taskloom.core.promise import Promise, VoidPromise
+from taskloom.exceptions.user import TypeTransformerFailedError, ValidationError
+
+_current: contextvars.ContextVar[CompilationState | None] = contextvars.ContextVar("taskloom_compilation", default=None)
+
+
+class CompilationState:
+    """The nodes added so far while the workflow ``workflow_name`` is compiled."""
+
+    def __init__(self, workflow_name: str) -> None:
+        self.workflow_name = workflow_name
+        self.nodes: list[Node] = []
+        self._counter = 0
+
+    def next_id(self) -> str:
+        """A fresh node id: ``n0``, ``n1``... (flytekit's scheme)."""
+        node_id = f"n{self._counter}"
+        self._counter += 1
+        return node_id
+
+
+def current_compilation() -> CompilationState | None:
+    """The compilation in progress in this thread or task, or None when code runs for real."""
+    return _current.get()
+
+
+@contextlib.contextmanager
+def compiling(workflow_name: str) -> Iterator[CompilationState]:
+    """Make a fresh :class:`CompilationState` current for the duration of the block."""
+    state = CompilationState(workflow_name)
+    token = _current.set(state)
+    try:
+        yield state
+    finally:
+        _current.reset(token)
+
+
+def create_node(entity: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Add a node calling ``entity`` to the current compilation; return promises of its outputs.
+
+    No outputs give a :class:`~taskloom.core.promise.VoidPromise`, one output a promise, several a
+    tuple of promises (a named tuple when the entity declared a NamedTuple).
+    """
+    state = current_compilation()
+    if state is None:
+        raise RuntimeError("create_node needs a workflow being compiled")
+    interface = entity.python_interface
+    description = f"{_kind(entity)} {entity.name!r}"
+    bindings = bind_arguments(description, interface.inputs_with_defaults, args, kwargs)
+    for name, value in bindings.items():
+        check_binding(description, "input", name, interface.inputs[name], value)
+    node = Node(state.next_id(), entity, bindings)
+    state.nodes.append(node)
+    outputs = interface.outputs
+    if not outputs:
+        return VoidPromise(node)
+    promises = [Promise(node, name, python_type) for name, python_type in outputs.items()]
+    if len(promises) == 1:
+        return promises[0]
+    if interface.output_tuple_name:
+        return collections.namedtuple(interface.output_tuple_name, list(outputs))(*promises)  # type: ignore[misc]
+    return tuple(promises)
+
+
+def bind_arguments(
+    description: str, inputs: dict[str, tuple[Any, Any]], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> dict[str, Any]:
+    """Match positional and keyword arguments to ``inputs`` (``name -> (type, default)``), filling defaults.
+
+    Errors (:class:`~taskloom.exceptions.user.TypeTransformerFailedError`) name ``description`` and the input.
+    """
+    from taskloom.core.interface import NO_DEFAULT
+    from taskloom.core.type_engine import type_name
+
+    names = list(inputs)
+    if len(args) > len(names):
+        raise TypeTransformerFailedError(f"{description}: takes {len(names)} inputs {names}, got {len(args)} positional arguments")
+    bound = dict(zip(names, args))
+    for name, value in kwargs.items():
+        if name not in inputs:
+            raise TypeTransformerFailedError(f"{description}: got an unexpected input {name!r}; expected one of {names}")
+        if name in bound:
+            raise TypeTransformerFailedError(f"{description}: input {name!r} given twice")
+        bound[name] = value
+    for name, (python_type, default) in inputs.items():
+        if name not in bound:
+            if default is NO_DEFAULT:
+                raise TypeTransformerFailedError(f"{description}: input {name!r} ({type_name(python_type)}) is missing")
+            bound[name] = default
+    return bound
+
+
+def check_binding(description: str, direction: str, name: str, expected: Any, value: Any) -> None:
+    """Check that ``value`` (a constant, a promise, or a list/dict holding promises) fits ``expected``."""
+    from taskloom.core.type_engine import TypeEngine, strip_annotated, type_name
+
+    if isinstance(value, VoidPromise):
+        raise TypeTransformerFailedError(
+            f"{description}: {direction} {name!r} expects {type_name(expected)}, got the result of a call without outputs"
+        )
+    if isinstance(value, Promise):
+        provided = TypeEngine.to_literal_type(value.python_type)
+        wanted = TypeEngine.to_literal_type(expected)
+        if not literal_types_compatible(provided, wanted):
+            raise TypeTransformerFailedError(
+                f"{description}: {direction} {name!r} expects {type_name(expected)}, "
+                f"got {value!r} of type {type_name(value.python_type)}"
+            )
+        return
+    if promises_in(value):
+        target = strip_annotated(expected)
+        origin, arguments = typing.get_origin(target), typing.get_args(target)
+        if isinstance(value, list) and origin is list and arguments:
+            for index, item in enumerate(value):
+                check_binding(description, direction, f"{name}[{index}]", arguments[0], item)
+            return
+        if isinstance(value, dict) and origin is dict and len(arguments) == 2:
+            for key, item in value.items():
+                check_binding(description, direction, f"{name}[{key!r}]", arguments[1], item)
+            return
+        raise TypeTransformerFailedError(
+            f"{description}: {direction} {name!r} expects {type_name(expected)}, got {type(value).__name__} holding promises"
+        )
+    try:
+        TypeEngine.to_literal(None, value, expected)
+    except TypeTransformerFailedError as error:
+        raise TypeTransformerFailedError(f"{description}: {direction} {name!r} {_lowercase_expects(error)}") from error
+
+
+def literal_types_compatible(provided: Any, wanted: Any) -> bool:
+    """Tell whether a value of literal type ``provided`` can be bound where ``wanted`` is expected.
+
+    Equal types are compatible (metadata and union tags aside); a union accepts any of its variants;
+    collections and maps compare their element types.
+    """
+    import attrs
+
+    def bare(literal_type: Any) -> Any:
+        return attrs.evolve(literal_type, metadata=None, annotation=None, structure=None)
+
+    if bare(provided) == bare(wanted):
+        return True
+    if wanted.union_type is not None:
+        if provided.union_type is not None:
+            return all(literal_types_compatible(variant, wanted) for variant in provided.union_type.variants)
+        return any(literal_types_compatible(provided, variant) for variant in wanted.union_type.variants)
+    if provided.collection_type is not None and wanted.collection_type is not None:
+        return literal_types_compatible(provided.collection_type, wanted.collection_type)
+    if provided.map_value_type is not None and wanted.map_value_type is not None:
+        return literal_types_compatible(provided.map_value_type, wanted.map_value_type)
+    return False
+
+
+def _lowercase_expects(error: Exception) -> str:
+    text = str(error)
+    return "expects" + text[len("expected") :] if text.startswith("expected") else text
+
+
+def _kind(entity: Any) -> str:
+    return "workflow" if getattr(entity, "is_workflow", False) else "task"
+
+
+def validate_acyclic(workflow_name: str, nodes: list[Node]) -> None:
+    """Raise :class:`ValidationError` naming the nodes if ``>>`` made a cycle."""
+    state = {node.id: 0 for node in nodes}  # 0 unseen, 1 on the stack, 2 done
+
+    def visit(node: Node, path: list[str]) -> None:
+        if state.get(node.id) == 2:
+            return
+        if state.get(node.id) == 1:
+            cycle = path[path.index(node.id) :] + [node.id]
+            raise ValidationError(f"workflow {workflow_name!r}: nodes run in a cycle: {' -> '.join(cycle)}")
+        state[node.id] = 1
+        for upstream in node.upstream_nodes:
+            visit(upstream, [*path, node.id])
+        state[node.id] = 2
+
+    for node in nodes:
+        visit(node, [])

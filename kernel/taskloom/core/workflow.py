@@ -1,0 +1,291 @@
+"""Workflows: ``@workflow`` functions compiled into graphs of nodes (flytekit's names).
+
+The body of a ``@workflow`` runs once, when it is declared, with promises for its inputs: each task or
+workflow it calls becomes a node, and what it returns becomes the workflow's outputs. Python control
+flow on promises is not possible (they have no value yet); an error says so. Called outside another
+workflow, a workflow runs on the executor named by ``TASKLOOM_EXECUTOR`` (``local`` by default);
+called inside one, it becomes a subworkflow node.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import TYPE_CHECKING, Any, Callable
+
+from taskloom.core.compiler import (
+    bind_arguments,
+    check_binding,
+    compiling,
+    create_node,
+    current_compilation,
+    validate_acyclic,
+)
+from taskloom.core.interface import Interface, transform_function_to_interface
+from taskloom.core.node import Node, promises_in
+from taskloom.core.promise import Promise, VoidPromise
+from taskloom.exceptions.user import TypeTransformerFailedError, ValidationError
+
+if TYPE_CHECKING:
+    from taskloom.configuration import SerializationSettings
+    from taskloom.models.interface import TypedInterface
+    from taskloom.models.literals import BindingData
+    from taskloom.models.workflow import WorkflowTemplate
+
+
+class WorkflowFailurePolicy(enum.Enum):
+    """What a workflow does when a node fails (flyteidl's ``OnFailurePolicy``)."""
+
+    #: Stop at the first failure (the default).
+    FAIL_IMMEDIATELY = 0
+    #: Let every node that can still run finish, then fail.
+    FAIL_AFTER_EXECUTABLE_NODES_COMPLETE = 1
+
+
+class WorkflowBase:
+    """A compiled workflow: interface, nodes, output bindings, failure policy.
+
+    ``nodes`` are in the order they were added; ``output_bindings`` map each output to a constant, a
+    promise, or a list/dict holding promises.
+    """
+
+    #: Lets the compiler tell workflows from tasks without importing this module.
+    is_workflow = True
+
+    def __init__(
+        self,
+        name: str,
+        interface: Interface,
+        failure_policy: WorkflowFailurePolicy | None = None,
+        interruptible: bool = False,
+        docs: str | None = None,
+    ) -> None:
+        self._name = name
+        self._interface = interface
+        self._failure_policy = failure_policy or WorkflowFailurePolicy.FAIL_IMMEDIATELY
+        self._interruptible = interruptible
+        self._docs = docs if docs is not None else interface.docstring
+        self._nodes: list[Node] = []
+        self._output_bindings: dict[str, Any] = {}
+
+    @property
+    def name(self) -> str:
+        """The workflow's name (for a function: ``module.function``)."""
+        return self._name
+
+    @property
+    def python_interface(self) -> Interface:
+        """Inputs and outputs with their Python types and defaults."""
+        return self._interface
+
+    @property
+    def interface(self) -> TypedInterface:
+        """Inputs and outputs with their literal types."""
+        return self._interface.to_typed_interface(entity=f"workflow {self._name!r}")
+
+    @property
+    def nodes(self) -> list[Node]:
+        """The nodes, in the order the body added them."""
+        return list(self._nodes)
+
+    @property
+    def output_bindings(self) -> dict[str, Any]:
+        """Each output's value: a constant, a promise, or a list/dict holding promises."""
+        return dict(self._output_bindings)
+
+    @property
+    def failure_policy(self) -> WorkflowFailurePolicy:
+        """What happens when a node fails."""
+        return self._failure_policy
+
+    @property
+    def docs(self) -> str | None:
+        """The workflow's documentation (the function's docstring by default)."""
+        return self._docs
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the workflow on the configured executor; inside a workflow being compiled, add a node.
+
+        Inputs are matched and checked as for a task; errors name the workflow and the input.
+        """
+        if current_compilation() is not None:
+            return create_node(self, args, kwargs)
+        from taskloom.core.executor import get_executor
+        from taskloom.core.type_engine import TypeEngine
+
+        entity = f"workflow {self._name!r}"
+        inputs = bind_arguments(entity, self._interface.inputs_with_defaults, args, kwargs)
+        TypeEngine.dict_to_literal_map(None, inputs, self._interface.inputs, entity=entity)
+        return get_executor().execute(self, inputs)
+
+    # --- serialisation ---------------------------------------------------------------------
+
+    def to_workflow_template(self, settings: SerializationSettings) -> WorkflowTemplate:
+        """The workflow's :class:`~taskloom.models.workflow.WorkflowTemplate` under ``settings``.
+
+        Task nodes refer to their tasks, subworkflow nodes to their workflows, by identifier with the
+        settings' project, domain and version.
+        """
+        from taskloom.models.identifier import Identifier, ResourceType
+        from taskloom.models.literals import Binding
+        from taskloom.models.workflow import (
+            NodeMetadata,
+            OnFailurePolicy,
+            TaskNode,
+            WorkflowMetadata,
+            WorkflowMetadataDefaults,
+            WorkflowNode,
+            WorkflowTemplate,
+        )
+        from taskloom.models.workflow import Node as NodeModel
+
+        def identifier(kind: ResourceType, name: str) -> Identifier:
+            return Identifier(
+                resource_type=kind, project=settings.project, domain=settings.domain, name=name, version=settings.version
+            )
+
+        nodes = []
+        for node in self._nodes:
+            entity = node.entity
+            inputs = entity.python_interface.inputs
+            bindings = tuple(
+                Binding(var=name, binding=binding_data(value, inputs[name])) for name, value in node.bindings.items()
+            )
+            overrides = node.overrides
+            metadata = NodeMetadata(
+                name=overrides.get("name") or overrides.get("node_name") or entity.name.rsplit(".", 1)[-1]
+            )
+            if getattr(entity, "is_workflow", False):
+                target = {"workflow_node": WorkflowNode(sub_workflow_ref=identifier(ResourceType.WORKFLOW, entity.name))}
+            else:
+                target = {"task_node": TaskNode(reference_id=identifier(ResourceType.TASK, entity.name))}
+            nodes.append(
+                NodeModel(
+                    id=node.id,
+                    metadata=metadata,
+                    inputs=bindings,
+                    upstream_node_ids=tuple(upstream.id for upstream in node.upstream_nodes),
+                    **target,
+                )
+            )
+        outputs = self._interface.outputs
+        return WorkflowTemplate(
+            id=identifier(ResourceType.WORKFLOW, self._name),
+            metadata=WorkflowMetadata(on_failure=OnFailurePolicy(self._failure_policy.value)),
+            interface=self.interface,
+            nodes=tuple(nodes),
+            outputs=tuple(
+                Binding(var=name, binding=binding_data(value, outputs[name])) for name, value in self._output_bindings.items()
+            ),
+            metadata_defaults=WorkflowMetadataDefaults(interruptible=self._interruptible),
+        )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self._name!r}, nodes={len(self._nodes)})"
+
+
+class PythonFunctionWorkflow(WorkflowBase):
+    """A workflow whose body is ``workflow_function``, compiled when it is created."""
+
+    def __init__(
+        self,
+        workflow_function: Callable[..., Any],
+        failure_policy: WorkflowFailurePolicy | None = None,
+        interruptible: bool = False,
+        docs: str | None = None,
+    ) -> None:
+        name = f"{workflow_function.__module__}.{workflow_function.__name__}"
+        super().__init__(name, transform_function_to_interface(workflow_function), failure_policy, interruptible, docs)
+        self._workflow_function = workflow_function
+        self._compile()
+
+    @property
+    def workflow_function(self) -> Callable[..., Any]:
+        """The decorated function."""
+        return self._workflow_function
+
+    def _compile(self) -> None:
+        entity = f"workflow {self._name!r}"
+        inputs = {name: Promise(None, name, python_type) for name, python_type in self._interface.inputs.items()}
+        with compiling(self._name) as state:
+            try:
+                returned = self._workflow_function(**inputs)
+            except Exception as error:
+                error.add_note(f"while compiling {entity}")
+                raise
+        self._output_bindings = _output_bindings(entity, self._interface, returned)
+        ids = [node.id for node in state.nodes]
+        duplicated = sorted({node_id for node_id in ids if ids.count(node_id) > 1})
+        if duplicated:
+            raise ValidationError(f"{entity}: node names must be unique, {duplicated} is used more than once")
+        validate_acyclic(self._name, state.nodes)
+        self._nodes = state.nodes
+
+
+def _output_bindings(entity: str, interface: Interface, returned: Any) -> dict[str, Any]:
+    outputs = interface.outputs
+    if not outputs:
+        if returned is not None and not isinstance(returned, VoidPromise):
+            raise TypeTransformerFailedError(f"{entity}: declares no outputs, but its body returns {returned!r}")
+        return {}
+    if len(outputs) == 1:
+        values = {next(iter(outputs)): returned}
+    else:
+        if not isinstance(returned, tuple) or len(returned) != len(outputs):
+            raise TypeTransformerFailedError(f"{entity}: declares {len(outputs)} outputs {list(outputs)}, its body returns {returned!r}")
+        values = dict(zip(outputs, returned))
+    for name, value in values.items():
+        check_binding(entity, "output", name, outputs[name], value)
+    return values
+
+
+def workflow(
+    _workflow_function: Callable[..., Any] | None = None,
+    failure_policy: WorkflowFailurePolicy | None = None,
+    interruptible: bool = False,
+    docs: str | None = None,
+) -> Any:
+    """Make a workflow of a function: ``@workflow`` or ``@workflow(failure_policy=...)``.
+
+    The body is compiled at once: every call becomes a node, every binding is type-checked, and the
+    annotations are the workflow's interface (inputs with defaults; outputs single, tuple,
+    NamedTuple or none).
+    """
+
+    def decorate(function: Callable[..., Any]) -> PythonFunctionWorkflow:
+        return PythonFunctionWorkflow(function, failure_policy=failure_policy, interruptible=interruptible, docs=docs)
+
+    if _workflow_function is not None:
+        return decorate(_workflow_function)
+    return decorate
+
+
+def binding_data(value: Any, python_type: Any) -> BindingData:
+    """The :class:`~taskloom.models.literals.BindingData` of a binding value declared as ``python_type``."""
+    import typing
+
+    from taskloom.core.type_engine import TypeEngine, strip_annotated
+    from taskloom.models.literals import BindingData, BindingDataCollection, BindingDataMap
+    from taskloom.models.types import OutputReference, PromiseAttribute
+
+    if isinstance(value, Promise):
+        path = tuple(
+            PromiseAttribute(int_value=step) if isinstance(step, int) else PromiseAttribute(string_value=step)
+            for step in value.attr_path
+        )
+        return BindingData(promise=OutputReference(node_id=value.node_id, var=value.var, attr_path=path))
+    if promises_in(value):
+        arguments = typing.get_args(strip_annotated(python_type))
+        if isinstance(value, list):
+            return BindingData(collection=BindingDataCollection([binding_data(item, arguments[0]) for item in value]))
+        return BindingData(map=BindingDataMap({key: binding_data(item, arguments[1]) for key, item in value.items()}))
+    return _literal_binding(TypeEngine.to_literal(None, value, python_type))
+
+
+def _literal_binding(literal: Any) -> BindingData:
+    from taskloom.models.literals import BindingData, BindingDataCollection, BindingDataMap
+
+    if literal.collection is not None:
+        return BindingData(collection=BindingDataCollection([_literal_binding(item) for item in literal.collection.literals]))
+    if literal.map is not None:
+        return BindingData(map=BindingDataMap({key: _literal_binding(item) for key, item in literal.map.literals.items()}))
+    return BindingData(scalar=literal.scalar)
