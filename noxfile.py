@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import nox
 
-nox.options.sessions = ["kernel", "types", "integration"]
+nox.options.sessions = ["kernel", "types", "local", "integration"]
 
 SESSIONS = {
     "kernel": ("kernel", "tests/kernel"),
     "types": ("kernel,types", "plugins/types/tests"),
+    "local": ("kernel,types,local", "plugins/local/tests"),
     "integration": (None, "tests/integration"),
 }
 
@@ -32,6 +33,12 @@ def kernel(session: nox.Session) -> None:
 def types(session: nox.Session) -> None:
     """The kernel and taskloom-types."""
     _run(session, "types")
+
+
+@nox.session
+def local(session: nox.Session) -> None:
+    """The kernel, taskloom-types and taskloom-local."""
+    _run(session, "local")
 
 
 @nox.session

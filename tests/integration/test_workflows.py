@@ -277,6 +277,7 @@ def test_a_workflow_without_outputs_and_the_failure_policy():
 
 def test_calling_a_workflow_without_an_executor_names_the_distribution_to_install(taskloom_plugins, monkeypatch):
     monkeypatch.delenv("TASKLOOM_EXECUTOR", raising=False)
+    taskloom_plugins.disable("local")
     with pytest.raises(PluginError, match="no installed taskloom plugin provides the executor 'local'; install taskloom-local"):
         pipeline(x=1)
 

@@ -1,0 +1,149 @@
+"""The local executor: a workflow's nodes run in this process as soon as their inputs exist.
+
+Scheduling is dataflow, unlike flytekit's local runs (which execute nodes one after another in the
+order they were written): a node is submitted to a thread pool when every node it depends on
+(through a promise or ``>>``) has finished, so independent nodes run concurrently. Values stay Python
+objects between nodes; each task call checks its inputs and outputs against its interface.
+
+Retries follow a Flyte backend: a task failing with a recoverable error
+(:class:`~taskloom.exceptions.RecoverableException`, e.g. ``FlyteRecoverableException``) is run
+again, up to its ``retries``; other errors fail the node at once. The workflow's failure policy
+decides what happens next: ``FAIL_IMMEDIATELY`` starts no further node and raises when the running
+ones are done; ``FAIL_AFTER_EXECUTABLE_NODES_COMPLETE`` runs every node that does not depend on a
+failed one, then raises. The error raised is the first failing task's own exception, with notes
+naming the node and the workflow.
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+from typing import Any
+
+from taskloom.core.node import Node
+from taskloom.core.promise import START_NODE, Promise
+from taskloom.core.workflow import WorkflowBase, WorkflowFailurePolicy
+from taskloom.exceptions import RecoverableException
+
+
+class LocalExecutor:
+    """Runs workflows in this process; ``max_workers`` bounds the threads of one workflow run."""
+
+    def __init__(self, max_workers: int | None = None) -> None:
+        self._max_workers = max_workers
+
+    def execute(self, entity: Any, inputs: dict[str, Any]) -> Any:
+        """Run ``entity`` with ``inputs`` and return its outputs as a call returns them."""
+        if not isinstance(entity, WorkflowBase):
+            return entity(**inputs)
+        return _shape_outputs(entity, self.run_workflow(entity, inputs))
+
+    def run_workflow(self, workflow: WorkflowBase, inputs: dict[str, Any]) -> dict[str, Any]:
+        """Run every node of ``workflow``; return its outputs by name."""
+        values: dict[str, dict[str, Any]] = {START_NODE: dict(inputs)}
+        nodes = {node.id: node for node in workflow.nodes}
+        waiting_on = {node_id: {upstream.id for upstream in node.upstream_nodes} for node_id, node in nodes.items()}
+        downstream: dict[str, list[str]] = collections.defaultdict(list)
+        for node_id, upstream_ids in waiting_on.items():
+            for upstream_id in upstream_ids:
+                downstream[upstream_id].append(node_id)
+        failures: list[tuple[Node, BaseException]] = []
+        keep_going = workflow.failure_policy is WorkflowFailurePolicy.FAIL_AFTER_EXECUTABLE_NODES_COMPLETE
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=self._max_workers) as pool:
+            running: dict[concurrent.futures.Future[dict[str, Any]], Node] = {}
+
+            def submit_ready() -> None:
+                for node_id in [node_id for node_id, upstream in waiting_on.items() if not upstream]:
+                    del waiting_on[node_id]
+                    node = nodes[node_id]
+                    running[pool.submit(self._run_node, workflow, node, values)] = node
+
+            submit_ready()
+            while running:
+                finished, _ = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
+                for future in finished:
+                    node = running.pop(future)
+                    error = future.exception()
+                    if error is None:
+                        values[node.id] = future.result()
+                        for child in downstream[node.id]:
+                            if child in waiting_on:
+                                waiting_on[child].discard(node.id)
+                        continue
+                    failures.append((node, error))
+                    for child in _descendants(node.id, downstream):  # they can never run
+                        waiting_on.pop(child, None)
+                if failures and not keep_going:
+                    waiting_on.clear()
+                submit_ready()
+        if failures:
+            node, error = failures[0]
+            error.add_note(f"in node {node.id} of workflow {workflow.name!r}")
+            if len(failures) > 1:
+                error.add_note(f"{len(failures) - 1} more node(s) failed: {', '.join(other.id for other, _ in failures[1:])}")
+            raise error
+        return {name: resolve(value, values) for name, value in workflow.output_bindings.items()}
+
+    def _run_node(self, workflow: WorkflowBase, node: Node, values: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        inputs = {name: resolve(value, values) for name, value in node.bindings.items()}
+        entity = node.entity
+        if isinstance(entity, WorkflowBase):
+            return self.run_workflow(entity, inputs)
+        retries = node.overrides.get("retries", entity.metadata.retries)
+        attempt = 0
+        while True:
+            try:
+                result = entity(**inputs)
+                break
+            except RecoverableException:
+                if attempt >= retries:
+                    raise
+                attempt += 1
+        return _name_outputs(entity, result)
+
+
+def resolve(value: Any, values: dict[str, dict[str, Any]]) -> Any:
+    """The Python value of a binding: promises replaced by the outputs they name (following their path)."""
+    if isinstance(value, Promise):
+        result = values[value.node_id][value.var]
+        for step in value.attr_path:
+            result = result[step] if isinstance(step, int) or isinstance(result, dict) else getattr(result, step)
+        return result
+    if isinstance(value, list):
+        return [resolve(item, values) for item in value]
+    if isinstance(value, dict):
+        return {key: resolve(item, values) for key, item in value.items()}
+    return value
+
+
+def _name_outputs(entity: Any, result: Any) -> dict[str, Any]:
+    names = entity.python_interface.output_names
+    if not names:
+        return {}
+    if len(names) == 1:
+        return {names[0]: result}
+    return dict(zip(names, result))
+
+
+def _shape_outputs(workflow: WorkflowBase, outputs: dict[str, Any]) -> Any:
+    interface = workflow.python_interface
+    names = interface.output_names
+    if not names:
+        return None
+    if len(names) == 1:
+        return outputs[names[0]]
+    if interface.output_tuple_name:
+        return collections.namedtuple(interface.output_tuple_name, names)(*(outputs[name] for name in names))  # type: ignore[misc]
+    return tuple(outputs[name] for name in names)
+
+
+def _descendants(node_id: str, downstream: dict[str, list[str]]) -> set[str]:
+    found: set[str] = set()
+    pending = list(downstream[node_id])
+    while pending:
+        child = pending.pop()
+        if child not in found:
+            found.add(child)
+            pending.extend(downstream[child])
+    return found

@@ -1,0 +1,261 @@
+"""The local executor runs compiled workflows: dataflow order, concurrency, retries, failure policies."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+import typing
+
+import pytest
+
+from taskloom import WorkflowFailurePolicy, task, workflow
+from taskloom.exceptions.user import FlyteRecoverableException, TypeTransformerFailedError
+from taskloom_local.executor import LocalExecutor
+
+
+@pytest.fixture(autouse=True)
+def local_executor(monkeypatch):
+    monkeypatch.delenv("TASKLOOM_EXECUTOR", raising=False)  # the default: local
+
+
+@dataclasses.dataclass
+class Stats:
+    total: int
+    values: list[int]
+
+
+class Split(typing.NamedTuple):
+    head: int
+    tail: list[int]
+
+
+@task
+def add(a: int, b: int) -> int:
+    return a + b
+
+
+@task
+def total(xs: list[int]) -> int:
+    return sum(xs)
+
+
+@task
+def stats(xs: list[int]) -> Stats:
+    return Stats(sum(xs), xs)
+
+
+@task
+def split(xs: list[int]) -> Split:
+    return Split(xs[0], xs[1:])
+
+
+@workflow
+def inner(x: int) -> int:
+    return add(a=x, b=100)
+
+
+@workflow
+def pipeline(x: int, y: int = 3) -> tuple[int, int]:
+    s = add(a=x, b=y)
+    t = total(xs=[s, 4, x])
+    return inner(x=t), t
+
+
+def test_a_workflow_runs_on_the_local_executor_by_default():
+    assert pipeline(1) == (1 + 3 + 4 + 1 + 100, 9)
+    assert pipeline(x=1, y=0) == (106, 6)
+
+
+def test_fields_items_and_named_tuples_flow_between_nodes():
+    @workflow
+    def picks(xs: list[int]) -> Split:
+        result = stats(xs=xs)
+        parts = split(xs=xs)
+        return add(a=result.total, b=result.values[1]), parts.tail
+
+    outcome = picks(xs=[1, 2, 3])
+    assert outcome == (8, [2, 3]) and outcome.head == 8 and type(outcome).__name__ == "Split"
+
+
+def test_a_workflow_without_outputs_returns_none():
+    seen = []
+
+    @task
+    def record(x: int) -> None:
+        seen.append(x)
+
+    @workflow
+    def quiet(x: int) -> None:
+        record(x=x)
+
+    assert quiet(x=5) is None and seen == [5]
+
+
+def test_independent_nodes_run_concurrently():
+    both_running = threading.Barrier(2, timeout=10)
+
+    @task
+    def meet(x: int) -> int:
+        both_running.wait()  # raises BrokenBarrierError unless the other node runs at the same time
+        return x
+
+    @workflow
+    def fan(x: int, y: int) -> int:
+        return add(a=meet(x=x), b=meet(x=y))
+
+    assert fan(x=1, y=2) == 3
+
+
+def test_rshift_orders_nodes_without_data_between_them():
+    events = []
+
+    @task
+    def step(name: str) -> None:
+        events.append(f"start {name}")
+        time.sleep(0.05)
+        events.append(f"end {name}")
+
+    @workflow
+    def ordered() -> None:
+        first = step(name="first")
+        second = step(name="second")
+        first >> second
+
+    ordered()
+    assert events == ["start first", "end first", "start second", "end second"]
+
+
+def test_recoverable_errors_are_retried_up_to_the_retries():
+    attempts = []
+
+    @task(retries=2)
+    def flaky(x: int) -> int:
+        attempts.append(x)
+        if len(attempts) < 3:
+            raise FlyteRecoverableException("try again")
+        return x
+
+    @workflow
+    def run(x: int) -> int:
+        return flaky(x=x)
+
+    assert run(x=4) == 4 and len(attempts) == 3
+
+
+def test_retries_can_be_overridden_per_node_and_run_out():
+    attempts = []
+
+    @task(retries=5)
+    def always_flaky(x: int) -> int:
+        attempts.append(x)
+        raise FlyteRecoverableException("still failing")
+
+    @workflow
+    def run(x: int) -> int:
+        return always_flaky(x=x).with_overrides(retries=1)
+
+    with pytest.raises(FlyteRecoverableException, match="still failing"):
+        run(x=1)
+    assert len(attempts) == 2
+
+
+def test_other_errors_are_not_retried_and_keep_their_type_with_node_and_workflow_named():
+    attempts = []
+
+    class ParseError(ValueError):
+        pass
+
+    @task(retries=3)
+    def parse(text: str) -> int:
+        attempts.append(text)
+        raise ParseError(f"cannot parse {text!r}")
+
+    @workflow
+    def run(text: str) -> int:
+        return parse(text=text)
+
+    with pytest.raises(ParseError, match="cannot parse 'x'") as caught:
+        run(text="x")
+    assert len(attempts) == 1
+    notes = caught.value.__notes__
+    assert any("parse" in note for note in notes) and any("in node n0 of workflow" in note for note in notes)
+
+
+def test_a_wrong_output_at_run_time_names_the_task():
+    @task
+    def liar(x: int) -> int:
+        return str(x)
+
+    @workflow
+    def run(x: int) -> int:
+        return liar(x=x)
+
+    with pytest.raises(TypeTransformerFailedError, match=r"task '.*liar': output 'o0' expects int, got str '1'"):
+        run(x=1)
+
+
+def failure_policy_workflow(policy, ran):
+    failed = threading.Event()
+
+    @task
+    def fail(x: int) -> int:
+        failed.set()
+        raise RuntimeError("boom")
+
+    @task
+    def slow(x: int) -> int:
+        failed.wait(10)
+        time.sleep(1.0)  # let the executor see the failure before this node finishes
+        return x
+
+    @task
+    def after(x: int) -> int:
+        ran.append(x)
+        return x
+
+    @workflow(failure_policy=policy)
+    def run(x: int) -> int:
+        fail(x=x)
+        return after(x=slow(x=x))
+
+    return run
+
+
+def test_fail_immediately_starts_no_node_after_a_failure():
+    ran = []
+    with pytest.raises(RuntimeError, match="boom"):
+        failure_policy_workflow(WorkflowFailurePolicy.FAIL_IMMEDIATELY, ran)(x=1)
+    assert ran == []
+
+
+def test_fail_after_executable_nodes_complete_runs_what_does_not_depend_on_the_failure():
+    ran = []
+    with pytest.raises(RuntimeError, match="boom"):
+        failure_policy_workflow(WorkflowFailurePolicy.FAIL_AFTER_EXECUTABLE_NODES_COMPLETE, ran)(x=1)
+    assert ran == [1]
+
+
+def test_nodes_depending_on_a_failed_node_never_run():
+    ran = []
+
+    @task
+    def fail(x: int) -> int:
+        raise RuntimeError("boom")
+
+    @task
+    def after(x: int) -> int:
+        ran.append(x)
+        return x
+
+    @workflow(failure_policy=WorkflowFailurePolicy.FAIL_AFTER_EXECUTABLE_NODES_COMPLETE)
+    def run(x: int) -> int:
+        return after(x=fail(x=x))
+
+    with pytest.raises(RuntimeError, match="boom"):
+        run(x=1)
+    assert ran == []
+
+
+def test_a_bounded_executor_still_runs_everything():
+    assert LocalExecutor(max_workers=1).execute(pipeline, {"x": 1, "y": 3}) == (109, 9)
