@@ -25,15 +25,27 @@ def _plugin_manager() -> Any:
     return get_plugin_manager()
 
 
+# Built-in commands whose modules are heavy to import: name -> (module, attribute, short help).
+_LAZY_BUILTINS: dict[str, tuple[str, str, str]] = {
+    "run": ("taskloom.run", "run_command", "Run a task or workflow of a Python file."),
+}
+
+
 class LoomGroup(click.Group):
     """A click group whose plugin subcommands are found lazily through the plugin manager."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(set(self.commands) | set(_plugin_manager().command_owners()))
+        return sorted(set(self.commands) | set(_LAZY_BUILTINS) | set(_plugin_manager().command_owners()))
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self.commands:
             return self.commands[cmd_name]
+        if cmd_name in _LAZY_BUILTINS:
+            import importlib
+
+            module, attribute, _ = _LAZY_BUILTINS[cmd_name]
+            command: click.Command = getattr(importlib.import_module(module), attribute)
+            return command
         from taskloom.exceptions.system import PluginError
 
         manager = _plugin_manager()
@@ -51,11 +63,13 @@ class LoomGroup(click.Group):
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # click's default asks every command for its short help, which would import every plugin.
-        rows = [(name, command.get_short_help_str(limit=60)) for name, command in sorted(self.commands.items())]
+        rows = [(name, command.get_short_help_str(limit=60)) for name, command in self.commands.items()]
+        rows += [(name, short_help) for name, (_, _, short_help) in _LAZY_BUILTINS.items()]
+        rows.sort()
         rows += [
             (name, f"(from plugin {owner!r})")
             for name, owner in sorted(_plugin_manager().command_owners().items())
-            if name not in self.commands
+            if name not in self.commands and name not in _LAZY_BUILTINS
         ]
         if rows:
             with formatter.section("Commands"):
@@ -147,7 +161,9 @@ def main(argv: list[str] | None = None) -> None:
     _show_plugin_warnings_plainly()
     verbose = any(argument in ("-v", "--verbose") for argument in (argv if argv is not None else sys.argv[1:]))
     try:
-        cli.main(args=argv, prog_name="loom", standalone_mode=False)
+        status = cli.main(args=argv, prog_name="loom", standalone_mode=False)
+        if isinstance(status, int) and status:  # click returns ctx.exit()'s status in this mode
+            sys.exit(status)
     except click.exceptions.Exit as done:
         sys.exit(done.exit_code)
     except click.ClickException as error:

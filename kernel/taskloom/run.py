@@ -1,0 +1,251 @@
+"""``loom run FILE [ENTITY] [--input value ...]``: run a task or workflow from a Python file.
+
+Inputs become command-line options named after them, parsed from their annotations: numbers,
+strings, booleans (``true``/``false``), ISO 8601 dates and datetimes, seconds for durations, enum
+values, paths for files and directories, and JSON for lists, dicts, tuples, dataclasses, attrs
+classes and NamedTuples. ``loom run FILE ENTITY --help`` shows them with their defaults; ``loom run
+FILE`` lists the entities of the file. Workflows run on the executor named by ``--executor`` (or
+``TASKLOOM_EXECUTOR``, ``local`` by default); outputs are printed, one per line when there are several.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import importlib.util
+import json
+import os
+import sys
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+import click
+
+from taskloom.core.type_engine import strip_annotated, type_name
+
+
+def load_module(path: str) -> Any:
+    """Import the Python file at ``path`` as a module named after it (its directory goes on sys.path)."""
+    file = Path(path).resolve()
+    if not file.is_file():
+        raise click.BadParameter(f"{path} is not a file", param_hint="FILE")
+    directory = str(file.parent)
+    if directory not in sys.path:
+        sys.path.insert(0, directory)
+    name = file.stem
+    spec = importlib.util.spec_from_file_location(name, file)
+    if spec is None or spec.loader is None:
+        raise click.BadParameter(f"{path} cannot be imported as Python", param_hint="FILE")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def entities_of(module: Any) -> dict[str, Any]:
+    """The tasks and workflows a module defines at top level, by variable name."""
+    from taskloom.core.base_task import PythonTask
+    from taskloom.core.workflow import WorkflowBase
+
+    return {
+        name: value
+        for name, value in vars(module).items()
+        if isinstance(value, (PythonTask, WorkflowBase)) and not name.startswith("_")
+    }
+
+
+class InputType(click.ParamType):
+    """Parses one command-line value into the Python type of an input."""
+
+    def __init__(self, python_type: Any) -> None:
+        self.python_type = python_type
+        self.name = type_name(python_type)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if not isinstance(value, str):
+            return value  # a default
+        try:
+            return parse_text(value, self.python_type)
+        except (ValueError, TypeError, KeyError) as error:
+            self.fail(f"{value!r} is not a valid {self.name}: {error}", param, ctx)
+
+
+def parse_text(text: str, python_type: Any) -> Any:
+    """Parse command-line ``text`` as a value of ``python_type`` (see the module docs for the formats)."""
+    t = strip_annotated(python_type)
+    if t is str:
+        return text
+    if t is bool:
+        return click.BOOL.convert(text, None, None)
+    if t in (int, float):
+        return t(text)
+    if t is dt.datetime:
+        return dt.datetime.fromisoformat(text)
+    if t is dt.date:
+        return dt.date.fromisoformat(text)
+    if t is dt.timedelta:
+        return dt.timedelta(seconds=float(text))
+    if _is_blob(t):
+        return t(text)
+    if isinstance(t, type) and issubclass(t, enum.Enum):
+        return from_json_value(_enum_text(text, t), t)
+    if typing.get_origin(t) in (typing.Union, types.UnionType):
+        for variant in typing.get_args(t):
+            if variant is type(None):
+                if text.lower() in ("none", "null"):
+                    return None
+                continue
+            try:
+                return parse_text(text, variant)
+            except (ValueError, TypeError, KeyError):
+                continue
+        raise ValueError(f"fits none of {type_name(t)}")
+    return from_json_value(json.loads(text), t)
+
+
+def from_json_value(value: Any, python_type: Any) -> Any:
+    """Build a value of ``python_type`` from JSON data (nested lists, dicts, dataclasses...)."""
+    t = strip_annotated(python_type)
+    origin, arguments = typing.get_origin(t), typing.get_args(t)
+    if t is Any or t is dict or (origin is dict and arguments in ((), (str, Any))):
+        return value
+    if origin is list and arguments:
+        return [from_json_value(item, arguments[0]) for item in _expect(value, list, t)]
+    if origin is dict and len(arguments) == 2:
+        return {key: from_json_value(item, arguments[1]) for key, item in _expect(value, dict, t).items()}
+    if origin is tuple:
+        items = _expect(value, list, t)
+        if len(arguments) == 2 and arguments[1] is Ellipsis:
+            return tuple(from_json_value(item, arguments[0]) for item in items)
+        return tuple(from_json_value(item, argument) for item, argument in zip(items, arguments, strict=True))
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in arguments:
+            return None
+        for variant in arguments:
+            if variant is type(None):
+                continue
+            try:
+                return from_json_value(value, variant)
+            except (ValueError, TypeError, KeyError):
+                continue
+        raise ValueError(f"{value!r} fits none of {type_name(t)}")
+    if t in (dt.datetime, dt.date):
+        return t.fromisoformat(value)
+    if t is dt.timedelta:
+        return dt.timedelta(seconds=float(value))
+    if _is_blob(t):
+        return t(value["path"] if isinstance(value, dict) else value)
+    if isinstance(t, type) and issubclass(t, enum.Enum):
+        return t(value)
+    if isinstance(t, type) and (dataclasses.is_dataclass(t) or hasattr(t, "__attrs_attrs__") or hasattr(t, "_fields")):
+        data = _expect(value, dict, t)
+        hints = typing.get_type_hints(t)
+        unknown = sorted(set(data) - set(hints))
+        if unknown:
+            raise ValueError(f"{type_name(t)} has no field {unknown[0]!r}")
+        return t(**{key: from_json_value(item, hints[key]) for key, item in data.items()})
+    return value
+
+
+def _expect(value: Any, kind: type, t: Any) -> Any:
+    if not isinstance(value, kind):
+        raise ValueError(f"expected a JSON {'array' if kind is list else 'object'} for {type_name(t)}, got {value!r}")
+    return value
+
+
+def _enum_text(text: str, t: type[enum.Enum]) -> Any:
+    values = [member.value for member in t]
+    if all(isinstance(value, int) for value in values):
+        return int(text)
+    return text
+
+
+def _is_blob(t: Any) -> bool:
+    from taskloom.types.blob import BlobValue
+
+    return isinstance(t, type) and issubclass(t, BlobValue)
+
+
+def entity_command(name: str, entity: Any, executor: str | None) -> click.Command:
+    """A click command whose options are the inputs of ``entity``; running it runs the entity."""
+    from taskloom.core.interface import NO_DEFAULT
+
+    params = []
+    for input_name, (python_type, default) in entity.python_interface.inputs_with_defaults.items():
+        # click 8.3+ treats an explicit default=None as a default: pass none for required inputs.
+        defaults = {"required": True} if default is NO_DEFAULT else {"default": default, "show_default": True}
+        params.append(click.Option([f"--{input_name}"], type=InputType(python_type), metavar=type_name(python_type), **defaults))
+
+    def run(**inputs: Any) -> None:
+        if executor:
+            os.environ["TASKLOOM_EXECUTOR"] = executor
+        print_outputs(entity, entity(**inputs))
+
+    kind = "workflow" if getattr(entity, "is_workflow", False) else "task"
+    return click.Command(name, params=params, callback=run, help=f"Run the {kind} {entity.name}. {entity.docs or ''}".strip())
+
+
+def print_outputs(entity: Any, result: Any) -> None:
+    """Print ``result``: one output as it is, several as ``name: value`` lines, none as nothing."""
+    names = entity.python_interface.output_names
+    if not names:
+        return
+    if len(names) == 1:
+        click.echo(_show(result))
+        return
+    for output_name, value in zip(names, result):
+        click.echo(f"{output_name}: {_show(value)}")
+
+
+def _show(value: Any) -> str:
+    return value if isinstance(value, str) else repr(value)
+
+
+@click.command(
+    "run",
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []},
+)
+@click.option("--executor", help="Executor to run workflows on (default: $TASKLOOM_EXECUTOR or local).")
+@click.argument("file", required=False)
+@click.argument("entity", required=False)
+@click.pass_context
+def run_command(ctx: click.Context, executor: str | None, file: str | None, entity: str | None) -> None:
+    """Run a task or workflow of FILE: loom run FILE ENTITY --input value ...
+
+    Without ENTITY, list the tasks and workflows of FILE. `loom run FILE ENTITY --help` shows the
+    inputs of ENTITY with their types and defaults.
+    """
+    if file is None or file in ("--help", "-h"):
+        click.echo(ctx.get_help())
+        return
+    module = load_module(file)
+    found = entities_of(module)
+    if entity is None or entity in ("--help", "-h"):
+        if not found:
+            click.echo(f"{file} defines no tasks or workflows.")
+            return
+        click.echo(f"Entities of {file}:")
+        for name, value in sorted(found.items()):
+            kind = "workflow" if getattr(value, "is_workflow", False) else "task"
+            click.echo(f"  {name:<24} {kind}")
+        return
+    if entity not in found:
+        raise click.BadParameter(f"{file} defines no task or workflow named {entity!r}; it has {sorted(found)}", param_hint="ENTITY")
+    command = entity_command(entity, found[entity], executor)
+    try:
+        command.main(args=list(ctx.args), prog_name=f"loom run {file} {entity}", standalone_mode=False)
+    except click.ClickException:
+        raise
+    except click.exceptions.Exit:
+        raise
+    except Exception as error:
+        if ctx.find_root().obj and ctx.find_root().obj.get("verbose"):
+            raise
+        message = f"{type(error).__name__}: {error}"
+        for note in getattr(error, "__notes__", ()):
+            message += f"\n  {note}"
+        click.echo(f"Error: {message}", err=True)
+        ctx.exit(1)

@@ -1,0 +1,168 @@
+"""`loom run FILE ENTITY --input value`: inputs parsed from annotations, outputs printed, clean errors."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from tests.kernel.distributions import run_loom
+
+FLOWS = '''
+import dataclasses
+import datetime
+import enum
+import typing
+
+from taskloom import task, workflow
+from taskloom.types.file import FlyteFile
+
+
+class Colour(enum.Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+@dataclasses.dataclass
+class Point:
+    x: int
+    y: int = 0
+
+
+class Shape(typing.NamedTuple):
+    area: int
+    name: str
+
+
+@task
+def describe(
+    count: int,
+    ratio: float,
+    flag: bool,
+    when: datetime.date,
+    rows: list[int],
+    table: dict[str, int],
+    point: Point,
+    colour: Colour,
+    maybe: typing.Optional[int] = None,
+    label: str = "none",
+) -> str:
+    return f"{count}|{ratio}|{flag}|{when.isoformat()}|{sum(rows)}|{table}|{point}|{colour.value}|{maybe}|{label}"
+
+
+@task
+def measure(side: int) -> Shape:
+    return Shape(side * side, "square")
+
+
+@task
+def read(path: FlyteFile) -> str:
+    with path.open("r") as handle:
+        return handle.read().strip()
+
+
+class NotAllowed(ValueError):
+    pass
+
+
+@task
+def refuse(x: int) -> int:
+    raise NotAllowed(f"x={x} is not allowed")
+
+
+@workflow
+def pipeline(side: int = 3) -> Shape:
+    return measure(side=side)
+
+
+@workflow
+def failing(x: int) -> int:
+    return refuse(x=x)
+'''
+
+
+@pytest.fixture
+def flows(tmp_path):
+    path = tmp_path / "flows.py"
+    path.write_text(textwrap.dedent(FLOWS))
+    return str(path)
+
+
+def test_without_an_entity_the_tasks_and_workflows_are_listed(flows):
+    done = run_loom(["run", flows])
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert any(line.split() == ["pipeline", "workflow"] for line in lines)
+    assert any(line.split() == ["describe", "task"] for line in lines)
+
+
+def test_every_kind_of_input_is_parsed_from_its_annotation(flows):
+    done = run_loom(
+        ["run", flows, "describe", "--count", "3", "--ratio", "0.5", "--flag", "true", "--when", "2026-11-23",
+         "--rows", "[1, 2, 3]", "--table", '{"a": 1}', "--point", '{"x": 4}', "--colour", "blue", "--maybe", "7"]
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "3|0.5|True|2026-11-23|6|{'a': 1}|Point(x=4, y=0)|blue|7|none"
+
+
+def test_a_workflow_runs_with_its_defaults_and_named_outputs_are_printed(flows):
+    done = run_loom(["run", flows, "pipeline"])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["area: 9", "name: square"]
+    assert run_loom(["run", flows, "pipeline", "--side", "4"]).stdout.splitlines()[0] == "area: 16"
+
+
+def test_a_file_input_is_a_path(flows, tmp_path):
+    data = tmp_path / "data.txt"
+    data.write_text("hello file\n")
+    done = run_loom(["run", flows, "read", "--path", str(data)])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "hello file"
+
+
+def test_help_of_an_entity_shows_inputs_types_and_defaults(flows):
+    done = run_loom(["run", flows, "describe", "--help"])
+    assert done.returncode == 0, done.stderr
+    assert "--rows list[int]" in done.stdout and "[required]" in done.stdout
+    assert "--label str" in done.stdout and "[default: none]" in done.stdout
+
+
+def test_a_value_that_does_not_parse_is_a_usage_error_naming_the_option(flows):
+    done = run_loom(["run", flows, "pipeline", "--side", "big"])
+    assert done.returncode == 2
+    assert "Invalid value for '--side'" in done.stderr and "'big' is not a valid int" in done.stderr
+
+
+def test_a_missing_required_input_is_a_usage_error(flows):
+    done = run_loom(["run", flows, "failing"])
+    assert done.returncode == 2 and "Missing option '--x'" in done.stderr
+
+
+def test_a_failing_workflow_exits_non_zero_with_the_tasks_error_and_no_traceback(flows):
+    done = run_loom(["run", flows, "failing", "--x", "5"])
+    assert done.returncode == 1
+    assert "Error: NotAllowed: x=5 is not allowed" in done.stderr
+    assert "raised by task 'flows.refuse'" in done.stderr and "in node n0 of workflow 'flows.failing'" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_verbose_shows_the_traceback(flows):
+    done = run_loom(["--verbose", "run", flows, "failing", "--x", "5"])
+    assert done.returncode == 1 and "Traceback" in done.stderr
+
+
+def test_an_unknown_entity_is_a_usage_error_listing_the_entities(flows):
+    done = run_loom(["run", flows, "nope"])
+    assert done.returncode == 2 and "defines no task or workflow named 'nope'" in done.stderr
+
+
+def test_an_executor_nobody_provides_is_named(flows):
+    done = run_loom(["run", "--executor", "nowhere", flows, "pipeline"])
+    assert done.returncode == 1
+    assert "no installed taskloom plugin provides the executor 'nowhere'" in done.stderr
+
+
+def test_the_example_of_the_readme_runs():
+    done = run_loom(["run", "examples/hello.py", "wf", "--name", "world"])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "HELLO, WORLD! HELLO, WORLD!"
