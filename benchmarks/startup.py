@@ -222,6 +222,17 @@ def last_line(text: str) -> str:
     return lines[-1].strip() if lines else "(no output)"
 
 
+HELLO = REPO / "examples" / "hello.py"
+
+
+def flytekit_copy(example: Path) -> Path:
+    """The example with its imports rewritten to flytekit (how a user ports the other way), under .work/."""
+    target = BENCH / ".work" / f"{example.stem}_flytekit.py"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(example.read_text().replace("from taskloom", "from flytekit").replace("import taskloom", "import flytekit"))
+    return target
+
+
 def child_env() -> dict:
     XDG_CACHE.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
@@ -357,6 +368,7 @@ def build_rows(m: dict) -> list[dict]:
     timed('python -c "import X"', "import", 10)
     timed('python -c "from X import task, workflow"', "authoring", None)
     timed("loom --help / pyflyte --help", "help", 10)
+    timed("loom run hello.py wf / pyflyte run (whole process)", "run", 8)
     footprint("peak RSS after import X", "rss_mib", "MiB")
     footprint("sys.modules after import X", "modules", "")
     tl, fk = m["distributions"]["taskloom"], m["distributions"]["flytekit"]
@@ -440,6 +452,10 @@ def main(argv: list[str] | None = None) -> int:
             [fk_python, "-c", "from flytekit import task, workflow"],
         ),
         "help": pair([loom, "--help"], [pyflyte, "--help"]),
+        "run": pair(
+            [loom, "run", str(HELLO), "wf", "--name", "world"],
+            [pyflyte, "run", str(flytekit_copy(HELLO)), "wf", "--name", "world"],
+        ),
         "footprint": {
             "taskloom": import_footprint(tl_python, "taskloom", env),
             "flytekit": import_footprint(fk_python, "flytekit", env),
