@@ -151,6 +151,8 @@ def literal_types_compatible(provided: Any, wanted: Any) -> bool:
     Equal types are compatible (metadata and union tags aside); a union accepts any of its variants;
     collections and maps compare their element types.
     """
+    if provided == wanted:
+        return True
     import attrs
 
     def bare(literal_type: Any) -> Any:

@@ -9,6 +9,7 @@ called inside one, it becomes a subworkflow node.
 
 from __future__ import annotations
 
+import collections
 import enum
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -213,8 +214,8 @@ class PythonFunctionWorkflow(WorkflowBase):
                 error.add_note(f"while compiling {entity}")
                 raise
         self._output_bindings = _output_bindings(entity, self._interface, returned)
-        ids = [node.id for node in state.nodes]
-        duplicated = sorted({node_id for node_id in ids if ids.count(node_id) > 1})
+        counts = collections.Counter(node.id for node in state.nodes)
+        duplicated = sorted(node_id for node_id, count in counts.items() if count > 1)
         if duplicated:
             raise ValidationError(f"{entity}: node names must be unique, {duplicated} is used more than once")
         validate_acyclic(self._name, state.nodes)

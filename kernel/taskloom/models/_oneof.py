@@ -7,6 +7,8 @@ or exactly one when the group is required, may be set. The groups are recorded o
 
 from __future__ import annotations
 
+import operator
+
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -25,13 +27,31 @@ def oneof(group: str, *names: str, required: bool = True) -> Callable[[_C], _C]:
         groups = dict(cls.__dict__.get("__oneofs__", {}))
         groups[group] = (names, required)
         cls.__oneofs__ = groups  # type: ignore[attr-defined]
+        # Literals are built on hot paths: check with one C-level attrgetter call per group.
+        cls.__oneof_checks__ = tuple(  # type: ignore[attr-defined]
+            (operator.attrgetter(*fields) if len(fields) > 1 else _single(fields[0]), group_required)
+            for fields, group_required in groups.values()
+        )
         cls.__attrs_post_init__ = _check_oneofs  # type: ignore[attr-defined]
         return cls
 
     return decorate
 
 
+def _single(name: str) -> Callable[[Any], tuple[Any, ...]]:
+    getter = operator.attrgetter(name)
+    return lambda obj: (getter(obj),)
+
+
 def _check_oneofs(self: Any) -> None:
+    for getter, required in type(self).__oneof_checks__:
+        values = getter(self)
+        chosen = len(values) - values.count(None)
+        if chosen > 1 or (required and not chosen):
+            _raise_oneof_error(self)
+
+
+def _raise_oneof_error(self: Any) -> None:
     for group, (names, required) in type(self).__oneofs__.items():
         chosen = [name for name in names if getattr(self, name) is not None]
         if len(chosen) > 1 or (required and not chosen):

@@ -50,12 +50,15 @@ class LocalExecutor:
         failures: list[tuple[Node, BaseException]] = []
         keep_going = workflow.failure_policy is WorkflowFailurePolicy.FAIL_AFTER_EXECUTABLE_NODES_COMPLETE
 
+        ready = collections.deque(node_id for node_id, upstream in waiting_on.items() if not upstream)
         with concurrent.futures.ThreadPoolExecutor(max_workers=self._max_workers) as pool:
             running: dict[concurrent.futures.Future[dict[str, Any]], Node] = {}
 
             def submit_ready() -> None:
-                for node_id in [node_id for node_id, upstream in waiting_on.items() if not upstream]:
-                    del waiting_on[node_id]
+                while ready:
+                    node_id = ready.popleft()
+                    if waiting_on.pop(node_id, None) is None:  # already dropped after a failure
+                        continue
                     node = nodes[node_id]
                     running[pool.submit(self._run_node, workflow, node, values)] = node
 
@@ -68,8 +71,11 @@ class LocalExecutor:
                     if error is None:
                         values[node.id] = future.result()
                         for child in downstream[node.id]:
-                            if child in waiting_on:
-                                waiting_on[child].discard(node.id)
+                            upstream = waiting_on.get(child)
+                            if upstream is not None:
+                                upstream.discard(node.id)
+                                if not upstream:
+                                    ready.append(child)
                         continue
                     failures.append((node, error))
                     for child in _descendants(node.id, downstream):  # they can never run
