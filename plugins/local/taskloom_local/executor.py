@@ -2,7 +2,9 @@
 
 Scheduling is dataflow, unlike flytekit's local runs (which execute nodes one after another in the
 order they were written): a node is submitted to a thread pool when every node it depends on
-(through a promise or ``>>``) has finished, so independent nodes run concurrently. Values stay Python
+(through a promise or ``>>``) has finished, so independent nodes run concurrently. A node that is the
+only one able to run is run on the scheduling thread itself, which changes nothing about order or
+concurrency and saves a thread hand-off per node of a chain. Values stay Python
 objects between nodes; each task call checks its inputs and outputs against its interface.
 
 Retries follow a Flyte backend: a task failing with a recoverable error
@@ -51,38 +53,50 @@ class LocalExecutor:
         keep_going = workflow.failure_policy is WorkflowFailurePolicy.FAIL_AFTER_EXECUTABLE_NODES_COMPLETE
 
         ready = collections.deque(node_id for node_id, upstream in waiting_on.items() if not upstream)
+
+        def finish(node: Node, result: dict[str, Any] | None, error: BaseException | None) -> None:
+            if error is None:
+                values[node.id] = result  # type: ignore[assignment]
+                for child in downstream[node.id]:
+                    upstream = waiting_on.get(child)
+                    if upstream is not None:
+                        upstream.discard(node.id)
+                        if not upstream:
+                            ready.append(child)
+                return
+            failures.append((node, error))
+            for child in _descendants(node.id, downstream):  # they can never run
+                waiting_on.pop(child, None)
+            if not keep_going:
+                waiting_on.clear()
+                ready.clear()
+
         with concurrent.futures.ThreadPoolExecutor(max_workers=self._max_workers) as pool:
             running: dict[concurrent.futures.Future[dict[str, Any]], Node] = {}
-
-            def submit_ready() -> None:
+            while True:
                 while ready:
                     node_id = ready.popleft()
-                    if waiting_on.pop(node_id, None) is None:  # already dropped after a failure
+                    if waiting_on.pop(node_id, None) is None:  # dropped after a failure
                         continue
                     node = nodes[node_id]
+                    if not ready and not running:
+                        # The only node that can run now: nothing can start before it ends, so run it
+                        # here and spare the thread hand-off (long chains run at function-call speed).
+                        try:
+                            result = self._run_node(workflow, node, values)
+                        except Exception as error:
+                            finish(node, None, error)
+                        else:
+                            finish(node, result, None)
+                        continue
                     running[pool.submit(self._run_node, workflow, node, values)] = node
-
-            submit_ready()
-            while running:
+                if not running:
+                    break
                 finished, _ = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
                 for future in finished:
                     node = running.pop(future)
                     error = future.exception()
-                    if error is None:
-                        values[node.id] = future.result()
-                        for child in downstream[node.id]:
-                            upstream = waiting_on.get(child)
-                            if upstream is not None:
-                                upstream.discard(node.id)
-                                if not upstream:
-                                    ready.append(child)
-                        continue
-                    failures.append((node, error))
-                    for child in _descendants(node.id, downstream):  # they can never run
-                        waiting_on.pop(child, None)
-                if failures and not keep_going:
-                    waiting_on.clear()
-                submit_ready()
+                    finish(node, None if error is not None else future.result(), error)
         if failures:
             node, error = failures[0]
             error.add_note(f"in node {node.id} of workflow {workflow.name!r}")
