@@ -19,7 +19,6 @@ import os
 import sys
 import types
 import typing
-from pathlib import Path
 from typing import Any
 
 import click
@@ -29,13 +28,13 @@ from taskloom.core.type_engine import strip_annotated, type_name
 
 def load_module(path: str) -> Any:
     """Import the Python file at ``path`` as a module named after it (its directory goes on sys.path)."""
-    file = Path(path).resolve()
-    if not file.is_file():
+    file = os.path.realpath(path)
+    if not os.path.isfile(file):
         raise click.BadParameter(f"{path} is not a file", param_hint="FILE")
-    directory = str(file.parent)
+    directory = os.path.dirname(file)
     if directory not in sys.path:
         sys.path.insert(0, directory)
-    name = file.stem
+    name = os.path.splitext(os.path.basename(file))[0]
     spec = importlib.util.spec_from_file_location(name, file)
     if spec is None or spec.loader is None:
         raise click.BadParameter(f"{path} cannot be imported as Python", param_hint="FILE")

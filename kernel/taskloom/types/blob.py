@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 import threading
 import typing
 from typing import Any, ClassVar
@@ -21,6 +20,8 @@ def download_root() -> str:
     global _download_root
     with _download_lock:
         if _download_root is None:
+            import tempfile  # ~5 ms with shutil and random: only when something is downloaded
+
             _download_root = tempfile.mkdtemp(prefix="taskloom-downloads-")
         return _download_root
 
@@ -87,6 +88,8 @@ class BlobValue(os.PathLike):  # type: ignore[type-arg]
                 if self._path is None:
                     assert self._remote_source is not None
                     name = self._remote_source.rstrip("/").rsplit("/", 1)[-1] or "data"
+                    import tempfile
+
                     self._path = os.path.join(tempfile.mkdtemp(dir=download_root()), name)
         return self._path
 

@@ -19,7 +19,6 @@ naming the node and the workflow.
 from __future__ import annotations
 
 import collections
-import concurrent.futures
 from typing import Any
 
 from taskloom.core.node import Node
@@ -71,8 +70,10 @@ class LocalExecutor:
                 waiting_on.clear()
                 ready.clear()
 
-        with concurrent.futures.ThreadPoolExecutor(max_workers=self._max_workers) as pool:
-            running: dict[concurrent.futures.Future[dict[str, Any]], Node] = {}
+        # The pool (and concurrent.futures, ~6 ms to import) is made when two nodes can run at once.
+        pool: Any = None
+        running: dict[Any, Node] = {}
+        try:
             while True:
                 while ready:
                     node_id = ready.popleft()
@@ -89,14 +90,23 @@ class LocalExecutor:
                         else:
                             finish(node, result, None)
                         continue
+                    if pool is None:
+                        import concurrent.futures
+
+                        pool = concurrent.futures.ThreadPoolExecutor(max_workers=self._max_workers)
                     running[pool.submit(self._run_node, workflow, node, values)] = node
                 if not running:
                     break
+                import concurrent.futures
+
                 finished, _ = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
                 for future in finished:
                     node = running.pop(future)
                     error = future.exception()
                     finish(node, None if error is not None else future.result(), error)
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True)
         if failures:
             node, error = failures[0]
             error.add_note(f"in node {node.id} of workflow {workflow.name!r}")

@@ -8,7 +8,6 @@ unpickled value must be an instance of the declared type.
 
 from __future__ import annotations
 
-import pickle
 from typing import Any
 
 from taskloom.core.type_engine import TypeTransformer, literal_description, type_name, value_description
@@ -44,6 +43,8 @@ class PickleTransformer(TypeTransformer[Any]):
         if _checks(python_type) and not isinstance(python_val, python_type):
             raise mismatch(python_type, python_val)
         try:
+            import pickle  # only for opted-in types: keeps the hook's import cheap
+
             data = pickle.dumps(python_val)
         except Exception as error:  # pickling raises whatever the object's __reduce__ raises
             raise mismatch(python_type, python_val, f"cannot be pickled: {type(error).__name__}: {error}") from error
@@ -56,6 +57,8 @@ class PickleTransformer(TypeTransformer[Any]):
                 f"expected a pickled literal of {type_name(expected_python_type)}, got {literal_description(lv)}"
             )
         try:
+            import pickle
+
             value = pickle.loads(binary.value)
         except Exception as error:
             raise TypeTransformerFailedError(
