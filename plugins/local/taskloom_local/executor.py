@@ -8,8 +8,10 @@ concurrency and saves a thread hand-off per node of a chain. Values stay Python
 objects between nodes; each task call checks its inputs and outputs against its interface.
 
 Retries follow a Flyte backend: a task failing with a recoverable error
-(:class:`~taskloom.exceptions.RecoverableException`, e.g. ``FlyteRecoverableException``) is run
-again, up to its ``retries``; other errors fail the node at once. The workflow's failure policy
+(:class:`~taskloom.exceptions.RecoverableException`, e.g. ``FlyteRecoverableException``) or
+exceeding its ``timeout`` is run again, up to its ``retries``; other errors fail the node at once.
+A timed-out attempt fails with :class:`~taskloom.exceptions.user.UserTimeoutError` naming the task
+and the timeout; its thread is abandoned, not killed (threads cannot be). The workflow's failure policy
 decides what happens next: ``FAIL_IMMEDIATELY`` starts no further node and raises when the running
 ones are done; ``FAIL_AFTER_EXECUTABLE_NODES_COMPLETE`` runs every node that does not depend on a
 failed one, then raises. The error raised is the first failing task's own exception, with notes
@@ -19,12 +21,14 @@ naming the node and the workflow.
 from __future__ import annotations
 
 import collections
+import datetime as dt
 from typing import Any
 
 from taskloom.core.node import Node
 from taskloom.core.promise import START_NODE, Promise
 from taskloom.core.workflow import WorkflowBase, WorkflowFailurePolicy
 from taskloom.exceptions import RecoverableException
+from taskloom.exceptions.user import UserTimeoutError
 
 
 class LocalExecutor:
@@ -120,17 +124,47 @@ class LocalExecutor:
         entity = node.entity
         if isinstance(entity, WorkflowBase):
             return self.run_workflow(entity, inputs)
-        retries = node.overrides.get("retries", entity.metadata.retries)
+        overrides = node.overrides
+        retries = overrides.get("retries", entity.metadata.retries)
+        timeout = overrides.get("timeout", entity.metadata.timeout)
+        if isinstance(timeout, int):
+            timeout = dt.timedelta(seconds=timeout)
         attempt = 0
         while True:
             try:
-                result = entity(**inputs)
+                result = entity(**inputs) if timeout is None else _call_with_timeout(entity, inputs, timeout)
                 break
-            except RecoverableException:
+            except (RecoverableException, UserTimeoutError):  # Flyte retries timeouts too
                 if attempt >= retries:
                     raise
                 attempt += 1
         return _name_outputs(entity, result)
+
+
+def _call_with_timeout(entity: Any, inputs: dict[str, Any], timeout: dt.timedelta) -> Any:
+    # A thread cannot be killed: past its timeout the call is abandoned (it keeps running until it
+    # returns, its result ignored) and the node fails. Process pools, which can kill, come later.
+    import contextvars
+    import threading
+
+    outcome: dict[str, Any] = {}
+
+    def call() -> None:
+        try:
+            outcome["result"] = entity(**inputs)
+        except BaseException as error:  # handed to the waiting thread, which raises it
+            outcome["error"] = error
+
+    worker = threading.Thread(
+        target=contextvars.copy_context().run, args=(call,), name=f"taskloom-{entity.name}", daemon=True
+    )
+    worker.start()
+    worker.join(timeout.total_seconds())
+    if worker.is_alive():
+        raise UserTimeoutError(f"task {entity.name!r} did not finish within its timeout of {timeout}")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]
 
 
 def resolve(value: Any, values: dict[str, dict[str, Any]]) -> Any:

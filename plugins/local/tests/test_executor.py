@@ -259,3 +259,62 @@ def test_nodes_depending_on_a_failed_node_never_run():
 
 def test_a_bounded_executor_still_runs_everything():
     assert LocalExecutor(max_workers=1).execute(pipeline, {"x": 1, "y": 3}) == (109, 9)
+
+
+def test_a_task_over_its_timeout_fails_with_a_clear_error_and_is_retried():
+    from taskloom.exceptions.user import UserTimeoutError
+
+    attempts = []
+    release = threading.Event()
+
+    @task(timeout=1, retries=1)
+    def stuck(x: int) -> int:
+        attempts.append(x)
+        release.wait(30)
+        return x
+
+    @workflow
+    def run(x: int) -> int:
+        return stuck(x=x)
+
+    try:
+        with pytest.raises(UserTimeoutError, match=r"task '.*stuck' did not finish within its timeout of 0:00:01"):
+            run(x=1)
+    finally:
+        release.set()  # let the abandoned threads end
+    assert len(attempts) == 2
+
+
+def test_a_node_timeout_override_applies():
+    import datetime as dt
+
+    from taskloom.exceptions.user import UserTimeoutError
+
+    release = threading.Event()
+
+    @task
+    def slow(x: int) -> int:
+        release.wait(30)
+        return x
+
+    @workflow
+    def run(x: int) -> int:
+        return slow(x=x).with_overrides(timeout=dt.timedelta(seconds=0.2))
+
+    try:
+        with pytest.raises(UserTimeoutError):
+            run(x=1)
+    finally:
+        release.set()
+
+
+def test_a_task_within_its_timeout_returns_normally():
+    @task(timeout=30)
+    def quick(x: int) -> int:
+        return x * 2
+
+    @workflow
+    def run(x: int) -> int:
+        return quick(x=x)
+
+    assert run(x=4) == 8
