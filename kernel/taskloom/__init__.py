@@ -32,6 +32,8 @@ _KERNEL_NAMES: dict[str, str] = {
     "PythonInstanceTask": "taskloom.core.python_function_task",
     "SerializationSettings": "taskloom.configuration",
     "workflow": "taskloom.core.workflow",
+    "current_context": "taskloom.core.context_manager",
+    "ExecutionParameters": "taskloom.core.context_manager",
     "WorkflowFailurePolicy": "taskloom.core.workflow",
 }
 

@@ -82,6 +82,16 @@ def taskloom_executor(name: str) -> Executor | None:
     """
 
 
+@hookspec(firstresult=True)
+def taskloom_stats_client() -> Any:
+    """Return the metrics handle tasks get as ``current_context().stats``, or None.
+
+    Called the first time a task uses ``stats`` in an execution. The object needs ``incr``,
+    ``decr``, ``gauge``, ``timing`` and a ``timer`` context manager (a statsd client qualifies).
+    With no answer, a handle that records nothing is used. The first non-None answer wins.
+    """
+
+
 # --- storage ---------------------------------------------------------------------------------
 
 

@@ -235,16 +235,43 @@ class PythonTask:
 
         if current_compilation() is not None:
             return create_node(self, args, kwargs)
-        inputs = self._bind(args, kwargs)
-        try:
-            result = self.execute(**inputs)
-        except Exception as error:
-            error.add_note(f"raised by task {self._name!r}")
-            raise
+        return self.run(self._bind(args, kwargs), checked=True)
+
+    def run(
+        self,
+        inputs: dict[str, Any],
+        *,
+        execution_id: Any = None,
+        execution_date: Any = None,
+        attempt: int = 0,
+        checkpoint: Any = None,
+        checked: bool = False,
+    ) -> Any:
+        """Run one attempt of the task with every input given by name; what executors call.
+
+        Checks the inputs (unless ``checked``) and the outputs against the interface, and makes a
+        fresh :func:`~taskloom.core.context_manager.current_context` current for the body, with the
+        given execution id, date, attempt number and checkpoint. Returns what the body returns (an
+        awaitable when the body is ``async`` and an event loop is running here).
+        """
         import inspect
 
-        if inspect.isawaitable(result):
-            return self._finish_async(result)
+        from taskloom.core.context_manager import task_execution
+
+        if not checked:
+            from taskloom.core.type_engine import TypeEngine
+
+            TypeEngine.dict_to_literal_map(None, inputs, self._interface.inputs, entity=f"task {self._name!r}")
+        with task_execution(
+            self._name, execution_id=execution_id, execution_date=execution_date, attempt=attempt, checkpoint=checkpoint
+        ) as params:
+            try:
+                result = self.execute(**inputs)
+            except Exception as error:
+                error.add_note(f"raised by task {self._name!r}")
+                raise
+            if inspect.isawaitable(result):
+                return self._finish_async(result, params)
         return self._check_outputs(result)
 
     def _bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -277,15 +304,20 @@ class PythonTask:
         TypeEngine.dict_to_literal_map(None, values, outputs, entity=entity, direction="output")
         return result
 
-    def _finish_async(self, awaitable: Any) -> Any:
+    def _finish_async(self, awaitable: Any, params: Any) -> Any:
         import asyncio
 
+        from taskloom.core.context_manager import _current
+
         async def finish() -> Any:
+            token = _current.set(params)  # the body runs when awaited: give it its context then
             try:
                 result = await awaitable
             except Exception as error:
                 error.add_note(f"raised by task {self._name!r}")
                 raise
+            finally:
+                _current.reset(token)
             return self._check_outputs(result)
 
         try:

@@ -22,8 +22,11 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import os
 from typing import Any
 
+from taskloom.core.checkpointer import Checkpoint
+from taskloom.core.context_manager import new_execution_id
 from taskloom.core.node import Node
 from taskloom.core.promise import START_NODE, Promise
 from taskloom.core.workflow import WorkflowBase, WorkflowFailurePolicy
@@ -41,10 +44,13 @@ class LocalExecutor:
         """Run ``entity`` with ``inputs`` and return its outputs as a call returns them."""
         if not isinstance(entity, WorkflowBase):
             return entity(**inputs)
-        return _shape_outputs(entity, self.run_workflow(entity, inputs))
+        return _shape_outputs(entity, self.run_workflow(entity, inputs, _Execution()))
 
-    def run_workflow(self, workflow: WorkflowBase, inputs: dict[str, Any]) -> dict[str, Any]:
-        """Run every node of ``workflow``; return its outputs by name."""
+    def run_workflow(self, workflow: WorkflowBase, inputs: dict[str, Any], execution: _Execution, prefix: str = "") -> dict[str, Any]:
+        """Run every node of ``workflow`` within ``execution``; return its outputs by name.
+
+        ``prefix`` tells apart the nodes of a subworkflow (the id of the node that runs it).
+        """
         values: dict[str, dict[str, Any]] = {START_NODE: dict(inputs)}
         nodes = {node.id: node for node in workflow.nodes}
         waiting_on = {node_id: {upstream.id for upstream in node.upstream_nodes} for node_id, node in nodes.items()}
@@ -88,7 +94,7 @@ class LocalExecutor:
                         # The only node that can run now: nothing can start before it ends, so run it
                         # here and spare the thread hand-off (long chains run at function-call speed).
                         try:
-                            result = self._run_node(workflow, node, values)
+                            result = self._run_node(node, values, execution, prefix)
                         except Exception as error:
                             finish(node, None, error)
                         else:
@@ -98,7 +104,7 @@ class LocalExecutor:
                         import concurrent.futures
 
                         pool = concurrent.futures.ThreadPoolExecutor(max_workers=self._max_workers)
-                    running[pool.submit(self._run_node, workflow, node, values)] = node
+                    running[pool.submit(self._run_node, node, values, execution, prefix)] = node
                 if not running:
                     break
                 import concurrent.futures
@@ -119,20 +125,33 @@ class LocalExecutor:
             raise error
         return {name: resolve(value, values) for name, value in workflow.output_bindings.items()}
 
-    def _run_node(self, workflow: WorkflowBase, node: Node, values: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    def _run_node(self, node: Node, values: dict[str, dict[str, Any]], execution: _Execution, prefix: str) -> dict[str, Any]:
         inputs = {name: resolve(value, values) for name, value in node.bindings.items()}
         entity = node.entity
+        path = f"{prefix}{node.id}"
         if isinstance(entity, WorkflowBase):
-            return self.run_workflow(entity, inputs)
+            return self.run_workflow(entity, inputs, execution, prefix=f"{path}-")
         overrides = node.overrides
         retries = overrides.get("retries", entity.metadata.retries)
         timeout = overrides.get("timeout", entity.metadata.timeout)
         if isinstance(timeout, int):
             timeout = dt.timedelta(seconds=timeout)
+        checkpoint = Checkpoint(os.path.join(execution.directory, path, "checkpoint"))
         attempt = 0
         while True:
+
+            def run_attempt(attempt: int = attempt) -> Any:
+                return entity.run(
+                    inputs,
+                    execution_id=execution.id,
+                    execution_date=execution.date,
+                    attempt=attempt,
+                    checkpoint=checkpoint,
+                    checked=True,  # bindings were checked when the workflow was compiled
+                )
+
             try:
-                result = entity(**inputs) if timeout is None else _call_with_timeout(entity, inputs, timeout)
+                result = run_attempt() if timeout is None else _call_with_timeout(entity.name, run_attempt, timeout)
                 break
             except (RecoverableException, UserTimeoutError):  # Flyte retries timeouts too
                 if attempt >= retries:
@@ -141,7 +160,7 @@ class LocalExecutor:
         return _name_outputs(entity, result)
 
 
-def _call_with_timeout(entity: Any, inputs: dict[str, Any], timeout: dt.timedelta) -> Any:
+def _call_with_timeout(task_name: str, call_task: Any, timeout: dt.timedelta) -> Any:
     # A thread cannot be killed: past its timeout the call is abandoned (it keeps running until it
     # returns, its result ignored) and the node fails. Process pools, which can kill, come later.
     import contextvars
@@ -151,20 +170,31 @@ def _call_with_timeout(entity: Any, inputs: dict[str, Any], timeout: dt.timedelt
 
     def call() -> None:
         try:
-            outcome["result"] = entity(**inputs)
+            outcome["result"] = call_task()
         except BaseException as error:  # handed to the waiting thread, which raises it
             outcome["error"] = error
 
     worker = threading.Thread(
-        target=contextvars.copy_context().run, args=(call,), name=f"taskloom-{entity.name}", daemon=True
+        target=contextvars.copy_context().run, args=(call,), name=f"taskloom-{task_name}", daemon=True
     )
     worker.start()
     worker.join(timeout.total_seconds())
     if worker.is_alive():
-        raise UserTimeoutError(f"task {entity.name!r} did not finish within its timeout of {timeout}")
+        raise UserTimeoutError(f"task {task_name!r} did not finish within its timeout of {timeout}")
     if "error" in outcome:
         raise outcome["error"]
     return outcome["result"]
+
+
+class _Execution:
+    """One run of a top-level workflow: its id, start date and scratch directory (for checkpoints)."""
+
+    def __init__(self) -> None:
+        import tempfile
+
+        self.id = new_execution_id()
+        self.date = dt.datetime.now(dt.timezone.utc)
+        self.directory = os.path.join(tempfile.gettempdir(), f"taskloom-{self.id.name}")
 
 
 def resolve(value: Any, values: dict[str, dict[str, Any]]) -> Any:

@@ -1,0 +1,252 @@
+"""What a running task can ask about its execution: ``current_context()`` (flytekit's names).
+
+Inside a task, :func:`current_context` returns :class:`ExecutionParameters`: the execution id
+(unique per run), the task id, a working directory fresh for each task execution, the execution
+date, a logger, a metrics handle (``stats``), the secrets, a checkpoint and the retry attempt.
+Executors set it around every task attempt with :func:`task_execution`; outside any execution a
+default context is returned, as flytekit does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import datetime as dt
+import logging
+import os
+import uuid
+from typing import TYPE_CHECKING, Any, Iterator
+
+from taskloom.exceptions.user import UserException
+
+if TYPE_CHECKING:
+    from taskloom.core.checkpointer import Checkpoint
+    from taskloom.models.identifier import Identifier, WorkflowExecutionIdentifier
+
+#: Where executions run locally are registered (flytekit's local defaults).
+LOCAL_PROJECT = "local"
+LOCAL_DOMAIN = "development"
+
+
+class SecretNotFoundError(UserException, KeyError):
+    """A secret the task asked for is neither in the environment nor in the secrets directory."""
+
+    error_code = "USER:SecretNotFound"
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class SecretsManager:
+    """Reads secrets as flytekit does: an environment variable, else a file.
+
+    For group ``db`` and key ``password``: the variable ``_FSEC_DB_PASSWORD`` (prefix from
+    ``FLYTE_SECRETS_ENV_PREFIX``), else the file ``/etc/secrets/db/password`` (directory from
+    ``FLYTE_SECRETS_DEFAULT_DIR``, file name prefix from ``FLYTE_SECRETS_FILE_PREFIX``).
+    """
+
+    def __init__(self) -> None:
+        self._env_prefix = os.environ.get("FLYTE_SECRETS_ENV_PREFIX", "_FSEC_")
+        self._directory = os.environ.get("FLYTE_SECRETS_DEFAULT_DIR", os.path.join(os.sep, "etc", "secrets"))
+        self._file_prefix = os.environ.get("FLYTE_SECRETS_FILE_PREFIX", "")
+
+    def get_secrets_env_var(self, group: str | None = None, key: str | None = None, group_version: str | None = None) -> str:
+        """The environment variable holding the secret."""
+        parts = [part for part in (group, group_version, key) if part]
+        return f"{self._env_prefix}{'_'.join(parts)}".upper()
+
+    def get_secrets_file(self, group: str | None = None, key: str | None = None, group_version: str | None = None) -> str:
+        """The file holding the secret."""
+        parts = [part.lower() for part in (group, group_version) if part]
+        return os.path.join(self._directory, *parts, f"{self._file_prefix}{(key or '').lower()}")
+
+    def get(
+        self, group: str | None = None, key: str | None = None, group_version: str | None = None, encode_mode: str = "r"
+    ) -> str | bytes:
+        """The secret's value (bytes with ``encode_mode="rb"``).
+
+        Raises :class:`SecretNotFoundError` naming the group, the key and both places looked at.
+        """
+        if not group and not key:
+            raise ValueError("secrets.get needs a group or a key")
+        variable = self.get_secrets_env_var(group, key, group_version)
+        if variable in os.environ:
+            value = os.environ[variable]
+            return value.encode() if "b" in encode_mode else value
+        path = self.get_secrets_file(group, key, group_version)
+        try:
+            with open(path, encode_mode) as handle:
+                return handle.read()
+        except FileNotFoundError:
+            raise SecretNotFoundError(
+                f"secret group={group!r} key={key!r} not found: set the environment variable {variable} or "
+                f"write the file {path}, and request it with secret_requests=[Secret(group=..., key=...)]"
+            ) from None
+
+
+class NoopStats:
+    """A metrics handle that records nothing: the default when no plugin provides a metrics backend."""
+
+    def incr(self, metric: str, count: int = 1, **tags: Any) -> None:
+        """Count an event."""
+
+    def decr(self, metric: str, count: int = 1, **tags: Any) -> None:
+        """Uncount an event."""
+
+    def gauge(self, metric: str, value: float, **tags: Any) -> None:
+        """Record a level."""
+
+    def timing(self, metric: str, milliseconds: float, **tags: Any) -> None:
+        """Record a duration."""
+
+    @contextlib.contextmanager
+    def timer(self, metric: str, **tags: Any) -> Iterator[None]:
+        """Time the block."""
+        yield
+
+
+class ExecutionParameters:
+    """The execution a task runs in (what :func:`current_context` returns)."""
+
+    def __init__(
+        self,
+        execution_id: WorkflowExecutionIdentifier,
+        task_id: Identifier | None,
+        working_directory: str,
+        execution_date: dt.datetime,
+        checkpoint: Checkpoint | None = None,
+        attempt: int = 0,
+        stats: Any = None,
+    ) -> None:
+        self._execution_id = execution_id
+        self._task_id = task_id
+        self._working_directory = working_directory
+        self._execution_date = execution_date
+        self._checkpoint = checkpoint
+        self._attempt = attempt
+        self._stats = stats
+        self._secrets: SecretsManager | None = None
+
+    @property
+    def execution_id(self) -> WorkflowExecutionIdentifier:
+        """The execution's identifier (project, domain, a name unique per run)."""
+        return self._execution_id
+
+    @property
+    def task_id(self) -> Identifier | None:
+        """The running task's identifier, or None outside a task."""
+        return self._task_id
+
+    @property
+    def working_directory(self) -> str:
+        """A directory of this task execution's own, created fresh for it."""
+        return self._working_directory
+
+    @property
+    def execution_date(self) -> dt.datetime:
+        """When the execution started (UTC)."""
+        return self._execution_date
+
+    @property
+    def logging(self) -> logging.Logger:
+        """A logger for user code."""
+        return logging.getLogger("taskloom.user")
+
+    @property
+    def stats(self) -> Any:
+        """A metrics handle (``incr``, ``gauge``, ``timing``, ``timer``); records nothing by default."""
+        if self._stats is None:
+            self._stats = _stats_client()
+        return self._stats
+
+    @property
+    def secrets(self) -> SecretsManager:
+        """The secrets (:meth:`SecretsManager.get`)."""
+        if self._secrets is None:
+            self._secrets = SecretsManager()
+        return self._secrets
+
+    @property
+    def checkpoint(self) -> Checkpoint:
+        """The checkpoint shared by the attempts of this task execution."""
+        if self._checkpoint is None:
+            from taskloom.core.checkpointer import Checkpoint
+
+            self._checkpoint = Checkpoint(os.path.join(self._working_directory, "checkpoint"))
+        return self._checkpoint
+
+    @property
+    def attempt(self) -> int:
+        """The attempt number, 0 for the first run and one more for each retry."""
+        return self._attempt
+
+
+_current: contextvars.ContextVar[ExecutionParameters | None] = contextvars.ContextVar("taskloom_context", default=None)
+
+
+def new_execution_id() -> WorkflowExecutionIdentifier:
+    """A fresh execution identifier for a local run."""
+    from taskloom.models.identifier import WorkflowExecutionIdentifier
+
+    return WorkflowExecutionIdentifier(project=LOCAL_PROJECT, domain=LOCAL_DOMAIN, name=f"l{uuid.uuid4().hex[:19]}")
+
+
+def current_context() -> ExecutionParameters:
+    """The context of the running task; outside one, a default context with its own execution id."""
+    params = _current.get()
+    if params is None:
+        import tempfile
+
+        params = ExecutionParameters(
+            execution_id=new_execution_id(),
+            task_id=None,
+            working_directory=tempfile.mkdtemp(prefix="taskloom-"),
+            execution_date=dt.datetime.now(dt.timezone.utc),
+        )
+        _current.set(params)
+    return params
+
+
+@contextlib.contextmanager
+def task_execution(
+    task_name: str,
+    *,
+    execution_id: WorkflowExecutionIdentifier | None = None,
+    execution_date: dt.datetime | None = None,
+    attempt: int = 0,
+    checkpoint: Checkpoint | None = None,
+) -> Iterator[ExecutionParameters]:
+    """Make a fresh context current while a task attempt runs: a new working directory, the given
+    execution id (a new one when None), attempt number and checkpoint.
+    """
+    import tempfile
+
+    from taskloom.models.identifier import Identifier, ResourceType
+
+    execution_id = execution_id or new_execution_id()
+    params = ExecutionParameters(
+        execution_id=execution_id,
+        task_id=Identifier(
+            resource_type=ResourceType.TASK,
+            project=execution_id.project,
+            domain=execution_id.domain,
+            name=task_name,
+            version="local",
+        ),
+        working_directory=tempfile.mkdtemp(prefix=f"taskloom-{execution_id.name}-"),
+        execution_date=execution_date or dt.datetime.now(dt.timezone.utc),
+        checkpoint=checkpoint,
+        attempt=attempt,
+    )
+    token = _current.set(params)
+    try:
+        yield params
+    finally:
+        _current.reset(token)
+
+
+def _stats_client() -> Any:
+    from taskloom.plugins import get_plugin_manager
+
+    answer = get_plugin_manager().first_result("taskloom_stats_client")
+    return answer[1] if answer is not None else NoopStats()
