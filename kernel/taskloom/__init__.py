@@ -33,6 +33,7 @@ _KERNEL_NAMES: dict[str, str] = {
     "SerializationSettings": "taskloom.configuration",
     "workflow": "taskloom.core.workflow",
     "current_context": "taskloom.core.context_manager",
+    "conditional": "taskloom.core.condition",
     "ExecutionParameters": "taskloom.core.context_manager",
     "WorkflowFailurePolicy": "taskloom.core.workflow",
 }

@@ -29,6 +29,22 @@ class CompilationState:
         self.workflow_name = workflow_name
         self.nodes: list[Node] = []
         self._counter = 0
+        self._sinks: list[list[Node]] = [self.nodes]  # where calls add nodes: a branch case while one is open
+        self.unfinished_conditionals: list[str] = []  # names of conditionals not yet ended by else_
+
+    def add(self, node: Node) -> None:
+        """Record ``node`` in the workflow, or in the branch case being written."""
+        self._sinks[-1].append(node)
+
+    def open_branch_case(self) -> None:
+        """Collect the calls that follow into a branch case (``conditional(...).if_``)."""
+        self._sinks.append([])
+
+    def close_branch_case(self) -> list[Node]:
+        """Stop collecting into the branch case; return its nodes."""
+        if len(self._sinks) == 1:
+            raise ValidationError("no branch case is open")
+        return self._sinks.pop()
 
     def next_id(self) -> str:
         """A fresh node id: ``n0``, ``n1``... (flytekit's scheme)."""
@@ -68,7 +84,7 @@ def create_node(entity: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> A
     for name, value in bindings.items():
         check_binding(description, "input", name, interface.inputs[name], value)
     node = Node(state.next_id(), entity, bindings)
-    state.nodes.append(node)
+    state.add(node)
     outputs = interface.outputs
     if not outputs:
         return VoidPromise(node)
@@ -78,6 +94,50 @@ def create_node(entity: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> A
     if interface.output_tuple_name:
         return collections.namedtuple(interface.output_tuple_name, list(outputs))(*promises)  # type: ignore[misc]
     return tuple(promises)
+
+
+def add_branch_node(name: str, cases: list[Any]) -> Any:
+    """Add the branch node of ``conditional(name)`` with its ``cases``; return promises of its outputs.
+
+    Every case that runs a call must give as many outputs as the others, of compatible types.
+    """
+    from taskloom.core.condition import BranchSpec
+    from taskloom.core.type_engine import TypeEngine, type_name
+
+    state = current_compilation()
+    assert state is not None
+    running = [case for case in cases if case.node is not None]
+    shapes = {len(case.outputs) for case in running}
+    if len(shapes) > 1:
+        raise ValidationError(f"conditional {name!r}: its cases give different numbers of outputs {sorted(shapes)}")
+    first = running[0] if running else None
+    outputs = {promise.var: promise.python_type for promise in first.outputs} if first else {}
+    for case in running[1:]:
+        for (output, expected), promise in zip(outputs.items(), case.outputs):
+            if not literal_types_compatible(
+                TypeEngine.to_literal_type(promise.python_type), TypeEngine.to_literal_type(expected)
+            ):
+                raise TypeTransformerFailedError(
+                    f"conditional {name!r}: output {output!r} is {type_name(expected)} in the first case, "
+                    f"{type_name(promise.python_type)} in another"
+                )
+    branch = Node(state.next_id(), BranchSpec(name, cases, outputs), {})
+    inside = {id(case.node) for case in running}
+    for case in cases:
+        promises = list(case.condition.promises()) if case.condition is not None else []
+        if case.node is not None:
+            promises += [promise for value in case.node.bindings.values() for promise in promises_in(value)]
+            for upstream in case.node.upstream_nodes:
+                if id(upstream) not in inside:
+                    upstream.runs_before(branch)
+        for promise in promises:
+            if promise.node is not None and id(promise.node) not in inside:
+                promise.node.runs_before(branch)
+    state.add(branch)
+    if not outputs:
+        return VoidPromise(branch)
+    promises_out = [Promise(branch, output, python_type) for output, python_type in outputs.items()]
+    return promises_out[0] if len(promises_out) == 1 else tuple(promises_out)
 
 
 def bind_arguments(

@@ -71,6 +71,40 @@ class Promise:
     def __getitem__(self, key: str | int) -> Promise:
         return Promise(self._node, self._var, _item_type(self, key), (*self._attr_path, key))
 
+    # --- conditions (used inside conditional(...).if_) -------------------------------------
+
+    def __eq__(self, other: object) -> Any:  # type: ignore[override]
+        return _comparison("EQ", self, other)
+
+    def __ne__(self, other: object) -> Any:  # type: ignore[override]
+        return _comparison("NEQ", self, other)
+
+    def __gt__(self, other: Any) -> Any:
+        return _comparison("GT", self, other)
+
+    def __ge__(self, other: Any) -> Any:
+        return _comparison("GTE", self, other)
+
+    def __lt__(self, other: Any) -> Any:
+        return _comparison("LT", self, other)
+
+    def __le__(self, other: Any) -> Any:
+        return _comparison("LTE", self, other)
+
+    __hash__ = object.__hash__  # comparisons build conditions, so identity is what hashing uses
+
+    def is_true(self) -> Any:
+        """The condition "this output is True"."""
+        return _comparison("EQ", self, True)
+
+    def is_false(self) -> Any:
+        """The condition "this output is False"."""
+        return _comparison("EQ", self, False)
+
+    def is_none(self) -> Any:
+        """The condition "this output is None"."""
+        return _comparison("EQ", self, None)
+
     # --- ordering and overrides ------------------------------------------------------------
 
     def __rshift__(self, other: Any) -> Any:
@@ -126,6 +160,12 @@ class VoidPromise:
 
     def __repr__(self) -> str:
         return f"VoidPromise({self._node.id})"
+
+
+def _comparison(operator_name: str, left: Any, right: Any) -> Any:
+    from taskloom.core.condition import Comparison
+
+    return Comparison(operator_name, left, right)
 
 
 def _require_node(promise: Promise, operation: str) -> Node:

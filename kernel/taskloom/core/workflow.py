@@ -144,14 +144,16 @@ class WorkflowBase:
                 resource_type=kind, project=settings.project, domain=settings.domain, name=name, version=settings.version
             )
 
-        nodes = []
-        for node in self._nodes:
+        def node_model(node: Node) -> NodeModel:
             entity = node.entity
+            overrides = node.overrides
+            upstream = tuple(upstream.id for upstream in node.upstream_nodes)
+            if getattr(entity, "is_branch", False):
+                return branch_model(node, entity, upstream)
             inputs = entity.python_interface.inputs
             bindings = tuple(
                 Binding(var=name, binding=binding_data(value, inputs[name])) for name, value in node.bindings.items()
             )
-            overrides = node.overrides
             metadata = NodeMetadata(
                 name=overrides.get("name") or overrides.get("node_name") or entity.name.rsplit(".", 1)[-1]
             )
@@ -159,15 +161,36 @@ class WorkflowBase:
                 target = {"workflow_node": WorkflowNode(sub_workflow_ref=identifier(ResourceType.WORKFLOW, entity.name))}
             else:
                 target = {"task_node": TaskNode(reference_id=identifier(ResourceType.TASK, entity.name))}
-            nodes.append(
-                NodeModel(
-                    id=node.id,
-                    metadata=metadata,
-                    inputs=bindings,
-                    upstream_node_ids=tuple(upstream.id for upstream in node.upstream_nodes),
-                    **target,
-                )
+            return NodeModel(id=node.id, metadata=metadata, inputs=bindings, upstream_node_ids=upstream, **target)
+
+        def branch_model(node: Node, branch: Any, upstream: tuple[str, ...]) -> NodeModel:
+            from taskloom.models.types import Error
+            from taskloom.models.workflow import BranchNode, IfBlock, IfElseBlock
+
+            inputs: dict[str, Binding] = {}
+            blocks = [
+                IfBlock(condition=boolean_expression(case.condition, inputs), then_node=node_model(case.node))
+                for case in branch.cases
+                if case.condition is not None
+            ]
+            otherwise = next((case for case in branch.cases if case.condition is None), None)
+            if_else = IfElseBlock(
+                case=blocks[0],
+                other=tuple(blocks[1:]),
+                else_node=node_model(otherwise.node) if otherwise is not None and otherwise.node is not None else None,
+                error=Error(failed_node_id=node.id, message=otherwise.error)
+                if otherwise is not None and otherwise.error is not None
+                else None,
             )
+            return NodeModel(
+                id=node.id,
+                metadata=NodeMetadata(name=branch.name),
+                inputs=tuple(inputs.values()),
+                upstream_node_ids=upstream,
+                branch_node=BranchNode(if_else=if_else),
+            )
+
+        nodes = [node_model(node) for node in self._nodes]
         outputs = self._interface.outputs
         return WorkflowTemplate(
             id=identifier(ResourceType.WORKFLOW, self._name),
@@ -213,6 +236,11 @@ class PythonFunctionWorkflow(WorkflowBase):
             except Exception as error:
                 error.add_note(f"while compiling {entity}")
                 raise
+        if state.unfinished_conditionals:
+            raise ValidationError(
+                f"{entity}: conditional {state.unfinished_conditionals[0]!r} is not finished: end it with "
+                ".else_().then(...) or .else_().fail(...)"
+            )
         self._output_bindings = _output_bindings(entity, self._interface, returned)
         counts = collections.Counter(node.id for node in state.nodes)
         duplicated = sorted(node_id for node_id, count in counts.items() if count > 1)
@@ -280,6 +308,52 @@ def binding_data(value: Any, python_type: Any) -> BindingData:
             return BindingData(collection=BindingDataCollection([binding_data(item, arguments[0]) for item in value]))
         return BindingData(map=BindingDataMap({key: binding_data(item, arguments[1]) for key, item in value.items()}))
     return _literal_binding(TypeEngine.to_literal(None, value, python_type))
+
+
+def boolean_expression(expression: Any, inputs: dict[str, Any]) -> Any:
+    """The flyteidl-shaped boolean expression of a condition; promises it reads are added to ``inputs``
+    (the branch node's bindings, by operand variable name).
+    """
+    from taskloom.core.condition import Comparison
+    from taskloom.core.type_engine import TypeEngine
+    from taskloom.models.literals import Binding, Scalar, Void
+    from taskloom.models.workflow import (
+        BooleanExpression,
+        ComparisonExpression,
+        ComparisonOperator,
+        ConjunctionExpression,
+        LogicalOperator,
+        Operand,
+    )
+
+    def operand(side: Any) -> Any:
+        if isinstance(side, Promise):
+            path = "".join(f".{step}" for step in side.attr_path)
+            name = f"{side.node_id}.{side.var}{path}"
+            inputs.setdefault(name, Binding(var=name, binding=binding_data(side, side.python_type)))
+            return Operand(var=name)
+        if side is None:
+            return Operand(scalar=Scalar(none_type=Void()))
+        literal = TypeEngine.to_literal(None, side, type(side))
+        if literal.scalar is not None and literal.scalar.primitive is not None:
+            return Operand(primitive=literal.scalar.primitive)
+        return Operand(scalar=literal.scalar)
+
+    if isinstance(expression, Comparison):
+        return BooleanExpression(
+            comparison=ComparisonExpression(
+                operator=ComparisonOperator[expression.operator],
+                left_value=operand(expression.left),
+                right_value=operand(expression.right),
+            )
+        )
+    return BooleanExpression(
+        conjunction=ConjunctionExpression(
+            operator=LogicalOperator[expression.operator],
+            left_expression=boolean_expression(expression.left, inputs),
+            right_expression=boolean_expression(expression.right, inputs),
+        )
+    )
 
 
 def _literal_binding(literal: Any) -> BindingData:

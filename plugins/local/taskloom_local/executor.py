@@ -31,7 +31,7 @@ from taskloom.core.node import Node
 from taskloom.core.promise import START_NODE, Promise
 from taskloom.core.workflow import WorkflowBase, WorkflowFailurePolicy
 from taskloom.exceptions import RecoverableException
-from taskloom.exceptions.user import UserTimeoutError
+from taskloom.exceptions.user import UserException, UserTimeoutError
 
 
 class LocalExecutor:
@@ -129,6 +129,8 @@ class LocalExecutor:
         inputs = {name: resolve(value, values) for name, value in node.bindings.items()}
         entity = node.entity
         path = f"{prefix}{node.id}"
+        if getattr(entity, "is_branch", False):
+            return self._run_branch(entity, values, execution, prefix)
         if isinstance(entity, WorkflowBase):
             return self.run_workflow(entity, inputs, execution, prefix=f"{path}-")
         overrides = node.overrides
@@ -158,6 +160,18 @@ class LocalExecutor:
                     raise
                 attempt += 1
         return _name_outputs(entity, result)
+
+
+    def _run_branch(self, branch: Any, values: dict[str, dict[str, Any]], execution: _Execution, prefix: str) -> dict[str, Any]:
+        """Evaluate the conditions in order and run the first case that holds (or the else case)."""
+        for case in branch.cases:
+            if case.condition is not None and not case.condition.evaluate(lambda side: resolve(side, values)):
+                continue
+            if case.error is not None:
+                raise UserException(f"conditional {branch.name!r}: {case.error}")
+            outputs = self._run_node(case.node, values, execution, prefix)
+            return {name: outputs[promise.var] for name, promise in zip(branch.outputs, case.outputs)}
+        raise UserException(f"conditional {branch.name!r}: no case holds")  # compile time requires else_
 
 
 def _call_with_timeout(task_name: str, call_task: Any, timeout: dt.timedelta) -> Any:

@@ -1,0 +1,232 @@
+"""Run-time branches in workflows: ``conditional(name).if_(...).then(...)`` (flytekit's API).
+
+::
+
+    result = (
+        conditional("size")
+        .if_((x >= 0) & (x < 10)).then(small(n=x))
+        .elif_(x.is_none()).then(nothing())
+        .else_().fail("x must be below 10")
+    )
+
+Conditions compare promises (workflow inputs, task outputs, their fields) with each other or with
+constants (``==``, ``!=``, ``<``, ``<=``, ``>``, ``>=``), combine with ``&`` and ``|``, and test with
+``is_true()``, ``is_false()``, ``is_none()``. Each case runs exactly one task or workflow call; the
+first case whose condition holds runs, else the ``else_`` case, which may ``fail(message)`` instead.
+The result is a promise (or a tuple of promises) of the chosen case's outputs. In flyteidl terms the
+whole conditional is one branch node.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any, Callable
+
+from taskloom.core.promise import Promise, VoidPromise
+from taskloom.exceptions.user import UserTypeError, ValidationError
+
+#: Comparison operators: name (flyteidl's) -> Python function.
+COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
+    "EQ": operator.eq,
+    "NEQ": operator.ne,
+    "GT": operator.gt,
+    "GTE": operator.ge,
+    "LT": operator.lt,
+    "LTE": operator.le,
+}
+
+
+class Expression:
+    """A boolean expression over promises and constants, evaluated when the branch runs."""
+
+    def __and__(self, other: Expression) -> Conjunction:
+        return Conjunction("AND", self, _expression(other))
+
+    def __or__(self, other: Expression) -> Conjunction:
+        return Conjunction("OR", self, _expression(other))
+
+    def __bool__(self) -> bool:
+        raise UserTypeError(
+            f"the condition {self!r} has no value while the workflow is compiled; combine conditions with "
+            "& and | (not `and`/`or`/`not`), inside conditional(...).if_(...)"
+        )
+
+    def promises(self) -> list[Promise]:
+        """Every promise the expression reads."""
+        raise NotImplementedError
+
+    def evaluate(self, resolve: Callable[[Any], Any]) -> bool:
+        """The expression's truth, with ``resolve`` giving the value of each promise."""
+        raise NotImplementedError
+
+
+class Comparison(Expression):
+    """``left OPERATOR right``: ``operator`` is one of :data:`COMPARISONS`' names."""
+
+    def __init__(self, operator_name: str, left: Any, right: Any) -> None:
+        if isinstance(left, (VoidPromise, Expression)) or isinstance(right, (VoidPromise, Expression)):
+            raise ValidationError(f"cannot compare {left!r} with {right!r}: compare task outputs or constants")
+        self.operator = operator_name
+        self.left = left
+        self.right = right
+
+    def promises(self) -> list[Promise]:
+        return [side for side in (self.left, self.right) if isinstance(side, Promise)]
+
+    def evaluate(self, resolve: Callable[[Any], Any]) -> bool:
+        return bool(COMPARISONS[self.operator](resolve(self.left), resolve(self.right)))
+
+    def __repr__(self) -> str:
+        return f"({self.left!r} {self.operator} {self.right!r})"
+
+
+class Conjunction(Expression):
+    """``left AND|OR right``."""
+
+    def __init__(self, operator_name: str, left: Expression, right: Expression) -> None:
+        self.operator = operator_name
+        self.left = left
+        self.right = right
+
+    def promises(self) -> list[Promise]:
+        return self.left.promises() + self.right.promises()
+
+    def evaluate(self, resolve: Callable[[Any], Any]) -> bool:
+        if self.operator == "AND":
+            return self.left.evaluate(resolve) and self.right.evaluate(resolve)
+        return self.left.evaluate(resolve) or self.right.evaluate(resolve)
+
+    def __repr__(self) -> str:
+        return f"({self.left!r} {self.operator} {self.right!r})"
+
+
+def _expression(value: Any) -> Expression:
+    if isinstance(value, Expression):
+        return value
+    if isinstance(value, Promise):  # a boolean output used as a condition
+        return Comparison("EQ", value, True)
+    raise ValidationError(f"a condition must compare outputs (or use is_true()/is_false()/is_none()), got {value!r}")
+
+
+class Case:
+    """One case of a conditional: its condition (None for ``else_``), its node, its outputs or failure."""
+
+    def __init__(self, condition: Expression | None) -> None:
+        self.condition = condition
+        self.node: Any = None
+        self.outputs: tuple[Promise, ...] = ()
+        self.error: str | None = None
+
+
+class BranchSpec:
+    """What a branch node runs: its cases in order, and the names and types of its outputs."""
+
+    is_branch = True
+
+    def __init__(self, name: str, cases: list[Case], outputs: dict[str, Any]) -> None:
+        self.name = name
+        self.cases = cases
+        self.outputs = outputs
+
+    @property
+    def output_names(self) -> list[str]:
+        """The outputs of the branch node (those of the cases, by position)."""
+        return list(self.outputs)
+
+    def __repr__(self) -> str:
+        return f"conditional({self.name!r})"
+
+
+class ConditionalSection:
+    """The builder ``conditional(name)`` returns; see the module docs."""
+
+    def __init__(self, name: str) -> None:
+        from taskloom.core.compiler import current_compilation
+
+        state = current_compilation()
+        if state is None:
+            raise ValidationError(f"conditional({name!r}) can only be used inside a @workflow")
+        self._name = name
+        self._state = state
+        self._cases: list[Case] = []
+        self._open: Case | None = None
+        state.unfinished_conditionals.append(name)
+
+    def if_(self, condition: Any) -> ConditionalSection:
+        """Open the first case."""
+        if self._cases or self._open is not None:
+            raise ValidationError(f"conditional {self._name!r}: if_ comes first, once; use elif_")
+        return self._start(_expression(condition))
+
+    def elif_(self, condition: Any) -> ConditionalSection:
+        """Open another case, tried when the ones before do not hold."""
+        if not self._cases:
+            raise ValidationError(f"conditional {self._name!r}: elif_ needs an if_ before it")
+        return self._start(_expression(condition))
+
+    def else_(self) -> ConditionalSection:
+        """Open the case run when no condition holds (end it with ``then`` or ``fail``)."""
+        if not self._cases:
+            raise ValidationError(f"conditional {self._name!r}: else_ needs an if_ before it")
+        return self._start(None)
+
+    def _start(self, condition: Expression | None) -> ConditionalSection:
+        if self._open is not None:
+            raise ValidationError(f"conditional {self._name!r}: the case before has no then(...)")
+        self._open = Case(condition)
+        self._state.open_branch_case()
+        return self
+
+    def then(self, result: Any) -> Any:
+        """Close the open case with the call it runs; after ``else_``, return the conditional's outputs."""
+        case = self._close()
+        nodes = self._state.close_branch_case()
+        if len(nodes) != 1:
+            raise ValidationError(
+                f"conditional {self._name!r}: a case runs exactly one task or workflow call, this one makes "
+                f"{len(nodes)}; put several calls in a @workflow and call that"
+            )
+        case.node = nodes[0]
+        if isinstance(result, VoidPromise):
+            case.outputs = ()
+        elif isinstance(result, Promise):
+            case.outputs = (result,)
+        elif isinstance(result, tuple) and all(isinstance(item, Promise) for item in result):
+            case.outputs = tuple(result)
+        else:
+            raise ValidationError(f"conditional {self._name!r}: then(...) takes the result of a task or workflow call, got {result!r}")
+        if any(promise.node is not case.node for promise in case.outputs):
+            raise ValidationError(f"conditional {self._name!r}: then(...) must return the outputs of the call it makes")
+        self._cases.append(case)
+        if case.condition is None:
+            return self._finish()
+        return self
+
+    def fail(self, message: str) -> Any:
+        """Close the ``else_`` case by failing the workflow with ``message``."""
+        case = self._close()
+        if case.condition is not None:
+            raise ValidationError(f"conditional {self._name!r}: only the else_ case can fail")
+        nodes = self._state.close_branch_case()
+        if nodes:
+            raise ValidationError(f"conditional {self._name!r}: a failing case runs no call")
+        case.error = message
+        self._cases.append(case)
+        return self._finish()
+
+    def _close(self) -> Case:
+        if self._open is None:
+            raise ValidationError(f"conditional {self._name!r}: then/fail needs an open if_/elif_/else_ case")
+        case, self._open = self._open, None
+        return case
+
+    def _finish(self) -> Any:
+        from taskloom.core.compiler import add_branch_node
+
+        self._state.unfinished_conditionals.remove(self._name)
+        return add_branch_node(self._name, self._cases)
+
+
+def conditional(name: str) -> ConditionalSection:
+    """Start a run-time branch named ``name`` inside a workflow (see the module docs)."""
+    return ConditionalSection(name)
