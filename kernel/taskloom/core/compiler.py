@@ -237,6 +237,8 @@ def _lowercase_expects(error: Exception) -> str:
 
 
 def _kind(entity: Any) -> str:
+    if getattr(entity, "is_launch_plan", False):
+        return "launch plan"
     return "workflow" if getattr(entity, "is_workflow", False) else "task"
 
 

@@ -157,7 +157,9 @@ class WorkflowBase:
             metadata = NodeMetadata(
                 name=overrides.get("name") or overrides.get("node_name") or entity.name.rsplit(".", 1)[-1]
             )
-            if getattr(entity, "is_workflow", False):
+            if getattr(entity, "is_launch_plan", False):
+                target = {"workflow_node": WorkflowNode(launchplan_ref=identifier(ResourceType.LAUNCH_PLAN, entity.name))}
+            elif getattr(entity, "is_workflow", False):
                 target = {"workflow_node": WorkflowNode(sub_workflow_ref=identifier(ResourceType.WORKFLOW, entity.name))}
             else:
                 target = {"task_node": TaskNode(reference_id=identifier(ResourceType.TASK, entity.name))}

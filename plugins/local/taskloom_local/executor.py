@@ -42,14 +42,28 @@ class LocalExecutor:
 
     def execute(self, entity: Any, inputs: dict[str, Any]) -> Any:
         """Run ``entity`` with ``inputs`` and return its outputs as a call returns them."""
+        if getattr(entity, "is_launch_plan", False):
+            workflow = entity.workflow
+            outputs = self.run_workflow(
+                workflow, entity.workflow_inputs(inputs), _Execution(), max_parallelism=entity.max_parallelism
+            )
+            return _shape_outputs(workflow, outputs)
         if not isinstance(entity, WorkflowBase):
             return entity(**inputs)
         return _shape_outputs(entity, self.run_workflow(entity, inputs, _Execution()))
 
-    def run_workflow(self, workflow: WorkflowBase, inputs: dict[str, Any], execution: _Execution, prefix: str = "") -> dict[str, Any]:
+    def run_workflow(
+        self,
+        workflow: WorkflowBase,
+        inputs: dict[str, Any],
+        execution: _Execution,
+        prefix: str = "",
+        max_parallelism: int | None = None,
+    ) -> dict[str, Any]:
         """Run every node of ``workflow`` within ``execution``; return its outputs by name.
 
-        ``prefix`` tells apart the nodes of a subworkflow (the id of the node that runs it).
+        ``prefix`` tells apart the nodes of a subworkflow (the id of the node that runs it);
+        ``max_parallelism`` bounds how many of its nodes run at once (a launch plan's setting).
         """
         values: dict[str, dict[str, Any]] = {START_NODE: dict(inputs)}
         nodes = {node.id: node for node in workflow.nodes}
@@ -103,7 +117,7 @@ class LocalExecutor:
                     if pool is None:
                         import concurrent.futures
 
-                        pool = concurrent.futures.ThreadPoolExecutor(max_workers=self._max_workers)
+                        pool = concurrent.futures.ThreadPoolExecutor(max_workers=max_parallelism or self._max_workers)
                     running[pool.submit(self._run_node, node, values, execution, prefix)] = node
                 if not running:
                     break
@@ -131,6 +145,14 @@ class LocalExecutor:
         path = f"{prefix}{node.id}"
         if getattr(entity, "is_branch", False):
             return self._run_branch(entity, values, execution, prefix)
+        if getattr(entity, "is_launch_plan", False):
+            return self.run_workflow(
+                entity.workflow,
+                entity.workflow_inputs(inputs),
+                execution,
+                prefix=f"{path}-",
+                max_parallelism=entity.max_parallelism,
+            )
         if isinstance(entity, WorkflowBase):
             return self.run_workflow(entity, inputs, execution, prefix=f"{path}-")
         overrides = node.overrides

@@ -1,0 +1,258 @@
+"""Launch plans: a workflow with default and fixed inputs, a schedule, notifications and run options.
+
+Names and signatures follow flytekit's ``LaunchPlan.get_or_create`` / ``LaunchPlan.create``. A launch
+plan is called like its workflow (locally it runs on the executor, honouring ``max_parallelism``)
+and can be a node inside another workflow. Fixed inputs cannot be overridden: trying is an error
+naming the launch plan and the input.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from taskloom.core.interface import NO_DEFAULT, Interface
+from taskloom.exceptions.user import ValidationError
+
+if TYPE_CHECKING:
+    from taskloom.configuration import SerializationSettings
+    from taskloom.core.workflow import WorkflowBase
+    from taskloom.models.launch_plan import LaunchPlanSpec
+
+
+class LaunchPlan:
+    """A named way to run ``workflow``; build it with :meth:`get_or_create` or :meth:`create`."""
+
+    #: Launch plans by name in this process (flytekit keeps the same registry).
+    CACHE: dict[str, LaunchPlan] = {}
+
+    is_launch_plan = True
+
+    def __init__(
+        self,
+        name: str,
+        workflow: WorkflowBase,
+        default_inputs: dict[str, Any] | None = None,
+        fixed_inputs: dict[str, Any] | None = None,
+        schedule: Any = None,
+        notifications: list[Any] | None = None,
+        labels: dict[str, str] | Any = None,
+        annotations: dict[str, str] | Any = None,
+        raw_output_data_config: Any = None,
+        max_parallelism: int | None = None,
+        security_context: Any = None,
+        overwrite_cache: bool | None = None,
+        auto_activate: bool = False,
+    ) -> None:
+        from taskloom.core.type_engine import TypeEngine
+
+        entity = f"launch plan {name!r}"
+        inputs = workflow.python_interface.inputs_with_defaults
+        default_inputs = dict(default_inputs or {})
+        fixed_inputs = dict(fixed_inputs or {})
+        for given in (default_inputs, fixed_inputs):
+            unknown = sorted(set(given) - set(inputs))
+            if unknown:
+                raise ValidationError(f"{entity}: workflow {workflow.name!r} has no input {unknown[0]!r}; it has {sorted(inputs)}")
+        both = sorted(set(default_inputs) & set(fixed_inputs))
+        if both:
+            raise ValidationError(f"{entity}: input {both[0]!r} is both a default and a fixed input")
+        TypeEngine.dict_to_literal_map(None, {**default_inputs, **fixed_inputs}, workflow.python_interface.inputs, entity=entity)
+        kickoff = getattr(schedule, "kickoff_time_input_arg", None)
+        if kickoff:
+            import datetime as dt
+
+            if kickoff not in inputs or inputs[kickoff][0] is not dt.datetime:
+                raise ValidationError(f"{entity}: kickoff_time_input_arg {kickoff!r} must name a datetime input of the workflow")
+        if max_parallelism is not None and (isinstance(max_parallelism, bool) or not isinstance(max_parallelism, int) or max_parallelism < 1):
+            raise ValidationError(f"{entity}: max_parallelism must be a positive int, got {max_parallelism!r}")
+        self._name = name
+        self._workflow = workflow
+        self._default_inputs = default_inputs
+        self._fixed_inputs = fixed_inputs
+        self._schedule = schedule
+        self._notifications = list(notifications or [])
+        self._labels = _values(labels)
+        self._annotations = _values(annotations)
+        self._raw_output_data_config = raw_output_data_config
+        self._max_parallelism = max_parallelism
+        self._security_context = security_context
+        self._overwrite_cache = overwrite_cache
+        self._auto_activate = auto_activate
+        self._interface = Interface(
+            {
+                input_name: (python_type, default_inputs.get(input_name, default))
+                for input_name, (python_type, default) in inputs.items()
+                if input_name not in fixed_inputs
+            },
+            workflow.python_interface.outputs,
+            workflow.python_interface.output_tuple_name,
+        )
+
+    # --- construction with flytekit's class methods ---------------------------------------
+
+    @classmethod
+    def create(cls, name: str, workflow: WorkflowBase, **options: Any) -> LaunchPlan:
+        """Create and register the launch plan ``name``; a name already taken is an error."""
+        if name in cls.CACHE:
+            raise ValidationError(f"launch plan {name!r} already exists; use LaunchPlan.get_or_create")
+        plan = cls(name, workflow, **options)
+        cls.CACHE[name] = plan
+        return plan
+
+    @classmethod
+    def get_or_create(cls, workflow: WorkflowBase, name: str | None = None, **options: Any) -> LaunchPlan:
+        """Return the launch plan ``name`` (default: the workflow's own), creating it if needed.
+
+        Without a name, no options may be given: that is the workflow's default launch plan. With a
+        name already registered, the options must be the same as the first time.
+        """
+        if name is None:
+            if any(value is not None and value != {} and value is not False for value in options.values()):
+                raise ValidationError("the default launch plan of a workflow takes no options: give a name")
+            name = workflow.name
+        existing = cls.CACHE.get(name)
+        if existing is None:
+            return cls.create(name, workflow, **options)
+        candidate = cls(name, workflow, **options)
+        if existing._signature() != candidate._signature():
+            raise ValidationError(f"launch plan {name!r} already exists with other settings")
+        return existing
+
+    def _signature(self) -> tuple[Any, ...]:
+        return (
+            self._workflow.name,
+            repr(sorted(self._default_inputs.items())),
+            repr(sorted(self._fixed_inputs.items())),
+            repr(self._schedule.to_model() if self._schedule is not None else None),
+            repr([notification.to_model() for notification in self._notifications]),
+            repr(sorted(self._labels.items())),
+            repr(sorted(self._annotations.items())),
+            self._max_parallelism,
+            self._overwrite_cache,
+        )
+
+    # --- what it is ------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        """The launch plan's name (the workflow's name for its default launch plan)."""
+        return self._name
+
+    @property
+    def workflow(self) -> WorkflowBase:
+        """The workflow it launches."""
+        return self._workflow
+
+    @property
+    def python_interface(self) -> Interface:
+        """The inputs one can give (the workflow's minus the fixed ones, with the plan's defaults)."""
+        return self._interface
+
+    @property
+    def fixed_inputs(self) -> dict[str, Any]:
+        """Inputs set by the plan and not overridable."""
+        return dict(self._fixed_inputs)
+
+    @property
+    def default_inputs(self) -> dict[str, Any]:
+        """Inputs the plan gives a default to (on top of the workflow's own defaults)."""
+        return dict(self._default_inputs)
+
+    @property
+    def max_parallelism(self) -> int | None:
+        """How many nodes may run at once (None: no limit of the plan's own)."""
+        return self._max_parallelism
+
+    @property
+    def schedule(self) -> Any:
+        """The :class:`~taskloom.core.schedule.CronSchedule` or :class:`~taskloom.core.schedule.FixedRate`, or None."""
+        return self._schedule
+
+    @property
+    def docs(self) -> str | None:
+        """The workflow's documentation."""
+        return self._workflow.docs
+
+    # --- running ---------------------------------------------------------------------------
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the workflow with the plan's inputs (on the executor); inside a workflow, add a node."""
+        from taskloom.core.compiler import bind_arguments, create_node, current_compilation
+
+        fixed = sorted(set(kwargs) & set(self._fixed_inputs))
+        if fixed:
+            raise ValidationError(
+                f"launch plan {self._name!r}: input {fixed[0]!r} is fixed to {self._fixed_inputs[fixed[0]]!r} "
+                "and cannot be overridden"
+            )
+        if current_compilation() is not None:
+            return create_node(self, args, kwargs)
+        from taskloom.core.executor import get_executor
+        from taskloom.core.type_engine import TypeEngine
+
+        entity = f"launch plan {self._name!r}"
+        inputs = bind_arguments(entity, self._interface.inputs_with_defaults, args, kwargs)
+        TypeEngine.dict_to_literal_map(None, inputs, self._interface.inputs, entity=entity)
+        return get_executor().execute(self, inputs)
+
+    def workflow_inputs(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        """Every input of the workflow: ``inputs`` (as given to the plan) plus the fixed ones."""
+        return {**inputs, **self._fixed_inputs}
+
+    # --- serialisation ---------------------------------------------------------------------
+
+    def to_launch_plan_spec(self, settings: SerializationSettings) -> LaunchPlanSpec:
+        """The flyteidl-shaped :class:`~taskloom.models.launch_plan.LaunchPlanSpec` under ``settings``."""
+        from taskloom.core.type_engine import TypeEngine
+        from taskloom.models import launch_plan as models
+        from taskloom.models.identifier import Identifier, ResourceType
+        from taskloom.models.interface import Parameter, ParameterMap
+
+        workflow_inputs = self._workflow.python_interface.inputs
+        variables = self._workflow.interface.inputs.variables
+        parameters = {}
+        for input_name, (python_type, default) in self._interface.inputs_with_defaults.items():
+            if default is NO_DEFAULT:
+                parameters[input_name] = Parameter(var=variables[input_name], required=True)
+            else:
+                parameters[input_name] = Parameter(
+                    var=variables[input_name], default=TypeEngine.to_literal(None, default, python_type)
+                )
+        raw = self._raw_output_data_config
+        if isinstance(raw, str):
+            raw = models.RawOutputDataConfig(output_location_prefix=raw)
+        return models.LaunchPlanSpec(
+            workflow_id=Identifier(
+                resource_type=ResourceType.WORKFLOW,
+                project=settings.project,
+                domain=settings.domain,
+                name=self._workflow.name,
+                version=settings.version,
+            ),
+            entity_metadata=models.LaunchPlanMetadata(
+                schedule=self._schedule.to_model() if self._schedule is not None else None,
+                notifications=tuple(notification.to_model() for notification in self._notifications),
+            ),
+            default_inputs=ParameterMap(parameters=parameters),
+            fixed_inputs=TypeEngine.dict_to_literal_map(
+                None, self._fixed_inputs, workflow_inputs, entity=f"launch plan {self._name!r}"
+            ),
+            labels=models.Labels(values=self._labels),
+            annotations=models.Annotations(values=self._annotations),
+            security_context=self._security_context,
+            raw_output_data_config=raw or models.RawOutputDataConfig(),
+            max_parallelism=self._max_parallelism or 0,
+            overwrite_cache=bool(self._overwrite_cache),
+        )
+
+    def __repr__(self) -> str:
+        return f"LaunchPlan(name={self._name!r}, workflow={self._workflow.name!r})"
+
+
+def _values(mapping: Any) -> dict[str, str]:
+    # flytekit passes Labels/Annotations objects with .values; plain dicts are accepted too.
+    if mapping is None:
+        return {}
+    if isinstance(mapping, dict):
+        return dict(mapping)
+    return dict(mapping.values)
