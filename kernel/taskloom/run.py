@@ -1,4 +1,4 @@
-"""``loom run FILE [ENTITY] [--input value ...]``: run a task or workflow from a Python file.
+"""``loom run FILE [ENTITY] [--input value ...]``: run a task, workflow or launch plan from a Python file.
 
 Inputs become command-line options named after them, parsed from their annotations: numbers,
 strings, booleans (``true``/``false``), ISO 8601 dates and datetimes, seconds for durations, enum
@@ -45,15 +45,23 @@ def load_module(path: str) -> Any:
 
 
 def entities_of(module: Any) -> dict[str, Any]:
-    """The tasks and workflows a module defines at top level, by variable name."""
+    """The tasks, workflows and launch plans a module defines at top level, by variable name."""
     from taskloom.core.base_task import PythonTask
+    from taskloom.core.launch_plan import LaunchPlan
     from taskloom.core.workflow import WorkflowBase
 
     return {
         name: value
         for name, value in vars(module).items()
-        if isinstance(value, (PythonTask, WorkflowBase)) and not name.startswith("_")
+        if isinstance(value, (PythonTask, WorkflowBase, LaunchPlan)) and not name.startswith("_")
     }
+
+
+def kind_of(entity: Any) -> str:
+    """``"task"``, ``"workflow"`` or ``"launch plan"``."""
+    if getattr(entity, "is_launch_plan", False):
+        return "launch plan"
+    return "workflow" if getattr(entity, "is_workflow", False) else "task"
 
 
 class InputType(click.ParamType):
@@ -183,8 +191,9 @@ def entity_command(name: str, entity: Any, executor: str | None) -> click.Comman
             os.environ["TASKLOOM_EXECUTOR"] = executor
         print_outputs(entity, entity(**inputs))
 
-    kind = "workflow" if getattr(entity, "is_workflow", False) else "task"
-    return click.Command(name, params=params, callback=run, help=f"Run the {kind} {entity.name}. {entity.docs or ''}".strip())
+    return click.Command(
+        name, params=params, callback=run, help=f"Run the {kind_of(entity)} {entity.name}. {entity.docs or ''}".strip()
+    )
 
 
 def print_outputs(entity: Any, result: Any) -> None:
@@ -228,8 +237,7 @@ def run_command(ctx: click.Context, executor: str | None, file: str | None, enti
             return
         click.echo(f"Entities of {file}:")
         for name, value in sorted(found.items()):
-            kind = "workflow" if getattr(value, "is_workflow", False) else "task"
-            click.echo(f"  {name:<24} {kind}")
+            click.echo(f"  {name:<24} {kind_of(value)}")
         return
     if entity not in found:
         raise click.BadParameter(f"{file} defines no task or workflow named {entity!r}; it has {sorted(found)}", param_hint="ENTITY")

@@ -78,6 +78,11 @@ def pipeline(side: int = 3) -> Shape:
 @workflow
 def failing(x: int) -> int:
     return refuse(x=x)
+
+
+from taskloom import LaunchPlan
+
+big = LaunchPlan.get_or_create(pipeline, name="big", fixed_inputs={"side": 10})
 '''
 
 
@@ -166,3 +171,11 @@ def test_the_example_of_the_readme_runs():
     done = run_loom(["run", "examples/hello.py", "wf", "--name", "world"])
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "HELLO, WORLD! HELLO, WORLD!"
+
+
+def test_a_launch_plan_runs_with_its_fixed_inputs(flows):
+    listing = run_loom(["run", flows]).stdout
+    assert any(line.split() == ["big", "launch", "plan"] for line in listing.splitlines())
+    done = run_loom(["run", flows, "big"])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["area: 100", "name: square"]
