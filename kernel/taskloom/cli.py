@@ -65,12 +65,12 @@ class LoomGroup(click.Group):
         # click's default asks every command for its short help, which would import every plugin.
         rows = [(name, command.get_short_help_str(limit=60)) for name, command in self.commands.items()]
         rows += [(name, short_help) for name, (_, _, short_help) in _LAZY_BUILTINS.items()]
-        rows.sort()
         rows += [
             (name, f"(from plugin {owner!r})")
-            for name, owner in sorted(_plugin_manager().command_owners().items())
+            for name, owner in _plugin_manager().command_owners().items()
             if name not in self.commands and name not in _LAZY_BUILTINS
         ]
+        rows.sort()
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)

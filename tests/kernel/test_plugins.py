@@ -57,7 +57,7 @@ def test_a_plugin_is_imported_when_one_of_its_hooks_is_first_needed(tmp_path):
         from taskloom.plugins import get_plugin_manager
         manager = get_plugin_manager()
         before = "demo_alpha.hooks" in sys.modules
-        commands = [c.name for _, cs in manager.collect("taskloom_cli_commands") for c in cs]
+        commands = [c.name for p, cs in manager.collect("taskloom_cli_commands") if p.startswith(("alpha", "broken")) for c in cs]
         print(json.dumps({"before": before, "after": "demo_alpha.hooks" in sys.modules, "commands": commands,
                           "state": manager.get_record("alpha").state}))
         """,
@@ -76,7 +76,7 @@ def test_a_plugin_that_fails_to_import_is_reported_by_name_and_skipped(tmp_path)
         manager = get_plugin_manager()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            commands = [c.name for _, cs in manager.collect("taskloom_cli_commands") for c in cs]
+            commands = [c.name for p, cs in manager.collect("taskloom_cli_commands") if p.startswith(("alpha", "broken")) for c in cs]
         failed = {r.name: str(r.error) for r in manager.failures() if r.name in ("alpha", "broken")}
         print(json.dumps({"commands": commands, "failed": failed, "warnings": [str(w.message) for w in caught]}))
         """,
@@ -94,7 +94,7 @@ def test_environment_variable_blocks_plugins_by_name(tmp_path):
         import json, sys
         from taskloom.plugins import get_plugin_manager
         manager = get_plugin_manager()
-        commands = [c.name for _, cs in manager.collect("taskloom_cli_commands") for c in cs]
+        commands = [c.name for p, cs in manager.collect("taskloom_cli_commands") if p.startswith(("alpha", "broken")) for c in cs]
         print(json.dumps({"commands": commands, "state": manager.get_record("alpha").state,
                           "imported": "demo_alpha.hooks" in sys.modules}))
         """,

@@ -164,6 +164,11 @@ class LaunchPlan:
         return self._max_parallelism
 
     @property
+    def overwrite_cache(self) -> bool | None:
+        """Whether executions recompute cached task outputs (and store the new ones)."""
+        return self._overwrite_cache
+
+    @property
     def schedule(self) -> Any:
         """The :class:`~taskloom.core.schedule.CronSchedule` or :class:`~taskloom.core.schedule.FixedRate`, or None."""
         return self._schedule

@@ -33,19 +33,30 @@ from taskloom.core.workflow import WorkflowBase, WorkflowFailurePolicy
 from taskloom.exceptions import RecoverableException
 from taskloom.exceptions.user import UserException, UserTimeoutError
 
+from taskloom_local.cache import LocalCache
+
 
 class LocalExecutor:
     """Runs workflows in this process; ``max_workers`` bounds the threads of one workflow run."""
 
-    def __init__(self, max_workers: int | None = None) -> None:
+    def __init__(self, max_workers: int | None = None, cache: LocalCache | None = None) -> None:
         self._max_workers = max_workers
+        self._cache = cache
+
+    @property
+    def cache(self) -> LocalCache:
+        """The task cache (``$TASKLOOM_CACHE_PATH`` or the user cache directory)."""
+        if self._cache is None:
+            self._cache = LocalCache()
+        return self._cache
 
     def execute(self, entity: Any, inputs: dict[str, Any]) -> Any:
         """Run ``entity`` with ``inputs`` and return its outputs as a call returns them."""
         if getattr(entity, "is_launch_plan", False):
             workflow = entity.workflow
+            execution = _Execution(overwrite_cache=bool(entity.overwrite_cache))
             outputs = self.run_workflow(
-                workflow, entity.workflow_inputs(inputs), _Execution(), max_parallelism=entity.max_parallelism
+                workflow, entity.workflow_inputs(inputs), execution, max_parallelism=entity.max_parallelism
             )
             return _shape_outputs(workflow, outputs)
         if not isinstance(entity, WorkflowBase):
@@ -155,6 +166,31 @@ class LocalExecutor:
             )
         if isinstance(entity, WorkflowBase):
             return self.run_workflow(entity, inputs, execution, prefix=f"{path}-")
+        if entity.cache is not None and overrides_cache(node):
+            return self._run_cached(node, inputs, execution, path)
+        return self._run_task(node, inputs, execution, path)
+
+    def _run_cached(self, node: Node, inputs: dict[str, Any], execution: _Execution, path: str) -> dict[str, Any]:
+        task = node.entity
+        key = self.cache.key(task, inputs)
+        if task.cache.serialize:
+            with self.cache.lock(key):  # identical calls wait for the first and read its result
+                return self._lookup_or_run(node, inputs, execution, path, key)
+        return self._lookup_or_run(node, inputs, execution, path, key)
+
+    def _lookup_or_run(
+        self, node: Node, inputs: dict[str, Any], execution: _Execution, path: str, key: tuple[str, str, str]
+    ) -> dict[str, Any]:
+        if not execution.overwrite_cache:
+            hit = self.cache.get(node.entity, key)
+            if hit is not None:
+                return hit
+        outputs = self._run_task(node, inputs, execution, path)
+        self.cache.put(node.entity, key, outputs)
+        return outputs
+
+    def _run_task(self, node: Node, inputs: dict[str, Any], execution: _Execution, path: str) -> dict[str, Any]:
+        entity = node.entity
         overrides = node.overrides
         retries = overrides.get("retries", entity.metadata.retries)
         timeout = overrides.get("timeout", entity.metadata.timeout)
@@ -222,12 +258,20 @@ def _call_with_timeout(task_name: str, call_task: Any, timeout: dt.timedelta) ->
     return outcome["result"]
 
 
-class _Execution:
-    """One run of a top-level workflow: its id, start date and scratch directory (for checkpoints)."""
+def overrides_cache(node: Node) -> bool:
+    """Whether the node runs cached: the task's setting unless ``with_overrides(cache=False)``."""
+    return bool(node.overrides.get("cache", True))
 
-    def __init__(self) -> None:
+
+class _Execution:
+    """One run of a top-level workflow: its id, start date, scratch directory (for checkpoints) and
+    whether cached outputs are recomputed (``overwrite_cache``).
+    """
+
+    def __init__(self, overwrite_cache: bool = False) -> None:
         import tempfile
 
+        self.overwrite_cache = overwrite_cache
         self.id = new_execution_id()
         self.date = dt.datetime.now(dt.timezone.utc)
         self.directory = os.path.join(tempfile.gettempdir(), f"taskloom-{self.id.name}")

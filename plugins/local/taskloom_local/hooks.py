@@ -15,3 +15,25 @@ def taskloom_executor(name: str) -> Any:
     from taskloom_local.executor import LocalExecutor
 
     return LocalExecutor()
+
+
+@hookimpl
+def taskloom_cli_commands() -> list[Any]:
+    """``loom cache list|clear``."""
+    from taskloom_local.cli import cache_command
+
+    return [cache_command]
+
+
+#: The protocols this plugin serves, with fsspec's filesystems.
+PROTOCOLS = ("file", "memory")
+
+
+@hookimpl
+def taskloom_filesystem(protocol: str) -> Any:
+    """fsspec's local and in-memory filesystems for ``file://`` and ``memory://`` URIs."""
+    if protocol not in PROTOCOLS:
+        return None
+    import fsspec
+
+    return fsspec.filesystem(protocol)
