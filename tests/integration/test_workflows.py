@@ -306,3 +306,41 @@ def test_a_workflow_call_goes_to_the_named_executor_with_checked_inputs_and_defa
     with pytest.raises(TypeTransformerFailedError, match=r"workflow '.*pipeline': input 'x' expects int, got str 'a'"):
         pipeline(x="a")
     assert len(recorder.calls) == 1
+
+
+def test_node_overrides_are_carried_into_the_template():
+    import datetime as dt
+
+    from taskloom import Resources
+
+    @workflow
+    def tuned(x: int) -> int:
+        return add(a=x, b=1).with_overrides(
+            retries=3,
+            timeout=60,
+            interruptible=True,
+            cache=True,
+            cache_version="5",
+            requests=Resources(cpu="2"),
+            limits=Resources(mem="4Gi"),
+            container_image="registry.local/fast:2",
+            accelerator="nvidia-l4",
+        )
+
+    node = tuned.to_workflow_template(SETTINGS).nodes[0]
+    metadata = node.metadata
+    assert metadata.retries.retries == 3 and metadata.timeout == dt.timedelta(seconds=60)
+    assert metadata.interruptible is True and metadata.cacheable is True and metadata.cache_version == "5"
+    overrides = node.task_node.overrides
+    assert overrides.container_image == "registry.local/fast:2"
+    assert overrides.resources.requests[0].value == "2" and overrides.resources.limits[0].value == "4Gi"
+    assert overrides.extended_resources.gpu_accelerator.device == "nvidia-l4"
+    assert from_json(to_json(node), type(node)) == node
+
+
+def test_invalid_override_values_are_errors_naming_the_node():
+    with pytest.raises(ValidationError, match=r"node n0: with_overrides: TaskMetadata: retries expects a non-negative int"):
+
+        @workflow
+        def bad(x: int) -> int:
+            return add(a=x, b=1).with_overrides(retries=-1)

@@ -82,6 +82,15 @@ class Node:
         unknown = sorted(set(overrides) - OVERRIDABLE)
         if unknown:
             raise ValidationError(f"node {self._id}: with_overrides does not know {unknown}; known: {sorted(OVERRIDABLE)}")
+        if "retries" in overrides or "timeout" in overrides:
+            from taskloom.core.base_task import TaskMetadata
+
+            try:  # the same rules as the task's own settings
+                checked = TaskMetadata(retries=overrides.get("retries", 0), timeout=overrides.get("timeout"))
+            except ValidationError as error:
+                raise ValidationError(f"node {self._id}: with_overrides: {error}") from error
+            if "timeout" in overrides:
+                overrides = {**overrides, "timeout": checked.timeout}
         if "node_name" in overrides:  # flytekit: the node name becomes the node's id
             self._id = node_id_for(str(overrides["node_name"]))
         self._overrides.update(overrides)

@@ -154,15 +154,17 @@ class WorkflowBase:
             bindings = tuple(
                 Binding(var=name, binding=binding_data(value, inputs[name])) for name, value in node.bindings.items()
             )
-            metadata = NodeMetadata(
-                name=overrides.get("name") or overrides.get("node_name") or entity.name.rsplit(".", 1)[-1]
-            )
+            metadata = node_metadata(overrides, entity)
             if getattr(entity, "is_launch_plan", False):
                 target = {"workflow_node": WorkflowNode(launchplan_ref=identifier(ResourceType.LAUNCH_PLAN, entity.name))}
             elif getattr(entity, "is_workflow", False):
                 target = {"workflow_node": WorkflowNode(sub_workflow_ref=identifier(ResourceType.WORKFLOW, entity.name))}
             else:
-                target = {"task_node": TaskNode(reference_id=identifier(ResourceType.TASK, entity.name))}
+                target = {
+                    "task_node": TaskNode(
+                        reference_id=identifier(ResourceType.TASK, entity.name), overrides=task_node_overrides(overrides)
+                    )
+                }
             return NodeModel(id=node.id, metadata=metadata, inputs=bindings, upstream_node_ids=upstream, **target)
 
         def branch_model(node: Node, branch: Any, upstream: tuple[str, ...]) -> NodeModel:
@@ -310,6 +312,47 @@ def binding_data(value: Any, python_type: Any) -> BindingData:
             return BindingData(collection=BindingDataCollection([binding_data(item, arguments[0]) for item in value]))
         return BindingData(map=BindingDataMap({key: binding_data(item, arguments[1]) for key, item in value.items()}))
     return _literal_binding(TypeEngine.to_literal(None, value, python_type))
+
+
+def node_metadata(overrides: dict[str, Any], entity: Any) -> Any:
+    """The :class:`~taskloom.models.workflow.NodeMetadata` of a node: its name and overridden settings."""
+    from taskloom.models.literals import RetryStrategy
+    from taskloom.models.workflow import NodeMetadata
+
+    cache = overrides.get("cache")
+    cache_version = overrides.get("cache_version") or getattr(cache, "version", None)
+    return NodeMetadata(
+        name=overrides.get("name") or overrides.get("node_name") or entity.name.rsplit(".", 1)[-1],
+        timeout=overrides.get("timeout"),
+        retries=RetryStrategy(retries=overrides["retries"]) if "retries" in overrides else RetryStrategy(),
+        interruptible=overrides.get("interruptible"),
+        cacheable=None if cache is None else bool(cache),
+        cache_version=cache_version,
+        cache_serializable=overrides.get("cache_serialize", getattr(cache, "serialize", None)),
+    )
+
+
+def task_node_overrides(overrides: dict[str, Any]) -> Any:
+    """The :class:`~taskloom.models.workflow.TaskNodeOverrides` of resources, image, accelerator and pod
+    template overridden on a node, or None.
+    """
+    from taskloom.core.base_task import _pod_template_dict
+    from taskloom.core.resources import convert_resources_to_resource_model, resolve_resources
+    from taskloom.models.task import ExtendedResources, GPUAccelerator, K8sPod
+    from taskloom.models.workflow import TaskNodeOverrides
+
+    keys = {"resources", "requests", "limits", "container_image", "accelerator", "pod_template"}
+    if not keys & set(overrides):
+        return None
+    spec = resolve_resources(overrides.get("requests"), overrides.get("limits"), overrides.get("resources"), entity="node")
+    accelerator = overrides.get("accelerator")
+    pod_template = _pod_template_dict("node", overrides.get("pod_template"))
+    return TaskNodeOverrides(
+        resources=convert_resources_to_resource_model(spec.requests, spec.limits) if spec is not None else None,
+        extended_resources=ExtendedResources(gpu_accelerator=GPUAccelerator(device=str(accelerator))) if accelerator else None,
+        container_image=overrides.get("container_image") or "",
+        pod_template=K8sPod(pod_spec=pod_template) if pod_template is not None else None,
+    )
 
 
 def boolean_expression(expression: Any, inputs: dict[str, Any]) -> Any:
