@@ -344,3 +344,33 @@ def test_invalid_override_values_are_errors_naming_the_node():
         @workflow
         def bad(x: int) -> int:
             return add(a=x, b=1).with_overrides(retries=-1)
+
+
+def test_an_imperative_workflow_is_built_step_by_step_and_runs(monkeypatch):
+    from taskloom import Workflow, kwtypes
+
+    monkeypatch.delenv("TASKLOOM_EXECUTOR", raising=False)
+    builder = Workflow(name="imperative.sum")
+    x = builder.add_workflow_input("x", int)
+    builder.add_workflow_input("y", int, default=5)
+    first = builder.add_entity(add, a=x, b=builder.inputs["y"])
+    second = builder.add_task(total, xs=[first.outputs["o0"], 1])
+    builder.add_workflow_output("result", second.outputs["o0"])
+    assert builder.python_interface.inputs == kwtypes(x=int, y=int)
+    assert builder.python_interface.outputs == {"result": int}
+    assert builder(x=1) == 7
+    template = builder.to_workflow_template(SETTINGS)
+    assert [node.id for node in template.nodes] == ["n0", "n1"] and template.outputs[0].var == "result"
+
+
+def test_an_imperative_workflow_checks_each_step():
+    from taskloom import Workflow
+
+    builder = Workflow(name="imperative.bad")
+    x = builder.add_workflow_input("x", int)
+    with pytest.raises(TypeTransformerFailedError, match="input 'xs' expects list"):
+        builder.add_entity(total, xs=x)
+    with pytest.raises(ValidationError, match="input 'x' is already declared"):
+        builder.add_workflow_input("x", int)
+    with pytest.raises(ValidationError, match="needs python_type for a constant"):
+        builder.add_workflow_output("out", 3)

@@ -101,6 +101,11 @@ class Interface:
         return f"Interface(inputs={self._inputs!r}, outputs={self._outputs!r})"
 
 
+def kwtypes(**kwargs: Any) -> dict[str, Any]:
+    """Names and types as an ordered dict: ``kwtypes(a=int, b=str)`` (flytekit's helper for interfaces)."""
+    return dict(kwargs)
+
+
 def transform_function_to_interface(fn: Callable[..., Any], docstring: str | None = None) -> Interface:
     """Extract the interface of ``fn`` from its signature and check every type with the type engine.
 

@@ -46,6 +46,11 @@ class Node:
         return dict(self._bindings)
 
     @property
+    def outputs(self) -> dict[str, Promise]:
+        """Promises of the node's outputs by name (as the imperative ``Workflow`` API uses them)."""
+        return {name: Promise(self, name, python_type) for name, python_type in self._entity.python_interface.outputs.items()}
+
+    @property
     def overrides(self) -> dict[str, Any]:
         """Settings replaced for this node only (``with_overrides``)."""
         return dict(self._overrides)

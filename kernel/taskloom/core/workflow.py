@@ -21,7 +21,7 @@ from taskloom.core.compiler import (
     current_compilation,
     validate_acyclic,
 )
-from taskloom.core.interface import Interface, transform_function_to_interface
+from taskloom.core.interface import NO_DEFAULT, Interface, transform_function_to_interface
 from taskloom.core.node import Node, promises_in
 from taskloom.core.promise import Promise, VoidPromise
 from taskloom.exceptions.user import TypeTransformerFailedError, ValidationError
@@ -269,6 +269,76 @@ def _output_bindings(entity: str, interface: Interface, returned: Any) -> dict[s
     for name, value in values.items():
         check_binding(entity, "output", name, outputs[name], value)
     return values
+
+
+class ImperativeWorkflow(WorkflowBase):
+    """A workflow built step by step instead of from a function (flytekit's ``Workflow``)::
+
+        wb = Workflow(name="my.pipeline")
+        rows = wb.add_workflow_input("rows", list[int])
+        node = wb.add_entity(clean, rows=rows)
+        wb.add_workflow_output("cleaned", node.outputs["o0"])
+
+    Every step is checked as in a ``@workflow`` body.
+    """
+
+    def __init__(self, name: str, failure_policy: WorkflowFailurePolicy | None = None, interruptible: bool = False) -> None:
+        super().__init__(name, Interface(), failure_policy, interruptible)
+        from taskloom.core.compiler import CompilationState
+
+        self._state = CompilationState(name)
+        self._nodes = self._state.nodes
+        self._inputs: dict[str, tuple[Any, Any]] = {}
+        self._outputs: dict[str, Any] = {}
+
+    @property
+    def inputs(self) -> dict[str, Promise]:
+        """Promises of the workflow's inputs by name."""
+        return {name: Promise(None, name, spec[0]) for name, spec in self._inputs.items()}
+
+    def add_workflow_input(self, input_name: str, python_type: Any, default: Any = NO_DEFAULT) -> Promise:
+        """Declare an input (with an optional default); return its promise."""
+        if input_name in self._inputs:
+            raise ValidationError(f"workflow {self._name!r}: input {input_name!r} is already declared")
+        self._inputs[input_name] = (python_type, default)
+        self._rebuild_interface()
+        return Promise(None, input_name, python_type)
+
+    def add_entity(self, entity: Any, **kwargs: Any) -> Node:
+        """Add a node calling ``entity`` (a task, workflow or launch plan) with ``kwargs``; return the node."""
+        from taskloom.core.compiler import _current
+
+        token = _current.set(self._state)
+        try:
+            entity(**kwargs)
+        finally:
+            _current.reset(token)
+        return self._state.nodes[-1]
+
+    add_task = add_entity
+    add_subwf = add_entity
+    add_launch_plan = add_entity
+
+    def add_workflow_output(self, output_name: str, value: Any, python_type: Any = None) -> None:
+        """Declare an output bound to ``value`` (a promise, or a constant with ``python_type``)."""
+        if output_name in self._outputs:
+            raise ValidationError(f"workflow {self._name!r}: output {output_name!r} is already declared")
+        if python_type is None:
+            if not isinstance(value, Promise):
+                raise ValidationError(f"workflow {self._name!r}: output {output_name!r} needs python_type for a constant")
+            python_type = value.python_type
+        check_binding(f"workflow {self._name!r}", "output", output_name, python_type, value)
+        self._outputs[output_name] = python_type
+        self._output_bindings[output_name] = value
+        self._rebuild_interface()
+
+    def _rebuild_interface(self) -> None:
+        interface = Interface(dict(self._inputs), dict(self._outputs))
+        interface.to_typed_interface(entity=f"workflow {self._name!r}")  # every type checked now
+        self._interface = interface
+
+
+Workflow = ImperativeWorkflow
 
 
 def workflow(
