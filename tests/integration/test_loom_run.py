@@ -179,3 +179,14 @@ def test_a_launch_plan_runs_with_its_fixed_inputs(flows):
     done = run_loom(["run", flows, "big"])
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["area: 100", "name: square"]
+
+
+def test_a_program_whose_workflow_fails_uncaught_exits_non_zero_with_the_tasks_error(flows, tmp_path):
+    import subprocess
+    import sys
+
+    script = tmp_path / "main.py"
+    script.write_text(f"import sys\nsys.path.insert(0, {str(tmp_path)!r})\nimport flows\nflows.failing(x=3)\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
+    assert done.returncode == 1
+    assert "NotAllowed: x=3 is not allowed" in done.stderr and "in node n0 of workflow 'flows.failing'" in done.stderr

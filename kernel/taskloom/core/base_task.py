@@ -97,7 +97,7 @@ class PythonTask:
     ``name`` identifies the task; ``task_type`` says which executor or backend plugin runs it;
     ``interface`` is its Python :class:`~taskloom.core.interface.Interface`; ``task_config`` is the
     configuration object of a task type (its plugin reads it in :meth:`get_custom`). Subclasses
-    implement :meth:`execute`. ``environment`` holds variables set while the task runs,
+    implement :meth:`execute`. ``environment`` holds variables of the task's container (set by the executor that runs it in one),
     ``security_ctx`` its secrets, ``resources`` a :class:`~taskloom.core.resources.ResourceSpec`,
     ``pod_template`` a Kubernetes pod template as a dict (or any object with ``to_dict()``).
     """
@@ -169,7 +169,7 @@ class PythonTask:
 
     @property
     def environment(self) -> dict[str, str]:
-        """Environment variables set while the task runs."""
+        """Environment variables of the task's container (not applied to in-process local runs)."""
         return dict(self._environment)
 
     @property
