@@ -99,6 +99,7 @@ class PythonTask:
     configuration object of a task type (its plugin reads it in :meth:`get_custom`). Subclasses
     implement :meth:`execute`. ``environment`` holds variables of the task's container (set by the executor that runs it in one),
     ``security_ctx`` its secrets, ``resources`` a :class:`~taskloom.core.resources.ResourceSpec`,
+    ``retry_on`` exception classes to retry like recoverable errors,
     ``pod_template`` a Kubernetes pod template as a dict (or any object with ``to_dict()``).
     """
 
@@ -119,6 +120,7 @@ class PythonTask:
         task_type_version: int = 0,
         docs: str | None = None,
         cache: Cache | None = None,
+        retry_on: tuple[type[BaseException], ...] = (),
     ) -> None:
         self._task_type = task_type
         self._name = name
@@ -134,6 +136,10 @@ class PythonTask:
         self._task_type_version = task_type_version
         self._docs = docs if docs is not None else interface.docstring
         self._cache = cache
+        retry_on = tuple(retry_on) if isinstance(retry_on, (tuple, list)) else (retry_on,)
+        if not all(isinstance(kind, type) and issubclass(kind, BaseException) for kind in retry_on):
+            raise ValidationError(f"task {name!r}: retry_on expects exception classes, got {retry_on!r}")
+        self._retry_on = retry_on
 
     # --- what the task is ------------------------------------------------------------------
 
@@ -191,6 +197,15 @@ class PythonTask:
     def pod_template(self) -> dict[str, Any] | None:
         """The Kubernetes pod template as a dict, or None."""
         return self._pod_template
+
+    @property
+    def retry_on(self) -> tuple[type[BaseException], ...]:
+        """Exception classes that count as recoverable for this task (retried up to ``retries``).
+
+        Recoverable errors (``FlyteRecoverableException``) and timeouts are retried anyway; other
+        errors are not, unless listed here. taskloom's own addition: flytekit has no such option.
+        """
+        return self._retry_on
 
     @property
     def cache(self) -> Cache | None:

@@ -8,8 +8,9 @@ concurrency and saves a thread hand-off per node of a chain. Values stay Python
 objects between nodes; each task call checks its inputs and outputs against its interface.
 
 Retries follow a Flyte backend: a task failing with a recoverable error
-(:class:`~taskloom.exceptions.RecoverableException`, e.g. ``FlyteRecoverableException``) or
-exceeding its ``timeout`` is run again, up to its ``retries``; other errors fail the node at once.
+(:class:`~taskloom.exceptions.RecoverableException`, e.g. ``FlyteRecoverableException``),
+exceeding its ``timeout``, or raising one of the task's ``retry_on`` exception classes is run again,
+up to its ``retries``; other errors fail the node at once.
 A timed-out attempt fails with :class:`~taskloom.exceptions.user.UserTimeoutError` naming the task
 and the timeout; its thread is abandoned, not killed (threads cannot be). The workflow's failure policy
 decides what happens next: ``FAIL_IMMEDIATELY`` starts no further node and raises when the running
@@ -213,8 +214,10 @@ class LocalExecutor:
             try:
                 result = run_attempt() if timeout is None else _call_with_timeout(entity.name, run_attempt, timeout)
                 break
-            except (RecoverableException, UserTimeoutError):  # Flyte retries timeouts too
-                if attempt >= retries:
+            except Exception as error:
+                # Flyte retries recoverable errors and timeouts; a task may list more (retry_on).
+                retryable = isinstance(error, (RecoverableException, UserTimeoutError, *entity.retry_on))
+                if not retryable or attempt >= retries:
                     raise
                 attempt += 1
         return _name_outputs(entity, result)

@@ -318,3 +318,30 @@ def test_a_task_within_its_timeout_returns_normally():
         return quick(x=x)
 
     assert run(x=4) == 8
+
+
+def test_a_task_can_opt_other_errors_in_to_retries():
+    attempts = []
+
+    @task(retries=2, retry_on=(ConnectionError,))
+    def fetch(x: int) -> int:
+        attempts.append(x)
+        if len(attempts) < 3:
+            raise ConnectionError("flaky network")
+        return x
+
+    @workflow
+    def run(x: int) -> int:
+        return fetch(x=x)
+
+    assert run(x=5) == 5 and len(attempts) == 3
+
+
+def test_retry_on_takes_exception_classes_only():
+    from taskloom.exceptions.user import ValidationError
+
+    with pytest.raises(ValidationError, match="retry_on expects exception classes"):
+
+        @task(retry_on=("ConnectionError",))
+        def bad(x: int) -> int:
+            return x
