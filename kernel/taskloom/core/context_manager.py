@@ -111,8 +111,8 @@ class ExecutionParameters:
     def __init__(
         self,
         execution_id: WorkflowExecutionIdentifier,
-        task_id: Identifier | None,
-        working_directory: str,
+        task_id: Identifier | str | None,
+        working_directory: str | None,
         execution_date: dt.datetime,
         checkpoint: Checkpoint | None = None,
         attempt: int = 0,
@@ -135,11 +135,25 @@ class ExecutionParameters:
     @property
     def task_id(self) -> Identifier | None:
         """The running task's identifier, or None outside a task."""
+        if isinstance(self._task_id, str):  # made on first use: most tasks never ask
+            from taskloom.models.identifier import Identifier, ResourceType
+
+            self._task_id = Identifier(
+                resource_type=ResourceType.TASK,
+                project=self._execution_id.project,
+                domain=self._execution_id.domain,
+                name=self._task_id,
+                version="local",
+            )
         return self._task_id
 
     @property
     def working_directory(self) -> str:
-        """A directory of this task execution's own, created fresh for it."""
+        """A directory of this task execution's own, created fresh for it (on first use)."""
+        if self._working_directory is None:
+            import tempfile
+
+            self._working_directory = tempfile.mkdtemp(prefix=f"taskloom-{self._execution_id.name}-")
         return self._working_directory
 
     @property
@@ -218,22 +232,15 @@ def task_execution(
 ) -> Iterator[ExecutionParameters]:
     """Make a fresh context current while a task attempt runs: a new working directory, the given
     execution id (a new one when None), attempt number and checkpoint.
+
+    The working directory and the task id are made when first asked for: the hot path of a task
+    that uses neither costs no system call.
     """
-    import tempfile
-
-    from taskloom.models.identifier import Identifier, ResourceType
-
     execution_id = execution_id or new_execution_id()
     params = ExecutionParameters(
         execution_id=execution_id,
-        task_id=Identifier(
-            resource_type=ResourceType.TASK,
-            project=execution_id.project,
-            domain=execution_id.domain,
-            name=task_name,
-            version="local",
-        ),
-        working_directory=tempfile.mkdtemp(prefix=f"taskloom-{execution_id.name}-"),
+        task_id=task_name,
+        working_directory=None,
         execution_date=execution_date or dt.datetime.now(dt.timezone.utc),
         checkpoint=checkpoint,
         attempt=attempt,
