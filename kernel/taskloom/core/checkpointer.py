@@ -8,7 +8,6 @@ checkpoint backed by their storage with the same methods.
 from __future__ import annotations
 
 import os
-import shutil
 
 
 class Checkpoint:
@@ -49,6 +48,8 @@ class Checkpoint:
 
     def save(self, source: str) -> None:
         """Save the file or directory ``source`` into the checkpoint."""
+        import shutil  # ~3 ms: only when a checkpoint copies files
+
         os.makedirs(self._path, exist_ok=True)
         if os.path.isdir(source):
             shutil.copytree(source, self._path, dirs_exist_ok=True)
@@ -59,5 +60,7 @@ class Checkpoint:
         """Copy what was saved into the directory ``destination``; return it, or None if nothing was."""
         if not self.prev_exists():
             return None
+        import shutil
+
         shutil.copytree(self._path, destination, dirs_exist_ok=True)
         return destination
