@@ -13,7 +13,7 @@ import contextlib
 import contextvars
 import datetime as dt
 import os
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from taskloom.exceptions.user import UserException
 
@@ -114,7 +114,7 @@ class ExecutionParameters:
         task_id: Identifier | str | None,
         working_directory: str | None,
         execution_date: dt.datetime,
-        checkpoint: Checkpoint | None = None,
+        checkpoint: Checkpoint | Callable[[], Checkpoint] | None = None,
         attempt: int = 0,
         stats: Any = None,
     ) -> None:
@@ -185,6 +185,8 @@ class ExecutionParameters:
     @property
     def checkpoint(self) -> Checkpoint:
         """The checkpoint shared by the attempts of this task execution."""
+        if callable(self._checkpoint):  # executors may pass a factory, called on first use
+            self._checkpoint = self._checkpoint()
         if self._checkpoint is None:
             from taskloom.core.checkpointer import Checkpoint
 

@@ -197,7 +197,7 @@ class LocalExecutor:
         timeout = overrides.get("timeout", entity.metadata.timeout)
         if isinstance(timeout, int):
             timeout = dt.timedelta(seconds=timeout)
-        checkpoint = Checkpoint(os.path.join(execution.directory, path, "checkpoint"))
+        checkpoint = _Once(lambda: execution.checkpoint(path))  # made when a task first asks for it
         attempt = 0
         while True:
 
@@ -261,6 +261,19 @@ def _call_with_timeout(task_name: str, call_task: Any, timeout: dt.timedelta) ->
     return outcome["result"]
 
 
+class _Once:
+    """Calls ``make`` on first use and keeps the result (a lazily made checkpoint)."""
+
+    def __init__(self, make: Any) -> None:
+        self._make = make
+        self._value: Any = None
+
+    def __call__(self) -> Any:
+        if self._value is None:
+            self._value = self._make()
+        return self._value
+
+
 def overrides_cache(node: Node) -> bool:
     """Whether the node runs cached: the task's setting unless ``with_overrides(cache=False)``."""
     return bool(node.overrides.get("cache", True))
@@ -272,12 +285,15 @@ class _Execution:
     """
 
     def __init__(self, overwrite_cache: bool = False) -> None:
-        import tempfile
-
         self.overwrite_cache = overwrite_cache
         self.id = new_execution_id()
         self.date = dt.datetime.now(dt.timezone.utc)
-        self.directory = os.path.join(tempfile.gettempdir(), f"taskloom-{self.id.name}")
+
+    def checkpoint(self, path: str) -> Checkpoint:
+        """The checkpoint of the node at ``path`` (the same object for every attempt of it)."""
+        import tempfile  # only for tasks that use their checkpoint
+
+        return Checkpoint(os.path.join(tempfile.gettempdir(), f"taskloom-{self.id.name}", path, "checkpoint"))
 
 
 def resolve(value: Any, values: dict[str, dict[str, Any]]) -> Any:
