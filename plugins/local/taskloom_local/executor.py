@@ -138,8 +138,13 @@ class LocalExecutor:
                 finished, _ = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
                 for future in finished:
                     node = running.pop(future)
+                    if future.cancelled():  # queued behind a failure: never started
+                        continue
                     error = future.exception()
                     finish(node, None if error is not None else future.result(), error)
+                if failures and not keep_going:
+                    for future in running:  # nodes queued but not started do not start
+                        future.cancel()
         finally:
             if pool is not None:
                 pool.shutdown(wait=True)

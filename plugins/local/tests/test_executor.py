@@ -345,3 +345,28 @@ def test_retry_on_takes_exception_classes_only():
         @task(retry_on=("ConnectionError",))
         def bad(x: int) -> int:
             return x
+
+
+def test_fail_immediately_does_not_start_queued_nodes():
+    started = []
+    gate = threading.Event()
+
+    @task
+    def fail_first(x: int) -> int:
+        raise RuntimeError("boom")
+
+    @task
+    def queued(x: int) -> int:
+        started.append(x)
+        gate.wait(0.5)
+        return x
+
+    @workflow
+    def run(x: int) -> list[int]:
+        fail_first(x=x)
+        return [queued(x=1), queued(x=2), queued(x=3)]
+
+    with pytest.raises(RuntimeError, match="boom"):
+        LocalExecutor(max_workers=1).execute(run, {"x": 0})
+    gate.set()
+    assert len(started) <= 1  # the one worker may have taken one before the failure was seen
