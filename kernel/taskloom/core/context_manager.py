@@ -204,11 +204,10 @@ _current: contextvars.ContextVar[ExecutionParameters | None] = contextvars.Conte
 
 def new_execution_id() -> WorkflowExecutionIdentifier:
     """A fresh execution identifier for a local run."""
-    import uuid
-
     from taskloom.models.identifier import WorkflowExecutionIdentifier
 
-    return WorkflowExecutionIdentifier(project=LOCAL_PROJECT, domain=LOCAL_DOMAIN, name=f"l{uuid.uuid4().hex[:19]}")
+    # 80 random bits, like a uuid4 prefix, without importing uuid (~2 ms).
+    return WorkflowExecutionIdentifier(project=LOCAL_PROJECT, domain=LOCAL_DOMAIN, name=f"l{os.urandom(10).hex()[:19]}")
 
 
 def current_context() -> ExecutionParameters:
