@@ -136,19 +136,27 @@ def _read_group(group: str) -> list[tuple[str, str]]:
 def _index_key() -> str:
     # The same inputs as stevedore's cache key: the interpreter, every sys.path entry and the
     # modification times of the entries and of every entry_points.txt under them. Installing,
-    # upgrading or removing a distribution changes one of them.
-    import glob
-    import hashlib
-
-    digest = hashlib.sha256(f"{sys.executable}\0{sys.prefix}".encode())
+    # upgrading or removing a distribution changes one of them. (os.listdir rather than glob, and
+    # no hashlib: both cost milliseconds at every start.)
+    parts = [sys.executable, sys.prefix]
     for entry in sys.path:
-        for path in (entry, *glob.glob(os.path.join(glob.escape(entry), "*.*-info", "entry_points.txt"))):
-            try:
-                mtime = os.stat(path).st_mtime_ns
-            except OSError:
-                mtime = -1
-            digest.update(f"\0{path}\0{mtime}".encode())
-    return digest.hexdigest()
+        parts.append(f"{entry}:{_mtime(entry)}")
+        try:
+            names = sorted(os.listdir(entry or "."))
+        except OSError:
+            continue
+        for name in names:
+            if name.endswith((".dist-info", ".egg-info")):
+                path = os.path.join(entry, name, "entry_points.txt")
+                parts.append(f"{path}:{_mtime(path)}")
+    return "\n".join(parts)
+
+
+def _mtime(path: str) -> int:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return -1
 
 
 def read_entry_points() -> dict[str, list[tuple[str, str]]]:
@@ -156,16 +164,21 @@ def read_entry_points() -> dict[str, list[tuple[str, str]]]:
 
     stevedore's listing needs ``importlib.metadata`` (~30 ms to import); the index, keyed like
     stevedore's own cache and stored under ``$XDG_CACHE_HOME/taskloom``, lets a warm start (e.g.
-    ``loom --help``) read one JSON file instead. A miss is answered by stevedore and written back.
+    ``loom --help``) read one JSON file instead. The file is named by a checksum of the key and holds
+    the key itself, which is compared on reading. A miss is answered by stevedore and written back.
     """
     import json
+    import zlib
 
+    key = _index_key()
     cache_home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    index = os.path.join(cache_home, "taskloom", f"entry-points-{_index_key()}.json")
+    index = os.path.join(cache_home, "taskloom", f"entry-points-{zlib.crc32(key.encode()):08x}.json")
     try:
         with open(index, encoding="utf-8") as handle:
-            return {group: [tuple(pair) for pair in pairs] for group, pairs in json.load(handle).items()}
-    except (OSError, ValueError, AttributeError):
+            stored = json.load(handle)
+        if stored.get("key") == key:
+            return {group: [tuple(pair) for pair in pairs] for group, pairs in stored["groups"].items()}
+    except (OSError, ValueError, AttributeError, KeyError, TypeError):
         pass
     groups = {group: _read_group(group) for group in (PLUGIN_GROUP, NAMES_GROUP, COMMANDS_GROUP)}
     try:
@@ -173,7 +186,7 @@ def read_entry_points() -> dict[str, list[tuple[str, str]]]:
 
         os.makedirs(os.path.dirname(index), exist_ok=True)
         with tempfile.NamedTemporaryFile("w", dir=os.path.dirname(index), suffix=".tmp", delete=False) as handle:
-            json.dump(groups, handle)
+            json.dump({"key": key, "groups": groups}, handle)
         os.replace(handle.name, index)
     except OSError:  # a read-only home: discovery still works, just without the index
         pass
