@@ -250,3 +250,18 @@ def test_concurrent_first_calls_load_a_plugin_once(bare_plugins, tmp_path, monke
         thread.join()
     assert answers == [("slow", "slow:s3")] * 4
     assert bare_plugins.get_record("slow").state == LOADED
+
+
+def test_an_index_written_for_another_key_is_not_trusted(tmp_path, monkeypatch):
+    import json
+
+    from taskloom import plugins
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    real = plugins.read_entry_points()
+    (index,) = (tmp_path / "taskloom").glob("entry-points-*.json")
+    stored = json.loads(index.read_text())
+    stored["key"] = "another interpreter with the same checksum"
+    stored["groups"][plugins.PLUGIN_GROUP] = [["impostor", "nowhere.hooks"]]
+    index.write_text(json.dumps(stored))
+    assert plugins.read_entry_points() == real
