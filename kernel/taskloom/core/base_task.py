@@ -299,24 +299,15 @@ class PythonTask:
         return inputs
 
     def _check_outputs(self, result: Any) -> Any:
-        from taskloom.core.type_engine import TypeEngine, value_description
+        from taskloom.core.type_engine import TypeEngine
         from taskloom.exceptions.user import TypeTransformerFailedError
 
         entity = f"task {self._name!r}"
-        outputs = self._interface.outputs
-        if not outputs:
-            if result is not None:
-                raise TypeTransformerFailedError(f"{entity}: declares no outputs, but returned {value_description(result)}")
-            return None
-        if len(outputs) == 1:
-            values = {next(iter(outputs)): result}
-        else:
-            if not isinstance(result, tuple) or len(result) != len(outputs):
-                raise TypeTransformerFailedError(
-                    f"{entity}: expects {len(outputs)} outputs {list(outputs)}, got {value_description(result)}"
-                )
-            values = dict(zip(outputs, result))
-        TypeEngine.dict_to_literal_map(None, values, outputs, entity=entity, direction="output")
+        try:
+            values = self._interface.outputs_by_name(result)
+        except ValueError as error:
+            raise TypeTransformerFailedError(f"{entity}: {error}") from None
+        TypeEngine.dict_to_literal_map(None, values, self._interface.outputs, entity=entity, direction="output")
         return result
 
     def _finish_async(self, awaitable: Any, params: Any) -> Any:

@@ -9,7 +9,6 @@ compatible literal type; errors name the entity and the input.
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import contextvars
 import typing
@@ -85,15 +84,9 @@ def create_node(entity: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> A
         check_binding(description, "input", name, interface.inputs[name], value)
     node = Node(state.next_id(), entity, bindings)
     state.add(node)
-    outputs = interface.outputs
-    if not outputs:
+    if not interface.outputs:
         return VoidPromise(node)
-    promises = [Promise(node, name, python_type) for name, python_type in outputs.items()]
-    if len(promises) == 1:
-        return promises[0]
-    if interface.output_tuple_name:
-        return collections.namedtuple(interface.output_tuple_name, list(outputs))(*promises)  # type: ignore[misc]
-    return tuple(promises)
+    return interface.shape_outputs(node.outputs)
 
 
 def add_branch_node(name: str, cases: list[Any]) -> Any:

@@ -50,6 +50,7 @@ class Interface:
         self._output_tuple_name = output_tuple_name
         self._docstring = docstring
         self._typed: TypedInterface | None = None
+        self._tuple_class: type | None = None
 
     @property
     def inputs(self) -> dict[str, Any]:
@@ -90,6 +91,43 @@ class Interface:
     def docstring(self) -> str | None:
         """The function's docstring, if any."""
         return self._docstring
+
+    def outputs_by_name(self, result: Any) -> dict[str, Any]:
+        """Name what a body returned: nothing for no outputs, the value for one, a tuple's items for several.
+
+        Raises ValueError (``declares 2 outputs ['o0', 'o1'], got ...``) when the shape does not fit;
+        callers add the entity's name.
+        """
+        from taskloom.core.type_engine import value_description
+
+        names = list(self._outputs)
+        if not names:
+            if result is not None:
+                raise ValueError(f"declares no outputs, got {value_description(result)}")
+            return {}
+        if len(names) == 1:
+            return {names[0]: result}
+        if not isinstance(result, tuple) or len(result) != len(names):
+            raise ValueError(f"declares {len(names)} outputs {names}, got {value_description(result)}")
+        return dict(zip(names, result))
+
+    def shape_outputs(self, values: dict[str, Any]) -> Any:
+        """The inverse of :meth:`outputs_by_name`: None, the one value, or a tuple (a named tuple when
+        the outputs were declared with a NamedTuple) of the values in output order.
+        """
+        names = list(self._outputs)
+        if not names:
+            return None
+        if len(names) == 1:
+            return values[names[0]]
+        items = [values[name] for name in names]
+        if self._output_tuple_name is None:
+            return tuple(items)
+        if self._tuple_class is None:  # made once: building a namedtuple class costs ~50 µs
+            import collections
+
+            self._tuple_class = collections.namedtuple(self._output_tuple_name, names)  # type: ignore[misc]
+        return self._tuple_class(*items)
 
     def to_typed_interface(self, entity: str | None = None) -> TypedInterface:
         """The literal-typed interface (computed once); see :func:`transform_interface_to_typed_interface`."""

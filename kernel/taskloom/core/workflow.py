@@ -255,19 +255,14 @@ class PythonFunctionWorkflow(WorkflowBase):
 
 
 def _output_bindings(entity: str, interface: Interface, returned: Any) -> dict[str, Any]:
-    outputs = interface.outputs
-    if not outputs:
-        if returned is not None and not isinstance(returned, VoidPromise):
-            raise TypeTransformerFailedError(f"{entity}: declares no outputs, but its body returns {returned!r}")
+    if isinstance(returned, VoidPromise) and not interface.outputs:
         return {}
-    if len(outputs) == 1:
-        values = {next(iter(outputs)): returned}
-    else:
-        if not isinstance(returned, tuple) or len(returned) != len(outputs):
-            raise TypeTransformerFailedError(f"{entity}: declares {len(outputs)} outputs {list(outputs)}, its body returns {returned!r}")
-        values = dict(zip(outputs, returned))
+    try:
+        values = interface.outputs_by_name(returned)
+    except ValueError as error:
+        raise TypeTransformerFailedError(f"{entity}: {error}") from None
     for name, value in values.items():
-        check_binding(entity, "output", name, outputs[name], value)
+        check_binding(entity, "output", name, interface.outputs[name], value)
     return values
 
 

@@ -59,10 +59,10 @@ class LocalExecutor:
             outputs = self.run_workflow(
                 workflow, entity.workflow_inputs(inputs), execution, max_parallelism=entity.max_parallelism
             )
-            return _shape_outputs(workflow, outputs)
+            return workflow.python_interface.shape_outputs(outputs)
         if not isinstance(entity, WorkflowBase):
             return entity(**inputs)
-        return _shape_outputs(entity, self.run_workflow(entity, inputs, _Execution()))
+        return entity.python_interface.shape_outputs(self.run_workflow(entity, inputs, _Execution()))
 
     def run_workflow(
         self,
@@ -225,7 +225,7 @@ class LocalExecutor:
                 if not retryable or attempt >= retries:
                     raise
                 attempt += 1
-        return _name_outputs(entity, result)
+        return entity.python_interface.outputs_by_name(result)
 
 
     def _run_branch(self, branch: Any, values: dict[str, dict[str, Any]], execution: _Execution, prefix: str) -> dict[str, Any]:
@@ -313,27 +313,6 @@ def resolve(value: Any, values: dict[str, dict[str, Any]]) -> Any:
     if isinstance(value, dict):
         return {key: resolve(item, values) for key, item in value.items()}
     return value
-
-
-def _name_outputs(entity: Any, result: Any) -> dict[str, Any]:
-    names = entity.python_interface.output_names
-    if not names:
-        return {}
-    if len(names) == 1:
-        return {names[0]: result}
-    return dict(zip(names, result))
-
-
-def _shape_outputs(workflow: WorkflowBase, outputs: dict[str, Any]) -> Any:
-    interface = workflow.python_interface
-    names = interface.output_names
-    if not names:
-        return None
-    if len(names) == 1:
-        return outputs[names[0]]
-    if interface.output_tuple_name:
-        return collections.namedtuple(interface.output_tuple_name, names)(*(outputs[name] for name in names))  # type: ignore[misc]
-    return tuple(outputs[name] for name in names)
 
 
 def _descendants(node_id: str, downstream: dict[str, list[str]]) -> set[str]:
