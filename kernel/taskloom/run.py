@@ -14,6 +14,7 @@ import dataclasses
 import datetime as dt
 import enum
 import importlib.util
+import inspect
 import json
 import os
 import sys
@@ -189,11 +190,20 @@ def entity_command(name: str, entity: Any, executor: str | None) -> click.Comman
     def run(**inputs: Any) -> None:
         if executor:
             os.environ["TASKLOOM_EXECUTOR"] = executor
-        print_outputs(entity, entity(**inputs))
+        result = entity(**inputs)
+        if inspect.isawaitable(result):  # an eager workflow's call gives a coroutine, as in flytekit
+            import asyncio
+
+            result = asyncio.run(_awaited(result))
+        print_outputs(entity, result)
 
     return click.Command(
         name, params=params, callback=run, help=f"Run the {kind_of(entity)} {entity.name}. {entity.docs or ''}".strip()
     )
+
+
+async def _awaited(awaitable: Any) -> Any:
+    return await awaitable
 
 
 def print_outputs(entity: Any, result: Any) -> None:

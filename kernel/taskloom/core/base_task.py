@@ -247,10 +247,25 @@ class PythonTask:
         task's outputs.
         """
         from taskloom.core.compiler import create_node, current_compilation
+        from taskloom.core.executor import current_call_handler
 
         if current_compilation() is not None:
             return create_node(self, args, kwargs)
+        handler = current_call_handler()
+        if handler is not None:
+            return handler.call(self, args, kwargs)
         return self.run(self._bind(args, kwargs), checked=True)
+
+    async def aio(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the task from async code: ``await t.aio(x=1)`` gives what ``t(x=1)`` gives.
+
+        Inside an eager workflow the call is handed to the executor, so that calls gathered with
+        ``asyncio.gather`` run concurrently; elsewhere the task runs in a worker thread. (Flyte 2's
+        name; flytekit 1 has no such method.)
+        """
+        from taskloom.core.executor import call_async
+
+        return await call_async(self, args, kwargs)
 
     def run(
         self,

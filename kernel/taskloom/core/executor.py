@@ -4,12 +4,23 @@ An executor runs a compiled workflow (its nodes, bindings and outputs, see
 :mod:`taskloom.core.workflow`) with Python input values and returns its outputs as a call of the
 workflow returns them. Executors are plugins answering :func:`~taskloom.hookspecs.taskloom_executor`;
 the kernel runs nothing itself. The one used is named by ``TASKLOOM_EXECUTOR`` (``local`` when unset).
+
+Task types whose body starts more work at run time (map tasks, dynamic and eager workflows) ask the
+executor running them through a :class:`Runner`: :func:`task_runner` gives the one of the task being
+executed, so that the same task type runs unchanged on any executor. While an eager body runs, a
+:class:`CallHandler` receives the calls of tasks and workflows made in it
+(:func:`handling_calls`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import os
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Iterator, Protocol
+
+if TYPE_CHECKING:
+    import concurrent.futures
 
 from taskloom.exceptions.system import PluginError
 
@@ -35,6 +46,108 @@ class Executor(Protocol):
         when the entity declares a NamedTuple). A failing node raises its task's exception.
         """
 
+    def runner(self) -> Runner:
+        """A :class:`Runner` for work started outside any execution (a map task called directly).
+
+        The caller closes it (:meth:`Runner.close`) when done.
+        """
+
+
+class Runner(Protocol):
+    """What a running task's body can ask of the executor that runs it: more nodes, now.
+
+    Executors make one current (:class:`running`) while a task body runs; task types get it with
+    :func:`task_runner`. Each node started here is a child of the running task's node: ``name``
+    tells the children apart (an element index, a node id) and must be unique among them. A child
+    gets the executor's treatment of any node: retries, timeout, cache, failure reporting.
+    """
+
+    def run(self, entity: Any, inputs: dict[str, Any], *, name: str) -> dict[str, Any]:
+        """Run ``entity`` (a task, workflow or launch plan) with ``inputs``; return its outputs by name.
+
+        Inputs are Python values, every input present and already type-checked. A failing child
+        raises its task's exception.
+        """
+
+    def submit(self, entity: Any, inputs: dict[str, Any], *, name: str) -> concurrent.futures.Future[dict[str, Any]]:
+        """Start what :meth:`run` does without waiting; the future gives the outputs or the exception."""
+
+    def close(self) -> None:
+        """Wait for submitted children and release what the runner holds; it is not used afterwards."""
+
+
+class CallHandler(Protocol):
+    """Receives the calls of tasks, workflows and launch plans made while it is current.
+
+    Outside a workflow being compiled, calling an entity runs it; a task type that runs its body
+    under different rules (an eager workflow hands each call to the executor) makes a handler current
+    with :func:`handling_calls`. ``args`` and ``kwargs`` are the call's, unchecked.
+    """
+
+    def call(self, entity: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Handle ``entity(*args, **kwargs)``; return what the call returns."""
+
+    def call_async(self, entity: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Handle ``await entity.aio(*args, **kwargs)``: return an awaitable of the call's result."""
+
+
+_runner: contextvars.ContextVar[Runner | None] = contextvars.ContextVar("taskloom_runner", default=None)
+_call_handler: contextvars.ContextVar[CallHandler | None] = contextvars.ContextVar("taskloom_call_handler", default=None)
+
+
+class running:
+    """``with running(runner):`` makes ``runner`` the one :func:`task_runner` gives (executors use it
+    around a task body; a class rather than a generator, as it wraps every task attempt).
+    """
+
+    __slots__ = ("_runner", "_token")
+
+    def __init__(self, runner: Runner) -> None:
+        self._runner = runner
+        self._token: Any = None
+
+    def __enter__(self) -> Runner:
+        self._token = _runner.set(self._runner)
+        return self._runner
+
+    def __exit__(self, *exc_info: object) -> None:
+        _runner.reset(self._token)
+
+
+@contextlib.contextmanager
+def task_runner() -> Iterator[Runner]:
+    """The :class:`Runner` of the task being executed; outside any execution, a fresh one of the
+    configured executor, current for the block and closed at its end.
+    """
+    runner = _runner.get()
+    if runner is not None:
+        yield runner
+        return
+    runner = get_executor().runner()
+    try:
+        with running(runner):
+            yield runner
+    finally:
+        runner.close()
+
+
+def current_call_handler() -> CallHandler | None:
+    """The :class:`CallHandler` made current by :func:`handling_calls`, or None."""
+    return _call_handler.get()
+
+
+@contextlib.contextmanager
+def handling_calls(handler: CallHandler | None) -> Iterator[None]:
+    """Send the calls of entities made in the block (in this thread or task) to ``handler``.
+
+    ``None`` restores ordinary calls (a task body run by the handler calls tasks normally).
+    """
+    token = _call_handler.set(handler)
+    try:
+        yield
+    finally:
+        _call_handler.reset(token)
+
 
 def executor_name() -> str:
     """The name of the executor to use: ``$TASKLOOM_EXECUTOR`` or ``local``."""
@@ -56,3 +169,16 @@ def get_executor(name: str | None = None) -> Executor:
         install = f"; install {distribution}" if distribution else ""
         raise PluginError(f"no installed taskloom plugin provides the executor {name!r}{install}")
     return answer[1]
+
+
+async def call_async(entity: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """What ``entity.aio(*args, **kwargs)`` awaits: the current :class:`CallHandler`'s answer, or
+    the ordinary call run in a worker thread (so that the event loop keeps going).
+    """
+    handler = _call_handler.get()
+    if handler is not None:
+        return await handler.call_async(entity, args, kwargs)
+    import asyncio
+    import functools
+
+    return await asyncio.to_thread(functools.partial(entity, *args, **kwargs))

@@ -192,13 +192,22 @@ class LaunchPlan:
             )
         if current_compilation() is not None:
             return create_node(self, args, kwargs)
-        from taskloom.core.executor import get_executor
+        from taskloom.core.executor import current_call_handler, get_executor
         from taskloom.core.type_engine import TypeEngine
 
+        handler = current_call_handler()
+        if handler is not None:
+            return handler.call(self, args, kwargs)
         entity = f"launch plan {self._name!r}"
         inputs = bind_arguments(entity, self._interface.inputs_with_defaults, args, kwargs)
         TypeEngine.dict_to_literal_map(None, inputs, self._interface.inputs, entity=entity)
         return get_executor().execute(self, inputs)
+
+    async def aio(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the plan from async code (see :meth:`taskloom.core.workflow.WorkflowBase.aio`)."""
+        from taskloom.core.executor import call_async
+
+        return await call_async(self, args, kwargs)
 
     def workflow_inputs(self, inputs: dict[str, Any]) -> dict[str, Any]:
         """Every input of the workflow: ``inputs`` (as given to the plan) plus the fixed ones."""

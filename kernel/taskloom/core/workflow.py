@@ -110,13 +110,24 @@ class WorkflowBase:
         """
         if current_compilation() is not None:
             return create_node(self, args, kwargs)
-        from taskloom.core.executor import get_executor
+        from taskloom.core.executor import current_call_handler, get_executor
         from taskloom.core.type_engine import TypeEngine
 
+        handler = current_call_handler()
+        if handler is not None:
+            return handler.call(self, args, kwargs)
         entity = f"workflow {self._name!r}"
         inputs = bind_arguments(entity, self._interface.inputs_with_defaults, args, kwargs)
         TypeEngine.dict_to_literal_map(None, inputs, self._interface.inputs, entity=entity)
         return get_executor().execute(self, inputs)
+
+    async def aio(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the workflow from async code: ``await wf.aio(x=1)`` gives what ``wf(x=1)`` gives
+        (handed to the executor inside an eager workflow, else run in a worker thread).
+        """
+        from taskloom.core.executor import call_async
+
+        return await call_async(self, args, kwargs)
 
     # --- serialisation ---------------------------------------------------------------------
 
@@ -155,6 +166,8 @@ class WorkflowBase:
                 Binding(var=name, binding=binding_data(value, inputs[name])) for name, value in node.bindings.items()
             )
             metadata = node_metadata(overrides, entity)
+            if getattr(entity, "is_array_node", False):
+                return array_model(node, entity, bindings, metadata, upstream)
             if getattr(entity, "is_launch_plan", False):
                 target = {"workflow_node": WorkflowNode(launchplan_ref=identifier(ResourceType.LAUNCH_PLAN, entity.name))}
             elif getattr(entity, "is_workflow", False):
@@ -166,6 +179,34 @@ class WorkflowBase:
                     )
                 }
             return NodeModel(id=node.id, metadata=metadata, inputs=bindings, upstream_node_ids=upstream, **target)
+
+        def array_model(node: Node, entity: Any, bindings: Any, metadata: Any, upstream: tuple[str, ...]) -> NodeModel:
+            # An entity with ``is_array_node`` (a map task) runs one sub-node per element: flyteidl's
+            # ArrayNode, whose sub-node refers to the entity's own task template (as flytekit's does).
+            from taskloom.models.workflow import ArrayNode
+
+            sub_node = NodeModel(
+                id=node.id,
+                metadata=NodeMetadata(name=entity.name),
+                inputs=bindings,
+                task_node=TaskNode(
+                    reference_id=identifier(ResourceType.TASK, entity.name), overrides=task_node_overrides(node.overrides)
+                ),
+            )
+            criteria: dict[str, Any] = {}
+            if entity.min_successes is not None:
+                criteria["min_successes"] = entity.min_successes
+            elif entity.min_success_ratio is not None:
+                criteria["min_success_ratio"] = entity.min_success_ratio
+            array = ArrayNode(
+                node=sub_node,
+                parallelism=entity.concurrency,
+                bound_inputs=tuple(sorted(entity.bound_inputs)),
+                is_original_sub_node_interface=False,
+                run_all_sub_nodes=bool(entity.run_all_sub_nodes),
+                **criteria,
+            )
+            return NodeModel(id=node.id, metadata=metadata, inputs=bindings, upstream_node_ids=upstream, array_node=array)
 
         def branch_model(node: Node, branch: Any, upstream: tuple[str, ...]) -> NodeModel:
             from taskloom.models.types import Error
@@ -232,26 +273,54 @@ class PythonFunctionWorkflow(WorkflowBase):
         return self._workflow_function
 
     def _compile(self) -> None:
-        entity = f"workflow {self._name!r}"
         inputs = {name: Promise(None, name, python_type) for name, python_type in self._interface.inputs.items()}
-        with compiling(self._name) as state:
-            try:
-                returned = self._workflow_function(**inputs)
-            except Exception as error:
-                error.add_note(f"while compiling {entity}")
-                raise
-        if state.unfinished_conditionals:
-            raise ValidationError(
-                f"{entity}: conditional {state.unfinished_conditionals[0]!r} is not finished: end it with "
-                ".else_().then(...) or .else_().fail(...)"
-            )
-        self._output_bindings = _output_bindings(entity, self._interface, returned)
-        counts = collections.Counter(node.id for node in state.nodes)
-        duplicated = sorted(node_id for node_id, count in counts.items() if count > 1)
-        if duplicated:
-            raise ValidationError(f"{entity}: node names must be unique, {duplicated} is used more than once")
-        validate_acyclic(self._name, state.nodes)
-        self._nodes = state.nodes
+        self._nodes, self._output_bindings = compile_body(self._name, self._interface, self._workflow_function, inputs)
+
+
+def compile_body(
+    name: str, interface: Interface, body: Callable[..., Any], inputs: dict[str, Any]
+) -> tuple[list[Node], dict[str, Any]]:
+    """Run ``body(**inputs)`` as a workflow body called ``name``; return its nodes and output bindings.
+
+    ``inputs`` are promises of the workflow's inputs when a ``@workflow`` is declared, or real
+    values when a graph is made at run time (a dynamic workflow: they become constants). What the
+    body returns must match ``interface``'s outputs. Errors name the workflow.
+    """
+    entity = f"workflow {name!r}"
+    with compiling(name) as state:
+        try:
+            returned = body(**inputs)
+        except Exception as error:
+            error.add_note(f"while compiling {entity}")
+            raise
+    if state.unfinished_conditionals:
+        raise ValidationError(
+            f"{entity}: conditional {state.unfinished_conditionals[0]!r} is not finished: end it with "
+            ".else_().then(...) or .else_().fail(...)"
+        )
+    output_bindings = _output_bindings(entity, interface, returned)
+    counts = collections.Counter(node.id for node in state.nodes)
+    duplicated = sorted(node_id for node_id, count in counts.items() if count > 1)
+    if duplicated:
+        raise ValidationError(f"{entity}: node names must be unique, {duplicated} is used more than once")
+    validate_acyclic(name, state.nodes)
+    return state.nodes, output_bindings
+
+
+class CompiledWorkflow(WorkflowBase):
+    """A workflow made of nodes compiled elsewhere (the graph a dynamic workflow makes at run time)."""
+
+    def __init__(
+        self,
+        name: str,
+        interface: Interface,
+        nodes: list[Node],
+        output_bindings: dict[str, Any],
+        failure_policy: WorkflowFailurePolicy | None = None,
+    ) -> None:
+        super().__init__(name, interface, failure_policy)
+        self._nodes = list(nodes)
+        self._output_bindings = dict(output_bindings)
 
 
 def _output_bindings(entity: str, interface: Interface, returned: Any) -> dict[str, Any]:

@@ -24,10 +24,12 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import os
+import threading
 from typing import Any
 
 from taskloom.core.checkpointer import Checkpoint
 from taskloom.core.context_manager import new_execution_id
+from taskloom.core.executor import running
 from taskloom.core.node import Node
 from taskloom.core.promise import START_NODE, Promise
 from taskloom.core.workflow import WorkflowBase, WorkflowFailurePolicy
@@ -51,6 +53,10 @@ class LocalExecutor:
             self._cache = LocalCache()
         return self._cache
 
+    def runner(self) -> LocalRunner:
+        """A runner for work started outside any execution (a map task called directly)."""
+        return LocalRunner(self, _Execution(), "")
+
     def execute(self, entity: Any, inputs: dict[str, Any]) -> Any:
         """Run ``entity`` with ``inputs`` and return its outputs as a call returns them."""
         if getattr(entity, "is_launch_plan", False):
@@ -61,7 +67,7 @@ class LocalExecutor:
             )
             return workflow.python_interface.shape_outputs(outputs)
         if not isinstance(entity, WorkflowBase):
-            return entity(**inputs)
+            return entity.run(inputs, checked=True)
         return entity.python_interface.shape_outputs(self.run_workflow(entity, inputs, _Execution()))
 
     def run_workflow(
@@ -216,15 +222,24 @@ class LocalExecutor:
                     checked=True,  # bindings were checked when the workflow was compiled
                 )
 
+            runner = LocalRunner(self, execution, f"{path}-")  # for map, dynamic and eager bodies
             try:
-                result = run_attempt() if timeout is None else _call_with_timeout(entity.name, run_attempt, timeout)
+                with running(runner):
+                    result = run_attempt() if timeout is None else _call_with_timeout(entity.name, run_attempt, timeout)
                 break
+            except UserTimeoutError:
+                runner.abandon()  # the attempt's thread still runs: do not wait for its children
+                if attempt >= retries:
+                    raise
+                attempt += 1
             except Exception as error:
-                # Flyte retries recoverable errors and timeouts; a task may list more (retry_on).
-                retryable = isinstance(error, (RecoverableException, UserTimeoutError, *entity.retry_on))
+                # Flyte retries recoverable errors (and timeouts, above); a task may list more (retry_on).
+                retryable = isinstance(error, (RecoverableException, *entity.retry_on))
                 if not retryable or attempt >= retries:
                     raise
                 attempt += 1
+            finally:
+                runner.close()
         return entity.python_interface.outputs_by_name(result)
 
 
@@ -238,6 +253,57 @@ class LocalExecutor:
             outputs = self._run_node(case.node, values, execution, prefix)
             return {name: outputs[promise.var] for name, promise in zip(branch.outputs, case.outputs)}
         raise UserException(f"conditional {branch.name!r}: no case holds")  # compile time requires else_
+
+
+class LocalRunner:
+    """Runs the children of a task's body (map elements, a dynamic graph, eager calls) as nodes of
+    the same execution, named ``<prefix><name>``; :meth:`submit` uses a thread pool of its own, made
+    on first use, so that a child waiting on its own children never starves its parent's pool.
+    """
+
+    __slots__ = ("_executor", "_execution", "_prefix", "_pool", "_lock")
+
+    def __init__(self, executor: LocalExecutor, execution: _Execution, prefix: str) -> None:
+        self._executor = executor
+        self._execution = execution
+        self._prefix = prefix
+        self._pool: Any = None
+        self._lock = threading.Lock()
+
+    def run(self, entity: Any, inputs: dict[str, Any], *, name: str) -> dict[str, Any]:
+        """Run ``entity`` as the child node ``name``; return its outputs by name."""
+        return self._executor._run_node(Node(name, entity, inputs), {}, self._execution, self._prefix)
+
+    def submit(self, entity: Any, inputs: dict[str, Any], *, name: str) -> Any:
+        """Start the child node ``name`` on the pool; return its future."""
+        import contextvars
+
+        if self._pool is None:
+            self._make_pool()
+        # A fresh context: the child must not inherit what the parent's body made current (an
+        # eager workflow's call handler); the executor gives the child its own.
+        return self._pool.submit(contextvars.Context().run, self.run, entity, inputs, name=name)
+
+    def close(self) -> None:
+        """Wait for submitted children and stop the pool."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    def abandon(self) -> None:
+        """Stop the pool without waiting: queued children never start (the attempt timed out)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    def _make_pool(self) -> None:
+        import concurrent.futures
+
+        with self._lock:
+            if self._pool is None:
+                self._pool = concurrent.futures.ThreadPoolExecutor(
+                    max_workers=self._executor._max_workers, thread_name_prefix="taskloom"
+                )
 
 
 def _call_with_timeout(task_name: str, call_task: Any, timeout: dt.timedelta) -> Any:
