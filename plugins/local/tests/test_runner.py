@@ -1,0 +1,178 @@
+"""The runner: a running task's body starts child nodes (what map, dynamic and eager tasks build on)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import threading
+
+import pytest
+
+from taskloom import PythonInstanceTask, TaskMetadata, current_context, task, workflow
+from taskloom.core.executor import handling_calls, task_runner
+from taskloom.exceptions.user import FlyteRecoverableException, UserTimeoutError
+
+
+@pytest.fixture(autouse=True)
+def local_executor(monkeypatch):
+    monkeypatch.delenv("TASKLOOM_EXECUTOR", raising=False)
+
+
+@task
+def square(x: int) -> int:
+    return x * x
+
+
+class FanOut(PythonInstanceTask):
+    """Runs ``child`` once per number below ``n`` through the runner and sums the outputs."""
+
+    def __init__(self, name: str, child, *, submit: bool = True, **kwargs) -> None:
+        super().__init__(name, None, inputs={"n": int}, outputs={"o0": int}, **kwargs)
+        self.child = child
+        self.submit = submit
+
+    def execute(self, n: int) -> int:
+        with task_runner() as runner:
+            if self.submit:
+                futures = [runner.submit(self.child, {"x": i}, name=str(i)) for i in range(n)]
+                return sum(future.result()["o0"] for future in futures)
+            return sum(runner.run(self.child, {"x": i}, name=str(i))["o0"] for i in range(n))
+
+
+def test_a_task_body_runs_children_through_the_runner_inside_a_workflow():
+    fan_out = FanOut("fan_out", square)
+
+    @workflow
+    def wf(n: int) -> int:
+        return fan_out(n=n)
+
+    assert wf(n=4) == 0 + 1 + 4 + 9
+
+
+def test_called_outside_any_execution_a_task_gets_a_fresh_runner():
+    assert FanOut("fan_out_direct", square, submit=False)(n=3) == 5
+    assert FanOut("fan_out_direct_submit", square)(n=3) == 5
+
+
+def test_children_run_concurrently_when_submitted():
+    barrier = threading.Barrier(3, timeout=10)
+
+    @task
+    def meet(x: int) -> int:
+        barrier.wait()  # breaks (and fails the test) unless three children run at once
+        return x
+
+    assert FanOut("meet_all", meet)(n=3) == 3
+
+
+def test_each_child_is_retried_on_its_own():
+    attempts: dict[int, int] = {}
+
+    @task(retries=1)
+    def flaky(x: int) -> int:
+        attempts[x] = attempts.get(x, 0) + 1
+        if x == 1 and current_context().attempt == 0:
+            raise FlyteRecoverableException("first attempt of element 1 fails")
+        return x
+
+    assert FanOut("retrying", flaky, submit=False)(n=3) == 3
+    assert attempts == {0: 1, 1: 2, 2: 1}
+
+
+def test_a_failing_child_raises_its_own_exception_type():
+    @task
+    def fails(x: int) -> int:
+        raise KeyError(f"no {x}")
+
+    with pytest.raises(KeyError, match="no 0"):
+        FanOut("failing", fails)(n=2)
+
+
+def test_children_share_the_execution_of_their_parent():
+    seen: list[str] = []
+
+    @task
+    def record(x: int) -> int:
+        seen.append(current_context().execution_id.name)
+        return x
+
+    fan_out = FanOut("recording", record)
+
+    @task
+    def parent_id() -> str:
+        return current_context().execution_id.name
+
+    @workflow
+    def wf(n: int) -> tuple[int, str]:
+        return fan_out(n=n), parent_id()
+
+    total, execution = wf(n=3)
+    assert total == 3 and seen == [execution] * 3
+
+
+def test_a_timed_out_body_does_not_wait_for_its_children():
+    started, released, finished = threading.Event(), threading.Event(), threading.Event()
+
+    @task
+    def slow(x: int) -> int:
+        started.set()
+        released.wait(5)
+        finished.set()
+        return x
+
+    fan_out = FanOut("timing_out", slow, metadata=TaskMetadata(timeout=dt.timedelta(milliseconds=200)))
+
+    @workflow
+    def wf(n: int) -> int:
+        return fan_out(n=n)
+
+    try:
+        with pytest.raises(UserTimeoutError, match="timing_out"):
+            wf(n=1)
+        assert started.is_set() and not finished.is_set()  # the child still runs; nobody waited for it
+    finally:
+        released.set()
+
+
+class Recorder:
+    """A call handler that records calls and answers with a constant."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, tuple, dict]] = []
+
+    def call(self, entity, args, kwargs):
+        self.calls.append((entity.name, args, kwargs))
+        return "handled"
+
+    async def call_async(self, entity, args, kwargs):
+        self.calls.append(("aio " + entity.name, args, kwargs))
+        return "handled async"
+
+
+@workflow
+def squared(x: int) -> int:
+    return square(x=x)
+
+
+def test_a_call_handler_receives_calls_of_tasks_and_workflows():
+    handler = Recorder()
+    with handling_calls(handler):
+        assert square(3) == "handled"
+        assert squared(x=2) == "handled"
+        with handling_calls(None):  # switched off again inside
+            assert square(3) == 9
+    assert square(3) == 9
+    assert handler.calls == [(square.name, (3,), {}), (squared.name, (), {"x": 2})]
+
+
+def test_aio_awaits_the_handler_or_runs_the_call_in_a_thread():
+    async def main():
+        plain = await asyncio.gather(square.aio(x=2), squared.aio(x=3))
+        handler = Recorder()
+        with handling_calls(handler):
+            handled = await square.aio(x=2)
+        return plain, handled, handler.calls
+
+    plain, handled, calls = asyncio.run(main())
+    assert plain == [4, 9]
+    assert handled == "handled async" and calls == [("aio " + square.name, (), {"x": 2})]
