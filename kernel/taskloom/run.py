@@ -190,7 +190,16 @@ def entity_command(name: str, entity: Any, executor: str | None) -> click.Comman
     def run(**inputs: Any) -> None:
         if executor:
             os.environ["TASKLOOM_EXECUTOR"] = executor
-        result = entity(**inputs)
+        if kind_of(entity) == "task":
+            # A task runs as a one-node execution of the executor: retries, timeout, cache and
+            # storage apply as they do inside a workflow.
+            from taskloom.core.executor import get_executor
+            from taskloom.core.type_engine import TypeEngine
+
+            TypeEngine.dict_to_literal_map(None, inputs, entity.python_interface.inputs, entity=f"task {entity.name!r}")
+            result = get_executor().execute(entity, inputs)
+        else:
+            result = entity(**inputs)
         if inspect.isawaitable(result):  # an eager workflow's call gives a coroutine, as in flytekit
             import asyncio
 
@@ -227,10 +236,17 @@ def _show(value: Any) -> str:
     context_settings={"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []},
 )
 @click.option("--executor", help="Executor to run workflows on (default: $TASKLOOM_EXECUTOR or local).")
+@click.option(
+    "--raw-output-prefix",
+    help="Where files and directories returned by tasks are stored: s3://bucket/runs, memory://x, a local "
+    "directory (default: $TASKLOOM_RAW_OUTPUT_PREFIX; unset, local files pass by path).",
+)
 @click.argument("file", required=False)
 @click.argument("entity", required=False)
 @click.pass_context
-def run_command(ctx: click.Context, executor: str | None, file: str | None, entity: str | None) -> None:
+def run_command(
+    ctx: click.Context, executor: str | None, raw_output_prefix: str | None, file: str | None, entity: str | None
+) -> None:
     """Run a task or workflow of FILE: loom run FILE ENTITY --input value ...
 
     Without ENTITY, list the tasks and workflows of FILE. `loom run FILE ENTITY --help` shows the
@@ -239,6 +255,10 @@ def run_command(ctx: click.Context, executor: str | None, file: str | None, enti
     if file is None or file in ("--help", "-h"):
         click.echo(ctx.get_help())
         return
+    if raw_output_prefix:
+        from taskloom.storage import RAW_OUTPUT_PREFIX_ENV
+
+        os.environ[RAW_OUTPUT_PREFIX_ENV] = raw_output_prefix
     module = load_module(file)
     found = entities_of(module)
     if entity is None or entity in ("--help", "-h"):

@@ -86,3 +86,32 @@ def download(uri: str, local_path: str, *, recursive: bool = False) -> str:
     except Exception as error:
         raise StorageError(f"could not download {uri} to {local_path}: {type(error).__name__}: {error}") from error
     return local_path
+
+
+def upload(local_path: str, uri: str, *, recursive: bool = False) -> str:
+    """Copy ``local_path`` (a file, or a directory when ``recursive``) to ``uri``; return ``uri``.
+
+    Errors name both ends (:class:`~taskloom.exceptions.system.StorageError`).
+    """
+    protocol, _ = split_protocol(uri)
+    filesystem = get_filesystem(protocol)
+    try:
+        filesystem.put(local_path, uri, recursive=recursive)
+    except StorageError:
+        raise
+    except Exception as error:
+        raise StorageError(f"could not upload {local_path} to {uri}: {type(error).__name__}: {error}") from error
+    return uri
+
+
+#: The environment variable naming where executors keep offloaded data (``loom run --raw-output-prefix``).
+RAW_OUTPUT_PREFIX_ENV = "TASKLOOM_RAW_OUTPUT_PREFIX"
+
+
+def raw_output_prefix() -> str | None:
+    """The prefix under which task outputs that are data (files, directories) are stored, or None.
+
+    ``$TASKLOOM_RAW_OUTPUT_PREFIX`` (``s3://bucket/runs``, ``memory://scratch``, ``/data/runs``...);
+    unset, a local run passes local files by reference.
+    """
+    return os.environ.get(RAW_OUTPUT_PREFIX_ENV) or None

@@ -80,6 +80,18 @@ def failing(x: int) -> int:
     return refuse(x=x)
 
 
+@task
+def copy_file(path: FlyteFile) -> FlyteFile:
+    import os
+    import shutil
+
+    from taskloom import current_context
+
+    target = os.path.join(current_context().working_directory, "copy.txt")
+    shutil.copy(path, target)
+    return FlyteFile(target)
+
+
 from taskloom import LaunchPlan
 
 big = LaunchPlan.get_or_create(pipeline, name="big", fixed_inputs={"side": 10})
@@ -190,3 +202,14 @@ def test_a_program_whose_workflow_fails_uncaught_exits_non_zero_with_the_tasks_e
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
     assert done.returncode == 1
     assert "NotAllowed: x=3 is not allowed" in done.stderr and "in node n0 of workflow 'flows.failing'" in done.stderr
+
+
+def test_raw_output_prefix_keeps_returned_files_there(flows, tmp_path):
+    data = tmp_path / "in.txt"
+    data.write_text("kept")
+    raw = tmp_path / "raw"
+    done = run_loom(["run", "--raw-output-prefix", str(raw), flows, "copy_file", "--path", str(data)])
+    assert done.returncode == 0, done.stderr
+    stored = [path for path in raw.rglob("copy.txt")]
+    assert len(stored) == 1 and stored[0].read_text() == "kept"
+    assert str(raw) in done.stdout

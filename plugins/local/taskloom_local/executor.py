@@ -30,11 +30,12 @@ from typing import Any
 from taskloom.core.checkpointer import Checkpoint
 from taskloom.core.context_manager import new_execution_id
 from taskloom.core.executor import running
-from taskloom.core.node import Node
+from taskloom.core.node import Node, node_id_for
 from taskloom.core.promise import START_NODE, Promise
 from taskloom.core.workflow import WorkflowBase, WorkflowFailurePolicy
 from taskloom.exceptions import RecoverableException
 from taskloom.exceptions.user import UserException, UserTimeoutError
+from taskloom.storage import raw_output_prefix as raw_output_prefix_from_environment
 
 from taskloom_local.cache import LocalCache
 
@@ -42,9 +43,17 @@ from taskloom_local.cache import LocalCache
 class LocalExecutor:
     """Runs workflows in this process; ``max_workers`` bounds the threads of one workflow run."""
 
-    def __init__(self, max_workers: int | None = None, cache: LocalCache | None = None) -> None:
+    def __init__(
+        self, max_workers: int | None = None, cache: LocalCache | None = None, raw_output_prefix: str | None = None
+    ) -> None:
         self._max_workers = max_workers
         self._cache = cache
+        self._raw_output_prefix = (raw_output_prefix or raw_output_prefix_from_environment() or "").rstrip("/") or None
+
+    @property
+    def raw_output_prefix(self) -> str | None:
+        """Where files and directories returned by tasks are stored (None: passed by local path)."""
+        return self._raw_output_prefix
 
     @property
     def cache(self) -> LocalCache:
@@ -66,8 +75,9 @@ class LocalExecutor:
                 workflow, entity.workflow_inputs(inputs), execution, max_parallelism=entity.max_parallelism
             )
             return workflow.python_interface.shape_outputs(outputs)
-        if not isinstance(entity, WorkflowBase):
-            return entity.run(inputs, checked=True)
+        if not isinstance(entity, WorkflowBase):  # a task: a one-node execution
+            outputs = self._run_node(Node(node_id_for(entity.name.rsplit(".", 1)[-1]), entity, inputs), {}, _Execution(), "")
+            return entity.python_interface.shape_outputs(outputs)
         return entity.python_interface.shape_outputs(self.run_workflow(entity, inputs, _Execution()))
 
     def run_workflow(
@@ -240,7 +250,10 @@ class LocalExecutor:
                 attempt += 1
             finally:
                 runner.close()
-        return entity.python_interface.outputs_by_name(result)
+        outputs = entity.python_interface.outputs_by_name(result)
+        if self._raw_output_prefix is not None:
+            outputs = offload(outputs, entity.python_interface.outputs, f"{self._raw_output_prefix}/{execution.id.name}/{path}")
+        return outputs
 
 
     def _run_branch(self, branch: Any, values: dict[str, dict[str, Any]], execution: _Execution, prefix: str) -> dict[str, Any]:
@@ -390,3 +403,40 @@ def _descendants(node_id: str, downstream: dict[str, list[str]]) -> set[str]:
             found.add(child)
             pending.extend(downstream[child])
     return found
+
+
+def offload(outputs: dict[str, Any], types: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """``outputs`` with every local file and directory among them uploaded under ``prefix``.
+
+    Each becomes a value of its class pointing at ``<prefix>/<output>/<name>`` (or at the
+    ``remote_path`` its author chose), downloaded lazily by whoever reads it. Values already remote
+    stay as they are; files inside lists and dicts are found too (inside dataclasses they are not:
+    they stay local paths, as they would be without a prefix).
+    """
+    return {name: _offload_value(value, types.get(name), f"{prefix}/{name}") for name, value in outputs.items()}
+
+
+def _offload_value(value: Any, python_type: Any, target: str) -> Any:
+    import typing
+
+    from taskloom.storage import upload
+    from taskloom.types.blob import BlobValue
+
+    if isinstance(value, BlobValue) or (
+        isinstance(value, (str, os.PathLike)) and isinstance(python_type, type) and issubclass(python_type, BlobValue)
+    ):
+        blob = value if isinstance(value, BlobValue) else python_type(value)
+        if blob.remote_source is not None:
+            return value
+        local = blob.path
+        destination = blob.remote_path or f"{target}/{os.path.basename(os.path.normpath(local)) or 'data'}"
+        upload(local, destination, recursive=blob.multipart)
+        return type(blob)(destination)
+    arguments = typing.get_args(python_type)
+    if isinstance(value, list):
+        item_type = arguments[0] if arguments else None
+        return [_offload_value(item, item_type, f"{target}/{index}") for index, item in enumerate(value)]
+    if isinstance(value, dict):
+        item_type = arguments[1] if len(arguments) == 2 else None
+        return {key: _offload_value(item, item_type, f"{target}/{key}") for key, item in value.items()}
+    return value

@@ -36,4 +36,6 @@ def taskloom_filesystem(protocol: str) -> Any:
         return None
     import fsspec
 
+    if protocol == "file":  # writing under a new prefix makes its directories, as object stores do
+        return fsspec.filesystem("file", auto_mkdir=True)
     return fsspec.filesystem(protocol)
