@@ -18,6 +18,7 @@ from taskloom import (
     SerializationSettings,
     TaskMetadata,
     task,
+    workflow,
 )
 from taskloom.exceptions.user import TypeTransformerFailedError, UnsupportedTypeError, ValidationError
 from taskloom.hookspecs import hookimpl
@@ -313,6 +314,33 @@ def test_a_task_config_nobody_handles_is_an_error_naming_its_type(taskloom_plugi
         @task(task_config=Query(dialect="x"))
         def count(table: str) -> int:
             return 3
+
+
+class Dialect(PythonInstanceTask[Query]):
+    """Answers with the dialect of its configuration."""
+
+    def execute(self, **kwargs):
+        return self.task_config.dialect
+
+
+def test_with_overrides_task_config_changes_that_node_only():
+    dialect = Dialect("dialect", Query("sqlite"), outputs={"o0": str})
+
+    @workflow
+    def both() -> tuple[str, str]:
+        return dialect().with_overrides(task_config=Query("duckdb")), dialect()
+
+    assert both() == ("duckdb", "sqlite")
+    assert dialect.task_config == Query("sqlite") and dialect() == "sqlite"
+
+
+def test_with_overrides_task_config_of_another_type_is_an_error():
+    dialect = Dialect("dialect", Query("sqlite"), outputs={"o0": str})
+    with pytest.raises(ValidationError, match=r"expects a Query as task 'dialect' has, got dict"):
+
+        @workflow
+        def wrong() -> str:
+            return dialect().with_overrides(task_config={"dialect": "x"})
 
 
 class Echo(PythonInstanceTask[None]):

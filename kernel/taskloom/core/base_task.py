@@ -168,6 +168,14 @@ class PythonTask:
         """The configuration object of the task type, or None."""
         return self._task_config
 
+    def with_task_config(self, task_config: Any) -> PythonTask:
+        """A copy of this task with another ``task_config`` (what ``with_overrides(task_config=...)`` runs)."""
+        import copy
+
+        clone = copy.copy(self)
+        clone._task_config = task_config
+        return clone
+
     @property
     def metadata(self) -> TaskMetadata:
         """Caching, retries, timeout and the rest of :class:`TaskMetadata`."""

@@ -96,6 +96,8 @@ class Node:
                 raise ValidationError(f"node {self._id}: with_overrides: {error}") from error
             if "timeout" in overrides:
                 overrides = {**overrides, "timeout": checked.timeout}
+        if "task_config" in overrides:
+            self._entity = _with_task_config(self._id, self._entity, overrides["task_config"])
         if "node_name" in overrides:  # flytekit: the node name becomes the node's id
             self._id = node_id_for(str(overrides["node_name"]))
         self._overrides.update(overrides)
@@ -103,6 +105,21 @@ class Node:
 
     def __repr__(self) -> str:
         return f"Node({self._id}, {getattr(self._entity, 'name', self._entity)!r})"
+
+
+def _with_task_config(node_id: str, entity: Any, config: Any) -> Any:
+    # flytekit replaces the config on the task itself, so every other call of the task changes too;
+    # here only this node runs a copy of the task with the new config.
+    current = getattr(entity, "task_config", None)
+    name = getattr(entity, "name", entity)
+    if current is None or not hasattr(entity, "with_task_config"):
+        raise ValidationError(f"node {node_id}: with_overrides(task_config=...) needs a task with a task_config; {name!r} has none")
+    if type(config) is not type(current):
+        raise ValidationError(
+            f"node {node_id}: with_overrides(task_config=...) expects a {type(current).__name__} as task {name!r} "
+            f"has, got {type(config).__name__}"
+        )
+    return entity.with_task_config(config)
 
 
 def promises_in(value: Any) -> list[Promise]:
