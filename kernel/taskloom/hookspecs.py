@@ -26,6 +26,7 @@ import pluggy
 if TYPE_CHECKING:
     import click
 
+    from taskloom.core.events import ExecutionEvent, NodeEvent
     from taskloom.core.executor import Executor
     from taskloom.core.python_function_task import PythonFunctionTask
 
@@ -89,6 +90,51 @@ def taskloom_stats_client() -> Any:
     Called the first time a task uses ``stats`` in an execution. The object needs ``incr``,
     ``decr``, ``gauge``, ``timing`` and a ``timer`` context manager (a statsd client qualifies).
     With no answer, a handle that records nothing is used. The first non-None answer wins.
+    """
+
+
+# --- lifecycle events ------------------------------------------------------------------------
+# Executors announce what happens; any plugin may listen (a progress display, a metrics exporter,
+# an audit log). Listeners run on the executor's threads and must return quickly; one that raises
+# is reported and skipped. Nothing is called when no plugin implements the hook.
+
+
+@hookspec
+def taskloom_execution_started(event: ExecutionEvent) -> None:
+    """Called when an executor starts running a workflow, launch plan or task from outside any
+    execution. ``event`` is a :class:`~taskloom.core.events.ExecutionEvent` (its ``error`` is None).
+    Every implementation is called.
+    """
+
+
+@hookspec
+def taskloom_execution_finished(event: ExecutionEvent) -> None:
+    """Called when that execution ends, successfully (``event.error`` is None) or not (the exception
+    that ends it). Every implementation is called.
+    """
+
+
+@hookspec
+def taskloom_node_started(event: NodeEvent) -> None:
+    """Called when a node starts its first attempt: a task, subworkflow, branch or launch plan node, or
+    a child started by a running task (a map element, a node of a dynamic graph, a call in an eager
+    workflow), whose ``event.parent`` is the path of the node that started it. Every implementation
+    is called.
+    """
+
+
+@hookspec
+def taskloom_node_retried(event: NodeEvent) -> None:
+    """Called when an attempt of a node failed and the node runs again; ``event.error`` is that
+    attempt's exception and ``event.attempt`` the number of the attempt about to start. Every
+    implementation is called.
+    """
+
+
+@hookspec
+def taskloom_node_finished(event: NodeEvent) -> None:
+    """Called when a node ends: ``event.error`` is None on success, else the exception that failed it;
+    ``event.cached`` tells that its outputs came from the cache. Every implementation is called.
     """
 
 

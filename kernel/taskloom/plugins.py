@@ -488,6 +488,31 @@ class PluginManager:
             if result is not None:
                 yield impl.plugin_name, result
 
+    def implementations(self, hooks: Iterable[str]) -> dict[str, list[tuple[str, Any]]]:
+        """For each hook, ``(plugin name, function)`` of every implementation, highest priority first.
+
+        For hooks called often (lifecycle events): the caller keeps the answer and calls the
+        functions itself, with the hook's one argument, reporting failures with
+        :meth:`report_failure`.
+        """
+        found: dict[str, list[tuple[str, Any]]] = {}
+        for hook in hooks:
+            entries = []
+            for impl in self._implementations(hook):
+                function = impl.function
+                if not impl.argnames:  # an implementation may take fewer arguments than the spec
+                    function = _ignoring_argument(function)
+                entries.append((impl.plugin_name, function))
+            found[hook] = entries
+        return found
+
+    @_locked
+    def report_failure(self, plugin_name: str, error: BaseException) -> None:
+        """Mark the plugin ``plugin_name`` failed because one of its hook implementations raised ``error``."""
+        record = self._records.get(plugin_name)
+        if record is not None and record.state != FAILED:
+            self._fail(record, error)
+
     def collect(self, hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
         """Call every implementation of an "everyone contributes" hook, highest priority first.
 
@@ -564,3 +589,10 @@ def set_plugin_manager(manager: PluginManager | None) -> PluginManager | None:
     global _manager
     previous, _manager = _manager, manager
     return previous
+
+
+def _ignoring_argument(function: Any) -> Any:
+    def call(event: Any) -> Any:
+        return function()
+
+    return call

@@ -29,6 +29,7 @@ from typing import Any
 
 from taskloom.core.checkpointer import Checkpoint
 from taskloom.core.context_manager import new_execution_id
+from taskloom.core.events import SILENT, listeners
 from taskloom.core.executor import running
 from taskloom.core.node import Node, node_id_for
 from taskloom.core.promise import START_NODE, Promise
@@ -64,21 +65,35 @@ class LocalExecutor:
 
     def runner(self) -> LocalRunner:
         """A runner for work started outside any execution (a map task called directly)."""
-        return LocalRunner(self, _Execution(), "")
+        return LocalRunner(self, _Execution(), None)
 
     def execute(self, entity: Any, inputs: dict[str, Any]) -> Any:
         """Run ``entity`` with ``inputs`` and return its outputs as a call returns them."""
         if getattr(entity, "is_launch_plan", False):
-            workflow = entity.workflow
             execution = _Execution(overwrite_cache=bool(entity.overwrite_cache))
-            outputs = self.run_workflow(
-                workflow, entity.workflow_inputs(inputs), execution, max_parallelism=entity.max_parallelism
-            )
-            return workflow.python_interface.shape_outputs(outputs)
-        if not isinstance(entity, WorkflowBase):  # a task: a one-node execution
-            outputs = self._run_node(Node(node_id_for(entity.name.rsplit(".", 1)[-1]), entity, inputs), {}, _Execution(), "")
-            return entity.python_interface.shape_outputs(outputs)
-        return entity.python_interface.shape_outputs(self.run_workflow(entity, inputs, _Execution()))
+            kind, graph = "launch plan", entity.workflow
+        elif isinstance(entity, WorkflowBase):
+            execution, kind, graph = _Execution(), "workflow", entity
+        else:
+            execution, kind, graph = _Execution(), "task", None
+        announce = execution.announcer
+        nodes = len(graph.nodes) if graph is not None else 0
+        announce.execution_started(execution.id.name, entity.name, kind, nodes)
+        try:
+            if graph is None:  # a task: a one-node execution
+                node = Node(node_id_for(entity.name.rsplit(".", 1)[-1]), entity, inputs)
+                outputs = self._run_node(node, {}, execution, "")
+            elif kind == "launch plan":
+                outputs = self.run_workflow(
+                    graph, entity.workflow_inputs(inputs), execution, max_parallelism=entity.max_parallelism
+                )
+            else:
+                outputs = self.run_workflow(graph, inputs, execution)
+        except BaseException as error:
+            announce.execution_finished(execution.id.name, entity.name, kind, error, nodes)
+            raise
+        announce.execution_finished(execution.id.name, entity.name, kind, None, nodes)
+        return (graph or entity).python_interface.shape_outputs(outputs)
 
     def run_workflow(
         self,
@@ -172,7 +187,25 @@ class LocalExecutor:
             raise error
         return {name: resolve(value, values) for name, value in workflow.output_bindings.items()}
 
-    def _run_node(self, node: Node, values: dict[str, dict[str, Any]], execution: _Execution, prefix: str) -> dict[str, Any]:
+    def _run_node(
+        self, node: Node, values: dict[str, dict[str, Any]], execution: _Execution, prefix: str, parent: str | None = None
+    ) -> dict[str, Any]:
+        announce = execution.announcer
+        if announce is SILENT:
+            return self._run_node_body(node, values, execution, prefix, parent)
+        path, name = f"{prefix}{node.id}", getattr(node.entity, "name", node.id)
+        announce.node_started(execution.id.name, path, name, parent)
+        try:
+            outputs = self._run_node_body(node, values, execution, prefix, parent)
+        except BaseException as error:
+            announce.node_finished(execution.id.name, path, name, error, parent)
+            raise
+        announce.node_finished(execution.id.name, path, name, None, parent, cached=type(outputs) is _CachedOutputs)
+        return outputs
+
+    def _run_node_body(
+        self, node: Node, values: dict[str, dict[str, Any]], execution: _Execution, prefix: str, parent: str | None
+    ) -> dict[str, Any]:
         inputs = {name: resolve(value, values) for name, value in node.bindings.items()}
         entity = node.entity
         path = f"{prefix}{node.id}"
@@ -189,29 +222,39 @@ class LocalExecutor:
         if isinstance(entity, WorkflowBase):
             return self.run_workflow(entity, inputs, execution, prefix=f"{path}-")
         if entity.cache is not None and overrides_cache(node):
-            return self._run_cached(node, inputs, execution, path)
-        return self._run_task(node, inputs, execution, path)
+            return self._run_cached(node, inputs, execution, path, parent)
+        return self._run_task(node, inputs, execution, path, parent)
 
-    def _run_cached(self, node: Node, inputs: dict[str, Any], execution: _Execution, path: str) -> dict[str, Any]:
+    def _run_cached(
+        self, node: Node, inputs: dict[str, Any], execution: _Execution, path: str, parent: str | None
+    ) -> dict[str, Any]:
         task = node.entity
         key = self.cache.key(task, inputs)
         if task.cache.serialize:
             with self.cache.lock(key):  # identical calls wait for the first and read its result
-                return self._lookup_or_run(node, inputs, execution, path, key)
-        return self._lookup_or_run(node, inputs, execution, path, key)
+                return self._lookup_or_run(node, inputs, execution, path, key, parent)
+        return self._lookup_or_run(node, inputs, execution, path, key, parent)
 
     def _lookup_or_run(
-        self, node: Node, inputs: dict[str, Any], execution: _Execution, path: str, key: tuple[str, str, str]
+        self,
+        node: Node,
+        inputs: dict[str, Any],
+        execution: _Execution,
+        path: str,
+        key: tuple[str, str, str],
+        parent: str | None,
     ) -> dict[str, Any]:
         if not execution.overwrite_cache:
             hit = self.cache.get(node.entity, key)
             if hit is not None:
-                return hit
-        outputs = self._run_task(node, inputs, execution, path)
+                return _CachedOutputs(hit)
+        outputs = self._run_task(node, inputs, execution, path, parent)
         self.cache.put(node.entity, key, outputs)
         return outputs
 
-    def _run_task(self, node: Node, inputs: dict[str, Any], execution: _Execution, path: str) -> dict[str, Any]:
+    def _run_task(
+        self, node: Node, inputs: dict[str, Any], execution: _Execution, path: str, parent: str | None = None
+    ) -> dict[str, Any]:
         entity = node.entity
         overrides = node.overrides
         retries = overrides.get("retries", entity.metadata.retries)
@@ -232,22 +275,24 @@ class LocalExecutor:
                     checked=True,  # bindings were checked when the workflow was compiled
                 )
 
-            runner = LocalRunner(self, execution, f"{path}-")  # for map, dynamic and eager bodies
+            runner = LocalRunner(self, execution, path)  # for map, dynamic and eager bodies
             try:
                 with running(runner):
                     result = run_attempt() if timeout is None else _call_with_timeout(entity.name, run_attempt, timeout)
                 break
-            except UserTimeoutError:
+            except UserTimeoutError as error:
                 runner.abandon()  # the attempt's thread still runs: do not wait for its children
                 if attempt >= retries:
                     raise
                 attempt += 1
+                execution.announcer.node_retried(execution.id.name, path, entity.name, attempt, error, parent)
             except Exception as error:
                 # Flyte retries recoverable errors (and timeouts, above); a task may list more (retry_on).
                 retryable = isinstance(error, (RecoverableException, *entity.retry_on))
                 if not retryable or attempt >= retries:
                     raise
                 attempt += 1
+                execution.announcer.node_retried(execution.id.name, path, entity.name, attempt, error, parent)
             finally:
                 runner.close()
         outputs = entity.python_interface.outputs_by_name(result)
@@ -274,18 +319,19 @@ class LocalRunner:
     on first use, so that a child waiting on its own children never starves its parent's pool.
     """
 
-    __slots__ = ("_executor", "_execution", "_prefix", "_pool", "_lock")
+    __slots__ = ("_executor", "_execution", "_parent", "_prefix", "_pool", "_lock")
 
-    def __init__(self, executor: LocalExecutor, execution: _Execution, prefix: str) -> None:
+    def __init__(self, executor: LocalExecutor, execution: _Execution, parent: str | None) -> None:
         self._executor = executor
         self._execution = execution
-        self._prefix = prefix
+        self._parent = parent  # the path of the node whose body runs the children (None: top level)
+        self._prefix = f"{parent}-" if parent else ""
         self._pool: Any = None
         self._lock = threading.Lock()
 
     def run(self, entity: Any, inputs: dict[str, Any], *, name: str) -> dict[str, Any]:
         """Run ``entity`` as the child node ``name``; return its outputs by name."""
-        return self._executor._run_node(Node(name, entity, inputs), {}, self._execution, self._prefix)
+        return self._executor._run_node(Node(name, entity, inputs), {}, self._execution, self._prefix, self._parent)
 
     def submit(self, entity: Any, inputs: dict[str, Any], *, name: str) -> Any:
         """Start the child node ``name`` on the pool; return its future."""
@@ -363,6 +409,10 @@ def overrides_cache(node: Node) -> bool:
     return bool(node.overrides.get("cache", True))
 
 
+class _CachedOutputs(dict):  # type: ignore[type-arg]
+    """Outputs read from the cache (so that the node's finished event says so)."""
+
+
 class _Execution:
     """One run of a top-level workflow: its id, start date, scratch directory (for checkpoints) and
     whether cached outputs are recomputed (``overwrite_cache``).
@@ -372,6 +422,7 @@ class _Execution:
         self.overwrite_cache = overwrite_cache
         self.id = new_execution_id()
         self.date = dt.datetime.now(dt.timezone.utc)
+        self.announcer = listeners()  # the plugins listening to lifecycle events, asked once per run
 
     def checkpoint(self, path: str) -> Checkpoint:
         """The checkpoint of the node at ``path`` (the same object for every attempt of it)."""
