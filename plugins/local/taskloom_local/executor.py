@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import inspect
 import os
 import threading
 from typing import Any
@@ -295,6 +296,8 @@ class LocalExecutor:
                 execution.announcer.node_retried(execution.id.name, path, entity.name, attempt, error, parent)
             finally:
                 runner.close()
+        if inspect.isawaitable(result):  # an async body run on a thread whose event loop is running
+            result = _run_to_completion(result)
         outputs = entity.python_interface.outputs_by_name(result)
         if self._raw_output_prefix is not None:
             outputs = offload(outputs, entity.python_interface.outputs, f"{self._raw_output_prefix}/{execution.id.name}/{path}")
@@ -386,6 +389,31 @@ def _call_with_timeout(task_name: str, call_task: Any, timeout: dt.timedelta) ->
     worker.join(timeout.total_seconds())
     if worker.is_alive():
         raise UserTimeoutError(f"task {task_name!r} did not finish within its timeout of {timeout}")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]
+
+
+def _run_to_completion(awaitable: Any) -> Any:
+    # This thread's event loop is busy running the caller (a workflow called from async code): run
+    # the task's coroutine to completion on a thread of its own and wait for it, as a sync call must.
+    import asyncio
+    import contextvars
+
+    async def wait() -> Any:
+        return await awaitable
+
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["result"] = asyncio.run(wait())
+        except BaseException as error:  # raised again on the calling thread
+            outcome["error"] = error
+
+    worker = threading.Thread(target=contextvars.copy_context().run, args=(run,), name="taskloom-async")
+    worker.start()
+    worker.join()
     if "error" in outcome:
         raise outcome["error"]
     return outcome["result"]

@@ -176,3 +176,19 @@ def test_aio_awaits_the_handler_or_runs_the_call_in_a_thread():
     plain, handled, calls = asyncio.run(main())
     assert plain == [4, 9]
     assert handled == "handled async" and calls == [("aio " + square.name, (), {"x": 2})]
+
+
+def test_a_workflow_called_from_async_code_runs_its_async_tasks_to_completion():
+    @task
+    async def plus_one(x: int) -> int:
+        await asyncio.sleep(0)
+        return x + 1
+
+    @workflow
+    def wf(x: int) -> int:
+        return plus_one(x=plus_one(x=x))
+
+    async def main():
+        return wf(x=1)  # a sync call from a coroutine: the loop of this thread is running
+
+    assert asyncio.run(main()) == 3
