@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import nox
 
-nox.options.sessions = ["kernel", "types", "local", "integration"]
+nox.options.sessions = ["kernel", "types", "local", "map", "dynamic", "integration"]
 
 SESSIONS = {
     "kernel": ("kernel", "tests/kernel"),
     "types": ("kernel,types", "plugins/types/tests"),
     "local": ("kernel,types,local", "plugins/local/tests"),
+    "map": ("kernel,types,local,map", "plugins/map/tests"),
+    "dynamic": ("kernel,types,local,dynamic", "plugins/dynamic/tests"),
     "integration": (None, "tests/integration"),
 }
 
@@ -39,6 +41,18 @@ def types(session: nox.Session) -> None:
 def local(session: nox.Session) -> None:
     """The kernel, taskloom-types and taskloom-local."""
     _run(session, "local")
+
+
+@nox.session
+def map(session: nox.Session) -> None:
+    """The kernel, taskloom-types, taskloom-local and taskloom-map."""
+    _run(session, "map")
+
+
+@nox.session
+def dynamic(session: nox.Session) -> None:
+    """The kernel, taskloom-types, taskloom-local and taskloom-dynamic."""
+    _run(session, "dynamic")
 
 
 @nox.session

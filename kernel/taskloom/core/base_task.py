@@ -202,6 +202,11 @@ class PythonTask:
         return self._container_image
 
     @property
+    def accelerator(self) -> Any:
+        """The accelerator the task asks for (a device name or a GPUAccelerator), or None."""
+        return self._accelerator
+
+    @property
     def pod_template(self) -> dict[str, Any] | None:
         """The Kubernetes pod template as a dict, or None."""
         return self._pod_template

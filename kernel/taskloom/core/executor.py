@@ -59,7 +59,9 @@ class Runner(Protocol):
     Executors make one current (:class:`running`) while a task body runs; task types get it with
     :func:`task_runner`. Each node started here is a child of the running task's node: ``name``
     tells the children apart (an element index, a node id) and must be unique among them. A child
-    gets the executor's treatment of any node: retries, timeout, cache, failure reporting.
+    gets the executor's treatment of any node: retries, timeout, cache, failure reporting. The
+    retries and timeout of an entity with ``is_array_node`` (a map task) are those of each element,
+    so the node that runs its body gets neither.
     """
 
     def run(self, entity: Any, inputs: dict[str, Any], *, name: str) -> dict[str, Any]:
@@ -70,7 +72,11 @@ class Runner(Protocol):
         """
 
     def submit(self, entity: Any, inputs: dict[str, Any], *, name: str) -> concurrent.futures.Future[dict[str, Any]]:
-        """Start what :meth:`run` does without waiting; the future gives the outputs or the exception."""
+        """Start what :meth:`run` does without waiting; the future gives the outputs or the exception.
+
+        Cancelling the future before the child starts means the child never runs (a map task stops
+        starting elements once it cannot succeed).
+        """
 
     def close(self) -> None:
         """Wait for submitted children and release what the runner holds; it is not used afterwards."""

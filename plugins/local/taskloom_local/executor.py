@@ -258,8 +258,13 @@ class LocalExecutor:
     ) -> dict[str, Any]:
         entity = node.entity
         overrides = node.overrides
-        retries = overrides.get("retries", entity.metadata.retries)
-        timeout = overrides.get("timeout", entity.metadata.timeout)
+        if getattr(entity, "is_array_node", False):
+            # A map task's retries and timeout are those of each element (as on Flyte): its
+            # elements are children that get them; the map node itself runs once, unbounded.
+            retries, timeout = 0, None
+        else:
+            retries = overrides.get("retries", entity.metadata.retries)
+            timeout = overrides.get("timeout", entity.metadata.timeout)
         if isinstance(timeout, int):
             timeout = dt.timedelta(seconds=timeout)
         checkpoint = _Once(lambda: execution.checkpoint(path))  # made when a task first asks for it
