@@ -196,7 +196,7 @@ def entity_command(name: str, entity: Any, executor: str | None) -> click.Comman
             from taskloom.core.executor import get_executor
             from taskloom.core.type_engine import TypeEngine
 
-            TypeEngine.dict_to_literal_map(None, inputs, entity.python_interface.inputs, entity=f"task {entity.name!r}")
+            TypeEngine.check_values(inputs, entity.python_interface.inputs, entity=f"task {entity.name!r}")
             result = get_executor().execute(entity, inputs)
         else:
             result = entity(**inputs)

@@ -304,7 +304,7 @@ class PythonTask:
         if not checked:
             from taskloom.core.type_engine import TypeEngine
 
-            TypeEngine.dict_to_literal_map(None, inputs, self._interface.inputs, entity=f"task {self._name!r}")
+            TypeEngine.check_values(inputs, self._interface.inputs, entity=f"task {self._name!r}")
         with task_execution(
             self._name, execution_id=execution_id, execution_date=execution_date, attempt=attempt, checkpoint=checkpoint
         ) as params:
@@ -323,7 +323,7 @@ class PythonTask:
 
         entity = f"task {self._name!r}"
         inputs = bind_arguments(entity, self._interface.inputs_with_defaults, args, kwargs)
-        TypeEngine.dict_to_literal_map(None, inputs, self._interface.inputs, entity=entity)
+        TypeEngine.check_values(inputs, self._interface.inputs, entity=entity)
         return inputs
 
     def _check_outputs(self, result: Any) -> Any:
@@ -335,7 +335,7 @@ class PythonTask:
             values = self._interface.outputs_by_name(result)
         except ValueError as error:
             raise TypeTransformerFailedError(f"{entity}: {error}") from None
-        TypeEngine.dict_to_literal_map(None, values, self._interface.outputs, entity=entity, direction="output")
+        TypeEngine.check_values(values, self._interface.outputs, entity=entity, direction="output")
         return result
 
     def _finish_async(self, awaitable: Any, params: Any) -> Any:

@@ -120,6 +120,15 @@ class TypeTransformer(Generic[T]):
         if isinstance(check, type) and not isinstance(v, check):
             raise TypeTransformerFailedError(f"expected {type_name(t)}, got {value_description(v)}")
 
+    def checker(self, t: Any) -> Callable[[Any], bool] | None:
+        """A fast test of values declared as ``t``, or None when this transformer offers none.
+
+        The test must answer True only for values :meth:`to_literal` accepts as they are; it may
+        answer False for some of those too (the engine then converts to be sure). Executors check
+        every task input and output: a test lets them skip building literals in-process.
+        """
+        return None
+
     def get_literal_type(self, t: Any) -> LiteralType:
         """Return the literal type that values of Python type ``t`` are converted to."""
         raise NotImplementedError(f"{type(self).__name__}.get_literal_type")
@@ -180,16 +189,20 @@ class SimpleTransformer(TypeTransformer[T]):
         return super().guess_python_type(literal_type)
 
 
+_MISSING = object()
+
+
 class _Registry:
     """The transformers known for one set of loaded plugins."""
 
-    __slots__ = ("by_type", "claimers", "ordered", "lookups")
+    __slots__ = ("by_type", "claimers", "ordered", "lookups", "checkers")
 
     def __init__(self, transformers: list[TypeTransformer[Any]]) -> None:
         self.by_type: dict[Any, TypeTransformer[Any]] = {}
         self.claimers: list[TypeTransformer[Any]] = []
         self.ordered = transformers
         self.lookups: dict[Any, TypeTransformer[Any]] = {}
+        self.checkers: dict[Any, Callable[[Any], bool] | None] = {}
         for transformer in transformers:  # highest priority first: the first claim wins
             self.by_type.setdefault(transformer.python_type, transformer)
             if type(transformer).handles is not TypeTransformer.handles:
@@ -393,6 +406,49 @@ class TypeEngine:
                     _prefix(entity) + f"{direction} {name!r} {_expects(type_hints[name], value, error)}"
                 ) from error
         return LiteralMap(literals=literals)
+
+    @classmethod
+    def checker(cls, python_type: Any) -> Callable[[Any], bool] | None:
+        """The fast test of values of ``python_type`` (see :meth:`TypeTransformer.checker`), or None."""
+        registry = cls._current()
+        try:
+            return registry.checkers[python_type]
+        except KeyError:
+            pass
+        except TypeError:  # an unhashable annotation: no cache, no fast test
+            return None
+        t = strip_annotated(python_type)
+        try:
+            found = cls.get_transformer(t).checker(t)
+        except UnsupportedTypeError:
+            found = None
+        registry.checkers[python_type] = found
+        return found
+
+    @classmethod
+    def check_values(
+        cls,
+        d: dict[str, Any],
+        type_hints: dict[str, Any],
+        *,
+        entity: str | None = None,
+        direction: str = "input",
+    ) -> None:
+        """Check named values against their types as :meth:`dict_to_literal_map` does, raising the
+        same errors, but without building literals when the transformers' fast tests pass.
+        """
+        registry = cls._current()
+        checkers = registry.checkers
+        for name, value in d.items():
+            python_type = type_hints.get(name, _MISSING)
+            if python_type is not _MISSING:
+                try:
+                    test = checkers[python_type]
+                except (KeyError, TypeError):
+                    test = cls.checker(python_type)
+                if test is not None and test(value):
+                    continue
+            cls.dict_to_literal_map(None, {name: value}, type_hints, entity=entity, direction=direction)
 
     @classmethod
     def literal_map_to_kwargs(

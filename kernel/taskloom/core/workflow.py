@@ -118,7 +118,7 @@ class WorkflowBase:
             return handler.call(self, args, kwargs)
         entity = f"workflow {self._name!r}"
         inputs = bind_arguments(entity, self._interface.inputs_with_defaults, args, kwargs)
-        TypeEngine.dict_to_literal_map(None, inputs, self._interface.inputs, entity=entity)
+        TypeEngine.check_values(inputs, self._interface.inputs, entity=entity)
         return get_executor().execute(self, inputs)
 
     async def aio(self, *args: Any, **kwargs: Any) -> Any:

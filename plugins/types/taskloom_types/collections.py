@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import typing
-from typing import Any
+from typing import Any, Callable
 
 from taskloom.core.type_engine import TypeEngine, TypeTransformer, literal_description, type_name, value_description
 from taskloom.exceptions.user import TypeTransformerFailedError, UnsupportedTypeError
@@ -110,6 +110,12 @@ class ListTransformer(TypeTransformer[list]):  # type: ignore[type-arg]
     def get_literal_type(self, t: Any) -> LiteralType:
         return LiteralType(collection_type=TypeEngine.to_literal_type(_item_type(t)))
 
+    def checker(self, t: Any) -> Callable[[Any], bool] | None:
+        item = TypeEngine.checker(_item_type(t))
+        if item is None:
+            return None
+        return lambda value: type(value) is list and all(map(item, value))
+
     def to_literal(self, ctx: Any, python_val: Any, python_type: Any, expected: LiteralType) -> Literal:
         if not isinstance(python_val, list):
             raise mismatch(python_type, python_val)
@@ -137,6 +143,16 @@ class DictTransformer(TypeTransformer[dict]):  # type: ignore[type-arg]
         if key_type is not str:
             raise UnsupportedTypeError(f"{type_name(t)}: a literal map has str keys; use dict[str, ...]")
         return LiteralType(map_value_type=TypeEngine.to_literal_type(value_type))
+
+    def checker(self, t: Any) -> Callable[[Any], bool] | None:
+        if is_json_dict(t):
+            return None
+        value = TypeEngine.checker(typing.get_args(t)[1])
+        if value is None:
+            return None
+        return lambda mapping: (
+            type(mapping) is dict and all(type(key) is str for key in mapping) and all(map(value, mapping.values()))
+        )
 
     def to_literal(self, ctx: Any, python_val: Any, python_type: Any, expected: LiteralType) -> Literal:
         if not isinstance(python_val, dict):

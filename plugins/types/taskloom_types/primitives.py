@@ -109,12 +109,18 @@ class ScalarTransformer(TypeTransformer[T], Generic[T]):
         simple: SimpleType,
         encode: Callable[[Any], Scalar],
         decode: Callable[[Scalar], T],
+        check: Callable[[Any], bool] | None = None,
     ) -> None:
         super().__init__(name, t)
         self._simple = simple
         self._literal_type = LiteralType(simple=simple)
         self._encode = encode
         self._decode = decode
+        self._check = check
+
+    def checker(self, t: Any) -> Callable[[Any], bool] | None:
+        """``check``: a test that accepts only values ``encode`` takes as they are."""
+        return self._check
 
     def get_literal_type(self, t: Any = None) -> LiteralType:
         return self._literal_type
@@ -197,6 +203,7 @@ def transformers() -> list[TypeTransformer[Any]]:
             SimpleType.INTEGER,
             lambda v: Scalar(primitive=Primitive(integer=check_int(v))),
             lambda s: _primitive(s, "integer"),
+            lambda v: type(v) is int and INT64_MIN <= v <= INT64_MAX,
         ),
         ScalarTransformer(
             "float",
@@ -204,6 +211,7 @@ def transformers() -> list[TypeTransformer[Any]]:
             SimpleType.FLOAT,
             lambda v: Scalar(primitive=Primitive(float_value=check_float(v))),
             _decode_float,
+            lambda v: type(v) is float or type(v) is int,
         ),
         ScalarTransformer(
             "str",
@@ -211,6 +219,7 @@ def transformers() -> list[TypeTransformer[Any]]:
             SimpleType.STRING,
             lambda v: Scalar(primitive=Primitive(string_value=check_str(v))),
             lambda s: _primitive(s, "string_value"),
+            lambda v: type(v) is str,
         ),
         ScalarTransformer(
             "bool",
@@ -218,6 +227,7 @@ def transformers() -> list[TypeTransformer[Any]]:
             SimpleType.BOOLEAN,
             lambda v: Scalar(primitive=Primitive(boolean=check_bool(v))),
             lambda s: _primitive(s, "boolean"),
+            lambda v: type(v) is bool,
         ),
         ScalarTransformer(
             "bytes",
@@ -225,6 +235,7 @@ def transformers() -> list[TypeTransformer[Any]]:
             SimpleType.BINARY,
             lambda v: Scalar(binary=Binary(value=check_bytes(v), tag=BYTES_TAG)),
             _decode_bytes,
+            lambda v: type(v) is bytes,
         ),
         ScalarTransformer(
             "datetime",
@@ -247,5 +258,6 @@ def transformers() -> list[TypeTransformer[Any]]:
             SimpleType.NONE,
             _encode_none,
             _decode_none,
+            lambda v: v is None,
         ),
     ]

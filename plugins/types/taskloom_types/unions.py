@@ -124,6 +124,12 @@ class UnionTransformer(TypeTransformer[Any]):
                 pass
         return cached
 
+    def checker(self, t: Any) -> Any:
+        tests = [TypeEngine.checker(variant) for variant in typing.get_args(t)]
+        if not tests or any(test is None for test in tests):
+            return None
+        return lambda value: any(test(value) for test in tests)
+
     def _variants(self, t: Any) -> tuple[tuple[Any, ...], tuple[LiteralType, ...]]:
         return typing.get_args(t), self.get_literal_type(t).union_type.variants
 
