@@ -56,6 +56,11 @@ class Node:
         return dict(self._overrides)
 
     @property
+    def has_overrides(self) -> bool:
+        """Whether ``with_overrides`` replaced anything (executors skip copying :attr:`overrides` otherwise)."""
+        return bool(self._overrides)
+
+    @property
     def upstream_nodes(self) -> list[Node]:
         """The nodes that must finish first: producers of its promises, then ``>>`` predecessors."""
         found: dict[str, Node] = {}

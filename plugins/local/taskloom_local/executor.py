@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import functools
 import inspect
 import os
 import threading
@@ -257,34 +258,45 @@ class LocalExecutor:
         self, node: Node, inputs: dict[str, Any], execution: _Execution, path: str, parent: str | None = None
     ) -> dict[str, Any]:
         entity = node.entity
-        overrides = node.overrides
         if getattr(entity, "is_array_node", False):
             # A map task's retries and timeout are those of each element (as on Flyte): its
             # elements are children that get them; the map node itself runs once, unbounded.
             retries, timeout = 0, None
         else:
+            overrides = node.overrides if node.has_overrides else _NO_OVERRIDES
             retries = overrides.get("retries", entity.metadata.retries)
             timeout = overrides.get("timeout", entity.metadata.timeout)
         if isinstance(timeout, int):
             timeout = dt.timedelta(seconds=timeout)
-        checkpoint = _Once(lambda: execution.checkpoint(path))  # made when a task first asks for it
+        checkpoint = _Checkpoints(execution, path)  # the checkpoint is made when a task first asks for it
         attempt = 0
         while True:
-
-            def run_attempt(attempt: int = attempt) -> Any:
-                return entity.run(
-                    inputs,
-                    execution_id=execution.id,
-                    execution_date=execution.date,
-                    attempt=attempt,
-                    checkpoint=checkpoint,
-                    checked=True,  # bindings were checked when the workflow was compiled
-                )
-
             runner = LocalRunner(self, execution, path)  # for map, dynamic and eager bodies
             try:
                 with running(runner):
-                    result = run_attempt() if timeout is None else _call_with_timeout(entity.name, run_attempt, timeout)
+                    if timeout is None:
+                        result = entity.run(
+                            inputs,
+                            execution_id=execution.id,
+                            execution_date=execution.date,
+                            attempt=attempt,
+                            checkpoint=checkpoint,
+                            checked=True,  # bindings were checked when the workflow was compiled
+                        )
+                    else:
+                        result = _call_with_timeout(
+                            entity.name,
+                            functools.partial(
+                                entity.run,
+                                inputs,
+                                execution_id=execution.id,
+                                execution_date=execution.date,
+                                attempt=attempt,
+                                checkpoint=checkpoint,
+                                checked=True,
+                            ),
+                            timeout,
+                        )
                 break
             except UserTimeoutError as error:
                 runner.abandon()  # the attempt's thread still runs: do not wait for its children
@@ -300,7 +312,8 @@ class LocalExecutor:
                 attempt += 1
                 execution.announcer.node_retried(execution.id.name, path, entity.name, attempt, error, parent)
             finally:
-                runner.close()
+                if runner.used:
+                    runner.close()
         if inspect.isawaitable(result):  # an async body run on a thread whose event loop is running
             result = _run_to_completion(result)
         outputs = entity.python_interface.outputs_by_name(result)
@@ -321,30 +334,38 @@ class LocalExecutor:
         raise UserException(f"conditional {branch.name!r}: no case holds")  # compile time requires else_
 
 
+_POOL_LOCK = threading.Lock()  # pools are made rarely: one lock for every runner
+
+
 class LocalRunner:
     """Runs the children of a task's body (map elements, a dynamic graph, eager calls) as nodes of
     the same execution, named ``<prefix><name>``; :meth:`submit` uses a thread pool of its own, made
     on first use, so that a child waiting on its own children never starves its parent's pool.
     """
 
-    __slots__ = ("_executor", "_execution", "_parent", "_prefix", "_pool", "_lock")
+    __slots__ = ("_executor", "_execution", "_parent", "_pool", "used")
 
     def __init__(self, executor: LocalExecutor, execution: _Execution, parent: str | None) -> None:
         self._executor = executor
         self._execution = execution
         self._parent = parent  # the path of the node whose body runs the children (None: top level)
-        self._prefix = f"{parent}-" if parent else ""
         self._pool: Any = None
-        self._lock = threading.Lock()
+        self.used = False  # made for every task attempt; most never start a child
+
+    @property
+    def _prefix(self) -> str:
+        return f"{self._parent}-" if self._parent else ""
 
     def run(self, entity: Any, inputs: dict[str, Any], *, name: str) -> dict[str, Any]:
         """Run ``entity`` as the child node ``name``; return its outputs by name."""
+        self.used = True
         return self._executor._run_node(Node(name, entity, inputs), {}, self._execution, self._prefix, self._parent)
 
     def submit(self, entity: Any, inputs: dict[str, Any], *, name: str) -> Any:
         """Start the child node ``name`` on the pool; return its future."""
         import contextvars
 
+        self.used = True
         if self._pool is None:
             self._make_pool()
         # A fresh context: the child must not inherit what the parent's body made current (an
@@ -366,7 +387,7 @@ class LocalRunner:
     def _make_pool(self) -> None:
         import concurrent.futures
 
-        with self._lock:
+        with _POOL_LOCK:
             if self._pool is None:
                 self._pool = concurrent.futures.ThreadPoolExecutor(
                     max_workers=self._executor._max_workers, thread_name_prefix="taskloom"
@@ -424,17 +445,23 @@ def _run_to_completion(awaitable: Any) -> Any:
     return outcome["result"]
 
 
-class _Once:
-    """Calls ``make`` on first use and keeps the result (a lazily made checkpoint)."""
+class _Checkpoints:
+    """Gives the node's checkpoint, made on first use (the same for every attempt of the node)."""
 
-    def __init__(self, make: Any) -> None:
-        self._make = make
+    __slots__ = ("_execution", "_path", "_value")
+
+    def __init__(self, execution: _Execution, path: str) -> None:
+        self._execution = execution
+        self._path = path
         self._value: Any = None
 
     def __call__(self) -> Any:
         if self._value is None:
-            self._value = self._make()
+            self._value = self._execution.checkpoint(self._path)
         return self._value
+
+
+_NO_OVERRIDES: dict[str, Any] = {}
 
 
 def overrides_cache(node: Node) -> bool:
