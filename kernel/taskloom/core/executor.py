@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import os
-from typing import TYPE_CHECKING, Any, Iterator, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Protocol, Sequence
 
 if TYPE_CHECKING:
     import concurrent.futures
@@ -76,6 +76,23 @@ class Runner(Protocol):
 
         Cancelling the future before the child starts means the child never runs (a map task stops
         starting elements once it cannot succeed).
+        """
+
+    def map(
+        self,
+        entity: Any,
+        inputs: Sequence[dict[str, Any]],
+        *,
+        concurrency: int | None = None,
+        on_done: Callable[[int, Any], bool] | None = None,
+    ) -> list[Any]:
+        """Run ``entity`` once per element of ``inputs`` (child ``str(index)``), at most ``concurrency``
+        at once (None or 0: as many as the executor sees fit); return one outcome per element.
+
+        An outcome is the child's outputs by name, the exception it raised, or None when it was never
+        started. ``on_done(index, outcome)`` is called as each child ends (from any thread); when it
+        returns True no further child starts. Executors run the batch their own efficient way (one
+        lane of work per worker, an array job...); each child still gets retries, timeout and cache.
         """
 
     def close(self) -> None:

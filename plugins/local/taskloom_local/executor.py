@@ -372,6 +372,105 @@ class LocalRunner:
         # eager workflow's call handler); the executor gives the child its own.
         return self._pool.submit(contextvars.Context().run, self.run, entity, inputs, name=name)
 
+    def map(
+        self,
+        entity: Any,
+        inputs: Any,
+        *,
+        concurrency: int | None = None,
+        on_done: Any = None,
+    ) -> list[Any]:
+        """Run ``entity`` per element of ``inputs`` in lanes: threads (at most ``concurrency``, and
+        no more than the pool would have) that each take the next element until none is left.
+
+        One lane runs on this thread. A lane per element would cost a thread hand-off each; lanes
+        cost one per lane, so ten thousand trivial elements run at the speed of a loop.
+        """
+        self.used = True
+        count = len(inputs)
+        outcomes: list[Any] = [None] * count
+        if count == 0:
+            return outcomes
+        run_one = self._element_runner(entity)
+        limit = self._executor._max_workers or min(32, (os.cpu_count() or 1) + 4)
+        lanes = min(concurrency or count, count, limit)
+        indices = iter(range(count))  # shared by the lanes: next() on it is atomic under the GIL
+        stop = False
+
+        def lane() -> None:
+            nonlocal stop
+            for index in indices:
+                if stop:
+                    return
+                try:
+                    outcome = run_one(inputs[index], str(index))
+                except Exception as error:
+                    outcome = error
+                outcomes[index] = outcome
+                if on_done is not None and on_done(index, outcome):
+                    stop = True
+
+        if lanes == 1:
+            lane()
+            return outcomes
+        import contextvars
+
+        threads = [
+            threading.Thread(target=contextvars.Context().run, args=(lane,), name=f"taskloom-lane-{number}", daemon=True)
+            for number in range(lanes - 1)
+        ]
+        for thread in threads:
+            thread.start()
+        contextvars.Context().run(lane)  # this thread is a lane too (its own context, as the others)
+        for thread in threads:
+            thread.join()
+        return outcomes
+
+    def _element_runner(self, entity: Any) -> Any:
+        """How :meth:`map` runs one element: as any child, or, for a plain task that needs none of
+        the executor's per-node services (no retries, timeout, cache, storage or listeners), by
+        calling it directly: the same context, checks and outputs, without the node bookkeeping.
+        """
+        executor, execution = self._executor, self._execution
+        metadata = getattr(entity, "metadata", None)
+        plain = (
+            metadata is not None
+            and execution.announcer is SILENT
+            and executor._raw_output_prefix is None
+            and getattr(entity, "cache", None) is None
+            and metadata.retries == 0
+            and metadata.timeout is None
+            and not getattr(entity, "is_array_node", False)
+            and not isinstance(entity, WorkflowBase)
+            and not getattr(entity, "is_launch_plan", False)
+        )
+        if not plain:
+            return lambda inputs, name: self.run(entity, inputs, name=name)
+        prefix = self._prefix
+        interface = entity.python_interface
+
+        def run_directly(inputs: dict[str, Any], name: str) -> dict[str, Any]:
+            path = prefix + name
+            runner = LocalRunner(executor, execution, path)
+            try:
+                with running(runner):
+                    result = entity.run(
+                        inputs,
+                        execution_id=execution.id,
+                        execution_date=execution.date,
+                        attempt=0,
+                        checkpoint=_Checkpoints(execution, path),
+                        checked=True,
+                    )
+            finally:
+                if runner.used:
+                    runner.close()
+            if inspect.isawaitable(result):
+                result = _run_to_completion(result)
+            return interface.outputs_by_name(result)
+
+        return run_directly
+
     def close(self) -> None:
         """Wait for submitted children and stop the pool."""
         if self._pool is not None:

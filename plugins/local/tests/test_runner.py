@@ -192,3 +192,71 @@ def test_a_workflow_called_from_async_code_runs_its_async_tasks_to_completion():
         return wf(x=1)  # a sync call from a coroutine: the loop of this thread is running
 
     assert asyncio.run(main()) == 3
+
+
+def test_map_gives_each_elements_outputs_or_exception_in_order():
+    @task
+    def checked_half(x: int) -> int:
+        if x % 2:
+            raise ValueError(f"odd {x}")
+        return x // 2
+
+    with task_runner() as runner:
+        outcomes = runner.map(checked_half, [{"x": i} for i in range(5)], concurrency=3)
+    assert [outcome if isinstance(outcome, dict) else type(outcome) for outcome in outcomes] == [
+        {"o0": 0}, ValueError, {"o0": 1}, ValueError, {"o0": 2}
+    ]
+
+
+def test_map_starts_nothing_more_once_on_done_says_stop():
+    seen: list[int] = []
+
+    @task
+    def record_index(x: int) -> int:
+        seen.append(x)
+        if x == 1:
+            raise KeyError("stop here")
+        return x
+
+    with task_runner() as runner:
+        outcomes = runner.map(
+            record_index, [{"x": i} for i in range(5)], concurrency=1, on_done=lambda index, outcome: isinstance(outcome, Exception)
+        )
+    assert seen == [0, 1] and outcomes[2:] == [None, None, None]
+
+
+def test_map_elements_get_retries_and_share_the_execution():
+    attempts: dict[int, int] = {}
+    executions: set[str] = set()
+
+    @task(retries=2)
+    def flaky_element(x: int) -> int:
+        attempts[x] = attempts.get(x, 0) + 1
+        executions.add(current_context().execution_id.name)
+        if current_context().attempt < x:
+            raise FlyteRecoverableException("again")
+        return x
+
+    with task_runner() as runner:
+        outcomes = runner.map(flaky_element, [{"x": i} for i in range(3)])
+    assert outcomes == [{"o0": 0}, {"o0": 1}, {"o0": 2}]
+    assert attempts == {0: 1, 1: 2, 2: 3} and len(executions) == 1
+
+
+def test_map_runs_no_more_lanes_than_its_concurrency():
+    running_now, most = [0], [0]
+    lock = threading.Lock()
+
+    @task
+    def hold(x: int) -> int:
+        with lock:
+            running_now[0] += 1
+            most[0] = max(most[0], running_now[0])
+        threading.Event().wait(0.01)
+        with lock:
+            running_now[0] -= 1
+        return x
+
+    with task_runner() as runner:
+        runner.map(hold, [{"x": i} for i in range(12)], concurrency=2)
+    assert most[0] == 2

@@ -204,61 +204,27 @@ class ArrayNodeMapTask(PythonTask):
         return math.ceil(round(self._min_success_ratio * count, 9))
 
     def _run_elements(self, runner: Any, inputs: dict[str, Any], count: int) -> _Progress:
-        """Run every element, at most ``concurrency`` at once, and say how each went."""
+        """Run every element through the runner's batch (at most ``concurrency`` at once); say how each went."""
+        import threading
+
         bound = {name: inputs[name] for name in self._bound_values}
         mapped = [(name, inputs[name]) for name in self._mapped_inputs]
-
-        def element(index: int) -> dict[str, Any]:
-            values = {name: items[index] for name, items in mapped}
-            values.update(bound)
-            return values
-
+        elements = [dict(zip([name for name, _ in mapped], values), **bound) for values in zip(*(items for _, items in mapped))]
         progress = _Progress(count, self._required_successes(count), self._run_all_sub_nodes)
-        if self._concurrency == 1:
-            # One at a time: each element runs on this thread, sparing a thread hand-off per element
-            # (as the local executor runs a lone node); the order and the outcome are the same.
-            for index in range(count):
-                if progress.hopeless:
-                    break
-                progress.started += 1
-                try:
-                    progress.results[index] = runner.run(self._target, element(index), name=str(index))
-                except Exception as error:
-                    progress.errors[index] = error
+        if progress.hopeless:  # more successes required than elements: start nothing
             return progress
+        lock = threading.Lock()
 
-        import queue
+        def on_done(index: int, outcome: Any) -> bool:
+            with lock:  # lanes report from their own threads
+                progress.started += 1
+                if isinstance(outcome, BaseException):
+                    progress.errors[index] = outcome
+                    return progress.hopeless  # the map cannot succeed: start nothing more
+                progress.results[index] = outcome
+                return False
 
-        limit = self._concurrency or count
-        # Futures report to a queue as they finish: waiting on it costs the same for ten elements or
-        # ten thousand, which concurrent.futures.wait (it visits every pending future) does not.
-        finished: queue.SimpleQueue[tuple[int, Any]] = queue.SimpleQueue()
-        in_flight: dict[int, Any] = {}
-        next_index = 0
-        try:
-            while True:
-                while len(in_flight) < limit and next_index < count and not progress.hopeless:
-                    future = runner.submit(self._target, element(next_index), name=str(next_index))
-                    in_flight[next_index] = future
-                    progress.started += 1
-                    future.add_done_callback(lambda done, index=next_index: finished.put((index, done)))
-                    next_index += 1
-                if not in_flight:
-                    break
-                index, future = finished.get()
-                del in_flight[index]
-                if future.cancelled():  # queued behind the executor's own limit, then dropped
-                    progress.started -= 1
-                elif future.exception() is not None:
-                    progress.errors[index] = future.exception()
-                    if progress.hopeless:  # the map cannot succeed: start nothing more
-                        for pending in in_flight.values():
-                            pending.cancel()
-                else:
-                    progress.results[index] = future.result()
-        finally:
-            for pending in in_flight.values():  # an interrupted wait: do not start what is queued
-                pending.cancel()
+        runner.map(self._target, elements, concurrency=self._concurrency, on_done=on_done)
         return progress
 
     def _failure(

@@ -5,6 +5,8 @@ Everything runs through the local executor (the default), directly or inside wor
 
 from __future__ import annotations
 
+import re
+
 import datetime as dt
 import enum
 import functools
@@ -457,7 +459,8 @@ def test_by_default_one_failed_element_fails_the_map_with_its_error_as_cause():
     assert isinstance(error.__cause__, ValueError) and str(error.__cause__) == "odd 3"
     message = str(error)
     assert mapped.name in message
-    assert "2 of 3 elements succeeded, 3 required" in message
+    # Element 2 may or may not have started when element 1 failed (then it never starts).
+    assert re.search(r"[12] of 3 elements succeeded, 3 required", message)
     assert "element 1: ValueError: odd 3" in message
 
 
@@ -648,7 +651,8 @@ def test_a_failed_map_is_not_retried_as_a_whole():
 
     with pytest.raises(MapTaskError):
         wf(xs=[0, 1, 2])
-    assert attempts == {0: 1, 1: 3, 2: 1}  # element 1 used its retries; nothing ran the map again
+    # Element 1 used its retries; nothing ran the map again (element 2 may not have started at all).
+    assert attempts[1] == 3 and all(attempts.get(index, 1) == 1 for index in (0, 2))
 
 
 def test_the_mapped_tasks_timeout_bounds_each_element_not_the_whole_map():
