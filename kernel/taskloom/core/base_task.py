@@ -297,24 +297,32 @@ class PythonTask:
         given execution id, date, attempt number and checkpoint. Returns what the body returns (an
         awaitable when the body is ``async`` and an event loop is running here).
         """
-        import inspect
-
-        from taskloom.core.context_manager import task_execution
+        from taskloom.core.context_manager import ExecutionParameters, _current, new_execution_id
 
         if not checked:
             from taskloom.core.type_engine import TypeEngine
 
             TypeEngine.check_values(inputs, self._interface.inputs, entity=f"task {self._name!r}")
-        with task_execution(
-            self._name, execution_id=execution_id, execution_date=execution_date, attempt=attempt, checkpoint=checkpoint
-        ) as params:
+        # What task_execution() does, inline: this runs once per task attempt.
+        params = ExecutionParameters(
+            execution_id=execution_id or new_execution_id(),
+            task_id=self._name,
+            working_directory=None,
+            execution_date=execution_date or dt.datetime.now(dt.timezone.utc),
+            checkpoint=checkpoint,
+            attempt=attempt,
+        )
+        token = _current.set(params)
+        try:
             try:
                 result = self.execute(**inputs)
             except Exception as error:
                 error.add_note(f"raised by task {self._name!r}")
                 raise
-            if inspect.isawaitable(result):
+            if type(result) not in _PLAIN_RESULTS and _awaitable(result):
                 return self._finish_async(result, params)
+        finally:
+            _current.reset(token)
         return self._check_outputs(result)
 
     def _bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -423,6 +431,16 @@ class PythonTask:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self._name!r}, task_type={self._task_type!r})"
+
+
+#: Result types that are never awaitable (most task results): no awaitable check for them.
+_PLAIN_RESULTS = frozenset({int, float, str, bool, bytes, list, dict, tuple, type(None)})
+
+
+def _awaitable(value: Any) -> bool:
+    import inspect
+
+    return inspect.isawaitable(value)
 
 
 #: The name of the container that runs the task inside a pod template.
