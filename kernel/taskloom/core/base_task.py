@@ -103,6 +103,11 @@ class PythonTask:
     ``pod_template`` a Kubernetes pod template as a dict (or any object with ``to_dict()``).
     """
 
+    #: True for task types whose body starts child nodes through the executor's runner (map tasks,
+    #: dynamic and eager workflows): executors run such bodies where the runner lives (a process
+    #: pool runs them in the scheduling process, their children in workers).
+    starts_children: bool = False
+
     def __init__(
         self,
         task_type: str,

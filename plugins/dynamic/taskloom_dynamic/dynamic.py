@@ -53,6 +53,9 @@ class DynamicTask(PythonFunctionTask[Any]):
     dynamic and async either).
     """
 
+    #: Its body starts children through the runner (see ``PythonTask.starts_children``).
+    starts_children = True
+
     #: flytekit's spelling: ``t.execution_mode is DynamicTask.ExecutionBehavior.DYNAMIC``.
     ExecutionBehavior = ExecutionBehavior
 

@@ -44,6 +44,9 @@ class EagerAsyncPythonFunctionTask(PythonFunctionTask[Any]):
     type is ``python-task`` and ``metadata.is_eager`` is True, as in flytekit.
     """
 
+    #: Its body starts children through the runner (see ``PythonTask.starts_children``).
+    starts_children = True
+
     #: flytekit's spelling: ``t.execution_mode is EagerAsyncPythonFunctionTask.ExecutionBehavior.EAGER``.
     ExecutionBehavior = ExecutionBehavior
 

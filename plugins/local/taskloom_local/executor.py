@@ -47,11 +47,41 @@ class LocalExecutor:
     """Runs workflows in this process; ``max_workers`` bounds the threads of one workflow run."""
 
     def __init__(
-        self, max_workers: int | None = None, cache: LocalCache | None = None, raw_output_prefix: str | None = None
+        self,
+        max_workers: int | None = None,
+        cache: LocalCache | None = None,
+        raw_output_prefix: str | None = None,
+        processes: int | None = None,
     ) -> None:
+        from taskloom_local.processes import processes_from_environment
+
         self._max_workers = max_workers
         self._cache = cache
         self._raw_output_prefix = (raw_output_prefix or raw_output_prefix_from_environment() or "").rstrip("/") or None
+        self._processes = processes or processes_from_environment()
+        self._pool: Any = None
+        if self._processes and max_workers is None:
+            self._max_workers = max(self._processes, 1)  # as many scheduling threads as workers
+
+    @property
+    def processes(self) -> int | None:
+        """How many worker processes run task bodies (None: they run on this process's threads)."""
+        return self._processes
+
+    def _process_pool(self) -> Any:
+        if self._pool is None:
+            with _POOL_LOCK:
+                if self._pool is None:
+                    from taskloom_local.processes import ProcessPool
+
+                    self._pool = ProcessPool(self._processes)
+        return self._pool
+
+    def close(self) -> None:
+        """Stop the worker processes, if any were started (the next run starts new ones)."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
 
     @property
     def raw_output_prefix(self) -> str | None:
@@ -94,6 +124,8 @@ class LocalExecutor:
         except BaseException as error:
             announce.execution_finished(execution.id.name, entity.name, kind, error, nodes)
             raise
+        finally:
+            self.close()
         announce.execution_finished(execution.id.name, entity.name, kind, None, nodes)
         return (graph or entity).python_interface.shape_outputs(outputs)
 
@@ -274,7 +306,17 @@ class LocalExecutor:
             runner = LocalRunner(self, execution, path)  # for map, dynamic and eager bodies
             try:
                 with running(runner):
-                    if timeout is None:
+                    if self._processes and not entity.starts_children:
+                        result = self._process_pool().run(
+                            entity,
+                            inputs,
+                            timeout=timeout,  # a worker past its timeout is killed, not abandoned
+                            execution_id=execution.id,
+                            execution_date=execution.date,
+                            attempt=attempt,
+                            checkpoint=checkpoint(),
+                        )
+                    elif timeout is None:
                         result = entity.run(
                             inputs,
                             execution_id=execution.id,
@@ -435,6 +477,7 @@ class LocalRunner:
         metadata = getattr(entity, "metadata", None)
         plain = (
             metadata is not None
+            and executor._processes is None
             and execution.announcer is SILENT
             and executor._raw_output_prefix is None
             and getattr(entity, "cache", None) is None
@@ -472,10 +515,14 @@ class LocalRunner:
         return run_directly
 
     def close(self) -> None:
-        """Wait for submitted children and stop the pool."""
+        """Wait for submitted children and stop the pool (a top-level runner also stops the
+        executor's worker processes).
+        """
         if self._pool is not None:
             self._pool.shutdown(wait=True)
             self._pool = None
+        if self._parent is None:
+            self._executor.close()
 
     def abandon(self) -> None:
         """Stop the pool without waiting: queued children never start (the attempt timed out)."""

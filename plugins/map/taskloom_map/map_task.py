@@ -71,6 +71,9 @@ class ArrayNodeMapTask(PythonTask):
     #: Read by ``WorkflowBase.to_workflow_template``: a node of this task is an ``ArrayNode``.
     is_array_node = True
 
+    #: The map body starts one child per element through the runner.
+    starts_children = True
+
     def __init__(
         self,
         python_function_task: Any,

@@ -1,0 +1,298 @@
+"""Task bodies in worker processes: ``loom run --processes N`` or ``LocalExecutor(processes=N)``.
+
+The scheduler stays in this process (its threads decide what runs when); each task attempt's body is
+sent to one of ``N`` worker processes, so CPU-bound tasks use every core. Unlike threads, a worker can
+be stopped: an attempt that exceeds its task's timeout has its worker killed (SIGKILL) and replaced,
+and fails with :class:`~taskloom.exceptions.user.UserTimeoutError`. A worker that dies on its own
+(killed, a segfault, the out-of-memory killer) fails the attempt with :class:`WorkerDiedError`, a
+recoverable error: the task's retries apply, then the workflow's failure policy; the pool replaces
+the worker and the run goes on.
+
+A worker finds the task by reference (the module that defines it and its name there), so the task
+must be defined at the top level of an importable module or of the file given to ``loom run``.
+Inputs and outputs cross the process boundary pickled. Workers are started with the ``forkserver``
+method (safe with the scheduler's threads) and import the task's module once.
+
+Task types whose body starts children through the runner (map tasks, dynamic and eager workflows:
+``PythonTask.starts_children``) run in this process, where the runner lives; their children run in
+workers like any task.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import signal
+import sys
+import threading
+from typing import Any
+
+from taskloom.exceptions.system import RecoverableSystemException, SystemException
+from taskloom.exceptions.user import UserTimeoutError
+
+#: The environment variable giving the number of worker processes (``loom run --processes``).
+PROCESSES_ENV = "TASKLOOM_PROCESSES"
+
+
+class WorkerDiedError(RecoverableSystemException):
+    """A task's worker process ended while running it (killed, crashed, out of memory)."""
+
+
+class TaskNotImportable(SystemException):
+    """A task cannot run in a worker process because a worker cannot find it by reference."""
+
+
+def processes_from_environment() -> int | None:
+    """``$TASKLOOM_PROCESSES`` as a positive number, or None when unset."""
+    text = os.environ.get(PROCESSES_ENV, "").strip()
+    if not text:
+        return None
+    try:
+        count = int(text)
+    except ValueError:
+        raise SystemException(f"{PROCESSES_ENV} must be a number of processes, got {text!r}") from None
+    if count < 1:
+        raise SystemException(f"{PROCESSES_ENV} must be at least 1, got {count}")
+    return count
+
+
+class ProcessPool:
+    """``size`` worker processes, started on first use, each running one task attempt at a time."""
+
+    def __init__(self, size: int) -> None:
+        if size < 1:
+            raise SystemException(f"a process pool needs at least one process, got {size}")
+        self._size = size
+        self._slots = threading.Semaphore(size)
+        self._idle: list[_Worker] = []
+        self._workers: set[_Worker] = set()
+        self._lock = threading.Lock()
+        self._closed = False
+        self._references: dict[int, tuple[str, str | None, str]] = {}
+
+    @property
+    def size(self) -> int:
+        """The number of worker processes."""
+        return self._size
+
+    def run(self, entity: Any, inputs: dict[str, Any], *, timeout: Any = None, **context: Any) -> Any:
+        """Run one attempt of ``entity`` with ``inputs`` in a worker; return what ``entity.run`` returns.
+
+        ``context`` holds ``entity.run``'s execution arguments (execution id and date, attempt,
+        checkpoint). ``timeout`` (a timedelta) kills the worker when exceeded. The task's own
+        exception is raised as it is (its notes say which process ran it).
+        """
+        from multiprocessing.connection import wait
+
+        reference = self._reference(entity)
+        job = (reference, entity.name, inputs, context)
+        seconds = None if timeout is None else timeout.total_seconds()
+        with self._slots:
+            worker = self._take()
+            try:
+                try:
+                    worker.connection.send(job)
+                except (BrokenPipeError, EOFError, OSError):
+                    raise self._died(entity.name, worker) from None
+                except Exception as error:  # an input that does not pickle
+                    raise SystemException(
+                        f"task {entity.name!r}: its inputs cannot be sent to a worker process: {type(error).__name__}: {error}"
+                    ) from error
+                ready = wait([worker.connection, worker.process.sentinel], seconds)
+                if not ready:
+                    worker.kill()
+                    raise UserTimeoutError(
+                        f"task {entity.name!r} did not finish within its timeout of {timeout}; its worker process was killed"
+                    )
+                if worker.connection not in ready:
+                    raise self._died(entity.name, worker)
+                try:
+                    status, payload = worker.connection.recv()
+                except (EOFError, OSError):
+                    raise self._died(entity.name, worker) from None
+            finally:
+                self._give_back(worker)
+        if status == "error":
+            raise payload
+        return payload
+
+    def close(self) -> None:
+        """Stop every worker (each finishes nothing more)."""
+        with self._lock:
+            self._closed = True
+            workers, self._workers, self._idle = list(self._workers), set(), []
+        for worker in workers:
+            worker.stop()
+
+    # --- workers -----------------------------------------------------------------------------
+
+    def _take(self) -> _Worker:
+        with self._lock:
+            if self._closed:
+                raise SystemException("the process pool is closed")
+            while self._idle:
+                worker = self._idle.pop()
+                if worker.process.is_alive():
+                    return worker
+                self._workers.discard(worker)
+        worker = _Worker.start()
+        with self._lock:
+            self._workers.add(worker)
+        return worker
+
+    def _give_back(self, worker: _Worker) -> None:
+        with self._lock:
+            if worker.process.is_alive() and not self._closed:
+                self._idle.append(worker)
+                return
+            self._workers.discard(worker)
+        worker.stop()
+
+    def _died(self, task_name: str, worker: _Worker) -> WorkerDiedError:
+        worker.process.join(1)
+        code = worker.process.exitcode
+        if code is not None and code < 0:
+            try:
+                how = f"was killed by signal {signal.Signals(-code).name}"
+            except ValueError:
+                how = f"was killed by signal {-code}"
+        elif code is not None:
+            how = f"exited with code {code}"
+        else:
+            how = "stopped answering"
+        return WorkerDiedError(
+            f"task {task_name!r}: its worker process (pid {worker.process.pid}) {how} while running it "
+            "(out of memory, a crash in native code, or killed from outside)"
+        )
+
+    def _reference(self, entity: Any) -> tuple[str, str | None, str]:
+        """(module name, module file, attribute) by which a worker finds ``entity``."""
+        key = id(entity)
+        found = self._references.get(key)
+        if found is None:
+            found = _find_reference(entity)
+            self._references[key] = found
+        return found
+
+
+def _find_reference(entity: Any) -> tuple[str, str | None, str]:
+    function = getattr(entity, "task_function", None)
+    candidates = []
+    if function is not None:
+        candidates.append((function.__module__, function.__name__))
+    for module_name, attribute in candidates:
+        module = sys.modules.get(module_name)
+        if module is not None and getattr(module, attribute, None) is entity:
+            return module_name, getattr(module, "__file__", None), attribute
+    for module_name, module in list(sys.modules.items()):  # a task instance bound to a module-level name
+        namespace = getattr(module, "__dict__", None)
+        if not isinstance(namespace, dict):
+            continue
+        for attribute, value in list(namespace.items()):
+            if value is entity:
+                return module_name, getattr(module, "__file__", None), attribute
+    raise TaskNotImportable(
+        f"task {entity.name!r} cannot run in a worker process: it is not bound to a name at the top level "
+        "of a module, so a worker cannot find it; define it at module level, or run without processes"
+    )
+
+
+class _Worker:
+    """One worker process and the connection to it."""
+
+    __slots__ = ("process", "connection")
+
+    def __init__(self, process: Any, connection: Any) -> None:
+        self.process = process
+        self.connection = connection
+
+    @classmethod
+    def start(cls) -> _Worker:
+        import multiprocessing
+
+        context = multiprocessing.get_context("forkserver")
+        parent_end, child_end = context.Pipe()
+        process = context.Process(target=serve, args=(child_end, list(sys.path)), name="taskloom-worker", daemon=True)
+        process.start()
+        child_end.close()
+        return cls(process, parent_end)
+
+    def kill(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(5)
+
+    def stop(self) -> None:
+        try:
+            if self.process.is_alive():
+                self.connection.send(None)
+        except (BrokenPipeError, EOFError, OSError):
+            pass
+        self.process.join(2)
+        if self.process.is_alive():
+            self.kill()
+        self.connection.close()
+
+
+# --- inside a worker ---------------------------------------------------------------------------
+
+
+def serve(connection: Any, path: list[str]) -> None:
+    """A worker's loop: receive a job, run it, send ``("ok", result)`` or ``("error", exception)``."""
+    sys.path[:] = path
+    tasks: dict[tuple[str, str | None, str], Any] = {}
+    while True:
+        try:
+            job = connection.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        reference, task_name, inputs, context = job
+        try:
+            entity = tasks.get(reference)
+            if entity is None:
+                entity = tasks[reference] = _load(reference, task_name)
+            answer: tuple[str, Any] = ("ok", entity.run(inputs, checked=True, **context))
+        except BaseException as error:  # every failure goes back to the scheduler
+            error.add_note(f"in worker process {os.getpid()}")
+            answer = ("error", error)
+        try:
+            connection.send(answer)
+        except Exception as error:  # an output or exception that does not pickle
+            status, payload = answer
+            what = "its outputs" if status == "ok" else f"its {type(payload).__name__}"
+            connection.send(
+                (
+                    "error",
+                    SystemException(
+                        f"task {task_name!r}: {what} cannot be sent back from the worker process: "
+                        f"{type(error).__name__}: {error}"
+                        + ("" if status == "ok" else f" (the task raised {type(payload).__name__}: {payload})")
+                    ),
+                )
+            )
+
+
+def _load(reference: tuple[str, str | None, str], task_name: str) -> Any:
+    module_name, module_file, attribute = reference
+    module = sys.modules.get(module_name)
+    if module is None and module_name == "__main__":
+        module = sys.modules.get("__mp_main__")
+    if module is None:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            if module_file is None:
+                raise
+            spec = importlib.util.spec_from_file_location(module_name, module_file)
+            if spec is None or spec.loader is None:
+                raise
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[module_name] = module
+            spec.loader.exec_module(module)
+    entity = getattr(module, attribute, None)
+    if entity is None or getattr(entity, "name", None) != task_name:
+        raise TaskNotImportable(f"task {task_name!r}: the worker found no such task at {module_name}.{attribute}")
+    return entity

@@ -1,0 +1,169 @@
+"""Task bodies in worker processes: every core used, timeouts that kill, workers that die."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+from taskloom import WorkflowFailurePolicy, current_context, task, workflow
+from taskloom.exceptions.user import UserTimeoutError
+from taskloom_local.executor import LocalExecutor
+from taskloom_local.processes import TaskNotImportable, WorkerDiedError
+
+# Workers find tasks by reference, so the tasks of these tests live at module level.
+
+
+@task
+def pid_after(seconds: float) -> int:
+    time.sleep(seconds)
+    return os.getpid()
+
+
+@task
+def spin(n: int) -> int:
+    total = 0
+    for i in range(n):
+        total += i * i
+    return total
+
+
+@task(timeout=1)
+def sleep_past_timeout(marker: str) -> int:
+    with open(marker, "w") as handle:
+        handle.write(str(os.getpid()))
+    time.sleep(60)
+    return 0
+
+
+@task(retries=1)
+def die_once(marker: str) -> int:
+    if not os.path.exists(marker):
+        open(marker, "w").close()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return current_context().attempt
+
+
+@task
+def die_always() -> int:
+    os.kill(os.getpid(), signal.SIGKILL)
+    return 0
+
+
+@task
+def segfault() -> int:
+    import ctypes
+
+    ctypes.memset(0, 0, 1)  # writes to address 0: a real segmentation fault
+    return 0
+
+
+@task
+def refuse(x: int) -> int:
+    raise ValueError(f"no {x}")
+
+
+@workflow
+def two_pids(seconds: float) -> tuple[int, int]:
+    return pid_after(seconds=seconds), pid_after(seconds=seconds)
+
+
+@workflow
+def survive(marker: str) -> int:
+    return die_once(marker=marker)
+
+
+@workflow
+def one_dies_one_finishes(seconds: float) -> tuple[int, int]:
+    return die_always(), pid_after(seconds=seconds)
+
+
+keep_going = workflow(failure_policy=WorkflowFailurePolicy.FAIL_AFTER_EXECUTABLE_NODES_COMPLETE)(
+    one_dies_one_finishes.workflow_function
+)
+
+
+@pytest.fixture
+def executor():
+    executor = LocalExecutor(processes=2)
+    yield executor
+    executor.close()
+
+
+def test_independent_tasks_run_in_two_worker_processes(executor):
+    first, second = executor.execute(two_pids, {"seconds": 0.3})
+    assert os.getpid() not in (first, second) and first != second
+
+
+def test_a_map_runs_its_elements_in_the_workers():
+    from taskloom import map_task
+
+    @workflow
+    def squares(ns: list[int]) -> list[int]:
+        return map_task(spin)(n=ns)
+
+    executor = LocalExecutor(processes=2)
+    assert executor.execute(squares, {"ns": [10, 100, 1000]}) == [spin(n=10), spin(n=100), spin(n=1000)]
+
+
+def test_a_task_past_its_timeout_has_its_worker_killed(executor, tmp_path):
+    marker = tmp_path / "pid"
+
+    @workflow
+    def wf(marker: str) -> int:
+        return sleep_past_timeout(marker=marker)
+
+    with pytest.raises(UserTimeoutError, match="sleep_past_timeout.*killed"):
+        executor.execute(wf, {"marker": str(marker)})
+    pid = int(marker.read_text())
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # the worker is gone, not left running
+
+
+def test_a_worker_killed_mid_task_is_retried_and_the_run_goes_on(executor, tmp_path):
+    assert executor.execute(survive, {"marker": str(tmp_path / "died")}) == 1  # the second attempt
+
+
+def test_a_dead_worker_fails_its_node_with_the_signal_named(executor):
+    with pytest.raises(WorkerDiedError, match=r"die_always.*SIGKILL"):
+        executor.execute(one_dies_one_finishes, {"seconds": 0.0})
+
+
+def test_after_a_worker_dies_the_other_nodes_complete_under_that_policy(executor, tmp_path):
+    with pytest.raises(WorkerDiedError) as raised:
+        executor.execute(keep_going, {"seconds": 0.2})
+    assert "1 more" not in "".join(getattr(raised.value, "__notes__", []))  # only die_always failed
+
+
+def test_a_segfault_fails_the_node_with_a_clear_error(executor):
+    @workflow
+    def wf() -> int:
+        return segfault()
+
+    with pytest.raises(WorkerDiedError, match="SIGSEGV"):
+        executor.execute(wf, {})
+
+
+def test_a_tasks_exception_keeps_its_type_across_the_process_boundary(executor):
+    @workflow
+    def wf(x: int) -> int:
+        return refuse(x=x)
+
+    with pytest.raises(ValueError, match="no 3") as raised:
+        executor.execute(wf, {"x": 3})
+    assert any("worker process" in note for note in raised.value.__notes__)
+
+
+def test_a_task_a_worker_cannot_find_is_a_clear_error(executor):
+    @task
+    def local_only(x: int) -> int:
+        return x
+
+    @workflow
+    def wf(x: int) -> int:
+        return local_only(x=x)
+
+    with pytest.raises(TaskNotImportable, match="local_only.*top level"):
+        executor.execute(wf, {"x": 1})
