@@ -275,11 +275,28 @@ def serve(connection: Any, path: list[str]) -> None:
             )
 
 
+_main_scripts: dict[str, Any] = {}
+
+
 def _load(reference: tuple[str, str | None, str], task_name: str) -> Any:
     module_name, module_file, attribute = reference
-    module = sys.modules.get(module_name)
-    if module is None and module_name == "__main__":
-        module = sys.modules.get("__mp_main__")
+    module = None
+    if module_name == "__main__":
+        # The script the user ran: a worker's own __main__ is something else. As multiprocessing's
+        # spawn does, load the script as __mp_main__, so that its `if __name__ == "__main__":` block
+        # does not run.
+        if module_file is None:
+            raise TaskNotImportable(f"task {task_name!r}: it is defined in a __main__ module that has no file")
+        module = _main_scripts.get(module_file)
+        if module is None:
+            spec = importlib.util.spec_from_file_location("__mp_main__", module_file)
+            if spec is None or spec.loader is None:
+                raise TaskNotImportable(f"task {task_name!r}: {module_file} cannot be imported")
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            _main_scripts[module_file] = module
+    else:
+        module = sys.modules.get(module_name)
     if module is None:
         try:
             module = importlib.import_module(module_name)
@@ -293,6 +310,9 @@ def _load(reference: tuple[str, str | None, str], task_name: str) -> Any:
             sys.modules[module_name] = module
             spec.loader.exec_module(module)
     entity = getattr(module, attribute, None)
-    if entity is None or getattr(entity, "name", None) != task_name:
+    name = getattr(entity, "name", None)
+    if isinstance(name, str) and name.startswith("__mp_main__."):  # the script, loaded under its worker name
+        name = "__main__." + name.removeprefix("__mp_main__.")
+    if entity is None or name != task_name:
         raise TaskNotImportable(f"task {task_name!r}: the worker found no such task at {module_name}.{attribute}")
     return entity

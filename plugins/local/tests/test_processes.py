@@ -167,3 +167,40 @@ def test_a_task_a_worker_cannot_find_is_a_clear_error(executor):
 
     with pytest.raises(TaskNotImportable, match="local_only.*top level"):
         executor.execute(wf, {"x": 1})
+
+
+def test_tasks_of_a_script_run_as_main_run_in_workers(tmp_path):
+    import subprocess
+    import sys
+    import textwrap
+
+    script = tmp_path / "script.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import os
+            from taskloom import map_task, task, workflow
+
+            @task
+            def pid_of(x: int) -> int:
+                return os.getpid()
+
+            @workflow
+            def pids(xs: list[int]) -> list[int]:
+                return map_task(pid_of)(x=xs)
+
+            if __name__ == "__main__":
+                found = pids(xs=[1, 2, 3])
+                print("worker" if os.getpid() not in found else "here")
+            """
+        )
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TASKLOOM_PROCESSES": "2"},
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "worker"
