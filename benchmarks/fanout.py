@@ -120,7 +120,7 @@ def main() -> int:
     parser.add_argument("--dynamic", type=int, default=1000, help="tasks a dynamic launches (default 1000)")
     parser.add_argument("--eager", type=int, default=1000, help="calls an eager workflow gathers (default 1000)")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs (default 3)")
-    parser.add_argument("--cpu", type=int, default=300_000, help="loop iterations of each CPU-bound element")
+    parser.add_argument("--cpu", type=int, default=2_000_000, help="loop iterations of each CPU-bound element")
     parser.add_argument("--taskloom-python", default=str(DEFAULT_TASKLOOM_PYTHON))
     parser.add_argument("--flytekit-venv", default=str(DEFAULT_FLYTEKIT_VENV))
     arguments = parser.parse_args()

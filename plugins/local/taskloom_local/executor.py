@@ -70,18 +70,14 @@ class LocalExecutor:
 
     def _process_pool(self) -> Any:
         if self._pool is None:
-            with _POOL_LOCK:
-                if self._pool is None:
-                    from taskloom_local.processes import ProcessPool
+            from taskloom_local.processes import shared_pool
 
-                    self._pool = ProcessPool(self._processes)
+            self._pool = shared_pool(self._processes)  # workers outlive a run: the next one reuses them
         return self._pool
 
     def close(self) -> None:
-        """Stop the worker processes, if any were started (the next run starts new ones)."""
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.close()
+        """Let go of the worker processes (they stay for the next run; they stop when Python exits)."""
+        self._pool = None
 
     @property
     def raw_output_prefix(self) -> str | None:
@@ -433,9 +429,11 @@ class LocalRunner:
         outcomes: list[Any] = [None] * count
         if count == 0:
             return outcomes
-        run_one = self._element_runner(entity)
         limit = self._executor._max_workers or min(32, (os.cpu_count() or 1) + 4)
         lanes = min(concurrency or count, count, limit)
+        if self._batchable(entity):
+            return self._map_in_batches(entity, inputs, lanes, on_done)
+        run_one = self._element_runner(entity)
         indices = iter(range(count))  # shared by the lanes: next() on it is atomic under the GIL
         stop = False
 
@@ -464,6 +462,67 @@ class LocalRunner:
         for thread in threads:
             thread.start()
         contextvars.Context().run(lane)  # this thread is a lane too (its own context, as the others)
+        for thread in threads:
+            thread.join()
+        return outcomes
+
+    def _batchable(self, entity: Any) -> bool:
+        """Whether :meth:`map` may send ``entity``'s elements to worker processes in batches: a plain
+        task (no retries, timeout, cache, storage or listeners) with a process pool to run it.
+        """
+        executor = self._executor
+        metadata = getattr(entity, "metadata", None)
+        return bool(
+            executor._processes
+            and metadata is not None
+            and not getattr(entity, "starts_children", True)
+            and self._execution.announcer is SILENT
+            and executor._raw_output_prefix is None
+            and getattr(entity, "cache", None) is None
+            and metadata.retries == 0
+            and metadata.timeout is None
+        )
+
+    def _map_in_batches(self, entity: Any, inputs: Any, lanes: int, on_done: Any) -> list[Any]:
+        # Elements go to the workers in batches (one round trip each, not one per element); each
+        # lane keeps one worker busy.
+        count = len(inputs)
+        outcomes: list[Any] = [None] * count
+        size = max(1, min(256, count // (lanes * 4)))
+        batches = iter([range(start, min(start + size, count)) for start in range(0, count, size)])
+        pool = self._executor._process_pool()
+        execution, prefix, interface = self._execution, self._prefix, entity.python_interface
+        stop = False
+
+        def lane() -> None:
+            nonlocal stop
+            for batch in batches:
+                if stop:
+                    return
+                results = pool.run_many(
+                    entity,
+                    [inputs[index] for index in batch],
+                    [execution.checkpoint(f"{prefix}{index}") for index in batch],
+                    execution_id=execution.id,
+                    execution_date=execution.date,
+                    attempt=0,
+                )
+                for index, result in zip(batch, results):
+                    if isinstance(result, BaseException):
+                        outcome: Any = result
+                    else:
+                        try:
+                            outcome = interface.outputs_by_name(result)
+                        except Exception as error:
+                            outcome = error
+                    outcomes[index] = outcome
+                    if on_done is not None and on_done(index, outcome):
+                        stop = True
+
+        threads = [threading.Thread(target=lane, name=f"taskloom-batch-{number}", daemon=True) for number in range(lanes - 1)]
+        for thread in threads:
+            thread.start()
+        lane()
         for thread in threads:
             thread.join()
         return outcomes

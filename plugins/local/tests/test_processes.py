@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+import typing
 
 import pytest
 
@@ -204,3 +205,21 @@ def test_tasks_of_a_script_run_as_main_run_in_workers(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "worker"
+
+
+def test_a_map_in_workers_reports_each_failed_element():
+    from taskloom import map_task
+
+    @workflow
+    def some_refused(xs: list[int]) -> list[typing.Optional[int]]:
+        return map_task(refuse_odd, min_success_ratio=0.5)(x=xs)
+
+    executor = LocalExecutor(processes=2)
+    assert executor.execute(some_refused, {"xs": [0, 1, 2, 3]}) == [0, None, 2, None]
+
+
+@task
+def refuse_odd(x: int) -> int:
+    if x % 2:
+        raise ValueError(f"odd {x}")
+    return x
