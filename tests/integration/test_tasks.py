@@ -354,3 +354,15 @@ def test_an_instance_task_runs_its_execute_with_a_declared_interface():
     assert echo.to_task_template(SETTINGS).metadata.retries.retries == 1
     with pytest.raises(TypeTransformerFailedError, match="task 'echo': input 'text' expects str, got int 1"):
         echo(text=1)
+
+
+def test_task_builds_the_class_it_is_given_and_plain_tasks_run_in_default_mode():
+    class Custom(PythonFunctionTask):
+        pass
+
+    def body(x: int) -> int:
+        return x
+
+    built = task(body, task_class=Custom, retries=2)
+    assert type(built) is Custom and built.metadata.retries == 2
+    assert built.execution_mode is PythonFunctionTask.ExecutionBehavior.DEFAULT

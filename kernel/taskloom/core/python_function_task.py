@@ -7,6 +7,7 @@ follow flytekit's ``flytekit.core.python_function_task``.
 
 from __future__ import annotations
 
+import enum
 import inspect
 from typing import Any, Callable, Generic, TypeVar
 
@@ -16,6 +17,17 @@ from taskloom.core.interface import Interface, transform_function_to_interface
 T = TypeVar("T")
 
 
+class ExecutionBehavior(enum.Enum):
+    """How a function task runs its body (flytekit's ``PythonFunctionTask.ExecutionBehavior``)."""
+
+    #: The body is the task (``@task``).
+    DEFAULT = 1
+    #: The body builds a workflow from the inputs' values, which then runs (``@dynamic``).
+    DYNAMIC = 2
+    #: The body runs, each call of an entity in it handed to the executor (``@eager``).
+    EAGER = 3
+
+
 class PythonFunctionTask(PythonTask, Generic[T]):
     """A task whose body is ``task_function``; its interface comes from the function's signature.
 
@@ -23,6 +35,9 @@ class PythonFunctionTask(PythonTask, Generic[T]):
     arguments are those of :class:`~taskloom.core.base_task.PythonTask`. ``ignore_input_vars`` names
     parameters of the function that are not inputs of the task (they keep their defaults).
     """
+
+    #: flytekit's spelling: ``t.execution_mode is PythonFunctionTask.ExecutionBehavior.DYNAMIC``.
+    ExecutionBehavior = ExecutionBehavior
 
     def __init__(
         self,
@@ -49,6 +64,11 @@ class PythonFunctionTask(PythonTask, Generic[T]):
     def task_function(self) -> Callable[..., Any]:
         """The decorated function."""
         return self._task_function
+
+    @property
+    def execution_mode(self) -> ExecutionBehavior:
+        """How the body runs: :attr:`ExecutionBehavior.DEFAULT` here; dynamic and eager task types say otherwise."""
+        return ExecutionBehavior.DEFAULT
 
     @property
     def is_async(self) -> bool:

@@ -44,6 +44,7 @@ def task(
     cache_version: str = "",
     cache_ignore_input_vars: tuple[str, ...] = (),
     docs: str | None = None,
+    task_class: type[PythonFunctionTask[Any]] | None = None,
     **kwargs: Any,
 ) -> Any:
     """Make a task of a function: ``@task`` or ``@task(retries=2, cache=True, ...)``.
@@ -55,8 +56,9 @@ def task(
     take :class:`~taskloom.core.resources.Resources`; ``secret_requests`` takes
     :class:`~taskloom.models.security.Secret` objects; ``pod_template`` a dict or an object with
     ``to_dict()``; ``accelerator`` a GPU device name. A ``task_config`` selects the task class
-    through the :func:`~taskloom.hookspecs.taskloom_task_class` hook. Other keyword arguments go to
-    the task class.
+    through the :func:`~taskloom.hookspecs.taskloom_task_class` hook; ``task_class`` names the class
+    to build instead (taskloom's addition, for decorators of task types such as ``@dynamic``). Other
+    keyword arguments go to the task class.
     """
 
     def decorate(function: Callable[..., Any]) -> PythonFunctionTask[Any]:
@@ -97,8 +99,8 @@ def task(
             if wrong:
                 raise ValidationError(f"{entity}: secret_requests expects Secret objects, got {wrong[0]!r}")
             security = SecurityContext(secrets=secrets)
-        task_class = _task_class(task_config, entity)
-        return task_class(
+        cls = task_class or _task_class(task_config, entity)
+        return cls(
             task_config,
             function,
             metadata=metadata,

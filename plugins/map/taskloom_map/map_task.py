@@ -336,10 +336,10 @@ def _unwrap(target: Any) -> tuple[PythonTask, dict[str, Any]]:
         raise ValidationError(
             f"map_task: cannot map {_describe(task)}; expected a @task function task or a PythonInstanceTask"
         )
-    mode = getattr(task, "execution_mode", None)
-    if task.metadata.is_eager or (mode is not None and getattr(mode, "name", str(mode)).upper() != "DEFAULT"):
+    mode = getattr(task, "execution_mode", PythonFunctionTask.ExecutionBehavior.DEFAULT)
+    if task.metadata.is_eager or mode is not PythonFunctionTask.ExecutionBehavior.DEFAULT:
         raise ValidationError(
-            f"map_task: cannot map task {task.name!r}: it runs as {getattr(mode, 'name', mode) or 'EAGER'}, and only "
+            f"map_task: cannot map task {task.name!r}: it runs as {getattr(mode, 'name', mode)}, and only "
             "plain tasks (not @dynamic or @eager) can be mapped"
         )
     inputs = task.python_interface.inputs

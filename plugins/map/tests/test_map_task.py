@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 
 import datetime as dt
-import enum
 import functools
 import threading
 import typing
@@ -795,15 +794,10 @@ def test_a_map_task_cannot_be_mapped_again():
         map_task(map_task(square))
 
 
-class Behaviour(enum.Enum):
-    DEFAULT = 0
-    DYNAMIC = 1
-
-
 class DynamicLike(PythonFunctionTask):
     """A task class saying it runs dynamically, as a @dynamic task's class does."""
 
-    execution_mode = Behaviour.DYNAMIC
+    execution_mode = PythonFunctionTask.ExecutionBehavior.DYNAMIC
 
 
 def test_a_dynamic_task_cannot_be_mapped():
@@ -824,7 +818,7 @@ def test_an_eager_task_cannot_be_mapped():
 
 def test_a_task_class_with_the_default_execution_mode_can_be_mapped():
     class Plain(PythonFunctionTask):
-        execution_mode = Behaviour.DEFAULT
+        execution_mode = PythonFunctionTask.ExecutionBehavior.DEFAULT
 
     def body(x: int) -> int:
         return x + 1
