@@ -48,6 +48,9 @@ _KERNEL_NAMES: dict[str, str] = {
     "Annotations": "taskloom.models.launch_plan",
     "ExecutionParameters": "taskloom.core.context_manager",
     "WorkflowFailurePolicy": "taskloom.core.workflow",
+    "sleep": "taskloom.core.gate",
+    "wait_for_input": "taskloom.core.gate",
+    "approve": "taskloom.core.gate",
 }
 
 __all__ = sorted(_KERNEL_NAMES)

@@ -19,7 +19,7 @@ the ones it asks for), so adding an argument to a hook does not break existing p
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 import pluggy
 
@@ -135,6 +135,22 @@ def taskloom_node_retried(event: NodeEvent) -> None:
 def taskloom_node_finished(event: NodeEvent) -> None:
     """Called when a node ends: ``event.error`` is None on success, else the exception that failed it;
     ``event.cached`` tells that its outputs came from the cache. Every implementation is called.
+    """
+
+
+@hookspec(firstresult=True)
+def taskloom_progress_display(stream: TextIO, interactive: bool) -> object | None:
+    """Return an object whose lifecycle hooks draw the progress of a ``loom run`` on ``stream``, or None.
+
+    Called once by ``loom run``, before it runs the task or workflow, unless ``--progress never``.
+    ``stream`` is where to draw: the standard error, so that the program's own output and the
+    outputs ``loom run`` prints stay clean on standard output. ``interactive`` is True when the
+    display may redraw in place with terminal escapes (``stream`` is a terminal, or ``--progress
+    always``); when False, write plain lines fit for a log file. Return a new object (not one
+    already registered as a plugin) implementing any of the lifecycle hooks above, as methods
+    marked with :data:`hookimpl`: ``loom run`` registers it as a run-time plugin for the duration
+    of the run and unregisters it afterwards, whether the run succeeded or not. Runs started from
+    Python never ask. The first non-None answer wins; with none, nothing is drawn.
     """
 
 

@@ -10,6 +10,7 @@ FILE`` lists the entities of the file. Workflows run on the executor named by ``
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import enum
@@ -231,6 +232,57 @@ def _show(value: Any) -> str:
     return value if isinstance(value, str) else repr(value)
 
 
+#: The name under which ``loom run`` registers the progress display for the duration of a run.
+PROGRESS_PLUGIN = "loom-run-progress"
+
+
+@contextlib.contextmanager
+def showing_progress(mode: str, stream: typing.TextIO | None = None) -> typing.Iterator[None]:
+    """Show the progress of what runs inside, on ``stream`` (standard error), as ``--progress`` says.
+
+    ``mode`` is ``"never"`` (ask nobody), ``"auto"`` (live when ``stream`` is a terminal, plain
+    lines otherwise) or ``"always"`` (live). The display is the first answer to the
+    ``taskloom_progress_display`` hook, registered as a run-time plugin until the block ends, however
+    it ends; runs started from Python have none, so they pay nothing for it.
+    """
+    if mode == "never":
+        yield
+        return
+    from taskloom.plugins import get_plugin_manager
+
+    stream = stream or sys.stderr
+    interactive = mode == "always" or (_is_terminal(stream) and os.environ.get("TERM") != "dumb")
+    manager = get_plugin_manager()
+    answer = manager.first_result("taskloom_progress_display", stream=stream, interactive=interactive)
+    if answer is None:
+        yield
+        return
+    manager.register(answer[1], name=PROGRESS_PLUGIN)
+    try:
+        yield
+    finally:
+        manager.unregister(PROGRESS_PLUGIN)
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
+
+
+def _send_signals(signals: tuple[str, ...]) -> None:
+    # Sent to every execution of this process, that is to this run's: each gate parses its text with
+    # its expected type when it waits (taskloom.core.gate), whichever executor runs it.
+    from taskloom.core.gate import send_signal
+
+    for option in signals:
+        name, separator, value = option.partition("=")
+        if not separator or not name.strip():
+            raise click.BadParameter(f"{option!r} is not NAME=VALUE", param_hint="'--signal'")
+        send_signal(None, name.strip(), value, text=True)
+
+
 @click.command(
     "run",
     context_settings={"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []},
@@ -241,11 +293,29 @@ def _show(value: Any) -> str:
     help="Where files and directories returned by tasks are stored: s3://bucket/runs, memory://x, a local "
     "directory (default: $TASKLOOM_RAW_OUTPUT_PREFIX; unset, local files pass by path).",
 )
+@click.option(
+    "--progress",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    help="Show the run's progress on standard error: live on a terminal and plain lines elsewhere (auto), "
+    "live even when not a terminal (always), or not at all (never).",
+)
+@click.option(
+    "--signal",
+    "signals",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Answer the gate NAME (wait_for_input, approve) with VALUE, parsed as its expected type "
+    "(true/yes/1 or false/no/0 for approve); repeatable.",
+)
 @click.argument("file", required=False)
 @click.argument("entity", required=False)
 @click.pass_context
 def run_command(
-    ctx: click.Context, executor: str | None, raw_output_prefix: str | None, file: str | None, entity: str | None
+    ctx: click.Context, executor: str | None, raw_output_prefix: str | None, file: str | None, entity: str | None,
+    progress: str = "auto",
+    signals: tuple[str, ...] = (),
 ) -> None:
     """Run a task or workflow of FILE: loom run FILE ENTITY --input value ...
 
@@ -259,6 +329,7 @@ def run_command(
         from taskloom.storage import RAW_OUTPUT_PREFIX_ENV
 
         os.environ[RAW_OUTPUT_PREFIX_ENV] = raw_output_prefix
+    _send_signals(signals)
     module = load_module(file)
     found = entities_of(module)
     if entity is None or entity in ("--help", "-h"):
@@ -273,7 +344,8 @@ def run_command(
         raise click.BadParameter(f"{file} defines no task or workflow named {entity!r}; it has {sorted(found)}", param_hint="ENTITY")
     command = entity_command(entity, found[entity], executor)
     try:
-        command.main(args=list(ctx.args), prog_name=f"loom run {file} {entity}", standalone_mode=False)
+        with showing_progress(progress):
+            command.main(args=list(ctx.args), prog_name=f"loom run {file} {entity}", standalone_mode=False)
     except click.ClickException:
         raise
     except click.exceptions.Exit:

@@ -232,6 +232,8 @@ def _lowercase_expects(error: Exception) -> str:
 def _kind(entity: Any) -> str:
     if getattr(entity, "is_launch_plan", False):
         return "launch plan"
+    if getattr(entity, "is_gate", False):
+        return "gate"
     return "workflow" if getattr(entity, "is_workflow", False) else "task"
 
 

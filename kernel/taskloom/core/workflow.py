@@ -165,6 +165,8 @@ class WorkflowBase:
             bindings = tuple(
                 Binding(var=name, binding=binding_data(value, inputs[name])) for name, value in node.bindings.items()
             )
+            if getattr(entity, "is_gate", False):
+                return gate_model(node, entity, bindings, upstream)
             metadata = node_metadata(overrides, entity)
             if getattr(entity, "is_array_node", False):
                 return array_model(node, entity, bindings, metadata, upstream)
@@ -207,6 +209,18 @@ class WorkflowBase:
                 **criteria,
             )
             return NodeModel(id=node.id, metadata=metadata, inputs=bindings, upstream_node_ids=upstream, array_node=array)
+
+        def gate_model(node: Node, gate: Any, bindings: Any, upstream: tuple[str, ...]) -> NodeModel:
+            # An entity with ``is_gate`` (sleep, wait_for_input, approve) is a flyteidl GateNode; as
+            # flytekit does, its metadata is named after the gate and carries the gate's timeout.
+            overrides = node.overrides
+            metadata = NodeMetadata(
+                name=overrides.get("name") or overrides.get("node_name") or gate.name,
+                timeout=overrides.get("timeout", gate.timeout),
+            )
+            return NodeModel(
+                id=node.id, metadata=metadata, inputs=bindings, upstream_node_ids=upstream, gate_node=gate.to_gate_node()
+            )
 
         def branch_model(node: Node, branch: Any, upstream: tuple[str, ...]) -> NodeModel:
             from taskloom.models.types import Error

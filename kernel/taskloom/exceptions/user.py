@@ -46,6 +46,12 @@ class UserTimeoutError(UserAssertionError):
     error_code = "USER:Timeout"
 
 
+class DisapprovalError(UserAssertionError):
+    """Someone rejected the value an ``approve`` gate asked about."""
+
+    error_code = "USER:ResultNotApproved"
+
+
 class RecoverableUserException(UserException, RecoverableException):
     """Raise this from a task to ask for a retry (the task's ``retries`` budget applies).
 
@@ -81,5 +87,6 @@ FlyteValueException = UserValueError
 FlyteAssertion = UserAssertionError
 FlyteValidationException = ValidationError
 FlyteTimeout = UserTimeoutError
+FlyteDisapprovalException = DisapprovalError
 FlyteRecoverableException = RecoverableUserException
 FlyteMissingTypeException = UnsupportedTypeError

@@ -13,7 +13,6 @@ For a Flyte backend the graph is a ``DynamicJobSpec``: :meth:`DynamicTask.to_dyn
 
 from __future__ import annotations
 
-import enum
 import inspect
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
@@ -33,15 +32,8 @@ if TYPE_CHECKING:
 GRAPH_NODE = "dynamic"
 
 
-class ExecutionBehavior(enum.Enum):
-    """How a function task runs its body (flytekit's ``PythonFunctionTask.ExecutionBehavior``)."""
-
-    #: The body is the task (``@task``).
-    DEFAULT = 1
-    #: The body builds a workflow from the inputs' values, which then runs (``@dynamic``).
-    DYNAMIC = 2
-    #: The body runs, each call of an entity in it handed to the executor (``@eager``).
-    EAGER = 3
+#: flytekit's ``PythonFunctionTask.ExecutionBehavior``, kept in the kernel; re-exported here.
+ExecutionBehavior = PythonFunctionTask.ExecutionBehavior
 
 
 class DynamicTask(PythonFunctionTask[Any]):
@@ -181,6 +173,8 @@ def _collect_templates(
             )
         elif getattr(entity, "is_launch_plan", False):
             continue  # the backend knows launch plans by identifier
+        elif getattr(entity, "is_gate", False):
+            continue  # a gate node is whole in itself: no template to ship
         elif getattr(entity, "is_workflow", False):
             if entity.name not in subworkflows:
                 subworkflows[entity.name] = entity.to_workflow_template(settings)
@@ -205,12 +199,8 @@ def dynamic(_task_function: Callable[..., Any] | None = None, **task_kwargs: Any
     is a node like any task.
     """
 
-    hints = task_kwargs.pop("node_dependency_hints", None)
-
     def decorate(function: Callable[..., Any]) -> DynamicTask:
-        return task_of_class(
-            DynamicTask, function, task_kwargs, kind="dynamic task", class_options={"node_dependency_hints": hints}
-        )
+        return task_of_class(DynamicTask, function, task_kwargs, kind="dynamic task")
 
     if _task_function is not None:
         return decorate(_task_function)
@@ -218,21 +208,10 @@ def dynamic(_task_function: Callable[..., Any] | None = None, **task_kwargs: Any
 
 
 def task_of_class(
-    task_class: type[PythonFunctionTask[Any]],
-    function: Callable[..., Any],
-    options: dict[str, Any],
-    *,
-    kind: str,
-    class_options: dict[str, Any] | None = None,
+    task_class: type[PythonFunctionTask[Any]], function: Callable[..., Any], options: dict[str, Any], *, kind: str
 ) -> Any:
-    """Make a ``task_class`` of ``function`` from the keyword ``options`` of :func:`taskloom.task`.
-
-    ``taskloom.task`` checks and converts the options (cache, retries, timeout, resources,
-    secrets...) into a task's settings, but builds the class its ``task_config`` selects. So the task
-    it builds gives its settings to ``task_class``; options it passes on to the task class unread
-    (``name``, ``ignore_input_vars``, ``retry_on``...) go to ``task_class`` as they are, and so do
-    ``class_options``, which ``taskloom.task`` must not see. ``kind`` names the decorator's tasks in
-    errors (``"dynamic task"``).
+    """``taskloom.task(function, task_class=task_class, **options)``, refusing a ``task_config``
+    (a task type's configuration selects that type's own class). ``kind`` names the tasks in errors.
     """
     from taskloom.core.task import task
 
@@ -241,34 +220,4 @@ def task_of_class(
             f"{kind} '{function.__module__}.{function.__name__}': task_config is not supported "
             "(a task type's configuration selects that type's own task class)"
         )
-    plain = task(function, **options)
-    passed_on = {key: value for key, value in options.items() if key not in _task_options()}
-    return task_class(
-        None,
-        function,
-        metadata=plain.metadata,
-        environment=plain.environment,
-        security_ctx=plain.security_context,
-        resources=plain.resources,
-        container_image=plain.container_image,
-        accelerator=options.get("accelerator"),
-        pod_template=plain.pod_template,
-        docs=plain.docs,
-        cache=plain.cache,
-        **passed_on,
-        **(class_options or {}),
-    )
-
-
-_TASK_OPTIONS: frozenset[str] | None = None
-
-
-def _task_options() -> frozenset[str]:
-    """The keyword arguments ``taskloom.task`` reads itself (the others go to the task class)."""
-    global _TASK_OPTIONS
-    if _TASK_OPTIONS is None:
-        from taskloom.core.task import task
-
-        parameters = inspect.signature(task).parameters.values()
-        _TASK_OPTIONS = frozenset(p.name for p in parameters if p.kind is not inspect.Parameter.VAR_KEYWORD)
-    return _TASK_OPTIONS
+    return task(function, task_class=task_class, **options)

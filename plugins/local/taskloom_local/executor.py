@@ -241,6 +241,10 @@ class LocalExecutor:
         path = f"{prefix}{node.id}"
         if getattr(entity, "is_branch", False):
             return self._run_branch(entity, values, execution, prefix)
+        if getattr(entity, "is_gate", False):
+            from taskloom_local.gates import run_gate
+
+            return run_gate(node, inputs, execution.id)
         if getattr(entity, "is_launch_plan", False):
             return self.run_workflow(
                 entity.workflow,

@@ -25,6 +25,14 @@ def taskloom_cli_commands() -> list[Any]:
     return [cache_command]
 
 
+@hookimpl
+def taskloom_progress_display(stream: Any, interactive: bool) -> Any:
+    """The standard display of ``loom run``: a status redrawn in place on a terminal, else plain lines."""
+    from taskloom_local.progress import ProgressDisplay
+
+    return ProgressDisplay(stream, interactive)
+
+
 #: The protocols this plugin serves, with fsspec's filesystems.
 PROTOCOLS = ("file", "memory")
 
