@@ -309,13 +309,24 @@ def _send_signals(signals: tuple[str, ...]) -> None:
     help="Answer the gate NAME (wait_for_input, approve) with VALUE, parsed as its expected type "
     "(true/yes/1 or false/no/0 for approve); repeatable.",
 )
+@click.option(
+    "--processes",
+    type=click.IntRange(min=1),
+    help="Run task bodies in this many worker processes, so CPU-bound tasks use every core "
+    "(default: $TASKLOOM_PROCESSES; unset, on threads of this process).",
+)
 @click.argument("file", required=False)
 @click.argument("entity", required=False)
 @click.pass_context
 def run_command(
-    ctx: click.Context, executor: str | None, raw_output_prefix: str | None, file: str | None, entity: str | None,
+    ctx: click.Context,
+    executor: str | None,
+    raw_output_prefix: str | None,
+    file: str | None,
+    entity: str | None,
     progress: str = "auto",
     signals: tuple[str, ...] = (),
+    processes: int | None = None,
 ) -> None:
     """Run a task or workflow of FILE: loom run FILE ENTITY --input value ...
 
@@ -329,6 +340,10 @@ def run_command(
         from taskloom.storage import RAW_OUTPUT_PREFIX_ENV
 
         os.environ[RAW_OUTPUT_PREFIX_ENV] = raw_output_prefix
+    if processes:
+        from taskloom.core.executor import PROCESSES_ENV
+
+        os.environ[PROCESSES_ENV] = str(processes)
     _send_signals(signals)
     module = load_module(file)
     found = entities_of(module)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 
 import pytest
@@ -213,3 +214,34 @@ def test_raw_output_prefix_keeps_returned_files_there(flows, tmp_path):
     stored = [path for path in raw.rglob("copy.txt")]
     assert len(stored) == 1 and stored[0].read_text() == "kept"
     assert str(raw) in done.stdout
+
+
+def test_processes_runs_task_bodies_in_worker_processes(tmp_path):
+    flows = tmp_path / "pids.py"
+    flows.write_text(
+        textwrap.dedent(
+            """
+            import os
+            from taskloom import map_task, task, workflow
+
+            try:  # the first import is loom's own; workers import this file again
+                with open(os.path.join(os.path.dirname(__file__), "loom.pid"), "x") as handle:
+                    handle.write(str(os.getpid()))
+            except FileExistsError:
+                pass
+
+            @task
+            def pid_of(x: int) -> int:
+                return os.getpid()
+
+            @workflow
+            def pids(xs: list[int]) -> list[int]:
+                return map_task(pid_of)(x=xs)
+            """
+        )
+    )
+    done = run_loom(["run", "--processes", "2", str(flows), "pids", "--xs", "[1, 2, 3, 4]"])
+    assert done.returncode == 0, done.stderr
+    loom_pid = int((tmp_path / "loom.pid").read_text())
+    found = json.loads(done.stdout)
+    assert loom_pid not in found and 1 <= len(set(found)) <= 2

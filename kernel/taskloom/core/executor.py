@@ -26,6 +26,8 @@ from taskloom.exceptions.system import PluginError
 
 EXECUTOR_ENV = "TASKLOOM_EXECUTOR"
 DEFAULT_EXECUTOR = "local"
+#: How many worker processes an executor that can use them runs task bodies in (``loom run --processes``).
+PROCESSES_ENV = "TASKLOOM_PROCESSES"
 
 #: Executors and the distribution that provides each, for the error when none is installed.
 EXECUTOR_DISTRIBUTIONS: dict[str, str] = {

@@ -31,8 +31,7 @@ from typing import Any
 from taskloom.exceptions.system import RecoverableSystemException, SystemException
 from taskloom.exceptions.user import UserTimeoutError
 
-#: The environment variable giving the number of worker processes (``loom run --processes``).
-PROCESSES_ENV = "TASKLOOM_PROCESSES"
+from taskloom.core.executor import PROCESSES_ENV  # the number of worker processes (loom run --processes)
 
 
 class WorkerDiedError(RecoverableSystemException):
