@@ -9,6 +9,7 @@ import dataclasses
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
+from taskloom.core.context_manager import ExecutionParameters, _current, new_execution_id
 from taskloom.exceptions.user import ValidationError
 from taskloom.models.literals import RetryStrategy
 
@@ -302,8 +303,6 @@ class PythonTask:
         given execution id, date, attempt number and checkpoint. Returns what the body returns (an
         awaitable when the body is ``async`` and an event loop is running here).
         """
-        from taskloom.core.context_manager import ExecutionParameters, _current, new_execution_id
-
         if not checked:
             from taskloom.core.type_engine import TypeEngine
 
@@ -340,15 +339,13 @@ class PythonTask:
         return inputs
 
     def _check_outputs(self, result: Any) -> Any:
-        from taskloom.core.type_engine import TypeEngine
-        from taskloom.exceptions.user import TypeTransformerFailedError
-
-        entity = f"task {self._name!r}"
         try:
             values = self._interface.outputs_by_name(result)
         except ValueError as error:
-            raise TypeTransformerFailedError(f"{entity}: {error}") from None
-        TypeEngine.check_values(values, self._interface.outputs, entity=entity, direction="output")
+            from taskloom.exceptions.user import TypeTransformerFailedError
+
+            raise TypeTransformerFailedError(f"task {self._name!r}: {error}") from None
+        _type_engine().check_values(values, self._interface.output_types, entity=self, direction="output")
         return result
 
     def _finish_async(self, awaitable: Any, params: Any) -> Any:
@@ -436,6 +433,19 @@ class PythonTask:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self._name!r}, task_type={self._task_type!r})"
+
+
+_TYPE_ENGINE: Any = None
+
+
+def _type_engine() -> Any:
+    # The type engine imports the contracts (~30 ms): on first check, not when tasks are declared.
+    global _TYPE_ENGINE
+    if _TYPE_ENGINE is None:
+        from taskloom.core.type_engine import TypeEngine
+
+        _TYPE_ENGINE = TypeEngine
+    return _TYPE_ENGINE
 
 
 #: Result types that are never awaitable (most task results): no awaitable check for them.

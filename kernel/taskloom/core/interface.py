@@ -11,8 +11,9 @@ type, never later and never by a silent pickle. Names follow flytekit's ``flytek
 from __future__ import annotations
 
 import inspect
+import types
 import typing
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from taskloom.exceptions.user import UnsupportedTypeError, ValidationError
 from taskloom.models.interface import TypedInterface, Variable, VariableMap
@@ -47,6 +48,7 @@ class Interface:
             else:
                 self._inputs[name] = (spec, NO_DEFAULT)
         self._outputs: dict[str, Any] = dict(outputs or {})
+        self._output_name_tuple = tuple(self._outputs)
         self._output_tuple_name = output_tuple_name
         self._docstring = docstring
         self._typed: TypedInterface | None = None
@@ -78,6 +80,14 @@ class Interface:
         return dict(self._outputs)
 
     @property
+    def output_types(self) -> Mapping[str, Any]:
+        """The outputs' types as a read-only view (no copy: what executors check each result against)."""
+        view = self.__dict__.get("_outputs_view")
+        if view is None:
+            view = self.__dict__["_outputs_view"] = types.MappingProxyType(self._outputs)
+        return view
+
+    @property
     def output_names(self) -> list[str]:
         """Output names, in order."""
         return list(self._outputs)
@@ -98,17 +108,19 @@ class Interface:
         Raises ValueError (``declares 2 outputs ['o0', 'o1'], got ...``) when the shape does not fit;
         callers add the entity's name.
         """
-        from taskloom.core.type_engine import value_description
-
-        names = list(self._outputs)
-        if not names:
-            if result is not None:
-                raise ValueError(f"declares no outputs, got {value_description(result)}")
-            return {}
+        names = self._output_name_tuple
         if len(names) == 1:
             return {names[0]: result}
+        if not names:
+            if result is not None:
+                from taskloom.core.type_engine import value_description
+
+                raise ValueError(f"declares no outputs, got {value_description(result)}")
+            return {}
         if not isinstance(result, tuple) or len(result) != len(names):
-            raise ValueError(f"declares {len(names)} outputs {names}, got {value_description(result)}")
+            from taskloom.core.type_engine import value_description
+
+            raise ValueError(f"declares {len(names)} outputs {list(names)}, got {value_description(result)}")
         return dict(zip(names, result))
 
     def shape_outputs(self, values: dict[str, Any]) -> Any:

@@ -26,7 +26,7 @@ import inspect
 import reprlib
 import types
 import typing
-from typing import Any, Callable, Generic, TypeVar
+from typing import Any, Callable, Generic, Mapping, TypeVar
 
 from taskloom.exceptions.user import TypeTransformerFailedError, UnsupportedTypeError
 from taskloom.models.literals import Literal, LiteralMap
@@ -190,6 +190,24 @@ class SimpleTransformer(TypeTransformer[T]):
 
 
 _MISSING = object()
+
+
+def _manager_key() -> tuple[int, int] | None:
+    # What the registry is keyed on, read without a function-level import (this runs per check).
+    manager = _plugins_module()._manager
+    return None if manager is None else (manager.serial, manager.generation)
+
+
+_PLUGINS: Any = None
+
+
+def _plugins_module() -> Any:
+    global _PLUGINS
+    if _PLUGINS is None:
+        import taskloom.plugins
+
+        _PLUGINS = taskloom.plugins
+    return _PLUGINS
 
 
 class _Registry:
@@ -429,15 +447,19 @@ class TypeEngine:
     def check_values(
         cls,
         d: dict[str, Any],
-        type_hints: dict[str, Any],
+        type_hints: Mapping[str, Any],
         *,
-        entity: str | None = None,
+        entity: Any = None,
         direction: str = "input",
     ) -> None:
         """Check named values against their types as :meth:`dict_to_literal_map` does, raising the
         same errors, but without building literals when the transformers' fast tests pass.
+
+        ``entity`` names what is checked in errors: a string, or a task (named only on error).
         """
-        registry = cls._current()
+        registry = cls._registry
+        if registry is None or cls._registry_key != _manager_key():
+            registry = cls._current()
         checkers = registry.checkers
         for name, value in d.items():
             python_type = type_hints.get(name, _MISSING)
@@ -448,7 +470,9 @@ class TypeEngine:
                     test = cls.checker(python_type)
                 if test is not None and test(value):
                     continue
-            cls.dict_to_literal_map(None, {name: value}, type_hints, entity=entity, direction=direction)
+            if entity is not None and not isinstance(entity, str):  # a task: name it only when needed
+                entity = f"task {entity.name!r}"
+            cls.dict_to_literal_map(None, {name: value}, dict(type_hints), entity=entity, direction=direction)
 
     @classmethod
     def literal_map_to_kwargs(
