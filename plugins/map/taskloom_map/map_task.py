@@ -211,23 +211,30 @@ class ArrayNodeMapTask(PythonTask):
         import threading
 
         bound = {name: inputs[name] for name in self._bound_values}
-        mapped = [(name, inputs[name]) for name in self._mapped_inputs]
-        elements = [dict(zip([name for name, _ in mapped], values), **bound) for values in zip(*(items for _, items in mapped))]
+        names = list(self._mapped_inputs)
+        columns = [inputs[name] for name in names]
+        if len(names) == 1 and not bound:
+            name = names[0]
+            elements = [{name: value} for value in columns[0]]
+        else:
+            elements = [dict(zip(names, values), **bound) for values in zip(*columns)]
         progress = _Progress(count, self._required_successes(count), self._run_all_sub_nodes)
         if progress.hopeless:  # more successes required than elements: start nothing
             return progress
         lock = threading.Lock()
+        errors = progress.errors
 
         def on_done(index: int, outcome: Any) -> bool:
-            with lock:  # lanes report from their own threads
-                progress.started += 1
-                if isinstance(outcome, BaseException):
-                    progress.errors[index] = outcome
+            # Called from the lanes' threads; only failures change what happens next.
+            if isinstance(outcome, BaseException):
+                with lock:
+                    errors[index] = outcome
                     return progress.hopeless  # the map cannot succeed: start nothing more
-                progress.results[index] = outcome
-                return False
+            return False
 
-        runner.map(self._target, elements, concurrency=self._concurrency, on_done=on_done)
+        outcomes = runner.map(self._target, elements, concurrency=self._concurrency, on_done=on_done)
+        progress.results = [outcome if isinstance(outcome, dict) else None for outcome in outcomes]
+        progress.started = len(errors) + sum(1 for outcome in progress.results if outcome is not None)
         return progress
 
     def _failure(
