@@ -366,3 +366,35 @@ def test_task_builds_the_class_it_is_given_and_plain_tasks_run_in_default_mode()
     built = task(body, task_class=Custom, retries=2)
     assert type(built) is Custom and built.metadata.retries == 2
     assert built.execution_mode is PythonFunctionTask.ExecutionBehavior.DEFAULT
+
+
+def test_a_prepared_task_runs_like_run_with_the_same_context_and_errors():
+    import datetime as dt
+
+    from taskloom import current_context
+    from taskloom.core.context_manager import new_execution_id
+
+    seen = []
+
+    @task
+    def half(x: int) -> int:
+        seen.append((current_context().execution_id.name, current_context().attempt))
+        if x < 0:
+            raise KeyError("negative")
+        return x // 2 if x != 7 else "seven"
+
+    execution = new_execution_id()
+    call = half.prepared(execution_id=execution, execution_date=dt.datetime.now(dt.timezone.utc), attempt=1)
+    assert call({"x": 4}, None) == {"o0": 2}
+    assert seen == [(execution.name, 1)]
+    with pytest.raises(KeyError) as raised:
+        call({"x": -1}, None)
+    assert any("half" in note for note in raised.value.__notes__)
+    with pytest.raises(TypeTransformerFailedError, match=r"task '.*half': output 'o0'"):
+        call({"x": 7}, None)
+
+    @task
+    async def later(x: int) -> int:
+        return x + 1
+
+    assert later.prepared(execution_id=execution, execution_date=None)({"x": 1}, None) == {"o0": 2}

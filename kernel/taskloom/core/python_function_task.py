@@ -79,6 +79,47 @@ class PythonFunctionTask(PythonTask, Generic[T]):
         """Call the function with the inputs (for an ``async def``, return its coroutine)."""
         return self._task_function(**kwargs)
 
+    def prepared(self, *, execution_id: Any, execution_date: Any, attempt: int = 0) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+        """A callable ``call(inputs, checkpoint)`` running one attempt of the task per call and giving
+        its outputs by name: what :meth:`run` does, with every lookup made once, for executors that
+        run many elements of one task (a map). Inputs are taken as checked.
+
+        Each call gets a fresh context (``current_context()``) with ``checkpoint``; outputs are
+        checked against the interface as :meth:`run` checks them, with the same errors.
+        """
+        from taskloom.core.base_task import _type_engine
+        from taskloom.core.context_manager import ExecutionParameters, _current
+
+        interface = self.python_interface
+        names = interface.output_names
+        if self._is_async or type(self).execute is not PythonFunctionTask.execute or len(names) != 1:
+            # The general path: run() handles coroutines, overridden bodies and several outputs.
+            def call_run(inputs: dict[str, Any], checkpoint: Any) -> dict[str, Any]:
+                result = self.run(
+                    inputs, execution_id=execution_id, execution_date=execution_date, attempt=attempt,
+                    checkpoint=checkpoint, checked=True,
+                )
+                return interface.outputs_by_name(result)
+
+            return call_run
+        function, task_name, output = self._task_function, self.name, names[0]
+        check = _type_engine().checker(interface.output_types[output])
+
+        def call(inputs: dict[str, Any], checkpoint: Any) -> dict[str, Any]:
+            token = _current.set(ExecutionParameters(execution_id, task_name, None, execution_date, checkpoint, attempt))
+            try:
+                result = function(**inputs)
+            except Exception as error:
+                error.add_note(f"raised by task {task_name!r}")
+                raise
+            finally:
+                _current.reset(token)
+            if check is None or not check(result):
+                self._check_outputs(result)  # the full check, which names the task and the output
+            return {output: result}
+
+        return call
+
 
 class PythonInstanceTask(PythonTask, Generic[T]):
     """The base of task types with no user function: subclasses define :meth:`execute`.
