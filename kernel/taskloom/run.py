@@ -274,6 +274,8 @@ def _is_terminal(stream: Any) -> bool:
 def _send_signals(signals: tuple[str, ...]) -> None:
     # Sent to every execution of this process, that is to this run's: each gate parses its text with
     # its expected type when it waits (taskloom.core.gate), whichever executor runs it.
+    if not signals:
+        return
     from taskloom.core.gate import send_signal
 
     for option in signals:
