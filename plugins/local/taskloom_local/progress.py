@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
 import sys
 import threading
 import time
@@ -371,6 +370,8 @@ def _terminal_width(stream: Any) -> int:
         columns = os.get_terminal_size(stream.fileno()).columns
     except (AttributeError, OSError, ValueError):
         columns = 0
+    import shutil  # only for live displays (~3 ms to import)
+
     return columns or shutil.get_terminal_size().columns  # a new pseudo-terminal says 0 columns
 
 
