@@ -237,6 +237,9 @@ def child_env() -> dict:
     XDG_CACHE.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     env["XDG_CACHE_HOME"] = str(XDG_CACHE)
+    # Local runs are recorded (taskloom-local's execution store): into the work directory, not the
+    # user's data directory.
+    env.setdefault("TASKLOOM_DATA_DIR", str(BENCH / ".work" / "data"))
     # Measure what a user's machine does: cached bytecode. With PYTHONDONTWRITEBYTECODE set (some
     # sandboxes set it), editable sources would be recompiled at every start.
     env.pop("PYTHONDONTWRITEBYTECODE", None)

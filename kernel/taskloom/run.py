@@ -178,20 +178,36 @@ def _is_blob(t: Any) -> bool:
     return isinstance(t, type) and issubclass(t, BlobValue)
 
 
-def entity_command(name: str, entity: Any, executor: str | None) -> click.Command:
-    """A click command whose options are the inputs of ``entity``; running it runs the entity."""
+def entity_command(name: str, entity: Any, executor: str | None, resume: str | None = None) -> click.Command:
+    """A click command whose options are the inputs of ``entity``; running it runs the entity.
+
+    With ``resume`` (an execution id) it resumes that execution instead: every input is optional,
+    and only those given on the command line are handed to the executor, which checks them against
+    the recorded ones.
+    """
     from taskloom.core.interface import NO_DEFAULT
 
     params = []
     for input_name, (python_type, default) in entity.python_interface.inputs_with_defaults.items():
         # click 8.3+ treats an explicit default=None as a default: pass none for required inputs.
         defaults = {"required": True} if default is NO_DEFAULT else {"default": default, "show_default": True}
+        if resume:
+            defaults = {}
         params.append(click.Option([f"--{input_name}"], type=InputType(python_type), metavar=type_name(python_type), **defaults))
 
     def run(**inputs: Any) -> None:
         if executor:
             os.environ["TASKLOOM_EXECUTOR"] = executor
-        if kind_of(entity) == "task":
+        if resume:
+            from taskloom.core.executor import resume_execution
+            from taskloom.core.type_engine import TypeEngine
+
+            source = click.get_current_context().get_parameter_source
+            given = {key: value for key, value in inputs.items() if source(key) is click.core.ParameterSource.COMMANDLINE}
+            types = entity.python_interface.inputs
+            TypeEngine.check_values(given, {key: types[key] for key in given}, entity=f"{kind_of(entity)} {entity.name!r}")
+            result = resume_execution(resume, entity, given)
+        elif kind_of(entity) == "task":
             # A task runs as a one-node execution of the executor: retries, timeout, cache and
             # storage apply as they do inside a workflow.
             from taskloom.core.executor import get_executor
@@ -317,6 +333,12 @@ def _send_signals(signals: tuple[str, ...]) -> None:
     help="Run task bodies in this many worker processes, so CPU-bound tasks use every core "
     "(default: $TASKLOOM_PROCESSES; unset, on threads of this process).",
 )
+@click.option(
+    "--resume",
+    metavar="EXECUTION_ID",
+    help="Resume this recorded execution of ENTITY: run only what had not finished, with its recorded "
+    "inputs (inputs given must match them). See loom executions list.",
+)
 @click.argument("file", required=False)
 @click.argument("entity", required=False)
 @click.pass_context
@@ -329,6 +351,7 @@ def run_command(
     progress: str = "auto",
     signals: tuple[str, ...] = (),
     processes: int | None = None,
+    resume: str | None = None,
 ) -> None:
     """Run a task or workflow of FILE: loom run FILE ENTITY --input value ...
 
@@ -359,7 +382,7 @@ def run_command(
         return
     if entity not in found:
         raise click.BadParameter(f"{file} defines no task or workflow named {entity!r}; it has {sorted(found)}", param_hint="ENTITY")
-    command = entity_command(entity, found[entity], executor)
+    command = entity_command(entity, found[entity], executor, resume)
     try:
         with showing_progress(progress):
             command.main(args=list(ctx.args), prog_name=f"loom run {file} {entity}", standalone_mode=False)

@@ -55,6 +55,24 @@ class Executor(Protocol):
         """
 
 
+class ResumableExecutor(Executor, Protocol):
+    """An executor that records its executions and can run one again from where it stopped.
+
+    Optional: ``loom run ... --resume ID`` and :func:`resume_execution` use it when the executor
+    has a ``resume`` method and say that the executor cannot resume otherwise.
+    """
+
+    def resume(self, execution_id: str, entity: Any = None, inputs: dict[str, Any] | None = None) -> Any:
+        """Run again what the recorded execution ``execution_id`` had not finished, under the same
+        id and with its recorded inputs; return the outputs as :meth:`Executor.execute` does.
+
+        ``entity`` is what the execution ran (None: the executor finds it from its record);
+        ``inputs`` given must equal the recorded ones. Nodes recorded as finished are not run again.
+        An execution that already succeeded gives its recorded outputs. Errors (unknown id, another
+        entity, other inputs) are :class:`~taskloom.exceptions.user.UserException` subclasses.
+        """
+
+
 class Runner(Protocol):
     """What a running task's body can ask of the executor that runs it: more nodes, now.
 
@@ -194,6 +212,22 @@ def get_executor(name: str | None = None) -> Executor:
         install = f"; install {distribution}" if distribution else ""
         raise PluginError(f"no installed taskloom plugin provides the executor {name!r}{install}")
     return answer[1]
+
+
+def resume_execution(execution_id: str, entity: Any, inputs: dict[str, Any], executor: str | None = None) -> Any:
+    """Resume the recorded execution ``execution_id`` of ``entity`` on the executor named ``executor``
+    (default: :func:`executor_name`), with ``inputs`` given again (a part or none of them); return
+    its outputs as a call of ``entity`` does.
+
+    Raises :class:`~taskloom.exceptions.user.UserValueError` when that executor cannot resume.
+    """
+    from taskloom.exceptions.user import UserValueError
+
+    name = executor or executor_name()
+    resume = getattr(get_executor(name), "resume", None)
+    if resume is None:
+        raise UserValueError(f"the executor {name!r} cannot resume executions")
+    return resume(execution_id, entity, inputs)
 
 
 async def call_async(entity: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

@@ -17,7 +17,6 @@ process compute once: the others wait for the first and read its result. ``loom 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import inspect
 import os
 import sqlite3
@@ -93,6 +92,8 @@ class LocalCache:
         kept = {name: value for name, value in inputs.items() if name not in ignored}
         types = task.python_interface.inputs
         literals = TypeEngine.dict_to_literal_map(None, kept, {name: types[name] for name in kept})
+        import hashlib
+
         return task.name, version, hashlib.sha256(to_json(literals).encode()).hexdigest()
 
     # --- entries ---------------------------------------------------------------------------
@@ -157,4 +158,6 @@ def _source_hash(task: Any) -> str:
         source = inspect.getsource(target)
     except (OSError, TypeError):
         source = getattr(target, "__qualname__", repr(target))
+    import hashlib
+
     return "src-" + hashlib.sha256(source.encode()).hexdigest()[:16]

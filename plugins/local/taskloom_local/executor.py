@@ -17,6 +17,12 @@ decides what happens next: ``FAIL_IMMEDIATELY`` starts no further node and raise
 ones are done; ``FAIL_AFTER_EXECUTABLE_NODES_COMPLETE`` runs every node that does not depend on a
 failed one, then raises. The error raised is the first failing task's own exception, with notes
 naming the node and the workflow.
+
+Executions are recorded in the execution store (:mod:`taskloom_local.store`, written by
+:mod:`taskloom_local.recorder` off the hot path) unless ``TASKLOOM_RECORD=0`` or
+``LocalExecutor(record=False)``. :meth:`LocalExecutor.resume` runs a recorded execution again under
+the same id and with the same inputs, skipping every node whose outputs were recorded (found by path:
+``n3``, ``n1-n0`` in a subworkflow, ``n2-5`` for a map element), and the nodes that only they needed.
 """
 
 from __future__ import annotations
@@ -26,8 +32,10 @@ import datetime as dt
 import functools
 import inspect
 import os
+import sys
 import threading
-from typing import Any
+import time
+from typing import TYPE_CHECKING, Any
 
 from taskloom.core.checkpointer import Checkpoint
 from taskloom.core.context_manager import new_execution_id
@@ -40,11 +48,24 @@ from taskloom.exceptions import RecoverableException
 from taskloom.exceptions.user import UserException, UserTimeoutError
 from taskloom.storage import raw_output_prefix as raw_output_prefix_from_environment
 
-from taskloom_local.cache import LocalCache
+from taskloom_local.recorder import NODE_FAILED as _NODE_FAILED
+from taskloom_local.recorder import NODE_RETRIED as _NODE_RETRIED
+from taskloom_local.recorder import NODE_STARTED as _NODE_STARTED
+from taskloom_local.recorder import NODE_SUCCEEDED as _NODE_SUCCEEDED
+
+_clock = time.time  # when recorded events happened (a module global: read once per event)
+
+
+if TYPE_CHECKING:
+    from taskloom_local.cache import LocalCache
 
 
 class LocalExecutor:
-    """Runs workflows in this process; ``max_workers`` bounds the threads of one workflow run."""
+    """Runs workflows in this process; ``max_workers`` bounds the threads of one workflow run.
+
+    ``record`` says whether executions are recorded (default: unless ``TASKLOOM_RECORD=0``) in
+    ``store`` (default: the :class:`~taskloom_local.store.ExecutionStore` of the data directory).
+    """
 
     def __init__(
         self,
@@ -52,11 +73,17 @@ class LocalExecutor:
         cache: LocalCache | None = None,
         raw_output_prefix: str | None = None,
         processes: int | None = None,
+        record: bool | None = None,
+        store: Any = None,
     ) -> None:
         from taskloom_local.processes import processes_from_environment
+        from taskloom_local.store import recording_enabled
 
         self._max_workers = max_workers
         self._cache = cache
+        # Whether executions are recorded (default: unless TASKLOOM_RECORD=0), and where.
+        self._record = recording_enabled() if record is None else record
+        self._store = store
         self._raw_output_prefix = (raw_output_prefix or raw_output_prefix_from_environment() or "").rstrip("/") or None
         self._processes = processes or processes_from_environment()
         self._pool: Any = None
@@ -88,8 +115,19 @@ class LocalExecutor:
     def cache(self) -> LocalCache:
         """The task cache (``$TASKLOOM_CACHE_PATH`` or the user cache directory)."""
         if self._cache is None:
+            from taskloom_local.cache import LocalCache  # sqlite3 and hashlib: when a task is cached
+
             self._cache = LocalCache()
         return self._cache
+
+    @property
+    def store(self) -> Any:
+        """The :class:`~taskloom_local.store.ExecutionStore` (``$TASKLOOM_DATA_DIR`` or the user data directory)."""
+        if self._store is None:
+            from taskloom_local.store import ExecutionStore
+
+            self._store = ExecutionStore()
+        return self._store
 
     def runner(self) -> LocalRunner:
         """A runner for work started outside any execution (a map task called directly)."""
@@ -97,16 +135,96 @@ class LocalExecutor:
 
     def execute(self, entity: Any, inputs: dict[str, Any]) -> Any:
         """Run ``entity`` with ``inputs`` and return its outputs as a call returns them."""
+        return self._execute(entity, inputs, self._new_execution(entity, record=self._record))
+
+    def resume(self, execution_id: str, entity: Any = None, inputs: dict[str, Any] | None = None) -> Any:
+        """Run again what the recorded execution ``execution_id`` had not finished; return its outputs
+        as :meth:`execute` does.
+
+        The run keeps the execution's id and recorded inputs (``inputs`` given must equal them; they
+        may be left out), reads back the outputs of every node recorded as succeeded instead of
+        running it, and runs everything else; it is recorded as it goes, whatever ``record`` says.
+        ``entity`` is what the execution ran (default: loaded from the module or file it came from).
+        An execution that already succeeded runs nothing and gives its recorded outputs.
+
+        Raises :class:`~taskloom_local.store.ResumeError` for an unknown id, another entity, other
+        inputs, or an execution still running in a live process.
+        """
+        from taskloom_local.recorder import flush_all, graph_fingerprint
+        from taskloom_local.store import ResumeError
+
+        flush_all()  # this process's own records of it, if any, are written first
+        store = self.store
+        record = store.execution(execution_id)
+        if record is None:
+            raise ResumeError(f"no execution {execution_id!r} is recorded in {store.directory}")
+        if entity is None:
+            entity = _load_entity(record)
+        elif not _same_entity(record.entity, record.module, entity.name):
+            raise ResumeError(
+                f"execution {execution_id} ran the {record.kind} {record.entity!r}, not {entity.name!r}; "
+                "a resume runs what the execution ran"
+            )
+        if record.status != "succeeded" and record.graph is not None and record.graph != graph_fingerprint(entity):
+            raise ResumeError(
+                f"the graph of {record.entity!r} changed since execution {execution_id} ran (nodes added, "
+                "removed or rewired): its nodes are found by path, so it cannot be resumed; start a new run"
+            )
+        if record.state == "running":
+            raise ResumeError(
+                f"execution {execution_id} is still running (process {record.pid} on {record.host}); "
+                "resume it once that process has ended"
+            )
+        inputs = _recorded_inputs(store, record, entity, inputs or {})
+        graph = entity.workflow if getattr(entity, "is_launch_plan", False) else entity
+        if record.status == "succeeded":
+            if record.outputs is None and graph.python_interface.outputs:
+                raise ResumeError(f"execution {execution_id} succeeded, but its outputs were not recorded ({record.note})")
+            outputs = {}
+            if record.outputs is not None:
+                outputs = store.read_values(
+                    execution_id, record.outputs, graph.python_interface.outputs, entity=f"execution {execution_id}", direction="output"
+                )
+            sys.stderr.write(f"execution {execution_id} already succeeded: nothing to run\n")
+            return graph.python_interface.shape_outputs(outputs)
+        previous = {node.path: node for node in store.nodes(execution_id) if node.status == "succeeded"}
+        execution = self._new_execution(entity, record=True, execution_id=execution_id, previous=previous, started=record.started)
+        return self._execute(entity, inputs, execution, resumed=True)
+
+    def _new_execution(
+        self,
+        entity: Any,
+        *,
+        record: bool,
+        execution_id: str | None = None,
+        previous: dict[str, Any] | None = None,
+        started: float | None = None,
+    ) -> _Execution:
+        overwrite_cache = bool(entity.overwrite_cache) if getattr(entity, "is_launch_plan", False) else False
+        execution = _Execution(overwrite_cache, execution_id, previous, started)
+        if record:
+            from taskloom_local.recorder import recorder_for
+
+            execution.recorder = recorder_for(self.store)
+            execution.record = execution.recorder.put
+        return execution
+
+    def _execute(self, entity: Any, inputs: dict[str, Any], execution: _Execution, resumed: bool = False) -> Any:
         if getattr(entity, "is_launch_plan", False):
-            execution = _Execution(overwrite_cache=bool(entity.overwrite_cache))
             kind, graph = "launch plan", entity.workflow
         elif isinstance(entity, WorkflowBase):
-            execution, kind, graph = _Execution(), "workflow", entity
+            kind, graph = "workflow", entity
         else:
-            execution, kind, graph = _Execution(), "task", None
+            kind, graph = "task", None
         announce = execution.announcer
+        record = execution.record
         nodes = len(graph.nodes) if graph is not None else 0
-        announce.execution_started(execution.id.name, entity.name, kind, nodes)
+        if record is not None:
+            from taskloom_local.recorder import EXECUTION_STARTED, execution_began
+
+            record((EXECUTION_STARTED, execution.name, entity, kind, inputs, _clock(), resumed))
+            execution_began()
+        announce.execution_started(execution.name, entity.name, kind, nodes)
         try:
             if graph is None:  # a task: a one-node execution
                 node = Node(node_id_for(entity.name.rsplit(".", 1)[-1]), entity, inputs)
@@ -118,12 +236,31 @@ class LocalExecutor:
             else:
                 outputs = self.run_workflow(graph, inputs, execution)
         except BaseException as error:
-            announce.execution_finished(execution.id.name, entity.name, kind, error, nodes)
+            if record is not None:
+                self._record_finish(execution, None, None, error)
+                error.add_note(
+                    f"execution {execution.name} is recorded: `loom run ... --resume {execution.name}` "
+                    f"(or LocalExecutor().resume({execution.name!r})) runs only what did not finish"
+                )
+            announce.execution_finished(execution.name, entity.name, kind, error, nodes)
             raise
         finally:
             self.close()
-        announce.execution_finished(execution.id.name, entity.name, kind, None, nodes)
-        return (graph or entity).python_interface.shape_outputs(outputs)
+        interface = (graph or entity).python_interface
+        if record is not None:
+            self._record_finish(execution, outputs, interface.outputs, None)
+        announce.execution_finished(execution.name, entity.name, kind, None, nodes)
+        return interface.shape_outputs(outputs)
+
+    @staticmethod
+    def _record_finish(execution: _Execution, outputs: Any, types: Any, error: BaseException | None) -> None:
+        from taskloom_local.recorder import EXECUTION_FINISHED, execution_ended
+
+        execution_ended()
+        execution.record((EXECUTION_FINISHED, execution.name, _clock(), outputs, types, error))  # type: ignore[misc]
+        # Written now, not after the recorder's delay, but not waited for: the program goes on
+        # meanwhile (exit, and reading the store, wait for it).
+        execution.recorder.write_soon()
 
     def run_workflow(
         self,
@@ -147,6 +284,13 @@ class LocalExecutor:
                 downstream[upstream_id].append(node_id)
         failures: list[tuple[Node, BaseException]] = []
         keep_going = workflow.failure_policy is WorkflowFailurePolicy.FAIL_AFTER_EXECUTABLE_NODES_COMPLETE
+        finished: dict[str, dict[str, Any]] | None = None  # a resume: outputs of the nodes it skips
+        if execution.record is not None:
+            from taskloom_local.recorder import GRAPH
+
+            execution.record((GRAPH, execution.name, prefix, workflow))
+            if execution.previous is not None:
+                finished = self._finished_nodes(workflow, waiting_on, execution, prefix)
 
         ready = collections.deque(node_id for node_id, upstream in waiting_on.items() if not upstream)
 
@@ -177,6 +321,9 @@ class LocalExecutor:
                     if waiting_on.pop(node_id, None) is None:  # dropped after a failure
                         continue
                     node = nodes[node_id]
+                    if finished is not None and node_id in finished:
+                        finish(node, self._reuse(node.entity, f"{prefix}{node_id}", finished[node_id], execution, None), None)
+                        continue
                     if not ready and not running:
                         # The only node that can run now: nothing can start before it ends, so run it
                         # here and spare the thread hand-off (long chains run at function-call speed).
@@ -217,10 +364,79 @@ class LocalExecutor:
             raise error
         return {name: resolve(value, values) for name, value in workflow.output_bindings.items()}
 
+    def _finished_nodes(
+        self, workflow: WorkflowBase, waiting_on: dict[str, set[str]], execution: _Execution, prefix: str
+    ) -> dict[str, dict[str, Any]]:
+        """The nodes of ``workflow`` a resume skips, with their outputs: those recorded as succeeded
+        whose outputs can be read back, and those whose outputs were not written because every
+        consumer had finished, if every consumer is skipped too (so nobody reads them).
+        """
+        from taskloom_local.recorder import OUTPUTS, consumers_of, entity_name
+        from taskloom_local.store import STORED, SUPERSEDED
+
+        previous = execution.previous or {}
+        consumers = consumers_of(workflow)
+        nodes = {node.id: node for node in workflow.nodes}
+        finished: dict[str, dict[str, Any]] = {}
+        for node_id in reversed(_topological_order(waiting_on)):  # consumers are decided first
+            record = previous.get(f"{prefix}{node_id}")
+            entity = nodes[node_id].entity
+            if record is None or record.entity != entity_name(entity):
+                continue
+            if record.outputs_state == STORED:
+                outputs = self._recorded_outputs(record, entity, execution)
+                if outputs is not None:
+                    finished[node_id] = outputs
+            elif record.outputs_state == SUPERSEDED and all(
+                consumer != OUTPUTS and consumer in finished for consumer in consumers[node_id]
+            ):
+                finished[node_id] = {}
+        return finished
+
+    def _recorded_outputs(self, record: Any, entity: Any, execution: _Execution) -> dict[str, Any] | None:
+        """A node's recorded outputs as Python values, or None when they cannot be read (it runs again)."""
+        if record.outputs is None:
+            return {}  # it had none
+        from taskloom_local.recorder import entity_name, output_types
+
+        try:
+            return self.store.read_values(
+                execution.name, record.outputs, output_types(entity), entity=repr(entity_name(entity)), direction="output"
+            )
+        except Exception:  # missing, damaged or no longer of the node's types: run the node again
+            return None
+
+    def _reuse(
+        self, entity: Any, path: str, outputs: dict[str, Any], execution: _Execution, parent: str | None
+    ) -> dict[str, Any]:
+        """Give a node's recorded ``outputs`` in place of running it (announced as a cached node)."""
+        from taskloom_local.recorder import NODE_REUSED
+
+        execution.record((NODE_REUSED, execution.name, path))  # type: ignore[misc]
+        announce = execution.announcer
+        if announce is not SILENT:
+            name = getattr(entity, "name", path)
+            announce.node_started(execution.name, path, name, parent)
+            announce.node_finished(execution.name, path, name, None, parent, cached=True)
+        return outputs
+
+    def _reused(self, entity: Any, path: str, execution: _Execution, parent: str | None) -> dict[str, Any] | None:
+        """A child's recorded outputs when a resume can skip it (None: it runs)."""
+        from taskloom_local.recorder import entity_name
+        from taskloom_local.store import STORED
+
+        record = execution.previous.get(path)  # type: ignore[union-attr]
+        if record is None or record.outputs_state != STORED or record.entity != entity_name(entity):
+            return None
+        outputs = self._recorded_outputs(record, entity, execution)
+        return None if outputs is None else self._reuse(entity, path, outputs, execution, parent)
+
     def _run_node(
         self, node: Node, values: dict[str, dict[str, Any]], execution: _Execution, prefix: str, parent: str | None = None
     ) -> dict[str, Any]:
         announce = execution.announcer
+        if execution.record is not None:
+            return self._run_recorded_node(node, values, execution, prefix, parent)
         if announce is SILENT:
             return self._run_node_body(node, values, execution, prefix, parent)
         path, name = f"{prefix}{node.id}", getattr(node.entity, "name", node.id)
@@ -231,6 +447,33 @@ class LocalExecutor:
             announce.node_finished(execution.id.name, path, name, error, parent)
             raise
         announce.node_finished(execution.id.name, path, name, None, parent, cached=type(outputs) is _CachedOutputs)
+        return outputs
+
+    def _run_recorded_node(
+        self, node: Node, values: dict[str, dict[str, Any]], execution: _Execution, prefix: str, parent: str | None
+    ) -> dict[str, Any]:
+        """:meth:`_run_node` with the node's start and end handed to the recorder (and, in a resume,
+        its recorded outputs given back instead of running it).
+        """
+        path, entity = f"{prefix}{node.id}", node.entity
+        if execution.previous is not None:
+            reused = self._reused(entity, path, execution, parent)
+            if reused is not None:
+                return reused
+        record, key, announce = execution.record, execution.name, execution.announcer
+        if announce is not SILENT:
+            announce.node_started(key, path, getattr(entity, "name", node.id), parent)
+        record((_NODE_STARTED, key, path, parent, entity, _clock()))  # type: ignore[misc]
+        try:
+            outputs = self._run_node_body(node, values, execution, prefix, parent)
+        except BaseException as error:
+            record((_NODE_FAILED, key, path, parent, entity, _clock(), error))  # type: ignore[misc]
+            if announce is not SILENT:
+                announce.node_finished(key, path, getattr(entity, "name", node.id), error, parent)
+            raise
+        record((_NODE_SUCCEEDED, key, path, parent, entity, _clock(), outputs))  # type: ignore[misc]
+        if announce is not SILENT:
+            announce.node_finished(key, path, getattr(entity, "name", node.id), None, parent, cached=type(outputs) is _CachedOutputs)
         return outputs
 
     def _run_node_body(
@@ -346,6 +589,8 @@ class LocalExecutor:
                     raise
                 attempt += 1
                 execution.announcer.node_retried(execution.id.name, path, entity.name, attempt, error, parent)
+                if execution.record is not None:
+                    execution.record((_NODE_RETRIED, execution.name, path, attempt))
             except Exception as error:
                 # Flyte retries recoverable errors (and timeouts, above); a task may list more (retry_on).
                 retryable = isinstance(error, (RecoverableException, *entity.retry_on))
@@ -353,6 +598,8 @@ class LocalExecutor:
                     raise
                 attempt += 1
                 execution.announcer.node_retried(execution.id.name, path, entity.name, attempt, error, parent)
+                if execution.record is not None:
+                    execution.record((_NODE_RETRIED, execution.name, path, attempt))
             finally:
                 if runner.used:
                     runner.close()
@@ -492,17 +739,30 @@ class LocalRunner:
         # lane keeps one worker busy.
         count = len(inputs)
         outcomes: list[Any] = [None] * count
-        size = max(1, min(256, count // (lanes * 4)))
-        batches = iter([range(start, min(start + size, count)) for start in range(0, count, size)])
-        pool = self._executor._process_pool()
         execution, prefix, interface = self._execution, self._prefix, entity.python_interface
+        record, parent = execution.record, self._parent
         stop = False
+        indices: list[int] | range = range(count)
+        if execution.previous is not None:  # a resume: elements recorded as succeeded are not sent
+            indices = []
+            for index in range(count):
+                reused = self._executor._reused(entity, f"{prefix}{index}", execution, parent)
+                if reused is None:
+                    indices.append(index)
+                    continue
+                outcomes[index] = reused
+                if on_done is not None and on_done(index, reused):
+                    stop = True
+        size = max(1, min(256, len(indices) // (lanes * 4)))
+        batches = iter([indices[start : start + size] for start in range(0, len(indices), size)])
+        pool = self._executor._process_pool()
 
         def lane() -> None:
             nonlocal stop
             for batch in batches:
                 if stop:
                     return
+                started = _clock()
                 results = pool.run_many(
                     entity,
                     [inputs[index] for index in batch],
@@ -511,6 +771,7 @@ class LocalRunner:
                     execution_date=execution.date,
                     attempt=0,
                 )
+                ended = _clock()
                 for index, result in zip(batch, results):
                     if isinstance(result, BaseException):
                         outcome: Any = result
@@ -520,6 +781,13 @@ class LocalRunner:
                         except Exception as error:
                             outcome = error
                     outcomes[index] = outcome
+                    if record is not None:  # the batch's times stand for each element's
+                        path = f"{prefix}{index}"
+                        record((_NODE_STARTED, execution.name, path, parent, entity, started))
+                        if isinstance(outcome, BaseException):
+                            record((_NODE_FAILED, execution.name, path, parent, entity, ended, outcome))
+                        else:
+                            record((_NODE_SUCCEEDED, execution.name, path, parent, entity, ended, outcome))
                     if on_done is not None and on_done(index, outcome):
                         stop = True
 
@@ -554,6 +822,8 @@ class LocalRunner:
             return lambda inputs, name: self.run(entity, inputs, name=name)
         prefix = self._prefix
         interface = entity.python_interface
+        if execution.record is not None:
+            return self._recorded_element_runner(entity, prefix, interface)
 
         def run_directly(inputs: dict[str, Any], name: str) -> dict[str, Any]:
             path = prefix + name
@@ -574,6 +844,45 @@ class LocalRunner:
             if inspect.isawaitable(result):
                 result = _run_to_completion(result)
             return interface.outputs_by_name(result)
+
+        return run_directly
+
+    def _recorded_element_runner(self, entity: Any, prefix: str, interface: Any) -> Any:
+        """:meth:`_element_runner`'s direct call with each element handed to the recorder (and, in a
+        resume, its recorded outputs given back instead of running it).
+        """
+        executor, execution, parent = self._executor, self._execution, self._parent
+        record, key = execution.record, execution.name
+
+        def run_directly(inputs: dict[str, Any], name: str) -> dict[str, Any]:
+            path = prefix + name
+            if execution.previous is not None:
+                reused = executor._reused(entity, path, execution, parent)
+                if reused is not None:
+                    return reused
+            record((_NODE_STARTED, key, path, parent, entity, _clock()))  # type: ignore[misc]
+            runner = LocalRunner(executor, execution, path)
+            try:
+                with running(runner):
+                    result = entity.run(
+                        inputs,
+                        execution_id=execution.id,
+                        execution_date=execution.date,
+                        attempt=0,
+                        checkpoint=_Checkpoints(execution, path),
+                        checked=True,
+                    )
+                if inspect.isawaitable(result):
+                    result = _run_to_completion(result)
+                outputs = interface.outputs_by_name(result)
+            except BaseException as error:
+                record((_NODE_FAILED, key, path, parent, entity, _clock(), error))  # type: ignore[misc]
+                raise
+            finally:
+                if runner.used:
+                    runner.close()
+            record((_NODE_SUCCEEDED, key, path, parent, entity, _clock(), outputs))  # type: ignore[misc]
+            return outputs
 
         return run_directly
 
@@ -683,15 +992,33 @@ class _CachedOutputs(dict):  # type: ignore[type-arg]
 
 
 class _Execution:
-    """One run of a top-level workflow: its id, start date, scratch directory (for checkpoints) and
-    whether cached outputs are recomputed (``overwrite_cache``).
+    """One run of a top-level workflow: its id, start date, scratch directory (for checkpoints),
+    whether cached outputs are recomputed (``overwrite_cache``), the recorder its events go to (None:
+    not recorded) and, when it resumes a recorded run, that run's succeeded nodes by path.
     """
 
-    def __init__(self, overwrite_cache: bool = False) -> None:
+    def __init__(
+        self,
+        overwrite_cache: bool = False,
+        execution_id: str | None = None,
+        previous: dict[str, Any] | None = None,
+        started: float | None = None,
+    ) -> None:
         self.overwrite_cache = overwrite_cache
-        self.id = new_execution_id()
-        self.date = dt.datetime.now(dt.timezone.utc)
+        if execution_id is None:
+            self.id = new_execution_id()
+        else:
+            from taskloom.core.context_manager import LOCAL_DOMAIN, LOCAL_PROJECT
+            from taskloom.models.identifier import WorkflowExecutionIdentifier
+
+            self.id = WorkflowExecutionIdentifier(project=LOCAL_PROJECT, domain=LOCAL_DOMAIN, name=execution_id)
+        self.name: str = self.id.name
+        # A resume keeps the first run's date: a body that reads it builds the same graph again.
+        self.date = dt.datetime.fromtimestamp(started, dt.timezone.utc) if started else dt.datetime.now(dt.timezone.utc)
         self.announcer = listeners()  # the plugins listening to lifecycle events, asked once per run
+        self.recorder: Any = None
+        self.record: Any = None  # the recorder's put (None: not recorded)
+        self.previous = previous
 
     def checkpoint(self, path: str) -> Checkpoint:
         """The checkpoint of the node at ``path`` (the same object for every attempt of it)."""
@@ -712,6 +1039,89 @@ def resolve(value: Any, values: dict[str, dict[str, Any]]) -> Any:
     if isinstance(value, dict):
         return {key: resolve(item, values) for key, item in value.items()}
     return value
+
+
+def _topological_order(waiting_on: dict[str, set[str]]) -> list[str]:
+    """Node ids such that each comes after every node it waits on."""
+    remaining = {node_id: len(upstream) for node_id, upstream in waiting_on.items()}
+    downstream: dict[str, list[str]] = collections.defaultdict(list)
+    for node_id, upstream in waiting_on.items():
+        for upstream_id in upstream:
+            downstream[upstream_id].append(node_id)
+    order = [node_id for node_id, count in remaining.items() if count == 0]
+    for node_id in order:  # grows while it is walked
+        for child in downstream[node_id]:
+            remaining[child] -= 1
+            if remaining[child] == 0:
+                order.append(child)
+    return order
+
+
+def _same_entity(recorded: str, module: str | None, name: str) -> bool:
+    # A script run as __main__ names its entities "__main__.wf"; loaded by `loom run` they are "flows.wf".
+    if recorded == name:
+        return True
+    short = recorded.rsplit(".", 1)[-1]
+    return (module == "__main__" or name.startswith("__main__.")) and name.rsplit(".", 1)[-1] == short
+
+
+def _load_entity(record: Any) -> Any:
+    """The entity an execution ran, from its module (imported) or its file (loaded as ``loom run`` does)."""
+    import importlib
+
+    from taskloom.run import entities_of, load_module
+
+    from taskloom_local.store import ResumeError
+
+    modules = []
+    if record.module and record.module != "__main__":
+        try:
+            modules.append(sys.modules.get(record.module) or importlib.import_module(record.module))
+        except Exception:  # not importable from here: try its file
+            pass
+    if record.file and os.path.isfile(record.file):
+        modules.append(load_module(record.file))
+    for module in modules:
+        for entity in entities_of(module).values():
+            if _same_entity(record.entity, record.module, entity.name):
+                return entity
+    source = record.file or record.module or "an unknown module"
+    raise ResumeError(
+        f"execution {record.id} ran {record.entity!r} from {source}, which cannot be found now; "
+        "pass the entity (resume(execution_id, entity)) or run `loom run FILE ENTITY --resume ID`"
+    )
+
+
+def _recorded_inputs(store: Any, record: Any, entity: Any, given: dict[str, Any]) -> dict[str, Any]:
+    """The inputs a resume runs with: the recorded ones, which ``given`` must match where it has a value."""
+    from taskloom.core.type_engine import TypeEngine
+
+    from taskloom_local.store import ResumeError
+
+    types = entity.python_interface.inputs
+    unknown = sorted(set(given) - set(types))
+    if unknown:
+        raise ResumeError(f"{entity.name!r} has no input {unknown[0]!r}; its inputs are {sorted(types)}")
+    label = f"execution {record.id}"
+    if record.inputs is None:
+        missing = sorted(set(types) - set(given))
+        if missing and record.status != "succeeded":
+            raise ResumeError(f"{label}: its inputs were not recorded ({record.note}); give them all to resume it, missing {missing}")
+        return dict(given)
+    try:
+        recorded = store.read_literals(record.id, record.inputs)
+    except (OSError, ValueError) as error:
+        raise ResumeError(f"{label}: its recorded inputs cannot be read: {error}") from error
+    if given:
+        literals = TypeEngine.dict_to_literal_map(None, given, {name: types[name] for name in given}, entity=label).literals
+        differing = sorted(name for name, literal in literals.items() if recorded.literals.get(name) != literal)
+        if differing:
+            values = TypeEngine.literal_map_to_kwargs(None, recorded, types, entity=label)
+            shown = ", ".join(f"{name}={values[name]!r} (given {given[name]!r})" for name in differing)
+            raise ResumeError(
+                f"{label} ran with {shown}: a resume runs with the recorded inputs; start a new run for other inputs"
+            )
+    return TypeEngine.literal_map_to_kwargs(None, recorded, types, entity=label)
 
 
 def _descendants(node_id: str, downstream: dict[str, list[str]]) -> set[str]:

@@ -19,10 +19,10 @@ def taskloom_executor(name: str) -> Any:
 
 @hookimpl
 def taskloom_cli_commands() -> list[Any]:
-    """``loom cache list|clear``."""
-    from taskloom_local.cli import cache_command
+    """``loom cache list|clear`` and ``loom executions list|show|prune``."""
+    from taskloom_local.cli import cache_command, executions_command
 
-    return [cache_command]
+    return [cache_command, executions_command]
 
 
 @hookimpl

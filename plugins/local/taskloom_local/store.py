@@ -1,0 +1,469 @@
+"""The execution store: what local executions did, kept so that ``loom executions`` can show it and a
+killed or failed run can be resumed (``loom run ... --resume ID``).
+
+Everything lives under the data directory, ``$TASKLOOM_DATA_DIR``, else ``$XDG_DATA_HOME/taskloom``
+(``~/.local/share/taskloom`` by default):
+
+* ``executions.sqlite`` (WAL, a busy timeout, like the task cache) has a row per execution (entity,
+  kind, the module and file it came from, status, times, error, the process that ran it) and a row
+  per node (its path, such as ``n3``, ``n1-n0`` in a subworkflow, ``n2-5`` for a map element, with
+  entity, status, attempts, times, error, and what became of its outputs);
+* ``executions/<id>/inputs.literals`` and ``outputs.literals`` hold the execution's inputs and
+  outputs, and ``executions/<id>/nodes/<path>.literals`` a node's outputs: literal maps, pickled.
+  Pickle, not the contracts' JSON, because building the JSON converter costs a ``loom run`` some
+  60 ms; the store is read only by this SDK on this machine, and a file that no longer unpickles
+  (another taskloom version) is a node that runs again on resume.
+
+A literal file is written to a temporary file in its directory and renamed over its final name
+(``os.replace``) before the row that names it is committed, so a file named by a row is always
+whole; temporary files are never read. Files are not fsynced: a process killed at any point leaves
+the store consistent, a machine that loses power may lose the last files written (a resume finds
+them missing or unreadable and re-runs those nodes).
+
+The writing itself is done off the hot path by :mod:`taskloom_local.recorder`; this module holds the
+storage and its queries.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import re
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
+
+import attrs
+from taskloom.exceptions.user import UserValueError
+
+if TYPE_CHECKING:
+    import sqlite3
+
+DATA_ENV = "TASKLOOM_DATA_DIR"
+RECORD_ENV = "TASKLOOM_RECORD"
+
+#: What became of a succeeded node's outputs (the ``outputs_state`` column).
+STORED = "stored"  # written: a resume reads them back instead of running the node
+SUPERSEDED = "superseded"  # not written: every node that reads them had finished when they would have been
+UNRECORDED = "unrecorded"  # could not be made literals: a resume runs the node again
+
+_SCHEMA = (
+    """
+    CREATE TABLE IF NOT EXISTS executions (
+        id TEXT PRIMARY KEY,
+        entity TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        module TEXT,
+        file TEXT,
+        status TEXT NOT NULL,
+        started REAL NOT NULL,
+        finished REAL,
+        error TEXT,
+        inputs TEXT,
+        outputs TEXT,
+        note TEXT,
+        host TEXT,
+        pid INTEGER,
+        resumes INTEGER NOT NULL DEFAULT 0,
+        graph TEXT
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS nodes (
+        execution TEXT NOT NULL,
+        path TEXT NOT NULL,
+        parent TEXT,
+        entity TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 1,
+        started REAL,
+        finished REAL,
+        error TEXT,
+        outputs TEXT,
+        outputs_state TEXT,
+        PRIMARY KEY (execution, path)
+    ) WITHOUT ROWID
+    """,
+    "CREATE INDEX IF NOT EXISTS executions_by_start ON executions (started)",
+)
+
+_EXECUTION_COLUMNS = (
+    "id, entity, kind, module, file, status, started, finished, error, inputs, outputs, note, host, pid, resumes, graph"
+)
+_NODE_COLUMNS = "execution, path, parent, entity, status, attempts, started, finished, error, outputs, outputs_state"
+
+
+def default_data_dir() -> str:
+    """``$TASKLOOM_DATA_DIR``, else ``$XDG_DATA_HOME/taskloom`` (``~/.local/share/taskloom`` by default)."""
+    explicit = os.environ.get(DATA_ENV)
+    if explicit:
+        return explicit
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return os.path.join(base, "taskloom")
+
+
+def recording_enabled() -> bool:
+    """Whether local executions are recorded: yes unless ``TASKLOOM_RECORD`` is ``0``, ``false``, ``no`` or ``off``."""
+    return os.environ.get(RECORD_ENV, "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+class ResumeError(UserValueError):
+    """An execution cannot be resumed as asked (unknown id, another entity, other inputs, still running)."""
+
+
+@attrs.frozen
+class ExecutionRecord:
+    """One recorded execution.
+
+    ``status`` is what was last written (``running``, ``succeeded``, ``failed``); :attr:`state` also
+    tells a run whose process is gone (killed) as ``interrupted``. ``inputs`` and ``outputs`` name the
+    literal files (None when not written); ``note`` says why inputs or outputs were not recorded;
+    ``graph`` is the fingerprint of the workflow's graph (:func:`~taskloom_local.recorder.graph_fingerprint`).
+    """
+
+    id: str
+    entity: str
+    kind: str
+    module: str | None
+    file: str | None
+    status: str
+    started: float
+    finished: float | None
+    error: str | None
+    inputs: str | None
+    outputs: str | None
+    note: str | None
+    host: str | None
+    pid: int | None
+    resumes: int
+    graph: str | None = None
+
+    @property
+    def state(self) -> str:
+        """``status``, except ``interrupted`` for a ``running`` execution whose process has ended."""
+        if self.status == "running" and not self.process_alive:
+            return "interrupted"
+        return self.status
+
+    @property
+    def process_alive(self) -> bool:
+        """Whether the process that runs it may still run (always True for another host's)."""
+        if self.pid is None or (self.host is not None and self.host != host_name()):
+            return True
+        if self.pid == os.getpid():
+            return True
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:  # exists, owned by someone else
+            return True
+        return True
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to finish, or None while it runs."""
+        return None if self.finished is None else self.finished - self.started
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as JSON-able data (``loom executions list --json``)."""
+        data = attrs.asdict(self)
+        data["state"] = self.state
+        data["started"] = _iso(self.started)
+        data["finished"] = _iso(self.finished)
+        return data
+
+
+@attrs.frozen
+class NodeRecord:
+    """One recorded node of an execution: ``path`` is unique within it (``n3``, ``n1-n0``, ``n2-5``);
+    ``outputs_state`` is :data:`STORED`, :data:`SUPERSEDED` or :data:`UNRECORDED` once it succeeded
+    (``error`` then says why outputs went unrecorded); ``outputs`` names the literal file.
+    """
+
+    execution: str
+    path: str
+    parent: str | None
+    entity: str
+    status: str
+    attempts: int
+    started: float | None
+    finished: float | None
+    error: str | None
+    outputs: str | None
+    outputs_state: str | None
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to finish, or None."""
+        if self.started is None or self.finished is None:
+            return None
+        return self.finished - self.started
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as JSON-able data."""
+        data = attrs.asdict(self)
+        data["started"] = _iso(self.started)
+        data["finished"] = _iso(self.finished)
+        return data
+
+
+class ExecutionStore:
+    """Executions and their nodes under ``directory`` (default: :func:`default_data_dir`), created on first write."""
+
+    def __init__(self, directory: str | None = None) -> None:
+        self._directory = os.path.abspath(directory or default_data_dir())
+        self._path = os.path.join(self._directory, "executions.sqlite")
+        self._ready = False
+
+    @property
+    def directory(self) -> str:
+        """The data directory."""
+        return self._directory
+
+    @property
+    def path(self) -> str:
+        """The SQLite file."""
+        return self._path
+
+    def connect(self) -> sqlite3.Connection:
+        """A new connection to the database (made with its tables if needed); the caller closes it."""
+        import sqlite3
+
+        if not self._ready:
+            os.makedirs(self._directory, exist_ok=True)
+        connection = sqlite3.connect(self._path, timeout=30, isolation_level=None, check_same_thread=False)
+        try:
+            connection.execute("PRAGMA synchronous=NORMAL")  # WAL: durable across a killed process
+            if not self._ready:
+                connection.execute("PRAGMA journal_mode=WAL")
+                for statement in _SCHEMA:
+                    connection.execute(statement)
+                _add_new_columns(connection)
+                self._ready = True
+        except BaseException:
+            connection.close()
+            raise
+        return connection
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection | None]:
+        # What this process recorded is written first; reading never creates the store (None:
+        # there is nothing yet).
+        from taskloom_local.recorder import flush_directory
+
+        flush_directory(self._directory)
+        if not self._ready and not os.path.exists(self._path):
+            yield None
+            return
+        connection = self.connect()
+        try:
+            yield connection
+        finally:
+            connection.close()
+
+    # --- files -----------------------------------------------------------------------------
+
+    def execution_directory(self, execution_id: str) -> str:
+        """Where the literal files of ``execution_id`` are."""
+        return os.path.join(self._directory, "executions", _file_name(execution_id))
+
+    def write_literals(self, execution_id: str, name: str, literals: Any) -> str:
+        """Write the :class:`~taskloom.models.literals.LiteralMap` ``literals`` as the file ``name``
+        of the execution, atomically; return its name relative to the execution's directory (what
+        rows store).
+        """
+        import pickle
+
+        relative = f"{name}.literals"
+        target = os.path.join(self.execution_directory(execution_id), relative)
+        directory = os.path.dirname(target)
+        os.makedirs(directory, exist_ok=True)
+        data = literals if isinstance(literals, bytes) else pickle.dumps(literals, protocol=pickle.HIGHEST_PROTOCOL)
+        # A temporary file in the same directory, renamed over the target: readers see the old
+        # file or the whole new one, never a part (and only ever open names that rows give).
+        temporary = os.path.join(directory, f".{os.path.basename(target)}.{os.getpid()}-{os.urandom(4).hex()}.tmp")
+        try:
+            with open(temporary, "xb") as stream:
+                stream.write(data)
+            os.replace(temporary, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
+        return relative
+
+    def node_file_name(self, path: str) -> str:
+        """The name (without ``.literals``) under which a node's outputs are written."""
+        return f"nodes/{_file_name(path)}"
+
+    def read_literals(self, execution_id: str, relative: str) -> Any:
+        """The :class:`~taskloom.models.literals.LiteralMap` in the execution's file ``relative``.
+
+        Raises OSError or ValueError if the file is missing or not a literal map.
+        """
+        import pickle
+
+        from taskloom.models.literals import LiteralMap
+
+        with open(os.path.join(self.execution_directory(execution_id), relative), "rb") as stream:
+            data = stream.read()
+        try:
+            literals = pickle.loads(data)
+        except Exception as error:  # truncated, or written by another version
+            raise ValueError(f"{relative} of execution {execution_id} is not a literal map: {error}") from error
+        if not isinstance(literals, LiteralMap):
+            raise ValueError(f"{relative} of execution {execution_id} is not a literal map")
+        return literals
+
+    def read_values(self, execution_id: str, relative: str, types: dict[str, Any], *, entity: str, direction: str) -> dict[str, Any]:
+        """The Python values of ``types`` in the execution's literal file ``relative``."""
+        from taskloom.core.type_engine import TypeEngine
+
+        literals = self.read_literals(execution_id, relative)
+        return TypeEngine.literal_map_to_kwargs(None, literals, types, entity=entity, direction=direction)
+
+    # --- queries ---------------------------------------------------------------------------
+
+    def execution(self, execution_id: str) -> ExecutionRecord | None:
+        """The record of ``execution_id``, or None."""
+        with self._reading() as connection:
+            if connection is None:
+                return None
+            row = connection.execute(f"SELECT {_EXECUTION_COLUMNS} FROM executions WHERE id = ?", (execution_id,)).fetchone()
+        return None if row is None else ExecutionRecord(*row)
+
+    def executions(self, limit: int | None = None) -> list[ExecutionRecord]:
+        """Recorded executions, newest first (at most ``limit``)."""
+        with self._reading() as connection:
+            if connection is None:
+                return []
+            rows = connection.execute(
+                f"SELECT {_EXECUTION_COLUMNS} FROM executions ORDER BY started DESC LIMIT ?",
+                (-1 if limit is None else limit,),
+            ).fetchall()
+        return [ExecutionRecord(*row) for row in rows]
+
+    def nodes(self, execution_id: str) -> list[NodeRecord]:
+        """The nodes recorded for ``execution_id``, in the order they started."""
+        with self._reading() as connection:
+            if connection is None:
+                return []
+            rows = connection.execute(
+                f"SELECT {_NODE_COLUMNS} FROM nodes WHERE execution = ? ORDER BY started, path", (execution_id,)
+            ).fetchall()
+        return [NodeRecord(*row) for row in rows]
+
+    def prune(self, older_than: dt.timedelta, *, dry_run: bool = False) -> list[ExecutionRecord]:
+        """Delete the executions that ended (or, killed, started) more than ``older_than`` ago, with
+        their nodes and files; return them. Executions still running are kept.
+        """
+        import time
+
+        cutoff = time.time() - older_than.total_seconds()
+        with self._reading() as connection:
+            if connection is None:
+                return []
+            rows = connection.execute(
+                f"SELECT {_EXECUTION_COLUMNS} FROM executions WHERE COALESCE(finished, started) < ?", (cutoff,)
+            ).fetchall()
+            doomed = [record for record in (ExecutionRecord(*row) for row in rows) if record.state != "running"]
+            if dry_run or not doomed:
+                return doomed
+            identifiers = [(record.id,) for record in doomed]
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                connection.executemany("DELETE FROM nodes WHERE execution = ?", identifiers)
+                connection.executemany("DELETE FROM executions WHERE id = ?", identifiers)
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+        import shutil
+
+        for record in doomed:  # rows first: a file without a row is garbage, a row without its file is not
+            shutil.rmtree(self.execution_directory(record.id), ignore_errors=True)
+        return doomed
+
+    # --- writing (the recorder's thread) ---------------------------------------------------
+
+    def write_rows(
+        self,
+        connection: sqlite3.Connection,
+        executions: Iterable[tuple[str, Any]],
+        nodes: list[tuple[Any, ...]],
+    ) -> None:
+        """In one transaction: apply ``executions`` (``(sql, parameters)`` statements) and insert or
+        replace ``nodes`` (tuples in :data:`_NODE_COLUMNS` order).
+        """
+        import sqlite3
+
+        # Many rows per statement, not executemany: each statement step lets go of the GIL, and a
+        # thread taking it back behind a busy one waits for a switch interval (5 ms) every time.
+        width = len(_NODE_COLUMNS.split(","))
+        per_statement = max(1, connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width)
+        row = "(" + ",".join("?" * width) + ")"
+        connection.execute("BEGIN")
+        try:
+            for statement, parameters in executions:
+                connection.execute(statement, parameters)
+            for start in range(0, len(nodes), per_statement):
+                chunk = nodes[start : start + per_statement]
+                connection.execute(
+                    f"INSERT OR REPLACE INTO nodes ({_NODE_COLUMNS}) VALUES {','.join([row] * len(chunk))}",
+                    [value for values in chunk for value in values],
+                )
+            connection.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(Exception):
+                connection.execute("ROLLBACK")
+            raise
+
+
+#: SQL the recorder runs for execution rows.
+INSERT_EXECUTION = (
+    f"INSERT OR REPLACE INTO executions ({_EXECUTION_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+)
+RESUME_EXECUTION = "UPDATE executions SET status = 'running', finished = NULL, error = NULL, host = ?, pid = ?, resumes = resumes + 1 WHERE id = ?"
+FINISH_EXECUTION = "UPDATE executions SET status = ?, finished = ?, error = ?, outputs = ?, note = COALESCE(?, note) WHERE id = ?"
+
+
+#: Columns added after the tables were first made, by table: a store made before gets them.
+_ADDED_COLUMNS = {"executions": (("graph", "TEXT"),)}
+
+
+def _add_new_columns(connection: sqlite3.Connection) -> None:
+    for table, columns in _ADDED_COLUMNS.items():
+        present = {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}
+        for name, kind in columns:
+            if name not in present:
+                connection.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+
+
+def host_name() -> str:
+    """This machine's name (executions record it with their process id)."""
+    return os.uname().nodename  # what socket.gethostname() gives, without importing socket (~5 ms)
+
+
+def _file_name(text: str) -> str:
+    # Paths and ids are letters, digits and '-' (node ids are made so); anything else is hashed.
+    if re.fullmatch(r"[A-Za-z0-9_.\-]{1,120}", text) and not text.startswith("."):
+        return text
+    import hashlib
+
+    return "x-" + hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _iso(timestamp: float | None) -> str | None:
+    if timestamp is None:
+        return None
+    return dt.datetime.fromtimestamp(timestamp, dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_age(text: str) -> dt.timedelta:
+    """``7d``, ``12h``, ``30m``, ``45s`` (or ``2w``) as a timedelta; ValueError otherwise."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*", text)
+    if match is None:
+        raise ValueError(f"{text!r} is not an age such as 7d, 12h, 30m or 45s")
+    number, unit = float(match.group(1)), match.group(2)
+    seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[unit]
+    return dt.timedelta(seconds=number * seconds)
