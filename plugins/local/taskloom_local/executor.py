@@ -824,6 +824,9 @@ class LocalRunner:
         interface = entity.python_interface
         if execution.record is not None:
             return self._recorded_element_runner(entity, prefix, interface)
+        call = self._prepared_call(entity)
+        if call is not None:
+            return lambda inputs, name: call(inputs, _Checkpoints(execution, prefix + name))
 
         def run_directly(inputs: dict[str, Any], name: str) -> dict[str, Any]:
             path = prefix + name
@@ -847,12 +850,22 @@ class LocalRunner:
 
         return run_directly
 
+    def _prepared_call(self, entity: Any) -> Any:
+        """The task's per-element call (``PythonFunctionTask.prepared``) when it has one and starts no
+        children (so needs no runner of its own), else None.
+        """
+        prepared = getattr(entity, "prepared", None)
+        if prepared is None or getattr(entity, "starts_children", True):
+            return None
+        return prepared(execution_id=self._execution.id, execution_date=self._execution.date)
+
     def _recorded_element_runner(self, entity: Any, prefix: str, interface: Any) -> Any:
         """:meth:`_element_runner`'s direct call with each element handed to the recorder (and, in a
         resume, its recorded outputs given back instead of running it).
         """
         executor, execution, parent = self._executor, self._execution, self._parent
         record, key = execution.record, execution.name
+        call = self._prepared_call(entity)
 
         def run_directly(inputs: dict[str, Any], name: str) -> dict[str, Any]:
             path = prefix + name
@@ -861,25 +874,29 @@ class LocalRunner:
                 if reused is not None:
                     return reused
             record((_NODE_STARTED, key, path, parent, entity, _clock()))  # type: ignore[misc]
-            runner = LocalRunner(executor, execution, path)
+            runner = None
             try:
-                with running(runner):
-                    result = entity.run(
-                        inputs,
-                        execution_id=execution.id,
-                        execution_date=execution.date,
-                        attempt=0,
-                        checkpoint=_Checkpoints(execution, path),
-                        checked=True,
-                    )
-                if inspect.isawaitable(result):
-                    result = _run_to_completion(result)
-                outputs = interface.outputs_by_name(result)
+                if call is not None:
+                    outputs = call(inputs, _Checkpoints(execution, path))
+                else:
+                    runner = LocalRunner(executor, execution, path)
+                    with running(runner):
+                        result = entity.run(
+                            inputs,
+                            execution_id=execution.id,
+                            execution_date=execution.date,
+                            attempt=0,
+                            checkpoint=_Checkpoints(execution, path),
+                            checked=True,
+                        )
+                    if inspect.isawaitable(result):
+                        result = _run_to_completion(result)
+                    outputs = interface.outputs_by_name(result)
             except BaseException as error:
                 record((_NODE_FAILED, key, path, parent, entity, _clock(), error))  # type: ignore[misc]
                 raise
             finally:
-                if runner.used:
+                if runner is not None and runner.used:
                     runner.close()
             record((_NODE_SUCCEEDED, key, path, parent, entity, _clock(), outputs))  # type: ignore[misc]
             return outputs
