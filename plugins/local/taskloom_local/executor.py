@@ -739,7 +739,7 @@ class LocalRunner:
         # lane keeps one worker busy.
         count = len(inputs)
         outcomes: list[Any] = [None] * count
-        execution, prefix, interface = self._execution, self._prefix, entity.python_interface
+        execution, prefix = self._execution, self._prefix
         record, parent = execution.record, self._parent
         stop = False
         indices: list[int] | range = range(count)
@@ -772,14 +772,7 @@ class LocalRunner:
                     attempt=0,
                 )
                 ended = _clock()
-                for index, result in zip(batch, results):
-                    if isinstance(result, BaseException):
-                        outcome: Any = result
-                    else:
-                        try:
-                            outcome = interface.outputs_by_name(result)
-                        except Exception as error:
-                            outcome = error
+                for index, outcome in zip(batch, results):  # outputs by name, or the exception
                     outcomes[index] = outcome
                     if record is not None:  # the batch's times stand for each element's
                         path = f"{prefix}{index}"

@@ -150,7 +150,7 @@ class ProcessPool:
 
     def run_many(self, entity: Any, inputs: list[dict[str, Any]], checkpoints: list[Any], **context: Any) -> list[Any]:
         """Run one attempt of ``entity`` per element of ``inputs`` in one worker, one after another;
-        return per element what ``entity.run`` returns, or the exception it raised.
+        return per element its outputs by name, or the exception it raised.
 
         One round trip for the whole batch: what makes a process-pool map of small elements fast.
         A worker that dies fails every element of the batch with :class:`WorkerDiedError`.
@@ -347,12 +347,22 @@ def serve(connection: Any, path: list[str]) -> None:
 
 
 def _run_each(entity: Any, inputs: list[dict[str, Any]], context: dict[str, Any]) -> list[Any]:
+    """Each element's outputs by name, or the exception it raised (the batch goes on)."""
     checkpoints = context.pop("checkpoints")
+    prepared = getattr(entity, "prepared", None)
+    if prepared is not None:
+        call = prepared(**context)
+    else:
+
+        def call(values: dict[str, Any], checkpoint: Any) -> dict[str, Any]:
+            result = entity.run(values, checked=True, checkpoint=checkpoint, **context)
+            return entity.python_interface.outputs_by_name(result)
+
     results: list[Any] = []
     for values, checkpoint in zip(inputs, checkpoints):
         try:
-            results.append(entity.run(values, checked=True, checkpoint=checkpoint, **context))
-        except Exception as error:  # this element's failure; the batch goes on
+            results.append(call(values, checkpoint))
+        except Exception as error:
             error.add_note(f"in worker process {os.getpid()}")
             results.append(error)
     return results
