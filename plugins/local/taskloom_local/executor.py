@@ -814,15 +814,24 @@ class LocalRunner:
         if not plain:
             return lambda inputs, name: self.run(entity, inputs, name=name)
         prefix = self._prefix
-        interface = entity.python_interface
+        direct = self._direct_call(entity)
         if execution.record is not None:
-            return self._recorded_element_runner(entity, prefix, interface)
-        call = self._prepared_call(entity)
-        if call is not None:
-            return lambda inputs, name: call(inputs, _Checkpoints(execution, prefix + name))
+            return self._recorded_element_runner(entity, prefix, direct)
+        return lambda inputs, name: direct(inputs, prefix + name)
 
-        def run_directly(inputs: dict[str, Any], name: str) -> dict[str, Any]:
-            path = prefix + name
+    def _direct_call(self, entity: Any) -> Any:
+        """``call(inputs, path)`` running one element of ``entity`` without node bookkeeping: through
+        the task's prepared call (``PythonFunctionTask.prepared``) when it has one and starts no
+        children, else through ``entity.run`` with a runner of its own; gives its outputs by name.
+        """
+        executor, execution = self._executor, self._execution
+        prepared = getattr(entity, "prepared", None)
+        if prepared is not None and not getattr(entity, "starts_children", True):
+            call = prepared(execution_id=execution.id, execution_date=execution.date)
+            return lambda inputs, path: call(inputs, _Checkpoints(execution, path))
+        interface = entity.python_interface
+
+        def run_directly(inputs: dict[str, Any], path: str) -> dict[str, Any]:
             runner = LocalRunner(executor, execution, path)
             try:
                 with running(runner):
@@ -843,58 +852,29 @@ class LocalRunner:
 
         return run_directly
 
-    def _prepared_call(self, entity: Any) -> Any:
-        """The task's per-element call (``PythonFunctionTask.prepared``) when it has one and starts no
-        children (so needs no runner of its own), else None.
-        """
-        prepared = getattr(entity, "prepared", None)
-        if prepared is None or getattr(entity, "starts_children", True):
-            return None
-        return prepared(execution_id=self._execution.id, execution_date=self._execution.date)
-
-    def _recorded_element_runner(self, entity: Any, prefix: str, interface: Any) -> Any:
+    def _recorded_element_runner(self, entity: Any, prefix: str, direct: Any) -> Any:
         """:meth:`_element_runner`'s direct call with each element handed to the recorder (and, in a
         resume, its recorded outputs given back instead of running it).
         """
         executor, execution, parent = self._executor, self._execution, self._parent
         record, key = execution.record, execution.name
-        call = self._prepared_call(entity)
 
-        def run_directly(inputs: dict[str, Any], name: str) -> dict[str, Any]:
+        def run_recorded(inputs: dict[str, Any], name: str) -> dict[str, Any]:
             path = prefix + name
             if execution.previous is not None:
                 reused = executor._reused(entity, path, execution, parent)
                 if reused is not None:
                     return reused
             record((_NODE_STARTED, key, path, parent, entity, _clock()))  # type: ignore[misc]
-            runner = None
             try:
-                if call is not None:
-                    outputs = call(inputs, _Checkpoints(execution, path))
-                else:
-                    runner = LocalRunner(executor, execution, path)
-                    with running(runner):
-                        result = entity.run(
-                            inputs,
-                            execution_id=execution.id,
-                            execution_date=execution.date,
-                            attempt=0,
-                            checkpoint=_Checkpoints(execution, path),
-                            checked=True,
-                        )
-                    if inspect.isawaitable(result):
-                        result = _run_to_completion(result)
-                    outputs = interface.outputs_by_name(result)
+                outputs = direct(inputs, path)
             except BaseException as error:
                 record((_NODE_FAILED, key, path, parent, entity, _clock(), error))  # type: ignore[misc]
                 raise
-            finally:
-                if runner is not None and runner.used:
-                    runner.close()
             record((_NODE_SUCCEEDED, key, path, parent, entity, _clock(), outputs))  # type: ignore[misc]
             return outputs
 
-        return run_directly
+        return run_recorded
 
     def close(self) -> None:
         """Wait for submitted children and stop the pool (a top-level runner also stops the
