@@ -20,15 +20,20 @@ runs them one after another locally. Timing lives here, never in unit tests (STY
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from startup import DEFAULT_FLYTEKIT_VENV, DEFAULT_TASKLOOM_PYTHON, child_env, ensure_flytekit_venv  # noqa: E402
+from startup import (  # noqa: E402
+    DEFAULT_FLYTEKIT_VENV,
+    DEFAULT_TASKLOOM_PYTHON,
+    child_env,
+    ensure_flytekit_venv,
+    print_rows,
+    run_generated,
+)
 
 PROGRAM = r'''
 import asyncio, json, sys, time
@@ -103,15 +108,7 @@ if __name__ == "__main__":  # worker processes import this file too
 
 def measure(python: str, package: str, arguments: list[str], env: dict) -> dict:
     """Run the program with ``package``'s imports in ``python``; return its figures (or an error)."""
-    work = Path(__file__).resolve().parent / ".work"
-    work.mkdir(exist_ok=True)
-    script = work / f"fanout_{package}.py"
-    env = dict(env)
-    script.write_text(PROGRAM.replace("PACKAGE", package))
-    done = subprocess.run([python, str(script), *arguments], capture_output=True, text=True, env=env, cwd=work)
-    if done.returncode != 0:
-        return {"error": (done.stderr.strip().splitlines() or ["failed"])[-1]}
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_generated(python, f"fanout_{package}", PROGRAM.replace("PACKAGE", package), arguments, dict(env))
 
 
 def main() -> int:
@@ -156,9 +153,7 @@ def main() -> int:
             )
         )
     header = ("figure", "taskloom", "flytekit", "ratio", "target")
-    widths = [max(len(str(row[index])) for row in (header, *rows)) for index in range(len(header))]
-    for row in (header, tuple("-" * width for width in widths), *rows):
-        print("| " + " | ".join(str(cell).ljust(width) for cell, width in zip(row, widths)) + " |")
+    print_rows(header, rows)
     for side, figures in (("taskloom (threads)", threads), ("taskloom (processes)", processes), ("flytekit", flytekit)):
         if "error" in figures:
             print(f"{side}: {figures['error']}")

@@ -392,6 +392,27 @@ def build_rows(m: dict) -> list[dict]:
     return rows
 
 
+def run_generated(python: str, name: str, source: str, arguments: list[str], env: dict) -> dict:
+    """Write ``source`` as ``benchmarks/.work/<name>.py``, run it with ``python`` and ``arguments``;
+    return the JSON its last stdout line holds, or ``{"error": <last stderr line>}``.
+    """
+    work = BENCH / ".work"
+    work.mkdir(exist_ok=True)
+    script = work / f"{name}.py"
+    script.write_text(source)
+    done = subprocess.run([python, str(script), *arguments], capture_output=True, text=True, env=env, cwd=work)
+    if done.returncode != 0:
+        return {"error": (done.stderr.strip().splitlines() or ["failed"])[-1]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def print_rows(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    """Print ``rows`` under ``header`` as a Markdown table."""
+    widths = [max(len(str(row[index])) for row in (header, *rows)) for index in range(len(header))]
+    for row in (header, tuple("-" * width for width in widths), *rows):
+        print("| " + " | ".join(str(cell).ljust(width) for cell, width in zip(row, widths)) + " |")
+
+
 def print_table(rows: list[dict]) -> None:
     header = ["figure", "taskloom", "flytekit", "ratio", "target", "met?"]
     table = [

@@ -18,15 +18,20 @@ Timing lives here, never in unit tests (STYLE §7).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from startup import DEFAULT_FLYTEKIT_VENV, DEFAULT_TASKLOOM_PYTHON, child_env, ensure_flytekit_venv  # noqa: E402
+from startup import (  # noqa: E402
+    DEFAULT_FLYTEKIT_VENV,
+    DEFAULT_TASKLOOM_PYTHON,
+    child_env,
+    ensure_flytekit_venv,
+    print_rows,
+    run_generated,
+)
 
 PROGRAM = r'''
 import json, sys, time
@@ -72,19 +77,13 @@ print(json.dumps({"per_node": runs, "compile": compiles, "floor": floor}))
 
 def measure(python: str, package: str, arguments: list[str], env: dict) -> dict:
     """Run the program with ``package``'s imports in ``python``; return its figures (or an error)."""
-    work = Path(__file__).resolve().parent / ".work"
-    work.mkdir(exist_ok=True)
-    script = work / f"workflows_{package}.py"
     chain, size = int(arguments[0]), int(arguments[1])
     generated = "\n\n".join(
         "\n".join([f"def {name}(x: int) -> int:", *["    x = inc(x=x)"] * count, "    return x"])
         for name, count in (("chain_body", chain), ("big_body", size))
     )
-    script.write_text(PROGRAM.replace("PACKAGE", package).replace("GENERATED", generated))
-    done = subprocess.run([python, str(script), *arguments], capture_output=True, text=True, env=env, cwd=work)
-    if done.returncode != 0:
-        return {"error": (done.stderr.strip().splitlines() or ["failed"])[-1]}
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    source = PROGRAM.replace("PACKAGE", package).replace("GENERATED", generated)
+    return run_generated(python, f"workflows_{package}", source, arguments, env)
 
 
 def main() -> int:
@@ -122,9 +121,7 @@ def main() -> int:
         )
     floor = sides["taskloom"].get("floor")
     header = ("figure", "taskloom", "flytekit", "ratio", "target")
-    widths = [max(len(str(row[index])) for row in (header, *rows)) for index in range(len(header))]
-    for row in (header, tuple("-" * width for width in widths), *rows):
-        print("| " + " | ".join(str(cell).ljust(width) for cell, width in zip(row, widths)) + " |")
+    print_rows(header, rows)
     if floor is not None and "error" not in sides["taskloom"]:
         per_node = statistics.median(sides["taskloom"]["per_node"])
         print(f"\nplain function call + dict lookup: {floor * 1e6:.2f} µs per node; taskloom is {per_node / floor:.0f}× that")
