@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from taskloom.core.interface import Interface
 from taskloom.core.promise import Promise, VoidPromise
-from taskloom.exceptions.user import TypeTransformerFailedError, UnsupportedTypeError, ValidationError
+from taskloom.exceptions.user import TypeTransformerFailedError, UnsupportedTypeError, UserException, ValidationError
 
 if TYPE_CHECKING:
     from taskloom.models.types import LiteralType
@@ -285,6 +285,10 @@ class WaitingGate(NamedTuple):
     expected_type: Any
 
 
+class GateCancelledError(UserException):
+    """A gate stopped waiting because its execution is ending (another node failed)."""
+
+
 class _SignalBoard:
     # One lock and condition for every execution: signals are rare and tiny, and one condition lets
     # a waiting gate wake for a signal sent to its execution or to every execution.
@@ -292,6 +296,7 @@ class _SignalBoard:
         self._condition = threading.Condition()
         self._signals: dict[tuple[str | None, str], Signal] = {}
         self._waiting: list[WaitingGate] = []
+        self._cancelled: set[str] = set()
 
     def send(self, execution_id: str | None, name: str, signal: Signal) -> None:
         with self._condition:
@@ -305,6 +310,10 @@ class _SignalBoard:
             self._waiting.append(waiting)
             try:
                 while True:
+                    if execution_id in self._cancelled:
+                        raise GateCancelledError(
+                            f"gate {gate.name!r} stopped waiting: its execution {execution_id} is ending"
+                        )
                     signal = self._signals.get((execution_id, gate.name)) or self._signals.get((None, gate.name))
                     if signal is not None:
                         return signal
@@ -315,6 +324,22 @@ class _SignalBoard:
             finally:
                 self._waiting.remove(waiting)
 
+    def sleep(self, execution_id: str, seconds: float) -> bool:
+        """Wait ``seconds`` unless the execution is cancelled first; tell whether it was."""
+        deadline = time.monotonic() + seconds
+        with self._condition:
+            while execution_id not in self._cancelled:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._condition.wait(remaining)
+            return True
+
+    def cancel(self, execution_id: str) -> None:
+        with self._condition:
+            self._cancelled.add(execution_id)
+            self._condition.notify_all()
+
     def waiting(self) -> list[WaitingGate]:
         with self._condition:
             return list(self._waiting)
@@ -323,9 +348,11 @@ class _SignalBoard:
         with self._condition:
             if execution_id is None:
                 self._signals.clear()
+                self._cancelled.clear()
             else:
                 for key in [key for key in self._signals if key[0] == execution_id]:
                     del self._signals[key]
+                self._cancelled.discard(execution_id)
 
 
 _board = _SignalBoard()
@@ -354,12 +381,28 @@ def send_signal(execution_id: Any, name: str, value: Any, *, text: bool = False)
 
 def receive_signal(execution_id: Any, gate: Gate, timeout: float | None) -> Signal | None:
     """For executors: wait up to ``timeout`` seconds (None: forever) for the signal of ``gate`` in the
-    execution ``execution_id``; return it, or None when the time is up.
+    execution ``execution_id``; return it, or None when the time is up. Raises
+    :class:`GateCancelledError` once :func:`cancel_waits` is called for the execution.
 
     While it waits, the gate is listed by :func:`waiting_gates`. A signal sent to the execution wins
     over one sent to every execution. Check the value with :meth:`Gate.accept`.
     """
     return _board.receive(_execution_name(execution_id), gate, timeout)
+
+
+def sleep_unless_cancelled(execution_id: Any, seconds: float) -> bool:
+    """For executors: wait ``seconds`` (a ``sleep`` gate) unless :func:`cancel_waits` is called for
+    the execution first; return True when it was (the gate should fail).
+    """
+    return _board.sleep(_execution_name(execution_id), seconds)
+
+
+def cancel_waits(execution_id: Any) -> None:
+    """For executors: wake every gate of ``execution_id`` that waits, now or later, with a
+    :class:`GateCancelledError` (the execution is failing and must not wait out their timeouts).
+    :func:`clear_signals` for the execution ends the cancel.
+    """
+    _board.cancel(_execution_name(execution_id))
 
 
 def waiting_gates() -> list[WaitingGate]:

@@ -246,6 +246,7 @@ class LocalExecutor:
             raise
         finally:
             self.close()
+            _gates_of(execution, cancel=False)
         interface = (graph or entity).python_interface
         if record is not None:
             self._record_finish(execution, outputs, interface.outputs, None)
@@ -314,6 +315,7 @@ class LocalExecutor:
         # The pool (and concurrent.futures, ~6 ms to import) is made when two nodes can run at once.
         pool: Any = None
         running: dict[Any, Node] = {}
+        cancelled_waits = False
         try:
             while True:
                 while ready:
@@ -343,8 +345,8 @@ class LocalExecutor:
                     break
                 import concurrent.futures
 
-                finished, _ = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
-                for future in finished:
+                done, _ = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
+                for future in done:
                     node = running.pop(future)
                     if future.cancelled():  # queued behind a failure: never started
                         continue
@@ -353,6 +355,12 @@ class LocalExecutor:
                 if failures and not keep_going:
                     for future in running:  # nodes queued but not started do not start
                         future.cancel()
+                    if not cancelled_waits:  # gates waiting for a signal stop waiting: the run is failing
+                        _gates_of(execution, cancel=True)
+                        cancelled_waits = True
+        except BaseException:  # interrupted (Ctrl-C): gates waiting in the pool must not hold it open
+            _gates_of(execution, cancel=True)
+            raise
         finally:
             if pool is not None:
                 pool.shutdown(wait=True)
@@ -975,6 +983,20 @@ _NO_OVERRIDES: dict[str, Any] = {}
 def overrides_cache(node: Node) -> bool:
     """Whether the node runs cached: the task's setting unless ``with_overrides(cache=False)``."""
     return bool(node.overrides.get("cache", True))
+
+
+def _gates_of(execution: Any, *, cancel: bool) -> None:
+    # Signals live on the kernel's board: wake the execution's waiting gates (cancel) or forget its
+    # signals and cancel when it ends. Nothing to do, and nothing imported, if no gate module is loaded.
+    import sys
+
+    gate = sys.modules.get("taskloom.core.gate")
+    if gate is None:
+        return
+    if cancel:
+        gate.cancel_waits(execution.id)
+    else:
+        gate.clear_signals(execution.id)
 
 
 class _CachedOutputs(dict):  # type: ignore[type-arg]

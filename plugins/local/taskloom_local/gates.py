@@ -15,10 +15,9 @@ import datetime as dt
 import os
 import sys
 import threading
-import time
 from typing import Any
 
-from taskloom.core.gate import Gate, receive_signal, send_signal
+from taskloom.core.gate import Gate, GateCancelledError, receive_signal, send_signal, sleep_unless_cancelled
 from taskloom.core.node import Node
 from taskloom.exceptions.user import DisapprovalError, UserException, UserTimeoutError
 
@@ -37,7 +36,8 @@ def run_gate(node: Node, inputs: dict[str, Any], execution_id: Any) -> dict[str,
     gate: Gate = node.entity
     if gate.kind == "sleep":
         assert gate.duration is not None
-        time.sleep(gate.duration.total_seconds())
+        if sleep_unless_cancelled(execution_id, gate.duration.total_seconds()):
+            raise GateCancelledError(f"gate {gate.name!r} stopped sleeping: its execution is ending")
         return {}
     timeout = node.overrides.get("timeout", gate.timeout)
     if not isinstance(timeout, dt.timedelta):

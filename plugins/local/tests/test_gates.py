@@ -339,3 +339,28 @@ def test_on_a_terminal_the_gates_ask_and_ask_again_when_the_answer_does_not_pars
     assert process.returncode == 0, "".join(errors)
     assert output.splitlines()[0] == "43"
 
+
+
+@task
+def fail_soon(a: int) -> int:
+    time.sleep(0.1)  # the gate is waiting by then
+    raise ValueError("broken")
+
+
+@workflow
+def fails_while_a_gate_waits(a: int = 0) -> tuple[int, int]:
+    return inc(a=wait_for_input("never", timeout=LONG, expected_type=int)), fail_soon(a=a)
+
+
+@workflow
+def fails_while_a_gate_sleeps(a: int = 0) -> int:
+    sleep(LONG) >> record(label="after")
+    return fail_soon(a=a)
+
+
+@pytest.mark.parametrize("flow", [fails_while_a_gate_waits, fails_while_a_gate_sleeps], ids=["waiting", "sleeping"])
+def test_a_failing_node_stops_gates_from_waiting_out_their_timeout(flow):
+    thread, outcome = start(flow)
+    thread.join(10)  # the gate's 30 s timeout would keep the run alive without the cancel
+    assert not thread.is_alive()
+    assert isinstance(outcome.get("error"), ValueError)
