@@ -132,6 +132,14 @@ def taskloom_node_retried(event: NodeEvent) -> None:
 
 
 @hookspec
+def taskloom_node_expanded(event: NodeEvent) -> None:
+    """Called when a running node is about to start a known number of children (a map task's
+    elements): ``event.path`` is that node, ``event.children`` the count, so that a display can say
+    "3 of 10 done". Children announce their own start and end. Every implementation is called.
+    """
+
+
+@hookspec
 def taskloom_node_finished(event: NodeEvent) -> None:
     """Called when a node ends: ``event.error`` is None on success, else the exception that failed it;
     ``event.cached`` tells that its outputs came from the cache. Every implementation is called.

@@ -38,7 +38,8 @@ class NodeEvent:
     ``path`` identifies the node in the execution (``n1``; a subworkflow's nodes ``n1-n0``; a map
     element ``n2-3``); ``parent`` is the path of the node whose body started it (None for nodes of
     the compiled graph); ``entity`` the task or workflow it runs; ``attempt`` the attempt number;
-    ``error`` the failure, or None; ``cached`` whether its outputs came from the cache.
+    ``error`` the failure, or None; ``cached`` whether its outputs came from the cache;
+    ``children`` how many children the node is about to start (its ``taskloom_node_expanded`` event).
     """
 
     execution_id: str
@@ -49,6 +50,7 @@ class NodeEvent:
     time: dt.datetime = attrs.field(factory=lambda: dt.datetime.now(dt.timezone.utc))
     error: BaseException | None = attrs.field(default=None, eq=False)
     cached: bool = False
+    children: int | None = None
 
 
 class Announcer:
@@ -89,6 +91,13 @@ class Announcer:
         if self._implementations.get("taskloom_node_started"):
             self._announce("taskloom_node_started", NodeEvent(execution_id, path, entity, parent))
 
+    def node_expanded(self, execution_id: str, path: str, entity: str, children: int, parent: str | None = None) -> None:
+        """Announce that the running node ``path`` is about to start ``children`` children (a map's elements)."""
+        if self._implementations.get("taskloom_node_expanded"):
+            self._announce(
+                "taskloom_node_expanded", NodeEvent(execution_id, path, entity, parent, children=children)
+            )
+
     def node_retried(
         self, execution_id: str, path: str, entity: str, attempt: int, error: BaseException, parent: str | None = None
     ) -> None:
@@ -119,6 +128,7 @@ LIFECYCLE_HOOKS = (
     "taskloom_node_started",
     "taskloom_node_retried",
     "taskloom_node_finished",
+    "taskloom_node_expanded",
 )
 
 #: The announcer when nobody listens.

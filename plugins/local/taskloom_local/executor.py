@@ -688,6 +688,10 @@ class LocalRunner:
         outcomes: list[Any] = [None] * count
         if count == 0:
             return outcomes
+        if self._parent is not None:
+            self._execution.announcer.node_expanded(
+                self._execution.id.name, self._parent, getattr(entity, "name", str(entity)), count
+            )
         limit = self._executor._max_workers or min(32, (os.cpu_count() or 1) + 4)
         lanes = min(concurrency or count, count, limit)
         if self._batchable(entity):

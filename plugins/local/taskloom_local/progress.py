@@ -6,7 +6,8 @@ calls of an eager workflow) are counted under the shown node that started them, 
 by one, so that a map over 10,000 elements prints a handful of lines.
 
 * Plain (a log file, a pipe): time-stamped lines for each shown node started, finished, retried or
-  failed; for a node with children, a progress line at most every ``progress_seconds``; the first
+  failed; for a node with children, a progress line per tenth of them when it announced how many
+  (``taskloom_node_expanded``, as a map does), else at most every ``progress_seconds``; the first
   few failures and retries of its children; a summary when the execution ends.
 * Live (a terminal): a status block redrawn in place at most ten times a second (elapsed time,
   top-level nodes done/running/failed, the children of each running node, the names of running
@@ -40,7 +41,10 @@ DETAILED_NODES = 4
 class _Shown:
     """A node shown on its own, with the counts of the children it started."""
 
-    __slots__ = ("done", "entity", "failed", "lines", "path", "reported", "retries", "running", "started", "top_level")
+    __slots__ = (
+        "done", "entity", "expected", "failed", "lines", "path", "reported", "reported_tenth", "retries", "running",
+        "started", "top_level",
+    )
 
     def __init__(self, path: str, entity: str, started: dt.datetime, top_level: bool) -> None:
         self.path = path
@@ -50,6 +54,8 @@ class _Shown:
         self.running = self.done = self.failed = self.retries = 0
         self.lines = 0  # failures and retries of children printed so far
         self.reported = started  # when its last progress line was printed
+        self.expected: int | None = None  # how many children it announced (a map's elements)
+        self.reported_tenth = 0  # with ``expected``: the last tenth of it a progress line was printed for
 
     @property
     def name(self) -> str:
@@ -57,7 +63,8 @@ class _Shown:
 
     def counts(self) -> str:
         retries = f", {self.retries} retried" if self.retries else ""
-        return f"{self.done} done, {self.failed} failed, {self.running} running{retries}"
+        of = f" of {self.expected}" if self.expected is not None else ""
+        return f"{self.done}{of} done, {self.failed} failed, {self.running} running{retries}"
 
 
 class ProgressDisplay:
@@ -144,6 +151,15 @@ class ProgressDisplay:
                 self._print(event.time, f"{event.path} {event.entity} started")
 
     @hookimpl
+    def taskloom_node_expanded(self, event: Any) -> None:
+        with self._lock:
+            if event.execution_id != self._execution:
+                return
+            owner = self._shown.get(event.path)
+            if owner is not None:
+                owner.expected = (owner.expected or 0) + event.children
+
+    @hookimpl
     def taskloom_node_retried(self, event: Any) -> None:
         with self._lock:
             if event.execution_id != self._execution:
@@ -216,7 +232,15 @@ class ProgressDisplay:
             self._child_line(owner, event, f"failed: {_describe(event.error)}")
         else:
             owner.done += 1
-        if not self._interactive and (event.time - owner.reported).total_seconds() >= self._progress_seconds:
+        if self._interactive:
+            return
+        if owner.expected:  # a line per tenth of the announced children
+            tenth = (owner.done + owner.failed) * 10 // owner.expected
+            if tenth > owner.reported_tenth:
+                owner.reported_tenth = tenth
+                owner.reported = event.time
+                self._print(event.time, f"{owner.name}: {owner.counts()}")
+        elif (event.time - owner.reported).total_seconds() >= self._progress_seconds:
             owner.reported = event.time
             self._print(event.time, f"{owner.name}: {owner.counts()}")
 

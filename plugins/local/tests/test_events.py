@@ -37,6 +37,10 @@ class Recorder:
     def taskloom_node_finished(self, event):
         self.events.append(("node finished", event))
 
+    @hookimpl
+    def taskloom_node_expanded(self, event):
+        self.events.append(("node expanded", event))
+
     def of(self, kind: str) -> list:
         return [event for name, event in self.events if name == kind]
 
@@ -141,3 +145,17 @@ def test_a_listener_that_raises_is_reported_and_the_run_goes_on(taskloom_plugins
     taskloom_plugins.register(Broken(), name="broken-listener")
     with pytest.warns(PluginWarning, match="broken-listener.*listener broke"):
         assert twice(x=2) == 8
+
+
+def test_a_map_announces_how_many_elements_it_starts(recorder):
+    from taskloom import map_task
+
+    @workflow
+    def wf(xs: list[int]) -> list[int]:
+        return map_task(double)(x=xs)
+
+    assert wf(xs=[1, 2, 3]) == [2, 4, 6]
+    (expanded,) = recorder.of("node expanded")
+    assert (expanded.path, expanded.children) == ("n0", 3)
+    names = [name for name, _ in recorder.events]
+    assert names.index("node expanded") < names.index("node finished")

@@ -39,6 +39,9 @@ class Events:
     def started(self, path: str, entity: str = "demo.t", parent: str | None = None, t: float = 0.0) -> None:
         self.display.taskloom_node_started(NodeEvent(self.execution, path, entity, parent, time=at(t)))
 
+    def expanded(self, path: str, children: int, entity: str = "demo.map", t: float = 0.0) -> None:
+        self.display.taskloom_node_expanded(NodeEvent(self.execution, path, entity, time=at(t), children=children))
+
     def retried(
         self, path: str, error: BaseException, entity: str = "demo.t", parent: str | None = None, t: float = 0.0
     ) -> None:
@@ -169,6 +172,20 @@ def test_a_map_prints_a_progress_line_per_interval_not_a_line_per_element():
         "n0 demo.map finished in 10.0 s, 1000 children (0 failed)",
         "workflow demo.wf succeeded in 10.0 s: 1 of 1 node done, 1000 children (0 failed)",
     ]
+
+
+def test_a_map_that_announces_its_elements_prints_a_line_per_tenth_of_them():
+    stream = io.StringIO()
+    events = Events(ProgressDisplay(stream, interactive=False, progress_seconds=5.0))
+    events.start(nodes=1)
+    events.started("n0", entity="demo.map")
+    events.expanded("n0", 50)
+    for index in range(50):
+        events.started(f"n0-{index}", parent="n0")
+        events.finished(f"n0-{index}", parent="n0")
+    progress = [line for line in lines_of(stream) if line.startswith("n0 demo.map: ")]
+    assert progress[0] == "n0 demo.map: 5 of 50 done, 0 failed, 0 running"
+    assert progress[-1] == "n0 demo.map: 50 of 50 done, 0 failed, 0 running" and len(progress) == 10
 
 
 def test_only_the_first_failures_of_children_are_printed_the_rest_are_counted():
