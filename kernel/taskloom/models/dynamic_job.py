@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import attrs
 
+from taskloom.models._fields import as_tuple
 from taskloom.models.literals import Binding
 from taskloom.models.task import TaskTemplate
 from taskloom.models.workflow import Node, WorkflowTemplate
@@ -16,8 +17,8 @@ class DynamicJobSpec:
     Mirrors flyteidl ``core.DynamicJobSpec``.
     """
 
-    nodes: tuple[Node, ...] = attrs.field(default=(), converter=tuple)
+    nodes: tuple[Node, ...] = attrs.field(default=(), converter=as_tuple)
     min_successes: int = 0
-    outputs: tuple[Binding, ...] = attrs.field(default=(), converter=tuple)
-    tasks: tuple[TaskTemplate, ...] = attrs.field(default=(), converter=tuple)
-    subworkflows: tuple[WorkflowTemplate, ...] = attrs.field(default=(), converter=tuple)
+    outputs: tuple[Binding, ...] = attrs.field(default=(), converter=as_tuple)
+    tasks: tuple[TaskTemplate, ...] = attrs.field(default=(), converter=as_tuple)
+    subworkflows: tuple[WorkflowTemplate, ...] = attrs.field(default=(), converter=as_tuple)

@@ -13,6 +13,7 @@ import enum
 
 import attrs
 
+from taskloom.models._fields import as_tuple
 from taskloom.models._oneof import oneof
 from taskloom.models.identifier import Identifier
 from taskloom.models.interface import ParameterMap
@@ -86,7 +87,7 @@ class WorkflowExecutionPhase(enum.Enum):
 class EmailNotification:
     """Send an email (flyteidl ``admin.EmailNotification``)."""
 
-    recipients_email: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    recipients_email: tuple[str, ...] = attrs.field(default=(), converter=as_tuple)
     template: str = ""
 
 
@@ -94,7 +95,7 @@ class EmailNotification:
 class PagerDutyNotification:
     """Page through PagerDuty, addressed by email (flyteidl ``admin.PagerDutyNotification``)."""
 
-    recipients_email: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    recipients_email: tuple[str, ...] = attrs.field(default=(), converter=as_tuple)
     template: str = ""
 
 
@@ -102,7 +103,7 @@ class PagerDutyNotification:
 class SlackNotification:
     """Post to Slack, addressed by email (flyteidl ``admin.SlackNotification``)."""
 
-    recipients_email: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    recipients_email: tuple[str, ...] = attrs.field(default=(), converter=as_tuple)
     template: str = ""
 
 
@@ -111,7 +112,7 @@ class SlackNotification:
 class Notification:
     """Whom to tell when an execution reaches one of ``phases`` (flyteidl ``admin.Notification``)."""
 
-    phases: tuple[WorkflowExecutionPhase, ...] = attrs.field(default=(), converter=tuple)
+    phases: tuple[WorkflowExecutionPhase, ...] = attrs.field(default=(), converter=as_tuple)
     email: EmailNotification | None = None
     pager_duty: PagerDutyNotification | None = None
     slack: SlackNotification | None = None
@@ -127,7 +128,7 @@ class LaunchPlanMetadata:
     """A launch plan's schedule and notifications (flyteidl ``admin.LaunchPlanMetadata``)."""
 
     schedule: Schedule | None = None
-    notifications: tuple[Notification, ...] = attrs.field(default=(), converter=tuple)
+    notifications: tuple[Notification, ...] = attrs.field(default=(), converter=as_tuple)
 
 
 @attrs.frozen
@@ -155,7 +156,7 @@ class RawOutputDataConfig:
 class Envs:
     """Environment variables set on every task of the execution (flyteidl ``admin.Envs``)."""
 
-    values: tuple[KeyValuePair, ...] = attrs.field(default=(), converter=tuple)
+    values: tuple[KeyValuePair, ...] = attrs.field(default=(), converter=as_tuple)
 
 
 @attrs.frozen

@@ -11,6 +11,7 @@ from typing import Any
 
 import attrs
 
+from taskloom.models._fields import as_tuple
 from taskloom.models._oneof import oneof
 from taskloom.models.types import BlobType, Error, LiteralType, OutputReference, SchemaType, StructuredDatasetType
 
@@ -139,7 +140,7 @@ class Scalar:
 class LiteralCollection:
     """An ordered list of literals (flyteidl ``core.LiteralCollection``)."""
 
-    literals: tuple[Literal, ...] = attrs.field(default=(), converter=tuple)
+    literals: tuple[Literal, ...] = attrs.field(default=(), converter=as_tuple)
 
 
 @attrs.frozen
@@ -178,7 +179,7 @@ class Literal:
 class BindingDataCollection:
     """An ordered list of bindings (flyteidl ``core.BindingDataCollection``)."""
 
-    bindings: tuple[BindingData, ...] = attrs.field(default=(), converter=tuple)
+    bindings: tuple[BindingData, ...] = attrs.field(default=(), converter=as_tuple)
 
 
 @attrs.frozen

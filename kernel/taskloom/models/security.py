@@ -6,6 +6,8 @@ import enum
 
 import attrs
 
+from taskloom.models._fields import as_tuple
+
 
 class MountType(enum.Enum):
     """How a secret is exposed to the task (flyteidl ``core.Secret.MountType``)."""
@@ -70,5 +72,5 @@ class SecurityContext:
     """The identity, secrets and tokens of a task or execution (flyteidl ``core.SecurityContext``)."""
 
     run_as: Identity | None = None
-    secrets: tuple[Secret, ...] = attrs.field(default=(), converter=tuple)
-    tokens: tuple[OAuth2TokenRequest, ...] = attrs.field(default=(), converter=tuple)
+    secrets: tuple[Secret, ...] = attrs.field(default=(), converter=as_tuple)
+    tokens: tuple[OAuth2TokenRequest, ...] = attrs.field(default=(), converter=as_tuple)

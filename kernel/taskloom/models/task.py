@@ -8,6 +8,7 @@ from typing import Any
 
 import attrs
 
+from taskloom.models._fields import as_tuple
 from taskloom.models._oneof import oneof
 from taskloom.models.identifier import Identifier
 from taskloom.models.interface import TypedInterface
@@ -44,8 +45,8 @@ class Resources:
     ResourceName = ResourceName
     ResourceEntry = ResourceEntry
 
-    requests: tuple[ResourceEntry, ...] = attrs.field(default=(), converter=tuple)
-    limits: tuple[ResourceEntry, ...] = attrs.field(default=(), converter=tuple)
+    requests: tuple[ResourceEntry, ...] = attrs.field(default=(), converter=as_tuple)
+    limits: tuple[ResourceEntry, ...] = attrs.field(default=(), converter=as_tuple)
 
 
 @attrs.frozen
@@ -118,7 +119,7 @@ class TaskMetadata:
     cache_serializable: bool = False
     tags: dict[str, str] = attrs.field(factory=dict, hash=False)
     pod_template_name: str = ""
-    cache_ignore_input_vars: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    cache_ignore_input_vars: tuple[str, ...] = attrs.field(default=(), converter=as_tuple)
     is_eager: bool = False
     generates_deck: bool | None = None
     metadata: K8sObjectMetadata | None = None
@@ -197,12 +198,12 @@ class Container:
     Architecture = Architecture
 
     image: str
-    command: tuple[str, ...] = attrs.field(default=(), converter=tuple)
-    args: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    command: tuple[str, ...] = attrs.field(default=(), converter=as_tuple)
+    args: tuple[str, ...] = attrs.field(default=(), converter=as_tuple)
     resources: Resources | None = None
-    env: tuple[KeyValuePair, ...] = attrs.field(default=(), converter=tuple)
-    config: tuple[KeyValuePair, ...] = attrs.field(default=(), converter=tuple)
-    ports: tuple[ContainerPort, ...] = attrs.field(default=(), converter=tuple)
+    env: tuple[KeyValuePair, ...] = attrs.field(default=(), converter=as_tuple)
+    config: tuple[KeyValuePair, ...] = attrs.field(default=(), converter=as_tuple)
+    ports: tuple[ContainerPort, ...] = attrs.field(default=(), converter=as_tuple)
     data_config: DataLoadingConfig | None = None
     architecture: Architecture = Architecture.UNKNOWN
 

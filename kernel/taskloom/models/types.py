@@ -11,6 +11,7 @@ from typing import Any
 
 import attrs
 
+from taskloom.models._fields import as_tuple
 from taskloom.models._oneof import oneof
 
 
@@ -56,7 +57,7 @@ class SchemaType:
 
     SchemaColumn = SchemaColumn
 
-    columns: tuple[SchemaColumn, ...] = attrs.field(default=(), converter=tuple)
+    columns: tuple[SchemaColumn, ...] = attrs.field(default=(), converter=as_tuple)
 
 
 @attrs.frozen
@@ -76,7 +77,7 @@ class StructuredDatasetType:
 
     DatasetColumn = DatasetColumn
 
-    columns: tuple[DatasetColumn, ...] = attrs.field(default=(), converter=tuple)
+    columns: tuple[DatasetColumn, ...] = attrs.field(default=(), converter=as_tuple)
     format: str = ""
     external_schema_type: str = ""
     external_schema_bytes: bytes = b""
@@ -103,14 +104,14 @@ class BlobType:
 class EnumType:
     """A string enumeration given by its allowed values (flyteidl ``core.EnumType``)."""
 
-    values: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    values: tuple[str, ...] = attrs.field(default=(), converter=as_tuple)
 
 
 @attrs.frozen
 class UnionType:
     """A tagged union of literal types (flyteidl ``core.UnionType``)."""
 
-    variants: tuple[LiteralType, ...] = attrs.field(default=(), converter=tuple)
+    variants: tuple[LiteralType, ...] = attrs.field(default=(), converter=as_tuple)
 
 
 @attrs.frozen
@@ -174,7 +175,7 @@ class OutputReference:
 
     node_id: str
     var: str
-    attr_path: tuple[PromiseAttribute, ...] = attrs.field(default=(), converter=tuple)
+    attr_path: tuple[PromiseAttribute, ...] = attrs.field(default=(), converter=as_tuple)
 
 
 @attrs.frozen

@@ -13,6 +13,7 @@ import enum
 
 import attrs
 
+from taskloom.models._fields import as_tuple
 from taskloom.models._oneof import oneof
 from taskloom.models.identifier import Identifier
 from taskloom.models.interface import TypedInterface
@@ -106,7 +107,7 @@ class IfElseBlock:
     """``if case: ... elif other...: ... else: else_node``, or fail with ``error`` (flyteidl ``core.IfElseBlock``)."""
 
     case: IfBlock
-    other: tuple[IfBlock, ...] = attrs.field(default=(), converter=tuple)
+    other: tuple[IfBlock, ...] = attrs.field(default=(), converter=as_tuple)
     else_node: Node | None = None
     error: Error | None = None
 
@@ -225,7 +226,7 @@ class ArrayNode:
     execution_mode: ExecutionMode = ExecutionMode.MINIMAL_STATE
     is_original_sub_node_interface: bool | None = None
     data_mode: DataMode = DataMode.SINGLE_INPUT_FILE
-    bound_inputs: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    bound_inputs: tuple[str, ...] = attrs.field(default=(), converter=as_tuple)
     run_all_sub_nodes: bool = False
 
 
@@ -270,9 +271,9 @@ class Node:
 
     id: str
     metadata: NodeMetadata | None = None
-    inputs: tuple[Binding, ...] = attrs.field(default=(), converter=tuple)
-    upstream_node_ids: tuple[str, ...] = attrs.field(default=(), converter=tuple)
-    output_aliases: tuple[Alias, ...] = attrs.field(default=(), converter=tuple)
+    inputs: tuple[Binding, ...] = attrs.field(default=(), converter=as_tuple)
+    upstream_node_ids: tuple[str, ...] = attrs.field(default=(), converter=as_tuple)
+    output_aliases: tuple[Alias, ...] = attrs.field(default=(), converter=as_tuple)
     task_node: TaskNode | None = None
     workflow_node: WorkflowNode | None = None
     branch_node: BranchNode | None = None
@@ -311,8 +312,8 @@ class WorkflowTemplate:
     id: Identifier
     metadata: WorkflowMetadata = attrs.field(factory=WorkflowMetadata)
     interface: TypedInterface = attrs.field(factory=TypedInterface)
-    nodes: tuple[Node, ...] = attrs.field(default=(), converter=tuple)
-    outputs: tuple[Binding, ...] = attrs.field(default=(), converter=tuple)
+    nodes: tuple[Node, ...] = attrs.field(default=(), converter=as_tuple)
+    outputs: tuple[Binding, ...] = attrs.field(default=(), converter=as_tuple)
     failure_node: Node | None = None
     metadata_defaults: WorkflowMetadataDefaults = attrs.field(factory=WorkflowMetadataDefaults)
 
