@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 from taskloom.core.checkpointer import Checkpoint
 from taskloom.core.context_manager import new_execution_id
 from taskloom.core.events import SILENT, listeners
-from taskloom.core.executor import running
+from taskloom.core.executor import PROCESSES_ENV, running
 from taskloom.core.node import Node, node_id_for
 from taskloom.core.promise import START_NODE, Promise
 from taskloom.core.workflow import WorkflowBase, WorkflowFailurePolicy
@@ -85,7 +85,7 @@ class LocalExecutor:
         self._record = recording_enabled() if record is None else record
         self._store = store
         self._raw_output_prefix = (raw_output_prefix or raw_output_prefix_from_environment() or "").rstrip("/") or None
-        self._processes = processes or processes_from_environment()
+        self._processes = processes or _processes_from_environment()
         self._pool: Any = None
         if self._processes and max_workers is None:
             self._max_workers = max(self._processes, 1)  # as many scheduling threads as workers
@@ -987,6 +987,15 @@ _NO_OVERRIDES: dict[str, Any] = {}
 def overrides_cache(node: Node) -> bool:
     """Whether the node runs cached: the task's setting unless ``with_overrides(cache=False)``."""
     return bool(node.overrides.get("cache", True))
+
+
+def _processes_from_environment() -> int | None:
+    # The pool's module (and its imports) is loaded only when processes are asked for.
+    if not os.environ.get(PROCESSES_ENV, "").strip():
+        return None
+    from taskloom_local.processes import processes_from_environment
+
+    return processes_from_environment()
 
 
 def _gates_of(execution: Any, *, cancel: bool) -> None:
