@@ -76,7 +76,6 @@ class LocalExecutor:
         record: bool | None = None,
         store: Any = None,
     ) -> None:
-        from taskloom_local.processes import processes_from_environment
         from taskloom_local.store import recording_enabled
 
         self._max_workers = max_workers
