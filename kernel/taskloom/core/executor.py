@@ -230,6 +230,23 @@ def resume_execution(execution_id: str, entity: Any, inputs: dict[str, Any], exe
     return resume(execution_id, entity, inputs)
 
 
+def call_on_executor(entity: Any, description: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """What calling a workflow or launch plan outside a compilation does: the current
+    :class:`CallHandler`'s answer, or the inputs bound and checked (errors name ``description``,
+    e.g. ``"workflow 'x'"``) and the entity run on the configured executor.
+    """
+    handler = _call_handler.get()
+    if handler is not None:
+        return handler.call(entity, args, kwargs)
+    from taskloom.core.compiler import bind_arguments
+    from taskloom.core.type_engine import TypeEngine
+
+    interface = entity.python_interface
+    inputs = bind_arguments(description, interface.inputs_with_defaults, args, kwargs)
+    TypeEngine.check_values(inputs, interface.inputs, entity=description)
+    return get_executor().execute(entity, inputs)
+
+
 async def call_async(entity: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """What ``entity.aio(*args, **kwargs)`` awaits: the current :class:`CallHandler`'s answer, or
     the ordinary call run in a worker thread (so that the event loop keeps going).

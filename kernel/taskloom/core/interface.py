@@ -49,6 +49,7 @@ class Interface:
                 self._inputs[name] = (spec, NO_DEFAULT)
         self._outputs: dict[str, Any] = dict(outputs or {})
         self._output_name_tuple = tuple(self._outputs)
+        self._output_types = types.MappingProxyType(self._outputs)
         self._output_tuple_name = output_tuple_name
         self._docstring = docstring
         self._typed: TypedInterface | None = None
@@ -82,10 +83,7 @@ class Interface:
     @property
     def output_types(self) -> Mapping[str, Any]:
         """The outputs' types as a read-only view (no copy: what executors check each result against)."""
-        view = self.__dict__.get("_outputs_view")
-        if view is None:
-            view = self.__dict__["_outputs_view"] = types.MappingProxyType(self._outputs)
-        return view
+        return self._output_types
 
     @property
     def output_names(self) -> list[str]:

@@ -182,7 +182,7 @@ class LaunchPlan:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Run the workflow with the plan's inputs (on the executor); inside a workflow, add a node."""
-        from taskloom.core.compiler import bind_arguments, create_node, current_compilation
+        from taskloom.core.compiler import create_node, current_compilation
 
         fixed = sorted(set(kwargs) & set(self._fixed_inputs))
         if fixed:
@@ -192,16 +192,9 @@ class LaunchPlan:
             )
         if current_compilation() is not None:
             return create_node(self, args, kwargs)
-        from taskloom.core.executor import current_call_handler, get_executor
-        from taskloom.core.type_engine import TypeEngine
+        from taskloom.core.executor import call_on_executor
 
-        handler = current_call_handler()
-        if handler is not None:
-            return handler.call(self, args, kwargs)
-        entity = f"launch plan {self._name!r}"
-        inputs = bind_arguments(entity, self._interface.inputs_with_defaults, args, kwargs)
-        TypeEngine.check_values(inputs, self._interface.inputs, entity=entity)
-        return get_executor().execute(self, inputs)
+        return call_on_executor(self, f"launch plan {self._name!r}", args, kwargs)
 
     async def aio(self, *args: Any, **kwargs: Any) -> Any:
         """Call the plan from async code (see :meth:`taskloom.core.workflow.WorkflowBase.aio`)."""

@@ -14,7 +14,6 @@ import enum
 from typing import TYPE_CHECKING, Any, Callable
 
 from taskloom.core.compiler import (
-    bind_arguments,
     check_binding,
     compiling,
     create_node,
@@ -110,16 +109,9 @@ class WorkflowBase:
         """
         if current_compilation() is not None:
             return create_node(self, args, kwargs)
-        from taskloom.core.executor import current_call_handler, get_executor
-        from taskloom.core.type_engine import TypeEngine
+        from taskloom.core.executor import call_on_executor
 
-        handler = current_call_handler()
-        if handler is not None:
-            return handler.call(self, args, kwargs)
-        entity = f"workflow {self._name!r}"
-        inputs = bind_arguments(entity, self._interface.inputs_with_defaults, args, kwargs)
-        TypeEngine.check_values(inputs, self._interface.inputs, entity=entity)
-        return get_executor().execute(self, inputs)
+        return call_on_executor(self, f"workflow {self._name!r}", args, kwargs)
 
     async def aio(self, *args: Any, **kwargs: Any) -> Any:
         """Call the workflow from async code: ``await wf.aio(x=1)`` gives what ``wf(x=1)`` gives

@@ -48,8 +48,6 @@ class DynamicTask(PythonFunctionTask[Any]):
     #: Its body starts children through the runner (see ``PythonTask.starts_children``).
     starts_children = True
 
-    #: flytekit's spelling: ``t.execution_mode is DynamicTask.ExecutionBehavior.DYNAMIC``.
-    ExecutionBehavior = ExecutionBehavior
 
     def __init__(
         self,

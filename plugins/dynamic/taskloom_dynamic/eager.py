@@ -47,8 +47,6 @@ class EagerAsyncPythonFunctionTask(PythonFunctionTask[Any]):
     #: Its body starts children through the runner (see ``PythonTask.starts_children``).
     starts_children = True
 
-    #: flytekit's spelling: ``t.execution_mode is EagerAsyncPythonFunctionTask.ExecutionBehavior.EAGER``.
-    ExecutionBehavior = ExecutionBehavior
 
     def __init__(
         self,

@@ -728,22 +728,28 @@ class LocalRunner:
             thread.join()
         return outcomes
 
-    def _batchable(self, entity: Any) -> bool:
-        """Whether :meth:`map` may send ``entity``'s elements to worker processes in batches: a plain
-        task (no retries, timeout, cache, storage or listeners) with a process pool to run it.
+    def _plain(self, entity: Any) -> bool:
+        """Whether ``entity`` is a task whose elements need none of the executor's per-node services
+        (retries, timeout, cache, storage, listeners), so :meth:`map` may run them without the node
+        bookkeeping: directly, or in batches on the worker processes.
         """
         executor = self._executor
         metadata = getattr(entity, "metadata", None)
         return bool(
-            executor._processes
-            and metadata is not None
-            and not getattr(entity, "starts_children", True)
+            metadata is not None
+            and not isinstance(entity, WorkflowBase)
+            and not getattr(entity, "is_launch_plan", False)
+            and not getattr(entity, "is_array_node", False)
             and self._execution.announcer is SILENT
             and executor._raw_output_prefix is None
             and getattr(entity, "cache", None) is None
             and metadata.retries == 0
             and metadata.timeout is None
         )
+
+    def _batchable(self, entity: Any) -> bool:
+        """Whether :meth:`map` sends ``entity``'s elements to worker processes in batches."""
+        return bool(self._executor._processes) and not getattr(entity, "starts_children", True) and self._plain(entity)
 
     def _map_in_batches(self, entity: Any, inputs: Any, lanes: int, on_done: Any) -> list[Any]:
         # Elements go to the workers in batches (one round trip each, not one per element); each
@@ -808,21 +814,8 @@ class LocalRunner:
         the executor's per-node services (no retries, timeout, cache, storage or listeners), by
         calling it directly: the same context, checks and outputs, without the node bookkeeping.
         """
-        executor, execution = self._executor, self._execution
-        metadata = getattr(entity, "metadata", None)
-        plain = (
-            metadata is not None
-            and executor._processes is None
-            and execution.announcer is SILENT
-            and executor._raw_output_prefix is None
-            and getattr(entity, "cache", None) is None
-            and metadata.retries == 0
-            and metadata.timeout is None
-            and not getattr(entity, "is_array_node", False)
-            and not isinstance(entity, WorkflowBase)
-            and not getattr(entity, "is_launch_plan", False)
-        )
-        if not plain:
+        execution = self._execution
+        if self._executor._processes is not None or not self._plain(entity):
             return lambda inputs, name: self.run(entity, inputs, name=name)
         prefix = self._prefix
         direct = self._direct_call(entity)

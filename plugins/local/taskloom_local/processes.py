@@ -26,6 +26,7 @@ import os
 import signal
 import sys
 import threading
+import weakref
 from typing import Any
 
 from taskloom.exceptions.system import RecoverableSystemException, SystemException
@@ -95,7 +96,8 @@ class ProcessPool:
         self._workers: set[_Worker] = set()
         self._lock = threading.Lock()
         self._closed = False
-        self._references: dict[int, tuple[str, str | None, str]] = {}
+        # By task, weakly: a task made and dropped (tests do) must not leave its id to a new one.
+        self._references: weakref.WeakKeyDictionary[Any, tuple[str, str | None, str]] = weakref.WeakKeyDictionary()
 
     @property
     def size(self) -> int:
@@ -236,11 +238,10 @@ class ProcessPool:
 
     def _reference(self, entity: Any) -> tuple[str, str | None, str]:
         """(module name, module file, attribute) by which a worker finds ``entity``."""
-        key = id(entity)
-        found = self._references.get(key)
+        found = self._references.get(entity)
         if found is None:
             found = _find_reference(entity)
-            self._references[key] = found
+            self._references[entity] = found
         return found
 
 
