@@ -116,10 +116,35 @@ class ProcessPool:
         checkpoint). ``timeout`` (a timedelta) kills the worker when exceeded. The task's own
         exception is raised as it is (its notes say which process ran it).
         """
+        status, payload = self._exchange(entity, ("one", self._reference(entity), entity.name, inputs, context), timeout)
+        if status == "error":
+            raise payload
+        return payload
+
+    def run_many(self, entity: Any, inputs: list[dict[str, Any]], checkpoints: list[Any], **context: Any) -> list[Any]:
+        """Run one attempt of ``entity`` per element of ``inputs`` in one worker, one after another;
+        return per element its outputs by name, or the exception it raised.
+
+        One round trip for the whole batch: what makes a process-pool map of small elements fast.
+        A worker that dies fails every element of the batch with :class:`WorkerDiedError`.
+        """
+        try:
+            job = ("many", self._reference(entity), entity.name, inputs, {**context, "checkpoints": checkpoints})
+            status, payload = self._exchange(entity, job, None)
+        except (SystemException, UserTimeoutError) as error:
+            return [error] * len(inputs)
+        if status == "error":
+            return [payload] * len(inputs)
+        return payload
+
+    def _exchange(self, entity: Any, job: tuple[Any, ...], timeout: Any) -> tuple[str, Any]:
+        """Send ``job`` to an idle worker and return its answer ``(status, payload)``.
+
+        Raises :class:`WorkerDiedError` when the worker dies, :class:`UserTimeoutError` (after
+        killing it) past ``timeout``, and :class:`SystemException` for inputs that do not pickle.
+        """
         from multiprocessing.connection import wait
 
-        reference = self._reference(entity)
-        job = ("one", reference, entity.name, inputs, context)
         seconds = None if timeout is None else timeout.total_seconds()
         with self._slots:
             worker = self._take()
@@ -141,51 +166,11 @@ class ProcessPool:
                 if worker.connection not in ready:
                     raise self._died(entity.name, worker)
                 try:
-                    status, payload = worker.connection.recv()
+                    return worker.connection.recv()
                 except (EOFError, OSError):
                     raise self._died(entity.name, worker) from None
             finally:
                 self._give_back(worker)
-        if status == "error":
-            raise payload
-        return payload
-
-    def run_many(self, entity: Any, inputs: list[dict[str, Any]], checkpoints: list[Any], **context: Any) -> list[Any]:
-        """Run one attempt of ``entity`` per element of ``inputs`` in one worker, one after another;
-        return per element its outputs by name, or the exception it raised.
-
-        One round trip for the whole batch: what makes a process-pool map of small elements fast.
-        A worker that dies fails every element of the batch with :class:`WorkerDiedError`.
-        """
-        from multiprocessing.connection import wait
-
-        reference = self._reference(entity)
-        job = ("many", reference, entity.name, inputs, {**context, "checkpoints": checkpoints})
-        with self._slots:
-            worker = self._take()
-            try:
-                try:
-                    worker.connection.send(job)
-                except (BrokenPipeError, EOFError, OSError):
-                    error: BaseException = self._died(entity.name, worker)
-                    return [error] * len(inputs)
-                except Exception as failure:
-                    error = SystemException(
-                        f"task {entity.name!r}: its inputs cannot be sent to a worker process: {type(failure).__name__}: {failure}"
-                    )
-                    return [error] * len(inputs)
-                ready = wait([worker.connection, worker.process.sentinel])
-                if worker.connection not in ready:
-                    return [self._died(entity.name, worker)] * len(inputs)
-                try:
-                    status, payload = worker.connection.recv()
-                except (EOFError, OSError):
-                    return [self._died(entity.name, worker)] * len(inputs)
-            finally:
-                self._give_back(worker)
-        if status == "error":
-            return [payload] * len(inputs)
-        return payload
 
     def close(self) -> None:
         """Stop every worker (each finishes nothing more)."""

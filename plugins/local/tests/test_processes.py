@@ -223,3 +223,19 @@ def refuse_odd(x: int) -> int:
     if x % 2:
         raise ValueError(f"odd {x}")
     return x
+
+
+def test_a_map_of_a_task_a_worker_cannot_find_fails_with_a_clear_error(executor):
+    from taskloom import map_task
+
+    @task
+    def hidden(x: int) -> int:
+        return x
+
+    @workflow
+    def wf(xs: list[int]) -> list[int]:
+        return map_task(hidden)(x=xs)
+
+    with pytest.raises(Exception, match="hidden.*top level") as raised:
+        executor.execute(wf, {"xs": [1, 2]})
+    assert isinstance(raised.value.__cause__, TaskNotImportable)
