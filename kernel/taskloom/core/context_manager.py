@@ -106,11 +106,16 @@ class NoopStats:
 
 
 class ExecutionParameters:
-    """The execution a task runs in (what :func:`current_context` returns)."""
+    """The execution a task runs in (what :func:`current_context` returns).
+
+    ``execution_id`` is the execution's identifier, or the name of a local execution (a str: the
+    identifier, in the local project and domain, is made when first asked for, so that running
+    tasks never imports the contracts).
+    """
 
     def __init__(
         self,
-        execution_id: WorkflowExecutionIdentifier,
+        execution_id: WorkflowExecutionIdentifier | str,
         task_id: Identifier | str | None,
         working_directory: str | None,
         execution_date: dt.datetime,
@@ -130,6 +135,8 @@ class ExecutionParameters:
     @property
     def execution_id(self) -> WorkflowExecutionIdentifier:
         """The execution's identifier (project, domain, a name unique per run)."""
+        if isinstance(self._execution_id, str):  # made on first use: most tasks never ask
+            self._execution_id = _local_execution_id(self._execution_id)
         return self._execution_id
 
     @property
@@ -140,8 +147,8 @@ class ExecutionParameters:
 
             self._task_id = Identifier(
                 resource_type=ResourceType.TASK,
-                project=self._execution_id.project,
-                domain=self._execution_id.domain,
+                project=self.execution_id.project,
+                domain=self.execution_id.domain,
                 name=self._task_id,
                 version="local",
             )
@@ -153,7 +160,8 @@ class ExecutionParameters:
         if self._working_directory is None:
             import tempfile
 
-            self._working_directory = tempfile.mkdtemp(prefix=f"taskloom-{self._execution_id.name}-")
+            name = self._execution_id if isinstance(self._execution_id, str) else self._execution_id.name
+            self._working_directory = tempfile.mkdtemp(prefix=f"taskloom-{name}-")
         return self._working_directory
 
     @property
@@ -202,12 +210,25 @@ class ExecutionParameters:
 _current: contextvars.ContextVar[ExecutionParameters | None] = contextvars.ContextVar("taskloom_context", default=None)
 
 
+def new_execution_name() -> str:
+    """A fresh, unique name for a local execution (the name of :func:`new_execution_id`'s identifier).
+
+    Executors keep the name and hand it to tasks (:class:`ExecutionParameters` makes the identifier
+    when a task asks for it), so that a local run never imports the contracts.
+    """
+    # 80 random bits, like a uuid4 prefix, without importing uuid (~2 ms).
+    return f"l{os.urandom(10).hex()[:19]}"
+
+
 def new_execution_id() -> WorkflowExecutionIdentifier:
     """A fresh execution identifier for a local run."""
+    return _local_execution_id(new_execution_name())
+
+
+def _local_execution_id(name: str) -> WorkflowExecutionIdentifier:
     from taskloom.models.identifier import WorkflowExecutionIdentifier
 
-    # 80 random bits, like a uuid4 prefix, without importing uuid (~2 ms).
-    return WorkflowExecutionIdentifier(project=LOCAL_PROJECT, domain=LOCAL_DOMAIN, name=f"l{os.urandom(10).hex()[:19]}")
+    return WorkflowExecutionIdentifier(project=LOCAL_PROJECT, domain=LOCAL_DOMAIN, name=name)
 
 
 def current_context() -> ExecutionParameters:

@@ -4,17 +4,23 @@ An executor asks :func:`listeners` once per execution for an :class:`Announcer`,
 execution and node as it starts, retries and finishes. When no plugin implements the lifecycle
 hooks the announcer is :data:`SILENT`, whose methods do nothing, so that announcing costs a method
 call per event and builds no event object.
+
+Events are frozen dataclasses rather than attrs classes like the contracts: ``loom run`` listens to
+them (its progress display), and attrs alone costs a run ~15 ms to import.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
-import attrs
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
 
 
-@attrs.frozen
+@dataclasses.dataclass(frozen=True, slots=True)
 class ExecutionEvent:
     """An execution starting or finishing.
 
@@ -27,11 +33,11 @@ class ExecutionEvent:
     entity: str
     kind: str
     nodes: int = 0
-    time: dt.datetime = attrs.field(factory=lambda: dt.datetime.now(dt.timezone.utc))
-    error: BaseException | None = attrs.field(default=None, eq=False)
+    time: dt.datetime = dataclasses.field(default_factory=_now)
+    error: BaseException | None = dataclasses.field(default=None, compare=False)
 
 
-@attrs.frozen
+@dataclasses.dataclass(frozen=True, slots=True)
 class NodeEvent:
     """A node starting, retrying or finishing.
 
@@ -47,8 +53,8 @@ class NodeEvent:
     entity: str
     parent: str | None = None
     attempt: int = 0
-    time: dt.datetime = attrs.field(factory=lambda: dt.datetime.now(dt.timezone.utc))
-    error: BaseException | None = attrs.field(default=None, eq=False)
+    time: dt.datetime = dataclasses.field(default_factory=_now)
+    error: BaseException | None = dataclasses.field(default=None, compare=False)
     cached: bool = False
     children: int | None = None
 

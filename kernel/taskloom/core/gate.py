@@ -197,7 +197,7 @@ def wait_for_input(name: str, timeout: dt.timedelta, expected_type: type) -> Pro
     from taskloom.core.type_engine import TypeEngine, type_name
 
     try:
-        TypeEngine.to_literal_type(expected_type)
+        TypeEngine.check_type(expected_type)
     except (UnsupportedTypeError, TypeError) as error:
         raise ValidationError(
             f"gate {name!r}: expected_type {type_name(expected_type)} is not supported: {error}"

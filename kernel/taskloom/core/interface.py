@@ -5,7 +5,9 @@ outputs from the return annotation, which may be a single type (one output ``o0`
 ``tuple[A, B]`` (outputs ``o0``, ``o1``), a ``NamedTuple`` (one output per field, named after it) or
 ``None``/absent (no outputs). Every type is checked against the type engine there and then, so an
 unsupported annotation fails when the task is declared, naming the function, the parameter and the
-type, never later and never by a silent pickle. Names follow flytekit's ``flytekit.core.interface``.
+type, never later and never by a silent pickle. The check builds no literal type: the literal-typed
+interface (:meth:`Interface.to_typed_interface`) is made when a template needs it. Names follow
+flytekit's ``flytekit.core.interface``.
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ from __future__ import annotations
 import inspect
 import types
 import typing
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from taskloom.exceptions.user import UnsupportedTypeError, ValidationError
-from taskloom.models.interface import TypedInterface, Variable, VariableMap
+
+if TYPE_CHECKING:
+    from taskloom.models.interface import TypedInterface
 
 #: The default of an input that has none.
 NO_DEFAULT: Any = inspect.Parameter.empty
@@ -139,6 +143,14 @@ class Interface:
             self._tuple_class = collections.namedtuple(self._output_tuple_name, names)  # type: ignore[misc]
         return self._tuple_class(*items)
 
+    def check_types(self, entity: str | None = None) -> None:
+        """Raise :class:`~taskloom.exceptions.user.UnsupportedTypeError` for the first input, then
+        output, whose type no transformer supports: the error :meth:`to_typed_interface` would raise,
+        without building literal types (see :func:`check_interface_types`).
+        """
+        if self._typed is None:
+            check_interface_types(self, entity=entity)
+
     def to_typed_interface(self, entity: str | None = None) -> TypedInterface:
         """The literal-typed interface (computed once); see :func:`transform_interface_to_typed_interface`."""
         if self._typed is None:
@@ -177,7 +189,7 @@ def transform_function_to_interface(fn: Callable[..., Any], docstring: str | Non
     returned = hints.get("return", None)
     outputs, tuple_name = _outputs_of(returned)
     interface = Interface(inputs, outputs, output_tuple_name=tuple_name, docstring=docstring or inspect.getdoc(fn))
-    interface.to_typed_interface(entity=entity)
+    interface.check_types(entity=entity)
     return interface
 
 
@@ -194,12 +206,30 @@ def _outputs_of(returned: Any) -> tuple[dict[str, Any], str | None]:
     return {"o0": returned}, None
 
 
+def check_interface_types(interface: Interface, entity: str | None = None) -> None:
+    """Check every input type, then every output type, with :meth:`TypeEngine.check_type
+    <taskloom.core.type_engine.TypeEngine.check_type>`: the errors of
+    :func:`transform_interface_to_typed_interface`, in the same order, without literal types.
+
+    What declaring a task or workflow does: a local run never needs the literal contracts.
+    """
+    from taskloom.core.type_engine import TypeEngine
+
+    for direction, named in (("input", interface.inputs), ("output", interface.outputs)):
+        for name, python_type in named.items():
+            try:
+                TypeEngine.check_type(python_type)
+            except UnsupportedTypeError as error:
+                raise _unsupported(entity, direction, name, python_type, error) from error
+
+
 def transform_interface_to_typed_interface(interface: Interface, entity: str | None = None) -> TypedInterface:
     """Convert a Python interface to a :class:`~taskloom.models.interface.TypedInterface` of literal types.
 
     ``entity`` (``"function 'mod.f'"``, ``"task 'clean'"``) prefixes errors.
     """
-    from taskloom.core.type_engine import TypeEngine, type_name
+    from taskloom.core.type_engine import TypeEngine
+    from taskloom.models.interface import TypedInterface, Variable, VariableMap
 
     def variables(named: dict[str, Any], direction: str) -> VariableMap:
         result = {}
@@ -207,14 +237,18 @@ def transform_interface_to_typed_interface(interface: Interface, entity: str | N
             try:
                 literal_type = TypeEngine.to_literal_type(python_type)
             except UnsupportedTypeError as error:
-                prefix = f"{entity}: " if entity else ""
-                raise UnsupportedTypeError(
-                    f"{prefix}{direction} {name!r} has type {type_name(python_type)}: {error}"
-                ) from error
+                raise _unsupported(entity, direction, name, python_type, error) from error
             result[name] = Variable(type=literal_type, description="")
         return VariableMap(variables=result)
 
     return TypedInterface(inputs=variables(interface.inputs, "input"), outputs=variables(interface.outputs, "output"))
+
+
+def _unsupported(entity: str | None, direction: str, name: str, python_type: Any, error: Exception) -> UnsupportedTypeError:
+    from taskloom.core.type_engine import type_name
+
+    prefix = f"{entity}: " if entity else ""
+    return UnsupportedTypeError(f"{prefix}{direction} {name!r} has type {type_name(python_type)}: {error}")
 
 
 def _qualified_name(fn: Callable[..., Any]) -> str:

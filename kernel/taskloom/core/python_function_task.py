@@ -138,5 +138,5 @@ class PythonInstanceTask(PythonTask, Generic[T]):
         **kwargs: Any,
     ) -> None:
         interface = Interface(inputs or {}, outputs or {})
-        interface.to_typed_interface(entity=f"task {name!r}")  # check every type now
+        interface.check_types(entity=f"task {name!r}")  # check every type now
         super().__init__(task_type, name, interface, task_config, **kwargs)

@@ -16,6 +16,10 @@ or from :meth:`TypeEngine.register`. A Python type finds its transformer in this
 Otherwise the type is unsupported: :class:`~taskloom.exceptions.user.UnsupportedTypeError`. There is
 no silent pickle fallback.
 
+Declaring a task checks its types with :meth:`TypeEngine.check_type`, which builds no literal type:
+the literal contracts are imported only when literals or literal types are really built
+(templates, cache keys, the execution store), not to declare and run workflows locally.
+
 The names and signatures follow flytekit's (``TypeEngine.to_literal(ctx, value, python_type,
 expected)``...), so transformers written for flytekit port by rewriting imports.
 """
@@ -26,11 +30,15 @@ import inspect
 import reprlib
 import types
 import typing
-from typing import Any, Callable, Generic, Mapping, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Generic, Mapping, TypeVar
 
 from taskloom.exceptions.user import TypeTransformerFailedError, UnsupportedTypeError
-from taskloom.models.literals import Literal, LiteralMap
-from taskloom.models.types import LiteralType
+
+if TYPE_CHECKING:
+    # The contracts (attrs classes, ~30 ms to import) are imported where literals are built: a
+    # local run checks types and values without them.
+    from taskloom.models.literals import Literal, LiteralMap
+    from taskloom.models.types import LiteralType
 
 T = TypeVar("T")
 
@@ -129,6 +137,17 @@ class TypeTransformer(Generic[T]):
         """
         return None
 
+    def check_type(self, t: Any) -> None:
+        """Raise :class:`~taskloom.exceptions.user.UnsupportedTypeError` if values of ``t`` cannot be
+        converted, exactly as :meth:`get_literal_type` would (same error), without returning anything.
+
+        The type engine calls it when a task or workflow is declared. The default builds the literal
+        type; override it when the check needs no literal type, so that declaring and running
+        workflows locally never imports the literal contracts (nested types are checked with
+        :meth:`TypeEngine.check_type`).
+        """
+        self.get_literal_type(t)
+
     def get_literal_type(self, t: Any) -> LiteralType:
         """Return the literal type that values of Python type ``t`` are converted to."""
         raise NotImplementedError(f"{type(self).__name__}.get_literal_type")
@@ -167,6 +186,9 @@ class SimpleTransformer(TypeTransformer[T]):
         self._lt = lt
         self._to_literal = to_literal_transformer
         self._from_literal = from_literal_transformer
+
+    def check_type(self, t: Any) -> None:
+        pass  # one fixed literal type: nothing can be unsupported
 
     def get_literal_type(self, t: Any = None) -> LiteralType:
         return self._lt
@@ -213,7 +235,7 @@ def _plugins_module() -> Any:
 class _Registry:
     """The transformers known for one set of loaded plugins."""
 
-    __slots__ = ("by_type", "claimers", "ordered", "lookups", "checkers")
+    __slots__ = ("by_type", "claimers", "ordered", "lookups", "checkers", "supported")
 
     def __init__(self, transformers: list[TypeTransformer[Any]]) -> None:
         self.by_type: dict[Any, TypeTransformer[Any]] = {}
@@ -221,6 +243,7 @@ class _Registry:
         self.ordered = transformers
         self.lookups: dict[Any, TypeTransformer[Any]] = {}
         self.checkers: dict[Any, Callable[[Any], bool] | None] = {}
+        self.supported: set[Any] = set()  # types whose check passed (failures are not kept: they raise again)
         for transformer in transformers:  # highest priority first: the first claim wins
             self.by_type.setdefault(transformer.python_type, transformer)
             if type(transformer).handles is not TypeTransformer.handles:
@@ -345,6 +368,25 @@ class TypeEngine:
         raise UnsupportedTypeError(_unsupported_message(t))
 
     @classmethod
+    def check_type(cls, python_type: Any) -> None:
+        """Raise :class:`~taskloom.exceptions.user.UnsupportedTypeError` unless values of
+        ``python_type`` can be converted: the error :meth:`to_literal_type` would raise, without
+        building the literal type (see :meth:`TypeTransformer.check_type`).
+        """
+        registry = cls._current()
+        try:
+            if python_type in registry.supported:
+                return
+        except TypeError:  # an unhashable annotation: checked every time
+            pass
+        t = strip_annotated(python_type)
+        cls.get_transformer(t).check_type(t)
+        try:
+            registry.supported.add(python_type)
+        except TypeError:
+            pass
+
+    @classmethod
     def to_literal_type(cls, python_type: Any) -> LiteralType:
         """Return the literal type of ``python_type``; raises UnsupportedTypeError if none."""
         t = strip_annotated(python_type)
@@ -423,6 +465,8 @@ class TypeEngine:
                 raise TypeTransformerFailedError(
                     _prefix(entity) + f"{direction} {name!r} {_expects(type_hints[name], value, error)}"
                 ) from error
+        from taskloom.models.literals import LiteralMap
+
         return LiteralMap(literals=literals)
 
     @classmethod

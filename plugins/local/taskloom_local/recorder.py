@@ -2,7 +2,8 @@
 
 The executor hands each event (an execution or node starting, retrying, succeeding, failing) to a
 :class:`Recorder` as a tuple on a queue: a put, and a clock read, per event. The recorder's thread
-does the rest: it turns outputs into literals, writes the literal files and then, in one
+does the rest: it turns outputs into literals (plain values it keeps as they are:
+:class:`~taskloom_local.store.PlainValues`), writes the literal files and then, in one
 transaction, the rows, in batches. A batch starts with the first event not yet taken and is written
 :data:`WRITE_DELAY` after it, or as soon as its execution ends (the executor marks the end and does
 not wait). With the GIL, that thread's work slows whatever the run does meanwhile, so it makes way:
@@ -49,6 +50,7 @@ from taskloom_local.store import (
     SUPERSEDED,
     UNRECORDED,
     ExecutionStore,
+    PlainValues,
     host_name,
 )
 
@@ -417,7 +419,12 @@ class Recorder:
 
 
 def _literal_map(values: dict[str, Any], types: dict[str, Any], entity: Any, direction: str = "output") -> Any:
-    """The literal map of ``values``, as the store writes it."""
+    """What the store writes of ``values``: plain values as they are (:class:`~taskloom_local.store.PlainValues`,
+    which needs no literal contract), else their literal map.
+    """
+    plain = PlainValues.of(values, types)
+    if plain is not None:
+        return plain
     from taskloom.core.type_engine import TypeEngine
 
     label = None if entity is None else f"{'task' if hasattr(entity, 'task_function') else 'entity'} {entity_name(entity)!r}"

@@ -12,7 +12,10 @@ Everything lives under the data directory, ``$TASKLOOM_DATA_DIR``, else ``$XDG_D
   outputs, and ``executions/<id>/nodes/<path>.literals`` a node's outputs: literal maps, pickled.
   Pickle, not the contracts' JSON, because building the JSON converter costs a ``loom run`` some
   60 ms; the store is read only by this SDK on this machine, and a file that no longer unpickles
-  (another taskloom version) is a node that runs again on resume.
+  (another taskloom version) is a node that runs again on resume. Plain values (builtin data that
+  the type engine's fast tests accept) are kept as they are, with their types' names
+  (:class:`PlainValues`), and made the same literal map when read: recording them needs no
+  literal, so a run need not import the contracts (~30 ms) to record them.
 
 A literal file is written to a temporary file in its directory and renamed over its final name
 (``os.replace``) before the row that names it is committed, so a file named by a row is always
@@ -27,12 +30,12 @@ storage and its queries.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import os
 import re
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
-import attrs
 from taskloom.exceptions.user import UserValueError
 
 if TYPE_CHECKING:
@@ -110,7 +113,69 @@ class ResumeError(UserValueError):
     """An execution cannot be resumed as asked (unknown id, another entity, other inputs, still running)."""
 
 
-@attrs.frozen
+_PLAIN_SCALARS = frozenset({str, int, float, bool, bytes, type(None)})
+
+
+def _is_builtin_data(value: Any) -> bool:
+    kind = type(value)
+    if kind in _PLAIN_SCALARS:
+        return True
+    if kind is list:
+        return all(map(_is_builtin_data, value))
+    if kind is dict:
+        return all(type(key) is str and _is_builtin_data(item) for key, item in value.items())
+    return False
+
+
+class PlainValues:
+    """Named values a literal file keeps as they are rather than as a literal map, with the names
+    of their types.
+
+    Values qualify (:meth:`of`) when each is builtin data (``str``, ``int``, ``float``, ``bool``,
+    ``bytes``, ``None``, and lists and str-keyed dicts of them, exactly those classes) that the fast
+    test of its type (:meth:`~taskloom.core.type_engine.TypeEngine.checker`) accepts: the type
+    engine converts such values as they are, so :meth:`to_literal_map` gives the literal map that
+    converting them when recorded would have given, without the recorder importing the contracts.
+    Reading them with types of other names (the entity changed since) raises ValueError, as a
+    file that no longer reads does: a node then runs again.
+    """
+
+    __slots__ = ("type_names", "values")
+
+    def __init__(self, values: dict[str, Any], type_names: dict[str, str]) -> None:
+        self.values = values
+        self.type_names = type_names
+
+    @classmethod
+    def of(cls, values: dict[str, Any], types: dict[str, Any]) -> PlainValues | None:
+        """``values`` (declared as ``types``) as plain values, or None when one does not qualify."""
+        from taskloom.core.type_engine import TypeEngine, type_name
+
+        for name, value in values.items():
+            if name not in types:
+                return None
+            test = TypeEngine.checker(types[name])
+            if test is None or not test(value) or not _is_builtin_data(value):
+                return None
+        return cls(dict(values), {name: type_name(types[name]) for name in values})
+
+    def to_literal_map(self, types: dict[str, Any]) -> Any:
+        """The :class:`~taskloom.models.literals.LiteralMap` of the values named in ``types``, converted
+        as their types say; ValueError if a type's name is not the one recorded.
+        """
+        from taskloom.core.type_engine import TypeEngine, type_name
+
+        for name, python_type in types.items():
+            recorded = self.type_names.get(name)
+            if recorded is not None and type_name(python_type) != recorded:
+                raise ValueError(f"{name!r} was recorded as {recorded}, not {type_name(python_type)}")
+        values = {name: value for name, value in self.values.items() if name in types}
+        return TypeEngine.dict_to_literal_map(None, values, types)
+
+
+# Records are frozen dataclasses, not attrs classes: the recorder imports this module on every run,
+# and attrs alone costs a run ~15 ms to import.
+@dataclasses.dataclass(frozen=True)
 class ExecutionRecord:
     """One recorded execution.
 
@@ -166,14 +231,14 @@ class ExecutionRecord:
 
     def to_dict(self) -> dict[str, Any]:
         """The record as JSON-able data (``loom executions list --json``)."""
-        data = attrs.asdict(self)
+        data = dataclasses.asdict(self)
         data["state"] = self.state
         data["started"] = _iso(self.started)
         data["finished"] = _iso(self.finished)
         return data
 
 
-@attrs.frozen
+@dataclasses.dataclass(frozen=True)
 class NodeRecord:
     """One recorded node of an execution: ``path`` is unique within it (``n3``, ``n1-n0``, ``n2-5``);
     ``outputs_state`` is :data:`STORED`, :data:`SUPERSEDED` or :data:`UNRECORDED` once it succeeded
@@ -201,7 +266,7 @@ class NodeRecord:
 
     def to_dict(self) -> dict[str, Any]:
         """The record as JSON-able data."""
-        data = attrs.asdict(self)
+        data = dataclasses.asdict(self)
         data["started"] = _iso(self.started)
         data["finished"] = _iso(self.finished)
         return data
@@ -268,9 +333,9 @@ class ExecutionStore:
         return os.path.join(self._directory, "executions", _file_name(execution_id))
 
     def write_literals(self, execution_id: str, name: str, literals: Any) -> str:
-        """Write the :class:`~taskloom.models.literals.LiteralMap` ``literals`` as the file ``name``
-        of the execution, atomically; return its name relative to the execution's directory (what
-        rows store).
+        """Write the :class:`~taskloom.models.literals.LiteralMap` (or :class:`PlainValues`)
+        ``literals`` as the file ``name`` of the execution, atomically; return its name relative to
+        the execution's directory (what rows store).
         """
         import pickle
 
@@ -296,10 +361,11 @@ class ExecutionStore:
         """The name (without ``.literals``) under which a node's outputs are written."""
         return f"nodes/{_file_name(path)}"
 
-    def read_literals(self, execution_id: str, relative: str) -> Any:
+    def read_literals(self, execution_id: str, relative: str, types: dict[str, Any] | None = None) -> Any:
         """The :class:`~taskloom.models.literals.LiteralMap` in the execution's file ``relative``.
 
-        Raises OSError or ValueError if the file is missing or not a literal map.
+        ``types`` are the Python types of the values, needed to read :class:`PlainValues`. Raises
+        OSError or ValueError if the file is missing or not a literal map.
         """
         import pickle
 
@@ -311,6 +377,13 @@ class ExecutionStore:
             literals = pickle.loads(data)
         except Exception as error:  # truncated, or written by another version
             raise ValueError(f"{relative} of execution {execution_id} is not a literal map: {error}") from error
+        if isinstance(literals, PlainValues):
+            if types is None:
+                raise ValueError(f"{relative} of execution {execution_id} holds plain values: reading needs their types")
+            try:
+                return literals.to_literal_map(types)
+            except ValueError as error:
+                raise ValueError(f"{relative} of execution {execution_id}: {error}") from error
         if not isinstance(literals, LiteralMap):
             raise ValueError(f"{relative} of execution {execution_id} is not a literal map")
         return literals
@@ -319,7 +392,7 @@ class ExecutionStore:
         """The Python values of ``types`` in the execution's literal file ``relative``."""
         from taskloom.core.type_engine import TypeEngine
 
-        literals = self.read_literals(execution_id, relative)
+        literals = self.read_literals(execution_id, relative, types)
         return TypeEngine.literal_map_to_kwargs(None, literals, types, entity=entity, direction=direction)
 
     # --- queries ---------------------------------------------------------------------------

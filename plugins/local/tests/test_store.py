@@ -15,7 +15,7 @@ from taskloom.exceptions.user import FlyteRecoverableException, TypeTransformerF
 from taskloom.models.types import LiteralType, SimpleType
 from taskloom_local import recorder
 from taskloom_local.executor import LocalExecutor
-from taskloom_local.store import STORED, SUPERSEDED, UNRECORDED, ExecutionStore, ResumeError, parse_age
+from taskloom_local.store import STORED, SUPERSEDED, UNRECORDED, ExecutionStore, PlainValues, ResumeError, parse_age
 
 LOG: list[str] = []  # what the tasks of this module ran, in order
 BROKEN: set[str] = set()  # the tasks that fail while their name is here
@@ -98,6 +98,60 @@ def test_values_written_as_literal_files_read_back_equal(tmp_path_factory, numbe
     literals = TypeEngine.dict_to_literal_map(None, values, types)
     name = store.write_literals("l1", store.node_file_name("n2-5"), literals)
     assert store.read_values("l1", name, types, entity="test", direction="output") == values
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    numbers=st.lists(st.integers(-(2**62), 2**62), max_size=5),
+    table=st.dictionaries(st.text(max_size=5), st.floats(allow_nan=False) | st.integers(-5, 5), max_size=4),
+    maybe=st.none() | st.text(max_size=8),
+    ratio=st.integers(-5, 5) | st.floats(allow_nan=False),
+)
+def test_plain_values_read_back_as_the_literal_map_of_them_would(tmp_path_factory, numbers, table, maybe, ratio):
+    store = ExecutionStore(str(tmp_path_factory.mktemp("store")))
+    types = {"numbers": list[int], "table": dict[str, float], "maybe": str | None, "ratio": float}
+    values = {"numbers": numbers, "table": table, "maybe": maybe, "ratio": ratio}
+    plain = PlainValues.of(values, types)
+    assert plain is not None
+    name = store.write_literals("l1", "outputs", plain)
+    literals = TypeEngine.dict_to_literal_map(None, values, types)
+    assert store.read_literals("l1", name, types) == literals
+    # An int given for a float comes back a float, as from its literal.
+    read = store.read_values("l1", name, types, entity="test", direction="output")
+    assert read == TypeEngine.literal_map_to_kwargs(None, literals, types)
+    assert type(read["ratio"]) is float
+
+
+@pytest.mark.parametrize(
+    ("values", "types"),
+    [
+        ({"point": Point(1, 2.0)}, {"point": Point}),  # not builtin data
+        ({"n": True}, {"n": int}),  # refused by the type's fast test
+        ({"names": ["a", 1]}, {"names": list[str]}),
+        ({"when": None}, {"other": int | None}),  # not a declared name
+        ({"text": type("Name", (str,), {})("x")}, {"text": str}),  # a str subclass
+    ],
+)
+def test_values_that_are_not_plain_are_recorded_as_literal_maps(values, types):
+    assert PlainValues.of(values, types) is None
+
+
+def test_plain_values_read_with_types_of_other_names_do_not_read(private_store):
+    name = private_store.write_literals("l1", "inputs", PlainValues.of({"n": 3}, {"n": int}))
+    with pytest.raises(ValueError, match="'n' was recorded as int, not str"):
+        private_store.read_literals("l1", name, {"n": str})
+    with pytest.raises(ValueError, match="reading needs their types"):
+        private_store.read_literals("l1", name)
+    assert private_store.read_values("l1", name, {"n": int}, entity="e", direction="input") == {"n": 3}
+
+
+def test_a_run_of_plain_values_records_them_as_they_are(private_store):
+    assert chain(x=1) == 32
+    record = last_execution(private_store)
+    for relative in (record.inputs, record.outputs):
+        with open(os.path.join(private_store.execution_directory(record.id), relative), "rb") as stream:
+            assert isinstance(pickle.loads(stream.read()), PlainValues)
+    assert private_store.read_values(record.id, record.inputs, {"x": int}, entity="e", direction="input") == {"x": 1}
 
 
 def test_a_literal_file_is_replaced_whole_or_not_at_all(private_store, monkeypatch):

@@ -96,7 +96,7 @@ class ArrayNodeMapTask(PythonTask):
         allows_failures = min_successes is not None or (min_success_ratio is not None and min_success_ratio < 1)
         interface = _list_interface(task_interface, set(bound_values), optional_outputs=allows_failures)
         name = _map_task_name(target, set(bound_values), concurrency, min_successes, min_success_ratio)
-        interface.to_typed_interface(entity=f"task {name!r}")  # fail now, naming the map, if a type cannot be listed
+        interface.check_types(entity=f"task {name!r}")  # fail now, naming the map, if a type cannot be listed
         for setting, value in (
             ("metadata", target.metadata),
             ("security_ctx", target.security_context),

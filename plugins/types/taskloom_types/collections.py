@@ -13,25 +13,28 @@
 from __future__ import annotations
 
 import typing
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from taskloom.core.type_engine import TypeEngine, TypeTransformer, literal_description, type_name, value_description
 from taskloom.exceptions.user import TypeTransformerFailedError, UnsupportedTypeError
-from taskloom.models.literals import Binary, Literal, LiteralCollection, LiteralMap, Scalar
-from taskloom.models.types import LiteralType, SimpleType
 
+from taskloom_types.contracts import contracts
 from taskloom_types.converter import is_json_dict, json_schema
 from taskloom_types.errors import mismatch, nested
 from taskloom_types.primitives import INT64_MAX, INT64_MIN
 from taskloom_types.structured import (
-    MSGPACK_ANNOTATION,
     MSGPACK_TAG,
     from_msgpack_literal,
+    msgpack_annotation,
     msgpack_data,
     struct_literal_type,
     to_msgpack_literal,
 )
 from taskloom_types.unions import type_key
+
+if TYPE_CHECKING:
+    from taskloom.models.literals import Literal
+    from taskloom.models.types import LiteralType
 
 _JSON_KINDS = "a dict with str keys, list, str, int, float, bool or None"
 
@@ -84,7 +87,7 @@ def _to_collection(ctx: Any, values: Any, item_type: Any, expected: LiteralType 
             literals.append(TypeEngine.to_literal(ctx, item, item_type, item_literal_type))
         except TypeTransformerFailedError as error:
             raise nested(f"item [{index}]", error) from error
-    return Literal(collection=LiteralCollection(literals=tuple(literals)))
+    return contracts.Literal(collection=contracts.LiteralCollection(literals=tuple(literals)))
 
 
 def _from_collection(ctx: Any, lv: Literal, item_type: Any, python_type: Any) -> list[Any]:
@@ -107,8 +110,11 @@ class ListTransformer(TypeTransformer[list]):  # type: ignore[type-arg]
     def __init__(self) -> None:
         super().__init__("list", list)
 
+    def check_type(self, t: Any) -> None:
+        TypeEngine.check_type(_item_type(t))
+
     def get_literal_type(self, t: Any) -> LiteralType:
-        return LiteralType(collection_type=TypeEngine.to_literal_type(_item_type(t)))
+        return contracts.LiteralType(collection_type=TypeEngine.to_literal_type(_item_type(t)))
 
     def checker(self, t: Any) -> Callable[[Any], bool] | None:
         item = TypeEngine.checker(_item_type(t))
@@ -136,13 +142,14 @@ class DictTransformer(TypeTransformer[dict]):  # type: ignore[type-arg]
     def __init__(self) -> None:
         super().__init__("dict", dict)
 
+    def check_type(self, t: Any) -> None:
+        if not is_json_dict(t):
+            TypeEngine.check_type(_map_value_type(t))
+
     def get_literal_type(self, t: Any) -> LiteralType:
         if is_json_dict(t):
-            return LiteralType(simple=SimpleType.STRUCT, annotation=MSGPACK_ANNOTATION)
-        key_type, value_type = typing.get_args(t)
-        if key_type is not str:
-            raise UnsupportedTypeError(f"{type_name(t)}: a literal map has str keys; use dict[str, ...]")
-        return LiteralType(map_value_type=TypeEngine.to_literal_type(value_type))
+            return contracts.LiteralType(simple=contracts.SimpleType.STRUCT, annotation=msgpack_annotation())
+        return contracts.LiteralType(map_value_type=TypeEngine.to_literal_type(_map_value_type(t)))
 
     def checker(self, t: Any) -> Callable[[Any], bool] | None:
         if is_json_dict(t):
@@ -162,7 +169,7 @@ class DictTransformer(TypeTransformer[dict]):  # type: ignore[type-arg]
 
             check_json(python_val)
             packed = msgpack.packb(python_val, use_bin_type=True)
-            return Literal(scalar=Scalar(binary=Binary(value=packed, tag=MSGPACK_TAG)))
+            return contracts.Literal(scalar=contracts.Scalar(binary=contracts.Binary(value=packed, tag=MSGPACK_TAG)))
         value_type = typing.get_args(python_type)[1]
         value_literal_type = expected.map_value_type if expected is not None else None
         if value_literal_type is None:
@@ -175,7 +182,7 @@ class DictTransformer(TypeTransformer[dict]):  # type: ignore[type-arg]
                 literals[key] = TypeEngine.to_literal(ctx, value, value_type, value_literal_type)
             except TypeTransformerFailedError as error:
                 raise nested(f"key {key!r}", error) from error
-        return Literal(map=LiteralMap(literals=literals))
+        return contracts.Literal(map=contracts.LiteralMap(literals=literals))
 
     def to_python_value(self, ctx: Any, lv: Literal, expected_python_type: Any) -> dict[str, Any]:
         if is_json_dict(expected_python_type):
@@ -201,13 +208,25 @@ class DictTransformer(TypeTransformer[dict]):  # type: ignore[type-arg]
     def guess_python_type(self, literal_type: LiteralType) -> Any:
         if literal_type.map_value_type is not None:
             return dict[str, TypeEngine.guess_python_type(literal_type.map_value_type)]  # type: ignore[misc]
-        if literal_type.simple is SimpleType.STRUCT and not _is_tuple_struct(literal_type):
+        if literal_type.simple is contracts.SimpleType.STRUCT and not _is_tuple_struct(literal_type):
             return dict  # a dataclass's msgpack document reads as a dict too
         return super().guess_python_type(literal_type)
 
 
+def _map_value_type(t: Any) -> Any:
+    key_type, value_type = typing.get_args(t)
+    if key_type is not str:
+        raise UnsupportedTypeError(f"{type_name(t)}: a literal map has str keys; use dict[str, ...]")
+    return value_type
+
+
 def _is_tuple_struct(literal_type: LiteralType) -> bool:
     return (literal_type.metadata or {}).get("type") == "array"
+
+
+def _check_tuple_origin(t: Any) -> None:
+    if typing.get_origin(t) is not tuple:
+        raise UnsupportedTypeError(f"{type_name(t)} needs its item types: annotate tuple[int, str] or tuple[int, ...]")
 
 
 def _is_variadic(t: Any) -> bool:
@@ -222,13 +241,21 @@ class TupleTransformer(TypeTransformer[tuple]):  # type: ignore[type-arg]
         super().__init__("tuple", tuple)
         self._literal_types: dict[Any, LiteralType] = {}
 
-    def get_literal_type(self, t: Any) -> LiteralType:
-        if typing.get_origin(t) is not tuple:
-            raise UnsupportedTypeError(
-                f"{type_name(t)} needs its item types: annotate tuple[int, str] or tuple[int, ...]"
-            )
+    def check_type(self, t: Any) -> None:
+        _check_tuple_origin(t)
         if _is_variadic(t):
-            return LiteralType(collection_type=TypeEngine.to_literal_type(typing.get_args(t)[0]))
+            TypeEngine.check_type(typing.get_args(t)[0])
+            return
+        if type_key(t) in self._literal_types:
+            return
+        json_schema(t)  # first, as get_literal_type does: it rejects unsupported item types
+        for item in typing.get_args(t):
+            TypeEngine.check_type(item)
+
+    def get_literal_type(self, t: Any) -> LiteralType:
+        _check_tuple_origin(t)
+        if _is_variadic(t):
+            return contracts.LiteralType(collection_type=TypeEngine.to_literal_type(typing.get_args(t)[0]))
         key = type_key(t)
         cached = self._literal_types.get(key)
         if cached is None:
@@ -253,7 +280,7 @@ class TupleTransformer(TypeTransformer[tuple]):  # type: ignore[type-arg]
         return from_msgpack_literal(lv, expected_python_type)
 
     def guess_python_type(self, literal_type: LiteralType) -> Any:
-        if literal_type.simple is SimpleType.STRUCT and _is_tuple_struct(literal_type) and literal_type.structure:
+        if literal_type.simple is contracts.SimpleType.STRUCT and _is_tuple_struct(literal_type) and literal_type.structure:
             fields = literal_type.structure.dataclass_type
             items = tuple(TypeEngine.guess_python_type(fields[str(index)]) for index in range(len(fields)))
             return tuple[items] if items else tuple[()]  # type: ignore[misc]

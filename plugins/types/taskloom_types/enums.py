@@ -8,14 +8,17 @@ takes int values (``"1"``, ``"2"``...), read back to the member.
 from __future__ import annotations
 
 import enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from taskloom.core.type_engine import TypeTransformer, literal_description, type_name
 from taskloom.exceptions.user import TypeTransformerFailedError, UnsupportedTypeError
-from taskloom.models.literals import Literal, Primitive, Scalar
-from taskloom.models.types import EnumType, LiteralType
 
+from taskloom_types.contracts import contracts
 from taskloom_types.errors import mismatch
+
+if TYPE_CHECKING:
+    from taskloom.models.literals import Literal
+    from taskloom.models.types import LiteralType
 
 
 def enum_values(t: type[enum.Enum]) -> list[enum.Enum]:
@@ -61,13 +64,16 @@ class EnumTransformer(TypeTransformer[enum.Enum]):
             members = self._members[t] = {str(member.value): member for member in enum_values(t)}
         return members
 
+    def check_type(self, t: Any) -> None:
+        self._by_text(t)  # checks the members' values
+
     def get_literal_type(self, t: Any) -> LiteralType:
-        return LiteralType(enum_type=EnumType(values=tuple(self._by_text(t))))
+        return contracts.LiteralType(enum_type=contracts.EnumType(values=tuple(self._by_text(t))))
 
     def to_literal(self, ctx: Any, python_val: Any, python_type: Any, expected: LiteralType) -> Literal:
         if not isinstance(python_val, python_type):
             raise mismatch(python_type, python_val)
-        return Literal(scalar=Scalar(primitive=Primitive(string_value=str(python_val.value))))
+        return contracts.Literal(scalar=contracts.Scalar(primitive=contracts.Primitive(string_value=str(python_val.value))))
 
     def to_python_value(self, ctx: Any, lv: Literal, expected_python_type: Any) -> Any:
         primitive = lv.scalar.primitive if lv.scalar is not None else None

@@ -10,18 +10,21 @@ anything: remote data is downloaded by the storage plugin when the value is firs
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from taskloom.core.type_engine import TypeTransformer, literal_description, type_name
 from taskloom.exceptions.user import TypeTransformerFailedError
-from taskloom.models.literals import Blob, BlobMetadata, Literal, Scalar
-from taskloom.models.types import BlobDimensionality, BlobType, LiteralType
 from taskloom.storage import is_remote
 from taskloom.types.blob import BlobValue
 from taskloom.types.directory import FlyteDirectory
 from taskloom.types.file import FlyteFile
 
+from taskloom_types.contracts import contracts
 from taskloom_types.errors import mismatch
+
+if TYPE_CHECKING:
+    from taskloom.models.literals import Literal
+    from taskloom.models.types import BlobDimensionality, LiteralType
 
 
 def blob_uri(value: Any, python_type: type[BlobValue]) -> str:
@@ -48,15 +51,21 @@ def blob_uri(value: Any, python_type: type[BlobValue]) -> str:
 
 
 def _dimensionality(python_type: type[BlobValue]) -> BlobDimensionality:
-    return BlobDimensionality.MULTIPART if python_type.multipart else BlobDimensionality.SINGLE
+    return contracts.BlobDimensionality.MULTIPART if python_type.multipart else contracts.BlobDimensionality.SINGLE
 
 
 class BlobTransformer(TypeTransformer[BlobValue]):
     """Files and directories (``t`` is :class:`FlyteFile` or :class:`FlyteDirectory`; subclasses are found by MRO)."""
 
+    def check_type(self, t: Any) -> None:
+        self._blob_class(t).extension()  # what get_literal_type asks of the class
+
     def get_literal_type(self, t: Any) -> LiteralType:
-        cls = t if isinstance(t, type) and issubclass(t, BlobValue) else self.python_type
-        return LiteralType(blob=BlobType(format=cls.extension(), dimensionality=_dimensionality(cls)))
+        cls = self._blob_class(t)
+        return contracts.LiteralType(blob=contracts.BlobType(format=cls.extension(), dimensionality=_dimensionality(cls)))
+
+    def _blob_class(self, t: Any) -> type[BlobValue]:
+        return t if isinstance(t, type) and issubclass(t, BlobValue) else self.python_type
 
     def to_literal(self, ctx: Any, python_val: Any, python_type: Any, expected: LiteralType) -> Literal:
         cls = python_type if isinstance(python_type, type) and issubclass(python_type, BlobValue) else self.python_type
@@ -64,7 +73,8 @@ class BlobTransformer(TypeTransformer[BlobValue]):
         blob_type = expected.blob if expected is not None and expected.blob is not None else None
         if blob_type is None:
             blob_type = self.get_literal_type(cls).blob
-        return Literal(scalar=Scalar(blob=Blob(metadata=BlobMetadata(type=blob_type), uri=uri)))
+        blob = contracts.Blob(metadata=contracts.BlobMetadata(type=blob_type), uri=uri)
+        return contracts.Literal(scalar=contracts.Scalar(blob=blob))
 
     def to_python_value(self, ctx: Any, lv: Literal, expected_python_type: Any) -> BlobValue:
         cls = expected_python_type

@@ -8,15 +8,18 @@ unpickled value must be an instance of the declared type.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from taskloom.core.type_engine import TypeTransformer, literal_description, type_name, value_description
 from taskloom.exceptions.user import TypeTransformerFailedError
-from taskloom.models.literals import Binary, Literal, Scalar
-from taskloom.models.types import LiteralType, SimpleType
 from taskloom.types.pickle import FlytePickle
 
+from taskloom_types.contracts import contracts
 from taskloom_types.errors import mismatch
+
+if TYPE_CHECKING:
+    from taskloom.models.literals import Literal
+    from taskloom.models.types import LiteralType
 
 #: ``Binary.tag`` of a pickled value.
 PICKLE_TAG = "pickle"
@@ -36,8 +39,11 @@ class PickleTransformer(TypeTransformer[Any]):
     def __init__(self) -> None:
         super().__init__("FlytePickle", FlytePickle)
 
+    def check_type(self, t: Any) -> None:
+        pass  # any opted-in class pickles
+
     def get_literal_type(self, t: Any) -> LiteralType:
-        return LiteralType(simple=SimpleType.BINARY, metadata={"python_class": _class_path(t)})
+        return contracts.LiteralType(simple=contracts.SimpleType.BINARY, metadata={"python_class": _class_path(t)})
 
     def to_literal(self, ctx: Any, python_val: Any, python_type: Any, expected: LiteralType) -> Literal:
         if _checks(python_type) and not isinstance(python_val, python_type):
@@ -48,7 +54,7 @@ class PickleTransformer(TypeTransformer[Any]):
             data = pickle.dumps(python_val)
         except Exception as error:  # pickling raises whatever the object's __reduce__ raises
             raise mismatch(python_type, python_val, f"cannot be pickled: {type(error).__name__}: {error}") from error
-        return Literal(scalar=Scalar(binary=Binary(value=data, tag=PICKLE_TAG)))
+        return contracts.Literal(scalar=contracts.Scalar(binary=contracts.Binary(value=data, tag=PICKLE_TAG)))
 
     def to_python_value(self, ctx: Any, lv: Literal, expected_python_type: Any) -> Any:
         binary = lv.scalar.binary if lv.scalar is not None else None

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from taskloom.core.type_engine import TypeTransformer, literal_description, type_name
 from taskloom.exceptions.user import TypeTransformerFailedError
-from taskloom.models.literals import Binary, Literal, Primitive, Scalar, Void
-from taskloom.models.types import LiteralType, SimpleType
 
+from taskloom_types.contracts import contracts
 from taskloom_types.errors import mismatch
+
+if TYPE_CHECKING:
+    from taskloom.models.literals import Literal, Scalar
+    from taskloom.models.types import LiteralType, SimpleType
 
 T = TypeVar("T")
 
@@ -98,6 +101,8 @@ def check_none(value: Any) -> None:
 class ScalarTransformer(TypeTransformer[T], Generic[T]):
     """A transformer for one Python type stored as one kind of scalar with a fixed literal type.
 
+    ``simple`` is the :class:`~taskloom.models.types.SimpleType` of the literal type, or its name
+    (``"INTEGER"``: the contracts are then imported only when a literal type is first built).
     ``encode(value) -> Scalar`` checks and converts a value (raising "expected X, got Y");
     ``decode(scalar) -> value`` returns the value, or raises ValueError if the scalar is of another kind.
     """
@@ -106,27 +111,37 @@ class ScalarTransformer(TypeTransformer[T], Generic[T]):
         self,
         name: str,
         t: type[T] | Any,
-        simple: SimpleType,
+        simple: SimpleType | str,
         encode: Callable[[Any], Scalar],
         decode: Callable[[Scalar], T],
         check: Callable[[Any], bool] | None = None,
     ) -> None:
         super().__init__(name, t)
-        self._simple = simple
-        self._literal_type = LiteralType(simple=simple)
+        self._simple_name = simple if isinstance(simple, str) else simple.name
+        self._literal_type: LiteralType | None = None
         self._encode = encode
         self._decode = decode
         self._check = check
+
+    @property
+    def simple(self) -> SimpleType:
+        """The simple type of this transformer's literal type."""
+        return contracts.SimpleType[self._simple_name]
 
     def checker(self, t: Any) -> Callable[[Any], bool] | None:
         """``check``: a test that accepts only values ``encode`` takes as they are."""
         return self._check
 
+    def check_type(self, t: Any) -> None:
+        pass  # one fixed literal type: nothing to check
+
     def get_literal_type(self, t: Any = None) -> LiteralType:
+        if self._literal_type is None:
+            self._literal_type = contracts.LiteralType(simple=self.simple)
         return self._literal_type
 
     def to_literal(self, ctx: Any, python_val: T, python_type: Any, expected: LiteralType) -> Literal:
-        return Literal(scalar=self._encode(python_val))
+        return contracts.Literal(scalar=self._encode(python_val))
 
     def to_python_value(self, ctx: Any, lv: Literal, expected_python_type: Any) -> T:
         if lv.scalar is not None:
@@ -140,7 +155,7 @@ class ScalarTransformer(TypeTransformer[T], Generic[T]):
 
     def guess_python_type(self, literal_type: LiteralType) -> Any:
         # Pickled values are BINARY too, but say which class they hold in their metadata.
-        if literal_type.simple is self._simple and not (literal_type.metadata or {}).get("python_class"):
+        if literal_type.simple is self.simple and not (literal_type.metadata or {}).get("python_class"):
             return self.python_type
         return super().guess_python_type(literal_type)
 
@@ -164,13 +179,13 @@ def _encode_datetime(value: Any) -> Scalar:
     value = check_datetime(value)
     if value.tzinfo is None or value.utcoffset() is None:
         value = value.replace(tzinfo=_UTC)  # a naive datetime is read as UTC
-    return Scalar(primitive=Primitive(datetime=value))
+    return contracts.Scalar(primitive=contracts.Primitive(datetime=value))
 
 
 def _encode_date(value: Any) -> Scalar:
     value = check_date(value)
     # flytekit stores a date as the datetime at its midnight.
-    return Scalar(primitive=Primitive(datetime=dt.datetime.combine(value, dt.time.min, tzinfo=_UTC)))
+    return contracts.Scalar(primitive=contracts.Primitive(datetime=dt.datetime.combine(value, dt.time.min, tzinfo=_UTC)))
 
 
 def _decode_date(scalar: Scalar) -> dt.date:
@@ -186,7 +201,7 @@ def _decode_bytes(scalar: Scalar) -> bytes:
 
 def _encode_none(value: Any) -> Scalar:
     check_none(value)
-    return Scalar(none_type=Void())
+    return contracts.Scalar(none_type=contracts.Void())
 
 
 def _decode_none(scalar: Scalar) -> None:
@@ -200,62 +215,62 @@ def transformers() -> list[TypeTransformer[Any]]:
         ScalarTransformer(
             "int",
             int,
-            SimpleType.INTEGER,
-            lambda v: Scalar(primitive=Primitive(integer=check_int(v))),
+            "INTEGER",
+            lambda v: contracts.Scalar(primitive=contracts.Primitive(integer=check_int(v))),
             lambda s: _primitive(s, "integer"),
             lambda v: type(v) is int and INT64_MIN <= v <= INT64_MAX,
         ),
         ScalarTransformer(
             "float",
             float,
-            SimpleType.FLOAT,
-            lambda v: Scalar(primitive=Primitive(float_value=check_float(v))),
+            "FLOAT",
+            lambda v: contracts.Scalar(primitive=contracts.Primitive(float_value=check_float(v))),
             _decode_float,
             lambda v: type(v) is float or type(v) is int,
         ),
         ScalarTransformer(
             "str",
             str,
-            SimpleType.STRING,
-            lambda v: Scalar(primitive=Primitive(string_value=check_str(v))),
+            "STRING",
+            lambda v: contracts.Scalar(primitive=contracts.Primitive(string_value=check_str(v))),
             lambda s: _primitive(s, "string_value"),
             lambda v: type(v) is str,
         ),
         ScalarTransformer(
             "bool",
             bool,
-            SimpleType.BOOLEAN,
-            lambda v: Scalar(primitive=Primitive(boolean=check_bool(v))),
+            "BOOLEAN",
+            lambda v: contracts.Scalar(primitive=contracts.Primitive(boolean=check_bool(v))),
             lambda s: _primitive(s, "boolean"),
             lambda v: type(v) is bool,
         ),
         ScalarTransformer(
             "bytes",
             bytes,
-            SimpleType.BINARY,
-            lambda v: Scalar(binary=Binary(value=check_bytes(v), tag=BYTES_TAG)),
+            "BINARY",
+            lambda v: contracts.Scalar(binary=contracts.Binary(value=check_bytes(v), tag=BYTES_TAG)),
             _decode_bytes,
             lambda v: type(v) is bytes,
         ),
         ScalarTransformer(
             "datetime",
             dt.datetime,
-            SimpleType.DATETIME,
+            "DATETIME",
             _encode_datetime,
             lambda s: _primitive(s, "datetime").astimezone(_UTC),
         ),
-        ScalarTransformer("date", dt.date, SimpleType.DATETIME, _encode_date, _decode_date),
+        ScalarTransformer("date", dt.date, "DATETIME", _encode_date, _decode_date),
         ScalarTransformer(
             "timedelta",
             dt.timedelta,
-            SimpleType.DURATION,
-            lambda v: Scalar(primitive=Primitive(duration=check_timedelta(v))),
+            "DURATION",
+            lambda v: contracts.Scalar(primitive=contracts.Primitive(duration=check_timedelta(v))),
             lambda s: _primitive(s, "duration"),
         ),
         ScalarTransformer(
             "none",
             type(None),
-            SimpleType.NONE,
+            "NONE",
             _encode_none,
             _decode_none,
             lambda v: v is None,

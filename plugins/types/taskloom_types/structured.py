@@ -10,32 +10,47 @@ first converted.
 
 from __future__ import annotations
 
+import functools
 import typing
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from taskloom.core.interface import is_named_tuple
 from taskloom.core.type_engine import TypeEngine, TypeTransformer, literal_description, type_name
 from taskloom.exceptions.user import TypeTransformerFailedError, UnsupportedTypeError
-from taskloom.models.literals import Binary, Literal, Scalar
-from taskloom.models.types import LiteralType, SimpleType, TypeAnnotation, TypeStructure
 
+from taskloom_types.contracts import contracts
 from taskloom_types.converter import get_converter, is_record_class, json_schema, record_fields
 from taskloom_types.errors import mismatch
+
+if TYPE_CHECKING:
+    from taskloom.models.literals import Literal
+    from taskloom.models.types import LiteralType, TypeAnnotation
 
 #: ``Binary.tag`` of a msgpack document (flytekit's ``MESSAGEPACK``).
 MSGPACK_TAG = "msgpack"
 
-#: The annotation flytekit 1.16 puts on every msgpack literal type, read by Flyte's cache-key logic.
-MSGPACK_ANNOTATION = TypeAnnotation(annotations={"cache-key-metadata": {"serialization-format": MSGPACK_TAG}})
+
+@functools.cache
+def msgpack_annotation() -> TypeAnnotation:
+    """The annotation flytekit 1.16 puts on every msgpack literal type, read by Flyte's cache-key logic
+    (also ``MSGPACK_ANNOTATION``; made on first use, like every contract of this plugin).
+    """
+    return contracts.TypeAnnotation(annotations={"cache-key-metadata": {"serialization-format": MSGPACK_TAG}})
+
+
+def __getattr__(name: str) -> Any:
+    if name == "MSGPACK_ANNOTATION":
+        return msgpack_annotation()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def struct_literal_type(schema: dict[str, Any], field_types: dict[str, LiteralType]) -> LiteralType:
     """The literal type of a msgpack document: STRUCT with its schema, field types and flytekit's annotation."""
-    return LiteralType(
-        simple=SimpleType.STRUCT,
+    return contracts.LiteralType(
+        simple=contracts.SimpleType.STRUCT,
         metadata=schema,
-        structure=TypeStructure(dataclass_type=field_types),
-        annotation=MSGPACK_ANNOTATION,
+        structure=contracts.TypeStructure(dataclass_type=field_types),
+        annotation=msgpack_annotation(),
     )
 
 
@@ -53,7 +68,7 @@ def to_msgpack_literal(value: Any, t: Any) -> Literal:
         packed = msgpack.packb(data, use_bin_type=True)
     except (TypeError, ValueError, OverflowError) as error:
         raise mismatch(t, value, f"{type(error).__name__}: {error}") from error
-    return Literal(scalar=Scalar(binary=Binary(value=packed, tag=MSGPACK_TAG)))
+    return contracts.Literal(scalar=contracts.Scalar(binary=contracts.Binary(value=packed, tag=MSGPACK_TAG)))
 
 
 def msgpack_data(lv: Literal, t: Any) -> Any:
@@ -98,6 +113,16 @@ class RecordTransformer(TypeTransformer[Any]):
         super().__init__(name, t)
         self._literal_types: dict[type, LiteralType] = {}
 
+    def check_type(self, t: Any) -> None:
+        if t in self._literal_types:
+            return
+        json_schema(t)  # first, as get_literal_type does: it rejects unsupported field types and recursion
+        for field in record_fields(t):
+            try:
+                TypeEngine.check_type(field.type)
+            except UnsupportedTypeError as error:
+                raise _field_unsupported(t, field.name, error) from error
+
     def get_literal_type(self, t: Any) -> LiteralType:
         cached = self._literal_types.get(t)
         if cached is None:
@@ -107,7 +132,7 @@ class RecordTransformer(TypeTransformer[Any]):
                 try:
                     field_types[field.name] = TypeEngine.to_literal_type(field.type)
                 except UnsupportedTypeError as error:
-                    raise UnsupportedTypeError(f"{type_name(t)}: field {field.name!r}: {error}") from error
+                    raise _field_unsupported(t, field.name, error) from error
             cached = self._literal_types[t] = struct_literal_type(schema, field_types)
         return cached
 
@@ -118,6 +143,10 @@ class RecordTransformer(TypeTransformer[Any]):
 
     def to_python_value(self, ctx: Any, lv: Literal, expected_python_type: Any) -> Any:
         return from_msgpack_literal(lv, expected_python_type)
+
+
+def _field_unsupported(t: Any, name: str, error: Exception) -> UnsupportedTypeError:
+    return UnsupportedTypeError(f"{type_name(t)}: field {name!r}: {error}")
 
 
 class DataclassTransformer(RecordTransformer):

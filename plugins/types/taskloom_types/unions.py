@@ -14,9 +14,8 @@ from __future__ import annotations
 import functools
 import operator
 import typing
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import attrs
 from taskloom.core.type_engine import (
     TypeEngine,
     TypeTransformer,
@@ -26,11 +25,13 @@ from taskloom.core.type_engine import (
     value_description,
 )
 from taskloom.exceptions.user import TypeTransformerFailedError
-from taskloom.models.literals import Literal, Scalar
-from taskloom.models.literals import Union as UnionLiteral
-from taskloom.models.types import LiteralType, TypeStructure, UnionType
 
+from taskloom_types.contracts import contracts
 from taskloom_types.errors import mismatch
+
+if TYPE_CHECKING:
+    from taskloom.models.literals import Literal
+    from taskloom.models.types import LiteralType
 
 _NONE_TYPE = type(None)
 
@@ -110,19 +111,24 @@ class UnionTransformer(TypeTransformer[Any]):
         except TypeError:
             cached = None
         if cached is None:
+            import attrs
+
             variants = []
             for variant in typing.get_args(t):
                 literal_type = TypeEngine.to_literal_type(variant)
                 fields = literal_type.structure.dataclass_type if literal_type.structure is not None else {}
-                variants.append(
-                    attrs.evolve(literal_type, structure=TypeStructure(tag=variant_tag(variant), dataclass_type=fields))
-                )
-            cached = LiteralType(union_type=UnionType(variants=tuple(variants)))
+                structure = contracts.TypeStructure(tag=variant_tag(variant), dataclass_type=fields)
+                variants.append(attrs.evolve(literal_type, structure=structure))
+            cached = contracts.LiteralType(union_type=contracts.UnionType(variants=tuple(variants)))
             try:
                 self._literal_types[key] = cached
             except TypeError:
                 pass
         return cached
+
+    def check_type(self, t: Any) -> None:
+        for variant in typing.get_args(t):
+            TypeEngine.check_type(variant)
 
     def checker(self, t: Any) -> Any:
         tests = [TypeEngine.checker(variant) for variant in typing.get_args(t)]
@@ -142,7 +148,7 @@ class UnionTransformer(TypeTransformer[Any]):
             except TypeTransformerFailedError as error:
                 reasons.append((variants[index], error))
                 continue
-            return Literal(scalar=Scalar(union=UnionLiteral(value=literal, type=literal_types[index])))
+            return contracts.Literal(scalar=contracts.Scalar(union=contracts.Union(value=literal, type=literal_types[index])))
         raise union_mismatch(python_type, python_val, reasons)
 
     def to_python_value(self, ctx: Any, lv: Literal, expected_python_type: Any) -> Any:
