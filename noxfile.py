@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import nox
 
-nox.options.sessions = ["kernel", "types", "local", "map", "dynamic", "integration"]
+nox.options.sessions = ["kernel", "types", "local", "map", "dynamic", "flyte", "s3", "integration"]
 
 SESSIONS = {
     "kernel": ("kernel", "tests/kernel"),
@@ -12,6 +12,8 @@ SESSIONS = {
     "local": ("kernel,types,local", "plugins/local/tests"),
     "map": ("kernel,types,local,map", "plugins/map/tests"),
     "dynamic": ("kernel,types,local,dynamic", "plugins/dynamic/tests"),
+    "flyte": ("kernel,types,local,flyte", "plugins/flyte/tests"),
+    "s3": ("kernel,types,local,s3", "plugins/s3/tests"),
     "integration": (None, "tests/integration"),
 }
 
@@ -59,3 +61,15 @@ def dynamic(session: nox.Session) -> None:
 def integration(session: nox.Session) -> None:
     """Every distribution: cross-distribution tests."""
     _run(session, "integration")
+
+
+@nox.session
+def flyte(session: nox.Session) -> None:
+    """The kernel, taskloom-types, taskloom-local and taskloom-flyte."""
+    _run(session, "flyte")
+
+
+@nox.session
+def s3(session: nox.Session) -> None:
+    """The kernel, taskloom-types, taskloom-local and taskloom-s3."""
+    _run(session, "s3")

@@ -62,7 +62,7 @@ def main() -> int:
     # costs ~16 ms at every interpreter start, which would distort the startup benchmarks.
     command = [python, "-m", "pip", "install", "-q", "--config-settings", "editable_mode=compat"]
     for name in wanted:
-        command += ["-e", str(available[name]) + ("[testing]" if name == "kernel" else "")]
+        command += ["-e", str(available[name]) + ("" if name == "taskloom" else "[testing]")]
     if not arguments.no_test_tools:
         command += TEST_REQUIREMENTS
     print("installing:", ", ".join(wanted), flush=True)

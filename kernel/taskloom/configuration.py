@@ -22,3 +22,17 @@ class SerializationSettings:
     version: str = ""
     default_image: str = DEFAULT_IMAGE
     env: dict[str, str] | None = None
+    fast_serialization_settings: FastSerializationSettings | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class FastSerializationSettings:
+    """Fast registration: the code travels as a tarball next to the package, not inside the image.
+
+    When ``enabled``, a task's container first fetches ``distribution_location`` (a URI, filled
+    in at registration when empty) and unpacks it into ``destination_dir`` before running the task.
+    """
+
+    enabled: bool = False
+    destination_dir: str | None = None
+    distribution_location: str | None = None

@@ -13,6 +13,11 @@ Either way plugins are asked in priority order: plugins registered at run time (
 applications) first, newest first; then third-party plugins; then the standard plugins. So a
 third-party plugin overrides a standard one, whatever order they were imported in.
 
+A hook implementation that raises is reported (``PluginWarning``, ``loom plugins``) and its plugin is
+skipped from then on, except when it raises a :class:`~taskloom.exceptions.user.UserException`: that
+is an answer about the user's program (a type it cannot handle, a task it cannot package), and it
+reaches the caller with the plugin left enabled.
+
 A hook implementation may accept fewer arguments than the specification names (pluggy passes only
 the ones it asks for), so adding an argument to a hook does not break existing plugins.
 """
@@ -28,6 +33,8 @@ if TYPE_CHECKING:
 
     from taskloom.core.events import ExecutionEvent, NodeEvent
     from taskloom.core.executor import Executor
+    from taskloom.configuration import SerializationSettings
+    from taskloom.core.base_task import PythonTask
     from taskloom.core.python_function_task import PythonFunctionTask
 
     from taskloom.core.type_engine import TypeTransformer
@@ -159,6 +166,23 @@ def taskloom_progress_display(stream: TextIO, interactive: bool) -> object | Non
     marked with :data:`hookimpl`: ``loom run`` registers it as a run-time plugin for the duration
     of the run and unregisters it afterwards, whether the run succeeded or not. Runs started from
     Python never ask. The first non-None answer wins; with none, nothing is drawn.
+    """
+
+
+# --- serialisation ---------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def taskloom_task_command(task: PythonTask, settings: SerializationSettings) -> list[str] | None:
+    """Return the command line that runs ``task`` inside its container, or None.
+
+    Called when a task becomes a :class:`~taskloom.models.task.TaskTemplate`
+    (``task.to_task_template(settings)``), for every task whose template has a container (or a pod
+    template's primary container). The answer becomes the container's ``args``; the plugin that
+    answers is the one whose entrypoint will run the task (taskloom-flyte answers with
+    ``loom-execute ... -- task-module M task-name N``). A task class that sets its own command
+    overrides ``get_command(settings)`` instead and is not asked about. The first non-None answer
+    wins; with none, the container has no command and the template can only describe the task.
     """
 
 

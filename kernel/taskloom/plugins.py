@@ -479,9 +479,15 @@ class PluginManager:
     def _answers(self, hook: str, kwargs: dict[str, Any]) -> Iterator[tuple[str, Any]]:
         # Each implementation is called on its own, so that one that raises is marked failed and
         # skipped instead of aborting the call for everyone (pluggy would propagate the error).
+        # A UserException is the plugin's answer about the user's program (a task a container
+        # cannot import...), not a broken plugin: it reaches the caller and the plugin stays.
+        from taskloom.exceptions.user import UserException
+
         for impl in self._implementations(hook):
             try:
                 result = impl.function(*[kwargs[argument] for argument in impl.argnames])
+            except UserException:
+                raise
             except Exception as error:
                 self._fail(self._records[impl.plugin_name], error)
                 continue

@@ -114,11 +114,14 @@ def test_the_template_has_a_branch_node_with_conditions_cases_and_failure():
     assert condition.operator is LogicalOperator.AND
     comparison = condition.left_expression.comparison
     assert comparison.operator is ComparisonOperator.GTE
-    assert comparison.left_value.var == "start-node.x" and comparison.right_value.primitive.integer == 0
+    # A workflow input is an output of the node with the empty id, as flytekit and flyteidl write it.
+    assert comparison.left_value.var == ".x" and comparison.right_value.primitive.integer == 0
     assert if_else.case.then_node.task_node.reference_id.name.endswith("square")
     assert if_else.other[0].then_node.task_node.reference_id.name.endswith("double")
     assert if_else.error.message == "x must be in [0, 10) or above 10"
-    assert [binding.var for binding in branch.inputs] == ["start-node.x"]
+    assert if_else.error.failed_node_id == "sizes" or if_else.error.failed_node_id == branch.metadata.name
+    assert [binding.var for binding in branch.inputs] == [".x"]
+    assert branch.inputs[0].binding.promise.node_id == ""
     assert from_json(to_json(template), WorkflowTemplate) == template
 
 

@@ -233,7 +233,14 @@ def test_with_overrides_names_the_node_and_rejects_unknown_settings():
     node = named.nodes[0]
     assert node.id == "add-one" and node.overrides["retries"] == 2
     assert named.output_bindings["o0"].node_id == "add-one"
-    assert named.to_workflow_template(SETTINGS).nodes[0].metadata.name == "Add One"
+    # As flytekit: node_name names the node's id; the metadata keeps the task's name unless name= is given.
+    assert named.to_workflow_template(SETTINGS).nodes[0].metadata.name == "add"
+
+    @workflow
+    def renamed(x: int) -> int:
+        return add(a=x, b=1).with_overrides(name="Adder")
+
+    assert renamed.to_workflow_template(SETTINGS).nodes[0].metadata.name == "Adder"
 
     with pytest.raises(ValidationError, match="with_overrides does not know"):
 

@@ -9,13 +9,13 @@ import dataclasses
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from taskloom.core.context_manager import ExecutionParameters, _current, new_execution_id
+from taskloom.core.context_manager import ExecutionParameters, _current, new_execution_name
 from taskloom.exceptions.user import ValidationError
-from taskloom.models.literals import RetryStrategy
 
 if TYPE_CHECKING:
     from taskloom.configuration import SerializationSettings
     from taskloom.models import task as task_models
+    from taskloom.models.literals import RetryStrategy
     from taskloom.core.cache import Cache
     from taskloom.core.interface import Interface
     from taskloom.core.resources import ResourceSpec
@@ -63,6 +63,8 @@ class TaskMetadata:
     @property
     def retry_strategy(self) -> RetryStrategy:
         """The retries as the contract's :class:`~taskloom.models.literals.RetryStrategy`."""
+        from taskloom.models.literals import RetryStrategy
+
         return RetryStrategy(retries=self.retries)
 
     def to_taskmetadata_model(self) -> task_models.TaskMetadata:
@@ -90,6 +92,14 @@ class TaskMetadata:
             generates_deck=self.generates_deck,
             metadata=kubernetes,
         )
+
+
+class IgnoreOutputs(Exception):
+    """Raised by a task body to say that this attempt leaves no outputs (flytekit's ``IgnoreOutputs``).
+
+    A container entrypoint then writes neither outputs nor an error; distributed task types use it
+    on every worker but the one that reports. Called locally, it propagates like any exception.
+    """
 
 
 class PythonTask:
@@ -250,6 +260,18 @@ class PythonTask:
         """Extra string settings for the backend (the template's ``config``)."""
         return None
 
+    def get_command(self, settings: SerializationSettings) -> list[str]:
+        """The command line that runs the task in its container (the container's ``args``).
+
+        By default the plugin that packages tasks for a backend answers (hook
+        :func:`~taskloom.hookspecs.taskloom_task_command`); with none installed, the list is empty.
+        Task types that run a fixed program override this.
+        """
+        from taskloom.plugins import get_plugin_manager
+
+        answer = get_plugin_manager().first_result("taskloom_task_command", task=self, settings=settings)
+        return list(answer[1]) if answer is not None else []
+
     # --- calling the task outside a workflow -----------------------------------------------
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -295,13 +317,16 @@ class PythonTask:
         attempt: int = 0,
         checkpoint: Any = None,
         checked: bool = False,
+        task_id: Any = None,
     ) -> Any:
         """Run one attempt of the task with every input given by name; what executors call.
 
         Checks the inputs (unless ``checked``) and the outputs against the interface, and makes a
         fresh :func:`~taskloom.core.context_manager.current_context` current for the body, with the
-        given execution id, date, attempt number and checkpoint. Returns what the body returns (an
-        awaitable when the body is ``async`` and an event loop is running here).
+        given execution id (an identifier, or a local execution's name), date, attempt number and
+        checkpoint; ``task_id`` is the task's registered identifier when a backend runs it (locally
+        the task's name, version ``local``). Returns what the body returns (an awaitable when the body is ``async`` and an event
+        loop is running here).
         """
         if not checked:
             from taskloom.core.type_engine import TypeEngine
@@ -309,8 +334,8 @@ class PythonTask:
             TypeEngine.check_values(inputs, self._interface.inputs, entity=f"task {self._name!r}")
         # What task_execution() does, inline: this runs once per task attempt.
         params = ExecutionParameters(
-            execution_id=execution_id or new_execution_id(),
-            task_id=self._name,
+            execution_id=execution_id or new_execution_name(),
+            task_id=task_id or self._name,
             working_directory=None,
             execution_date=execution_date or dt.datetime.now(dt.timezone.utc),
             checkpoint=checkpoint,
@@ -393,6 +418,7 @@ class PythonTask:
             resources = convert_resources_to_resource_model(self._resources.requests, self._resources.limits)
         container = Container(
             image=self._container_image or settings.default_image,
+            args=self.get_command(settings),
             resources=resources,
             env=tuple(KeyValuePair(key=key, value=value) for key, value in sorted(environment.items())),
         )

@@ -4,7 +4,8 @@ While a ``@workflow`` function runs to compile (once, when it is declared), a
 :class:`CompilationState` is active: calling a task or workflow then adds a
 :class:`~taskloom.core.node.Node` and returns promises of its outputs instead of running it. Every
 binding is checked there and then: a constant must convert to the input's type, a promise must have a
-compatible literal type; errors name the entity and the input.
+compatible type (the same Python type, else a compatible literal type); errors name the entity and
+the input.
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ def add_branch_node(name: str, cases: list[Any]) -> Any:
     Every case that runs a call must give as many outputs as the others, of compatible types.
     """
     from taskloom.core.condition import BranchSpec
-    from taskloom.core.type_engine import TypeEngine, type_name
+    from taskloom.core.type_engine import type_name
 
     state = current_compilation()
     assert state is not None
@@ -107,9 +108,7 @@ def add_branch_node(name: str, cases: list[Any]) -> Any:
     outputs = {promise.var: promise.python_type for promise in first.outputs} if first else {}
     for case in running[1:]:
         for (output, expected), promise in zip(outputs.items(), case.outputs):
-            if not literal_types_compatible(
-                TypeEngine.to_literal_type(promise.python_type), TypeEngine.to_literal_type(expected)
-            ):
+            if not types_compatible(promise.python_type, expected):
                 raise TypeTransformerFailedError(
                     f"conditional {name!r}: output {output!r} is {type_name(expected)} in the first case, "
                     f"{type_name(promise.python_type)} in another"
@@ -122,10 +121,10 @@ def add_branch_node(name: str, cases: list[Any]) -> Any:
             promises += [promise for value in case.node.bindings.values() for promise in promises_in(value)]
             for upstream in case.node.upstream_nodes:
                 if id(upstream) not in inside:
-                    upstream.runs_before(branch)
+                    branch.waits_for_inner(upstream)
         for promise in promises:
             if promise.node is not None and id(promise.node) not in inside:
-                promise.node.runs_before(branch)
+                branch.waits_for_inner(promise.node)
     state.add(branch)
     if not outputs:
         return VoidPromise(branch)
@@ -170,9 +169,7 @@ def check_binding(description: str, direction: str, name: str, expected: Any, va
             f"{description}: {direction} {name!r} expects {type_name(expected)}, got the result of a call without outputs"
         )
     if isinstance(value, Promise):
-        provided = TypeEngine.to_literal_type(value.python_type)
-        wanted = TypeEngine.to_literal_type(expected)
-        if not literal_types_compatible(provided, wanted):
+        if not types_compatible(value.python_type, expected):
             raise TypeTransformerFailedError(
                 f"{description}: {direction} {name!r} expects {type_name(expected)}, "
                 f"got {value!r} of type {type_name(value.python_type)}"
@@ -192,10 +189,29 @@ def check_binding(description: str, direction: str, name: str, expected: Any, va
         raise TypeTransformerFailedError(
             f"{description}: {direction} {name!r} expects {type_name(expected)}, got {type(value).__name__} holding promises"
         )
+    # A constant the transformer's fast test accepts converts as it is: no literal needs building.
+    test = TypeEngine.checker(expected)
+    if test is not None and test(value):
+        return
     try:
         TypeEngine.to_literal(None, value, expected)
     except TypeTransformerFailedError as error:
         raise TypeTransformerFailedError(f"{description}: {direction} {name!r} {_lowercase_expects(error)}") from error
+
+
+def types_compatible(provided: Any, wanted: Any) -> bool:
+    """Tell whether a promise of Python type ``provided`` can be bound where ``wanted`` is expected.
+
+    Equal Python types are compatible (their literal types are equal), which settles nearly every
+    binding without building literal types; otherwise their literal types are compared
+    (:func:`literal_types_compatible`). Raises UnsupportedTypeError for a type no transformer supports.
+    """
+    from taskloom.core.type_engine import TypeEngine
+
+    if provided == wanted:
+        TypeEngine.check_type(provided)  # the error building its literal type would raise
+        return True
+    return literal_types_compatible(TypeEngine.to_literal_type(provided), TypeEngine.to_literal_type(wanted))
 
 
 def literal_types_compatible(provided: Any, wanted: Any) -> bool:

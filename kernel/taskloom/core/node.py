@@ -28,6 +28,7 @@ class Node:
         self._entity = entity
         self._bindings = bindings
         self._explicit_upstream: list[Node] = []
+        self._inner_upstream: list[Node] = []
         self._overrides: dict[str, Any] = {}
 
     @property
@@ -70,7 +71,23 @@ class Node:
                     found.setdefault(promise.node.id, promise.node)
         for node in self._explicit_upstream:
             found.setdefault(node.id, node)
+        for node in self._inner_upstream:
+            found.setdefault(node.id, node)
         return list(found.values())
+
+    def waits_for_inner(self, other: Node) -> None:
+        """Make this node wait for ``other``, whose outputs a node *inside* it reads (a branch's case).
+
+        Unlike ``>>``, templates do not list such a dependency on this node: the inner node's own
+        bindings carry it, as in flytekit's branch nodes.
+        """
+        if other is not self and other not in self._inner_upstream:
+            self._inner_upstream.append(other)
+
+    @property
+    def explicit_upstream_nodes(self) -> list[Node]:
+        """The nodes this one waits for through ``>>`` (or ``runs_before``) rather than through data."""
+        return list(self._explicit_upstream)
 
     def runs_before(self, other: Node) -> None:
         """Make ``other`` wait for this node."""

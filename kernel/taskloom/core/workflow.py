@@ -22,7 +22,7 @@ from taskloom.core.compiler import (
 )
 from taskloom.core.interface import NO_DEFAULT, Interface, transform_function_to_interface
 from taskloom.core.node import Node, promises_in
-from taskloom.core.promise import Promise, VoidPromise
+from taskloom.core.promise import START_NODE, Promise, VoidPromise
 from taskloom.exceptions.user import TypeTransformerFailedError, ValidationError
 
 if TYPE_CHECKING:
@@ -160,9 +160,19 @@ class WorkflowBase:
             if getattr(entity, "is_gate", False):
                 return gate_model(node, entity, bindings, upstream)
             metadata = node_metadata(overrides, entity)
+            if getattr(entity, "is_array_node", False):  # the array node is named in full, as flytekit does
+                metadata = NodeMetadata(name=overrides.get("name") or entity.name)
             if getattr(entity, "is_array_node", False):
                 return array_model(node, entity, bindings, metadata, upstream)
-            if getattr(entity, "is_launch_plan", False):
+            if getattr(entity, "is_reference", False):  # registered elsewhere: point at its identifier
+                reference = entity.reference
+                if reference.resource_type is ResourceType.LAUNCH_PLAN:
+                    target = {"workflow_node": WorkflowNode(launchplan_ref=reference)}
+                elif reference.resource_type is ResourceType.WORKFLOW:
+                    target = {"workflow_node": WorkflowNode(sub_workflow_ref=reference)}
+                else:
+                    target = {"task_node": TaskNode(reference_id=reference, overrides=task_node_overrides(overrides))}
+            elif getattr(entity, "is_launch_plan", False):
                 target = {"workflow_node": WorkflowNode(launchplan_ref=identifier(ResourceType.LAUNCH_PLAN, entity.name))}
             elif getattr(entity, "is_workflow", False):
                 target = {"workflow_node": WorkflowNode(sub_workflow_ref=identifier(ResourceType.WORKFLOW, entity.name))}
@@ -229,15 +239,22 @@ class WorkflowBase:
                 case=blocks[0],
                 other=tuple(blocks[1:]),
                 else_node=node_model(otherwise.node) if otherwise is not None and otherwise.node is not None else None,
-                error=Error(failed_node_id=node.id, message=otherwise.error)
+                error=Error(failed_node_id=branch.name, message=otherwise.error)
                 if otherwise is not None and otherwise.error is not None
                 else None,
             )
+            # The branch waits for what its conditions read (and for ``>>``); the nodes inside bind
+            # their own inputs, from which Flyte's compiler adds the rest (as for flytekit's branches).
+            condition_nodes = [
+                binding.binding.promise.node_id for binding in inputs.values() if binding.binding.promise is not None
+            ]
+            explicit = [upstream_node.id for upstream_node in node.explicit_upstream_nodes]
+            waits_for = tuple(dict.fromkeys(name for name in condition_nodes + explicit if name))
             return NodeModel(
                 id=node.id,
                 metadata=NodeMetadata(name=branch.name),
                 inputs=tuple(inputs.values()),
-                upstream_node_ids=upstream,
+                upstream_node_ids=waits_for,
                 branch_node=BranchNode(if_else=if_else),
             )
 
@@ -404,7 +421,7 @@ class ImperativeWorkflow(WorkflowBase):
 
     def _rebuild_interface(self) -> None:
         interface = Interface(dict(self._inputs), dict(self._outputs))
-        interface.to_typed_interface(entity=f"workflow {self._name!r}")  # every type checked now
+        interface.check_types(entity=f"workflow {self._name!r}")  # every type checked now
         self._interface = interface
 
 
@@ -445,7 +462,9 @@ def binding_data(value: Any, python_type: Any) -> BindingData:
             PromiseAttribute(int_value=step) if isinstance(step, int) else PromiseAttribute(string_value=step)
             for step in value.attr_path
         )
-        return BindingData(promise=OutputReference(node_id=value.node_id, var=value.var, attr_path=path))
+        # Workflow inputs are the outputs of the node with the empty id, as in flyteidl and flytekit.
+        node_id = "" if value.node_id == START_NODE else value.node_id
+        return BindingData(promise=OutputReference(node_id=node_id, var=value.var, attr_path=path))
     if promises_in(value):
         arguments = typing.get_args(strip_annotated(python_type))
         if isinstance(value, list):
@@ -455,17 +474,37 @@ def binding_data(value: Any, python_type: Any) -> BindingData:
 
 
 def node_metadata(overrides: dict[str, Any], entity: Any) -> Any:
-    """The :class:`~taskloom.models.workflow.NodeMetadata` of a node: its name and overridden settings."""
+    """The :class:`~taskloom.models.workflow.NodeMetadata` of a node: its name and settings.
+
+    As flytekit writes them: a task's node carries the task's timeout, retries and interruptibility;
+    a subworkflow's or launch plan's node the workflow's interruptibility; ``with_overrides`` wins.
+    The name is the entity's last dotted component (``name=`` overrides it; ``node_name=`` names the
+    node's id, not this).
+    """
     from taskloom.models.literals import RetryStrategy
     from taskloom.models.workflow import NodeMetadata
 
+    timeout, retries, interruptible = None, 0, None
+    name = entity.name
+    if getattr(entity, "is_launch_plan", False):
+        name = entity.workflow.name
+        interruptible = bool(getattr(entity.workflow, "_interruptible", False))
+    elif getattr(entity, "is_workflow", False):
+        interruptible = bool(getattr(entity, "_interruptible", False))
+    elif getattr(entity, "metadata", None) is not None and not getattr(entity, "is_reference", False):
+        metadata = entity.metadata
+        timeout, retries, interruptible = metadata.timeout, metadata.retries, metadata.interruptible
+    if isinstance(timeout, int):
+        import datetime as dt
+
+        timeout = dt.timedelta(seconds=timeout)
     cache = overrides.get("cache")
     cache_version = overrides.get("cache_version") or getattr(cache, "version", None)
     return NodeMetadata(
-        name=overrides.get("name") or overrides.get("node_name") or entity.name.rsplit(".", 1)[-1],
-        timeout=overrides.get("timeout"),
-        retries=RetryStrategy(retries=overrides["retries"]) if "retries" in overrides else RetryStrategy(),
-        interruptible=overrides.get("interruptible"),
+        name=overrides.get("name") or name.rsplit(".", 1)[-1],
+        timeout=overrides.get("timeout", timeout),
+        retries=RetryStrategy(retries=overrides.get("retries", retries)),
+        interruptible=overrides.get("interruptible", interruptible),
         cacheable=None if cache is None else bool(cache),
         cache_version=cache_version,
         cache_serializable=overrides.get("cache_serialize", getattr(cache, "serialize", None)),
@@ -514,7 +553,8 @@ def boolean_expression(expression: Any, inputs: dict[str, Any]) -> Any:
     def operand(side: Any) -> Any:
         if isinstance(side, Promise):
             path = "".join(f".{step}" for step in side.attr_path)
-            name = f"{side.node_id}.{side.var}{path}"
+            node_id = "" if side.node_id == START_NODE else side.node_id
+            name = f"{node_id}.{side.var}{path}"
             inputs.setdefault(name, Binding(var=name, binding=binding_data(side, side.python_type)))
             return Operand(var=name)
         if side is None:

@@ -137,3 +137,38 @@ class BlobValue(os.PathLike):  # type: ignore[type-arg]
     def __repr__(self) -> str:
         source = f", remote_source={self._remote_source!r}" if self._remote_source else ""
         return f"{type(self).__name__}(path={self._path!r}{source})"
+
+
+def offload(outputs: dict[str, Any], types: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """``outputs`` with every local file and directory among them uploaded under ``prefix``.
+
+    What an executor does with a task's outputs when they must outlive the machine that made them.
+    Each becomes a value of its class pointing at ``<prefix>/<output>/<name>`` (or at the
+    ``remote_path`` its author chose), downloaded lazily by whoever reads it. Values already remote
+    stay as they are; files inside lists and dicts are found too (inside dataclasses they are not:
+    they stay local paths, as they would be without a prefix).
+    """
+    return {name: _offload_value(value, types.get(name), f"{prefix}/{name}") for name, value in outputs.items()}
+
+
+def _offload_value(value: Any, python_type: Any, target: str) -> Any:
+    from taskloom.storage import upload
+
+    if isinstance(value, BlobValue) or (
+        isinstance(value, (str, os.PathLike)) and isinstance(python_type, type) and issubclass(python_type, BlobValue)
+    ):
+        blob = value if isinstance(value, BlobValue) else python_type(value)
+        if blob.remote_source is not None:
+            return value
+        local = blob.path
+        destination = blob.remote_path or f"{target}/{os.path.basename(os.path.normpath(local)) or 'data'}"
+        upload(local, destination, recursive=blob.multipart)
+        return type(blob)(destination)
+    arguments = typing.get_args(python_type)
+    if isinstance(value, list):
+        item_type = arguments[0] if arguments else None
+        return [_offload_value(item, item_type, f"{target}/{index}") for index, item in enumerate(value)]
+    if isinstance(value, dict):
+        item_type = arguments[1] if len(arguments) == 2 else None
+        return {key: _offload_value(item, item_type, f"{target}/{key}") for key, item in value.items()}
+    return value

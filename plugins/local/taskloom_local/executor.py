@@ -38,7 +38,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from taskloom.core.checkpointer import Checkpoint
-from taskloom.core.context_manager import new_execution_id
+from taskloom.core.context_manager import new_execution_name
 from taskloom.core.events import SILENT, listeners
 from taskloom.core.executor import PROCESSES_ENV, running
 from taskloom.core.node import Node, node_id_for
@@ -447,13 +447,13 @@ class LocalExecutor:
         if announce is SILENT:
             return self._run_node_body(node, values, execution, prefix, parent)
         path, name = f"{prefix}{node.id}", getattr(node.entity, "name", node.id)
-        announce.node_started(execution.id.name, path, name, parent)
+        announce.node_started(execution.name, path, name, parent)
         try:
             outputs = self._run_node_body(node, values, execution, prefix, parent)
         except BaseException as error:
-            announce.node_finished(execution.id.name, path, name, error, parent)
+            announce.node_finished(execution.name, path, name, error, parent)
             raise
-        announce.node_finished(execution.id.name, path, name, None, parent, cached=type(outputs) is _CachedOutputs)
+        announce.node_finished(execution.name, path, name, None, parent, cached=type(outputs) is _CachedOutputs)
         return outputs
 
     def _run_recorded_node(
@@ -494,7 +494,7 @@ class LocalExecutor:
         if getattr(entity, "is_gate", False):
             from taskloom_local.gates import run_gate
 
-            return run_gate(node, inputs, execution.id)
+            return run_gate(node, inputs, execution.name)
         if getattr(entity, "is_launch_plan", False):
             return self.run_workflow(
                 entity.workflow,
@@ -561,7 +561,7 @@ class LocalExecutor:
                             entity,
                             inputs,
                             timeout=timeout,  # a worker past its timeout is killed, not abandoned
-                            execution_id=execution.id,
+                            execution_id=execution.name,
                             execution_date=execution.date,
                             attempt=attempt,
                             checkpoint=checkpoint(),
@@ -569,7 +569,7 @@ class LocalExecutor:
                     elif timeout is None:
                         result = entity.run(
                             inputs,
-                            execution_id=execution.id,
+                            execution_id=execution.name,
                             execution_date=execution.date,
                             attempt=attempt,
                             checkpoint=checkpoint,
@@ -581,7 +581,7 @@ class LocalExecutor:
                             functools.partial(
                                 entity.run,
                                 inputs,
-                                execution_id=execution.id,
+                                execution_id=execution.name,
                                 execution_date=execution.date,
                                 attempt=attempt,
                                 checkpoint=checkpoint,
@@ -595,7 +595,7 @@ class LocalExecutor:
                 if attempt >= retries:
                     raise
                 attempt += 1
-                execution.announcer.node_retried(execution.id.name, path, entity.name, attempt, error, parent)
+                execution.announcer.node_retried(execution.name, path, entity.name, attempt, error, parent)
                 if execution.record is not None:
                     execution.record((_NODE_RETRIED, execution.name, path, attempt))
             except Exception as error:
@@ -604,7 +604,7 @@ class LocalExecutor:
                 if not retryable or attempt >= retries:
                     raise
                 attempt += 1
-                execution.announcer.node_retried(execution.id.name, path, entity.name, attempt, error, parent)
+                execution.announcer.node_retried(execution.name, path, entity.name, attempt, error, parent)
                 if execution.record is not None:
                     execution.record((_NODE_RETRIED, execution.name, path, attempt))
             finally:
@@ -614,7 +614,9 @@ class LocalExecutor:
             result = _run_to_completion(result)
         outputs = entity.python_interface.outputs_by_name(result)
         if self._raw_output_prefix is not None:
-            outputs = offload(outputs, entity.python_interface.outputs, f"{self._raw_output_prefix}/{execution.id.name}/{path}")
+            from taskloom.types.blob import offload
+
+            outputs = offload(outputs, entity.python_interface.outputs, f"{self._raw_output_prefix}/{execution.name}/{path}")
         return outputs
 
 
@@ -689,7 +691,7 @@ class LocalRunner:
             return outcomes
         if self._parent is not None:
             self._execution.announcer.node_expanded(
-                self._execution.id.name, self._parent, getattr(entity, "name", str(entity)), count
+                self._execution.name, self._parent, getattr(entity, "name", str(entity)), count
             )
         limit = self._executor._max_workers or min(32, (os.cpu_count() or 1) + 4)
         lanes = min(concurrency or count, count, limit)
@@ -784,7 +786,7 @@ class LocalRunner:
                     entity,
                     [inputs[index] for index in batch],
                     [execution.checkpoint(f"{prefix}{index}") for index in batch],
-                    execution_id=execution.id,
+                    execution_id=execution.name,
                     execution_date=execution.date,
                     attempt=0,
                 )
@@ -831,7 +833,7 @@ class LocalRunner:
         executor, execution = self._executor, self._execution
         prepared = getattr(entity, "prepared", None)
         if prepared is not None and not getattr(entity, "starts_children", True):
-            call = prepared(execution_id=execution.id, execution_date=execution.date)
+            call = prepared(execution_id=execution.name, execution_date=execution.date)
             return lambda inputs, path: call(inputs, _Checkpoints(execution, path))
         interface = entity.python_interface
 
@@ -841,7 +843,7 @@ class LocalRunner:
                 with running(runner):
                     result = entity.run(
                         inputs,
-                        execution_id=execution.id,
+                        execution_id=execution.name,
                         execution_date=execution.date,
                         attempt=0,
                         checkpoint=_Checkpoints(execution, path),
@@ -999,9 +1001,9 @@ def _gates_of(execution: Any, *, cancel: bool) -> None:
     if gate is None:
         return
     if cancel:
-        gate.cancel_waits(execution.id)
+        gate.cancel_waits(execution.name)
     else:
-        gate.clear_signals(execution.id)
+        gate.clear_signals(execution.name)
 
 
 class _CachedOutputs(dict):  # type: ignore[type-arg]
@@ -1009,7 +1011,7 @@ class _CachedOutputs(dict):  # type: ignore[type-arg]
 
 
 class _Execution:
-    """One run of a top-level workflow: its id, start date, scratch directory (for checkpoints),
+    """One run of a top-level workflow: its name (unique), start date, scratch directory (for checkpoints),
     whether cached outputs are recomputed (``overwrite_cache``), the recorder its events go to (None:
     not recorded) and, when it resumes a recorded run, that run's succeeded nodes by path.
     """
@@ -1022,14 +1024,8 @@ class _Execution:
         started: float | None = None,
     ) -> None:
         self.overwrite_cache = overwrite_cache
-        if execution_id is None:
-            self.id = new_execution_id()
-        else:
-            from taskloom.core.context_manager import LOCAL_DOMAIN, LOCAL_PROJECT
-            from taskloom.models.identifier import WorkflowExecutionIdentifier
-
-            self.id = WorkflowExecutionIdentifier(project=LOCAL_PROJECT, domain=LOCAL_DOMAIN, name=execution_id)
-        self.name: str = self.id.name
+        # Tasks get the name, and make the identifier (a contract) only if they ask for it.
+        self.name: str = execution_id or new_execution_name()
         # A resume keeps the first run's date: a body that reads it builds the same graph again.
         self.date = dt.datetime.fromtimestamp(started, dt.timezone.utc) if started else dt.datetime.now(dt.timezone.utc)
         self.announcer = listeners()  # the plugins listening to lifecycle events, asked once per run
@@ -1041,7 +1037,7 @@ class _Execution:
         """The checkpoint of the node at ``path`` (the same object for every attempt of it)."""
         import tempfile  # only for tasks that use their checkpoint
 
-        return Checkpoint(os.path.join(tempfile.gettempdir(), f"taskloom-{self.id.name}", path, "checkpoint"))
+        return Checkpoint(os.path.join(tempfile.gettempdir(), f"taskloom-{self.name}", path, "checkpoint"))
 
 
 def resolve(value: Any, values: dict[str, dict[str, Any]]) -> Any:
@@ -1126,7 +1122,7 @@ def _recorded_inputs(store: Any, record: Any, entity: Any, given: dict[str, Any]
             raise ResumeError(f"{label}: its inputs were not recorded ({record.note}); give them all to resume it, missing {missing}")
         return dict(given)
     try:
-        recorded = store.read_literals(record.id, record.inputs)
+        recorded = store.read_literals(record.id, record.inputs, types)
     except (OSError, ValueError) as error:
         raise ResumeError(f"{label}: its recorded inputs cannot be read: {error}") from error
     if given:
@@ -1150,40 +1146,3 @@ def _descendants(node_id: str, downstream: dict[str, list[str]]) -> set[str]:
             found.add(child)
             pending.extend(downstream[child])
     return found
-
-
-def offload(outputs: dict[str, Any], types: dict[str, Any], prefix: str) -> dict[str, Any]:
-    """``outputs`` with every local file and directory among them uploaded under ``prefix``.
-
-    Each becomes a value of its class pointing at ``<prefix>/<output>/<name>`` (or at the
-    ``remote_path`` its author chose), downloaded lazily by whoever reads it. Values already remote
-    stay as they are; files inside lists and dicts are found too (inside dataclasses they are not:
-    they stay local paths, as they would be without a prefix).
-    """
-    return {name: _offload_value(value, types.get(name), f"{prefix}/{name}") for name, value in outputs.items()}
-
-
-def _offload_value(value: Any, python_type: Any, target: str) -> Any:
-    import typing
-
-    from taskloom.storage import upload
-    from taskloom.types.blob import BlobValue
-
-    if isinstance(value, BlobValue) or (
-        isinstance(value, (str, os.PathLike)) and isinstance(python_type, type) and issubclass(python_type, BlobValue)
-    ):
-        blob = value if isinstance(value, BlobValue) else python_type(value)
-        if blob.remote_source is not None:
-            return value
-        local = blob.path
-        destination = blob.remote_path or f"{target}/{os.path.basename(os.path.normpath(local)) or 'data'}"
-        upload(local, destination, recursive=blob.multipart)
-        return type(blob)(destination)
-    arguments = typing.get_args(python_type)
-    if isinstance(value, list):
-        item_type = arguments[0] if arguments else None
-        return [_offload_value(item, item_type, f"{target}/{index}") for index, item in enumerate(value)]
-    if isinstance(value, dict):
-        item_type = arguments[1] if len(arguments) == 2 else None
-        return {key: _offload_value(item, item_type, f"{target}/{key}") for key, item in value.items()}
-    return value

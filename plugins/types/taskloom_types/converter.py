@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import sys
 import threading
 import types
 import typing
@@ -51,17 +52,27 @@ def is_record_class(t: Any) -> bool:
     """Tell whether ``t`` is a dataclass or an attrs class (a class, not an instance or a generic alias)."""
     if not isinstance(t, type):
         return False
+    if dataclasses.is_dataclass(t) or getattr(t, "__attrs_attrs__", None) is not None:
+        return True
+    if "attr" not in sys.modules:  # no attrs class can exist before attrs is imported: spare the import
+        return False
     import attrs
 
-    return dataclasses.is_dataclass(t) or attrs.has(t)
+    return attrs.has(t)
+
+
+#: The default of a field that has none (or only a factory).
+NO_DEFAULT: Any = object()
 
 
 class Field(NamedTuple):
-    """One field of a record class: its name (the key in the msgpack document), type, and whether it is required."""
+    """One field of a record class: its name (the key in the msgpack document), type, whether it is
+    required, and its plain default (:data:`NO_DEFAULT` when it has none or a factory)."""
 
     name: str
     type: Any
     required: bool
+    default: Any = NO_DEFAULT
 
 
 def record_fields(t: type) -> tuple[Field, ...]:
@@ -76,7 +87,10 @@ def record_fields(t: type) -> tuple[Field, ...]:
     if is_named_tuple(t):
         hints = _type_hints(t)
         defaults = getattr(t, "_field_defaults", {})
-        fields = tuple(Field(name, _field_type(t, name, hints), name not in defaults) for name in t._fields)
+        fields = tuple(
+            Field(name, _field_type(t, name, hints), name not in defaults, defaults.get(name, NO_DEFAULT))
+            for name in t._fields
+        )
     elif dataclasses.is_dataclass(t):
         hints = _type_hints(t)
         fields = tuple(
@@ -84,6 +98,7 @@ def record_fields(t: type) -> tuple[Field, ...]:
                 f.name,
                 _field_type(t, f.name, hints),
                 f.init and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING,
+                NO_DEFAULT if f.default is dataclasses.MISSING else f.default,
             )
             for f in dataclasses.fields(t)
         )
@@ -99,6 +114,7 @@ def record_fields(t: type) -> tuple[Field, ...]:
                 a.name,
                 _field_type(t, a.name, {a.name: a.type} if a.type is not None else {}),
                 a.init and a.default is attrs.NOTHING,
+                NO_DEFAULT if a.default is attrs.NOTHING or isinstance(a.default, attrs.Factory) else a.default,
             )
             for a in attrs.fields(t)
         )
@@ -180,7 +196,7 @@ def _schema(t: Any, stack: tuple[Any, ...]) -> dict[str, Any]:
     if isinstance(t, type) and issubclass(t, enum.Enum):
         from taskloom_types.enums import enum_values
 
-        return {"title": t.__name__, "enum": [member.value for member in enum_values(t)]}
+        return {"enum": [member.value for member in enum_values(t)]}  # as mashumaro writes it: no title
     if isinstance(t, type) and issubclass(t, BlobValue):
         return {
             "title": t.__name__,
@@ -205,11 +221,18 @@ def _schema(t: Any, stack: tuple[Any, ...]) -> dict[str, Any]:
 
 def _field_schema(t: type, field: Field, stack: tuple[Any, ...]) -> dict[str, Any]:
     try:
-        return _schema(field.type, stack)
+        schema = _schema(field.type, stack)
     except UnsupportedTypeError as error:
         if str(error).startswith(f"{type_name(t)}: field "):
             raise
         raise UnsupportedTypeError(f"{type_name(t)}: field {field.name!r}: {error}") from error
+    # A plain JSON default is part of the schema, as flytekit (mashumaro) writes it; factories are not.
+    default = field.default
+    if isinstance(default, enum.Enum):
+        default = default.value
+    if default is None or type(default) in (str, int, float, bool):
+        schema["default"] = default
+    return schema
 
 
 _SIMPLE_SCHEMAS: dict[Any, dict[str, Any]] = {

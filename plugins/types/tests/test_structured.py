@@ -207,13 +207,14 @@ def test_dataclass_literal_type_is_flytekits_struct():
     literal_type = TypeEngine.to_literal_type(Inner)
     assert literal_type.simple is SimpleType.STRUCT
     assert literal_type.annotation == TypeAnnotation({"cache-key-metadata": {"serialization-format": "msgpack"}})
+    # Exactly what flytekit 1.16 (mashumaro) writes for this class: plain defaults, enums untitled.
     assert literal_type.metadata == {
         "title": "Inner",
         "type": "object",
         "properties": {
             "count": {"type": "integer"},
-            "label": {"type": "string"},
-            "mood": {"title": "Mood", "enum": ["happy", "sad"]},
+            "label": {"type": "string", "default": "inner"},
+            "mood": {"enum": ["happy", "sad"], "default": "happy"},
         },
         "additionalProperties": False,
         "required": ["count"],

@@ -1,0 +1,136 @@
+"""Entities registered elsewhere: ``reference_task``, ``reference_workflow``, ``reference_launch_plan``.
+
+A reference is declared with the signature of the registered entity and its identifier::
+
+    @reference_task(project="flytesnacks", domain="development", name="core.join", version="v3")
+    def join(parts: list[str]) -> str: ...
+
+In a workflow it makes a node that points at that identifier (a task node, a subworkflow node or a
+launch plan node), and packaging ships no template for it. Called locally, it runs the function's
+body when the user wrote one (a stand-in for tests and local runs); a body of only ``...``,
+``pass`` or a docstring is no implementation, and calling it raises
+:class:`ReferenceNotRunnableError` naming the identifier. (flytekit raises for every local call.)
+
+To the local executors every reference is a task: its body is a function, whatever kind of entity
+it stands for.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from taskloom.core.python_function_task import PythonFunctionTask
+from taskloom.exceptions.user import UserException
+
+
+class ReferenceNotRunnableError(UserException):
+    """A reference entity without a local implementation was called outside a Flyte cluster."""
+
+
+def _stub() -> None:
+    """A docstring."""
+
+
+def _empty() -> None:
+    pass
+
+
+def has_body(function: Callable[..., Any]) -> bool:
+    """Whether ``function`` does something: its code is not that of ``...``, ``pass`` or a lone docstring."""
+    code = getattr(function, "__code__", None)
+    if code is None:
+        return True
+    return code.co_code not in (_stub.__code__.co_code, _empty.__code__.co_code)
+
+
+class ReferenceEntity(PythonFunctionTask[None]):
+    """A registered task, workflow or launch plan, known by identifier and signature."""
+
+    #: What packagers and compilers look at: the node points at :attr:`reference`, nothing is shipped.
+    is_reference = True
+
+    def __init__(self, kind: str, project: str, domain: str, name: str, version: str, function: Callable[..., Any]) -> None:
+        super().__init__(None, function, task_type="python-task", name=name)
+        self._kind = kind
+        self._coordinates = (project, domain, name, version)
+        self._implemented = has_body(function)
+
+    @property
+    def kind(self) -> str:
+        """``"task"``, ``"workflow"`` or ``"launch plan"``."""
+        return self._kind
+
+    @property
+    def reference(self) -> Any:
+        """The :class:`~taskloom.models.identifier.Identifier` the reference points at."""
+        from taskloom.models.identifier import Identifier, ResourceType
+
+        resource_type = {
+            "task": ResourceType.TASK,
+            "workflow": ResourceType.WORKFLOW,
+            "launch plan": ResourceType.LAUNCH_PLAN,
+        }[self._kind]
+        project, domain, name, version = self._coordinates
+        return Identifier(resource_type=resource_type, project=project, domain=domain, name=name, version=version)
+
+    def execute(self, **kwargs: Any) -> Any:
+        if not self._implemented:
+            project, domain, name, version = self._coordinates
+            raise ReferenceNotRunnableError(
+                f"reference {self._kind} {name!r} (project {project!r}, domain {domain!r}, version {version!r}) "
+                "is registered on a Flyte cluster and has no local implementation: give the decorated function "
+                "a body to run it locally, or run the workflow on the cluster"
+            )
+        return self._task_function(**kwargs)
+
+    def to_task_template(self, settings: Any) -> Any:
+        from taskloom.exceptions.user import ValidationError
+
+        raise ValidationError(
+            f"reference {self._kind} {self.name!r} has no template of its own: it is registered already "
+            f"as {self.reference}"
+        )
+
+    def __repr__(self) -> str:
+        project, domain, name, version = self._coordinates
+        return f"Reference{self._kind.title().replace(' ', '')}({project}/{domain}/{name}@{version})"
+
+
+class ReferenceTask(ReferenceEntity):
+    """A task registered elsewhere (flytekit's ``ReferenceTask``)."""
+
+    def __init__(self, project: str, domain: str, name: str, version: str, function: Callable[..., Any]) -> None:
+        super().__init__("task", project, domain, name, version, function)
+
+
+class ReferenceWorkflow(ReferenceEntity):
+    """A workflow registered elsewhere (flytekit's ``ReferenceWorkflow``)."""
+
+    def __init__(self, project: str, domain: str, name: str, version: str, function: Callable[..., Any]) -> None:
+        super().__init__("workflow", project, domain, name, version, function)
+
+
+class ReferenceLaunchPlan(ReferenceEntity):
+    """A launch plan registered elsewhere (flytekit's ``ReferenceLaunchPlan``)."""
+
+    def __init__(self, project: str, domain: str, name: str, version: str, function: Callable[..., Any]) -> None:
+        super().__init__("launch plan", project, domain, name, version, function)
+
+
+def reference_task(project: str, domain: str, name: str, version: str) -> Callable[[Callable[..., Any]], ReferenceTask]:
+    """Declare the task registered as ``project/domain/name@version`` with the decorated signature."""
+    return lambda function: ReferenceTask(project, domain, name, version, function)
+
+
+def reference_workflow(
+    project: str, domain: str, name: str, version: str
+) -> Callable[[Callable[..., Any]], ReferenceWorkflow]:
+    """Declare the workflow registered as ``project/domain/name@version`` with the decorated signature."""
+    return lambda function: ReferenceWorkflow(project, domain, name, version, function)
+
+
+def reference_launch_plan(
+    project: str, domain: str, name: str, version: str
+) -> Callable[[Callable[..., Any]], ReferenceLaunchPlan]:
+    """Declare the launch plan registered as ``project/domain/name@version`` with the decorated signature."""
+    return lambda function: ReferenceLaunchPlan(project, domain, name, version, function)

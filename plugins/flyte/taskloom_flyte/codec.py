@@ -1,0 +1,809 @@
+"""The flyteidl codec: every kernel contract to and from its flyteidl v1 protobuf message.
+
+>>> from taskloom_flyte.codec import from_proto, to_proto
+>>> message = to_proto(template)            # a flyteidl.core.tasks_pb2.TaskTemplate
+>>> from_proto(message) == template
+True
+
+The contracts of :mod:`taskloom.models` mirror flyteidl message for message and field for field,
+so the mapping is mechanical. :data:`MESSAGES` pairs each contract class with its message class;
+from the contract's attrs fields and the message's descriptor a *plan* is built once per class: one
+small encoder and decoder per field, chosen by the field's protobuf kind. The shapes differ only in
+these places, each handled once, by kind rather than by contract:
+
+- ``google.protobuf.Timestamp`` is a timezone-aware ``datetime`` (read back in UTC) and
+  ``google.protobuf.Duration`` a ``timedelta``; both hold microseconds, so nanoseconds written by
+  another SDK are truncated when read.
+- ``google.protobuf.Struct`` is a ``dict`` of JSON data. A Struct stores every number as a double:
+  an ``int`` beyond +-2**53 cannot be written exactly and is an error; integral numbers are read
+  back as ``int``, others as ``float``.
+- ``google.protobuf.BoolValue`` is a ``bool | None``.
+- enums are written by number; when the plans are built each member's name is checked against
+  flyteidl's, so a kernel enum that drifts from flyteidl fails loudly rather than mislabels.
+- maps are dicts, read back in key order (a protobuf map keeps no order); repeated fields are tuples.
+- a field with presence (a oneof member, an optional scalar, a message) that is unset is read back
+  as the contract field's default (None for the optional ones). The contract's ``__oneofs__`` are
+  checked against the message's oneofs when the plans are built; when reading, a oneof member the
+  kernel leaves out (e.g. ``Parameter.artifact_query``) is an error rather than silently dropped.
+- ``float`` fields that flyteidl declares ``float`` (32 bits: ``ArrayNode.min_success_ratio``) are
+  rounded to 32 bits when written and read back as the shortest decimal that rounds to the same
+  32-bit value, so a ratio written with up to 6 significant digits (0.9, 0.75) round-trips exactly.
+
+Other flyteidl fields that the kernel leaves out (artifacts, quality of service, the deprecated
+``auth`` of launch plans, server-side closures; see the docstrings in :mod:`taskloom.models`) are not
+written and are ignored when read.
+
+A contract that flyteidl cannot hold (an integer out of its field's range, a naive datetime, a
+non-JSON value in a Struct) raises :class:`CodecError` naming the contract, the field and where it
+sits, e.g. ``at nodes[0].inputs[1].binding.promise.attr_path[0].int_value: PromiseAttribute.int_value
+...``. A message that does not make a valid contract raises :class:`CodecError` the same way; an
+object that is not a contract, or a message the codec does not map, raises TypeError naming its type.
+
+The kernel has no contract for a workflow closure (a workflow with the task templates it uses):
+:func:`workflow_closure_to_proto` and :func:`workflow_closure_from_proto` map a workflow template and
+its tasks to and from ``flyteidl.core.WorkflowClosure``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import math
+import struct
+import threading
+import typing
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import attrs
+from flyteidl.admin import common_pb2, launch_plan_pb2, schedule_pb2
+from flyteidl.core import (
+    condition_pb2,
+    dynamic_job_pb2,
+    identifier_pb2,
+    interface_pb2,
+    literals_pb2,
+    security_pb2,
+    tasks_pb2,
+    types_pb2,
+    workflow_closure_pb2,
+    workflow_pb2,
+)
+from google.protobuf import struct_pb2
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.message import DecodeError, Message
+from taskloom.exceptions.system import StorageError, SystemException
+from taskloom.exceptions.user import UserValueError
+from taskloom.models import (
+    dynamic_job,
+    identifier,
+    interface,
+    launch_plan,
+    literals as lit,
+    security,
+    task,
+    types,
+    workflow,
+)
+
+__all__ = [
+    "MESSAGES",
+    "CodecError",
+    "from_proto",
+    "literal_map_from_bytes",
+    "literal_map_to_bytes",
+    "to_proto",
+    "workflow_closure_from_proto",
+    "workflow_closure_to_proto",
+]
+
+
+class CodecError(UserValueError):
+    """A contract that flyteidl cannot hold, or a message that does not make a valid contract.
+
+    The message names the contract (or message) and the field, and the path to it from the value
+    given to :func:`to_proto` or :func:`from_proto`. A ValueError.
+    """
+
+    error_code = "USER:FlyteIDLCodec"
+
+
+#: Each contract class and the flyteidl message class it mirrors.
+MESSAGES: dict[type, type[Message]] = {
+    # core/identifier.proto
+    identifier.Identifier: identifier_pb2.Identifier,
+    identifier.WorkflowExecutionIdentifier: identifier_pb2.WorkflowExecutionIdentifier,
+    identifier.NodeExecutionIdentifier: identifier_pb2.NodeExecutionIdentifier,
+    identifier.TaskExecutionIdentifier: identifier_pb2.TaskExecutionIdentifier,
+    identifier.SignalIdentifier: identifier_pb2.SignalIdentifier,
+    # core/types.proto
+    types.SchemaColumn: types_pb2.SchemaType.SchemaColumn,
+    types.SchemaType: types_pb2.SchemaType,
+    types.DatasetColumn: types_pb2.StructuredDatasetType.DatasetColumn,
+    types.StructuredDatasetType: types_pb2.StructuredDatasetType,
+    types.BlobType: types_pb2.BlobType,
+    types.EnumType: types_pb2.EnumType,
+    types.UnionType: types_pb2.UnionType,
+    types.TypeStructure: types_pb2.TypeStructure,
+    types.TypeAnnotation: types_pb2.TypeAnnotation,
+    types.LiteralType: types_pb2.LiteralType,
+    types.PromiseAttribute: types_pb2.PromiseAttribute,
+    types.OutputReference: types_pb2.OutputReference,
+    types.Error: types_pb2.Error,
+    # core/literals.proto
+    lit.Primitive: literals_pb2.Primitive,
+    lit.Void: literals_pb2.Void,
+    lit.BlobMetadata: literals_pb2.BlobMetadata,
+    lit.Blob: literals_pb2.Blob,
+    lit.Binary: literals_pb2.Binary,
+    lit.Schema: literals_pb2.Schema,
+    lit.Union: literals_pb2.Union,
+    lit.StructuredDatasetMetadata: literals_pb2.StructuredDatasetMetadata,
+    lit.StructuredDataset: literals_pb2.StructuredDataset,
+    lit.Scalar: literals_pb2.Scalar,
+    lit.LiteralCollection: literals_pb2.LiteralCollection,
+    lit.LiteralMap: literals_pb2.LiteralMap,
+    lit.LiteralOffloadedMetadata: literals_pb2.LiteralOffloadedMetadata,
+    lit.Literal: literals_pb2.Literal,
+    lit.BindingDataCollection: literals_pb2.BindingDataCollection,
+    lit.BindingDataMap: literals_pb2.BindingDataMap,
+    lit.UnionInfo: literals_pb2.UnionInfo,
+    lit.BindingData: literals_pb2.BindingData,
+    lit.Binding: literals_pb2.Binding,
+    lit.KeyValuePair: literals_pb2.KeyValuePair,
+    lit.RetryStrategy: literals_pb2.RetryStrategy,
+    # core/interface.proto
+    interface.Variable: interface_pb2.Variable,
+    interface.VariableMap: interface_pb2.VariableMap,
+    interface.TypedInterface: interface_pb2.TypedInterface,
+    interface.Parameter: interface_pb2.Parameter,
+    interface.ParameterMap: interface_pb2.ParameterMap,
+    # core/security.proto
+    security.Secret: security_pb2.Secret,
+    security.OAuth2Client: security_pb2.OAuth2Client,
+    security.Identity: security_pb2.Identity,
+    security.OAuth2TokenRequest: security_pb2.OAuth2TokenRequest,
+    security.SecurityContext: security_pb2.SecurityContext,
+    # core/tasks.proto
+    task.ResourceEntry: tasks_pb2.Resources.ResourceEntry,
+    task.Resources: tasks_pb2.Resources,
+    task.GPUAccelerator: tasks_pb2.GPUAccelerator,
+    task.SharedMemory: tasks_pb2.SharedMemory,
+    task.ExtendedResources: tasks_pb2.ExtendedResources,
+    task.RuntimeMetadata: tasks_pb2.RuntimeMetadata,
+    task.K8sObjectMetadata: tasks_pb2.K8sObjectMetadata,
+    task.TaskMetadata: tasks_pb2.TaskMetadata,
+    task.ContainerPort: tasks_pb2.ContainerPort,
+    task.IOStrategy: tasks_pb2.IOStrategy,
+    task.DataLoadingConfig: tasks_pb2.DataLoadingConfig,
+    task.Container: tasks_pb2.Container,
+    task.K8sPod: tasks_pb2.K8sPod,
+    task.Sql: tasks_pb2.Sql,
+    task.TaskTemplate: tasks_pb2.TaskTemplate,
+    # core/condition.proto
+    workflow.Operand: condition_pb2.Operand,
+    workflow.ComparisonExpression: condition_pb2.ComparisonExpression,
+    workflow.ConjunctionExpression: condition_pb2.ConjunctionExpression,
+    workflow.BooleanExpression: condition_pb2.BooleanExpression,
+    # core/workflow.proto
+    workflow.IfBlock: workflow_pb2.IfBlock,
+    workflow.IfElseBlock: workflow_pb2.IfElseBlock,
+    workflow.BranchNode: workflow_pb2.BranchNode,
+    workflow.TaskNodeOverrides: workflow_pb2.TaskNodeOverrides,
+    workflow.TaskNode: workflow_pb2.TaskNode,
+    workflow.WorkflowNode: workflow_pb2.WorkflowNode,
+    workflow.ApproveCondition: workflow_pb2.ApproveCondition,
+    workflow.SignalCondition: workflow_pb2.SignalCondition,
+    workflow.SleepCondition: workflow_pb2.SleepCondition,
+    workflow.GateNode: workflow_pb2.GateNode,
+    workflow.ArrayNode: workflow_pb2.ArrayNode,
+    workflow.NodeMetadata: workflow_pb2.NodeMetadata,
+    workflow.Alias: workflow_pb2.Alias,
+    workflow.Node: workflow_pb2.Node,
+    workflow.WorkflowMetadata: workflow_pb2.WorkflowMetadata,
+    workflow.WorkflowMetadataDefaults: workflow_pb2.WorkflowMetadataDefaults,
+    workflow.WorkflowTemplate: workflow_pb2.WorkflowTemplate,
+    workflow.LaunchPlanTemplate: workflow_pb2.LaunchPlanTemplate,
+    # admin/schedule.proto, admin/common.proto, admin/launch_plan.proto
+    launch_plan.FixedRate: schedule_pb2.FixedRate,
+    launch_plan.CronSchedule: schedule_pb2.CronSchedule,
+    launch_plan.Schedule: schedule_pb2.Schedule,
+    launch_plan.EmailNotification: common_pb2.EmailNotification,
+    launch_plan.PagerDutyNotification: common_pb2.PagerDutyNotification,
+    launch_plan.SlackNotification: common_pb2.SlackNotification,
+    launch_plan.Notification: common_pb2.Notification,
+    launch_plan.Labels: common_pb2.Labels,
+    launch_plan.Annotations: common_pb2.Annotations,
+    launch_plan.RawOutputDataConfig: common_pb2.RawOutputDataConfig,
+    launch_plan.Envs: common_pb2.Envs,
+    launch_plan.LaunchPlanMetadata: launch_plan_pb2.LaunchPlanMetadata,
+    launch_plan.LaunchPlanSpec: launch_plan_pb2.LaunchPlanSpec,
+    launch_plan.LaunchPlan: launch_plan_pb2.LaunchPlan,
+    # core/dynamic_job.proto
+    dynamic_job.DynamicJobSpec: dynamic_job_pb2.DynamicJobSpec,
+}
+
+# ---------------------------------------------------------------------------------------------
+# Public API
+# ---------------------------------------------------------------------------------------------
+
+
+def to_proto(contract: Any) -> Message:
+    """Return the flyteidl message of a kernel contract (any class of :data:`MESSAGES`).
+
+    Raises TypeError when ``contract`` is not a contract, :class:`CodecError` when it holds a value
+    flyteidl cannot (the error names the contract, the field and the path to it).
+    """
+    plan = _plans().by_contract.get(type(contract))
+    if plan is None:
+        raise TypeError(
+            f"to_proto: expected a kernel contract (a class of taskloom.models), got {_type_name(contract)}"
+        )
+    message = plan.message()
+    try:
+        _fill(message, contract, plan)
+    except _Failure as failure:
+        raise CodecError(
+            f"cannot encode {type(contract).__name__} as flyteidl {plan.descriptor.full_name}: {failure.describe()}"
+        ) from failure.__cause__
+    return message
+
+
+def from_proto(message: Message) -> Any:
+    """Return the kernel contract of a flyteidl message, dispatching on the message's type.
+
+    Raises TypeError when ``message`` is not a protobuf message or not one that :data:`MESSAGES`
+    maps, :class:`CodecError` when its content does not make a valid contract.
+    """
+    if not isinstance(message, Message):
+        raise TypeError(f"from_proto: expected a flyteidl protobuf message, got {_type_name(message)}")
+    full_name = message.DESCRIPTOR.full_name
+    plan = _plans().by_message.get(full_name)
+    if plan is None:
+        hint = ""
+        if full_name == "flyteidl.core.WorkflowClosure":
+            hint = "; use workflow_closure_from_proto"
+        raise TypeError(f"from_proto: no kernel contract for the protobuf message {full_name}{hint}")
+    try:
+        return _decode(message, plan)
+    except _Failure as failure:
+        raise CodecError(f"cannot decode flyteidl {full_name}: {failure.describe()}") from failure.__cause__
+
+
+def literal_map_to_bytes(literal_map: lit.LiteralMap) -> bytes:
+    """Serialise a literal map as a flyteidl ``LiteralMap`` (deterministically: sorted map keys)."""
+    if not isinstance(literal_map, lit.LiteralMap):
+        raise TypeError(f"literal_map_to_bytes: expected a LiteralMap, got {_type_name(literal_map)}")
+    return to_proto(literal_map).SerializeToString(deterministic=True)
+
+
+def literal_map_from_bytes(data: bytes, *, source: str = "") -> lit.LiteralMap:
+    """Read a literal map from the bytes of a flyteidl ``LiteralMap`` (an ``inputs.pb``, ``outputs.pb``).
+
+    ``source`` (a path or URI) is named in errors: a truncated or corrupt payload raises
+    :class:`~taskloom.exceptions.system.StorageError`.
+    """
+    where = f"{source!r}" if source else "payload"
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"literal_map_from_bytes: expected bytes for {where}, got {_type_name(data)}")
+    message = literals_pb2.LiteralMap()
+    try:
+        message.ParseFromString(bytes(data))
+    except DecodeError as error:
+        raise StorageError(
+            f"{where} is not a flyteidl LiteralMap ({len(data)} bytes; truncated or corrupt?): {error}"
+        ) from error
+    try:
+        return from_proto(message)
+    except CodecError as error:
+        raise StorageError(f"{where} holds an invalid flyteidl LiteralMap: {error}") from error
+
+
+def workflow_closure_to_proto(
+    workflow_template: workflow.WorkflowTemplate, tasks: Iterable[task.TaskTemplate] = ()
+) -> workflow_closure_pb2.WorkflowClosure:
+    """Return the ``flyteidl.core.WorkflowClosure`` of a workflow and the task templates it uses."""
+    if not isinstance(workflow_template, workflow.WorkflowTemplate):
+        raise TypeError(
+            f"workflow_closure_to_proto: expected a WorkflowTemplate, got {_type_name(workflow_template)}"
+        )
+    closure = workflow_closure_pb2.WorkflowClosure(workflow=to_proto(workflow_template))
+    for position, template in enumerate(tasks):
+        if not isinstance(template, task.TaskTemplate):
+            raise TypeError(
+                f"workflow_closure_to_proto: tasks[{position}] must be a TaskTemplate, got {_type_name(template)}"
+            )
+        closure.tasks.append(to_proto(template))
+    return closure
+
+
+def workflow_closure_from_proto(
+    message: workflow_closure_pb2.WorkflowClosure,
+) -> tuple[workflow.WorkflowTemplate, tuple[task.TaskTemplate, ...]]:
+    """Return the workflow template and the task templates of a ``flyteidl.core.WorkflowClosure``."""
+    if not isinstance(message, Message) or message.DESCRIPTOR.full_name != "flyteidl.core.WorkflowClosure":
+        raise TypeError(f"workflow_closure_from_proto: expected a flyteidl WorkflowClosure, got {_type_name(message)}")
+    return from_proto(message.workflow), tuple(from_proto(template) for template in message.tasks)
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, Message):
+        return f"the protobuf message {value.DESCRIPTOR.full_name}"
+    return f"{type(value).__module__}.{type(value).__qualname__}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Failures: a reason and the path from the outermost value to the field that failed
+# ---------------------------------------------------------------------------------------------
+
+
+class _Failure(Exception):
+    """Raised inside the codec; the public functions turn it into CodecError with its path."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.path: list[str] = []  # innermost first; field names and [index] / ['key'] steps
+
+    def describe(self) -> str:
+        steps = "".join(step if step.startswith("[") else f".{step}" for step in reversed(self.path))
+        return f"at {steps.lstrip('.')}: {self.reason}" if steps else self.reason
+
+
+# ---------------------------------------------------------------------------------------------
+# Encoding and decoding, driven by the plans
+# ---------------------------------------------------------------------------------------------
+
+Encoder = Callable[[Message, Any], None]
+Decoder = Callable[[Message], Any]
+_UNSET = object()  # a decoder's answer for "leave the field to the contract's default"
+
+
+class _Plan:
+    """How one contract class maps to one message class: an encoder and a decoder per field."""
+
+    __slots__ = ("contract", "message", "descriptor", "encoders", "decoders", "oneofs")
+
+    def __init__(self, contract: type, message: type[Message]) -> None:
+        self.contract = contract
+        self.message = message
+        self.descriptor: Descriptor = message.DESCRIPTOR
+        self.encoders: list[tuple[str, Encoder]] = []
+        self.decoders: list[tuple[str, Decoder]] = []
+        # Contract oneof groups and their members, to refuse a member the kernel leaves out.
+        self.oneofs: list[tuple[str, tuple[str, ...]]] = []
+
+
+def _fill(message: Message, contract: Any, plan: _Plan | None = None) -> None:
+    """Write the fields of ``contract`` into ``message`` (an empty message of its type)."""
+    if plan is None:
+        plan = _plans().by_contract.get(type(contract))
+        if plan is None or plan.descriptor is not message.DESCRIPTOR:
+            expected = _plans().by_message[message.DESCRIPTOR.full_name].contract.__name__
+            raise _Failure(f"expected a {expected} (for flyteidl {message.DESCRIPTOR.full_name}), got {_type_name(contract)}")
+    for name, encode in plan.encoders:
+        value = getattr(contract, name)
+        if value is None:
+            continue
+        try:
+            encode(message, value)
+        except _Failure as failure:
+            failure.path.append(name)
+            raise
+        except (TypeError, ValueError, OverflowError) as error:
+            field = plan.descriptor.fields_by_name[name]
+            failure = _Failure(
+                f"{plan.contract.__name__}.{name} = {_short_repr(value)} cannot be written to flyteidl's "
+                f"{_KIND_NAMES.get(field.type, 'field')} {field.full_name} ({type(error).__name__}: {error})"
+            )
+            failure.path.append(name)
+            raise failure from error
+
+
+def _decode(message: Message, plan: _Plan | None = None) -> Any:
+    """Build the contract of ``message``."""
+    if plan is None:
+        plan = _plans().by_message[message.DESCRIPTOR.full_name]
+    for group, members in plan.oneofs:
+        chosen = message.WhichOneof(group)
+        if chosen is not None and chosen not in members:
+            failure = _Failure(
+                f"{plan.descriptor.full_name}.{chosen} (oneof {group!r}) has no counterpart in the kernel's "
+                f"{plan.contract.__name__}, which holds only {', '.join(members)}"
+            )
+            failure.path.append(chosen)
+            raise failure
+    values = {}
+    for name, decode in plan.decoders:
+        try:
+            value = decode(message)
+        except _Failure as failure:
+            failure.path.append(name)
+            raise
+        except (TypeError, ValueError, OverflowError) as error:
+            failure = _Failure(f"{plan.descriptor.full_name}.{name}: {error}")
+            failure.path.append(name)
+            raise failure from error
+        if value is not _UNSET:
+            values[name] = value
+    try:
+        return plan.contract(**values)
+    except (TypeError, ValueError) as error:
+        raise _Failure(
+            f"flyteidl {plan.descriptor.full_name} does not make a valid {plan.contract.__name__}: {error}"
+        ) from error
+
+
+def _short_repr(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+_KIND_NAMES = {
+    FieldDescriptor.TYPE_INT32: "int32",
+    FieldDescriptor.TYPE_INT64: "int64",
+    FieldDescriptor.TYPE_UINT32: "uint32",
+    FieldDescriptor.TYPE_UINT64: "uint64",
+    FieldDescriptor.TYPE_FLOAT: "float32",
+    FieldDescriptor.TYPE_DOUBLE: "double",
+    FieldDescriptor.TYPE_BOOL: "bool",
+    FieldDescriptor.TYPE_STRING: "string",
+    FieldDescriptor.TYPE_BYTES: "bytes",
+    FieldDescriptor.TYPE_ENUM: "enum",
+    FieldDescriptor.TYPE_MESSAGE: "message",
+}
+
+# ---------------------------------------------------------------------------------------------
+# Field encoders and decoders, by protobuf kind
+# ---------------------------------------------------------------------------------------------
+
+
+def _field_codec(field: FieldDescriptor, attribute: attrs.Attribute) -> tuple[Encoder, Decoder]:
+    name = field.name
+    if field.message_type is not None and field.message_type.GetOptions().map_entry:
+        return _map_codec(field)
+    if field.is_repeated:
+        return _repeated_codec(field, attribute)
+    if field.message_type is not None:
+        well_known = _WELL_KNOWN.get(field.message_type.full_name)
+        if well_known is not None:
+            write, read = well_known
+            encode: Encoder = lambda message, value: write(getattr(message, name), value)  # noqa: E731
+            decode: Decoder = lambda message: read(getattr(message, name))  # noqa: E731
+        else:
+
+            def encode(message: Message, value: Any) -> None:
+                sub_message = getattr(message, name)
+                sub_message.SetInParent()
+                _fill(sub_message, value)
+
+            def decode(message: Message) -> Any:
+                return _decode(getattr(message, name))
+
+    elif field.enum_type is not None:
+        enum_class = _enum_class(attribute)
+        encode = lambda message, value: setattr(message, name, _enum_number(value, enum_class))  # noqa: E731
+        decode = lambda message: _enum_member(getattr(message, name), enum_class, field)  # noqa: E731
+    elif field.type == FieldDescriptor.TYPE_FLOAT:
+        encode = lambda message, value: setattr(message, name, _to_float32(value))  # noqa: E731
+        decode = lambda message: _shortest_float32(getattr(message, name))  # noqa: E731
+    else:
+        encode = lambda message, value: setattr(message, name, value)  # noqa: E731
+        decode = lambda message: getattr(message, name)  # noqa: E731
+
+    if field.has_presence:
+        # Unset reads as the contract's default (None for optional fields); a required contract
+        # field reads the message's default value, which the contract then validates.
+        present = decode
+        has_default = attribute.default is not attrs.NOTHING
+
+        def decode(message: Message) -> Any:
+            if has_default and not message.HasField(name):
+                return _UNSET
+            return present(message)
+
+    return encode, decode
+
+
+def _map_codec(field: FieldDescriptor) -> tuple[Encoder, Decoder]:
+    name = field.name
+    if field.message_type.fields_by_name["value"].message_type is None:
+
+        def encode(message: Message, value: dict[str, Any]) -> None:
+            getattr(message, name).update(value)
+
+        def decode(message: Message) -> dict[str, Any]:
+            return dict(sorted(getattr(message, name).items()))
+
+        return encode, decode
+
+    def encode(message: Message, value: dict[str, Any]) -> None:
+        entries = getattr(message, name)
+        for key, item in value.items():
+            try:
+                _fill(entries[key], item)
+            except _Failure as failure:
+                failure.path.append(f"[{key!r}]")
+                raise
+
+    def decode(message: Message) -> dict[str, Any]:
+        result = {}
+        for key, item in sorted(getattr(message, name).items()):
+            try:
+                result[key] = _decode(item)
+            except _Failure as failure:
+                failure.path.append(f"[{key!r}]")
+                raise
+        return result
+
+    return encode, decode
+
+
+def _repeated_codec(field: FieldDescriptor, attribute: attrs.Attribute) -> tuple[Encoder, Decoder]:
+    name = field.name
+    if field.message_type is not None:
+
+        def encode(message: Message, value: tuple[Any, ...]) -> None:
+            items = getattr(message, name)
+            for position, item in enumerate(value):
+                try:
+                    _fill(items.add(), item)
+                except _Failure as failure:
+                    failure.path.append(f"[{position}]")
+                    raise
+
+        def decode(message: Message) -> tuple[Any, ...]:
+            result = []
+            for position, item in enumerate(getattr(message, name)):
+                try:
+                    result.append(_decode(item))
+                except _Failure as failure:
+                    failure.path.append(f"[{position}]")
+                    raise
+            return tuple(result)
+
+        return encode, decode
+    if field.enum_type is not None:
+        enum_class = _enum_class(attribute)
+
+        def encode(message: Message, value: tuple[enum.Enum, ...]) -> None:
+            getattr(message, name).extend([_enum_number(item, enum_class) for item in value])
+
+        def decode(message: Message) -> tuple[enum.Enum, ...]:
+            return tuple(_enum_member(number, enum_class, field) for number in getattr(message, name))
+
+        return encode, decode
+    return (
+        lambda message, value: getattr(message, name).extend(value),
+        lambda message: tuple(getattr(message, name)),
+    )
+
+
+# --- enums -----------------------------------------------------------------------------------
+
+
+def _enum_class(attribute: attrs.Attribute) -> type[enum.Enum]:
+    for candidate in (attribute.type, *typing.get_args(attribute.type)):
+        if isinstance(candidate, type) and issubclass(candidate, enum.Enum):
+            return candidate
+    raise SystemException(f"taskloom-flyte: contract field {attribute.name!r} maps to a flyteidl enum but is no Enum")
+
+
+def _enum_number(value: Any, enum_class: type[enum.Enum]) -> int:
+    if not isinstance(value, enum_class):
+        raise TypeError(f"expected a {enum_class.__name__} member, got {_short_repr(value)}")
+    return value.value
+
+
+def _enum_member(number: int, enum_class: type[enum.Enum], field: FieldDescriptor) -> enum.Enum:
+    try:
+        return enum_class(number)
+    except ValueError:
+        raise ValueError(
+            f"{number} is no member of {enum_class.__name__} (flyteidl {field.enum_type.full_name}); "
+            "written by a newer flyteidl?"
+        ) from None
+
+
+def _check_enum(contract: type, field: FieldDescriptor, enum_class: type[enum.Enum]) -> None:
+    names = {value.number: value.name for value in field.enum_type.values}
+    for member in enum_class:
+        if names.get(member.value) != member.name:
+            raise SystemException(
+                f"taskloom-flyte: {contract.__name__}.{field.name}: {enum_class.__name__}.{member.name} = {member.value} "
+                f"is {names.get(member.value, 'missing')!s} in flyteidl {field.enum_type.full_name}; "
+                "the kernel and the installed flyteidl disagree"
+            )
+
+
+# --- float32 -----------------------------------------------------------------------------------
+
+_FLOAT32_MAX = 3.4028234663852886e38
+
+
+def _to_float32(value: float) -> float:
+    value = float(value)
+    if math.isfinite(value) and abs(value) > _FLOAT32_MAX:
+        raise ValueError(f"{value!r} is beyond the range of a 32-bit float")
+    return value
+
+
+def _shortest_float32(value: float) -> float:
+    """The shortest decimal that rounds to the same 32-bit float as ``value`` (a widened float32)."""
+    if not math.isfinite(value):
+        return value
+    for digits in range(1, 10):
+        candidate = float(f"{value:.{digits}g}")
+        if struct.unpack("<f", struct.pack("<f", candidate))[0] == value:
+            return candidate
+    return value
+
+
+# --- well-known types: Timestamp, Duration, Struct, BoolValue -------------------------------------
+
+
+def _write_timestamp(target: Message, value: dt.datetime) -> None:
+    if not isinstance(value, dt.datetime):
+        raise TypeError(f"expected a datetime, got {_short_repr(value)}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"a Timestamp is an instant: the datetime {value!r} must be timezone-aware")
+    target.FromDatetime(value)
+
+
+def _read_timestamp(source: Message) -> dt.datetime:
+    return source.ToDatetime(tzinfo=dt.timezone.utc)
+
+
+def _write_duration(target: Message, value: dt.timedelta) -> None:
+    if not isinstance(value, dt.timedelta):
+        raise TypeError(f"expected a timedelta, got {_short_repr(value)}")
+    target.FromTimedelta(value)
+
+
+def _read_duration(source: Message) -> dt.timedelta:
+    return source.ToTimedelta()
+
+
+def _write_bool_value(target: Message, value: bool) -> None:
+    if not isinstance(value, bool):
+        raise TypeError(f"expected a bool, got {_short_repr(value)}")
+    target.SetInParent()
+    target.value = value
+
+
+def _read_bool_value(source: Message) -> bool:
+    return source.value
+
+
+# A Struct stores numbers as doubles, exact for integers up to 2**53.
+_MAX_EXACT_INT = 2**53
+
+
+def _write_struct(target: Message, value: dict[str, Any]) -> None:
+    if not isinstance(value, dict):
+        raise TypeError(f"expected a dict of JSON data, got {_short_repr(value)}")
+    target.SetInParent()
+    _write_json_object(target, value)
+
+
+def _write_json_object(target: struct_pb2.Struct, value: dict[Any, Any]) -> None:
+    for key, item in value.items():
+        if not isinstance(key, str):
+            raise TypeError(f"a Struct's keys are strings, got the key {_short_repr(key)}")
+        _write_json(target.fields[key], item)
+
+
+def _write_json(target: struct_pb2.Value, value: Any) -> None:
+    if value is None:
+        target.null_value = struct_pb2.NULL_VALUE
+    elif isinstance(value, bool):
+        target.bool_value = value
+    elif isinstance(value, int):
+        if abs(value) > _MAX_EXACT_INT:
+            raise ValueError(f"the integer {value} is too large for a Struct, which holds numbers as doubles")
+        target.number_value = value
+    elif isinstance(value, float):
+        target.number_value = value
+    elif isinstance(value, str):
+        target.string_value = value
+    elif isinstance(value, dict):
+        target.struct_value.SetInParent()
+        _write_json_object(target.struct_value, value)
+    elif isinstance(value, (list, tuple)):
+        target.list_value.SetInParent()
+        for item in value:
+            _write_json(target.list_value.values.add(), item)
+    else:
+        raise TypeError(f"a Struct holds JSON data only, got {_type_name(value)} {_short_repr(value)}")
+
+
+def _read_struct(source: struct_pb2.Struct) -> dict[str, Any]:
+    return {key: _read_json(source.fields[key]) for key in sorted(source.fields)}
+
+
+def _read_json(source: struct_pb2.Value) -> Any:
+    kind = source.WhichOneof("kind")
+    if kind == "number_value":
+        number = source.number_value
+        return int(number) if number.is_integer() and abs(number) <= _MAX_EXACT_INT else number
+    if kind == "string_value":
+        return source.string_value
+    if kind == "bool_value":
+        return source.bool_value
+    if kind == "struct_value":
+        return _read_struct(source.struct_value)
+    if kind == "list_value":
+        return [_read_json(item) for item in source.list_value.values]
+    return None  # null_value, or a Value with no kind set
+
+
+_WELL_KNOWN: dict[str, tuple[Callable[[Any, Any], None], Callable[[Any], Any]]] = {
+    "google.protobuf.Timestamp": (_write_timestamp, _read_timestamp),
+    "google.protobuf.Duration": (_write_duration, _read_duration),
+    "google.protobuf.Struct": (_write_struct, _read_struct),
+    "google.protobuf.BoolValue": (_write_bool_value, _read_bool_value),
+}
+
+# ---------------------------------------------------------------------------------------------
+# Building the plans (once, on first use)
+# ---------------------------------------------------------------------------------------------
+
+
+class _Plans:
+    def __init__(self, by_contract: dict[type, _Plan]) -> None:
+        self.by_contract = by_contract
+        self.by_message = {plan.descriptor.full_name: plan for plan in by_contract.values()}
+
+
+_built: _Plans | None = None
+_lock = threading.Lock()
+
+
+def _plans() -> _Plans:
+    global _built
+    if _built is None:
+        with _lock:
+            if _built is None:
+                _built = _Plans({contract: _build_plan(contract, message) for contract, message in MESSAGES.items()})
+    return _built
+
+
+def _build_plan(contract: type, message: type[Message]) -> _Plan:
+    attrs.resolve_types(contract)
+    plan = _Plan(contract, message)
+    descriptor = plan.descriptor
+    for group, (members, _required) in getattr(contract, "__oneofs__", {}).items():
+        oneof = descriptor.oneofs_by_name.get(group)
+        if oneof is None or not set(members) <= {field.name for field in oneof.fields}:
+            raise SystemException(
+                f"taskloom-flyte: the oneof {group!r} of {contract.__name__} ({', '.join(members)}) does not match "
+                f"flyteidl {descriptor.full_name}"
+            )
+        plan.oneofs.append((group, tuple(members)))
+    for attribute in attrs.fields(contract):
+        field = descriptor.fields_by_name.get(attribute.name)
+        if field is None:
+            plan.encoders.append((attribute.name, _unrepresentable(contract, attribute, descriptor)))
+            continue
+        if field.enum_type is not None:
+            _check_enum(contract, field, _enum_class(attribute))
+        encode, decode = _field_codec(field, attribute)
+        plan.encoders.append((attribute.name, encode))
+        plan.decoders.append((attribute.name, decode))
+    return plan
+
+
+def _unrepresentable(contract: type, attribute: attrs.Attribute, descriptor: Descriptor) -> Encoder:
+    """The encoder of a contract field that flyteidl has no field for: only its default can be written."""
+    default = attribute.default
+    if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+        default = default.factory()
+
+    def encode(message: Message, value: Any) -> None:
+        if value != default:
+            raise _Failure(
+                f"{contract.__name__}.{attribute.name} = {_short_repr(value)} cannot be represented in flyteidl: "
+                f"{descriptor.full_name} has no field {attribute.name!r}"
+            )
+
+    return encode

@@ -1,0 +1,428 @@
+"""``loom serialize`` and ``loom package``: a program's entities as the protobuf files Flyte registers.
+
+What ``pyflyte serialize`` / ``pyflyte package`` write, so that the same tools register either:
+one file per entity, numbered in registration order (an entity after everything it uses),
+
+* ``NN_<name>_1.pb``: a task (``flyteidl.admin.TaskSpec``),
+* ``NN_<name>_2.pb``: a workflow (``flyteidl.admin.WorkflowSpec``, subworkflows included),
+* ``NN_<name>_3.pb``: a launch plan (``flyteidl.admin.LaunchPlan``), the default launch plan of
+  every workflow included,
+
+and, for a fast registration, the source tarball ``fast<digest>.tar.gz`` (the files of the source
+root that ``.gitignore`` does not exclude). ``loom package`` puts the same files in one ``.tgz``.
+
+The version is ``--version`` when given, else the git commit when the source root is a clean git
+work tree, else a digest of the source files and the settings, so that the same code packaged the
+same way gets the same version.
+"""
+
+from __future__ import annotations
+
+import base64
+import fnmatch
+import hashlib
+import importlib
+import io
+import os
+import subprocess
+import sys
+import tarfile
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from taskloom.exceptions.user import UserException
+
+TASK_SUFFIX = "_1.pb"
+WORKFLOW_SUFFIX = "_2.pb"
+LAUNCH_PLAN_SUFFIX = "_3.pb"
+
+
+class PackagingError(UserException):
+    """The program cannot be packaged: nothing to import, an entity a container cannot find..."""
+
+
+# --- finding the program's entities ---------------------------------------------------------
+
+
+@dataclass
+class Program:
+    """The modules of a program, where they come from, and the entities they define."""
+
+    source_root: str
+    modules: list[str]
+    files: list[str]
+    tasks: dict[str, Any] = field(default_factory=dict)
+    workflows: dict[str, Any] = field(default_factory=dict)
+    launch_plans: dict[str, Any] = field(default_factory=dict)
+    order: list[tuple[str, Any]] = field(default_factory=list)
+
+
+def load_program(target: str) -> Program:
+    """Import ``target`` (a module name, a ``.py`` file or a directory) and find its entities.
+
+    A directory is walked: every ``.py`` file under it is imported under its dotted name relative
+    to the source root (the nearest directory up from it that is not a package). A file is
+    imported the same way. A module name is imported from the working directory.
+    """
+    if os.path.isdir(target) or target.endswith(".py"):
+        path = os.path.realpath(target)
+        if not os.path.exists(path):
+            raise PackagingError(f"{target} does not exist")
+        root = path if os.path.isdir(path) else os.path.dirname(path)
+        while os.path.isfile(os.path.join(root, "__init__.py")):
+            root = os.path.dirname(root)
+        files = _python_files(path) if os.path.isdir(path) else [path]
+        modules = [_module_name(root, file) for file in files]
+    else:
+        root = os.getcwd()
+        modules = [target]
+        files = []
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    program = Program(source_root=root, modules=[], files=[])
+    for module_name in modules:
+        try:
+            module = importlib.import_module(module_name)
+        except Exception as error:
+            raise PackagingError(f"cannot import {module_name!r} from {root}: {type(error).__name__}: {error}") from error
+        program.modules.append(module_name)
+        module_file = getattr(module, "__file__", None)
+        if module_file:
+            program.files.append(os.path.realpath(module_file))
+    if not program.files:
+        program.files = files
+    for module_name in program.modules:
+        _add_module_entities(program, sys.modules[module_name])
+    if not program.order:
+        raise PackagingError(f"{target} defines no task, workflow or launch plan")
+    return program
+
+
+def _python_files(directory: str) -> list[str]:
+    found = []
+    for current, directories, names in os.walk(directory):
+        directories[:] = sorted(d for d in directories if not d.startswith(".") and d != "__pycache__")
+        found += [os.path.join(current, name) for name in sorted(names) if name.endswith(".py")]
+    return found
+
+
+def _module_name(root: str, file: str) -> str:
+    relative = os.path.relpath(file, root)[: -len(".py")]
+    parts = relative.split(os.sep)
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+def _add_module_entities(program: Program, module: Any) -> None:
+    from taskloom.core.base_task import PythonTask
+    from taskloom.core.launch_plan import LaunchPlan
+    from taskloom.core.workflow import WorkflowBase
+
+    for name, value in list(vars(module).items()):
+        if name.startswith("_"):
+            continue
+        if isinstance(value, PythonTask) and _defined_in(value, module):
+            _add(program, value)
+        elif isinstance(value, WorkflowBase) and _defined_in(value, module):
+            _add(program, value)
+        elif isinstance(value, LaunchPlan):
+            _add(program, value)
+
+
+def _defined_in(entity: Any, module: Any) -> bool:
+    # An entity imported from another module belongs to that module's packaging (as with pyflyte).
+    function = getattr(entity, "task_function", None) or getattr(entity, "workflow_function", None)
+    defining = getattr(function, "__module__", None) if function is not None else None
+    return defining is None or defining == module.__name__
+
+
+def _add(program: Program, entity: Any) -> None:
+    """Add ``entity`` after everything it uses (depth first, each once)."""
+    if getattr(entity, "is_reference", False):
+        return  # registered elsewhere: nodes point at it by identifier
+    if getattr(entity, "is_launch_plan", False):
+        if entity.name in program.launch_plans:
+            return
+        _add(program, entity.workflow)
+        program.launch_plans[entity.name] = entity
+        program.order.append(("launch plan", entity))
+    elif getattr(entity, "is_workflow", False):
+        if entity.name in program.workflows:
+            return
+        program.workflows[entity.name] = entity  # before the nodes: a workflow may not use itself
+        for child in _node_entities(entity.nodes):
+            _add(program, child)
+        program.order.append(("workflow", entity))
+        from taskloom.core.launch_plan import LaunchPlan
+
+        _add(program, LaunchPlan.get_or_create(entity))
+    elif getattr(entity, "is_branch", False) or getattr(entity, "is_gate", False):
+        return
+    else:
+        if entity.name in program.tasks:
+            return
+        inner = getattr(entity, "python_function_task", None) if getattr(entity, "is_array_node", False) else None
+        if inner is not None:  # a map's elements run the inner task: registered first, as pyflyte does
+            _add(program, inner)
+        program.tasks[entity.name] = entity
+        program.order.append(("task", entity))
+
+
+def _node_entities(nodes: list[Any]) -> list[Any]:
+    found = []
+    for node in nodes:
+        entity = node.entity
+        if getattr(entity, "is_branch", False):
+            found += _node_entities([case.node for case in entity.cases if case.node is not None])
+        elif not getattr(entity, "is_gate", False):
+            found.append(entity)
+    return found
+
+
+# --- versions -------------------------------------------------------------------------------
+
+
+def code_digest(program: Program, settings: Any) -> str:
+    """A short digest of the program's source files and the settings it is packaged with."""
+    digest = hashlib.sha256()
+    for path in sorted(set(program.files)):
+        digest.update(os.path.relpath(path, program.source_root).encode())
+        with open(path, "rb") as handle:
+            digest.update(handle.read())
+    digest.update(repr((settings.project, settings.domain, settings.default_image, sorted((settings.env or {}).items()))).encode())
+    digest.update(repr(settings.fast_serialization_settings).encode())
+    return base64.urlsafe_b64encode(digest.digest()[:16]).decode().rstrip("=")
+
+
+def git_version(directory: str) -> str | None:
+    """The HEAD commit when ``directory`` is inside a git work tree with nothing uncommitted, else None."""
+    try:
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=normal"],
+            cwd=directory,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        if status.returncode != 0 or status.stdout.strip():
+            return None
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=directory, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return head.stdout.strip() or None if head.returncode == 0 else None
+
+
+# --- fast registration ----------------------------------------------------------------------
+
+
+def source_files(root: str) -> list[str]:
+    """The files under ``root`` (relative paths) that ``.gitignore`` files do not exclude.
+
+    Inside a git work tree git itself answers (tracked plus untracked-but-not-ignored files);
+    elsewhere the ``.gitignore`` files under ``root`` are read with git's pattern rules for the
+    common cases (``name``, ``dir/``, ``/anchored``, ``*.ext``, ``**``, ``!negation``).
+    """
+    try:
+        listed = subprocess.run(
+            ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z", "."],
+            cwd=root,
+            capture_output=True,
+            timeout=60,
+        )
+    except (OSError, subprocess.SubprocessError):
+        listed = None
+    if listed is not None and listed.returncode == 0:
+        names = [name for name in listed.stdout.decode().split("\0") if name]
+        return sorted(name for name in names if os.path.isfile(os.path.join(root, name)))
+    return sorted(_walk_unignored(root))
+
+
+def _walk_unignored(root: str) -> list[str]:
+    found: list[str] = []
+    rules: list[tuple[str, list[str]]] = []  # (directory relative to root, patterns)
+
+    def ignored(relative: str, is_dir: bool) -> bool:
+        result = False
+        for base, patterns in rules:
+            if base and not (relative == base or relative.startswith(base + "/")):
+                continue
+            inner = relative[len(base) + 1 :] if base else relative
+            for pattern in patterns:
+                negate = pattern.startswith("!")
+                if _gitignore_match(pattern.lstrip("!"), inner, is_dir):
+                    result = not negate
+        return result
+
+    for current, directories, names in os.walk(root):
+        relative_dir = os.path.relpath(current, root).replace(os.sep, "/")
+        relative_dir = "" if relative_dir == "." else relative_dir
+        ignore_file = os.path.join(current, ".gitignore")
+        if os.path.isfile(ignore_file):
+            with open(ignore_file, encoding="utf-8", errors="replace") as handle:
+                patterns = [line.strip() for line in handle if line.strip() and not line.startswith("#")]
+            rules.append((relative_dir, patterns))
+        kept = []
+        for directory in sorted(directories):
+            path = f"{relative_dir}/{directory}" if relative_dir else directory
+            if directory != ".git" and not ignored(path, True):
+                kept.append(directory)
+        directories[:] = kept
+        for name in sorted(names):
+            path = f"{relative_dir}/{name}" if relative_dir else name
+            if not ignored(path, False):
+                found.append(path)
+    return found
+
+
+def _gitignore_match(pattern: str, path: str, is_dir: bool) -> bool:
+    if pattern.endswith("/"):
+        if not is_dir:
+            return False
+        pattern = pattern.rstrip("/")
+    anchored = pattern.startswith("/") or "/" in pattern.rstrip("/")
+    pattern = pattern.lstrip("/")
+    if anchored:
+        return fnmatch.fnmatchcase(path, pattern) or fnmatch.fnmatchcase(path, pattern.replace("**/", ""))
+    return fnmatch.fnmatchcase(path.rsplit("/", 1)[-1], pattern)
+
+
+def source_tarball(root: str) -> tuple[bytes, str]:
+    """A reproducible ``.tar.gz`` of :func:`source_files` and its file name ``fast<digest>.tar.gz``."""
+    import gzip
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for name in source_files(root):
+            path = os.path.join(root, name)
+            info = archive.gettarinfo(path, arcname=name)
+            info.mtime, info.uid, info.gid, info.uname, info.gname = 0, 0, 0, "", ""
+            with open(path, "rb") as handle:
+                archive.addfile(info, handle)
+    data = gzip.compress(buffer.getvalue(), mtime=0)
+    return data, f"fast{hashlib.sha256(data).hexdigest()[:32]}.tar.gz"
+
+
+# --- serialisation --------------------------------------------------------------------------
+
+
+def file_number_width(count: int) -> int:
+    """The digits of the files' sequence numbers, as pyflyte pads them: ``ceil(log10(count))``
+    (8 files are ``0_``..``7_``, 42 are ``00_``..``41_``)."""
+    import math
+
+    return max(1, math.ceil(math.log10(count))) if count > 1 else 1
+
+
+@dataclass
+class Package:
+    """The serialized entities: file name -> bytes, in registration order, and the version used."""
+
+    version: str
+    files: dict[str, bytes]
+
+
+def serialize_program(
+    program: Program,
+    settings: Any,
+    *,
+    version: str | None = None,
+    fast: bool = False,
+) -> Package:
+    """Serialize every entity of ``program`` under ``settings``; the version is chosen as the module says."""
+    from taskloom.configuration import FastSerializationSettings
+
+    from taskloom_flyte.entrypoint import DEFAULT_IMAGE_ENV
+
+    tarball = None
+    if fast:
+        tarball = source_tarball(program.source_root)
+        settings = replace(settings, fast_serialization_settings=FastSerializationSettings(enabled=True, destination_dir="."))
+    settings = replace(settings, env={DEFAULT_IMAGE_ENV: settings.default_image, **(settings.env or {})})
+    chosen = version or git_version(program.source_root) or code_digest(program, settings)
+    settings = replace(settings, version=chosen)
+    files: dict[str, bytes] = {}
+    width = file_number_width(len(program.order))
+    for index, (kind, entity) in enumerate(program.order):
+        message = _message(kind, entity, settings)
+        suffix = {"task": TASK_SUFFIX, "workflow": WORKFLOW_SUFFIX, "launch plan": LAUNCH_PLAN_SUFFIX}[kind]
+        files[f"{index:0{width}d}_{entity.name}{suffix}"] = message.SerializeToString(deterministic=True)
+    if tarball is not None:
+        files[tarball[1]] = tarball[0]
+    return Package(version=chosen, files=files)
+
+
+def _message(kind: str, entity: Any, settings: Any) -> Any:
+    from flyteidl.admin import launch_plan_pb2, task_pb2, workflow_pb2
+
+    from taskloom_flyte.codec import to_proto
+
+    try:
+        if kind == "task":
+            from taskloom_flyte.resolvers import container_args
+
+            container_args(entity, settings)  # a task a container cannot find is an error here, with the reason
+            return task_pb2.TaskSpec(template=to_proto(entity.to_task_template(settings)))
+        if kind == "workflow":
+            subworkflows = {}
+            _subworkflows(entity, settings, subworkflows)
+            return workflow_pb2.WorkflowSpec(
+                template=to_proto(entity.to_workflow_template(settings)),
+                sub_workflows=[to_proto(template) for template in subworkflows.values()],
+            )
+        from taskloom.models.identifier import Identifier, ResourceType
+
+        identifier = Identifier(
+            resource_type=ResourceType.LAUNCH_PLAN,
+            project=settings.project,
+            domain=settings.domain,
+            name=entity.name,
+            version=settings.version,
+        )
+        spec = entity.to_launch_plan_spec(settings)
+        workflow = entity.workflow
+        return launch_plan_pb2.LaunchPlan(
+            id=to_proto(identifier),
+            spec=to_proto(spec),
+            closure=launch_plan_pb2.LaunchPlanClosure(
+                expected_inputs=to_proto(spec.default_inputs),
+                expected_outputs=to_proto(workflow.interface.outputs),
+            ),
+        )
+    except PackagingError:
+        raise
+    except UserException as error:
+        raise PackagingError(f"{kind} {entity.name!r}: {error}") from error
+
+
+def _subworkflows(workflow: Any, settings: Any, found: dict[str, Any]) -> None:
+    for entity in _node_entities(workflow.nodes):
+        if getattr(entity, "is_workflow", False) and not getattr(entity, "is_launch_plan", False):
+            if not getattr(entity, "is_reference", False) and entity.name not in found:
+                found[entity.name] = entity.to_workflow_template(settings)
+                _subworkflows(entity, settings, found)
+
+
+def write_directory(package: Package, directory: str) -> list[str]:
+    """Write the package's files into ``directory`` (created); return their paths."""
+    os.makedirs(directory, exist_ok=True)
+    written = []
+    for name, data in package.files.items():
+        path = os.path.join(directory, name)
+        with open(path, "wb") as handle:
+            handle.write(data)
+        written.append(path)
+    return written
+
+
+def write_archive(package: Package, path: str) -> str:
+    """Write the package's files into the gzipped tarball ``path`` (written to a temporary name, then renamed)."""
+    partial = f"{path}.partial"
+    with tarfile.open(partial, "w:gz") as archive:
+        for name, data in package.files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mode = 0o644
+            archive.addfile(info, io.BytesIO(data))
+    os.replace(partial, path)
+    return path

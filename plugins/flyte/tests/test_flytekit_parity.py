@@ -1,0 +1,51 @@
+"""The same program packaged by flytekit 1.16 and by taskloom gives the same graph.
+
+flytekit runs in a virtual environment of its own (created from PyPI on a fresh machine, see
+``flytekit_reference.flytekit_python``); both packages are read back with flyteidl and reduced by
+``graph_summary`` to what a Flyte cluster acts on: node graph, bindings, interfaces, literal types,
+task metadata, launch plans. What two SDKs legitimately write differently (their entrypoint's
+command line, image, descriptions, registration coordinates) is left out there.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from plugins.flyte.tests.flytekit_reference import (
+    graph_summary,
+    package_with_flytekit,
+    summary_differences,
+    write_programs,
+)
+
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(scope="module")
+def packages(tmp_path_factory):
+    flytekit_root = tmp_path_factory.mktemp("flytekit")
+    flytekit_files = package_with_flytekit(write_programs(flytekit_root / "src"), flytekit_root / "package")
+    taskloom_root = tmp_path_factory.mktemp("taskloom")
+    source = write_programs(taskloom_root / "src", sdk="taskloom")
+    output = taskloom_root / "package"
+    completed = subprocess.run(
+        [str(BIN / "loom"), "serialize", "programs", "--image", "default=ghcr.io/example/image:1", "-o", str(output)],
+        capture_output=True, text=True, cwd=source, timeout=300,
+    )
+    assert completed.returncode == 0, completed.stderr
+    return flytekit_files, sorted(output.glob("*.pb"))
+
+
+def test_the_same_files_are_written_under_the_same_names(packages):
+    flytekit_files, taskloom_files = packages
+    assert [path.name for path in taskloom_files] == [path.name for path in flytekit_files]
+
+
+def test_the_graphs_interfaces_and_literal_types_are_the_same(packages):
+    flytekit_files, taskloom_files = packages
+    differences = summary_differences(graph_summary(flytekit_files), graph_summary(taskloom_files))
+    assert not differences, "\n".join(differences[:60])
