@@ -12,7 +12,7 @@ SESSIONS = {
     "local": ("kernel,types,local", "plugins/local/tests"),
     "map": ("kernel,types,local,map", "plugins/map/tests"),
     "dynamic": ("kernel,types,local,dynamic", "plugins/dynamic/tests"),
-    "flyte": ("kernel,types,local,flyte", "plugins/flyte/tests"),
+    "flyte": ("kernel,types,local,map,dynamic,flyte", "plugins/flyte/tests"),
     "s3": ("kernel,types,local,s3", "plugins/s3/tests"),
     "integration": (None, "tests/integration"),
 }
@@ -65,7 +65,7 @@ def integration(session: nox.Session) -> None:
 
 @nox.session
 def flyte(session: nox.Session) -> None:
-    """The kernel, taskloom-types, taskloom-local and taskloom-flyte."""
+    """The kernel and the standard plugins: types, local, map, dynamic, flyte."""
     _run(session, "flyte")
 
 

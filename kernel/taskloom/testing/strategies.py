@@ -13,7 +13,8 @@ strategy of a contract class, or the named strategies (:data:`literals`, :data:`
 Recursive contracts are built with ``st.recursive`` and a small ``max_leaves`` so that examples stay
 small and tests fast. Generated values are what the converter must round-trip exactly: floats may be
 infinite but never NaN (NaN is unequal to itself), datetimes are UTC, durations and integers stay
-within protobuf's ranges, and ``google.protobuf.Struct`` fields hold finite JSON data.
+within the ranges of their flyteidl fields (``int32``, ``uint32``...), ratios are short decimals (a
+32-bit float in flyteidl), and ``google.protobuf.Struct`` fields hold finite JSON data.
 """
 
 from __future__ import annotations
@@ -47,6 +48,11 @@ texts = st.text(max_size=8)
 names = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_0123456789", min_size=1, max_size=8)
 int64s = st.integers(min_value=-(2**63), max_value=2**63 - 1)
 uint32s = st.integers(min_value=0, max_value=2**32 - 1)
+int32s = st.integers(min_value=-(2**31), max_value=2**31 - 1)
+non_negative_int32s = st.integers(min_value=0, max_value=2**31 - 1)
+# Ratios as people write them: flyteidl holds ArrayNode.min_success_ratio as a 32-bit float, which
+# keeps a decimal of up to 6 significant digits but not every 64-bit float.
+ratios = st.integers(min_value=0, max_value=10_000).map(lambda n: n / 10_000)
 floats = st.floats(allow_nan=False)
 finite_floats = st.floats(allow_nan=False, allow_infinity=False)
 datetimes = st.datetimes(timezones=st.just(dt.timezone.utc))
@@ -181,7 +187,7 @@ dataset_columns = st.builds(types.DatasetColumn, name=names, literal_type=litera
 structured_dataset_types = _structured_dataset_types(literal_types)
 union_types = st.builds(types.UnionType, variants=_tuples(literal_types))
 type_structures = st.builds(types.TypeStructure, tag=texts, dataclass_type=_maps(literal_types, max_size=2))
-promise_attributes = _one_of_fields(types.PromiseAttribute, {"string_value": texts, "int_value": int64s})
+promise_attributes = _one_of_fields(types.PromiseAttribute, {"string_value": texts, "int_value": int32s})
 output_references = st.builds(
     types.OutputReference, node_id=names, var=names, attr_path=_tuples(promise_attributes)
 )
@@ -396,7 +402,7 @@ _task_template_fields: dict[str, st.SearchStrategy[Any]] = {
     "metadata": task_metadata,
     "interface": typed_interfaces,
     "custom": _optional(structs),
-    "task_type_version": uint32s,
+    "task_type_version": non_negative_int32s,
     "security_context": _optional(security_contexts),
     "extended_resources": _optional(extended_resources),
     "config": string_maps,
@@ -498,7 +504,7 @@ def _array_nodes(children: st.SearchStrategy[workflow.Node]) -> st.SearchStrateg
     return st.one_of(
         st.builds(workflow.ArrayNode, **common),
         st.builds(workflow.ArrayNode, min_successes=uint32s, **common),
-        st.builds(workflow.ArrayNode, min_success_ratio=st.floats(0, 1), **common),
+        st.builds(workflow.ArrayNode, min_success_ratio=ratios, **common),
     )
 
 
@@ -581,7 +587,7 @@ launch_plan_specs = st.builds(
     annotations=annotations,
     security_context=_optional(security_contexts),
     raw_output_data_config=raw_output_data_configs,
-    max_parallelism=uint32s,
+    max_parallelism=non_negative_int32s,
     interruptible=_optional(st.booleans()),
     overwrite_cache=st.booleans(),
     envs=envs,

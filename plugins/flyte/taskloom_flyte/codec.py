@@ -1,9 +1,9 @@
-"""The flyteidl codec: every kernel contract to and from its flyteidl v1 protobuf message.
+"""The flyteidl codec: every kernel contract to and from its flyteidl v1 protobuf message::
 
->>> from taskloom_flyte.codec import from_proto, to_proto
->>> message = to_proto(template)            # a flyteidl.core.tasks_pb2.TaskTemplate
->>> from_proto(message) == template
-True
+    from taskloom_flyte.codec import from_proto, to_proto
+
+    message = to_proto(template)        # a TaskTemplate contract gives a flyteidl.core.tasks_pb2.TaskTemplate
+    assert from_proto(message) == template
 
 The contracts of :mod:`taskloom.models` mirror flyteidl message for message and field for field,
 so the mapping is mechanical. :data:`MESSAGES` pairs each contract class with its message class;
@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import math
 import struct
 import threading
@@ -79,12 +80,12 @@ from taskloom.models import (
     identifier,
     interface,
     launch_plan,
-    literals as lit,
     security,
     task,
     types,
     workflow,
 )
+from taskloom.models import literals as lit
 
 __all__ = [
     "MESSAGES",
@@ -104,8 +105,6 @@ class CodecError(UserValueError):
     The message names the contract (or message) and the field, and the path to it from the value
     given to :func:`to_proto` or :func:`from_proto`. A ValueError.
     """
-
-    error_code = "USER:FlyteIDLCodec"
 
 
 #: Each contract class and the flyteidl message class it mirrors.
@@ -244,7 +243,7 @@ def to_proto(contract: Any) -> Message:
         _fill(message, contract, plan)
     except _Failure as failure:
         raise CodecError(
-            f"cannot encode {type(contract).__name__} as flyteidl {plan.descriptor.full_name}: {failure.describe()}"
+            f"cannot encode {type(contract).__name__} as {plan.descriptor.full_name}: {failure.describe()}"
         ) from failure.__cause__
     return message
 
@@ -267,7 +266,7 @@ def from_proto(message: Message) -> Any:
     try:
         return _decode(message, plan)
     except _Failure as failure:
-        raise CodecError(f"cannot decode flyteidl {full_name}: {failure.describe()}") from failure.__cause__
+        raise CodecError(f"cannot decode {full_name}: {failure.describe()}") from failure.__cause__
 
 
 def literal_map_to_bytes(literal_map: lit.LiteralMap) -> bytes:
@@ -304,9 +303,7 @@ def workflow_closure_to_proto(
 ) -> workflow_closure_pb2.WorkflowClosure:
     """Return the ``flyteidl.core.WorkflowClosure`` of a workflow and the task templates it uses."""
     if not isinstance(workflow_template, workflow.WorkflowTemplate):
-        raise TypeError(
-            f"workflow_closure_to_proto: expected a WorkflowTemplate, got {_type_name(workflow_template)}"
-        )
+        raise TypeError(f"workflow_closure_to_proto: expected a WorkflowTemplate, got {_type_name(workflow_template)}")
     closure = workflow_closure_pb2.WorkflowClosure(workflow=to_proto(workflow_template))
     for position, template in enumerate(tasks):
         if not isinstance(template, task.TaskTemplate):
@@ -362,7 +359,7 @@ _UNSET = object()  # a decoder's answer for "leave the field to the contract's d
 class _Plan:
     """How one contract class maps to one message class: an encoder and a decoder per field."""
 
-    __slots__ = ("contract", "message", "descriptor", "encoders", "decoders", "oneofs")
+    __slots__ = ("contract", "decoders", "descriptor", "encoders", "message", "oneofs")
 
     def __init__(self, contract: type, message: type[Message]) -> None:
         self.contract = contract
@@ -380,7 +377,7 @@ def _fill(message: Message, contract: Any, plan: _Plan | None = None) -> None:
         plan = _plans().by_contract.get(type(contract))
         if plan is None or plan.descriptor is not message.DESCRIPTOR:
             expected = _plans().by_message[message.DESCRIPTOR.full_name].contract.__name__
-            raise _Failure(f"expected a {expected} (for flyteidl {message.DESCRIPTOR.full_name}), got {_type_name(contract)}")
+            raise _Failure(f"expected a {expected} (for {message.DESCRIPTOR.full_name}), got {_type_name(contract)}")
     for name, encode in plan.encoders:
         value = getattr(contract, name)
         if value is None:
@@ -392,9 +389,10 @@ def _fill(message: Message, contract: Any, plan: _Plan | None = None) -> None:
             raise
         except (TypeError, ValueError, OverflowError) as error:
             field = plan.descriptor.fields_by_name[name]
+            kind = field.message_type.full_name if field.message_type else _KIND_NAMES.get(field.type, "scalar")
             failure = _Failure(
-                f"{plan.contract.__name__}.{name} = {_short_repr(value)} cannot be written to flyteidl's "
-                f"{_KIND_NAMES.get(field.type, 'field')} {field.full_name} ({type(error).__name__}: {error})"
+                f"{plan.contract.__name__}.{name} = {_short_repr(value)} cannot be written to the {kind} field "
+                f"{field.full_name} ({type(error).__name__}: {error})"
             )
             failure.path.append(name)
             raise failure from error
@@ -430,7 +428,7 @@ def _decode(message: Message, plan: _Plan | None = None) -> Any:
         return plan.contract(**values)
     except (TypeError, ValueError) as error:
         raise _Failure(
-            f"flyteidl {plan.descriptor.full_name} does not make a valid {plan.contract.__name__}: {error}"
+            f"{plan.descriptor.full_name} does not make a valid {plan.contract.__name__}: {error}"
         ) from error
 
 
@@ -450,7 +448,6 @@ _KIND_NAMES = {
     FieldDescriptor.TYPE_STRING: "string",
     FieldDescriptor.TYPE_BYTES: "bytes",
     FieldDescriptor.TYPE_ENUM: "enum",
-    FieldDescriptor.TYPE_MESSAGE: "message",
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -459,48 +456,56 @@ _KIND_NAMES = {
 
 
 def _field_codec(field: FieldDescriptor, attribute: attrs.Attribute) -> tuple[Encoder, Decoder]:
-    name = field.name
+    """The encoder and decoder of one field, by its protobuf kind."""
     if field.message_type is not None and field.message_type.GetOptions().map_entry:
         return _map_codec(field)
     if field.is_repeated:
         return _repeated_codec(field, attribute)
-    if field.message_type is not None:
-        well_known = _WELL_KNOWN.get(field.message_type.full_name)
-        if well_known is not None:
-            write, read = well_known
-            encode: Encoder = lambda message, value: write(getattr(message, name), value)  # noqa: E731
-            decode: Decoder = lambda message: read(getattr(message, name))  # noqa: E731
-        else:
+    encode, decode = _singular_codec(field, attribute)
+    if not field.has_presence:
+        return encode, decode
+    # Unset reads as the contract's default (None for optional fields); a required contract field
+    # reads the message's default value, which the contract then validates.
+    name, read_present = field.name, decode
+    has_default = attribute.default is not attrs.NOTHING
 
-            def encode(message: Message, value: Any) -> None:
-                sub_message = getattr(message, name)
-                sub_message.SetInParent()
-                _fill(sub_message, value)
+    def decode_present(message: Message) -> Any:
+        if has_default and not message.HasField(name):
+            return _UNSET
+        return read_present(message)
 
-            def decode(message: Message) -> Any:
-                return _decode(getattr(message, name))
+    return encode, decode_present
 
-    elif field.enum_type is not None:
-        enum_class = _enum_class(attribute)
-        encode = lambda message, value: setattr(message, name, _enum_number(value, enum_class))  # noqa: E731
-        decode = lambda message: _enum_member(getattr(message, name), enum_class, field)  # noqa: E731
-    elif field.type == FieldDescriptor.TYPE_FLOAT:
-        encode = lambda message, value: setattr(message, name, _to_float32(value))  # noqa: E731
-        decode = lambda message: _shortest_float32(getattr(message, name))  # noqa: E731
-    else:
-        encode = lambda message, value: setattr(message, name, value)  # noqa: E731
-        decode = lambda message: getattr(message, name)  # noqa: E731
 
-    if field.has_presence:
-        # Unset reads as the contract's default (None for optional fields); a required contract
-        # field reads the message's default value, which the contract then validates.
-        present = decode
-        has_default = attribute.default is not attrs.NOTHING
+def _singular_codec(field: FieldDescriptor, attribute: attrs.Attribute) -> tuple[Encoder, Decoder]:
+    name = field.name
+    if field.message_type is None:
+        to_wire, from_wire = _scalar_conversions(field, attribute)
+
+        def encode(message: Message, value: Any) -> None:
+            setattr(message, name, to_wire(value))
 
         def decode(message: Message) -> Any:
-            if has_default and not message.HasField(name):
-                return _UNSET
-            return present(message)
+            return from_wire(getattr(message, name))
+
+    elif field.message_type.full_name in _WELL_KNOWN:
+        write, read = _WELL_KNOWN[field.message_type.full_name]
+
+        def encode(message: Message, value: Any) -> None:
+            write(getattr(message, name), value)
+
+        def decode(message: Message) -> Any:
+            return read(getattr(message, name))
+
+    else:
+
+        def encode(message: Message, value: Any) -> None:
+            sub_message = getattr(message, name)
+            sub_message.SetInParent()  # an empty contract (Void, defaults only) is still present
+            _fill(sub_message, value)
+
+        def decode(message: Message) -> Any:
+            return _decode(getattr(message, name))
 
     return encode, decode
 
@@ -517,7 +522,7 @@ def _map_codec(field: FieldDescriptor) -> tuple[Encoder, Decoder]:
 
         return encode, decode
 
-    def encode(message: Message, value: dict[str, Any]) -> None:
+    def encode_messages(message: Message, value: dict[str, Any]) -> None:
         entries = getattr(message, name)
         for key, item in value.items():
             try:
@@ -526,7 +531,7 @@ def _map_codec(field: FieldDescriptor) -> tuple[Encoder, Decoder]:
                 failure.path.append(f"[{key!r}]")
                 raise
 
-    def decode(message: Message) -> dict[str, Any]:
+    def decode_messages(message: Message) -> dict[str, Any]:
         result = {}
         for key, item in sorted(getattr(message, name).items()):
             try:
@@ -536,47 +541,61 @@ def _map_codec(field: FieldDescriptor) -> tuple[Encoder, Decoder]:
                 raise
         return result
 
-    return encode, decode
+    return encode_messages, decode_messages
 
 
 def _repeated_codec(field: FieldDescriptor, attribute: attrs.Attribute) -> tuple[Encoder, Decoder]:
     name = field.name
-    if field.message_type is not None:
+    if field.message_type is None:
+        to_wire, from_wire = _scalar_conversions(field, attribute)
 
         def encode(message: Message, value: tuple[Any, ...]) -> None:
-            items = getattr(message, name)
-            for position, item in enumerate(value):
-                try:
-                    _fill(items.add(), item)
-                except _Failure as failure:
-                    failure.path.append(f"[{position}]")
-                    raise
+            getattr(message, name).extend([to_wire(item) for item in value])
 
         def decode(message: Message) -> tuple[Any, ...]:
-            result = []
-            for position, item in enumerate(getattr(message, name)):
-                try:
-                    result.append(_decode(item))
-                except _Failure as failure:
-                    failure.path.append(f"[{position}]")
-                    raise
-            return tuple(result)
+            return tuple(from_wire(item) for item in getattr(message, name))
 
         return encode, decode
+
+    def encode_messages(message: Message, value: tuple[Any, ...]) -> None:
+        items = getattr(message, name)
+        for position, item in enumerate(value):
+            try:
+                _fill(items.add(), item)
+            except _Failure as failure:
+                failure.path.append(f"[{position}]")
+                raise
+
+    def decode_messages(message: Message) -> tuple[Any, ...]:
+        result = []
+        for position, item in enumerate(getattr(message, name)):
+            try:
+                result.append(_decode(item))
+            except _Failure as failure:
+                failure.path.append(f"[{position}]")
+                raise
+        return tuple(result)
+
+    return encode_messages, decode_messages
+
+
+def _scalar_conversions(
+    field: FieldDescriptor, attribute: attrs.Attribute
+) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
+    """How a scalar value goes to the wire and back: enums by number, float32 by shortest decimal."""
     if field.enum_type is not None:
         enum_class = _enum_class(attribute)
+        return (
+            functools.partial(_enum_number, enum_class=enum_class),
+            functools.partial(_enum_member, enum_class=enum_class, field=field),
+        )
+    if field.type == FieldDescriptor.TYPE_FLOAT:
+        return _to_float32, _shortest_float32
+    return _same, _same
 
-        def encode(message: Message, value: tuple[enum.Enum, ...]) -> None:
-            getattr(message, name).extend([_enum_number(item, enum_class) for item in value])
 
-        def decode(message: Message) -> tuple[enum.Enum, ...]:
-            return tuple(_enum_member(number, enum_class, field) for number in getattr(message, name))
-
-        return encode, decode
-    return (
-        lambda message, value: getattr(message, name).extend(value),
-        lambda message: tuple(getattr(message, name)),
-    )
+def _same(value: Any) -> Any:
+    return value
 
 
 # --- enums -----------------------------------------------------------------------------------
@@ -600,7 +619,7 @@ def _enum_member(number: int, enum_class: type[enum.Enum], field: FieldDescripto
         return enum_class(number)
     except ValueError:
         raise ValueError(
-            f"{number} is no member of {enum_class.__name__} (flyteidl {field.enum_type.full_name}); "
+            f"{number} is no member of {enum_class.__name__} ({field.enum_type.full_name}); "
             "written by a newer flyteidl?"
         ) from None
 
@@ -611,7 +630,7 @@ def _check_enum(contract: type, field: FieldDescriptor, enum_class: type[enum.En
         if names.get(member.value) != member.name:
             raise SystemException(
                 f"taskloom-flyte: {contract.__name__}.{field.name}: {enum_class.__name__}.{member.name} = {member.value} "
-                f"is {names.get(member.value, 'missing')!s} in flyteidl {field.enum_type.full_name}; "
+                f"is {names.get(member.value, 'missing')!s} in {field.enum_type.full_name}; "
                 "the kernel and the installed flyteidl disagree"
             )
 
@@ -651,7 +670,7 @@ def _write_timestamp(target: Message, value: dt.datetime) -> None:
 
 
 def _read_timestamp(source: Message) -> dt.datetime:
-    return source.ToDatetime(tzinfo=dt.timezone.utc)
+    return source.ToDatetime(tzinfo=dt.UTC)
 
 
 def _write_duration(target: Message, value: dt.timedelta) -> None:
@@ -777,7 +796,7 @@ def _build_plan(contract: type, message: type[Message]) -> _Plan:
         if oneof is None or not set(members) <= {field.name for field in oneof.fields}:
             raise SystemException(
                 f"taskloom-flyte: the oneof {group!r} of {contract.__name__} ({', '.join(members)}) does not match "
-                f"flyteidl {descriptor.full_name}"
+                f"{descriptor.full_name}"
             )
         plan.oneofs.append((group, tuple(members)))
     for attribute in attrs.fields(contract):
