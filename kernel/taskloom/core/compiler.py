@@ -79,10 +79,17 @@ def create_node(entity: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> A
     if state is None:
         raise RuntimeError("create_node needs a workflow being compiled")
     interface = entity.python_interface
-    description = f"{_kind(entity)} {entity.name!r}"
-    bindings = bind_arguments(description, interface.inputs_with_defaults, args, kwargs)
+    inputs = interface.inputs
+    if not args and kwargs.keys() == inputs.keys():  # every input by keyword: nothing to match or fill
+        bindings = dict(kwargs)
+    else:
+        bindings = bind_arguments(_description(entity), interface.inputs_with_defaults, args, kwargs)
     for name, value in bindings.items():
-        check_binding(description, "input", name, interface.inputs[name], value)
+        expected = inputs[name]
+        # A promise of exactly the expected type fits (its type was checked when its producer was
+        # declared); anything else takes the full check, which words the error.
+        if type(value) is not Promise or value.python_type != expected:
+            check_binding(_description(entity), "input", name, expected, value)
     node = Node(state.next_id(), entity, bindings)
     state.add(node)
     if not interface.outputs:
@@ -245,6 +252,10 @@ def _lowercase_expects(error: Exception) -> str:
     return "expects" + text[len("expected") :] if text.startswith("expected") else text
 
 
+def _description(entity: Any) -> str:
+    return f"{_kind(entity)} {entity.name!r}"
+
+
 def _kind(entity: Any) -> str:
     if getattr(entity, "is_launch_plan", False):
         return "launch plan"
@@ -255,18 +266,25 @@ def _kind(entity: Any) -> str:
 
 def validate_acyclic(workflow_name: str, nodes: list[Node]) -> None:
     """Raise :class:`ValidationError` naming the nodes if ``>>`` made a cycle."""
+    # Data flows from earlier nodes to later ones; only ``>>`` can point backwards.
+    if not any(node.has_explicit_upstream for node in nodes):
+        return
     state = {node.id: 0 for node in nodes}  # 0 unseen, 1 on the stack, 2 done
 
-    def visit(node: Node, path: list[str]) -> None:
+    path: list[str] = []  # the nodes being visited, shared (a copy per step would be quadratic)
+
+    def visit(node: Node) -> None:
         if state.get(node.id) == 2:
             return
         if state.get(node.id) == 1:
             cycle = path[path.index(node.id) :] + [node.id]
             raise ValidationError(f"workflow {workflow_name!r}: nodes run in a cycle: {' -> '.join(cycle)}")
         state[node.id] = 1
+        path.append(node.id)
         for upstream in node.upstream_nodes:
-            visit(upstream, [*path, node.id])
+            visit(upstream)
+        path.pop()
         state[node.id] = 2
 
     for node in nodes:
-        visit(node, [])
+        visit(node)

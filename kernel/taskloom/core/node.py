@@ -85,6 +85,11 @@ class Node:
             self._inner_upstream.append(other)
 
     @property
+    def has_explicit_upstream(self) -> bool:
+        """Whether ``>>`` made this node wait for another (only such edges can make a cycle)."""
+        return bool(self._explicit_upstream)
+
+    @property
     def explicit_upstream_nodes(self) -> list[Node]:
         """The nodes this one waits for through ``>>`` (or ``runs_before``) rather than through data."""
         return list(self._explicit_upstream)

@@ -373,7 +373,9 @@ class TypeEngine:
         ``python_type`` can be converted: the error :meth:`to_literal_type` would raise, without
         building the literal type (see :meth:`TypeTransformer.check_type`).
         """
-        registry = cls._current()
+        registry = cls._registry
+        if registry is None or cls._registry_key != _manager_key():
+            registry = cls._current()
         try:
             if python_type in registry.supported:
                 return
