@@ -416,8 +416,10 @@ class PythonTask:
         resources = None
         if self._resources is not None:
             resources = convert_resources_to_resource_model(self._resources.requests, self._resources.limits)
+        from taskloom.configuration import resolve_image
+
         container = Container(
-            image=self._container_image or settings.default_image,
+            image=resolve_image(self._container_image, settings, entity=f"task {self._name!r}"),
             args=self.get_command(settings),
             resources=resources,
             env=tuple(KeyValuePair(key=key, value=value) for key, value in sorted(environment.items())),

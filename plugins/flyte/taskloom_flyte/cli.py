@@ -12,16 +12,15 @@ def _settings(images: tuple[str, ...], project: str, domain: str, env: tuple[str
     from taskloom.configuration import DEFAULT_IMAGE, SerializationSettings
 
     default_image = DEFAULT_IMAGE
+    named: dict[str, str] = {}
     for image in images:
         name, separator, value = image.partition("=")
-        if not separator:
+        if not separator or "/" in name or ":" in name:  # IMAGE alone (it may hold ':' and '/', never '=')
             default_image = image
         elif name == "default":
             default_image = value
         else:
-            raise click.BadParameter(
-                f"{image!r}: only the default image can be named here (default=IMAGE or IMAGE)", param_hint="--image"
-            )
+            named[name] = value
     variables = {}
     for item in env:
         key, separator, value = item.partition("=")
@@ -29,14 +28,14 @@ def _settings(images: tuple[str, ...], project: str, domain: str, env: tuple[str
             raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="--env")
         variables[key] = value
     return SerializationSettings(
-        project=project, domain=domain, default_image=default_image, env=variables or None
+        project=project, domain=domain, default_image=default_image, env=variables or None, images=named or None
     )
 
 
 def _common(function: Any) -> Any:
     options = [
         click.argument("target", metavar="MODULE_OR_DIR"),
-        click.option("--image", "-i", "images", multiple=True, help="default=IMAGE (or IMAGE): the image of tasks that name none"),
+        click.option("--image", "-i", "images", multiple=True, help="default=IMAGE (or IMAGE): the image of tasks that name none; NAME=IMAGE: what {{.image.NAME}} means"),
         click.option("--project", "-p", default="", help="project of every identifier (empty: chosen at registration)"),
         click.option("--domain", "-d", default="", help="domain of every identifier (empty: chosen at registration)"),
         click.option("--version", "version", default=None, help="version of every entity (default: git commit or code digest)"),

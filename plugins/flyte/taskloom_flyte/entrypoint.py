@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import logging
 import os
 import sys
@@ -44,6 +45,8 @@ ERROR_FILE = "error.pb"
 #: Set by the packager in every container's environment: the image that tasks built at run time
 #: (the children of a dynamic task) use when they name none.
 DEFAULT_IMAGE_ENV = "TASKLOOM_DEFAULT_IMAGE"
+#: Likewise, the named images (JSON ``{"name": "image"}``) that ``{{.image.NAME}}`` refers to.
+IMAGES_ENV = "TASKLOOM_IMAGES"
 
 
 # --- errors that become error documents --------------------------------------------------------
@@ -407,8 +410,9 @@ class Invocation:
             domain=task_domain or _env("FLYTE_INTERNAL_EXECUTION_DOMAIN", "_F_DM"),
             version=_env("FLYTE_INTERNAL_TASK_VERSION", "_F_TK_V"),
             default_image=os.environ.get(DEFAULT_IMAGE_ENV) or DEFAULT_IMAGE,
-            env={DEFAULT_IMAGE_ENV: os.environ[DEFAULT_IMAGE_ENV]} if os.environ.get(DEFAULT_IMAGE_ENV) else None,
+            env={name: os.environ[name] for name in (DEFAULT_IMAGE_ENV, IMAGES_ENV) if os.environ.get(name)} or None,
             fast_serialization_settings=fast,
+            images=json.loads(os.environ[IMAGES_ENV]) if os.environ.get(IMAGES_ENV) else None,
         )
 
 

@@ -23,6 +23,7 @@ import fnmatch
 import hashlib
 import importlib
 import io
+import json
 import os
 import subprocess
 import sys
@@ -332,13 +333,14 @@ def serialize_program(
     """Serialize every entity of ``program`` under ``settings``; the version is chosen as the module says."""
     from taskloom.configuration import FastSerializationSettings
 
-    from taskloom_flyte.entrypoint import DEFAULT_IMAGE_ENV
+    from taskloom_flyte.entrypoint import DEFAULT_IMAGE_ENV, IMAGES_ENV
 
     tarball = None
     if fast:
         tarball = source_tarball(program.source_root)
         settings = replace(settings, fast_serialization_settings=FastSerializationSettings(enabled=True, destination_dir="."))
-    settings = replace(settings, env={DEFAULT_IMAGE_ENV: settings.default_image, **(settings.env or {})})
+    images = {IMAGES_ENV: json.dumps(settings.images, sort_keys=True)} if settings.images else {}
+    settings = replace(settings, env={DEFAULT_IMAGE_ENV: settings.default_image, **images, **(settings.env or {})})
     chosen = version or git_version(program.source_root) or code_digest(program, settings)
     settings = replace(settings, version=chosen)
     files: dict[str, bytes] = {}

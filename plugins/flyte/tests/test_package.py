@@ -325,3 +325,35 @@ def test_a_fast_package_registers_with_its_code_uploaded_and_its_commands_filled
         assert args[0] == "loom-fast-execute"
         assert args[2].endswith(tarballs[0].name) and "{{" not in " ".join(args[:5])
     assert result is not None
+
+
+def test_named_images_fill_the_placeholders_of_container_image(tmp_path):
+    write_program(tmp_path, '''
+from taskloom import task, workflow
+
+
+@task(container_image="{{.image.trainer.fqn}}:{{.image.trainer.version}}")
+def fit(x: int) -> int:
+    return x
+
+
+@task
+def plain(x: int) -> int:
+    return x
+
+
+@workflow
+def wf(x: int) -> int:
+    return plain(x=fit(x=x))
+''')
+    completed = loom("serialize", "pipeline", "--image", "ghcr.io/acme/base:1", "--image", "trainer=reg:5000/acme/trainer:3.1",
+                     "-o", str(tmp_path / "out"), cwd=tmp_path)
+    assert completed.returncode == 0, completed.stderr
+    templates = {m.template.id.name: m.template for m in parse(tmp_path / "out").values() if isinstance(m, task_pb2.TaskSpec)}
+    assert templates["pipeline.flows.fit"].container.image == "reg:5000/acme/trainer:3.1"
+    assert templates["pipeline.flows.plain"].container.image == "ghcr.io/acme/base:1"
+    env = {item.key: item.value for item in templates["pipeline.flows.fit"].container.env}
+    assert env["TASKLOOM_IMAGES"] == '{"trainer": "reg:5000/acme/trainer:3.1"}'  # for a dynamic task's children
+    missing = loom("serialize", "pipeline", "-o", str(tmp_path / "out2"), cwd=tmp_path)
+    assert missing.returncode != 0
+    assert "'trainer'" in missing.stderr and "--image trainer=IMAGE" in missing.stderr and "Traceback" not in missing.stderr
