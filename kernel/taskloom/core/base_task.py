@@ -528,7 +528,8 @@ _KUBERNETES_RESOURCE_NAMES = {
 
 
 def _pod_spec_with_primary(pod_spec: dict[str, Any], container: Any) -> dict[str, Any]:
-    """A copy of ``pod_spec`` whose primary container carries the task's image, environment and resources.
+    """A copy of ``pod_spec`` whose primary container carries the task's image, command line, environment
+    and resources.
 
     Values the pod template sets on the primary container itself win; the task's fill what it leaves out.
     """
@@ -541,6 +542,8 @@ def _pod_spec_with_primary(pod_spec: dict[str, Any], container: Any) -> dict[str
         primary = {"name": PRIMARY_CONTAINER}
         containers.insert(0, primary)
     primary.setdefault("image", container.image)
+    if container.args:  # the command line that runs the task (from the packaging plugin)
+        primary.setdefault("args", list(container.args))
     if container.env:
         present = {item.get("name") for item in primary.get("env", [])}
         primary["env"] = primary.get("env", []) + [

@@ -93,9 +93,7 @@ def read_bytes(uri: str, what: str) -> bytes:
         try:
             download(uri, local)
         except Exception as error:
-            raise ContainerFailure(
-                "INPUTS_UNREADABLE", f"cannot read {what}: {error}", recoverable=True, user=False
-            ) from error
+            raise ContainerFailure("READ_FAILED", f"cannot read {what}: {error}", recoverable=True, user=False) from error
         with open(local, "rb") as handle:
             return handle.read()
 
@@ -268,7 +266,6 @@ class Invocation:
         checkpoint_path: str | None,
         prev_checkpoint: str | None,
         load_task: Callable[[], Any],
-        map_element: bool = False,
         dynamic_distribution: str | None = None,
         dynamic_destination: str | None = None,
     ) -> None:
@@ -277,7 +274,6 @@ class Invocation:
         self.raw_output_data_prefix = raw_output_data_prefix
         self.checkpoint = StorageCheckpoint(checkpoint_path, prev_checkpoint)
         self.load_task = load_task
-        self.map_element = map_element
         self.dynamic_distribution = dynamic_distribution
         self.dynamic_destination = dynamic_destination
 
@@ -311,7 +307,7 @@ class Invocation:
         from taskloom.types.blob import offload
 
         from taskloom_flyte.codec import literal_map_from_bytes, literal_map_to_bytes, to_proto
-        from taskloom_flyte.resolvers import MapElement, TemplateTask
+        from taskloom_flyte.resolvers import MapElement
 
         try:
             task = self.load_task()
@@ -330,11 +326,8 @@ class Invocation:
         if isinstance(task, MapElement):
             literals = _element_inputs(literals, task.bound_inputs, array_index(), task.task.name)
             task = task.task
-        if isinstance(task, TemplateTask):
-            name, input_types, output_types = task.name, task.input_types, task.output_types
-        else:
-            name = task.name
-            input_types, output_types = task.python_interface.inputs, task.python_interface.outputs
+        name, interface = task.name, task.python_interface
+        input_types, output_types = interface.inputs, interface.outputs
         entity = f"task {name!r}"
         try:
             values = TypeEngine.literal_map_to_kwargs(None, literals, dict(input_types), entity=entity)
@@ -364,26 +357,20 @@ class Invocation:
             return FUTURES_FILE, to_proto(spec).SerializeToString()
 
         try:
-            if isinstance(task, TemplateTask):
-                result = task.executor.execute(**values)
-            else:
-                result = task.run(
-                    values,
-                    execution_id=execution_id(),
-                    attempt=attempt_number(),
-                    checkpoint=self.checkpoint,
-                    task_id=task_id(name),
-                )
+            result = task.run(
+                values,
+                execution_id=execution_id(),
+                attempt=attempt_number(),
+                checkpoint=self.checkpoint,
+                task_id=task_id(name),
+            )
         except IgnoreOutputs:
             raise
         except Exception as error:
             raise _user_failure(error, name) from error
 
         try:
-            if isinstance(task, TemplateTask):
-                outputs = _outputs_by_name(result, list(output_types), name)
-            else:
-                outputs = task.python_interface.outputs_by_name(result)
+            outputs = interface.outputs_by_name(result)
             if self.raw_output_data_prefix:
                 outputs = offload(outputs, dict(output_types), _join(self.raw_output_data_prefix, "outputs"))
             else:
@@ -391,8 +378,8 @@ class Invocation:
             literal_map = TypeEngine.dict_to_literal_map(
                 None, outputs, dict(output_types), entity=entity, direction="output"
             )
-        except TypeTransformerFailedError as error:
-            raise ContainerFailure("USER:TypeTransformerFailedError", str(error), recoverable=False, user=True) from error
+        except (TypeTransformerFailedError, ValueError) as error:  # ValueError: outputs of the wrong shape
+            raise ContainerFailure(f"USER:{type(error).__name__}", f"task {name!r}: {error}", recoverable=False, user=True) from error
         return OUTPUTS_FILE, literal_map_to_bytes(literal_map)
 
     def _settings(self) -> Any:
@@ -438,20 +425,6 @@ def _element_inputs(literals: Any, bound: frozenset[str], index: int, task_name:
             )
         chosen[name] = items[index]
     return LiteralMap(literals=chosen)
-
-
-def _outputs_by_name(result: Any, names: list[str], task_name: str) -> dict[str, Any]:
-    from taskloom.exceptions.user import TypeTransformerFailedError
-
-    if not names:
-        return {}
-    if len(names) == 1:
-        return {names[0]: result}
-    if not isinstance(result, tuple) or len(result) != len(names):
-        raise TypeTransformerFailedError(
-            f"task {task_name!r}: expected {len(names)} outputs {names}, got {type(result).__name__}"
-        )
-    return dict(zip(names, result))
 
 
 def error_document(failure: ContainerFailure) -> bytes:
@@ -542,7 +515,6 @@ def _main(program: str, argv: list[str] | None, *, map_task: bool) -> int:
         checkpoint_path=given(arguments.checkpoint_path),
         prev_checkpoint=given(arguments.prev_checkpoint),
         load_task=load_task,
-        map_element=map_task,
         dynamic_distribution=arguments.dynamic_addl_distro,
         dynamic_destination=arguments.dynamic_dest_dir,
     )
@@ -588,11 +560,17 @@ def fast_execute_main(argv: list[str] | None = None) -> int:
         return 2
     destination = os.path.realpath(os.path.expanduser(arguments.dest_dir or os.getcwd()))
     if arguments.additional_distribution:
-        payload = read_bytes(arguments.additional_distribution, "code tarball")
-        import io
+        from taskloom.storage import download
 
-        with tarfile.open(fileobj=io.BytesIO(payload), mode="r:*") as archive:
-            archive.extractall(destination, filter="data")
+        with tempfile.TemporaryDirectory(prefix="loom-fast-execute-") as directory:
+            local = os.path.join(directory, "code.tar.gz")
+            try:
+                download(arguments.additional_distribution, local)
+                with tarfile.open(local, mode="r:*") as archive:
+                    archive.extractall(destination, filter="data")
+            except Exception as error:  # a missing or corrupt tarball: said in one line, no traceback
+                print(f"loom-fast-execute: cannot unpack {arguments.additional_distribution}: {error}", file=sys.stderr)
+                return 1
         position = command.index("--resolver") if "--resolver" in command else len(command)
         command[position:position] = [
             "--dynamic-addl-distro",

@@ -361,10 +361,14 @@ def _message(kind: str, entity: Any, settings: Any) -> Any:
 
     try:
         if kind == "task":
-            from taskloom_flyte.resolvers import container_args
+            template = entity.to_task_template(settings)
+            command = _command_of(template)
+            if command is not None and not command:
+                # taskloom-flyte gives no command to a task a container cannot import: say why.
+                from taskloom_flyte.resolvers import find_reference
 
-            container_args(entity, settings)  # a task a container cannot find is an error here, with the reason
-            return task_pb2.TaskSpec(template=to_proto(entity.to_task_template(settings)))
+                find_reference(entity)
+            return task_pb2.TaskSpec(template=to_proto(template))
         if kind == "workflow":
             subworkflows = {}
             _subworkflows(entity, settings, subworkflows)
@@ -395,6 +399,19 @@ def _message(kind: str, entity: Any, settings: Any) -> Any:
         raise
     except UserException as error:
         raise PackagingError(f"{kind} {entity.name!r}: {error}") from error
+
+
+def _command_of(template: Any) -> list[str] | None:
+    """The command line of a task template's container (or of its pod's primary container); None for
+    a task that a backend plugin runs without a container."""
+    if template.container is not None:
+        return list(template.container.args)
+    if template.k8s_pod is not None:
+        for container in template.k8s_pod.pod_spec.get("containers", []):
+            if container.get("name") == template.k8s_pod.primary_container_name:
+                return list(container.get("args", []))
+        return []
+    return None
 
 
 def _subworkflows(workflow: Any, settings: Any, found: dict[str, Any]) -> None:

@@ -15,7 +15,6 @@ contract: ``name()``, ``load_task(loader_args)``, ``loader_args(settings, task)`
 from __future__ import annotations
 
 import importlib
-import sys
 from typing import Any
 
 from taskloom.exceptions.user import UserException
@@ -121,12 +120,13 @@ class TaskTemplateResolver(TaskResolver):
                 f"task template resolver expects 'TEMPLATE_URI EXECUTOR', got {' '.join(loader_args)!r}"
             )
         template_uri, executor_path = loader_args
-        from taskloom_flyte.codec import from_proto
-
         from flyteidl.core import tasks_pb2
 
+        from taskloom_flyte.codec import from_proto
+        from taskloom_flyte.entrypoint import read_bytes
+
         message = tasks_pb2.TaskTemplate()
-        payload = _read_bytes(template_uri)
+        payload = read_bytes(template_uri, "task template")
         try:
             message.ParseFromString(payload)
         except Exception as error:
@@ -140,21 +140,30 @@ class TaskTemplateResolver(TaskResolver):
 
 
 class TemplateTask:
-    """A task described by its template alone; inputs and outputs take the types its interface implies."""
+    """A task described by its template alone, run by ``executor.execute(**inputs)``.
+
+    Its Python interface holds the types the template's literal types imply, so that the
+    entrypoint converts inputs and outputs as for any task.
+    """
 
     def __init__(self, template: Any, executor: Any) -> None:
+        from taskloom.core.interface import Interface
         from taskloom.core.type_engine import TypeEngine
+
+        def python_types(variables: Any) -> dict[str, Any]:
+            return {name: TypeEngine.guess_python_type(variable.type) for name, variable in variables.variables.items()}
 
         self.template = template
         self.executor = executor
         self.name = template.id.name
-        interface = template.interface
-        self.input_types = {
-            name: TypeEngine.guess_python_type(variable.type) for name, variable in interface.inputs.variables.items()
-        }
-        self.output_types = {
-            name: TypeEngine.guess_python_type(variable.type) for name, variable in interface.outputs.variables.items()
-        }
+        self.python_interface = Interface(
+            python_types(template.interface.inputs), python_types(template.interface.outputs)
+        )
+
+    def run(self, inputs: dict[str, Any], **context: Any) -> Any:
+        """Run the task: what :meth:`PythonTask.run` is for a task with code (``context``, the
+        execution, attempt and checkpoint, concerns the executor class alone, which has none)."""
+        return self.executor.execute(**inputs)
 
 
 default_task_resolver = DefaultTaskResolver()
@@ -220,34 +229,21 @@ def find_reference(task: Any) -> tuple[str, str]:
     Raises :class:`TaskNotFoundError` when the task is not bound to a name at the top level of an
     importable module (a task made inside a function, or defined in a script run as ``__main__``).
     """
-    function = getattr(task, "task_function", None)
-    candidates: list[tuple[str, str]] = []
-    if function is not None:
-        candidates.append((function.__module__, function.__name__))
-    for module_name, attribute in candidates:
-        module = sys.modules.get(module_name)
-        if module is not None and getattr(module, attribute, None) is task:
-            return _importable(task, module_name), attribute
-    for module_name, module in list(sys.modules.items()):
-        namespace = getattr(module, "__dict__", None)
-        if not isinstance(namespace, dict):
-            continue
-        for attribute, value in list(namespace.items()):
-            if value is task:
-                return _importable(task, module_name), attribute
-    raise TaskNotFoundError(
-        f"task {task.name!r} is not bound to a name at the top level of a module, so a container "
-        "cannot import it; define it at module level"
-    )
+    from taskloom.core.tracker import find_binding
 
-
-def _importable(task: Any, module_name: str) -> str:
-    if module_name in ("__main__", "__mp_main__"):
+    found = find_binding(task)
+    if found is None:
+        raise TaskNotFoundError(
+            f"task {task.name!r} is not bound to a name at the top level of a module, so a container "
+            "cannot import it; define it at module level"
+        )
+    module, attribute = found
+    if module.__name__ in ("__main__", "__mp_main__"):
         raise TaskNotFoundError(
             f"task {task.name!r} is defined in a script run as __main__, which a container cannot import; "
             "package the module or directory instead (loom package FILE_OR_DIR)"
         )
-    return module_name
+    return module.__name__, attribute
 
 
 def load_resolver(path: str) -> TaskResolver:
@@ -280,17 +276,3 @@ def _pairs(loader_args: list[str], keys: tuple[str, ...], resolver: TaskResolver
         expected = " ".join(f"{key} VALUE" for key in keys)
         raise TaskNotFoundError(f"{resolver.name()} expects '{expected}', got {' '.join(loader_args)!r}")
     return {loader_args[index]: loader_args[index + 1] for index in range(0, len(loader_args), 2)}
-
-
-def _read_bytes(uri: str) -> bytes:
-    from taskloom.storage import get_filesystem, split_protocol
-    from taskloom.exceptions.system import StorageError
-
-    protocol, _ = split_protocol(uri)
-    try:
-        with get_filesystem(protocol).open(uri, "rb") as handle:
-            return handle.read()
-    except StorageError:
-        raise
-    except Exception as error:
-        raise StorageError(f"cannot read {uri}: {type(error).__name__}: {error}") from error

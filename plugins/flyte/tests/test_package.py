@@ -308,7 +308,7 @@ def test_a_fast_package_registers_with_its_code_uploaded_and_its_commands_filled
     assert completed.returncode == 0, completed.stderr
     uploads = tmp_path / "uploads"
     with AdminServer() as server:
-        result = register_package(
+        register_package(
             str(tmp_path / "pkg.tgz"), endpoint=server.address, project="proj", domain="dev", insecure=True,
             source_upload_path=str(uploads), echo=lambda line: None,
         )
@@ -324,7 +324,6 @@ def test_a_fast_package_registers_with_its_code_uploaded_and_its_commands_filled
         args = list(request.spec.template.container.args)
         assert args[0] == "loom-fast-execute"
         assert args[2].endswith(tarballs[0].name) and "{{" not in " ".join(args[:5])
-    assert result is not None
 
 
 def test_named_images_fill_the_placeholders_of_container_image(tmp_path):
@@ -357,3 +356,25 @@ def wf(x: int) -> int:
     missing = loom("serialize", "pipeline", "-o", str(tmp_path / "out2"), cwd=tmp_path)
     assert missing.returncode != 0
     assert "'trainer'" in missing.stderr and "--image trainer=IMAGE" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_a_pod_template_task_gets_the_command_line_in_its_primary_container(tmp_path):
+    write_program(tmp_path, '''
+from taskloom import task
+
+
+@task(pod_template={"containers": [{"name": "primary", "securityContext": {"runAsUser": 1000}}]})
+def podded(x: int) -> int:
+    return x
+''')
+    completed = loom("serialize", "pipeline", "-o", str(tmp_path / "out"), cwd=tmp_path)
+    assert completed.returncode == 0, completed.stderr
+    (template,) = [m.template for m in parse(tmp_path / "out").values() if isinstance(m, task_pb2.TaskSpec)]
+    assert not template.HasField("container")
+    from google.protobuf.json_format import MessageToDict
+
+    containers = MessageToDict(template.k8s_pod.pod_spec)["containers"]
+    primary = next(c for c in containers if c["name"] == template.k8s_pod.primary_container_name)
+    assert primary["args"][0] == "loom-execute"
+    assert primary["args"][-4:] == ["task-module", "pipeline.flows", "task-name", "podded"]
+    assert primary["securityContext"] == {"runAsUser": 1000.0}

@@ -231,21 +231,12 @@ class ProcessPool:
 
 
 def _find_reference(entity: Any) -> tuple[str, str | None, str]:
-    function = getattr(entity, "task_function", None)
-    candidates = []
-    if function is not None:
-        candidates.append((function.__module__, function.__name__))
-    for module_name, attribute in candidates:
-        module = sys.modules.get(module_name)
-        if module is not None and getattr(module, attribute, None) is entity:
-            return module_name, getattr(module, "__file__", None), attribute
-    for module_name, module in list(sys.modules.items()):  # a task instance bound to a module-level name
-        namespace = getattr(module, "__dict__", None)
-        if not isinstance(namespace, dict):
-            continue
-        for attribute, value in list(namespace.items()):
-            if value is entity:
-                return module_name, getattr(module, "__file__", None), attribute
+    from taskloom.core.tracker import find_binding
+
+    found = find_binding(entity)
+    if found is not None:
+        module, attribute = found
+        return module.__name__, getattr(module, "__file__", None), attribute
     raise TaskNotImportable(
         f"task {entity.name!r} cannot run in a worker process: it is not bound to a name at the top level "
         "of a module, so a worker cannot find it; define it at module level, or run without processes"
