@@ -169,9 +169,9 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as error:
         error.show()
         sys.exit(error.exit_code)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as error:
         click.echo("Aborted!", err=True)
-        sys.exit(1)
+        sys.exit(130 if isinstance(error.__cause__, KeyboardInterrupt) else 1)  # Ctrl-C: as a shell reports it
     except TaskloomException as error:
         if verbose:
             raise

@@ -245,3 +245,66 @@ def test_processes_runs_task_bodies_in_worker_processes(tmp_path):
     loom_pid = int((tmp_path / "loom.pid").read_text())
     found = json.loads(done.stdout)
     assert loom_pid not in found and 1 <= len(set(found)) <= 2
+
+
+BYTES_FLOWS = '''
+import dataclasses
+
+from taskloom import task
+
+
+@dataclasses.dataclass
+class Message:
+    body: bytes
+    topic: str = "none"
+
+
+@task
+def show(data: bytes) -> str:
+    return repr(data)
+
+
+@task
+def show_all(blobs: list[bytes], message: Message) -> str:
+    return repr((blobs, message.body, message.topic))
+'''
+
+
+@pytest.fixture
+def bytes_flows(tmp_path):
+    path = tmp_path / "bytes_flows.py"
+    path.write_text(BYTES_FLOWS)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("given", "received"),
+    [
+        ("plain text", b"plain text"),
+        ("h\u00e9llo", "h\u00e9llo".encode()),
+        ("base64:AAEC", b"\x00\x01\x02"),
+        ("base64:", b""),
+        ("hex:00ff10", b"\x00\xff\x10"),
+        ("text:base64:AAEC", b"base64:AAEC"),
+        ("", b""),
+    ],
+)
+def test_bytes_are_utf8_text_or_base64_or_hex(bytes_flows, given, received):
+    done = run_loom(["run", bytes_flows, "show", "--data", given])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == repr(received)
+
+
+def test_bytes_inside_json_follow_the_same_convention(bytes_flows):
+    done = run_loom(
+        ["run", bytes_flows, "show_all", "--blobs", '["base64:AAEC", "hex:ff", "text"]',
+         "--message", '{"body": "base64:/w==", "topic": "t"}']
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == repr(([b"\x00\x01\x02", b"\xff", b"text"], b"\xff", "t"))
+
+
+def test_help_says_how_bytes_are_given(bytes_flows):
+    done = run_loom(["run", bytes_flows, "show", "--help"])
+    assert done.returncode == 0, done.stderr
+    assert "base64:" in done.stdout and "hex:" in done.stdout and "UTF-8" in done.stdout

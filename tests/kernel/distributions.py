@@ -59,8 +59,10 @@ def run_python(code: str, *, path: Path | None = None, env: dict[str, str] | Non
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def run_loom(arguments: list[str], *, path: Path | None = None, env: dict[str, str] | None = None):
-    """Run the ``loom`` command line in a fresh interpreter; return the CompletedProcess."""
+def run_loom(
+    arguments: list[str], *, path: Path | None = None, env: dict[str, str] | None = None, cwd: Path | None = None
+):
+    """Run the ``loom`` command line in a fresh interpreter (in directory ``cwd``); return the CompletedProcess."""
     environment = dict(os.environ)
     if path is not None:
         environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(path), environment.get("PYTHONPATH", "")]))
@@ -70,5 +72,6 @@ def run_loom(arguments: list[str], *, path: Path | None = None, env: dict[str, s
         capture_output=True,
         text=True,
         env=environment,
+        cwd=cwd,
         timeout=120,
     )

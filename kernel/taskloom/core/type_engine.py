@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import inspect
 import reprlib
+import sys
 import types
 import typing
 from typing import TYPE_CHECKING, Any, Callable, Generic, Mapping, TypeVar
@@ -413,6 +414,14 @@ class TypeEngine:
             raise TypeTransformerFailedError(
                 f"expected {type_name(t)}, got {value_description(python_val)} ({type(error).__name__}: {error})"
             ) from error
+        except RecursionError as error:
+            # A value that contains itself, or is nested deeper than Python recurses. Explained by the
+            # outermost conversion, which has the whole value and the stack to describe it.
+            if _inside_conversion():
+                raise
+            raise TypeTransformerFailedError(
+                f"expected {type_name(t)}, got {value_description(python_val)}: {_recursion_detail(python_val)}"
+            ) from error
 
     @classmethod
     def to_python_value(cls, ctx: Any, lv: Literal, expected_python_type: Any) -> Any:
@@ -426,6 +435,13 @@ class TypeEngine:
         except (TypeError, ValueError, AttributeError, KeyError, OverflowError) as error:
             raise TypeTransformerFailedError(
                 f"expected a literal of {type_name(t)}, got {literal_description(lv)} ({type(error).__name__}: {error})"
+            ) from error
+        except RecursionError as error:  # explained once, by the outermost conversion (see to_literal)
+            if _inside_conversion():
+                raise
+            detail = "it is nested too deeply to convert"
+            raise TypeTransformerFailedError(
+                f"expected a literal of {type_name(t)}, got {literal_description(lv)}: {detail}"
             ) from error
 
     @classmethod
@@ -514,8 +530,11 @@ class TypeEngine:
                     test = checkers[python_type]
                 except (KeyError, TypeError):
                     test = cls.checker(python_type)
-                if test is not None and test(value):
-                    continue
+                try:
+                    if test is not None and test(value):
+                        continue
+                except RecursionError:
+                    pass  # a value that contains itself, or is nested too deeply: converting it says so
             if entity is not None and not isinstance(entity, str):  # a task: name it only when needed
                 entity = f"task {entity.name!r}"
             cls.dict_to_literal_map(None, {name: value}, dict(type_hints), entity=entity, direction=direction)
@@ -553,10 +572,82 @@ def _expects(python_type: Any, value: Any, error: Exception) -> str:
     expected = type_name(strip_annotated(python_type))
     message = f"expects {expected}, got {value_description(value)}"
     detail = str(error)
-    # Nested values (an item of a list...) carry their own, more precise, detail.
-    if detail != f"expected {expected}, got {value_description(value)}":
+    said = f"expected {expected}, got {value_description(value)}"
+    if detail.startswith(said + ":"):  # the same words, with why: keep only why
+        message += detail[len(said) :]
+    elif detail != said:  # nested values (an item of a list...) carry their own, more precise, detail
         message += f" ({detail})"
     return message
+
+
+def _inside_conversion() -> bool:
+    """Tell whether the conversion calling this is itself inside another (of a value that holds it)."""
+    frame = sys._getframe(2)  # the caller of the conversion that calls this
+    while frame is not None:
+        if frame.f_code in _CONVERSIONS:
+            return True
+        frame = frame.f_back
+    return False
+
+
+#: The code of the engine's conversions, by which :func:`_inside_conversion` recognises their frames.
+_CONVERSIONS = frozenset({TypeEngine.to_literal.__func__.__code__, TypeEngine.to_python_value.__func__.__code__})
+
+#: How many parts of a value :func:`_recursion_detail` looks at, at most, to find out why.
+_RECURSION_WALK_LIMIT = 200_000
+
+
+def _recursion_detail(value: Any) -> str:
+    """Why converting ``value`` exhausted Python's recursion: the place where it contains itself, or
+    its depth (``it contains itself at ['rows'][1]``, ``it is nested too deeply to convert (3,000 levels)``).
+
+    Walked with a stack of its own, since recursing is what just failed; only lists, tuples, dicts and
+    the attributes of objects (dataclasses, attrs classes, plain objects) are looked into.
+    """
+    chain: list[int] = []  # the ids of the containers from the value down to the current one
+    places: list[str] = []  # how each of them is reached from its parent
+    on_chain: set[int] = set()
+    pending: list[tuple[Any, str, int]] = [(value, "", 0)]
+    deepest = visited = 0
+    while pending and visited < _RECURSION_WALK_LIMIT:
+        node, place, depth = pending.pop()
+        for left in chain[depth:]:
+            on_chain.discard(left)
+        del chain[depth:], places[depth:]
+        parts = _parts_of(node)
+        if parts is None:
+            continue
+        if id(node) in on_chain:
+            return f"it contains itself at {''.join(places)}{place}"
+        chain.append(id(node))
+        places.append(place)
+        on_chain.add(id(node))
+        deepest = max(deepest, depth + 1)
+        visited += 1
+        pending.extend((part, part_place, depth + 1) for part_place, part in reversed(parts))
+    if pending:
+        return "it is nested too deeply to convert, or contains itself"
+    if deepest * 4 < sys.getrecursionlimit():  # not deep enough to be the cause by itself
+        return f"converting it exceeded Python's recursion limit ({sys.getrecursionlimit():,})"
+    return f"it is nested too deeply to convert ({deepest:,} levels)"
+
+
+def _parts_of(node: Any) -> list[tuple[str, Any]] | None:
+    """The parts of ``node`` with how each is reached (``[2]``, ``['key']``, ``.field``), or None for a leaf."""
+    if isinstance(node, dict):
+        return [(f"[{key!r}]", item) for key, item in node.items()]
+    if isinstance(node, (list, tuple)):
+        names = getattr(type(node), "_fields", None)  # a NamedTuple
+        if names is not None and len(names) == len(node):
+            return [(f".{name}", item) for name, item in zip(names, node)]
+        return [(f"[{index}]", item) for index, item in enumerate(node)]
+    if isinstance(node, (str, bytes, int, float, type, types.ModuleType, types.FunctionType)) or node is None:
+        return None
+    fields = getattr(type(node), "__dataclass_fields__", None) or {
+        attribute.name: attribute for attribute in getattr(type(node), "__attrs_attrs__", ())
+    }
+    names = list(fields) or list(getattr(node, "__dict__", {}))
+    return [(f".{name}", getattr(node, name, None)) for name in names] or None
 
 
 def _unsupported_message(t: Any) -> str:
