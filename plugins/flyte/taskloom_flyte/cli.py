@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import click
@@ -85,10 +84,9 @@ def package_command(
     force: bool,
 ) -> None:
     """Write the tasks, workflows and launch plans of MODULE_OR_DIR into one archive for registration."""
-    from taskloom_flyte.package import write_archive
+    from taskloom_flyte.package import check_archive_path, write_archive
 
-    if os.path.exists(output) and not force:
-        raise click.UsageError(f"{output} exists; pass --force to overwrite it")
+    check_archive_path(output, force=force)  # before the program is imported and serialized
     package = _build(target, images, project, domain, version, env, fast)
     write_archive(package, output)
     click.echo(f"wrote {output}: {len(package.files)} files (version {package.version})")

@@ -34,10 +34,12 @@ Other flyteidl fields that the kernel leaves out (artifacts, quality of service,
 written and are ignored when read.
 
 A contract that flyteidl cannot hold (an integer out of its field's range, a naive datetime, a
-non-JSON value in a Struct) raises :class:`CodecError` naming the contract, the field and where it
-sits, e.g. ``at nodes[0].inputs[1].binding.promise.attr_path[0].int_value: PromiseAttribute.int_value
-...``. A message that does not make a valid contract raises :class:`CodecError` the same way; an
-object that is not a contract, or a message the codec does not map, raises TypeError naming its type.
+non-JSON value in a Struct, a value nested deeper than protobuf's parsers read: :data:`MAX_DEPTH`)
+raises :class:`CodecError` naming the contract, the field and where it sits, e.g.
+``at nodes[0].inputs[1].binding.promise.attr_path[0].int_value: PromiseAttribute.int_value ...``
+(the two ends of a very long path). A message that does not make a valid contract raises
+:class:`CodecError` the same way; an object that is not a contract, or a message the codec does not
+map, raises TypeError naming its type.
 
 The kernel has no contract for a workflow closure (a workflow with the task templates it uses):
 :func:`workflow_closure_to_proto` and :func:`workflow_closure_from_proto` map a workflow template and
@@ -88,6 +90,7 @@ from taskloom.models import (
 from taskloom.models import literals as lit
 
 __all__ = [
+    "MAX_DEPTH",
     "MESSAGES",
     "CodecError",
     "from_proto",
@@ -106,6 +109,12 @@ class CodecError(UserValueError):
     given to :func:`to_proto` or :func:`from_proto`. A ValueError.
     """
 
+
+#: protobuf's recursion limit: its parsers (upb, C++ and pure Python alike, so flytekit's and this
+#: codec's reads) refuse a document whose messages nest more than this many levels below its root,
+#: a map's entry counting as a level. :func:`to_proto` refuses such a value when writing, rather
+#: than leave it to be discovered by whoever reads it. (Measured: a LiteralMap holds 48 nested lists.)
+MAX_DEPTH = 100
 
 #: Each contract class and the flyteidl message class it mirrors.
 MESSAGES: dict[type, type[Message]] = {
@@ -227,11 +236,15 @@ MESSAGES: dict[type, type[Message]] = {
 # ---------------------------------------------------------------------------------------------
 
 
-def to_proto(contract: Any) -> Message:
+def to_proto(contract: Any, *, depth: int = 0) -> Message:
     """Return the flyteidl message of a kernel contract (any class of :data:`MESSAGES`).
 
+    ``depth`` is the level at which the message will sit in the document that is written: 0 when it
+    is the document (an ``outputs.pb``), 1 for a TaskTemplate inside an admin ``TaskSpec``.
+
     Raises TypeError when ``contract`` is not a contract, :class:`CodecError` when it holds a value
-    flyteidl cannot (the error names the contract, the field and the path to it).
+    flyteidl cannot (the error names the contract, the field and the path to it), including one
+    nested more than :data:`MAX_DEPTH` levels below the document's root.
     """
     plan = _plans().by_contract.get(type(contract))
     if plan is None:
@@ -240,7 +253,7 @@ def to_proto(contract: Any) -> Message:
         )
     message = plan.message()
     try:
-        _fill(message, contract, plan)
+        _fill(message, contract, depth, plan)
     except _Failure as failure:
         raise CodecError(
             f"cannot encode {type(contract).__name__} as {plan.descriptor.full_name}: {failure.describe()}"
@@ -289,6 +302,11 @@ def literal_map_from_bytes(data: bytes, *, source: str = "") -> lit.LiteralMap:
     try:
         message.ParseFromString(bytes(data))
     except DecodeError as error:
+        if "MaxDepth" in str(error) or "levels of nesting" in str(error):  # upb's and pure Python's words
+            raise StorageError(
+                f"{where} nests messages deeper than protobuf's limit of {MAX_DEPTH} levels, so it cannot be read; "
+                "its writer did not check the depth"
+            ) from error
         raise StorageError(
             f"{where} is not a flyteidl LiteralMap ({len(data)} bytes; truncated or corrupt?): {error}"
         ) from error
@@ -304,13 +322,13 @@ def workflow_closure_to_proto(
     """Return the ``flyteidl.core.WorkflowClosure`` of a workflow and the task templates it uses."""
     if not isinstance(workflow_template, workflow.WorkflowTemplate):
         raise TypeError(f"workflow_closure_to_proto: expected a WorkflowTemplate, got {_type_name(workflow_template)}")
-    closure = workflow_closure_pb2.WorkflowClosure(workflow=to_proto(workflow_template))
+    closure = workflow_closure_pb2.WorkflowClosure(workflow=to_proto(workflow_template, depth=1))
     for position, template in enumerate(tasks):
         if not isinstance(template, task.TaskTemplate):
             raise TypeError(
                 f"workflow_closure_to_proto: tasks[{position}] must be a TaskTemplate, got {_type_name(template)}"
             )
-        closure.tasks.append(to_proto(template))
+        closure.tasks.append(to_proto(template, depth=1))
     return closure
 
 
@@ -343,15 +361,28 @@ class _Failure(Exception):
         self.path: list[str] = []  # innermost first; field names and [index] / ['key'] steps
 
     def describe(self) -> str:
-        steps = "".join(step if step.startswith("[") else f".{step}" for step in reversed(self.path))
-        return f"at {steps.lstrip('.')}: {self.reason}" if steps else self.reason
+        steps = [step if step.startswith("[") else f".{step}" for step in reversed(self.path)]
+        if len(steps) > 16:  # a deeply nested value: the two ends of its path say where it is
+            steps = [*steps[:8], f" ...{len(steps) - 12} steps... ", *steps[-4:]]
+        where = "".join(steps).lstrip(".")
+        return f"at {where}: {self.reason}" if where else self.reason
+
+
+def _enter(depth: int) -> None:
+    """Refuse to write a message (or a map's entry) at ``depth`` levels below the document's root
+    when protobuf's parsers would refuse to read it back."""
+    if depth > MAX_DEPTH:
+        raise _Failure(
+            f"nested too deep: level {depth} of the document, where protobuf's parsers stop at {MAX_DEPTH} "
+            "levels (their recursion limit), so it could not be read back"
+        )
 
 
 # ---------------------------------------------------------------------------------------------
 # Encoding and decoding, driven by the plans
 # ---------------------------------------------------------------------------------------------
 
-Encoder = Callable[[Message, Any], None]
+Encoder = Callable[[Message, Any, int], None]  # (message, value, the message's level in the document)
 Decoder = Callable[[Message], Any]
 _UNSET = object()  # a decoder's answer for "leave the field to the contract's default"
 
@@ -371,8 +402,10 @@ class _Plan:
         self.oneofs: list[tuple[str, tuple[str, ...]]] = []
 
 
-def _fill(message: Message, contract: Any, plan: _Plan | None = None) -> None:
-    """Write the fields of ``contract`` into ``message`` (an empty message of its type)."""
+def _fill(message: Message, contract: Any, depth: int, plan: _Plan | None = None) -> None:
+    """Write the fields of ``contract`` into ``message`` (an empty message of its type, ``depth``
+    levels below the root of the document)."""
+    _enter(depth)
     if plan is None:
         plan = _plans().by_contract.get(type(contract))
         if plan is None or plan.descriptor is not message.DESCRIPTOR:
@@ -383,7 +416,7 @@ def _fill(message: Message, contract: Any, plan: _Plan | None = None) -> None:
         if value is None:
             continue
         try:
-            encode(message, value)
+            encode(message, value, depth)
         except _Failure as failure:
             failure.path.append(name)
             raise
@@ -482,7 +515,7 @@ def _singular_codec(field: FieldDescriptor, attribute: attrs.Attribute) -> tuple
     if field.message_type is None:
         to_wire, from_wire = _scalar_conversions(field, attribute)
 
-        def encode(message: Message, value: Any) -> None:
+        def encode(message: Message, value: Any, depth: int) -> None:
             setattr(message, name, to_wire(value))
 
         def decode(message: Message) -> Any:
@@ -491,18 +524,19 @@ def _singular_codec(field: FieldDescriptor, attribute: attrs.Attribute) -> tuple
     elif field.message_type.full_name in _WELL_KNOWN:
         write, read = _WELL_KNOWN[field.message_type.full_name]
 
-        def encode(message: Message, value: Any) -> None:
-            write(getattr(message, name), value)
+        def encode(message: Message, value: Any, depth: int) -> None:
+            _enter(depth + 1)
+            write(getattr(message, name), value, depth + 1)
 
         def decode(message: Message) -> Any:
             return read(getattr(message, name))
 
     else:
 
-        def encode(message: Message, value: Any) -> None:
+        def encode(message: Message, value: Any, depth: int) -> None:
             sub_message = getattr(message, name)
             sub_message.SetInParent()  # an empty contract (Void, defaults only) is still present
-            _fill(sub_message, value)
+            _fill(sub_message, value, depth + 1)
 
         def decode(message: Message) -> Any:
             return _decode(getattr(message, name))
@@ -514,7 +548,9 @@ def _map_codec(field: FieldDescriptor) -> tuple[Encoder, Decoder]:
     name = field.name
     if field.message_type.fields_by_name["value"].message_type is None:
 
-        def encode(message: Message, value: dict[str, Any]) -> None:
+        def encode(message: Message, value: dict[str, Any], depth: int) -> None:
+            if value:
+                _enter(depth + 1)  # each entry is a message
             getattr(message, name).update(value)
 
         def decode(message: Message) -> dict[str, Any]:
@@ -522,11 +558,12 @@ def _map_codec(field: FieldDescriptor) -> tuple[Encoder, Decoder]:
 
         return encode, decode
 
-    def encode_messages(message: Message, value: dict[str, Any]) -> None:
+    def encode_messages(message: Message, value: dict[str, Any], depth: int) -> None:
         entries = getattr(message, name)
         for key, item in value.items():
             try:
-                _fill(entries[key], item)
+                _enter(depth + 1)  # the entry, which holds the value's message
+                _fill(entries[key], item, depth + 2)
             except _Failure as failure:
                 failure.path.append(f"[{key!r}]")
                 raise
@@ -549,7 +586,7 @@ def _repeated_codec(field: FieldDescriptor, attribute: attrs.Attribute) -> tuple
     if field.message_type is None:
         to_wire, from_wire = _scalar_conversions(field, attribute)
 
-        def encode(message: Message, value: tuple[Any, ...]) -> None:
+        def encode(message: Message, value: tuple[Any, ...], depth: int) -> None:
             getattr(message, name).extend([to_wire(item) for item in value])
 
         def decode(message: Message) -> tuple[Any, ...]:
@@ -557,11 +594,11 @@ def _repeated_codec(field: FieldDescriptor, attribute: attrs.Attribute) -> tuple
 
         return encode, decode
 
-    def encode_messages(message: Message, value: tuple[Any, ...]) -> None:
+    def encode_messages(message: Message, value: tuple[Any, ...], depth: int) -> None:
         items = getattr(message, name)
         for position, item in enumerate(value):
             try:
-                _fill(items.add(), item)
+                _fill(items.add(), item, depth + 1)
             except _Failure as failure:
                 failure.path.append(f"[{position}]")
                 raise
@@ -661,7 +698,7 @@ def _shortest_float32(value: float) -> float:
 # --- well-known types: Timestamp, Duration, Struct, BoolValue -------------------------------------
 
 
-def _write_timestamp(target: Message, value: dt.datetime) -> None:
+def _write_timestamp(target: Message, value: dt.datetime, depth: int) -> None:
     if not isinstance(value, dt.datetime):
         raise TypeError(f"expected a datetime, got {_short_repr(value)}")
     if value.tzinfo is None or value.utcoffset() is None:
@@ -673,7 +710,7 @@ def _read_timestamp(source: Message) -> dt.datetime:
     return source.ToDatetime(tzinfo=dt.UTC)
 
 
-def _write_duration(target: Message, value: dt.timedelta) -> None:
+def _write_duration(target: Message, value: dt.timedelta, depth: int) -> None:
     if not isinstance(value, dt.timedelta):
         raise TypeError(f"expected a timedelta, got {_short_repr(value)}")
     target.FromTimedelta(value)
@@ -683,7 +720,7 @@ def _read_duration(source: Message) -> dt.timedelta:
     return source.ToTimedelta()
 
 
-def _write_bool_value(target: Message, value: bool) -> None:
+def _write_bool_value(target: Message, value: bool, depth: int) -> None:
     if not isinstance(value, bool):
         raise TypeError(f"expected a bool, got {_short_repr(value)}")
     target.SetInParent()
@@ -698,21 +735,25 @@ def _read_bool_value(source: Message) -> bool:
 _MAX_EXACT_INT = 2**53
 
 
-def _write_struct(target: Message, value: dict[str, Any]) -> None:
+def _write_struct(target: Message, value: dict[str, Any], depth: int) -> None:
     if not isinstance(value, dict):
         raise TypeError(f"expected a dict of JSON data, got {_short_repr(value)}")
     target.SetInParent()
-    _write_json_object(target, value)
+    _write_json_object(target, value, depth)
 
 
-def _write_json_object(target: struct_pb2.Struct, value: dict[Any, Any]) -> None:
+# JSON nests messages too: a Struct's entry holds a Value, which holds a Struct or a ListValue.
+def _write_json_object(target: struct_pb2.Struct, value: dict[Any, Any], depth: int) -> None:
+    _enter(depth)
     for key, item in value.items():
         if not isinstance(key, str):
             raise TypeError(f"a Struct's keys are strings, got the key {_short_repr(key)}")
-        _write_json(target.fields[key], item)
+        _enter(depth + 1)
+        _write_json(target.fields[key], item, depth + 2)
 
 
-def _write_json(target: struct_pb2.Value, value: Any) -> None:
+def _write_json(target: struct_pb2.Value, value: Any, depth: int) -> None:
+    _enter(depth)
     if value is None:
         target.null_value = struct_pb2.NULL_VALUE
     elif isinstance(value, bool):
@@ -727,11 +768,12 @@ def _write_json(target: struct_pb2.Value, value: Any) -> None:
         target.string_value = value
     elif isinstance(value, dict):
         target.struct_value.SetInParent()
-        _write_json_object(target.struct_value, value)
+        _write_json_object(target.struct_value, value, depth + 1)
     elif isinstance(value, (list, tuple)):
+        _enter(depth + 1)
         target.list_value.SetInParent()
         for item in value:
-            _write_json(target.list_value.values.add(), item)
+            _write_json(target.list_value.values.add(), item, depth + 2)
     else:
         raise TypeError(f"a Struct holds JSON data only, got {_type_name(value)} {_short_repr(value)}")
 
@@ -756,7 +798,8 @@ def _read_json(source: struct_pb2.Value) -> Any:
     return None  # null_value, or a Value with no kind set
 
 
-_WELL_KNOWN: dict[str, tuple[Callable[[Any, Any], None], Callable[[Any], Any]]] = {
+#: Writers take (target, value, the target's level); only a Struct nests further.
+_WELL_KNOWN: dict[str, tuple[Callable[[Any, Any, int], None], Callable[[Any], Any]]] = {
     "google.protobuf.Timestamp": (_write_timestamp, _read_timestamp),
     "google.protobuf.Duration": (_write_duration, _read_duration),
     "google.protobuf.Struct": (_write_struct, _read_struct),
@@ -818,7 +861,7 @@ def _unrepresentable(contract: type, attribute: attrs.Attribute, descriptor: Des
     if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
         default = default.factory()
 
-    def encode(message: Message, value: Any) -> None:
+    def encode(message: Message, value: Any, depth: int) -> None:
         if value != default:
             raise _Failure(
                 f"{contract.__name__}.{attribute.name} = {_short_repr(value)} cannot be represented in flyteidl: "

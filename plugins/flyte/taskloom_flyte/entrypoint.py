@@ -74,6 +74,12 @@ def _user_failure(error: BaseException, task_name: str) -> ContainerFailure:
     )
 
 
+def _corrupt_inputs(message: str) -> ContainerFailure:
+    """``inputs.pb`` is damaged: the system's fault (storage, the writer), not the user's, and
+    recoverable, since the backend's retry reads a fresh copy."""
+    return ContainerFailure("INPUTS_CORRUPT", message, recoverable=True, user=False)
+
+
 def _traceback_text(error: BaseException) -> str:
     return "".join(traceback.format_exception(error)).rstrip()
 
@@ -306,7 +312,7 @@ class Invocation:
         from taskloom.storage import RAW_OUTPUT_PREFIX_ENV
         from taskloom.types.blob import offload
 
-        from taskloom_flyte.codec import literal_map_from_bytes, literal_map_to_bytes, to_proto
+        from taskloom_flyte.codec import CodecError, literal_map_from_bytes, literal_map_to_bytes, to_proto
         from taskloom_flyte.resolvers import MapElement
 
         try:
@@ -321,7 +327,7 @@ class Invocation:
         try:
             literals = literal_map_from_bytes(payload, source=self.inputs)
         except Exception as error:
-            raise ContainerFailure("INPUTS_CORRUPT", str(error), recoverable=False, user=False) from error
+            raise _corrupt_inputs(str(error)) from error
 
         if isinstance(task, MapElement):
             literals = _element_inputs(literals, task.bound_inputs, array_index(), task.task.name)
@@ -329,6 +335,15 @@ class Invocation:
         name, interface = task.name, task.python_interface
         input_types, output_types = interface.inputs, interface.outputs
         entity = f"task {name!r}"
+        missing = [input_name for input_name in input_types if input_name not in literals.literals]
+        if missing:
+            # Flyte binds every input of a task node, defaults included, so an input that is not
+            # there was lost on the way: a map truncated between two entries still parses.
+            names = ", ".join(map(repr, missing))
+            raise _corrupt_inputs(
+                f"{self.inputs!r} ({len(payload)} bytes) lacks input{'s' if len(missing) > 1 else ''} {names} "
+                f"of {entity}; truncated or corrupt?"
+            )
         try:
             values = TypeEngine.literal_map_to_kwargs(None, literals, dict(input_types), entity=entity)
         except TypeTransformerFailedError as error:
@@ -354,7 +369,12 @@ class Invocation:
                         recoverable=False,
                         user=True,
                     )
-            return FUTURES_FILE, to_proto(spec).SerializeToString()
+            try:
+                return FUTURES_FILE, to_proto(spec).SerializeToString()
+            except CodecError as error:  # e.g. nested deeper than protobuf reads: the same on a retry
+                raise ContainerFailure(
+                    "USER:CodecError", f"dynamic task {name!r}: {error}", recoverable=False, user=True
+                ) from error
 
         try:
             result = task.run(
@@ -380,7 +400,12 @@ class Invocation:
             )
         except (TypeTransformerFailedError, ValueError) as error:  # ValueError: outputs of the wrong shape
             raise ContainerFailure(f"USER:{type(error).__name__}", f"task {name!r}: {error}", recoverable=False, user=True) from error
-        return OUTPUTS_FILE, literal_map_to_bytes(literal_map)
+        try:
+            return OUTPUTS_FILE, literal_map_to_bytes(literal_map)
+        except CodecError as error:  # e.g. nested deeper than protobuf reads: the same on a retry
+            raise ContainerFailure(
+                "USER:CodecError", f"task {name!r}: outputs: {error}", recoverable=False, user=True
+            ) from error
 
     def _settings(self) -> Any:
         from taskloom.configuration import DEFAULT_IMAGE, FastSerializationSettings, SerializationSettings

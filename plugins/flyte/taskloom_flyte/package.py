@@ -84,8 +84,8 @@ def load_program(target: str) -> Program:
     for module_name in modules:
         try:
             module = importlib.import_module(module_name)
-        except Exception as error:
-            raise PackagingError(f"cannot import {module_name!r} from {root}: {type(error).__name__}: {error}") from error
+        except (Exception, SystemExit) as error:
+            raise _import_failure(module_name, root, error) from error
         program.modules.append(module_name)
         module_file = getattr(module, "__file__", None)
         if module_file:
@@ -97,6 +97,31 @@ def load_program(target: str) -> Program:
     if not program.order:
         raise PackagingError(f"{target} defines no task, workflow or launch plan")
     return program
+
+
+def _import_failure(module_name: str, root: str, error: BaseException) -> PackagingError:
+    """One line on why ``module_name`` did not import: the error, and the line of the user's code
+    that raised it (a SyntaxError names its own)."""
+    if isinstance(error, SystemExit):
+        what = f"it called sys.exit({error.code!r}) when imported; put script code under if __name__ == '__main__':"
+    else:
+        what = f"{type(error).__name__}: {error}"
+    where = "" if isinstance(error, SyntaxError) else _user_line(error, root)
+    message = " ".join(f"{what}{where}".split())  # a multi-line message would not read as one error line
+    return PackagingError(f"cannot import {module_name!r} from {root}: {message}")
+
+
+def _user_line(error: BaseException, root: str) -> str:
+    """`` (file.py, line N)``: the innermost frame of the traceback in the user's files, or ``""``."""
+    import traceback
+
+    for frame in reversed(traceback.extract_tb(error.__traceback__)):
+        if not os.path.isfile(frame.filename):  # <frozen importlib._bootstrap>, <string>...
+            continue
+        path = os.path.realpath(frame.filename)
+        if os.path.commonpath([root, path]) == root and "site-packages" not in path.split(os.sep):
+            return f" ({os.path.relpath(path, root)}, line {frame.lineno})"
+    return ""
 
 
 def _python_files(directory: str) -> list[str]:
@@ -218,11 +243,13 @@ def git_version(directory: str) -> str | None:
 
 
 def source_files(root: str) -> list[str]:
-    """The files under ``root`` (relative paths) that ``.gitignore`` files do not exclude.
+    """The files and symbolic links under ``root`` (relative paths) that ``.gitignore`` files do not exclude.
 
     Inside a git work tree git itself answers (tracked plus untracked-but-not-ignored files);
     elsewhere the ``.gitignore`` files under ``root`` are read with git's pattern rules for the
-    common cases (``name``, ``dir/``, ``/anchored``, ``*.ext``, ``**``, ``!negation``).
+    common cases (``name``, ``dir/``, ``/anchored``, ``*.ext``, ``**``, ``!negation``). As in git,
+    a link is one entry (its target is not walked) and other special files (sockets, FIFOs) are
+    left out.
     """
     try:
         listed = subprocess.run(
@@ -235,8 +262,12 @@ def source_files(root: str) -> list[str]:
         listed = None
     if listed is not None and listed.returncode == 0:
         names = [name for name in listed.stdout.decode().split("\0") if name]
-        return sorted(name for name in names if os.path.isfile(os.path.join(root, name)))
-    return sorted(_walk_unignored(root))
+        return sorted(name for name in names if _is_file_or_link(os.path.join(root, name)))
+    return sorted(name for name in _walk_unignored(root) if _is_file_or_link(os.path.join(root, name)))
+
+
+def _is_file_or_link(path: str) -> bool:
+    return os.path.islink(path) or os.path.isfile(path)
 
 
 def _walk_unignored(root: str) -> list[str]:
@@ -266,7 +297,11 @@ def _walk_unignored(root: str) -> list[str]:
         kept = []
         for directory in sorted(directories):
             path = f"{relative_dir}/{directory}" if relative_dir else directory
-            if directory != ".git" and not ignored(path, True):
+            if os.path.islink(os.path.join(current, directory)):
+                # os.walk does not enter a link to a directory; git lists it as one entry, a file.
+                if not ignored(path, False):
+                    found.append(path)
+            elif directory != ".git" and not ignored(path, True):
                 kept.append(directory)
         directories[:] = kept
         for name in sorted(names):
@@ -289,19 +324,75 @@ def _gitignore_match(pattern: str, path: str, is_dir: bool) -> bool:
 
 
 def source_tarball(root: str) -> tuple[bytes, str]:
-    """A reproducible ``.tar.gz`` of :func:`source_files` and its file name ``fast<digest>.tar.gz``."""
+    """A reproducible ``.tar.gz`` of :func:`source_files` and its file name ``fast<digest>.tar.gz``.
+
+    The tarball holds regular files only: a link inside the project is replaced by what it points
+    to (see :func:`_packaged_files`), since ``loom-fast-execute`` unpacks with tarfile's ``data``
+    filter, which refuses absolute links, and a directory link would otherwise ship empty.
+    """
     import gzip
 
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as archive:
-        for name in source_files(root):
-            path = os.path.join(root, name)
+        for name, path in _packaged_files(root, source_files(root)):
             info = archive.gettarinfo(path, arcname=name)
             info.mtime, info.uid, info.gid, info.uname, info.gname = 0, 0, 0, "", ""
             with open(path, "rb") as handle:
                 archive.addfile(info, handle)
     data = gzip.compress(buffer.getvalue(), mtime=0)
     return data, f"fast{hashlib.sha256(data).hexdigest()[:32]}.tar.gz"
+
+
+def _packaged_files(root: str, names: list[str]) -> list[tuple[str, str]]:
+    """``(name in the tarball, path of the content)`` for each of ``names`` (from :func:`source_files`).
+
+    A link to a file inside the project is that file's content under the link's name; a link to a
+    directory inside the project is the files :func:`source_files` lists under that directory,
+    under the link's name, links among them followed the same way. A link whose target is outside
+    the project, does not exist, is excluded by ``.gitignore``, or contains the link itself (a
+    cycle) raises :class:`PackagingError` naming the link and its target: nothing is dropped silently.
+    """
+    real_root = os.path.realpath(root)
+    listed = set(names)
+    found: list[tuple[str, str]] = []
+
+    def refuse(name: str, why: str) -> PackagingError:
+        return PackagingError(
+            f"cannot package the link {name} -> {os.readlink(os.path.join(root, name))}: {why}; "
+            "replace it with what it points to, or list it in .gitignore"
+        )
+
+    def add(name: str, expanding: dict[str, str]) -> None:
+        """Add ``name``; ``expanding`` maps the directories being entered through links to those links."""
+        path = os.path.join(root, name)
+        if not os.path.islink(path):
+            found.append((name, path))
+            return
+        target = os.path.realpath(path)
+        if os.path.commonpath([real_root, target]) != real_root:
+            raise refuse(name, f"it points outside the project {real_root}")
+        if not os.path.exists(target):
+            raise refuse(name, f"{target} does not exist")
+        relative = os.path.relpath(target, real_root).replace(os.sep, "/")
+        if os.path.isfile(target):
+            if relative not in listed:
+                raise refuse(name, f"{relative} is excluded from the package (.gitignore)")
+            found.append((name, target))
+            return
+        if target in expanding:  # entered again through another link: report the first one
+            raise refuse(expanding[target], f"{relative} contains the link itself, through {name} (a cycle)")
+        where = os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
+        if os.path.commonpath([target, where]) == target:
+            raise refuse(name, f"{relative} contains the link itself (a cycle)")
+        inside = sorted(listed_name for listed_name in listed if listed_name.startswith(relative + "/"))
+        if not inside:
+            raise refuse(name, f"nothing under {relative} is packaged (it is empty or excluded by .gitignore)")
+        for listed_name in inside:
+            add(name + listed_name[len(relative) :], {**expanding, target: name})
+
+    for name in names:
+        add(name, {})
+    return found
 
 
 # --- serialisation --------------------------------------------------------------------------
@@ -359,6 +450,8 @@ def _message(kind: str, entity: Any, settings: Any) -> Any:
 
     from taskloom_flyte.codec import to_proto
 
+    # depth=: where each message sits in the file written, so that a value nested deeper than
+    # protobuf's parsers read (registration reads these files) is refused here.
     try:
         if kind == "task":
             template = entity.to_task_template(settings)
@@ -368,13 +461,13 @@ def _message(kind: str, entity: Any, settings: Any) -> Any:
                 from taskloom_flyte.resolvers import find_reference
 
                 find_reference(entity)
-            return task_pb2.TaskSpec(template=to_proto(template))
+            return task_pb2.TaskSpec(template=to_proto(template, depth=1))
         if kind == "workflow":
             subworkflows = {}
             _subworkflows(entity, settings, subworkflows)
             return workflow_pb2.WorkflowSpec(
-                template=to_proto(entity.to_workflow_template(settings)),
-                sub_workflows=[to_proto(template) for template in subworkflows.values()],
+                template=to_proto(entity.to_workflow_template(settings), depth=1),
+                sub_workflows=[to_proto(template, depth=1) for template in subworkflows.values()],
             )
         from taskloom.models.identifier import Identifier, ResourceType
 
@@ -388,11 +481,11 @@ def _message(kind: str, entity: Any, settings: Any) -> Any:
         spec = entity.to_launch_plan_spec(settings)
         workflow = entity.workflow
         return launch_plan_pb2.LaunchPlan(
-            id=to_proto(identifier),
-            spec=to_proto(spec),
+            id=to_proto(identifier, depth=1),
+            spec=to_proto(spec, depth=1),
             closure=launch_plan_pb2.LaunchPlanClosure(
-                expected_inputs=to_proto(spec.default_inputs),
-                expected_outputs=to_proto(workflow.interface.outputs),
+                expected_inputs=to_proto(spec.default_inputs, depth=2),
+                expected_outputs=to_proto(workflow.interface.outputs, depth=2),
             ),
         )
     except PackagingError:
@@ -423,25 +516,114 @@ def _subworkflows(workflow: Any, settings: Any, found: dict[str, Any]) -> None:
 
 
 def write_directory(package: Package, directory: str) -> list[str]:
-    """Write the package's files into ``directory`` (created); return their paths."""
-    os.makedirs(directory, exist_ok=True)
-    written = []
-    for name, data in package.files.items():
-        path = os.path.join(directory, name)
-        with open(path, "wb") as handle:
-            handle.write(data)
-        written.append(path)
+    """Write the package's files into ``directory`` (created, parents too); return their paths.
+
+    All or nothing: every file is written under a temporary name first and renamed once all are
+    written, so that a registration never reads half a package. On failure the temporary files,
+    and the directories this call created, are removed and :class:`PackagingError` says why.
+    """
+    created = _missing_directories(directory)
+    partials: list[str] = []
+    try:
+        os.makedirs(directory, exist_ok=True)
+        for name, data in package.files.items():
+            partials.append(os.path.join(directory, f"{name}.partial"))
+            with open(partials[-1], "wb") as handle:
+                handle.write(data)
+        written = [os.path.join(directory, name) for name in package.files]
+        for partial, path in zip(partials, written):
+            os.replace(partial, path)
+    except BaseException as error:
+        for partial in partials:
+            _remove(partial)
+        for made in created:
+            _remove(made)
+        if isinstance(error, OSError):
+            why = _write_failure(directory, error)
+            raise PackagingError(f"cannot write the package files to {directory}: {why}") from error
+        raise
     return written
 
 
+def check_archive_path(path: str, *, force: bool) -> None:
+    """Refuse, before anything is built, an archive path that cannot be written: a directory, a
+    place whose directory does not exist, an existing file without ``force``."""
+    parent = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise PackagingError(f"cannot write the package to {path}: it is a directory; give the archive's file name")
+    if not os.path.isdir(parent):
+        missing = _missing_directories(parent)
+        if missing:
+            why = f"the directory {missing[-1]} does not exist"
+        else:
+            why = f"{_existing_file_in(parent)} is not a directory"
+        raise PackagingError(f"cannot write the package to {path}: {why}")
+    if os.path.exists(path) and not force:
+        raise PackagingError(f"cannot write the package to {path}: it exists; pass --force to overwrite it")
+
+
 def write_archive(package: Package, path: str) -> str:
-    """Write the package's files into the gzipped tarball ``path`` (written to a temporary name, then renamed)."""
+    """Write the package's files into the gzipped tarball ``path``.
+
+    It is written under a temporary name and renamed, so ``path`` is never half written; on
+    failure the temporary file is removed and :class:`PackagingError` says why.
+    """
     partial = f"{path}.partial"
-    with tarfile.open(partial, "w:gz") as archive:
-        for name, data in package.files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mode = 0o644
-            archive.addfile(info, io.BytesIO(data))
-    os.replace(partial, path)
+    try:
+        with tarfile.open(partial, "w:gz") as archive:
+            for name, data in package.files.items():
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                info.mode = 0o644
+                archive.addfile(info, io.BytesIO(data))
+        os.replace(partial, path)
+    except BaseException as error:
+        _remove(partial)
+        if isinstance(error, OSError):
+            raise PackagingError(f"cannot write the package to {path}: {_write_failure(path, error)}") from error
+        raise
     return path
+
+
+def _missing_directories(directory: str) -> list[str]:
+    """The directories that creating ``directory`` would create, deepest first."""
+    missing = []
+    current = os.path.abspath(directory)
+    while not os.path.lexists(current):
+        missing.append(current)
+        current = os.path.dirname(current)
+    return missing
+
+
+def _existing_file_in(path: str) -> str:
+    """The first component of ``path`` that exists but is not a directory (``path`` if none)."""
+    current = os.sep
+    for part in os.path.abspath(path).split(os.sep)[1:]:
+        current = os.path.join(current, part)
+        if not os.path.isdir(current):
+            return current if os.path.lexists(current) else path
+    return path
+
+
+def _write_failure(path: str, error: OSError) -> str:
+    """Why writing under ``path`` failed, in words that do not name our temporary files."""
+    import errno
+
+    if error.errno == errno.ENOENT:
+        missing = _missing_directories(os.path.dirname(os.path.abspath(path)))
+        if missing:
+            return f"the directory {missing[-1]} does not exist"
+    if error.errno in (errno.ENOTDIR, errno.EEXIST):
+        return f"{_existing_file_in(path)} is not a directory"
+    return error.strerror or str(error)
+
+
+def _remove(path: str) -> None:
+    """Remove a file or an empty directory left by a failed write, if it is there."""
+    try:
+        if os.path.isdir(path) and not os.path.islink(path):
+            os.rmdir(path)
+        else:
+            os.remove(path)
+    except OSError:
+        pass

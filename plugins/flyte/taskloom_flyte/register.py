@@ -29,8 +29,12 @@ Registration does what ``flytectl register files`` and flytekit's registration d
 Connection: ``endpoint`` is ``host:port`` (``dns:///host:port`` is accepted). TLS by default, with
 the system's root certificates or those of ``ca_cert``; ``insecure`` speaks plaintext. A bearer
 ``token`` is sent as ``authorization: Bearer <token>`` metadata: as gRPC call credentials over TLS,
-and as plain metadata over a plaintext channel (gRPC refuses call credentials there; the token then
-crosses the network unencrypted, so use plaintext only on a trusted network or a local port-forward).
+and as plain metadata over a plaintext channel (gRPC refuses call credentials there). Over plaintext
+the token crosses the network unencrypted, so it is sent only on an explicit opt-in:
+``allow_insecure_token=True``, which ``loom register`` passes only when ``--insecure`` and
+``--allow-insecure-token`` are both on its command line (and then warns on standard error). An
+insecure setting from the environment or the configuration file alone never sends a token: the
+command refuses, before connecting, and says what to pass.
 
 Settings of ``loom register`` not given on the command line come from the environment, then from
 the ``[flyte]`` section of taskloom's configuration file (:mod:`taskloom.config`)::
@@ -503,6 +507,7 @@ def register_package(
     insecure: bool = False,
     ca_cert: str | None = None,
     token: str | None = None,
+    allow_insecure_token: bool = False,
     activate_launchplans: bool = False,
     source_upload_path: str | None = None,
     destination_dir: str = ".",
@@ -513,21 +518,29 @@ def register_package(
     ``project``, ``domain`` and ``version`` fill the identifiers the package leaves open (empty or
     flytekit's placeholders); ``version`` may be None when the package fixes every version. TLS is
     used unless ``insecure``, trusting ``ca_cert`` (a PEM file) or the system's roots; ``token`` is
-    sent as a bearer token. Launch plans with a schedule are activated, every launch plan with
-    ``activate_launchplans``. A fast package's sources are uploaded under ``source_upload_path``
-    and unpacked in ``destination_dir`` by its tasks. ``echo`` receives one line per entity
-    (``task  name  version  registered``) and per activation.
+    sent as a bearer token, over plaintext only with ``allow_insecure_token``. Launch plans with a
+    schedule are activated, every launch plan with ``activate_launchplans``. A fast package's
+    sources are uploaded under ``source_upload_path`` and unpacked in ``destination_dir`` by its
+    tasks. ``echo`` receives one line per entity (``task  name  version  registered``) and per
+    activation.
 
-    Raises :class:`InvalidPackageError` before anything is sent when the package is unreadable or
-    leaves a value open that is not given; :class:`AdminAuthenticationError`,
-    :class:`AdminUnavailableError` or :class:`RegistrationError` (naming the endpoint and entity)
-    when the admin refuses a call or cannot be reached. Entities registered before a failure stay
-    registered; registering again is harmless (they come back ``already registered``).
+    Raises :class:`~taskloom.exceptions.user.UserValueError` before anything is sent when a token
+    would go over plaintext without ``allow_insecure_token``; :class:`InvalidPackageError` before
+    anything is sent when the package is unreadable or leaves a value open that is not given;
+    :class:`AdminAuthenticationError`, :class:`AdminUnavailableError` or :class:`RegistrationError`
+    (naming the endpoint and entity) when the admin refuses a call or cannot be reached. Entities
+    registered before a failure stay registered; registering again is harmless (they come back
+    ``already registered``).
     """
     from flyteidl.admin import launch_plan_pb2, task_pb2, workflow_pb2
     from flyteidl.core import identifier_pb2
 
     endpoint = _normalize_endpoint(endpoint)
+    if insecure and token and not allow_insecure_token:
+        raise UserValueError(
+            f"refusing to send the bearer token to {endpoint} in plaintext (insecure=True): pass "
+            "allow_insecure_token=True to send it unencrypted on purpose, or use TLS"
+        )
     package = read_package(path)
     hydrator = _Hydrator(project, domain, version)
     for spec in package.tasks:
@@ -630,6 +643,33 @@ def _flag(value: Any) -> bool:
     return str(value).strip().lower() not in ("", "0", "false", "no", "off")
 
 
+def _check_plaintext_token(endpoint: str, insecure: bool | None, allow_insecure_token: bool) -> None:
+    """Let a bearer token go over plaintext only when the command line says so twice; warn when it does.
+
+    An environment variable or a configuration file that asks for plaintext may be left over from
+    a local setup: alone, it must not expose a token to the network.
+    """
+    if insecure is True and allow_insecure_token:
+        click.echo(
+            f"warning: sending the bearer token to {endpoint} unencrypted (--insecure --allow-insecure-token); "
+            "anyone on the network path can read it",
+            err=True,
+        )
+        return
+    if insecure is True:
+        source = "--insecure"
+    elif os.environ.get(INSECURE_ENV):
+        source = f"${INSECURE_ENV}"
+    else:
+        from taskloom.config import config_path
+
+        source = f"[{CONFIG_SECTION}] insecure in {config_path()}"
+    raise click.ClickException(
+        f"refusing to send the bearer token to {endpoint} in plaintext ({source} asks for plaintext): "
+        "pass --tls to use TLS, or --insecure --allow-insecure-token to send the token unencrypted on purpose"
+    )
+
+
 @click.command("register")
 @click.argument("package", type=click.Path(exists=True, dir_okay=True, file_okay=True))
 @click.option("--endpoint", help=f"Flyte admin host:port [default: ${ENDPOINT_ENV}, else [flyte] endpoint].")
@@ -647,7 +687,8 @@ def _flag(value: Any) -> bool:
 @click.option(
     "--insecure/--tls",
     default=None,
-    help=f"Speak plaintext instead of TLS [default: ${INSECURE_ENV}, else [flyte] insecure, else TLS].",
+    help=f"Speak plaintext instead of TLS [default: ${INSECURE_ENV}, else [flyte] insecure, else TLS]. "
+    "A bearer token goes over plaintext only with --insecure and --allow-insecure-token on the command line.",
 )
 @click.option(
     "--ca-cert",
@@ -655,6 +696,12 @@ def _flag(value: Any) -> bool:
     help=f"PEM root certificates to trust for TLS [default: ${CA_CERT_ENV}, else [flyte] ca_cert, else the system's].",
 )
 @click.option("--token", help=f"Bearer token for the admin [default: ${TOKEN_ENV}; prefer the variable].")
+@click.option(
+    "--allow-insecure-token",
+    is_flag=True,
+    help="With --insecure on the command line: send the bearer token unencrypted anyway (a trusted network or a "
+    "local port-forward only; a warning is printed). Without both flags a token is never sent in plaintext.",
+)
 @click.option(
     "--activate-launchplans",
     "--activate-launchplan",
@@ -681,6 +728,7 @@ def register_command(
     insecure: bool | None,
     ca_cert: str | None,
     token: str | None,
+    allow_insecure_token: bool,
     activate_launchplans: bool,
     source_upload_path: str | None,
     destination_dir: str,
@@ -699,6 +747,8 @@ def register_command(
     plaintext = _flag(_setting(insecure, INSECURE_ENV, "insecure") or False)
     ca_cert = _setting(ca_cert, CA_CERT_ENV, "ca_cert")
     token = token or os.environ.get(TOKEN_ENV) or None
+    if token and plaintext:
+        _check_plaintext_token(endpoint, insecure, allow_insecure_token)
     # gRPC's C core logs failed TLS handshakes on standard error; the error printed below already
     # carries its reason. The variable is read when grpc is imported, which happens below.
     os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
@@ -711,6 +761,7 @@ def register_command(
         insecure=plaintext,
         ca_cert=ca_cert,
         token=token,
+        allow_insecure_token=allow_insecure_token,
         activate_launchplans=activate_launchplans,
         source_upload_path=source_upload_path,
         destination_dir=destination_dir,

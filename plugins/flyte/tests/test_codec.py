@@ -757,6 +757,104 @@ def test_a_truncated_or_corrupt_literal_map_names_its_source():
         literal_map_from_bytes(invalid.SerializeToString(), source="outputs.pb")
 
 
+# --- nesting: protobuf readers refuse messages nested more than 100 levels ----------------------
+
+
+def nested_lists(depth: int) -> lit.LiteralMap:
+    """``{"x": [[...[1]...]]}`` with ``depth`` lists."""
+    value: typing.Any = 1
+    python_type: typing.Any = int
+    for _ in range(depth):
+        value, python_type = [value], list[python_type]
+    return TypeEngine.dict_to_literal_map(None, {"x": value}, {"x": python_type})
+
+
+def test_nested_lists_are_written_as_deep_as_they_read_back_and_refused_one_level_deeper():
+    # flyteidl's parser (upb and pure Python alike) reads 48 nested lists in a LiteralMap and not
+    # 49: the map's entry and each list's Literal and LiteralCollection are a level each, the
+    # innermost Scalar and Primitive two more, so 48 lists end at level 1 + 2 * 48 + 3 = 100.
+    written = []
+    for depth in range(10, 121):
+        literal_map = nested_lists(depth)
+        try:
+            data = literal_map_to_bytes(literal_map)
+        except CodecError as error:
+            assert "nested too deep: level 101 of the document" in str(error)
+            continue
+        written.append(depth)
+        assert literal_map_from_bytes(data, source="outputs.pb") == literal_map
+        literals_pb2.LiteralMap().ParseFromString(data)
+    assert written == list(range(10, 49))
+    with pytest.raises(CodecError, match=r"nested too deep: level 101 of the document.* stop at 100 levels") as raised:
+        literal_map_to_bytes(nested_lists(49))
+    assert "\n" not in str(raised.value) and len(str(raised.value)) < 400
+
+
+def test_a_literal_map_nested_too_deep_to_read_says_so_when_read():
+    message = literals_pb2.LiteralMap()
+    literal = message.literals["x"]
+    for _ in range(60):
+        literal = literal.collection.literals.add()
+    literal.scalar.primitive.integer = 1
+    with pytest.raises(StorageError, match=r"'outputs.pb' nests messages deeper than protobuf's limit of 100 levels"):
+        literal_map_from_bytes(message.SerializeToString(), source="outputs.pb")
+
+
+#: One step of a nested value: a list or map literal, a JSON list or object inside a Struct.
+literal_steps = st.lists(st.sampled_from(["list", "map"]), min_size=20, max_size=52)
+json_steps = st.lists(st.sampled_from(["list", "object"]), max_size=40)
+
+
+def nested_literal(literal_path: list[str], json_path: list[str], tagged: bool) -> lit.Literal:
+    """A literal nested along ``literal_path``, then (when ``json_path``) a Struct nested along it;
+    ``tagged`` puts a metadata entry (a map of strings: one more level) on the innermost literal."""
+    json: typing.Any = 1
+    for step in reversed(json_path):
+        json = [json] if step == "list" else {"k": json}
+    if json_path:
+        leaf = lit.Literal(scalar=lit.Scalar(generic={"k": json}))
+    else:
+        leaf = lit.Literal(scalar=lit.Scalar(primitive=lit.Primitive(integer=1)))
+    if tagged:
+        leaf = attrs.evolve(leaf, metadata={"tag": "t"})
+    for step in reversed(literal_path):
+        if step == "list":
+            leaf = lit.Literal(collection=lit.LiteralCollection(literals=(leaf,)))
+        else:
+            leaf = lit.Literal(map=lit.LiteralMap(literals={"k": leaf}))
+    return leaf
+
+
+@settings(max_examples=300, deadline=None)
+@given(literal_steps, json_steps, st.booleans())
+def test_a_value_is_refused_when_written_exactly_when_flyteidl_could_not_read_it_back(literal_path, json_path, tagged):
+    import taskloom_flyte.codec as codec
+
+    literal_map = lit.LiteralMap(literals={"x": nested_literal(literal_path, json_path, tagged)})
+    with pytest.MonkeyPatch.context() as patch:  # what the bytes would be without the check
+        patch.setattr(codec, "MAX_DEPTH", 10_000)
+        unchecked = literal_map_to_bytes(literal_map)
+    try:
+        literals_pb2.LiteralMap().ParseFromString(unchecked)
+        readable = True
+    except Exception:
+        readable = False
+    if readable:
+        data = literal_map_to_bytes(literal_map)
+        assert data == unchecked and literal_map_from_bytes(data) == literal_map
+    else:
+        with pytest.raises(CodecError, match=r"nested too deep: level 101 of the document"):
+            literal_map_to_bytes(literal_map)
+
+
+def test_to_proto_counts_the_levels_of_the_document_that_encloses_the_message():
+    literal = nested_lists(48).literals["x"]  # its Primitive is 98 levels below the Literal
+    to_proto(literal)
+    to_proto(literal, depth=2)  # e.g. in a LiteralMap's entry
+    with pytest.raises(CodecError, match=r"nested too deep: level 101 of the document"):
+        to_proto(literal, depth=3)
+
+
 def test_the_bytes_functions_refuse_other_types():
     with pytest.raises(TypeError, match="literal_map_to_bytes: expected a LiteralMap, got .*Literal"):
         literal_map_to_bytes(lit.Literal(scalar=lit.Scalar(none_type=lit.Void())))

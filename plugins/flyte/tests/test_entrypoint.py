@@ -8,6 +8,7 @@ propeller sets; it then reads back the document the entrypoint wrote with flytei
 from __future__ import annotations
 
 import os
+import random
 import subprocess
 import sys
 import tarfile
@@ -18,6 +19,7 @@ import pytest
 
 from flyteidl.admin import task_pb2
 from flyteidl.core import dynamic_job_pb2, errors_pb2, execution_pb2, literals_pb2, tasks_pb2
+from taskloom import task
 
 BIN = Path(sys.executable).parent
 
@@ -90,6 +92,19 @@ scaled = map_task(scale, concurrency=2)
 @dynamic
 def fan(n: int) -> list[int]:
     return [add(a=i) for i in range(n)]
+
+
+DEEP = int
+for _ in range(49):  # one list deeper than an outputs.pb can hold (48)
+    DEEP = list[DEEP]
+
+
+@task
+def too_deep(n: int) -> DEEP:
+    value = n
+    for _ in range(49):
+        value = [value]
+    return value
 '''
 
 
@@ -292,25 +307,89 @@ def test_a_dynamic_task_writes_futures_pb_whose_tasks_carry_container_args(progr
     assert list(child.container.args[-4:]) == ["task-module", "flows.jobs", "task-name", "add"]
 
 
-def test_corrupt_inputs_are_a_system_error_naming_the_uri(program, tmp_path):
-    root, specs = program
-    bad = tmp_path / "inputs.pb"
-    bad.write_bytes(b"\x0a\xff\xff\xff garbage")
-    completed, prefix = run_container(specs["flows.jobs.add"], root, tmp_path, bad)
-    assert completed.returncode == 0
-    error = read_error(prefix)
-    assert error.origin == execution_pb2.ExecutionError.SYSTEM
-    assert error.kind == errors_pb2.ContainerError.NON_RECOVERABLE
-    assert str(bad) in error.message
+def assert_corrupt_inputs(error: errors_pb2.ContainerError, inputs: Path) -> None:
+    """A damaged inputs.pb is the system's fault, and a retry (a fresh copy) may help."""
+    assert error.origin == execution_pb2.ExecutionError.SYSTEM, error.message
+    assert error.kind == errors_pb2.ContainerError.RECOVERABLE, error.message
+    assert error.code == "INPUTS_CORRUPT" and str(inputs) in error.message and "\n" not in error.message
 
 
-def test_truncated_inputs_are_an_error_naming_the_uri(program, tmp_path):
+@pytest.mark.parametrize("damage", ["truncated", "random-bytes", "empty", "garbage"])
+def test_a_damaged_inputs_pb_is_a_recoverable_system_error_naming_the_uri(program, tmp_path, damage):
     root, specs = program
     whole = inputs_file(tmp_path, {"a": 1, "b": 2}, {"a": int, "b": int}).read_bytes()
-    truncated = tmp_path / "truncated.pb"
-    truncated.write_bytes(whole[: len(whole) // 2])
-    _, prefix = run_container(specs["flows.jobs.add"], root, tmp_path, truncated)
-    assert str(truncated) in read_error(prefix).message
+    bad = tmp_path / "bad.pb"
+    bad.write_bytes(
+        {
+            "truncated": whole[: len(whole) // 2],
+            "random-bytes": random.Random(7).randbytes(64),
+            "empty": b"",
+            "garbage": b"\x0a\xff\xff\xff garbage",
+        }[damage]
+    )
+    completed, prefix = run_container(specs["flows.jobs.add"], root, tmp_path, bad)
+    assert completed.returncode == 0, completed.stderr
+    assert_corrupt_inputs(read_error(prefix), bad)
+    assert not (prefix / "outputs.pb").exists()
+
+
+# In-process from here: every truncation and many random payloads, too many for a subprocess each.
+
+
+@task
+def three_inputs(a: int, b: str, c: list[int]) -> int:
+    return a + len(b) + sum(c)
+
+
+@task
+def no_inputs() -> int:
+    return 7
+
+
+def run_in_process(task_object, inputs: Path, prefix: Path) -> errors_pb2.ContainerError | None:
+    """Run ``task_object`` through the entrypoint's Invocation; its error document, or None."""
+    from taskloom_flyte.entrypoint import Invocation
+
+    invocation = Invocation(
+        inputs=str(inputs), output_prefix=str(prefix), raw_output_data_prefix=None, checkpoint_path=None,
+        prev_checkpoint=None, load_task=lambda: task_object,
+    )
+    written = invocation.run()
+    return read_error(prefix) if written == "error.pb" else None
+
+
+def test_every_truncation_of_inputs_pb_is_a_recoverable_system_error(tmp_path):
+    whole = inputs_file(tmp_path, {"a": 40, "b": "two", "c": [1, 2, 3]}, {"a": int, "b": str, "c": list[int]}).read_bytes()
+    assert run_in_process(three_inputs, tmp_path / "inputs.pb", tmp_path / "whole") is None
+    for length in range(len(whole)):
+        inputs = tmp_path / f"truncated-{length}.pb"
+        inputs.write_bytes(whole[:length])
+        error = run_in_process(three_inputs, inputs, tmp_path / f"out-{length}")
+        assert error is not None, f"{length} of {len(whole)} bytes ran the task"
+        assert_corrupt_inputs(error, inputs)
+
+
+def test_random_bytes_as_inputs_pb_are_a_recoverable_system_error(tmp_path):
+    generator = random.Random(19)
+    for attempt in range(300):
+        inputs = tmp_path / f"random-{attempt}.pb"
+        inputs.write_bytes(generator.randbytes(generator.randint(1, 300)))
+        error = run_in_process(three_inputs, inputs, tmp_path / f"out-{attempt}")
+        assert error is not None, inputs.read_bytes()
+        assert_corrupt_inputs(error, inputs)
+
+
+def test_an_empty_inputs_pb_is_what_a_task_without_inputs_gets(tmp_path):
+    inputs = tmp_path / "inputs.pb"
+    inputs.write_bytes(b"")  # an empty LiteralMap serializes to no bytes at all
+    assert run_in_process(no_inputs, inputs, tmp_path / "out") is None
+    assert read_outputs(tmp_path / "out", {"o0": int}) == {"o0": 7}
+
+
+def test_a_wrong_typed_input_stays_a_user_error(tmp_path):
+    inputs = inputs_file(tmp_path, {"a": "forty", "b": "two", "c": [1]}, {"a": str, "b": str, "c": list[int]})
+    error = run_in_process(three_inputs, inputs, tmp_path / "out")
+    assert error.origin == execution_pb2.ExecutionError.USER and "'a'" in error.message
 
 
 @pytest.mark.parametrize("uri", ["missing", "foo://bucket/inputs.pb"])
@@ -339,6 +418,17 @@ def test_an_output_prefix_that_cannot_be_written_fails_the_process_and_leaves_no
     completed, _ = run_container(specs["flows.jobs.add"], root, tmp_path, inputs_file(tmp_path, {"a": 1}, {"a": int}))
     assert completed.returncode != 0 and "could not write" in completed.stderr
     assert (tmp_path / "outputs").read_text().startswith("a file")
+
+
+def test_an_output_nested_deeper_than_protobuf_reads_is_a_user_error_not_an_unreadable_outputs_pb(program, tmp_path):
+    root, specs = program
+    completed, prefix = run_container(specs["flows.jobs.too_deep"], root, tmp_path, inputs_file(tmp_path, {"n": 1}, {"n": int}))
+    assert completed.returncode == 0, completed.stderr
+    assert sorted(os.listdir(prefix)) == ["error.pb"]
+    error = read_error(prefix)
+    assert error.origin == execution_pb2.ExecutionError.USER and error.kind == errors_pb2.ContainerError.NON_RECOVERABLE
+    assert "flows.jobs.too_deep" in error.message and "level 101" in error.message and "stop at 100 levels" in error.message
+    assert "Traceback" not in error.message
 
 
 def test_test_mode_finds_the_task_without_running_it(program, tmp_path):

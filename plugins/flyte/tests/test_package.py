@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tarfile
@@ -378,3 +379,348 @@ def podded(x: int) -> int:
     assert primary["args"][0] == "loom-execute"
     assert primary["args"][-4:] == ["task-module", "pipeline.flows", "task-name", "podded"]
     assert primary["securityContext"] == {"runAsUser": 1000.0}
+
+
+# --- fast packages and symbolic links ----------------------------------------------------------
+
+LINKED_PROGRAM = '''
+from taskloom import task
+
+from pipeline.shared.words import WORD
+
+
+@task
+def read_all(names: list[str]) -> str:
+    """Reads files through the project's links, relative to the directory the code is unpacked in."""
+    texts = []
+    for name in names:
+        with open(name) as handle:
+            texts.append(handle.read().strip())
+    return "|".join([*texts, WORD])
+'''
+
+#: Paths the task reads, each through a link of the project, and what each holds.
+READ_THROUGH_LINKS = {
+    "data/alias.txt": "real",  # relative link to a file
+    "data/absolute.txt": "real",  # absolute link to a file inside the project
+    "data/settings/settings.txt": "settings",  # absolute link to a directory
+    "data/nested/inner.txt": "real",  # relative link to a directory holding a relative link to a file
+}
+
+
+def write_linked_project(root: Path) -> Path:
+    """A project whose code and data are reached through relative and absolute links, all inside it."""
+    write_program(root, LINKED_PROGRAM)
+    (root / "common").mkdir()
+    (root / "common" / "__init__.py").write_text("")
+    (root / "common" / "words.py").write_text('WORD = "linked"\n')
+    (root / "pipeline" / "shared").symlink_to("../common")  # a package imported through a link
+    (root / "data" / "config").mkdir(parents=True)
+    (root / "data" / "real.txt").write_text("real\n")
+    (root / "data" / "config" / "settings.txt").write_text("settings\n")
+    (root / "data" / "alias.txt").symlink_to("real.txt")
+    (root / "data" / "absolute.txt").symlink_to(root / "data" / "real.txt")
+    (root / "data" / "settings").symlink_to(root / "data" / "config")
+    (root / "data2").mkdir()
+    (root / "data2" / "inner.txt").symlink_to("../data/real.txt")
+    (root / "data" / "nested").symlink_to("../data2")
+    return root
+
+
+def fast_execute(spec: task_pb2.TaskSpec, tarball: Path, work: Path, inputs: Path) -> subprocess.CompletedProcess:
+    """Run a fast-registered task's container command line as a propeller fills it in (as test_entrypoint.py does)."""
+    filled = {
+        "{{ .remote_package_path }}": str(tarball),
+        "{{ .dest_dir }}": ".",
+        "{{.input}}": str(inputs),
+        "{{.outputPrefix}}": str(work / "outputs"),
+        "{{.rawOutputDataPrefix}}": str(work / "raw"),
+        "{{.checkpointOutputPrefix}}": str(work / "checkpoint"),
+        "{{.prevCheckpointPrefix}}": "",
+    }
+    args = [filled.get(arg, arg) for arg in spec.template.container.args]
+    environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    environment["PATH"] = os.pathsep.join([str(BIN), environment.get("PATH", "")])
+    environment.update({item.key: item.value for item in spec.template.container.env})
+    container = work / "container"  # the image's working directory, where --dest-dir . unpacks the code
+    container.mkdir()
+    return subprocess.run(args, capture_output=True, text=True, cwd=container, env=environment, timeout=120)
+
+
+@pytest.mark.parametrize("with_git", [True, False])
+def test_a_fast_package_holds_what_links_inside_the_project_point_to_and_its_task_reads_through_them(tmp_path, with_git):
+    from taskloom.core.type_engine import TypeEngine
+    from taskloom_flyte.codec import literal_map_from_bytes, literal_map_to_bytes
+
+    root = write_linked_project(tmp_path / "project")
+    if with_git:
+        subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    completed = loom("package", "pipeline", "--fast", "-o", str(tmp_path / "pkg.tgz"), cwd=root)
+    assert completed.returncode == 0, completed.stderr
+    with tarfile.open(tmp_path / "pkg.tgz") as archive:
+        members = {member.name: archive.extractfile(member).read() for member in archive.getmembers()}
+    tarball_name = next(name for name in members if name.startswith("fast"))
+    (tmp_path / tarball_name).write_bytes(members[tarball_name])
+    with tarfile.open(tmp_path / tarball_name) as code:
+        kinds = {member.name: member.type for member in code.getmembers()}
+    assert set(kinds.values()) == {tarfile.REGTYPE}  # links became what they point to
+    assert {"pipeline/shared/words.py", *READ_THROUGH_LINKS} <= set(kinds)
+    (spec_name,) = [name for name in members if name.endswith("_1.pb")]
+    spec = task_pb2.TaskSpec()
+    spec.ParseFromString(members[spec_name])
+
+    work = tmp_path / "run"
+    work.mkdir()
+    inputs = work / "inputs.pb"
+    names = list(READ_THROUGH_LINKS)
+    inputs.write_bytes(literal_map_to_bytes(TypeEngine.dict_to_literal_map(None, {"names": names}, {"names": list[str]})))
+    ran = fast_execute(spec, tmp_path / tarball_name, work, inputs)
+    assert ran.returncode == 0, ran.stderr
+    assert not (work / "outputs" / "error.pb").exists(), (work / "outputs" / "error.pb").read_bytes()
+    outputs = literal_map_from_bytes((work / "outputs" / "outputs.pb").read_bytes())
+    result = TypeEngine.literal_map_to_kwargs(None, outputs, {"o0": str})["o0"]
+    assert result == "|".join([*READ_THROUGH_LINKS.values(), "linked"])
+
+
+@pytest.mark.parametrize("with_git", [True, False])
+@pytest.mark.parametrize(
+    ("link", "target", "message"),
+    [
+        ("data/outside.txt", "{elsewhere}/secret.txt", "outside the project"),
+        ("data/outside", "{elsewhere}", "outside the project"),
+        ("data/up", "../../elsewhere", "outside the project"),
+        ("data/loop", "..", "contains the link itself"),
+        ("data/gone.txt", "missing.txt", "does not exist"),
+        ("data/hidden.txt", "../secrets/key", "excluded"),
+    ],
+    ids=["absolute-file", "absolute-directory", "relative-directory", "cycle", "dangling", "ignored-target"],
+)
+def test_a_link_that_cannot_be_packaged_is_refused_naming_it_and_its_target(tmp_path, with_git, link, target, message):
+    from taskloom_flyte.package import PackagingError, source_tarball
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "secret.txt").write_text("not part of the project")
+    root = tmp_path / "project"
+    write_program(root)
+    (root / "data").mkdir()
+    (root / "secrets").mkdir()
+    (root / "secrets" / "key").write_text("hidden")
+    (root / ".gitignore").write_text("secrets/\n")
+    target = target.format(elsewhere=elsewhere)
+    (root / link).symlink_to(target)
+    if with_git:
+        subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    with pytest.raises(PackagingError) as raised:
+        source_tarball(str(root))
+    text = str(raised.value)
+    assert link in text and target in text and message in text and "\n" not in text
+
+
+def test_loom_package_refuses_a_link_outside_the_project_in_one_line(tmp_path):
+    root = tmp_path / "project"
+    write_program(root)
+    (tmp_path / "elsewhere.txt").write_text("not part of the project")
+    (root / "pipeline" / "notes.txt").symlink_to(tmp_path / "elsewhere.txt")
+    completed = loom("package", "pipeline", "--fast", "-o", str(tmp_path / "pkg.tgz"), cwd=root)
+    assert_one_line_error(completed, "pipeline/notes.txt", str(tmp_path / "elsewhere.txt"), "outside the project")
+    assert not list(tmp_path.glob("pkg.tgz*"))
+
+
+# --- where the package is written --------------------------------------------------------------
+
+
+def assert_one_line_error(completed: subprocess.CompletedProcess, *fragments: str) -> None:
+    assert completed.returncode != 0
+    lines = completed.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), completed.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], completed.stderr
+
+
+def run_as_root_with(command: list[str]) -> bool:
+    if os.geteuid() != 0:
+        return False
+    return subprocess.run(command, capture_output=True).returncode == 0
+
+
+@pytest.fixture
+def read_only_directory(tmp_path):
+    """A directory mounted read-only (a bind mount: chmod does not stop root)."""
+    directory = tmp_path / "read-only"
+    directory.mkdir()
+    if not run_as_root_with(["mount", "--bind", str(directory), str(directory)]):
+        pytest.skip("needs root and mount to make a read-only directory")
+    try:
+        if not run_as_root_with(["mount", "-o", "remount,bind,ro", str(directory)]):
+            pytest.skip("cannot remount the bind mount read-only")
+        yield directory
+    finally:
+        subprocess.run(["umount", str(directory)], check=True)
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 64 KiB tmpfs: a disk that fills up while the package is written."""
+    directory = tmp_path / "tiny-disk"
+    directory.mkdir()
+    if not run_as_root_with(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(directory)]):
+        pytest.skip("needs root and mount to make a tiny tmpfs")
+    try:
+        yield directory
+    finally:
+        subprocess.run(["umount", str(directory)], check=True)
+
+
+def write_big_project(root: Path) -> None:
+    """A program whose fast tarball (incompressible data) does not fit on the tiny disk."""
+    write_program(root)
+    (root / "blob.bin").write_bytes(os.urandom(200_000))
+
+
+def leftovers(directory: Path) -> list[str]:
+    return sorted(str(path.relative_to(directory)) for path in directory.rglob("*"))
+
+
+@pytest.mark.parametrize(
+    ("output", "message"),
+    [
+        ("missing/deeper/pkg.tgz", "does not exist"),
+        ("a-file/pkg.tgz", "is not a directory"),
+        ("a-directory", "is a directory"),
+    ],
+)
+@pytest.mark.parametrize("force", [False, True])
+def test_loom_package_to_an_output_path_it_cannot_write_is_one_line_and_leaves_nothing(tmp_path, output, message, force):
+    write_program(tmp_path / "project")
+    (tmp_path / "a-file").write_text("a regular file")
+    (tmp_path / "a-directory").mkdir()
+    before = leftovers(tmp_path)
+    completed = loom("package", "pipeline", "-o", str(tmp_path / output), *(["--force"] if force else []), cwd=tmp_path / "project")
+    assert_one_line_error(completed, str(tmp_path / output), message)
+    assert leftovers(tmp_path) == before
+
+
+def test_loom_package_to_a_read_only_directory_is_one_line_and_leaves_nothing(tmp_path, read_only_directory):
+    write_program(tmp_path / "project")
+    completed = loom("package", "pipeline", "-o", str(read_only_directory / "pkg.tgz"), cwd=tmp_path / "project")
+    assert_one_line_error(completed, str(read_only_directory / "pkg.tgz"), "Read-only file system")
+    assert leftovers(read_only_directory) == []
+
+
+def test_loom_package_on_a_full_disk_is_one_line_and_leaves_no_partial_file(tmp_path, tiny_disk):
+    write_big_project(tmp_path / "project")
+    completed = loom("package", "pipeline", "--fast", "-o", str(tiny_disk / "pkg.tgz"), cwd=tmp_path / "project")
+    assert_one_line_error(completed, str(tiny_disk / "pkg.tgz"), "No space left on device")
+    assert leftovers(tiny_disk) == []
+
+
+@pytest.mark.parametrize(
+    ("output", "message"),
+    [("a-file", "is not a directory"), ("a-file/out", "is not a directory")],
+)
+def test_loom_serialize_to_an_output_path_it_cannot_write_is_one_line_and_leaves_nothing(tmp_path, output, message):
+    write_program(tmp_path / "project")
+    (tmp_path / "a-file").write_text("a regular file")
+    before = leftovers(tmp_path)
+    completed = loom("serialize", "pipeline", "-o", str(tmp_path / output), cwd=tmp_path / "project")
+    assert_one_line_error(completed, message)
+    assert leftovers(tmp_path) == before and (tmp_path / "a-file").read_text() == "a regular file"
+
+
+def test_loom_serialize_creates_a_missing_output_directory(tmp_path):
+    write_program(tmp_path / "project")
+    completed = loom("serialize", "pipeline", "-o", str(tmp_path / "missing" / "deeper"), cwd=tmp_path / "project")
+    assert completed.returncode == 0, completed.stderr
+    assert parse(tmp_path / "missing" / "deeper")
+
+
+def test_loom_serialize_to_a_read_only_directory_is_one_line_and_leaves_nothing(tmp_path, read_only_directory):
+    write_program(tmp_path / "project")
+    completed = loom("serialize", "pipeline", "-o", str(read_only_directory / "out"), cwd=tmp_path / "project")
+    assert_one_line_error(completed, str(read_only_directory / "out"), "Read-only file system")
+    assert leftovers(read_only_directory) == []
+
+
+@pytest.mark.parametrize("existing", [False, True], ids=["new-directory", "existing-directory"])
+def test_loom_serialize_on_a_full_disk_is_one_line_and_leaves_no_file_behind(tmp_path, tiny_disk, existing):
+    write_big_project(tmp_path / "project")
+    if existing:
+        (tiny_disk / "out").mkdir()
+    completed = loom("serialize", "pipeline", "--fast", "-o", str(tiny_disk / "out"), cwd=tmp_path / "project")
+    assert_one_line_error(completed, str(tiny_disk / "out"), "No space left on device")
+    assert leftovers(tiny_disk) == (["out"] if existing else [])
+
+
+# --- a user's file that does not import ----------------------------------------------------------
+
+BROKEN_PROGRAMS = {
+    "syntax-error": ("from taskloom import task\n\n@task\ndef f(x: int) -> int\n    return x\n", ["SyntaxError", "flows.py", "line 4"]),
+    "raises-at-import": ("import os\n\nraise RuntimeError('no config')\n", ["RuntimeError: no config", "flows.py, line 3"]),
+    "missing-import": ("import numpy_that_is_not_installed\n", ["No module named 'numpy_that_is_not_installed'", "flows.py, line 1"]),
+    "exits-at-import": ("import sys\n\nsys.exit(3)\n", ["sys.exit(3)", "flows.py, line 3", "__main__"]),
+    "fails-to-compile": (
+        "from taskloom import task, workflow\n\n@task\ndef f(x: int) -> int:\n    return x\n\n"
+        "@workflow\ndef wf(x: str) -> int:\n    return f(x=x)\n",
+        ["input 'x' expects int", "flows.py, line 9"],
+    ),
+}
+
+
+@pytest.mark.parametrize("command", ["package", "serialize"])
+@pytest.mark.parametrize("program", list(BROKEN_PROGRAMS))
+def test_a_program_that_does_not_import_is_one_line_naming_the_module_and_where(tmp_path, command, program):
+    text, fragments = BROKEN_PROGRAMS[program]
+    write_program(tmp_path, text)
+    completed = loom(command, "pipeline", "-o", str(tmp_path / "out"), cwd=tmp_path)
+    assert_one_line_error(completed, "cannot import 'pipeline.flows'", *fragments)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("command", ["package", "serialize"])
+def test_a_single_file_that_does_not_import_is_one_line_too(tmp_path, command):
+    (tmp_path / "flows.py").write_text("import numpy_that_is_not_installed\n")
+    completed = loom(command, "flows.py", "-o", str(tmp_path / "out"), cwd=tmp_path)
+    assert_one_line_error(completed, "cannot import 'flows'", "No module named 'numpy_that_is_not_installed'")
+
+
+# --- values nested deeper than protobuf's parsers read -------------------------------------------
+
+DEEP_DEFAULT_PROGRAM = '''
+from taskloom import task, workflow
+
+DEEP = int
+DEFAULT = 1
+for _ in range({lists}):
+    DEEP, DEFAULT = list[DEEP], [DEFAULT]
+
+
+@task
+def count(x: DEEP) -> int:
+    return 1
+
+
+@workflow
+def wf(x: DEEP = DEFAULT) -> int:
+    return count(x=x)
+'''
+
+
+def test_a_default_input_nested_as_deep_as_a_launch_plan_file_reads_back_is_packaged_and_one_more_is_refused(tmp_path):
+    from taskloom_flyte.register import read_package
+
+    # A launch plan's default sits at LaunchPlan > spec > default_inputs > entry > Parameter >
+    # Literal: 46 lists end with their Primitive at level 7 + 2 * 46 = 100, protobuf's limit.
+    write_program(tmp_path, DEEP_DEFAULT_PROGRAM.format(lists=46))
+    completed = loom("package", "pipeline", "-o", str(tmp_path / "deepest.tgz"), cwd=tmp_path)
+    assert completed.returncode == 0, completed.stderr
+    (plan,) = read_package(str(tmp_path / "deepest.tgz")).launch_plans
+    default = plan.spec.default_inputs.parameters["x"].default
+    for _ in range(46):
+        default = default.collection.literals[0]
+    assert default.scalar.primitive.integer == 1
+
+    write_program(tmp_path, DEEP_DEFAULT_PROGRAM.format(lists=47))
+    completed = loom("package", "pipeline", "-o", str(tmp_path / "deeper.tgz"), cwd=tmp_path)
+    assert_one_line_error(completed, "launch plan 'pipeline.flows.wf'", "level 101", "stop at 100 levels")
+    assert not list(tmp_path.glob("deeper.tgz*"))

@@ -22,6 +22,7 @@ import pytest
 from flyteidl.admin import launch_plan_pb2, schedule_pb2, task_pb2, workflow_pb2
 from flyteidl.core import identifier_pb2, tasks_pb2
 from flyteidl.core import workflow_pb2 as core_workflow_pb2
+from taskloom.exceptions.user import UserValueError
 from taskloom_flyte.register import (
     AdminAuthenticationError,
     AdminUnavailableError,
@@ -312,11 +313,9 @@ def test_loom_register_sends_a_tgz_with_the_token_and_prints_one_line_per_entity
             "staging",
             "--version",
             "v3",
-            env={
-                "FLYTE_PLATFORM_URL": admin.address,
-                "FLYTE_PLATFORM_INSECURE": "true",
-                "TASKLOOM_ADMIN_TOKEN": "s3cret",
-            },
+            "--insecure",
+            "--allow-insecure-token",
+            env={"FLYTE_PLATFORM_URL": admin.address, "TASKLOOM_ADMIN_TOKEN": "s3cret"},
         )
 
     assert done.returncode == 0, done.stderr
@@ -330,6 +329,62 @@ def test_loom_register_sends_a_tgz_with_the_token_and_prints_one_line_per_entity
     ]
     assert {call.metadata.get("authorization") for call in admin.calls} == {"Bearer s3cret"}
     assert all(key[1:3] == ("acme", "staging") for key in admin.registered)
+    # The opt-in is said on standard error, once, without the token.
+    (warning,) = done.stderr.strip().splitlines()
+    assert warning.startswith("warning: ") and "unencrypted" in warning and admin.address in warning
+    assert "s3cret" not in warning
+
+
+@pytest.mark.parametrize(
+    ("arguments", "env", "config"),
+    [
+        ([], {"FLYTE_PLATFORM_INSECURE": "true"}, ""),
+        ([], {}, "[flyte]\ninsecure = true\n"),
+        (["--insecure"], {}, ""),
+        (["--allow-insecure-token"], {"FLYTE_PLATFORM_INSECURE": "true"}, ""),
+    ],
+    ids=["insecure-from-the-environment", "insecure-from-the-config-file", "insecure-without-opt-in", "opt-in-without-insecure"],
+)
+def test_loom_register_never_sends_a_token_in_plaintext_without_both_flags(tmp_path, arguments, env, config):
+    (tmp_path / "config.toml").write_text(config)
+    with AdminServer(token="s3cret") as admin:
+        done = loom(
+            "register",
+            write_tgz(tmp_path / "flows.tgz", package_files()),
+            "--endpoint",
+            admin.address,
+            "--version",
+            "v1",
+            *arguments,
+            env={"TASKLOOM_ADMIN_TOKEN": "s3cret", "TASKLOOM_CONFIG": str(tmp_path / "config.toml"), **env},
+        )
+        calls = list(admin.calls)
+
+    assert done.returncode == 1
+    (error,) = done.stderr.strip().splitlines()
+    assert error.startswith("Error: ") and "plaintext" in error
+    assert "--insecure --allow-insecure-token" in error and "--tls" in error and "s3cret" not in error
+    assert calls == []  # nothing reached the server, the token least of all
+
+
+def test_tls_from_the_command_line_wins_over_an_insecure_environment_and_keeps_the_token(package, certificate):
+    with tls_server(certificate, token="s3cret") as admin:
+        done = loom(
+            "register", package, "--endpoint", admin.address, "--version", "v1", "--tls", "--ca-cert", certificate[0],
+            env={"TASKLOOM_ADMIN_TOKEN": "s3cret", "FLYTE_PLATFORM_INSECURE": "true"},
+        )
+        assert done.returncode == 0, done.stderr
+        assert {call.metadata.get("authorization") for call in admin.calls} == {"Bearer s3cret"}
+    assert "warning" not in done.stderr
+
+
+def test_register_package_refuses_a_token_in_plaintext_unless_allowed(package):
+    with AdminServer(token="s3cret") as admin:
+        with pytest.raises(UserValueError, match=r"plaintext.*allow_insecure_token=True"):
+            register(package, admin, token="s3cret")
+        assert admin.calls == []
+        result, _ = register(package, admin, token="s3cret", allow_insecure_token=True)
+    assert result.registered
 
 
 def test_loom_register_without_a_token_exits_non_zero_with_a_clear_error(package):
@@ -348,7 +403,7 @@ def test_a_wrong_token_is_an_authentication_error_naming_the_endpoint(package):
     with AdminServer(token="s3cret") as admin:
         expected = rf"{admin.address} .*invalid bearer token; check the bearer token"
         with pytest.raises(AdminAuthenticationError, match=expected):
-            register(package, admin, token="guess")
+            register(package, admin, token="guess", allow_insecure_token=True)
 
 
 def test_loom_register_to_an_unreachable_endpoint_exits_non_zero_with_a_clear_error(package):
