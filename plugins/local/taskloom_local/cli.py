@@ -8,7 +8,7 @@ import datetime as dt
 
 import click
 
-from taskloom_local.cache import LocalCache
+from taskloom_local.cache import CacheError, LocalCache
 
 
 @click.group("cache")
@@ -20,21 +20,43 @@ def cache_command() -> None:
 def list_command() -> None:
     """List cached task outputs, newest first."""
     cache = LocalCache()
-    rows = list(cache.entries())
-    if not rows:
+    try:
+        entries = cache.entries()
+    except CacheError as error:
+        raise click.ClickException(str(error)) from error
+    if not entries:
         click.echo(f"The cache is empty ({cache.path}).")
         return
-    click.echo(f"{'TASK':<40} {'VERSION':<24} {'INPUTS':<14} CREATED")
-    for task, version, inputs, created in rows:
-        when = dt.datetime.fromtimestamp(created).isoformat(sep=" ", timespec="seconds")
-        click.echo(f"{task:<40} {version:<24} {inputs[:12]:<14} {when}")
+    _table(
+        ("TASK", "VERSION", "INPUTS", "CREATED", "PROJECT"),
+        [(entry.task, entry.version, entry.inputs[:12], _when(entry.created), entry.project) for entry in entries],
+    )
 
 
 @cache_command.command("clear")
-@click.option("--task", "task_name", help="Only the entries of this task (its full name).")
+@click.option("--task", "task_name", help="Only the entries of this task (its full name, as `loom cache list` shows).")
 def clear_command(task_name: str | None) -> None:
-    """Delete cached task outputs (all, or one task's)."""
-    removed = LocalCache().clear(task_name)
+    """Delete cached task outputs (all, or one task's).
+
+    A cache file that cannot be opened or emptied (corrupt, written by a newer taskloom, on a full
+    disk) is removed, and made again when a cached task next runs.
+    """
+    cache = LocalCache()
+    try:
+        removed = cache.clear(task_name)
+    except CacheError as error:
+        if task_name is not None:  # removing the file would remove every other task's entries too
+            raise click.ClickException(f"{error}; `loom cache clear` without --task removes the file") from error
+        try:
+            discarded = cache.discard()
+        except CacheError as failure:
+            raise click.ClickException(str(failure)) from failure
+        if not discarded:
+            raise click.ClickException(str(error)) from error
+        click.echo(
+            f"Removed the task cache {cache.path}, which could not be used ({error.reason}); a cached task makes it again."
+        )
+        return
     click.echo(f"Removed {removed} cached {'entry' if removed == 1 else 'entries'}.")
 
 
