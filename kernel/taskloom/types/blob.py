@@ -126,6 +126,16 @@ class BlobValue(os.PathLike):  # type: ignore[type-arg]
     def __fspath__(self) -> str:
         return self.download()
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled to cross to another process of this machine (a worker of the process pool): the
+        # value without its lock, and a formatted class (``FlyteFile["csv"]``, which has no importable
+        # name) as its base class and format.
+        state = {name: value for name, value in self.__dict__.items() if name != "_lock"}
+        kind = type(self)
+        if "_format" in kind.__dict__:  # FlyteFile["csv"], made by __class_getitem__ from its base
+            return _restore, (kind.__mro__[1], kind._format, state)
+        return _restore, (kind, "", state)
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, BlobValue) or other.multipart != self.multipart:
             return NotImplemented
@@ -171,4 +181,14 @@ def _offload_value(value: Any, python_type: Any, target: str) -> Any:
     if isinstance(value, dict):
         item_type = arguments[1] if len(arguments) == 2 else None
         return {key: _offload_value(item, item_type, f"{target}/{key}") for key, item in value.items()}
+    return value
+
+
+def _restore(cls: type, fmt: str, state: dict[str, Any]) -> BlobValue:
+    """Rebuild a pickled :class:`BlobValue` (see ``BlobValue.__reduce__``)."""
+    if fmt:
+        cls = cls[fmt]  # type: ignore[index]
+    value = cls.__new__(cls)
+    value.__dict__.update(state)
+    value._lock = threading.RLock()
     return value
