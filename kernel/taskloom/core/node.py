@@ -149,11 +149,18 @@ def _with_task_config(node_id: str, entity: Any, config: Any) -> Any:
     return entity.with_task_config(config)
 
 
+#: Item types that hold no promise: a list of only these (``list(range(100_000))`` as a constant) is
+#: passed over by its item types, counted in C, not walked item by item.
+_SCALARS = frozenset({int, float, str, bool, bytes, type(None)})
+
+
 def promises_in(value: Any) -> list[Promise]:
     """Every promise inside a binding value (a promise, or lists/tuples/dicts holding them)."""
     if isinstance(value, Promise):
         return [value]
     if isinstance(value, (list, tuple)):
+        if len(value) > 8 and _SCALARS.issuperset(map(type, value)):
+            return []
         return [promise for item in value for promise in promises_in(item)]
     if isinstance(value, dict):
         return [promise for item in value.values() for promise in promises_in(item)]

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import click
 
@@ -130,11 +131,19 @@ def executions_show_command(execution_id: str, as_json: bool) -> None:
     errors = []
     for node in nodes:
         status = "interrupted" if node.status == "running" and record.state != "running" else node.status
-        rows.append((node.path, status, str(node.attempts), _seconds(node.duration), outputs.get(node.outputs_state, "-"), node.entity))
+        rows.append((
+            node.path, status, str(node.attempts), _seconds(node.duration), outputs.get(node.outputs_state, "-"),
+            _children(node), node.entity,
+        ))
         if node.error:
             errors.append((node.path, node.error))
     click.echo()
-    _table(("NODE", "STATUS", "ATTEMPTS", "DURATION", "OUTPUTS", "ENTITY"), rows)
+    _table(("NODE", "STATUS", "ATTEMPTS", "DURATION", "OUTPUTS", "CHILDREN", "ENTITY"), rows)
+    if any(node.children_succeeded or node.children_failed for node in nodes):
+        click.echo(
+            "\nCHILDREN counts what a node started (map elements, eager calls, the nodes of a subworkflow or "
+            "dynamic graph) once it finished; those that succeeded have no row of their own."
+        )
     superseded = sum(node.outputs_state == SUPERSEDED for node in nodes)
     if superseded:
         click.echo(
@@ -167,6 +176,13 @@ def executions_prune_command(older_than: str, dry_run: bool) -> None:
     count = len(removed)
     noun = "execution" if count == 1 else "executions"
     click.echo(f"{'Would delete' if dry_run else 'Deleted'} {count} {noun}.")
+
+
+def _children(node: Any) -> str:
+    if node.children_succeeded is None and node.children_failed is None:
+        return "-"
+    failed = f", {node.children_failed} failed" if node.children_failed else ""
+    return f"{node.children_succeeded or 0} ok{failed}"
 
 
 def _when(timestamp: float | None) -> str:

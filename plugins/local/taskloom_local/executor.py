@@ -12,7 +12,10 @@ Retries follow a Flyte backend: a task failing with a recoverable error
 exceeding its ``timeout``, or raising one of the task's ``retry_on`` exception classes is run again,
 up to its ``retries``; other errors fail the node at once.
 A timed-out attempt fails with :class:`~taskloom.exceptions.user.UserTimeoutError` naming the task
-and the timeout; its thread is abandoned, not killed (threads cannot be). The workflow's failure policy
+and the timeout. A task with a timeout runs in a worker process, killed at the deadline before a
+retry starts, so two attempts never run at once; with ``LocalExecutor(timeouts="threads")`` (or
+``TASKLOOM_TIMEOUTS=threads``) it runs on a thread instead, which cannot be stopped: a timed-out
+attempt keeps running beside its retry, and a warning says so. The workflow's failure policy
 decides what happens next: ``FAIL_IMMEDIATELY`` starts no further node and raises when the running
 ones are done; ``FAIL_AFTER_EXECUTABLE_NODES_COMPLETE`` runs every node that does not depend on a
 failed one, then raises. The error raised is the first failing task's own exception, with notes
@@ -22,7 +25,14 @@ Executions are recorded in the execution store (:mod:`taskloom_local.store`, wri
 :mod:`taskloom_local.recorder` off the hot path) unless ``TASKLOOM_RECORD=0`` or
 ``LocalExecutor(record=False)``. :meth:`LocalExecutor.resume` runs a recorded execution again under
 the same id and with the same inputs, skipping every node whose outputs were recorded (found by path:
-``n3``, ``n1-n0`` in a subworkflow, ``n2-5`` for a map element), and the nodes that only they needed.
+``n3``, ``n1-n0`` in a subworkflow, ``n2-5`` for a map element), and the nodes that only they needed,
+unless what the node runs changed since (:mod:`taskloom_local.fingerprints`): then it runs again,
+with every node that depends on it.
+
+Ctrl-C and SIGTERM (when an execution runs on the main thread) stop a run: nothing new starts, worker
+processes are killed, task bodies running on threads are abandoned (and named), the execution is
+recorded as ``interrupted`` and :class:`KeyboardInterrupt` is raised; a second signal exits the
+process at once (status 130).
 """
 
 from __future__ import annotations
@@ -31,7 +41,10 @@ import collections
 import datetime as dt
 import functools
 import inspect
+import itertools
+import math
 import os
+import signal
 import sys
 import threading
 import time
@@ -48,6 +61,7 @@ from taskloom.exceptions import RecoverableException
 from taskloom.exceptions.user import UserException, UserTimeoutError
 from taskloom.storage import raw_output_prefix as raw_output_prefix_from_environment
 
+from taskloom_local.recorder import ELEMENTS as _ELEMENTS
 from taskloom_local.recorder import NODE_FAILED as _NODE_FAILED
 from taskloom_local.recorder import NODE_RETRIED as _NODE_RETRIED
 from taskloom_local.recorder import NODE_STARTED as _NODE_STARTED
@@ -55,9 +69,12 @@ from taskloom_local.recorder import NODE_SUCCEEDED as _NODE_SUCCEEDED
 
 _clock = time.time  # when recorded events happened (a module global: read once per event)
 
+#: Where tasks with a timeout run: ``processes`` (default: a worker killed at the deadline) or ``threads``.
+TIMEOUTS_ENV = "TASKLOOM_TIMEOUTS"
+
 
 if TYPE_CHECKING:
-    from taskloom_local.cache import LocalCache
+    from taskloom_local.cache import CacheKey, LocalCache
 
 
 class LocalExecutor:
@@ -65,6 +82,9 @@ class LocalExecutor:
 
     ``record`` says whether executions are recorded (default: unless ``TASKLOOM_RECORD=0``) in
     ``store`` (default: the :class:`~taskloom_local.store.ExecutionStore` of the data directory).
+    ``timeouts`` says where tasks with a timeout run: ``"processes"`` (default, or
+    ``TASKLOOM_TIMEOUTS``), in a worker process killed at the deadline, or ``"threads"``, where a
+    timed-out attempt cannot be stopped and keeps running beside its retry.
     """
 
     def __init__(
@@ -75,6 +95,7 @@ class LocalExecutor:
         processes: int | None = None,
         record: bool | None = None,
         store: Any = None,
+        timeouts: str | None = None,
     ) -> None:
         from taskloom_local.store import recording_enabled
 
@@ -85,6 +106,7 @@ class LocalExecutor:
         self._store = store
         self._raw_output_prefix = (raw_output_prefix or raw_output_prefix_from_environment() or "").rstrip("/") or None
         self._processes = processes or _processes_from_environment()
+        self._timeouts = _timeouts_setting(timeouts)
         self._pool: Any = None
         if self._processes and max_workers is None:
             self._max_workers = max(self._processes, 1)  # as many scheduling threads as workers
@@ -100,6 +122,12 @@ class LocalExecutor:
 
             self._pool = shared_pool(self._processes)  # workers outlive a run: the next one reuses them
         return self._pool
+
+    def _timeout_pool(self) -> Any:
+        """The workers that run tasks with a timeout when bodies otherwise run on threads."""
+        from taskloom_local.processes import shared_pool
+
+        return shared_pool(self._max_workers or min(32, (os.cpu_count() or 1) + 4))
 
     def close(self) -> None:
         """Let go of the worker processes (they stay for the next run; they stop when Python exits)."""
@@ -143,11 +171,14 @@ class LocalExecutor:
         The run keeps the execution's id and recorded inputs (``inputs`` given must equal them; they
         may be left out), reads back the outputs of every node recorded as succeeded instead of
         running it, and runs everything else; it is recorded as it goes, whatever ``record`` says.
+        A node whose task (its code, interface or cache version) or constant inputs changed since
+        runs again, with every node that depends on it, and a line on standard error says so.
         ``entity`` is what the execution ran (default: loaded from the module or file it came from).
         An execution that already succeeded runs nothing and gives its recorded outputs.
 
         Raises :class:`~taskloom_local.store.ResumeError` for an unknown id, another entity, other
-        inputs, or an execution still running in a live process.
+        inputs, a workflow whose graph changed, or an execution being run now (by another process
+        or another resume: :class:`~taskloom_local.store.ExecutionBusy` names it).
         """
         from taskloom_local.recorder import flush_all, graph_fingerprint
         from taskloom_local.store import ResumeError
@@ -169,25 +200,36 @@ class LocalExecutor:
                 f"the graph of {record.entity!r} changed since execution {execution_id} ran (nodes added, "
                 "removed or rewired): its nodes are found by path, so it cannot be resumed; start a new run"
             )
-        if record.state == "running":
-            raise ResumeError(
-                f"execution {execution_id} is still running (process {record.pid} on {record.host}); "
-                "resume it once that process has ended"
-            )
-        inputs = _recorded_inputs(store, record, entity, inputs or {})
-        graph = entity.workflow if getattr(entity, "is_launch_plan", False) else entity
-        if record.status == "succeeded":
-            if record.outputs is None and graph.python_interface.outputs:
-                raise ResumeError(f"execution {execution_id} succeeded, but its outputs were not recorded ({record.note})")
-            outputs = {}
-            if record.outputs is not None:
-                outputs = store.read_values(
-                    execution_id, record.outputs, graph.python_interface.outputs, entity=f"execution {execution_id}", direction="output"
+        lock = store.hold(execution_id)  # one run of an execution at a time: a second resume is refused here
+        try:
+            record = store.execution(execution_id) or record  # as the last holder left it
+            # The lock says who runs it on this machine (a pid can be reused); another machine's
+            # run sharing this directory is taken at its word.
+            if record.status == "running" and record.host not in (None, _host_name()):
+                raise ResumeError(
+                    f"execution {execution_id} is still running (process {record.pid} on {record.host}); "
+                    "resume it once that process has ended"
                 )
-            sys.stderr.write(f"execution {execution_id} already succeeded: nothing to run\n")
-            return graph.python_interface.shape_outputs(outputs)
-        previous = {node.path: node for node in store.nodes(execution_id) if node.status == "succeeded"}
-        execution = self._new_execution(entity, record=True, execution_id=execution_id, previous=previous, started=record.started)
+            inputs = _recorded_inputs(store, record, entity, inputs or {})
+            graph = entity.workflow if getattr(entity, "is_launch_plan", False) else entity
+            if record.status == "succeeded":
+                if record.outputs is None and graph.python_interface.outputs:
+                    raise ResumeError(f"execution {execution_id} succeeded, but its outputs were not recorded ({record.note})")
+                outputs = {}
+                if record.outputs is not None:
+                    outputs = store.read_values(
+                        execution_id, record.outputs, graph.python_interface.outputs, entity=f"execution {execution_id}", direction="output"
+                    )
+                sys.stderr.write(f"execution {execution_id} already succeeded: nothing to run\n")
+                lock.release()
+                return graph.python_interface.shape_outputs(outputs)
+            previous = {node.path: node for node in store.nodes(execution_id) if node.status == "succeeded"}
+            execution = self._new_execution(
+                entity, record=True, execution_id=execution_id, previous=previous, started=record.started, lock=lock
+            )
+        except BaseException:
+            lock.release()
+            raise
         return self._execute(entity, inputs, execution, resumed=True)
 
     def _new_execution(
@@ -198,14 +240,24 @@ class LocalExecutor:
         execution_id: str | None = None,
         previous: dict[str, Any] | None = None,
         started: float | None = None,
+        lock: Any = None,
     ) -> _Execution:
         overwrite_cache = bool(entity.overwrite_cache) if getattr(entity, "is_launch_plan", False) else False
         execution = _Execution(overwrite_cache, execution_id, previous, started)
         if record:
-            from taskloom_local.recorder import recorder_for
+            from taskloom_local.recorder import durable_after, recorder_for
 
-            execution.recorder = recorder_for(self.store)
+            store = self.store
+            execution.store = store
+            execution.recorder = recorder_for(store)
             execution.record = execution.recorder.put
+            execution.durable_after = durable_after()
+            if lock is None:
+                try:
+                    lock = store.hold(execution.name)
+                except OSError:  # a store that cannot be written: the recorder says so, the run goes on
+                    lock = None
+            execution.lock = lock
         return execution
 
     def _execute(self, entity: Any, inputs: dict[str, Any], execution: _Execution, resumed: bool = False) -> Any:
@@ -222,8 +274,10 @@ class LocalExecutor:
             from taskloom_local.recorder import EXECUTION_STARTED, execution_began
 
             record((EXECUTION_STARTED, execution.name, entity, kind, inputs, _clock(), resumed))
+            execution.recorder.write_soon()  # the start is written at once: a run killed early is listed
             execution_began()
         announce.execution_started(execution.name, entity.name, kind, nodes)
+        stopping = _Interrupts.watch(execution, self)
         try:
             if graph is None:  # a task: a one-node execution
                 node = Node(node_id_for(entity.name.rsplit(".", 1)[-1]), entity, inputs)
@@ -235,17 +289,27 @@ class LocalExecutor:
             else:
                 outputs = self.run_workflow(graph, inputs, execution)
         except BaseException as error:
+            interrupted = execution.cancelled or isinstance(error, KeyboardInterrupt)
+            if interrupted:
+                if not isinstance(error, KeyboardInterrupt):  # a node's error caused by the interruption
+                    error = KeyboardInterrupt(execution.cancelled or "interrupted").with_traceback(error.__traceback__)
+                _report_abandoned(execution)
             if record is not None:
-                self._record_finish(execution, None, None, error)
+                self._record_finish(execution, None, None, error, "interrupted" if interrupted else "failed")
                 error.add_note(
                     f"execution {execution.name} is recorded: `loom run ... --resume {execution.name}` "
                     f"(or LocalExecutor().resume({execution.name!r})) runs only what did not finish"
                 )
             announce.execution_finished(execution.name, entity.name, kind, error, nodes)
+            if interrupted:
+                raise error from None
             raise
         finally:
+            stopping.end()
             self.close()
             _gates_of(execution, cancel=False)
+            if execution.lock is not None:
+                execution.lock.release()
         interface = (graph or entity).python_interface
         if record is not None:
             self._record_finish(execution, outputs, interface.outputs, None)
@@ -253,11 +317,17 @@ class LocalExecutor:
         return interface.shape_outputs(outputs)
 
     @staticmethod
-    def _record_finish(execution: _Execution, outputs: Any, types: Any, error: BaseException | None) -> None:
+    def _record_finish(
+        execution: _Execution, outputs: Any, types: Any, error: BaseException | None, status: str = "succeeded"
+    ) -> None:
         from taskloom_local.recorder import EXECUTION_FINISHED, execution_ended
 
         execution_ended()
-        execution.record((EXECUTION_FINISHED, execution.name, _clock(), outputs, types, error))  # type: ignore[misc]
+        execution.record((EXECUTION_FINISHED, execution.name, _clock(), outputs, types, error, status))  # type: ignore[misc]
+        if status == "interrupted":
+            # The process is likely to end soon, perhaps by a second signal: make it durable now.
+            execution.recorder.flush(timeout=0.8)
+            return
         # Written now, not after the recorder's delay, but not waited for: the program goes on
         # meanwhile (exit, and reading the store, wait for it).
         execution.recorder.write_soon()
@@ -318,6 +388,8 @@ class LocalExecutor:
         try:
             while True:
                 while ready:
+                    if execution.cancelled:  # Ctrl-C or SIGTERM: nothing new starts
+                        raise KeyboardInterrupt(execution.cancelled)
                     node_id = ready.popleft()
                     if waiting_on.pop(node_id, None) is None:  # dropped after a failure
                         continue
@@ -336,10 +408,12 @@ class LocalExecutor:
                             finish(node, result, None)
                         continue
                     if pool is None:
-                        import concurrent.futures
+                        from taskloom_local.threads import DaemonThreadPool
 
-                        pool = concurrent.futures.ThreadPoolExecutor(max_workers=max_parallelism or self._max_workers)
-                    running[pool.submit(self._run_node, node, values, execution, prefix)] = node
+                        pool = DaemonThreadPool(max_parallelism or self._max_workers)
+                    future = pool.submit(self._run_node, node, values, execution, prefix)
+                    running[future] = node
+                    execution.running[future] = f"{prefix}{node_id}"
                 if not running:
                     break
                 import concurrent.futures
@@ -347,6 +421,7 @@ class LocalExecutor:
                 done, _ = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
                 for future in done:
                     node = running.pop(future)
+                    execution.running.pop(future, None)
                     if future.cancelled():  # queued behind a failure: never started
                         continue
                     error = future.exception()
@@ -357,10 +432,17 @@ class LocalExecutor:
                     if not cancelled_waits:  # gates waiting for a signal stop waiting: the run is failing
                         _gates_of(execution, cancel=True)
                         cancelled_waits = True
+                if execution.cancelled and not running:
+                    raise KeyboardInterrupt(execution.cancelled)
         except BaseException:  # interrupted (Ctrl-C): gates waiting in the pool must not hold it open
             _gates_of(execution, cancel=True)
+            if pool is not None:  # what still runs on a thread is abandoned, not waited for
+                pool.shutdown(wait=False, cancel_futures=True)
+                pool = None
             raise
         finally:
+            for future in running:
+                execution.running.pop(future, None)
             if pool is not None:
                 pool.shutdown(wait=True)
         if failures:
@@ -376,16 +458,37 @@ class LocalExecutor:
     ) -> dict[str, dict[str, Any]]:
         """The nodes of ``workflow`` a resume skips, with their outputs: those recorded as succeeded
         whose outputs can be read back, and those whose outputs were not written because every
-        consumer had finished, if every consumer is skipped too (so nobody reads them).
+        consumer had finished, if every consumer is skipped too (so nobody reads them). A node
+        whose fingerprint changed, and every node downstream of it, is not skipped (and what was
+        recorded under it is forgotten).
         """
+        from taskloom_local.fingerprints import node_fingerprint
         from taskloom_local.recorder import OUTPUTS, consumers_of, entity_name
         from taskloom_local.store import STORED, SUPERSEDED
 
         previous = execution.previous or {}
         consumers = consumers_of(workflow)
         nodes = {node.id: node for node in workflow.nodes}
+        order = _topological_order(waiting_on)
+        changed: list[str] = []
+        invalid: set[str] = set()
+        for node_id in order:  # upstream first: a node downstream of a changed one runs again too
+            path = f"{prefix}{node_id}"
+            if execution.is_pruned(path) or any(upstream in invalid for upstream in waiting_on[node_id]):
+                invalid.add(node_id)
+                continue
+            record = previous.get(path)
+            if record is not None and record.fingerprint != node_fingerprint(nodes[node_id]):
+                invalid.add(node_id)
+                changed.append(node_id)
+        for node_id in invalid:
+            execution.prune(f"{prefix}{node_id}")
+        if changed:
+            _say_changed(execution, [(f"{prefix}{node_id}", nodes[node_id].entity) for node_id in changed], len(invalid) - len(changed))
         finished: dict[str, dict[str, Any]] = {}
-        for node_id in reversed(_topological_order(waiting_on)):  # consumers are decided first
+        for node_id in reversed(order):  # consumers are decided first
+            if node_id in invalid:
+                continue
             record = previous.get(f"{prefix}{node_id}")
             entity = nodes[node_id].entity
             if record is None or record.entity != entity_name(entity):
@@ -419,7 +522,7 @@ class LocalExecutor:
         """Give a node's recorded ``outputs`` in place of running it (announced as a cached node)."""
         from taskloom_local.recorder import NODE_REUSED
 
-        execution.record((NODE_REUSED, execution.name, path))  # type: ignore[misc]
+        execution.record((NODE_REUSED, execution.name, path, parent))  # type: ignore[misc]
         announce = execution.announcer
         if announce is not SILENT:
             name = getattr(entity, "name", path)
@@ -427,16 +530,38 @@ class LocalExecutor:
             announce.node_finished(execution.name, path, name, None, parent, cached=True)
         return outputs
 
-    def _reused(self, entity: Any, path: str, execution: _Execution, parent: str | None) -> dict[str, Any] | None:
-        """A child's recorded outputs when a resume can skip it (None: it runs)."""
+    def _reused(self, node: Node, path: str, execution: _Execution, parent: str | None) -> dict[str, Any] | None:
+        """A node's recorded outputs when a resume can skip it (None: it runs): a graph node by its
+        row, a child (``parent`` set) from its parent's chunks; either only if what it runs is
+        unchanged.
+        """
+        outputs = self._recorded(node, path, execution, parent)
+        return None if outputs is None else self._reuse(node.entity, path, outputs, execution, parent)
+
+    def _recorded(self, node: Node, path: str, execution: _Execution, parent: str | None) -> dict[str, Any] | None:
+        from taskloom_local.fingerprints import entity_fingerprint, node_fingerprint
         from taskloom_local.recorder import entity_name
         from taskloom_local.store import STORED
 
+        if execution.is_pruned(path):
+            return None
+        entity = node.entity
+        if parent is not None:
+            found = execution.children_of(parent).get(path[len(parent) + 1 :])
+            if found is None or found[0] != entity_fingerprint(entity):
+                return None
+            try:
+                return _child_outputs(found[1], entity)
+            except Exception:  # unreadable, or of other types now: it runs again
+                return None
         record = execution.previous.get(path)  # type: ignore[union-attr]
         if record is None or record.outputs_state != STORED or record.entity != entity_name(entity):
             return None
-        outputs = self._recorded_outputs(record, entity, execution)
-        return None if outputs is None else self._reuse(entity, path, outputs, execution, parent)
+        if record.fingerprint != node_fingerprint(node):
+            _say_changed(execution, [(path, entity)], 0)
+            execution.prune(path)
+            return None
+        return self._recorded_outputs(record, entity, execution)
 
     def _run_node(
         self, node: Node, values: dict[str, dict[str, Any]], execution: _Execution, prefix: str, parent: str | None = None
@@ -460,17 +585,19 @@ class LocalExecutor:
         self, node: Node, values: dict[str, dict[str, Any]], execution: _Execution, prefix: str, parent: str | None
     ) -> dict[str, Any]:
         """:meth:`_run_node` with the node's start and end handed to the recorder (and, in a resume,
-        its recorded outputs given back instead of running it).
+        its recorded outputs given back instead of running it). A node whose body ran longer than
+        the durability threshold is written before this returns, so before its dependents start.
         """
         path, entity = f"{prefix}{node.id}", node.entity
         if execution.previous is not None:
-            reused = self._reused(entity, path, execution, parent)
+            reused = self._reused(node, path, execution, parent)
             if reused is not None:
                 return reused
         record, key, announce = execution.record, execution.name, execution.announcer
         if announce is not SILENT:
             announce.node_started(key, path, getattr(entity, "name", node.id), parent)
-        record((_NODE_STARTED, key, path, parent, entity, _clock()))  # type: ignore[misc]
+        began = _clock()
+        record((_NODE_STARTED, key, path, parent, entity, began))  # type: ignore[misc]
         try:
             outputs = self._run_node_body(node, values, execution, prefix, parent)
         except BaseException as error:
@@ -478,7 +605,15 @@ class LocalExecutor:
             if announce is not SILENT:
                 announce.node_finished(key, path, getattr(entity, "name", node.id), error, parent)
             raise
-        record((_NODE_SUCCEEDED, key, path, parent, entity, _clock(), outputs))  # type: ignore[misc]
+        ended = _clock()
+        record((_NODE_SUCCEEDED, key, path, parent, entity, ended, outputs))  # type: ignore[misc]
+        if ended - began >= execution.durable_after:
+            # Written before its dependents start; a child's dependent is its parent, whose own end
+            # is, so a child is written without waiting.
+            if parent is None:
+                execution.recorder.flush()
+            else:
+                execution.recorder.write_soon()
         if announce is not SILENT:
             announce.node_finished(key, path, getattr(entity, "name", node.id), None, parent, cached=type(outputs) is _CachedOutputs)
         return outputs
@@ -525,7 +660,7 @@ class LocalExecutor:
         inputs: dict[str, Any],
         execution: _Execution,
         path: str,
-        key: tuple[str, str, str],
+        key: CacheKey,
         parent: str | None,
     ) -> dict[str, Any]:
         if not execution.overwrite_cache:
@@ -551,13 +686,22 @@ class LocalExecutor:
         if isinstance(timeout, int):
             timeout = dt.timedelta(seconds=timeout)
         checkpoint = _Checkpoints(execution, path)  # the checkpoint is made when a task first asks for it
+        # A task that can be stopped at its deadline runs where it can be: in a worker process.
+        pool = None
+        if not entity.starts_children:
+            if self._processes:
+                pool = self._process_pool()
+            elif timeout is not None and self._timeouts == "processes":
+                pool = self._timeout_pool()
         attempt = 0
         while True:
+            if execution.cancelled:
+                raise KeyboardInterrupt(execution.cancelled)
             runner = LocalRunner(self, execution, path)  # for map, dynamic and eager bodies
             try:
                 with running(runner):
-                    if self._processes and not entity.starts_children:
-                        result = self._process_pool().run(
+                    if pool is not None:
+                        result = pool.run(
                             entity,
                             inputs,
                             timeout=timeout,  # a worker past its timeout is killed, not abandoned
@@ -565,6 +709,7 @@ class LocalExecutor:
                             execution_date=execution.date,
                             attempt=attempt,
                             checkpoint=checkpoint(),
+                            explain=None if self._processes else _TIMEOUT_IN_PROCESS,
                         )
                     elif timeout is None:
                         result = entity.run(
@@ -588,11 +733,13 @@ class LocalExecutor:
                                 checked=True,
                             ),
                             timeout,
+                            execution,
+                            path,
                         )
                 break
             except UserTimeoutError as error:
-                runner.abandon()  # the attempt's thread still runs: do not wait for its children
-                if attempt >= retries:
+                runner.abandon()  # a thread that timed out still runs: do not wait for its children
+                if attempt >= retries or execution.cancelled:
                     raise
                 attempt += 1
                 execution.announcer.node_retried(execution.name, path, entity.name, attempt, error, parent)
@@ -601,7 +748,7 @@ class LocalExecutor:
             except Exception as error:
                 # Flyte retries recoverable errors (and timeouts, above); a task may list more (retry_on).
                 retryable = isinstance(error, (RecoverableException, *entity.retry_on))
-                if not retryable or attempt >= retries:
+                if not retryable or attempt >= retries or execution.cancelled:
                     raise
                 attempt += 1
                 execution.announcer.node_retried(execution.name, path, entity.name, attempt, error, parent)
@@ -609,7 +756,10 @@ class LocalExecutor:
                     execution.record((_NODE_RETRIED, execution.name, path, attempt))
             finally:
                 if runner.used:
-                    runner.close()
+                    if execution.cancelled:
+                        runner.abandon()
+                    else:
+                        runner.close()
         if inspect.isawaitable(result):  # an async body run on a thread whose event loop is running
             result = _run_to_completion(result)
         outputs = entity.python_interface.outputs_by_name(result)
@@ -689,45 +839,56 @@ class LocalRunner:
         outcomes: list[Any] = [None] * count
         if count == 0:
             return outcomes
+        execution = self._execution
         if self._parent is not None:
-            self._execution.announcer.node_expanded(
-                self._execution.name, self._parent, getattr(entity, "name", str(entity)), count
-            )
+            execution.announcer.node_expanded(execution.name, self._parent, getattr(entity, "name", str(entity)), count)
         limit = self._executor._max_workers or min(32, (os.cpu_count() or 1) + 4)
         lanes = min(concurrency or count, count, limit)
         if self._batchable(entity):
-            return self._map_in_batches(entity, inputs, lanes, on_done)
-        run_one = self._element_runner(entity)
+            return self._map_in_batches(entity, inputs, outcomes, lanes, on_done)
+        run_one, direct = self._element_runner(entity)
+        # Elements run directly are not events: the recorder reads what the lanes put in outcomes.
+        durable = math.inf
+        if direct and execution.record is not None and self._parent is not None:
+            execution.record((_ELEMENTS, execution.name, self._parent, entity, outcomes, _clock()))
+            durable = execution.durable_after
         indices = iter(range(count))  # shared by the lanes: next() on it is atomic under the GIL
         stop = False
 
         def lane() -> None:
             nonlocal stop
             for index in indices:
-                if stop:
+                if stop or execution.cancelled:
                     return
+                began = _clock()
                 try:
                     outcome = run_one(inputs[index], str(index))
                 except Exception as error:
                     outcome = error
                 outcomes[index] = outcome
+                if _clock() - began >= durable:
+                    # A slow element is written now, without waiting: its only dependent is the map,
+                    # whose own end is made durable before anything downstream starts.
+                    execution.recorder.write_soon()
                 if on_done is not None and on_done(index, outcome):
                     stop = True
 
         if lanes == 1:
             lane()
-            return outcomes
-        import contextvars
+        else:
+            import contextvars
 
-        threads = [
-            threading.Thread(target=contextvars.Context().run, args=(lane,), name=f"taskloom-lane-{number}", daemon=True)
-            for number in range(lanes - 1)
-        ]
-        for thread in threads:
-            thread.start()
-        contextvars.Context().run(lane)  # this thread is a lane too (its own context, as the others)
-        for thread in threads:
-            thread.join()
+            threads = [
+                threading.Thread(target=contextvars.Context().run, args=(lane,), name=f"taskloom-lane-{number}", daemon=True)
+                for number in range(lanes - 1)
+            ]
+            for thread in threads:
+                thread.start()
+            contextvars.Context().run(lane)  # this thread is a lane too (its own context, as the others)
+            for thread in threads:
+                thread.join()
+        if execution.cancelled:
+            raise KeyboardInterrupt(execution.cancelled)
         return outcomes
 
     def _plain(self, entity: Any) -> bool:
@@ -753,35 +914,50 @@ class LocalRunner:
         """Whether :meth:`map` sends ``entity``'s elements to worker processes in batches."""
         return bool(self._executor._processes) and not getattr(entity, "starts_children", True) and self._plain(entity)
 
-    def _map_in_batches(self, entity: Any, inputs: Any, lanes: int, on_done: Any) -> list[Any]:
+    def _map_in_batches(self, entity: Any, inputs: Any, outcomes: list[Any], lanes: int, on_done: Any) -> list[Any]:
         # Elements go to the workers in batches (one round trip each, not one per element); each
-        # lane keeps one worker busy.
+        # lane keeps one worker busy. As for direct elements, the recorder reads their outcomes.
         count = len(inputs)
-        outcomes: list[Any] = [None] * count
-        execution, prefix = self._execution, self._prefix
-        record, parent = execution.record, self._parent
+        execution, prefix, parent = self._execution, self._prefix, self._parent
         stop = False
         indices: list[int] | range = range(count)
         if execution.previous is not None:  # a resume: elements recorded as succeeded are not sent
             indices = []
             for index in range(count):
-                reused = self._executor._reused(entity, f"{prefix}{index}", execution, parent)
+                reused = self._executor._recorded(Node(str(index), entity, {}), f"{prefix}{index}", execution, parent)
                 if reused is None:
                     indices.append(index)
                     continue
                 outcomes[index] = reused
                 if on_done is not None and on_done(index, reused):
                     stop = True
-        size = max(1, min(256, len(indices) // (lanes * 4)))
-        batches = iter([indices[start : start + size] for start in range(0, len(indices), size)])
+        durable = math.inf
+        if execution.record is not None and parent is not None:
+            execution.record((_ELEMENTS, execution.name, parent, entity, outcomes, _clock()))
+            durable = execution.durable_after
+        most = max(1, min(256, len(indices) // (lanes * 4)))
+        # Batches grow from one element to as many as run within the durability threshold (up to
+        # ``most``): elements slower than it come back, and are written, one by one; quick ones in
+        # batches whose loss to a SIGKILL costs at most about that much work.
+        threshold = execution.durable_after if execution.record is not None else math.inf
+        cursor = iter(indices)
+        take_lock = threading.Lock()
         pool = self._executor._process_pool()
+
+        def take(size: int) -> list[int]:
+            with take_lock:
+                return list(itertools.islice(cursor, size))
 
         def lane() -> None:
             nonlocal stop
-            for batch in batches:
-                if stop:
+            size = 1 if threshold != math.inf else most
+            while True:
+                if stop or execution.cancelled:
                     return
-                started = _clock()
+                batch = take(size)
+                if not batch:
+                    return
+                began = _clock()
                 results = pool.run_many(
                     entity,
                     [inputs[index] for index in batch],
@@ -790,16 +966,14 @@ class LocalRunner:
                     execution_date=execution.date,
                     attempt=0,
                 )
-                ended = _clock()
                 for index, outcome in zip(batch, results):  # outputs by name, or the exception
                     outcomes[index] = outcome
-                    if record is not None:  # the batch's times stand for each element's
-                        path = f"{prefix}{index}"
-                        record((_NODE_STARTED, execution.name, path, parent, entity, started))
-                        if isinstance(outcome, BaseException):
-                            record((_NODE_FAILED, execution.name, path, parent, entity, ended, outcome))
-                        else:
-                            record((_NODE_SUCCEEDED, execution.name, path, parent, entity, ended, outcome))
+                took = _clock() - began
+                if took >= durable:  # written now, not waited for (see map)
+                    execution.recorder.write_soon()
+                each = took / len(batch)
+                size = most if each <= 0 else max(1, min(most, int(threshold / each)))
+                for index, outcome in zip(batch, results):
                     if on_done is not None and on_done(index, outcome):
                         stop = True
 
@@ -809,21 +983,24 @@ class LocalRunner:
         lane()
         for thread in threads:
             thread.join()
+        if execution.cancelled:
+            raise KeyboardInterrupt(execution.cancelled)
         return outcomes
 
-    def _element_runner(self, entity: Any) -> Any:
-        """How :meth:`map` runs one element: as any child, or, for a plain task that needs none of
-        the executor's per-node services (no retries, timeout, cache, storage or listeners), by
-        calling it directly: the same context, checks and outputs, without the node bookkeeping.
+    def _element_runner(self, entity: Any) -> tuple[Any, bool]:
+        """How :meth:`map` runs one element, and whether directly: as any child, or, for a plain task
+        that needs none of the executor's per-node services (no retries, timeout, cache, storage or
+        listeners), by calling it directly: the same context, checks and outputs, without the node
+        bookkeeping.
         """
         execution = self._execution
         if self._executor._processes is not None or not self._plain(entity):
-            return lambda inputs, name: self.run(entity, inputs, name=name)
+            return (lambda inputs, name: self.run(entity, inputs, name=name)), False
         prefix = self._prefix
         direct = self._direct_call(entity)
-        if execution.record is not None:
-            return self._recorded_element_runner(entity, prefix, direct)
-        return lambda inputs, name: direct(inputs, prefix + name)
+        if execution.previous is not None:
+            return self._resumed_element_runner(entity, prefix, direct), True
+        return (lambda inputs, name: direct(inputs, prefix + name)), True
 
     def _direct_call(self, entity: Any) -> Any:
         """``call(inputs, path)`` running one element of ``entity`` without node bookkeeping: through
@@ -858,29 +1035,19 @@ class LocalRunner:
 
         return run_directly
 
-    def _recorded_element_runner(self, entity: Any, prefix: str, direct: Any) -> Any:
-        """:meth:`_element_runner`'s direct call with each element handed to the recorder (and, in a
-        resume, its recorded outputs given back instead of running it).
+    def _resumed_element_runner(self, entity: Any, prefix: str, direct: Any) -> Any:
+        """:meth:`_element_runner`'s direct call giving, in a resume, an element's recorded outputs
+        instead of running it.
         """
         executor, execution, parent = self._executor, self._execution, self._parent
-        record, key = execution.record, execution.name
+        node = Node("element", entity, {})
 
-        def run_recorded(inputs: dict[str, Any], name: str) -> dict[str, Any]:
+        def run_resumed(inputs: dict[str, Any], name: str) -> dict[str, Any]:
             path = prefix + name
-            if execution.previous is not None:
-                reused = executor._reused(entity, path, execution, parent)
-                if reused is not None:
-                    return reused
-            record((_NODE_STARTED, key, path, parent, entity, _clock()))  # type: ignore[misc]
-            try:
-                outputs = direct(inputs, path)
-            except BaseException as error:
-                record((_NODE_FAILED, key, path, parent, entity, _clock(), error))  # type: ignore[misc]
-                raise
-            record((_NODE_SUCCEEDED, key, path, parent, entity, _clock(), outputs))  # type: ignore[misc]
-            return outputs
+            reused = executor._recorded(node, path, execution, parent)
+            return direct(inputs, path) if reused is None else reused
 
-        return run_recorded
+        return run_resumed
 
     def close(self) -> None:
         """Wait for submitted children and stop the pool (a top-level runner also stops the
@@ -899,20 +1066,25 @@ class LocalRunner:
             self._pool = None
 
     def _make_pool(self) -> None:
-        import concurrent.futures
+        from taskloom_local.threads import DaemonThreadPool
 
         with _POOL_LOCK:
             if self._pool is None:
-                self._pool = concurrent.futures.ThreadPoolExecutor(
-                    max_workers=self._executor._max_workers, thread_name_prefix="taskloom"
-                )
+                self._pool = DaemonThreadPool(self._executor._max_workers, thread_name_prefix="taskloom")
 
 
-def _call_with_timeout(task_name: str, call_task: Any, timeout: dt.timedelta) -> Any:
+_TIMEOUT_IN_PROCESS = (
+    "it has a timeout, so it runs in a worker process that is killed at the deadline; define it at the top "
+    f"level of a module, or let timed-out attempts keep running on threads ({TIMEOUTS_ENV}=threads)"
+)
+_warned_timeouts: set[str] = set()
+
+
+def _call_with_timeout(task_name: str, call_task: Any, timeout: dt.timedelta, execution: Any = None, path: str = "") -> Any:
     # A thread cannot be killed: past its timeout the call is abandoned (it keeps running until it
-    # returns, its result ignored) and the node fails. Process pools, which can kill, come later.
+    # returns, its result ignored) and the node fails. Only with timeouts="threads": by default a task
+    # with a timeout runs in a worker process, which is killed.
     import contextvars
-    import threading
 
     outcome: dict[str, Any] = {}
 
@@ -926,9 +1098,27 @@ def _call_with_timeout(task_name: str, call_task: Any, timeout: dt.timedelta) ->
         target=contextvars.copy_context().run, args=(call,), name=f"taskloom-{task_name}", daemon=True
     )
     worker.start()
-    worker.join(timeout.total_seconds())
+    if execution is not None:
+        execution.threads[worker] = path
+    try:
+        worker.join(timeout.total_seconds())
+    finally:
+        if execution is not None and not worker.is_alive():
+            execution.threads.pop(worker, None)
     if worker.is_alive():
-        raise UserTimeoutError(f"task {task_name!r} did not finish within its timeout of {timeout}")
+        if task_name not in _warned_timeouts:
+            _warned_timeouts.add(task_name)
+            import warnings
+
+            warnings.warn(
+                f"task {task_name!r} timed out after {timeout} on a thread ({TIMEOUTS_ENV}=threads): the attempt "
+                "cannot be stopped and keeps running, beside any retry",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        raise UserTimeoutError(
+            f"task {task_name!r} did not finish within its timeout of {timeout} (its thread keeps running)"
+        )
     if "error" in outcome:
         raise outcome["error"]
     return outcome["result"]
@@ -951,7 +1141,7 @@ def _run_to_completion(awaitable: Any) -> Any:
         except BaseException as error:  # raised again on the calling thread
             outcome["error"] = error
 
-    worker = threading.Thread(target=contextvars.copy_context().run, args=(run,), name="taskloom-async")
+    worker = threading.Thread(target=contextvars.copy_context().run, args=(run,), name="taskloom-async", daemon=True)
     worker.start()
     worker.join()
     if "error" in outcome:
@@ -981,6 +1171,12 @@ _NO_OVERRIDES: dict[str, Any] = {}
 def overrides_cache(node: Node) -> bool:
     """Whether the node runs cached: the task's setting unless ``with_overrides(cache=False)``."""
     return bool(node.overrides.get("cache", True))
+
+
+def _host_name() -> str:
+    from taskloom_local.store import host_name
+
+    return host_name()
 
 
 def _processes_from_environment() -> int | None:
@@ -1031,13 +1227,177 @@ class _Execution:
         self.announcer = listeners()  # the plugins listening to lifecycle events, asked once per run
         self.recorder: Any = None
         self.record: Any = None  # the recorder's put (None: not recorded)
+        self.store: Any = None
+        self.lock: Any = None  # the execution store's lock on this execution, while it runs
+        #: Seconds of a node's body after which it is written before its dependents start.
+        self.durable_after = math.inf
         self.previous = previous
+        #: Why the run stops (``"SIGINT"``, ``"SIGTERM"``), once it was interrupted; checked before
+        #: anything starts.
+        self.cancelled: str | None = None
+        self.running: dict[Any, str] = {}  # futures of nodes running on pool threads -> their paths
+        self.threads: dict[threading.Thread, str] = {}  # attempts on threads of their own -> paths
+        self._pruned: set[str] = set()  # paths a resume runs again, with all they started
+        self._children: dict[str, dict[str, Any]] = {}  # recorded children by parent path (a resume)
 
     def checkpoint(self, path: str) -> Checkpoint:
         """The checkpoint of the node at ``path`` (the same object for every attempt of it)."""
         import tempfile  # only for tasks that use their checkpoint
 
         return Checkpoint(os.path.join(tempfile.gettempdir(), f"taskloom-{self.name}", path, "checkpoint"))
+
+    def prune(self, path: str) -> None:
+        """A resume runs the node ``path`` again: forget what was recorded of it and under it."""
+        self._pruned.add(path)
+        if self.previous:
+            below = path + "-"
+            for recorded in [key for key in self.previous if key == path or key.startswith(below)]:
+                del self.previous[recorded]
+
+    def is_pruned(self, path: str) -> bool:
+        """Whether ``path`` is, or is under, a node this resume runs again."""
+        if not self._pruned:
+            return False
+        return any(path == pruned or path.startswith(pruned + "-") for pruned in self._pruned)
+
+    def children_of(self, parent: str) -> dict[str, Any]:
+        """The recorded children of ``parent``, by name (read from the store once)."""
+        found = self._children.get(parent)
+        if found is None:
+            found = self._children[parent] = self.store.children(self.name, parent) if self.store is not None else {}
+        return found
+
+
+def _child_outputs(recorded: Any, entity: Any) -> dict[str, Any]:
+    """A recorded child's outputs as Python values (``recorded``: plain values, a literal map or None)."""
+    from taskloom.core.type_engine import TypeEngine
+
+    from taskloom_local.recorder import entity_name, output_types
+    from taskloom_local.store import PlainValues
+
+    if recorded is None:
+        return {}
+    types = output_types(entity)
+    if isinstance(recorded, PlainValues):
+        values = recorded.exact_values(types)
+        if values is not None:
+            return values
+        recorded = recorded.to_literal_map(types)
+    return TypeEngine.literal_map_to_kwargs(None, recorded, types, entity=repr(entity_name(entity)), direction="output")
+
+
+def _say_changed(execution: _Execution, changed: list[tuple[str, Any]], dependents: int) -> None:
+    """Tell the user that a resume runs nodes again because what they run changed."""
+    from taskloom_local.recorder import entity_name
+
+    shown = ", ".join(f"{path} ({entity_name(entity)})" for path, entity in changed)
+    more = f", with {dependents} node{'s' if dependents != 1 else ''} downstream" if dependents else ""
+    sys.stderr.write(
+        f"resuming execution {execution.name}: {shown} changed since the execution ran (code, interface, cache "
+        f"version or constant inputs); {'it runs' if len(changed) == 1 else 'they run'} again{more}\n"
+    )
+
+
+def _report_abandoned(execution: _Execution) -> None:
+    """Name the task bodies an interrupted run leaves running on threads (threads cannot be stopped)."""
+    paths = sorted(set(execution.running.values()) | {path for thread, path in execution.threads.items() if thread.is_alive()})
+    if paths:
+        shown = ", ".join(paths[:10]) + (f" and {len(paths) - 10} more" if len(paths) > 10 else "")
+        sys.stderr.write(
+            f"taskloom: interrupted; abandoned {len(paths)} task bod{'ies' if len(paths) != 1 else 'y'} still running "
+            f"on threads ({shown}): threads cannot be stopped, so their side effects may still happen\n"
+        )
+
+
+def _timeouts_setting(given: str | None) -> str:
+    value = (given or os.environ.get(TIMEOUTS_ENV, "") or "processes").strip().lower()
+    if value not in ("processes", "threads"):
+        from taskloom.exceptions.user import UserValueError
+
+        raise UserValueError(f"timeouts must be 'processes' or 'threads' ({TIMEOUTS_ENV}), got {value!r}")
+    return value
+
+
+class _Interrupts:
+    """Ctrl-C and SIGTERM while executions run on the main thread: the first signal cancels every
+    running execution of this process (nothing new starts, worker processes are killed, waiting
+    gates wake) and raises :class:`KeyboardInterrupt` where the main thread is; a second exits at once.
+
+    Installed by the outermost execution of the main thread, restored when it ends, unless it was
+    interrupted: the process is then on its way out, and a second Ctrl-C must still end it at once.
+    """
+
+    _lock = threading.Lock()
+    _active: set[_Execution] = set()
+    _executors: dict[int, Any] = {}
+    _previous: dict[int, Any] = {}
+    _count = 0
+    _signals_seen = 0
+
+    def __init__(self, execution: _Execution | None) -> None:
+        self._execution = execution
+
+    @classmethod
+    def watch(cls, execution: _Execution, executor: Any) -> _Interrupts:
+        if threading.current_thread() is not threading.main_thread():
+            with cls._lock:
+                cls._active.add(execution)
+                cls._executors[id(execution)] = executor
+            return cls(execution)
+        with cls._lock:
+            cls._active.add(execution)
+            cls._executors[id(execution)] = executor
+            cls._count += 1
+            if cls._count == 1 and not cls._previous:
+                try:
+                    for number in (signal.SIGINT, signal.SIGTERM):
+                        cls._previous[number] = signal.signal(number, cls._handle)
+                except ValueError:  # not the main interpreter's main thread
+                    cls._previous.clear()
+        return cls(execution)
+
+    def end(self) -> None:
+        cls = type(self)
+        with cls._lock:
+            cls._active.discard(self._execution)  # type: ignore[arg-type]
+            cls._executors.pop(id(self._execution), None)
+            if threading.current_thread() is not threading.main_thread():
+                return
+            cls._count -= 1
+            if cls._count == 0 and cls._previous and not cls._signals_seen:
+                for number, handler in cls._previous.items():
+                    signal.signal(number, handler)
+                cls._previous.clear()
+
+    @classmethod
+    def _handle(cls, number: int, frame: Any) -> None:
+        # A signal handler runs between two bytecodes of the main thread, which may hold any lock
+        # (stderr's buffer, a gate board's, the process pool's): it writes with os.write and leaves
+        # the stopping to a thread of its own.
+        name = signal.Signals(number).name
+        cls._signals_seen += 1
+        if cls._signals_seen > 1:
+            os.write(2, f"\ntaskloom: {name} again: exiting now\n".encode())
+            _kill_workers()
+            os._exit(130)
+        os.write(2, f"\ntaskloom: {name}: stopping (nothing new starts; worker processes are killed); again to exit at once\n".encode())
+        executions = list(cls._active)
+        for execution in executions:
+            execution.cancelled = name
+        threading.Thread(target=cls._stop, args=(executions,), name="taskloom-interrupt", daemon=True).start()
+        raise KeyboardInterrupt(name)
+
+    @staticmethod
+    def _stop(executions: list[_Execution]) -> None:
+        _kill_workers()
+        for execution in executions:
+            _gates_of(execution, cancel=True)
+
+
+def _kill_workers() -> None:
+    processes = sys.modules.get("taskloom_local.processes")
+    if processes is not None:
+        processes.kill_all_workers()
 
 
 def resolve(value: Any, values: dict[str, dict[str, Any]]) -> Any:

@@ -109,14 +109,15 @@ class ProcessPool:
         """Whether :meth:`close` was called."""
         return self._closed
 
-    def run(self, entity: Any, inputs: dict[str, Any], *, timeout: Any = None, **context: Any) -> Any:
+    def run(self, entity: Any, inputs: dict[str, Any], *, timeout: Any = None, explain: str | None = None, **context: Any) -> Any:
         """Run one attempt of ``entity`` with ``inputs`` in a worker; return what ``entity.run`` returns.
 
         ``context`` holds ``entity.run``'s execution arguments (execution id and date, attempt,
         checkpoint). ``timeout`` (a timedelta) kills the worker when exceeded. The task's own
-        exception is raised as it is (its notes say which process ran it).
+        exception is raised as it is (its notes say which process ran it). ``explain`` says why the
+        task runs in a process, for the error when a worker cannot find it.
         """
-        status, payload = self._exchange(entity, ("one", self._reference(entity), entity.name, inputs, context), timeout)
+        status, payload = self._exchange(entity, ("one", self._reference(entity, explain), entity.name, inputs, context), timeout)
         if status == "error":
             raise payload
         return payload
@@ -221,16 +222,32 @@ class ProcessPool:
             "(out of memory, a crash in native code, or killed from outside)"
         )
 
-    def _reference(self, entity: Any) -> tuple[str, str | None, str]:
+    def _reference(self, entity: Any, explain: str | None = None) -> tuple[str, str | None, str]:
         """(module name, module file, attribute) by which a worker finds ``entity``."""
         found = self._references.get(entity)
         if found is None:
-            found = _find_reference(entity)
+            found = _find_reference(entity, explain)
             self._references[entity] = found
         return found
 
+    def kill(self) -> None:
+        """Kill every worker now (Ctrl-C, SIGTERM): attempts running in them fail with
+        :class:`WorkerDiedError`; the pool starts new workers if it is used again.
+        """
+        with self._lock:
+            workers = list(self._workers)
+        for worker in workers:
+            if worker.process.is_alive():
+                worker.process.kill()
 
-def _find_reference(entity: Any) -> tuple[str, str | None, str]:
+
+def kill_all_workers() -> None:
+    """Kill the workers of every pool of this process (see :meth:`ProcessPool.kill`)."""
+    for pool in list(_shared.values()):
+        pool.kill()
+
+
+def _find_reference(entity: Any, explain: str | None = None) -> tuple[str, str | None, str]:
     from taskloom.core.tracker import find_binding
 
     found = find_binding(entity)
@@ -239,7 +256,8 @@ def _find_reference(entity: Any) -> tuple[str, str | None, str]:
         return module.__name__, getattr(module, "__file__", None), attribute
     raise TaskNotImportable(
         f"task {entity.name!r} cannot run in a worker process: it is not bound to a name at the top level "
-        "of a module, so a worker cannot find it; define it at module level, or run without processes"
+        "of a module, so a worker cannot find it; "
+        + (explain or "define it at module level, or run without processes")
     )
 
 
@@ -258,7 +276,9 @@ class _Worker:
 
         context = multiprocessing.get_context("forkserver")
         parent_end, child_end = context.Pipe()
-        process = context.Process(target=serve, args=(child_end, list(sys.path)), name="taskloom-worker", daemon=True)
+        process = context.Process(
+            target=serve, args=(child_end, list(sys.path), os.getpid()), name="taskloom-worker", daemon=True
+        )
         process.start()
         child_end.close()
         return cls(process, parent_end)
@@ -283,9 +303,17 @@ class _Worker:
 # --- inside a worker ---------------------------------------------------------------------------
 
 
-def serve(connection: Any, path: list[str]) -> None:
-    """A worker's loop: receive a job, run it, send ``("ok", result)`` or ``("error", exception)``."""
+def serve(connection: Any, path: list[str], scheduler: int | None = None) -> None:
+    """A worker's loop: receive a job, run it, send ``("ok", result)`` or ``("error", exception)``.
+
+    Ctrl-C at a terminal reaches the whole process group: the worker ignores it, and the scheduler
+    (``scheduler``, its process id), which decides what stops, kills it. A worker whose scheduler
+    is gone (killed) ends itself rather than finish a task nobody waits for.
+    """
     sys.path[:] = path
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if scheduler is not None:
+        threading.Thread(target=_end_with, args=(scheduler,), name="taskloom-watchdog", daemon=True).start()
     tasks: dict[tuple[str, str | None, str], Any] = {}
     while True:
         try:
@@ -308,6 +336,8 @@ def serve(connection: Any, path: list[str]) -> None:
             answer = ("error", error)
         try:
             connection.send(answer)
+        except (BrokenPipeError, ConnectionResetError):  # the scheduler is gone: nobody to answer
+            return
         except Exception as error:  # an output or exception that does not pickle
             status, payload = answer
             what = "its outputs" if status == "ok" else f"its {type(payload).__name__}"
@@ -321,6 +351,24 @@ def serve(connection: Any, path: list[str]) -> None:
                     ),
                 )
             )
+
+
+def _end_with(scheduler: int) -> None:
+    # Our parent is the forkserver, which ends when the scheduler does: a new parent (or, should
+    # the forkserver linger, the scheduler's pid gone) means nobody waits for this worker any more.
+    import time
+
+    parent = os.getppid()
+    while True:
+        time.sleep(0.25)
+        if os.getppid() != parent:
+            os._exit(1)
+        try:
+            os.kill(scheduler, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        except PermissionError:  # another user's process has its pid now
+            os._exit(1)
 
 
 def _run_each(entity: Any, inputs: list[dict[str, Any]], context: dict[str, Any]) -> list[Any]:

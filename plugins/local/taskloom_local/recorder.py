@@ -4,36 +4,47 @@ The executor hands each event (an execution or node starting, retrying, succeedi
 :class:`Recorder` as a tuple on a queue: a put, and a clock read, per event. The recorder's thread
 does the rest: it turns outputs into literals (plain values it keeps as they are:
 :class:`~taskloom_local.store.PlainValues`), writes the literal files and then, in one
-transaction, the rows, in batches. A batch starts with the first event not yet taken and is written
-:data:`WRITE_DELAY` after it, or as soon as its execution ends (the executor marks the end and does
-not wait). With the GIL, that thread's work slows whatever the run does meanwhile, so it makes way:
-while another execution of this process runs, a batch waits until it is :data:`WRITE_DELAY` old
-(unless someone waits for it), and the thread lets go of the GIL every couple of milliseconds of
-work. A batch already due takes every event queued, so that a thread that fell behind catches up.
-Every recorder is flushed when Python exits, and reading the store
-(:class:`~taskloom_local.store.ExecutionStore`) first flushes this process's recorder for it.
+transaction, the rows, in batches.
 
-The trade-off: a process killed with SIGKILL loses what was not yet written, about the last
-:data:`WRITE_DELAY` of finished nodes (more if the thread had fallen behind a stream of trivial
-nodes, and the end of an execution that had just returned); a resume runs them again. In return a
-node costs the executor about a microsecond and a half.
+**When things are written.** An execution's start is written at once (a run killed in its first
+second is still listed, and resumable). Other events are written in a batch :data:`WRITE_DELAY`
+after the first of them, as soon as their execution ends, or when the executor asks to make them
+*durable* (:meth:`Recorder.flush`): it does so when a node's body ran longer than the durability
+threshold (:func:`durable_after`, 50 ms unless ``TASKLOOM_DURABLE_AFTER`` says otherwise), before
+that node's dependents start. The guarantee is therefore: SIGKILL at any point never makes a node
+that ran longer than the threshold run again on resume; quicker nodes that finished in the last
+:data:`WRITE_DELAY` may run again (cheap by definition). With the GIL, the thread's work slows
+whatever the run does meanwhile, so it makes way: while an execution of this process runs, a batch
+waits until it is due (unless someone waits for it or the backlog passes :data:`BACKLOG` events),
+and the thread lets go of the GIL every couple of milliseconds of work.
+
+**Memory is bounded by a backlog, not by the run's size.** A map's elements run with no event per
+element: the map hands the recorder the list its lanes fill (:data:`ELEMENTS`), and a batch reads
+what is new in it. Other children (elements that need the executor's per-node services, eager
+calls) are events; when more than :data:`BACKLOG` of them wait, the thread writes without waiting
+for the batch to be due.
+
+**What is written.** Nodes of the compiled graphs get a row each (status, attempts, times, error,
+fingerprint). Children started by a task body (map elements, eager calls, a dynamic task's graph)
+get no row while they succeed: while their parent runs, the outputs of those that finished are
+written in chunks (:class:`~taskloom_local.store.ChildRecords`), so that a resume of the parent
+skips them; once the parent has finished, nothing of them is needed, nothing is written, and the
+parent's row counts them. A failed child gets a row with its error.
 
 Outputs that no one will need to resume are not converted at all. When a batch is written, a
 succeeded node whose every *consumer* (the nodes that read its outputs or wait for it, and the
 workflow's outputs if they bind it) is already recorded as finished is marked
 :data:`~taskloom_local.store.SUPERSEDED`: a resume skips its consumers, so it never reads them.
-Consumers come from the compiled graph (:func:`consumers_of`); a child started by a task body (a
-map element, a dynamic graph, an eager call) has its parent as consumer; a node whose consumers are
-unknown (a case of a conditional) is always stored. In a chain of fast tasks, most nodes are
-superseded by the time their batch is written, so converting values costs next to nothing; a wide
-graph whose nodes feed one slow node keeps them all. Values are converted on the recorder's thread,
-after the node finished: a task that mutates a value it received in place can change what is
-recorded of the node that returned it.
+Consumers come from the compiled graph (:func:`consumers_of`); a node whose consumers are unknown
+(a case of a conditional) is always stored. Values are converted on the recorder's thread, after
+the node finished: a task that mutates a value it received in place can change what is recorded of
+the node that returned it.
 """
 
 from __future__ import annotations
 
 import atexit
+import itertools
 import os
 import queue
 import sys
@@ -42,6 +53,7 @@ import time
 import weakref
 from typing import Any
 
+from taskloom_local.fingerprints import entity_fingerprint, node_fingerprint
 from taskloom_local.store import (
     FINISH_EXECUTION,
     INSERT_EXECUTION,
@@ -49,6 +61,7 @@ from taskloom_local.store import (
     STORED,
     SUPERSEDED,
     UNRECORDED,
+    ChildRecords,
     ExecutionStore,
     PlainValues,
     host_name,
@@ -56,60 +69,107 @@ from taskloom_local.store import (
 
 #: Seconds the recorder waits after the first event of a batch before writing the batch.
 WRITE_DELAY = 1.0
-_MOST_EVENTS = 200_000  # in one batch (one transaction)
+#: Events waiting past which the recorder writes without waiting for the batch to be due.
+BACKLOG = 100_000
+DURABLE_AFTER_ENV = "TASKLOOM_DURABLE_AFTER"
+#: Seconds of a node's body after which it is written before its dependents start.
+DEFAULT_DURABLE_AFTER = 0.05
+_MOST_EVENTS = 100_000  # in one batch (one transaction): bounds the memory a batch takes
 _PAUSE_EVERY = 0.002  # seconds of work between two moments the thread lets go of the GIL
 
 # Events: tuples whose first item is one of these.
 EXECUTION_STARTED = 0  # (kind, id, entity, kind name, inputs, time, resumed)
-EXECUTION_FINISHED = 1  # (kind, id, time, outputs by name or None, output types, error or None)
+EXECUTION_FINISHED = 1  # (kind, id, time, outputs by name or None, output types, error or None, status)
 GRAPH = 2  # (kind, id, prefix, workflow): the nodes of ``workflow`` run under ``prefix``
 NODE_STARTED = 3  # (kind, id, path, parent, entity, time)
 NODE_RETRIED = 4  # (kind, id, path, attempt)
 NODE_SUCCEEDED = 5  # (kind, id, path, parent, entity, time, outputs by name)
 NODE_FAILED = 6  # (kind, id, path, parent, entity, time, error)
-NODE_REUSED = 7  # (kind, id, path): a resume read its outputs instead of running it
-_FLUSH = 8  # (kind, event)
+NODE_REUSED = 7  # (kind, id, path, parent): a resume read its outputs instead of running it
+ELEMENTS = 8  # (kind, id, parent, entity, outcomes, time): a map's lanes fill ``outcomes``
+_FLUSH = 9  # (kind, event)
 
 #: The consumer that stands for a workflow's outputs in :func:`consumers_of`.
 OUTPUTS = ""
+
+
+def durable_after() -> float:
+    """``$TASKLOOM_DURABLE_AFTER`` in seconds (default :data:`DEFAULT_DURABLE_AFTER`); a node whose
+    body ran at least this long is written before its dependents start.
+    """
+    text = os.environ.get(DURABLE_AFTER_ENV, "").strip()
+    if not text:
+        return DEFAULT_DURABLE_AFTER
+    try:
+        seconds = float(text)
+    except ValueError:
+        from taskloom.exceptions.user import UserValueError
+
+        raise UserValueError(f"{DURABLE_AFTER_ENV} must be a number of seconds, got {text!r}") from None
+    return max(0.0, seconds)
 
 
 def consumers_of(workflow: Any) -> dict[str, tuple[str, ...]]:
     """For each node id of ``workflow``, the ids of the nodes that read its outputs or wait for it,
     plus :data:`OUTPUTS` when the workflow's outputs bind one of its outputs.
     """
-    from taskloom.core.node import promises_in
-
-    consumers: dict[str, list[str]] = {node.id: [] for node in workflow.nodes}
-    for node in workflow.nodes:
-        for upstream in node.upstream_nodes:
-            if upstream.id in consumers:
-                consumers[upstream.id].append(node.id)
-    for value in workflow.output_bindings.values():
-        for promise in promises_in(value):
-            if promise.node_id in consumers and OUTPUTS not in consumers[promise.node_id]:
-                consumers[promise.node_id].append(OUTPUTS)
-    return {node_id: tuple(found) for node_id, found in consumers.items()}
+    return _shape(workflow).consumers
 
 
 def graph_fingerprint(entity: Any) -> str | None:
     """A digest of the graph an execution of ``entity`` runs: its nodes' ids, what each runs and what
     each waits for (None for a task). A resume refuses a graph that changed since the execution ran:
-    nodes are found by path, and a path could now name another call. Constants are left out: a
-    graph whose shape is kept but whose constants changed is not told apart.
+    nodes are found by path, and a path could now name another call. What each node runs (its code
+    and constants) is each node's own fingerprint (:mod:`taskloom_local.fingerprints`): a node
+    that changed runs again rather than refusing the resume.
     """
     graph = entity.workflow if getattr(entity, "is_launch_plan", False) else entity
-    nodes = getattr(graph, "nodes", None)
-    if nodes is None:
+    if getattr(graph, "nodes", None) is None:
         return None
-    import zlib  # a change detector, not a security hash: hashlib would cost every run ~3 ms to import
+    return _shape(graph).fingerprint
 
-    lines = [
-        f"{node.id} {entity_name(node.entity)} <- {' '.join(sorted(upstream.id for upstream in node.upstream_nodes))}"
-        for node in nodes
-    ]
-    data = "\n".join(lines).encode()
-    return f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}{len(data):x}"
+
+class _Shape:
+    """What the recorder and a resume read of a compiled graph, worked out once per workflow (each
+    node's upstream list is built from its bindings on every call).
+    """
+
+    __slots__ = ("consumers", "fingerprint", "__weakref__")
+
+    def __init__(self, workflow: Any) -> None:
+        import zlib  # a change detector, not a security hash
+
+        from taskloom.core.node import promises_in
+
+        nodes = workflow.nodes
+        consumers: dict[str, list[str]] = {node.id: [] for node in nodes}
+        lines = []
+        for node in nodes:
+            upstream = [upstream.id for upstream in node.upstream_nodes]
+            for upstream_id in upstream:
+                if upstream_id in consumers:
+                    consumers[upstream_id].append(node.id)
+            lines.append(f"{node.id} {entity_name(node.entity)} <- {' '.join(sorted(upstream))}")
+        for value in workflow.output_bindings.values():
+            for promise in promises_in(value):
+                if promise.node_id in consumers and OUTPUTS not in consumers[promise.node_id]:
+                    consumers[promise.node_id].append(OUTPUTS)
+        self.consumers = {node_id: tuple(found) for node_id, found in consumers.items()}
+        data = "\n".join(lines).encode()
+        self.fingerprint = f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}{len(data):x}"
+
+
+_shapes: weakref.WeakKeyDictionary[Any, _Shape] = weakref.WeakKeyDictionary()
+
+
+def _shape(workflow: Any) -> _Shape:
+    try:
+        found = _shapes.get(workflow)
+    except TypeError:  # not weakly referable: worked out each time
+        return _Shape(workflow)
+    if found is None:
+        found = _shapes[workflow] = _Shape(workflow)
+    return found
 
 
 def output_types(entity: Any) -> dict[str, Any]:
@@ -132,16 +192,92 @@ def describe_error(error: BaseException) -> str:
     return text
 
 
+def child_name(path: str, parent: str) -> str:
+    """The name of the child ``path`` under ``parent`` (``"5"`` for ``n2-5`` under ``n2``)."""
+    return path[len(parent) + 1 :]
+
+
+class _Elements:
+    """A map's elements as its lanes fill ``outcomes`` (outputs by name, an exception, or None)."""
+
+    __slots__ = ("entity", "outcomes", "written", "low", "started")
+
+    def __init__(self, entity: Any, outcomes: list[Any], started: float) -> None:
+        self.entity = entity
+        self.outcomes = outcomes
+        self.written = bytearray(len(outcomes))  # 1 once an element's outcome was taken
+        self.low = 0  # every element below was taken
+        self.started = started
+
+    def take(self) -> list[int]:
+        """Indices of the elements done since the last call."""
+        outcomes, written, low = self.outcomes, self.written, self.low
+        found = [index for index in range(low, len(outcomes)) if outcomes[index] is not None and not written[index]]
+        for index in found:
+            written[index] = 1
+        count = len(outcomes)
+        while low < count and written[low]:
+            low += 1
+        self.low = low
+        return found
+
+    def counts(self) -> tuple[int, int, list[int]]:
+        """(succeeded, failed, indices of failures not yet taken), over every element."""
+        # In C, element by element: a map of 100,000 is counted in a few milliseconds.
+        outcomes = self.outcomes
+        failures = list(map(type.__instancecheck__, itertools.repeat(BaseException), outcomes))
+        failed = sum(failures)
+        succeeded = len(outcomes) - outcomes.count(None) - failed
+        written = self.written
+        untaken = [index for index in itertools.compress(range(len(outcomes)), failures) if not written[index]] if failed else []
+        return succeeded, failed, untaken
+
+
+class _Children:
+    """What the recorder knows of the children of one node while it runs."""
+
+    __slots__ = ("pending", "succeeded", "failed", "elements")
+
+    def __init__(self) -> None:
+        self.pending: list[tuple[str, Any, Any]] = []  # (name, entity, outputs) finished, not written
+        self.succeeded = 0
+        self.failed = 0
+        self.elements: _Elements | None = None
+
+
 class _Recording:
     """What the recorder's thread knows of one execution while it runs."""
 
-    __slots__ = ("attempts", "consumers", "done", "started")
+    __slots__ = (
+        "attempts", "consumers", "done", "fingerprints", "started", "children", "finished_parents", "resumed",
+        "enclosing", "owners", "closed",
+    )
 
-    def __init__(self) -> None:
+    def __init__(self, resumed: float | None = None) -> None:
+        #: When a resume started (None: not a resume): rows of children that failed before it are
+        #: stale once their parent finishes again.
+        self.resumed = resumed
         self.consumers: dict[str, tuple[str, ...]] = {}  # path -> paths of its consumers
+        self.fingerprints: dict[str, str] = {}  # path -> fingerprint of a graph node
         self.done: set[str] = set()  # paths a resume would skip (and OUTPUTS once the execution succeeded)
-        self.started: dict[str, tuple[float, Any, Any]] = {}  # running nodes: (start time, parent, entity)
+        self.started: dict[str, tuple[float, Any, Any]] = {}  # running graph nodes: (start time, parent, entity)
         self.attempts: dict[str, int] = {}  # retried nodes' current attempt
+        self.children: dict[str, _Children] = {}  # by parent path, while the parent runs
+        self.finished_parents: set[str] = set()  # their children are no longer needed
+        self.enclosing: dict[str, str] = {}  # path of a node inside a subworkflow or dynamic graph -> its owner's
+        self.owners: set[str] = set()  # paths of the nodes that run a graph of their own
+        self.closed: set[str] = set()  # owners that finished: their inner nodes' rows are no longer needed
+
+    def children_of(self, parent: str) -> _Children | None:
+        if parent in self.finished_parents:
+            return None
+        found = self.children.get(parent)
+        if found is None:
+            found = self.children[parent] = _Children()
+        return found
+
+
+_chunk_numbers = itertools.count(time.time_ns() // 1000)  # increasing across runs and resumes
 
 
 class Recorder:
@@ -162,8 +298,10 @@ class Recorder:
         self._deadline = 0.0  # when the batch being written is due (time.time()), executions running or not
         self._paused = 0.0  # when the thread last let go of the GIL (perf_counter)
         self._recordings: dict[str, _Recording] = {}
-        # Consumers by workflow (key None: by node id; "": by path at the top level).
-        self._consumers: weakref.WeakKeyDictionary[Any, dict[Any, dict[str, tuple[str, ...]]]] = weakref.WeakKeyDictionary()
+        # Consumers and node fingerprints by workflow (key None: by node id; "": by path at the top level).
+        self._graphs: weakref.WeakKeyDictionary[Any, dict[Any, tuple[dict[str, tuple[str, ...]], dict[str, str]]]] = (
+            weakref.WeakKeyDictionary()
+        )
         self._connection: Any = None
         self._reported = False
         self._thread = threading.Thread(target=self._run, name="taskloom-recorder", daemon=True)
@@ -197,15 +335,27 @@ class Recorder:
 
     def _run(self) -> None:
         while True:
-            first = self._queue.get()
+            try:
+                # While a map's elements are followed, look at them every delay even if no event comes.
+                first = self._queue.get(timeout=WRITE_DELAY if self._following_elements() else None)
+            except queue.Empty:
+                first = (_FLUSH, None)
+                with self._marks_lock:
+                    self._marks += 1
             # Due a delay after its first event (not after it was taken: a thread that fell behind
-            # must not fall further behind by waiting again).
-            self._deadline = first[5] if first[0] in (EXECUTION_STARTED, NODE_STARTED) else time.time()
-            self._deadline += WRITE_DELAY
-            if first[0] != _FLUSH and time.time() < self._deadline:
-                self._wake.wait(self._deadline - time.time())  # let a batch gather; a mark cuts it short
+            # must not fall further behind by waiting again); an execution's start is due at once.
+            kind = first[0]
+            if kind in (EXECUTION_STARTED, _FLUSH):
+                self._deadline = time.time()
+            elif kind == NODE_STARTED:
+                self._deadline = first[5] + WRITE_DELAY
+            else:
+                self._deadline = time.time() + WRITE_DELAY
+            while kind != _FLUSH and time.time() < self._deadline and self._queue.qsize() < BACKLOG:
+                if self._wake.wait(min(0.05, self._deadline - time.time())):  # a mark cuts it short
+                    break
             batch = [first]
-            due = time.time() >= self._deadline
+            due = time.time() >= self._deadline or self._queue.qsize() >= BACKLOG
             # A fresh batch ends at the first flush mark (the end of an execution): the next
             # execution's nodes are written once it ends too, when most of them no longer need
             # their outputs written. A batch that is due takes everything queued (up to a bound):
@@ -229,6 +379,11 @@ class Recorder:
                     if item[0] == _FLUSH and item[1] is not None:
                         item[1].set()
 
+    def _following_elements(self) -> bool:
+        return any(
+            children.elements is not None for recording in self._recordings.values() for children in recording.children.values()
+        )
+
     def _report(self, error: BaseException) -> None:
         if self._connection is not None:
             try:
@@ -238,9 +393,12 @@ class Recorder:
             self._connection = None
         if not self._reported:
             self._reported = True
+            if isinstance(error, OSError) and error.strerror:
+                reason = f"{error.filename or self.store.directory}: {error.strerror}"
+            else:  # SQLite's errors name no file
+                reason = f"{self.store.path}: {error}"
             sys.stderr.write(
-                f"taskloom: cannot record executions in {self.store.directory} ({type(error).__name__}: {error}); "
-                "runs go on, but what is not recorded cannot be resumed\n"
+                f"taskloom: cannot record executions ({reason}); runs go on, but what is not recorded cannot be resumed\n"
             )
 
     def _pause(self, now: bool = False) -> None:
@@ -256,7 +414,7 @@ class Recorder:
         if not now and time.perf_counter() - self._paused < _PAUSE_EVERY:
             return
         time.sleep(0)
-        while _running[0] and not self._waiting and time.time() < self._deadline:
+        while _running[0] and not self._waiting and time.time() < self._deadline and self._queue.qsize() < BACKLOG:
             time.sleep(0.01)
         self._paused = time.perf_counter()
 
@@ -284,6 +442,8 @@ class Recorder:
 
         last_id: Any = None
         recording: Any = None
+        parents_done: list[tuple[_Recording, str, str]] = []  # children that were parents themselves, now done
+        stale: list[tuple[str, str, float]] = []  # (execution, path, since): rows under a node an earlier run left
         for index, item in enumerate(batch):
             if not index & 63:
                 self._pause()
@@ -298,38 +458,89 @@ class Recorder:
             execution_id = item[1]
             if execution_id != last_id:  # a batch is mostly one execution's: look it up once
                 last_id, recording = execution_id, self._recording(execution_id)
-            if kind == NODE_STARTED:
+            if kind == NODE_SUCCEEDED:
+                parent = item[3]
+                if item[2] in recording.owners:
+                    recording.closed.add(item[2])
+                    if recording.resumed is not None:
+                        stale.append((execution_id, item[2], recording.resumed))
+                if parent is None:
+                    succeeded.append((recording, item))
+                else:
+                    children = recording.children_of(parent)
+                    if children is not None:
+                        children.succeeded += 1
+                        children.pending.append((child_name(item[2], parent), item[4], item[6]))
+                    if item[2] in recording.children:
+                        parents_done.append((recording, execution_id, item[2]))
+            elif kind == NODE_STARTED:
                 _, _, path, parent, entity, when = item
-                recording.started[path] = (when, parent, entity)
-                started.append((recording, execution_id, path))
-            elif kind == NODE_SUCCEEDED:
-                succeeded.append((recording, item))
+                if parent is None:  # children get no row while they run
+                    recording.started[path] = (when, parent, entity)
+                    started.append((recording, execution_id, path))
             elif kind == NODE_FAILED:
                 _, _, path, parent, entity, when, error = item
                 began = recording.started.pop(path, None)
-                rows.append((
+                if parent is not None:
+                    children = recording.children_of(parent)
+                    if children is not None:
+                        children.failed += 1
+                if recording.resumed is not None and path in recording.children:
+                    stale.append((execution_id, path, recording.resumed))
+                rows.append((  # a child's start is not kept: its failure's time stands for it
                     execution_id, path, parent, name_of(entity), "failed", recording.attempts.pop(path, 0) + 1,
-                    began[0] if began else None, when, describe_error(error), None, None,
+                    began[0] if began else (when if parent is not None else None), when, describe_error(error), None, None,
+                    recording.fingerprints.get(path), None, None,
                 ))
             elif kind == NODE_RETRIED:
                 recording.attempts[item[2]] = item[3]
             elif kind == GRAPH:
-                recording.consumers.update(self._graph_consumers(item[3], item[2]))
+                prefix = item[2]
+                consumers, fingerprints = self._graph(item[3], prefix)
+                recording.consumers.update(consumers)
+                recording.fingerprints.update(fingerprints)
+                if prefix:
+                    owner = prefix[:-1]
+                    recording.owners.add(owner)
+                    recording.enclosing.update(dict.fromkeys(fingerprints, owner))
             elif kind == NODE_REUSED:
-                recording.done.add(item[2])
+                _, _, path, parent = item
+                recording.done.add(path)
+                if parent is not None:
+                    children = recording.children_of(parent)
+                    if children is not None:
+                        children.succeeded += 1
+            elif kind == ELEMENTS:
+                _, _, parent, entity, outcomes, when = item
+                children = recording.children_of(parent)
+                if children is not None:
+                    children.elements = _Elements(entity, outcomes, when)
             elif kind == EXECUTION_FINISHED:
                 finished.append(item)
         for item in finished:
             self._pause(now=True)
             statements.append(self._execution_finished(item))
+        # A node inside a subworkflow or dynamic graph that finished gets no row: nobody resumes
+        # inside a finished graph. Its owner's row counts it (as a map counts its elements).
+        inner: dict[tuple[int, str], int] = {}
+        for recording, item in succeeded:
+            owner = recording.enclosing.get(item[2])
+            if owner is not None and owner in recording.closed:
+                key = (id(recording), owner)
+                inner[key] = inner.get(key, 0) + 1
         # Newest first: a node's consumers finished after it, so they are decided before it is.
         for index, (recording, item) in enumerate(reversed(succeeded)):
             if not index & 63:
                 self._pause()
             _, execution_id, path, parent, entity, when, outputs = item
+            owner = recording.enclosing.get(path)
+            if owner is not None and owner in recording.closed:
+                recording.done.add(path)
+                recording.started.pop(path, None)
+                recording.attempts.pop(path, None)
+                self._children_finished(recording, None, path, rows, name_of)
+                continue
             consumers = recording.consumers.get(path)
-            if consumers is None and parent is not None:
-                consumers = (parent,)
             note = file = None
             if consumers is not None and recording.done.issuperset(consumers):
                 state = SUPERSEDED
@@ -346,46 +557,173 @@ class Recorder:
             if state != UNRECORDED:
                 recording.done.add(path)
             began = recording.started.pop(path, None)
+            if recording.resumed is not None and path in recording.children:
+                stale.append((execution_id, path, recording.resumed))
+            counted = self._children_finished(recording, execution_id, path, rows, name_of)
+            dropped = inner.get((id(recording), path))
+            if dropped:
+                counted = ((counted[0] or 0) + dropped, counted[1] or 0)
             rows.append((
                 execution_id, path, parent, name_of(entity), "succeeded", recording.attempts.pop(path, 0) + 1,
-                began[0] if began else None, when, note, file, state,
+                began[0] if began else None, when, note, file, state, recording.fingerprints.get(path), *counted,
             ))
+        # Children of a child that finished (an element that is itself a map or a dynamic task).
+        for recording, execution_id, parent in parents_done:
+            if recording.resumed is not None:
+                stale.append((execution_id, parent, recording.resumed))
+            self._children_finished(recording, None, parent, rows, name_of)
+        chunks = self._write_children(rows, name_of)
         for recording, execution_id, path in started:
             began = recording.started.get(path)
             if began is not None:  # still running when the batch was written
                 when, parent, entity = began
                 rows.append((
                     execution_id, path, parent, name_of(entity), "running", recording.attempts.get(path, 0) + 1,
-                    when, None, None, None, None,
+                    when, None, None, None, None, recording.fingerprints.get(path), None, None,
                 ))
         if self._connection is None:
             self._connection = store.connect()
-        store.write_rows(self._connection, statements, rows)
+        store.write_rows(self._connection, statements, rows, chunks, stale)
         for item in finished:
             self._recordings.pop(item[1], None)
 
-    def _graph_consumers(self, workflow: Any, prefix: str) -> dict[str, tuple[str, ...]]:
-        """The consumers of the nodes of ``workflow`` run under ``prefix``, by path."""
-        cached = self._consumers.get(workflow)
+    def _children_finished(
+        self, recording: _Recording, execution_id: str | None, parent: str, rows: list[tuple[Any, ...]], name_of: Any
+    ) -> tuple[int | None, int | None]:
+        """The parent ``parent`` finished: forget its children (no longer needed), writing rows for
+        failed elements not yet written; give (succeeded, failed) to count on its row.
+        """
+        children = recording.children.pop(parent, None)
+        recording.finished_parents.add(parent)
+        if children is None:
+            return None, None
+        succeeded, failed = children.succeeded, children.failed
+        elements = children.elements
+        if elements is not None:
+            element_succeeded, element_failed, untaken = elements.counts()
+            succeeded += element_succeeded
+            failed += element_failed
+            if execution_id is not None:
+                for index in untaken:
+                    rows.append(self._failed_element(execution_id, parent, elements, index, name_of))
+        return succeeded, failed
+
+    def _failed_element(self, execution_id: str, parent: str, elements: _Elements, index: int, name_of: Any) -> tuple[Any, ...]:
+        error = elements.outcomes[index]
+        return (
+            execution_id, f"{parent}-{index}", parent, name_of(elements.entity), "failed", 1, elements.started, None,
+            describe_error(error), None, None, entity_fingerprint(elements.entity), None, None,
+        )
+
+    def _write_children(self, rows: list[tuple[Any, ...]], name_of: Any) -> list[tuple[Any, ...]]:
+        """Write a chunk per running parent of the children that finished since the last batch;
+        give their rows for the ``children`` table.
+        """
+        store = self.store
+        chunks = []
+        for execution_id, recording in self._recordings.items():
+            for parent, children in recording.children.items():
+                names: list[str] = []
+                fingerprints: list[str | None] = []
+                outputs: list[Any] = []
+                for name, entity, values in children.pending:
+                    self._pause()
+                    recorded = self._recordable(entity, values)
+                    if recorded is not _UNRECORDABLE:
+                        names.append(name)
+                        fingerprints.append(entity_fingerprint(entity))
+                        outputs.append(recorded)
+                children.pending = []
+                elements = children.elements
+                if elements is not None:
+                    taken = elements.take()
+                    if taken:
+                        self._pause()
+                        chunk = self._element_chunk(execution_id, parent, elements, taken, rows, name_of)
+                        if chunk is not None:
+                            chunks.append(chunk)
+                if not names:
+                    continue
+                number = next(_chunk_numbers)
+                file = store.write_literals(
+                    execution_id, store.children_file_name(parent, number), ChildRecords(names, fingerprints, outputs)
+                )
+                chunks.append((execution_id, parent, number, file, len(names)))
+        return chunks
+
+    def _element_chunk(
+        self, execution_id: str, parent: str, elements: _Elements, taken: list[int], rows: list[tuple[Any, ...]], name_of: Any
+    ) -> tuple[Any, ...] | None:
+        """Write the map elements ``taken`` (failures as rows); give the chunk's row, or None."""
+        outcomes, entity = elements.outcomes, elements.entity
+        done = []
+        for index in taken:
+            outcome = outcomes[index]
+            if isinstance(outcome, BaseException):
+                rows.append(self._failed_element(execution_id, parent, elements, index, name_of))
+            else:
+                done.append(index)
+        if not done:
+            return None
+        fingerprint = entity_fingerprint(entity)
+        types = output_types(entity)
+        names = [str(index) for index in done]
+        columns = _plain_columns([outcomes[index] for index in done], types)
+        if columns is not None:
+            records = ChildRecords(names, fingerprint, columns=columns)
+        else:
+            kept_names, outputs = [], []
+            for name, index in zip(names, done):
+                self._pause()
+                recorded = self._recordable(entity, outcomes[index], types)
+                if recorded is not _UNRECORDABLE:
+                    kept_names.append(name)
+                    outputs.append(recorded)
+            if not kept_names:
+                return None
+            records = ChildRecords(kept_names, fingerprint, outputs)
+        number = next(_chunk_numbers)
+        file = self.store.write_literals(execution_id, self.store.children_file_name(parent, number), records)
+        return (execution_id, parent, number, file, len(records.names))
+
+    @staticmethod
+    def _recordable(entity: Any, outputs: Any, types: dict[str, Any] | None = None) -> Any:
+        if not outputs:
+            return None
+        try:
+            return _literal_map(outputs, types if types is not None else output_types(entity), entity)
+        except Exception:  # not a literal: the child runs again on resume
+            return _UNRECORDABLE
+
+    def _graph(self, workflow: Any, prefix: str) -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
+        """The consumers and fingerprints of the nodes of ``workflow`` run under ``prefix``, by path."""
+        cached = self._graphs.get(workflow)
         if cached is None:
-            cached = self._consumers[workflow] = {}
+            cached = self._graphs[workflow] = {}
         if prefix in cached:
             return cached[prefix]
         graph = cached.get(None)
         if graph is None:
-            graph = cached[None] = consumers_of(workflow)
+            graph = cached[None] = (
+                consumers_of(workflow),
+                {node.id: node_fingerprint(node) for node in workflow.nodes},
+            )
+        consumers, fingerprints = graph
         owner = prefix[:-1]  # a subworkflow's outputs are read by its node; the top level's by the execution
-        by_path = {
-            prefix + node_id: tuple(prefix + consumer if consumer else owner for consumer in found)
-            for node_id, found in graph.items()
-        }
+        by_path = (
+            {
+                prefix + node_id: tuple(prefix + consumer if consumer else owner for consumer in found)
+                for node_id, found in consumers.items()
+            },
+            {prefix + node_id: fingerprint for node_id, fingerprint in fingerprints.items()},
+        )
         if not prefix:  # kept for the top level only: a graph run under many prefixes would pile up
             cached[prefix] = by_path
         return by_path
 
     def _execution_started(self, item: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
         _, execution_id, entity, kind, inputs, started, resumed = item
-        self._recordings[execution_id] = _Recording()
+        self._recordings[execution_id] = _Recording(started if resumed else None)
         host, pid = host_name(), os.getpid()
         if resumed:
             return RESUME_EXECUTION, (host, pid, execution_id)
@@ -405,10 +743,10 @@ class Recorder:
         return INSERT_EXECUTION, row
 
     def _execution_finished(self, item: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
-        _, execution_id, when, outputs, types, error = item
+        _, execution_id, when, outputs, types, error, status = item
         recording = self._recording(execution_id)
         if error is not None:
-            return FINISH_EXECUTION, ("failed", when, describe_error(error), None, None, execution_id)
+            return FINISH_EXECUTION, (status, when, describe_error(error), None, None, execution_id)
         note = outputs_file = None
         try:
             outputs_file = self.store.write_literals(execution_id, "outputs", _literal_map(outputs, types, None))
@@ -416,6 +754,30 @@ class Recorder:
         except Exception as error:
             note = f"outputs not recorded: {describe_error(error)}"
         return FINISH_EXECUTION, ("succeeded", when, None, outputs_file, note, execution_id)
+
+
+_UNRECORDABLE = object()
+_SCALARS = (int, float, str, bool, bytes)
+
+
+def _plain_columns(outputs: list[dict[str, Any]], types: dict[str, Any]) -> PlainValues | None:
+    """The outputs of many elements as columns, when every output is a scalar of exactly its
+    declared type (what :class:`~taskloom_local.store.PlainValues` keeps as it is); else None.
+    """
+    from taskloom.core.type_engine import type_name
+
+    columns = {}
+    for name, python_type in types.items():
+        if python_type not in _SCALARS:
+            return None
+        try:
+            column = [output[name] for output in outputs]
+        except (KeyError, TypeError):
+            return None
+        if set(map(type, column)) != {python_type}:
+            return None
+        columns[name] = column
+    return PlainValues(columns, {name: type_name(python_type) for name, python_type in types.items()})
 
 
 def _literal_map(values: dict[str, Any], types: dict[str, Any], entity: Any, direction: str = "output") -> Any:

@@ -23,6 +23,18 @@ whole; temporary files are never read. Files are not fsynced: a process killed a
 the store consistent, a machine that loses power may lose the last files written (a resume finds
 them missing or unreadable and re-runs those nodes).
 
+The children a task body starts (map elements, eager calls, a dynamic graph's node) are not rows:
+a map of 100,000 elements would make 100,000 of them. While their parent runs, the outputs of the
+children that finished are written in *chunks* (``executions/<id>/children/<parent>/<n>.literals``, a
+row each in ``children``), so that a resume of a parent that did not finish skips them; once the
+parent has finished they are not needed and are not written, and the parent's row counts them.
+Failed children do get a row, with their error.
+
+The store is private to the user who runs: directories are made ``0700`` and files ``0600``,
+whatever the umask. It holds pickles, which run code when read: it must never be shared between
+users, nor read from a directory someone else can write. Only names that rows give are opened, and a
+name that would lead outside its execution's directory (``../``, an absolute path) is refused.
+
 The writing itself is done off the hot path by :mod:`taskloom_local.recorder`; this module holds the
 storage and its queries.
 """
@@ -36,6 +48,7 @@ import os
 import re
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
+from taskloom.exceptions.system import SystemException
 from taskloom.exceptions.user import UserValueError
 
 if TYPE_CHECKING:
@@ -83,7 +96,20 @@ _SCHEMA = (
         error TEXT,
         outputs TEXT,
         outputs_state TEXT,
+        fingerprint TEXT,
+        children_succeeded INTEGER,
+        children_failed INTEGER,
         PRIMARY KEY (execution, path)
+    ) WITHOUT ROWID
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS children (
+        execution TEXT NOT NULL,
+        parent TEXT NOT NULL,
+        number INTEGER NOT NULL,
+        file TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (execution, parent, number)
     ) WITHOUT ROWID
     """,
     "CREATE INDEX IF NOT EXISTS executions_by_start ON executions (started)",
@@ -92,7 +118,10 @@ _SCHEMA = (
 _EXECUTION_COLUMNS = (
     "id, entity, kind, module, file, status, started, finished, error, inputs, outputs, note, host, pid, resumes, graph"
 )
-_NODE_COLUMNS = "execution, path, parent, entity, status, attempts, started, finished, error, outputs, outputs_state"
+_NODE_COLUMNS = (
+    "execution, path, parent, entity, status, attempts, started, finished, error, outputs, outputs_state, "
+    "fingerprint, children_succeeded, children_failed"
+)
 
 
 def default_data_dir() -> str:
@@ -111,6 +140,14 @@ def recording_enabled() -> bool:
 
 class ResumeError(UserValueError):
     """An execution cannot be resumed as asked (unknown id, another entity, other inputs, still running)."""
+
+
+class ExecutionBusy(ResumeError):
+    """Another process (or another resume in this one) is running the execution now."""
+
+
+class StoreUnreadable(SystemException):
+    """The execution store's database cannot be read (damaged, not a database, not a directory)."""
 
 
 _PLAIN_SCALARS = frozenset({str, int, float, bool, bytes, type(None)})
@@ -158,6 +195,16 @@ class PlainValues:
             if test is None or not test(value) or not _is_builtin_data(value):
                 return None
         return cls(dict(values), {name: type_name(types[name]) for name in values})
+
+    def exact_values(self, types: dict[str, Any]) -> dict[str, Any] | None:
+        """The values themselves, when each is a scalar of exactly its declared type (what converting
+        through literals would give back unchanged, for a fraction of the cost); else None.
+        """
+        values = self.values
+        for name, python_type in types.items():
+            if name not in values or python_type not in _PLAIN_SCALARS or type(values[name]) is not python_type:
+                return None
+        return {name: values[name] for name in types}
 
     def to_literal_map(self, types: dict[str, Any]) -> Any:
         """The :class:`~taskloom.models.literals.LiteralMap` of the values named in ``types``, converted
@@ -242,7 +289,10 @@ class ExecutionRecord:
 class NodeRecord:
     """One recorded node of an execution: ``path`` is unique within it (``n3``, ``n1-n0``, ``n2-5``);
     ``outputs_state`` is :data:`STORED`, :data:`SUPERSEDED` or :data:`UNRECORDED` once it succeeded
-    (``error`` then says why outputs went unrecorded); ``outputs`` names the literal file.
+    (``error`` then says why outputs went unrecorded); ``outputs`` names the literal file;
+    ``fingerprint`` is what it ran (:func:`~taskloom_local.fingerprints.node_fingerprint`: a resume
+    runs the node again when it differs); ``children_succeeded``/``children_failed`` count the
+    children its body started (map elements, eager calls), once it finished.
     """
 
     execution: str
@@ -256,6 +306,9 @@ class NodeRecord:
     error: str | None
     outputs: str | None
     outputs_state: str | None
+    fingerprint: str | None = None
+    children_succeeded: int | None = None
+    children_failed: int | None = None
 
     @property
     def duration(self) -> float | None:
@@ -295,7 +348,11 @@ class ExecutionStore:
         import sqlite3
 
         if not self._ready:
-            os.makedirs(self._directory, exist_ok=True)
+            make_private_directory(self._directory)
+            # Made before SQLite opens it, so that it (and the -wal and -shm files SQLite gives the
+            # same mode) is the user's alone whatever the umask.
+            with contextlib.suppress(FileExistsError):
+                os.close(os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         connection = sqlite3.connect(self._path, timeout=30, isolation_level=None, check_same_thread=False)
         try:
             connection.execute("PRAGMA synchronous=NORMAL")  # WAL: durable across a killed process
@@ -313,18 +370,34 @@ class ExecutionStore:
     @contextlib.contextmanager
     def _reading(self) -> Iterator[sqlite3.Connection | None]:
         # What this process recorded is written first; reading never creates the store (None:
-        # there is nothing yet).
+        # there is nothing yet). A damaged store is one clear error naming its file.
+        import sqlite3
+
         from taskloom_local.recorder import flush_directory
 
         flush_directory(self._directory)
+        if os.path.exists(self._directory) and not os.path.isdir(self._directory):
+            raise self._unreadable(NotADirectoryError(20, f"{self._directory} is not a directory"))
         if not self._ready and not os.path.exists(self._path):
             yield None
             return
-        connection = self.connect()
+        try:
+            connection = self.connect()
+        except (sqlite3.Error, OSError) as error:
+            raise self._unreadable(error) from error
         try:
             yield connection
+        except sqlite3.Error as error:
+            raise self._unreadable(error) from error
         finally:
             connection.close()
+
+    def _unreadable(self, error: BaseException) -> StoreUnreadable:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        return StoreUnreadable(
+            f"the execution store {self._path} cannot be read ({reason}); move it away (or set "
+            f"{DATA_ENV} to another directory) to start a new one"
+        )
 
     # --- files -----------------------------------------------------------------------------
 
@@ -333,22 +406,24 @@ class ExecutionStore:
         return os.path.join(self._directory, "executions", _file_name(execution_id))
 
     def write_literals(self, execution_id: str, name: str, literals: Any) -> str:
-        """Write the :class:`~taskloom.models.literals.LiteralMap` (or :class:`PlainValues`)
-        ``literals`` as the file ``name`` of the execution, atomically; return its name relative to
-        the execution's directory (what rows store).
+        """Write the :class:`~taskloom.models.literals.LiteralMap` (or :class:`PlainValues`, or any
+        picklable record) ``literals`` as the file ``name`` of the execution, atomically; return its
+        name relative to the execution's directory (what rows store).
         """
         import pickle
 
         relative = f"{name}.literals"
         target = os.path.join(self.execution_directory(execution_id), relative)
         directory = os.path.dirname(target)
-        os.makedirs(directory, exist_ok=True)
+        if not os.path.isdir(directory):
+            make_private_directory(directory)
         data = literals if isinstance(literals, bytes) else pickle.dumps(literals, protocol=pickle.HIGHEST_PROTOCOL)
         # A temporary file in the same directory, renamed over the target: readers see the old
         # file or the whole new one, never a part (and only ever open names that rows give).
         temporary = os.path.join(directory, f".{os.path.basename(target)}.{os.getpid()}-{os.urandom(4).hex()}.tmp")
         try:
-            with open(temporary, "xb") as stream:
+            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with open(descriptor, "wb") as stream:
                 stream.write(data)
             os.replace(temporary, target)
         except BaseException:
@@ -361,22 +436,25 @@ class ExecutionStore:
         """The name (without ``.literals``) under which a node's outputs are written."""
         return f"nodes/{_file_name(path)}"
 
+    def _file(self, execution_id: str, relative: str) -> str:
+        """The file a row names, refused if it would lead outside the execution's directory."""
+        base = self.execution_directory(execution_id)
+        parts = relative.replace("\\", "/").split("/")
+        target = os.path.normpath(os.path.join(base, relative))
+        if os.path.isabs(relative) or ".." in parts or not target.startswith(base + os.sep):
+            raise ValueError(f"execution {execution_id} names the file {relative!r}, which is not inside its directory")
+        return target
+
     def read_literals(self, execution_id: str, relative: str, types: dict[str, Any] | None = None) -> Any:
         """The :class:`~taskloom.models.literals.LiteralMap` in the execution's file ``relative``.
 
         ``types`` are the Python types of the values, needed to read :class:`PlainValues`. Raises
-        OSError or ValueError if the file is missing or not a literal map.
+        OSError or ValueError if the file is missing, not a literal map, or not inside the
+        execution's directory.
         """
-        import pickle
-
         from taskloom.models.literals import LiteralMap
 
-        with open(os.path.join(self.execution_directory(execution_id), relative), "rb") as stream:
-            data = stream.read()
-        try:
-            literals = pickle.loads(data)
-        except Exception as error:  # truncated, or written by another version
-            raise ValueError(f"{relative} of execution {execution_id} is not a literal map: {error}") from error
+        literals = self._load(execution_id, relative)
         if isinstance(literals, PlainValues):
             if types is None:
                 raise ValueError(f"{relative} of execution {execution_id} holds plain values: reading needs their types")
@@ -388,12 +466,79 @@ class ExecutionStore:
             raise ValueError(f"{relative} of execution {execution_id} is not a literal map")
         return literals
 
+    def _load(self, execution_id: str, relative: str) -> Any:
+        import pickle
+
+        with open(self._file(execution_id, relative), "rb") as stream:
+            data = stream.read()
+        try:
+            return pickle.loads(data)
+        except Exception as error:  # truncated, or written by another version
+            raise ValueError(f"{relative} of execution {execution_id} is not a literal map: {error}") from error
+
     def read_values(self, execution_id: str, relative: str, types: dict[str, Any], *, entity: str, direction: str) -> dict[str, Any]:
         """The Python values of ``types`` in the execution's literal file ``relative``."""
         from taskloom.core.type_engine import TypeEngine
 
         literals = self.read_literals(execution_id, relative, types)
         return TypeEngine.literal_map_to_kwargs(None, literals, types, entity=entity, direction=direction)
+
+    def children_file_name(self, parent: str, number: int) -> str:
+        """The name (without ``.literals``) of the ``number``-th chunk of ``parent``'s children."""
+        return f"children/{_file_name(parent)}/{number}"
+
+    def children(self, execution_id: str, parent: str) -> dict[str, tuple[str | None, Any]]:
+        """The recorded children of the node ``parent``, by name under it (``"5"`` for ``n2-5``):
+        ``(fingerprint, outputs)``, outputs being what :meth:`read_literals` would read (a
+        :class:`PlainValues`, a literal map, or None for none). Chunks that do not read are left out
+        (their children run again).
+        """
+        with self._reading() as connection:
+            if connection is None:
+                return {}
+            files = connection.execute(
+                "SELECT file FROM children WHERE execution = ? AND parent = ? ORDER BY number", (execution_id, parent)
+            ).fetchall()
+        found: dict[str, tuple[str | None, Any]] = {}
+        for (file,) in files:
+            try:
+                chunk = self._load(execution_id, file)
+            except (OSError, ValueError):
+                continue
+            if isinstance(chunk, ChildRecords):
+                found.update(chunk.by_name())
+        return found
+
+    # --- who runs an execution -------------------------------------------------------------
+
+    def hold(self, execution_id: str) -> ExecutionLock:
+        """Take the execution's lock for as long as this process runs it; raise
+        :class:`ExecutionBusy` naming the holder when another process (or run) holds it.
+
+        The lock is an ``flock`` on ``executions/<id>/lock``: the kernel lets go of it when its
+        holder ends however it ends (SIGKILL included), so a killed run never keeps it.
+        """
+        import fcntl
+
+        directory = self.execution_directory(execution_id)
+        if not os.path.isdir(directory):
+            make_private_directory(directory)
+        path = os.path.join(directory, "lock")
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(descriptor, 200).decode(errors="replace").strip() or "another process"
+            os.close(descriptor)
+            raise ExecutionBusy(
+                f"execution {execution_id} is being run now by {holder}; wait for it to end (or stop it) and resume again"
+            ) from None
+        except BaseException:
+            os.close(descriptor)
+            raise
+        os.ftruncate(descriptor, 0)
+        os.pwrite(descriptor, f"process {os.getpid()} on {host_name()}".encode(), 0)
+        return ExecutionLock(descriptor)
 
     # --- queries ---------------------------------------------------------------------------
 
@@ -446,6 +591,7 @@ class ExecutionStore:
             connection.execute("BEGIN IMMEDIATE")
             try:
                 connection.executemany("DELETE FROM nodes WHERE execution = ?", identifiers)
+                connection.executemany("DELETE FROM children WHERE execution = ?", identifiers)
                 connection.executemany("DELETE FROM executions WHERE id = ?", identifiers)
                 connection.execute("COMMIT")
             except BaseException:
@@ -464,9 +610,15 @@ class ExecutionStore:
         connection: sqlite3.Connection,
         executions: Iterable[tuple[str, Any]],
         nodes: list[tuple[Any, ...]],
+        children: Iterable[tuple[Any, ...]] = (),
+        stale: Iterable[tuple[str, str, float]] = (),
     ) -> None:
-        """In one transaction: apply ``executions`` (``(sql, parameters)`` statements) and insert or
-        replace ``nodes`` (tuples in :data:`_NODE_COLUMNS` order).
+        """In one transaction: apply ``executions`` (``(sql, parameters)`` statements), delete the
+        ``stale`` rows ``(execution, path, since)`` (when a resume ran the node ``path`` again: the
+        rows under it, its children and the nodes of its graph, that did not succeed and started
+        before ``since``, that is before the resume),
+        insert or replace ``nodes`` (tuples in :data:`_NODE_COLUMNS` order) and ``children`` chunks
+        ``(execution, parent, number, file, count)``.
         """
         import sqlite3
 
@@ -479,17 +631,106 @@ class ExecutionStore:
         try:
             for statement, parameters in executions:
                 connection.execute(statement, parameters)
+            connection.executemany(
+                "DELETE FROM nodes WHERE execution = ?1 AND (parent = ?2 OR substr(path, 1, length(?2) + 1) = ?2 || '-') "
+                "AND status != 'succeeded' AND COALESCE(started, 0) < ?3",
+                stale,
+            )
             for start in range(0, len(nodes), per_statement):
                 chunk = nodes[start : start + per_statement]
                 connection.execute(
                     f"INSERT OR REPLACE INTO nodes ({_NODE_COLUMNS}) VALUES {','.join([row] * len(chunk))}",
                     [value for values in chunk for value in values],
                 )
+            connection.executemany(
+                "INSERT OR REPLACE INTO children (execution, parent, number, file, count) VALUES (?, ?, ?, ?, ?)", children
+            )
             connection.execute("COMMIT")
         except BaseException:
             with contextlib.suppress(Exception):
                 connection.execute("ROLLBACK")
             raise
+
+
+class ExecutionLock:
+    """Held while this process runs an execution (:meth:`ExecutionStore.hold`); :meth:`release` ends it."""
+
+    __slots__ = ("_descriptor",)
+
+    def __init__(self, descriptor: int) -> None:
+        self._descriptor: int | None = descriptor
+
+    def release(self) -> None:
+        """Let go of the lock (closing the descriptor does; idempotent)."""
+        descriptor, self._descriptor = self._descriptor, None
+        if descriptor is not None:
+            with contextlib.suppress(OSError):
+                os.close(descriptor)
+
+
+class ChildRecords:
+    """One chunk of finished children of a node: their names under it, the fingerprints of what they
+    ran (one for all, or one each), and their outputs as the store keeps a node's (a
+    :class:`PlainValues`, a literal map, or None for a child without outputs), or, for a map's
+    elements of plain scalar outputs, ``columns``: a :class:`PlainValues` whose values are lists,
+    one item per child (a hundred thousand elements pickle as a few lists, not as many objects).
+    """
+
+    __slots__ = ("names", "fingerprints", "outputs", "columns")
+
+    def __init__(
+        self,
+        names: list[str],
+        fingerprints: list[str | None] | str | None,
+        outputs: list[Any] | None = None,
+        columns: PlainValues | None = None,
+    ) -> None:
+        self.names = names
+        self.fingerprints = fingerprints
+        self.outputs = outputs
+        self.columns = columns
+
+    def __getstate__(self) -> tuple[Any, ...]:
+        return self.names, self.fingerprints, self.outputs, self.columns
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        self.names, self.fingerprints, self.outputs, self.columns = state
+
+    def by_name(self) -> dict[str, tuple[str | None, Any]]:
+        """``{name: (fingerprint, outputs)}``."""
+        count = len(self.names)
+        fingerprints = self.fingerprints if isinstance(self.fingerprints, list) else [self.fingerprints] * count
+        if self.columns is not None:
+            columns, type_names = self.columns.values, self.columns.type_names
+            outputs: list[Any] = [
+                PlainValues({name: column[index] for name, column in columns.items()}, type_names) for index in range(count)
+            ]
+        else:
+            outputs = self.outputs or [None] * count
+        return {name: (fingerprint, output) for name, fingerprint, output in zip(self.names, fingerprints, outputs)}
+
+
+def make_private_directory(path: str) -> None:
+    """Make ``path`` (and missing parents) readable by this user only (``0700``), whatever the umask.
+
+    Only directories made here are changed: a data directory the user made keeps its mode.
+    """
+    missing = []
+    current = os.path.abspath(path)
+    while not os.path.isdir(current):
+        missing.append(current)
+        parent = os.path.dirname(current)
+        if parent == current:
+            break
+        current = parent
+    for directory in reversed(missing):
+        try:
+            os.mkdir(directory, 0o700)
+        except FileExistsError:
+            if not os.path.isdir(directory):
+                raise NotADirectoryError(20, "not a directory", directory) from None
+            continue
+        os.chmod(directory, 0o700)  # mkdir's mode is masked by the umask
 
 
 #: SQL the recorder runs for execution rows.
@@ -501,7 +742,10 @@ FINISH_EXECUTION = "UPDATE executions SET status = ?, finished = ?, error = ?, o
 
 
 #: Columns added after the tables were first made, by table: a store made before gets them.
-_ADDED_COLUMNS = {"executions": (("graph", "TEXT"),)}
+_ADDED_COLUMNS = {
+    "executions": (("graph", "TEXT"),),
+    "nodes": (("fingerprint", "TEXT"), ("children_succeeded", "INTEGER"), ("children_failed", "INTEGER")),
+}
 
 
 def _add_new_columns(connection: sqlite3.Connection) -> None:

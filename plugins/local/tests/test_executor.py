@@ -261,9 +261,56 @@ def test_a_bounded_executor_still_runs_everything():
     assert LocalExecutor(max_workers=1).execute(pipeline, {"x": 1, "y": 3}) == (109, 9)
 
 
-def test_a_task_over_its_timeout_fails_with_a_clear_error_and_is_retried():
+# A task with a timeout runs in a worker process (killed at its deadline), so it must be found by
+# reference: defined at module level. Attempts append to the file ``log``.
+
+
+@task(timeout=1, retries=2)
+def stuck_in_a_process(seconds: float, log: str) -> float:
+    import os
+
+    with open(log, "a") as stream:
+        stream.write(f"start {os.getpid()} {time.time()}\n")
+    time.sleep(seconds)
+    with open(log, "a") as stream:  # the side effect a killed attempt never has
+        stream.write(f"end {os.getpid()}\n")
+    return seconds
+
+
+def test_a_timed_out_attempt_is_stopped_before_its_retry_starts(tmp_path):
     from taskloom.exceptions.user import UserTimeoutError
 
+    log = tmp_path / "attempts.log"
+    with pytest.raises(UserTimeoutError, match=r"task '.*stuck_in_a_process' did not finish within its timeout of 0:00:01; its worker process was killed"):
+        LocalExecutor().execute(stuck_in_a_process, {"seconds": 4.0, "log": str(log)})
+    time.sleep(4.5)  # long enough for any attempt still running to reach its side effect
+    lines = log.read_text().splitlines()
+    starts = [line.split() for line in lines if line.startswith("start")]
+    assert len(starts) == 3 and not [line for line in lines if line.startswith("end")]
+    times = [float(start[2]) for start in starts]
+    assert all(later - earlier >= 0.9 for earlier, later in zip(times, times[1:]))  # one after another
+
+
+def test_a_task_within_its_timeout_returns_normally_from_its_worker_process(tmp_path):
+    assert LocalExecutor().execute(stuck_in_a_process, {"seconds": 0.01, "log": str(tmp_path / "attempts.log")}) == 0.01
+    assert "end" in (tmp_path / "attempts.log").read_text()
+
+
+def test_a_task_with_a_timeout_that_a_worker_cannot_find_is_a_clear_error():
+    from taskloom_local.processes import TaskNotImportable
+
+    @task(timeout=5)
+    def local_only(x: int) -> int:
+        return x
+
+    with pytest.raises(TaskNotImportable, match="it has a timeout, so it runs in a worker process.*TASKLOOM_TIMEOUTS=threads"):
+        LocalExecutor().execute(local_only, {"x": 1})
+
+
+def test_on_threads_a_timed_out_attempt_keeps_running_and_a_warning_says_so(monkeypatch):
+    from taskloom.exceptions.user import UserTimeoutError
+
+    monkeypatch.setenv("TASKLOOM_TIMEOUTS", "threads")
     attempts = []
     release = threading.Event()
 
@@ -278,8 +325,9 @@ def test_a_task_over_its_timeout_fails_with_a_clear_error_and_is_retried():
         return stuck(x=x)
 
     try:
-        with pytest.raises(UserTimeoutError, match=r"task '.*stuck' did not finish within its timeout of 0:00:01"):
-            run(x=1)
+        with pytest.warns(RuntimeWarning, match="cannot be stopped and keeps running"):
+            with pytest.raises(UserTimeoutError, match=r"task '.*stuck' did not finish within its timeout of 0:00:01 \(its thread keeps running\)"):
+                run(x=1)
     finally:
         release.set()  # let the abandoned threads end
     assert len(attempts) == 2
@@ -303,12 +351,12 @@ def test_a_node_timeout_override_applies():
 
     try:
         with pytest.raises(UserTimeoutError):
-            run(x=1)
+            LocalExecutor(timeouts="threads").execute(run, {"x": 1})
     finally:
         release.set()
 
 
-def test_a_task_within_its_timeout_returns_normally():
+def test_a_task_within_its_timeout_returns_normally_on_a_thread():
     @task(timeout=30)
     def quick(x: int) -> int:
         return x * 2
@@ -317,7 +365,7 @@ def test_a_task_within_its_timeout_returns_normally():
     def run(x: int) -> int:
         return quick(x=x)
 
-    assert run(x=4) == 8
+    assert LocalExecutor(timeouts="threads").execute(run, {"x": 4}) == 8
 
 
 def test_a_task_can_opt_other_errors_in_to_retries():

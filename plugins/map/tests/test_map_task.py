@@ -654,13 +654,17 @@ def test_a_failed_map_is_not_retried_as_a_whole():
     assert attempts[1] == 3 and all(attempts.get(index, 1) == 1 for index in (0, 2))
 
 
-def test_the_mapped_tasks_timeout_bounds_each_element_not_the_whole_map():
+@task(timeout=dt.timedelta(milliseconds=1500))
+def takes_a_while(x: int) -> int:
     import time
 
-    @task(timeout=dt.timedelta(milliseconds=400))
-    def quick(x: int) -> int:
-        time.sleep(0.1)  # well within the timeout; four of them in a row are not
-        return x
+    time.sleep(0.5)  # well within the timeout; four of them in a row are not
+    return x
+
+
+def test_the_mapped_tasks_timeout_bounds_each_element_not_the_whole_map():
+    # Each element runs in a worker process that its timeout would kill (module level, so found).
+    quick = takes_a_while
 
     @workflow
     def wf(xs: list[int]) -> list[int]:
