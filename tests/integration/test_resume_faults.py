@@ -293,14 +293,15 @@ def test_sigkill_at_random_points_never_reruns_a_node_slower_than_the_threshold(
 
 def test_a_run_killed_in_its_first_moments_is_recorded_and_resumable(flows_dir, environment, tmp_path):
     flows = flows_dir / "chain.py"
-    flows.write_text(CHAIN.replace("SECONDS", "0.01").replace("COUNT", "50"))
+    flows.write_text(CHAIN.replace("SECONDS", "0.01").replace("COUNT", "60"))
     store = ExecutionStore(environment["TASKLOOM_DATA_DIR"])
     log = tmp_path / "log.txt"
     process = start_loom(["run", "--progress", "never", str(flows), "chain"], environment)
     try:
-        # The start is written at once, on the recorder's thread: within milliseconds, not after a
-        # second as it used to be. Five 10 ms nodes in, the run is killed.
-        wait_for(lambda: "start5" in logged(log), "the sixth node", timeout=30)
+        # The start is written within 0.1 s (START_DELAY), not after a second as it used to be
+        # (and a node over 50 ms would be written with it at once). Thirty 10 ms nodes in
+        # (about 0.3 s with the interpreter busy), the run is killed.
+        wait_for(lambda: "start30" in logged(log), "the thirty-first node", timeout=30)
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
     finally:
@@ -311,4 +312,4 @@ def test_a_run_killed_in_its_first_moments_is_recorded_and_resumable(flows_dir, 
     listed = json.loads(run_loom(["executions", "list", "--json"], env=environment).stdout)
     assert [row["state"] for row in listed] == ["interrupted"]
     resumed = run_loom(["run", "--progress", "never", str(flows), "chain", "--resume", record.id], env=environment)
-    assert resumed.returncode == 0 and resumed.stdout == f"{sum(range(50))}\n"
+    assert resumed.returncode == 0 and resumed.stdout == f"{sum(range(60))}\n"

@@ -252,11 +252,8 @@ class LocalExecutor:
             execution.recorder = recorder_for(store)
             execution.record = execution.recorder.put
             execution.durable_after = durable_after()
-            if lock is None:
-                try:
-                    lock = store.hold(execution.name)
-                except OSError:  # a store that cannot be written: the recorder says so, the run goes on
-                    lock = None
+            # A resume holds its execution's lock from here; a fresh execution's is taken by the
+            # recorder with its first row (off the hot path: nobody can resume it before that row).
             execution.lock = lock
         return execution
 
@@ -274,7 +271,6 @@ class LocalExecutor:
             from taskloom_local.recorder import EXECUTION_STARTED, execution_began
 
             record((EXECUTION_STARTED, execution.name, entity, kind, inputs, _clock(), resumed))
-            execution.recorder.write_soon()  # the start is written at once: a run killed early is listed
             execution_began()
         announce.execution_started(execution.name, entity.name, kind, nodes)
         stopping = _Interrupts.watch(execution, self)

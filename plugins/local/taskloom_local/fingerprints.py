@@ -154,8 +154,13 @@ class _Walker:
         """A binding's value: promises by what they read, constants by their repr."""
         if isinstance(value, _Promise):
             self.text("promise", value.node_id, value.var, *value.attr_path)
-        elif type(value) in (list, tuple) and _SCALARS.issuperset(map(type, value)):  # a constant list: by its repr
-            self.text("constant", _data_text(value))
+        elif type(value) in (list, tuple) and _SCALARS.issuperset(map(type, value)):
+            # A constant list of scalars (list(range(100_000)) given to a map): by the digest of its
+            # pickle, which is exact and, without sets or dicts inside, the same in every process.
+            import pickle
+
+            data = pickle.dumps(value, protocol=4)
+            self.text("constant", type(value).__name__, len(value), blake2b(data, digest_size=16).hexdigest())
         elif isinstance(value, (list, tuple)):
             self.text("sequence", len(value))
             for item in value:

@@ -6,8 +6,8 @@ does the rest: it turns outputs into literals (plain values it keeps as they are
 :class:`~taskloom_local.store.PlainValues`), writes the literal files and then, in one
 transaction, the rows, in batches.
 
-**When things are written.** An execution's start is written at once (a run killed in its first
-second is still listed, and resumable). Other events are written in a batch :data:`WRITE_DELAY`
+**When things are written.** An execution's start is written within :data:`START_DELAY` (a run
+killed in its first second is still listed, and resumable). Other events are written in a batch :data:`WRITE_DELAY`
 after the first of them, as soon as their execution ends, or when the executor asks to make them
 *durable* (:meth:`Recorder.flush`): it does so when a node's body ran longer than the durability
 threshold (:func:`durable_after`, 50 ms unless ``TASKLOOM_DURABLE_AFTER`` says otherwise), before
@@ -69,6 +69,9 @@ from taskloom_local.store import (
 
 #: Seconds the recorder waits after the first event of a batch before writing the batch.
 WRITE_DELAY = 1.0
+#: Seconds after an execution starts by which its start is written (unless it ended before: then
+#: start and end are one batch, and a run of many short executions is not slowed by writing each twice).
+START_DELAY = 0.1
 #: Events waiting past which the recorder writes without waiting for the batch to be due.
 BACKLOG = 100_000
 DURABLE_AFTER_ENV = "TASKLOOM_DURABLE_AFTER"
@@ -304,6 +307,9 @@ class Recorder:
         )
         self._connection: Any = None
         self._reported = False
+        # The locks of fresh executions of this process, taken with their first row and let go of
+        # once their last is written (a resume takes its own lock: see LocalExecutor.resume).
+        self._locks: dict[str, Any] = {}
         self._thread = threading.Thread(target=self._run, name="taskloom-recorder", daemon=True)
         self._thread.start()
 
@@ -343,10 +349,12 @@ class Recorder:
                 with self._marks_lock:
                     self._marks += 1
             # Due a delay after its first event (not after it was taken: a thread that fell behind
-            # must not fall further behind by waiting again); an execution's start is due at once.
+            # must not fall further behind by waiting again); an execution's start is due soon.
             kind = first[0]
-            if kind in (EXECUTION_STARTED, _FLUSH):
+            if kind == _FLUSH:
                 self._deadline = time.time()
+            elif kind == EXECUTION_STARTED:
+                self._deadline = first[5] + START_DELAY
             elif kind == NODE_STARTED:
                 self._deadline = first[5] + WRITE_DELAY
             else:
@@ -356,6 +364,13 @@ class Recorder:
                     break
             batch = [first]
             due = time.time() >= self._deadline or self._queue.qsize() >= BACKLOG
+            if kind == EXECUTION_STARTED and not self._marks and self._queue.qsize() < BACKLOG:
+                # The start of an execution still running: its row alone, now, cheaply; its nodes
+                # wait for their own batch, which is due a delay after the first of them.
+                due = False
+                batch.append((_FLUSH, None))
+                with self._marks_lock:
+                    self._marks += 1
             # A fresh batch ends at the first flush mark (the end of an execution): the next
             # execution's nodes are written once it ends too, when most of them no longer need
             # their outputs written. A batch that is due takes everything queued (up to a bound):
@@ -586,6 +601,9 @@ class Recorder:
         store.write_rows(self._connection, statements, rows, chunks, stale)
         for item in finished:
             self._recordings.pop(item[1], None)
+            lock = self._locks.pop(item[1], None)
+            if lock is not None:
+                lock.release()
 
     def _children_finished(
         self, recording: _Recording, execution_id: str | None, parent: str, rows: list[tuple[Any, ...]], name_of: Any
@@ -727,6 +745,10 @@ class Recorder:
         host, pid = host_name(), os.getpid()
         if resumed:
             return RESUME_EXECUTION, (host, pid, execution_id)
+        try:
+            self._locks[execution_id] = self.store.hold(execution_id)
+        except Exception:  # held by nobody else (a fresh id); an unwritable store is reported with the row
+            pass
         module = _module_of(entity)
         file = getattr(sys.modules.get(module or ""), "__file__", None)
         note = inputs_file = None
