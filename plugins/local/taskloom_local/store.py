@@ -519,6 +519,7 @@ class ExecutionStore:
         holder ends however it ends (SIGKILL included), so a killed run never keeps it.
         """
         import fcntl
+        import time
 
         directory = self.execution_directory(execution_id)
         if not os.path.isdir(directory):
@@ -528,7 +529,13 @@ class ExecutionStore:
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.read(descriptor, 200).decode(errors="replace").strip() or "another process"
+            holder = ""
+            for _ in range(20):  # the holder writes its name just after it takes the lock
+                holder = os.pread(descriptor, 200, 0).decode(errors="replace").strip()
+                if holder:
+                    break
+                time.sleep(0.005)
+            holder = holder or "another process"
             os.close(descriptor)
             raise ExecutionBusy(
                 f"execution {execution_id} is being run now by {holder}; wait for it to end (or stop it) and resume again"
