@@ -8,7 +8,7 @@ as wall time and peak memory of the process, with the ratio recorded / unrecorde
 
 Programs (each a workflow of trivial tasks, run by ``loom run FILE wf``):
 
-* ``map 10k``: ``map_task`` of ``inc`` over 10,000 ints;
+* ``map 10k``: ``map_task`` of ``inc`` over 10,000 ints, summed by a task;
 * ``chain 500``: 500 ``inc`` calls, each reading the previous one's output;
 * ``map 100k``: ``map_task`` over 100,000 ints (``--sizes all``);
 * ``mixed 137k``: chains of 100 to 20,000 tasks and maps of 100 to 100,000 elements in one run, about
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -30,20 +31,26 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from startup import DEFAULT_TASKLOOM_PYTHON, child_env  # noqa: E402
+from startup import BENCH, DEFAULT_TASKLOOM_PYTHON, child_env  # noqa: E402
 
-PROGRAMS = {
-    "map 10k": """
+MAPPED = """
 from PACKAGE import task, workflow, map_task
 
 @task
 def inc(x: int) -> int:
     return x + 1
 
+@task
+def total(values: list[int]) -> int:
+    return sum(values)
+
 @workflow
-def wf() -> list[int]:
-    return map_task(inc)(x=list(range(10_000)))
-""",
+def wf() -> int:
+    return total(values=map_task(inc)(x=list(range(SIZE))))
+"""
+
+PROGRAMS = {
+    "map 10k": MAPPED.replace("SIZE", "10_000"),
     "chain 500": """
 from PACKAGE import task, workflow
 
@@ -58,21 +65,7 @@ def wf() -> int:
         value = inc(x=value)
     return value
 """,
-    "map 100k": """
-from PACKAGE import task, workflow, map_task
-
-@task
-def inc(x: int) -> int:
-    return x + 1
-
-@task
-def total(values: list[int]) -> int:
-    return sum(values)
-
-@workflow
-def wf() -> int:
-    return total(values=map_task(inc)(x=list(range(100_000))))
-""",
+    "map 100k": MAPPED.replace("SIZE", "100_000"),
     "mixed 137k": """
 from PACKAGE import task, workflow, map_task
 
@@ -132,7 +125,8 @@ def main() -> int:
     arguments = parser.parse_args()
     loom = str(Path(arguments.taskloom_python).parent / "loom")
     names = list(PROGRAMS) if arguments.sizes == "all" else list(SMALL)
-    work = Path(tempfile.mkdtemp(prefix="taskloom-recording-bench-", dir=Path(__file__).parent / ".work" if (Path(__file__).parent / ".work").is_dir() else None))
+    (BENCH / ".work").mkdir(exist_ok=True)  # beside the other benchmarks' work, gitignored
+    work = Path(tempfile.mkdtemp(prefix="recording-", dir=BENCH / ".work"))
     env = child_env()
     env["TASKLOOM_DATA_DIR"] = str(work / "data")
     rows = []
@@ -169,6 +163,7 @@ def main() -> int:
             rows.append((
                 "  pyflyte run, same map", f"{flytekit * 1000:.0f} ms", "", f"{flytekit / recorded:.1f}x faster recorded", "", ""
             ))
+    shutil.rmtree(work, ignore_errors=True)
     headers = ("program (whole loom run)", "recorded", "unrecorded", "ratio", "peak recorded", "peak unrecorded")
     widths = [max(len(str(row[index])) for row in (headers, *rows)) for index in range(len(headers))]
     for row in (headers, *rows):

@@ -9,12 +9,12 @@ import collections
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
 from taskloom_local.store import ExecutionStore
 
+from tests.integration.subprocesses import reaped, start_loom, wait_for
 from tests.kernel.distributions import run_loom
 
 MAPPED = '''
@@ -67,7 +67,6 @@ def project(tmp_path):
 
 def environment_for(project):
     return {
-        **os.environ,
         "TASKLOOM_DATA_DIR": str(project / "data"),
         "TASKLOOM_EXECUTOR": "local",
         "INTERRUPT_LOG": str(project / "log.txt"),
@@ -79,36 +78,17 @@ def lines(project) -> list[list[str]]:
     return [line.split() for line in path.read_text().splitlines()] if path.exists() else []
 
 
-def wait_for(condition, what: str, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
-
-
 def interrupt(project, arguments, number, *, after_starts=8):
     """Start ``loom run`` with ``arguments``, send ``number`` once ``after_starts`` elements started;
     return (completed process, seconds from the signal to its exit, log lines at the signal).
     """
-    process = subprocess.Popen(
-        [sys.executable, "-c", "from taskloom.cli import main; main()", "run", "--progress", "never", *arguments],
-        env=environment_for(project),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
+    with reaped(start_loom(["run", "--progress", "never", *arguments], environment_for(project))) as process:
         wait_for(lambda: sum(line[0] == "start" for line in lines(project)) >= after_starts, "elements to start")
         at_signal = lines(project)
         sent = time.monotonic()
         process.send_signal(number)
         stdout, stderr = process.communicate(timeout=30)
         elapsed = time.monotonic() - sent
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr), elapsed, at_signal
 
 
@@ -144,14 +124,8 @@ def test_a_signal_stops_a_map_records_it_interrupted_and_resume_finishes_it(proj
 
 
 def test_a_second_ctrl_c_exits_at_once(project):
-    process = subprocess.Popen(
-        [sys.executable, "-c", "from taskloom.cli import main; main()", "run", "--progress", "never", str(project / "flows.py"), "stubborn"],
-        env=environment_for(project),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
+    arguments = ["run", "--progress", "never", str(project / "flows.py"), "stubborn"]
+    with reaped(start_loom(arguments, environment_for(project))) as process:
         wait_for(lambda: ["stubborn"] in lines(project), "the task to start")
         process.send_signal(signal.SIGINT)
         wait_for(lambda: ["ignored"] in lines(project), "the task to swallow the first interruption")
@@ -161,10 +135,6 @@ def test_a_second_ctrl_c_exits_at_once(project):
         process.send_signal(signal.SIGINT)
         process.wait(timeout=10)
         assert time.monotonic() - sent < 1.0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
     assert process.returncode == 130
     assert "again: exiting now" in process.stderr.read()
 

@@ -6,59 +6,18 @@ workflow and the variable. The type engine's own boundary is tested in
 
 from __future__ import annotations
 
-import dataclasses
-import sys
-
 import pytest
-
 from taskloom.exceptions.user import TypeTransformerFailedError
 
-#: Deeper than the interpreter can recurse, whatever the stack already holds.
-TOO_DEEP = 3 * sys.getrecursionlimit()
-
-
-def causes(error: BaseException) -> list[type]:
-    found = [type(error)]
-    while error.__cause__ is not None:
-        error = error.__cause__
-        found.append(type(error))
-    return found
-
-
-# --- with the standard plugins -----------------------------------------------------------------
-
-
-@dataclasses.dataclass
-class Box:
-    label: str
-    data: dict
-
-
-def nested_lists(depth: int) -> list:
-    value: list = []
-    for _ in range(depth):
-        value = [value]
-    return value
-
-
-def nested_dicts(depth: int) -> dict:
-    value: dict = {}
-    for _ in range(depth):
-        value = {"a": value}
-    return value
-
-
-def list_holding_itself() -> list:
-    value: list = [1]
-    value.append(value)
-    return value
-
-
-def dict_holding_itself() -> dict:
-    value: dict = {"n": 1}
-    value["self"] = value
-    return value
-
+from plugins.types.tests.nesting import (
+    TOO_DEEP,
+    Box,
+    causes,
+    dict_holding_itself,
+    list_holding_itself,
+    nested_dicts,
+    nested_lists,
+)
 
 BAD_VALUES = {
     "cyclic list": (lambda: {"rows": list_holding_itself()}, "contains itself at ['rows'][1]"),

@@ -6,17 +6,15 @@ from __future__ import annotations
 
 import collections
 import json
-import os
 import signal
 import subprocess
-import sys
-import time
 
 import pytest
 from taskloom import dynamic, eager, map_task, task, workflow
 from taskloom_local.executor import LocalExecutor
 from taskloom_local.store import ExecutionStore
 
+from tests.integration.subprocesses import logged, reaped, start_loom, wait_for
 from tests.kernel.distributions import run_loom
 
 # 20 nodes: a chain of five (n0-n4), five independent nodes that read its end (n5-n9), a node that
@@ -92,21 +90,6 @@ def environment(tmp_path):
     }
 
 
-def wait_for(condition, what: str, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
-
-
-def logged(path) -> list[str]:
-    return path.read_text().split() if path.exists() else []
-
-
 def loom(arguments: list[str], environment: dict[str, str]) -> subprocess.CompletedProcess:
     done = run_loom(arguments, env=environment)
     assert done.returncode == 0, done.stderr
@@ -116,13 +99,7 @@ def loom(arguments: list[str], environment: dict[str, str]) -> subprocess.Comple
 def test_a_run_killed_half_way_resumes_without_redoing_a_finished_node(flows, environment, tmp_path):
     log = tmp_path / "log.txt"
     store = ExecutionStore(environment["TASKLOOM_DATA_DIR"])
-    process = subprocess.Popen(
-        [sys.executable, "-c", "from taskloom.cli import main; main()", "run", "--progress", "never", str(flows), "twenty"],
-        env={**os.environ, **environment},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
+    with reaped(start_loom(["run", "--progress", "never", str(flows), "twenty"], environment)) as process:
         wait_for(lambda: len(logged(log)) >= 10, "the first ten nodes")
         (execution,) = wait_for(store.executions, "the execution's record")
 
@@ -135,10 +112,6 @@ def test_a_run_killed_half_way_resumes_without_redoing_a_finished_node(flows, en
         assert "Deleted 0 executions." in kept.stdout  # a running execution is kept
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
     listed = json.loads(loom(["executions", "list", "--json"], environment).stdout)
     assert [(row["id"], row["state"]) for row in listed] == [(execution.id, "interrupted")]
     shown = loom(["executions", "show", execution.id], environment).stdout

@@ -7,16 +7,14 @@ from __future__ import annotations
 
 import collections
 import json
-import os
 import random
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
 from taskloom_local.store import ExecutionStore
 
+from tests.integration.subprocesses import logged, reaped, start_loom, wait_for
 from tests.kernel.distributions import run_loom
 
 # Three tasks in a chain; the last waits for a marker file, so a test can kill the run after the
@@ -80,36 +78,10 @@ def environment(tmp_path):
     }
 
 
-def wait_for(condition, what: str, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
-
-
-def logged(path) -> list[str]:
-    return path.read_text().split() if path.exists() else []
-
-
-def start_loom(arguments: list[str], environment: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-c", "from taskloom.cli import main; main()", *arguments],
-        env={**os.environ, **environment},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
 def kill_after_two(flows, environment, tmp_path) -> str:
     """Run ``three`` until ``first`` and ``second`` are recorded, SIGKILL it; return its execution id."""
     store = ExecutionStore(environment["TASKLOOM_DATA_DIR"])
-    process = start_loom(["run", "--progress", "never", str(flows), "three"], environment)
-    try:
+    with reaped(start_loom(["run", "--progress", "never", str(flows), "three"], environment)) as process:
         (execution,) = wait_for(store.executions, "the execution's record")
 
         def two_recorded() -> bool:
@@ -118,10 +90,6 @@ def kill_after_two(flows, environment, tmp_path) -> str:
         wait_for(two_recorded, "the first two nodes' records")
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
     return execution.id
 
 
@@ -185,8 +153,7 @@ def test_a_second_resume_of_a_running_execution_is_refused_naming_the_first(flow
     flows = flows_dir / "three.py"
     flows.write_text(program())
     execution_id = kill_after_two(flows, environment, tmp_path)
-    first = start_loom(["run", "--progress", "never", str(flows), "three", "--resume", execution_id], environment)
-    try:
+    with reaped(start_loom(["run", "--progress", "never", str(flows), "three", "--resume", execution_id], environment)) as first:
         store = ExecutionStore(environment["TASKLOOM_DATA_DIR"])
         wait_for(lambda: store.execution(execution_id).resumes == 1, "the first resume to start")
         second = resume(flows, environment, execution_id)
@@ -196,10 +163,6 @@ def test_a_second_resume_of_a_running_execution_is_refused_naming_the_first(flow
         # The holder is killed: its lock goes with it, and the next resume runs.
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=30)
-    finally:
-        if first.poll() is None:
-            first.kill()
-            first.wait()
     (tmp_path / "marker").touch()
     third = resume(flows, environment, execution_id)
     assert third.returncode == 0 and third.stdout == f"{12 * 1000}\n"
@@ -271,10 +234,10 @@ def test_sigkill_at_random_points_never_reruns_a_node_slower_than_the_threshold(
     for attempt in range(6):
         log = tmp_path / f"log{attempt}.txt"
         env = {**environment, "RESUME_LOG": str(log)}
-        process = start_loom(["run", "--progress", "never", str(flows), "chain"], env)
-        time.sleep(randomness.uniform(0.25, 0.9))  # the interpreter starts in ~0.1-0.2 s
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=30)
+        with reaped(start_loom(["run", "--progress", "never", str(flows), "chain"], env)) as process:
+            time.sleep(randomness.uniform(0.25, 0.9))  # the interpreter starts in ~0.1-0.2 s
+            process.send_signal(signal.SIGKILL)
+            process.wait(timeout=30)
         before = logged(log)
         executions = [record for record in store.executions() if record.state == "interrupted"]
         if not executions:  # killed before the run started: nothing to resume, nothing ran
@@ -302,17 +265,13 @@ def test_a_run_killed_in_its_first_moments_is_recorded_and_resumable(flows_dir, 
     flows.write_text(CHAIN.replace("SECONDS", "0.01").replace("COUNT", "60"))
     store = ExecutionStore(environment["TASKLOOM_DATA_DIR"])
     log = tmp_path / "log.txt"
-    process = start_loom(["run", "--progress", "never", str(flows), "chain"], environment)
-    try:
+    with reaped(start_loom(["run", "--progress", "never", str(flows), "chain"], environment)) as process:
         # The start is written within 0.1 s (START_DELAY), not after a second as it used to be
         # (and a node over 50 ms would be written with it at once). Thirty 10 ms nodes in
         # (about 0.3 s with the interpreter busy), the run is killed.
         wait_for(lambda: "start30" in logged(log), "the thirty-first node", timeout=30)
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
     (record,) = store.executions()
     assert record.state == "interrupted"
     listed = json.loads(run_loom(["executions", "list", "--json"], env=environment).stdout)

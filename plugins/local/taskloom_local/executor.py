@@ -66,6 +66,7 @@ from taskloom_local.recorder import NODE_FAILED as _NODE_FAILED
 from taskloom_local.recorder import NODE_RETRIED as _NODE_RETRIED
 from taskloom_local.recorder import NODE_STARTED as _NODE_STARTED
 from taskloom_local.recorder import NODE_SUCCEEDED as _NODE_SUCCEEDED
+from taskloom_local.store import host_name
 
 _clock = time.time  # when recorded events happened (a module global: read once per event)
 
@@ -205,7 +206,7 @@ class LocalExecutor:
             record = store.execution(execution_id) or record  # as the last holder left it
             # The lock says who runs it on this machine (a pid can be reused); another machine's
             # run sharing this directory is taken at its word.
-            if record.status == "running" and record.host not in (None, _host_name()):
+            if record.status == "running" and record.host not in (None, host_name()):
                 raise ResumeError(
                     f"execution {execution_id} is still running (process {record.pid} on {record.host}); "
                     "resume it once that process has ended"
@@ -273,7 +274,7 @@ class LocalExecutor:
             record((EXECUTION_STARTED, execution.name, entity, kind, inputs, _clock(), resumed))
             execution_began()
         announce.execution_started(execution.name, entity.name, kind, nodes)
-        stopping = _Interrupts.watch(execution, self)
+        stopping = _Interrupts.watch(execution)
         try:
             if graph is None:  # a task: a one-node execution
                 node = Node(node_id_for(entity.name.rsplit(".", 1)[-1]), entity, inputs)
@@ -1169,12 +1170,6 @@ def overrides_cache(node: Node) -> bool:
     return bool(node.overrides.get("cache", True))
 
 
-def _host_name() -> str:
-    from taskloom_local.store import host_name
-
-    return host_name()
-
-
 def _processes_from_environment() -> int | None:
     # The pool's module (and its imports) is loaded only when processes are asked for.
     if not os.environ.get(PROCESSES_ENV, "").strip():
@@ -1296,7 +1291,7 @@ def _say_changed(execution: _Execution, changed: list[tuple[str, Any]], dependen
 
 def _report_abandoned(execution: _Execution) -> None:
     """Name the task bodies an interrupted run leaves running on threads (threads cannot be stopped)."""
-    paths = sorted(set(execution.running.values()) | {path for thread, path in execution.threads.items() if thread.is_alive()})
+    paths = sorted(set(list(execution.running.values())) | {path for thread, path in list(execution.threads.items()) if thread.is_alive()})
     if paths:
         shown = ", ".join(paths[:10]) + (f" and {len(paths) - 10} more" if len(paths) > 10 else "")
         sys.stderr.write(
@@ -1325,38 +1320,32 @@ class _Interrupts:
 
     _lock = threading.Lock()
     _active: set[_Execution] = set()
-    _executors: dict[int, Any] = {}
-    _previous: dict[int, Any] = {}
-    _count = 0
+    _previous: dict[int, Any] = {}  # the handlers ours replaced, while installed
+    _count = 0  # executions running on the main thread
     _signals_seen = 0
 
-    def __init__(self, execution: _Execution | None) -> None:
+    def __init__(self, execution: _Execution) -> None:
         self._execution = execution
 
     @classmethod
-    def watch(cls, execution: _Execution, executor: Any) -> _Interrupts:
-        if threading.current_thread() is not threading.main_thread():
-            with cls._lock:
-                cls._active.add(execution)
-                cls._executors[id(execution)] = executor
-            return cls(execution)
+    def watch(cls, execution: _Execution) -> _Interrupts:
+        main = threading.current_thread() is threading.main_thread()
         with cls._lock:
             cls._active.add(execution)
-            cls._executors[id(execution)] = executor
-            cls._count += 1
-            if cls._count == 1 and not cls._previous:
-                try:
-                    for number in (signal.SIGINT, signal.SIGTERM):
-                        cls._previous[number] = signal.signal(number, cls._handle)
-                except ValueError:  # not the main interpreter's main thread
-                    cls._previous.clear()
+            if main:
+                cls._count += 1
+                if cls._count == 1 and not cls._previous:
+                    try:
+                        for number in (signal.SIGINT, signal.SIGTERM):
+                            cls._previous[number] = signal.signal(number, cls._handle)
+                    except ValueError:  # not the main interpreter's main thread
+                        cls._previous.clear()
         return cls(execution)
 
     def end(self) -> None:
         cls = type(self)
         with cls._lock:
-            cls._active.discard(self._execution)  # type: ignore[arg-type]
-            cls._executors.pop(id(self._execution), None)
+            cls._active.discard(self._execution)
             if threading.current_thread() is not threading.main_thread():
                 return
             cls._count -= 1

@@ -34,6 +34,7 @@ from __future__ import annotations
 import os
 import sys
 import types
+import weakref
 from typing import Any
 
 from taskloom.core.promise import Promise as _Promise
@@ -43,32 +44,35 @@ try:  # the C module itself: hashlib (OpenSSL) costs a run ~4 ms to import, this
 except ImportError:  # an interpreter built without it
     from hashlib import blake2b
 
-_cache: dict[int, tuple[Any, str]] = {}  # id(entity) -> (entity, fingerprint): entities live as long as their program
-
-
 def entity_fingerprint(entity: Any) -> str:
     """The digest of what ``entity`` (a task, workflow, launch plan, branch or gate) runs."""
-    found = _cache.get(id(entity))
-    if found is not None and found[0] is entity:
-        return found[1]
-    walker = _Walker()
-    walker.entity(entity)
-    fingerprint = walker.hexdigest()
-    _cache[id(entity)] = (entity, fingerprint)
-    return fingerprint
+    return _remembered(_entities, entity, _entity_fingerprint)
 
 
 def node_fingerprint(node: Any) -> str:
     """The digest of what ``node`` runs: its entity's fingerprint and its constant inputs."""
-    found = _nodes.get(id(node))
-    if found is not None and found[0] is node:
-        return found[1]
-    fingerprint = _node_fingerprint(node)
-    _nodes[id(node)] = (node, fingerprint)
-    return fingerprint
+    return _remembered(_nodes, node, _node_fingerprint)
 
 
-_nodes: dict[int, tuple[Any, str]] = {}  # id(node) -> (node, fingerprint): compiled graphs live as long as their program
+# Worked out once per object, and forgotten with it: a dynamic body compiles a new graph per run.
+_entities: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+_nodes: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+
+def _remembered(known: weakref.WeakKeyDictionary[Any, str], value: Any, work_out: Any) -> str:
+    try:
+        found = known.get(value)
+    except TypeError:  # not weakly referable (or not hashable): worked out each time
+        return work_out(value)
+    if found is None:
+        found = known[value] = work_out(value)
+    return found
+
+
+def _entity_fingerprint(entity: Any) -> str:
+    walker = _Walker()
+    walker.entity(entity)
+    return walker.hexdigest()
 
 
 def _node_fingerprint(node: Any) -> str:

@@ -12,6 +12,8 @@ import pytest
 
 from taskloom import Cache, LaunchPlan, task, workflow
 
+from plugins.local.tests.opaque import Opaque, OpaqueTransformer
+
 
 @pytest.fixture(autouse=True)
 def private_cache(tmp_path, monkeypatch):
@@ -356,30 +358,8 @@ def test_an_entry_that_cannot_be_read_back_is_a_miss_with_a_warning(private_cach
     assert run(x=1) == 10 and calls == [1, 1]  # the entry written by the second run is read
 
 
-class Opaque:
-    """A type whose transformer cannot make literals (in-process checks still pass)."""
-
-    def __init__(self, value: int) -> None:
-        self.value = value
-
-
 def test_outputs_that_cannot_be_literals_are_not_cached_and_the_run_goes_on(capfd):
-    from taskloom.core.type_engine import TypeEngine, TypeTransformer
-    from taskloom.exceptions.user import TypeTransformerFailedError
-    from taskloom.models.types import LiteralType, SimpleType
-
-    class OpaqueTransformer(TypeTransformer[Opaque]):
-        def __init__(self) -> None:
-            super().__init__("opaque", Opaque)
-
-        def checker(self, t):
-            return lambda value: isinstance(value, Opaque)
-
-        def get_literal_type(self, t=None):
-            return LiteralType(simple=SimpleType.STRING)
-
-        def to_literal(self, ctx, python_val, python_type, expected):
-            raise TypeTransformerFailedError("an opaque value has no literal")
+    from taskloom.core.type_engine import TypeEngine
 
     transformer = OpaqueTransformer()
     TypeEngine.register(transformer)

@@ -10,12 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from taskloom import task, workflow
-from taskloom.core.type_engine import TypeEngine, TypeTransformer
-from taskloom.exceptions.user import FlyteRecoverableException, TypeTransformerFailedError
-from taskloom.models.types import LiteralType, SimpleType
+from taskloom.core.type_engine import TypeEngine
+from taskloom.exceptions.user import FlyteRecoverableException
 from taskloom_local import recorder
 from taskloom_local.executor import LocalExecutor
 from taskloom_local.store import STORED, SUPERSEDED, UNRECORDED, ExecutionStore, PlainValues, ResumeError, parse_age
+
+from plugins.local.tests.opaque import Opaque, OpaqueTransformer
 
 LOG: list[str] = []  # what the tasks of this module ran, in order
 BROKEN: set[str] = set()  # the tasks that fail while their name is here
@@ -237,27 +238,6 @@ def test_recording_is_off_with_TASKLOOM_RECORD_0_or_record_False(private_store, 
     assert chain(x=1) == 32
     assert private_store.executions() == []
     assert not os.path.exists(private_store.path)
-
-
-class Opaque:
-    """A type whose transformer cannot make literals (in-process checks still pass)."""
-
-    def __init__(self, value: int) -> None:
-        self.value = value
-
-
-class OpaqueTransformer(TypeTransformer[Opaque]):
-    def __init__(self) -> None:
-        super().__init__("opaque", Opaque)
-
-    def checker(self, t):
-        return lambda value: isinstance(value, Opaque)
-
-    def get_literal_type(self, t=None):
-        return LiteralType(simple=SimpleType.STRING)
-
-    def to_literal(self, ctx, python_val, python_type, expected):
-        raise TypeTransformerFailedError("an opaque value has no literal")
 
 
 def test_outputs_that_cannot_be_literals_leave_the_node_unrecorded_and_the_run_unharmed(private_store):

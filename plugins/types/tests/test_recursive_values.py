@@ -3,49 +3,21 @@ the place, never a bare RecursionError; values nested deeply but within reach st
 
 from __future__ import annotations
 
-import dataclasses
-import sys
 from typing import Any
 
 import pytest
 from taskloom.core.type_engine import TypeEngine
 from taskloom.exceptions.user import TypeTransformerFailedError
 
-#: Deeper than the interpreter can recurse, whatever the stack already holds.
-TOO_DEEP = 3 * sys.getrecursionlimit()
-
-
-@dataclasses.dataclass
-class Box:
-    label: str
-    data: dict
-
-
-def nested_lists(depth: int) -> list:
-    value: list = []
-    for _ in range(depth):
-        value = [value]
-    return value
-
-
-def nested_dicts(depth: int) -> dict:
-    value: dict = {}
-    for _ in range(depth):
-        value = {"a": value}
-    return value
-
-
-def list_holding_itself() -> list:
-    loop: list = [1]
-    loop.append(loop)
-    return loop
-
-
-def dict_holding_itself() -> dict:
-    loop: dict = {"n": 1}
-    loop["self"] = loop
-    return loop
-
+from plugins.types.tests.nesting import (
+    TOO_DEEP,
+    Box,
+    causes,
+    dict_holding_itself,
+    list_holding_itself,
+    nested_dicts,
+    nested_lists,
+)
 
 # (description, value, declared type, what the error says after "expects <type>, got ...")
 CYCLIC = [
@@ -69,7 +41,7 @@ def test_a_value_that_contains_itself_names_where(description, make, python_type
     with pytest.raises(TypeTransformerFailedError, match=place) as raised:
         TypeEngine.to_literal(None, make(), python_type)
     assert not isinstance(raised.value, RecursionError)
-    assert _causes(raised.value)[-1] is RecursionError
+    assert causes(raised.value)[-1] is RecursionError
 
 
 @pytest.mark.parametrize(("description", "make", "python_type", "place"), CYCLIC, ids=[case[0] for case in CYCLIC])
@@ -86,7 +58,7 @@ def test_a_value_nested_too_deeply_is_an_error_naming_the_input(description, mak
     expected = r"^task 'clean': input 'rows' expects .*nested too deeply"
     with pytest.raises(TypeTransformerFailedError, match=expected) as raised:
         TypeEngine.dict_to_literal_map(None, {"rows": make(TOO_DEEP)}, {"rows": python_type}, entity="task 'clean'")
-    assert _causes(raised.value)[-1] is RecursionError
+    assert causes(raised.value)[-1] is RecursionError
     with pytest.raises(TypeTransformerFailedError, match="nested too deeply"):
         TypeEngine.to_literal(None, make(TOO_DEEP), python_type)
 
@@ -106,11 +78,3 @@ def test_a_dataclass_holding_itself_in_a_json_field_is_refused_as_not_json():
     expected = r"^task 'clean': input 'box' expects Box, .*field 'data': key \['me'\]: expected a dict"
     with pytest.raises(TypeTransformerFailedError, match=expected):
         TypeEngine.dict_to_literal_map(None, {"box": box}, {"box": Box}, entity="task 'clean'")
-
-
-def _causes(error: BaseException) -> list[type]:
-    found = [type(error)]
-    while error.__cause__ is not None:
-        error = error.__cause__
-        found.append(type(error))
-    return found

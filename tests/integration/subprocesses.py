@@ -1,0 +1,51 @@
+"""What the integration tests that start ``loom`` and kill it share: starting it, waiting for what it
+writes, reading the log its tasks keep, and making sure no process outlives its test.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import time
+from typing import Any, Callable, Iterator
+
+
+def start_loom(arguments: list[str], environment: dict[str, str]) -> subprocess.Popen:
+    """``loom ARGUMENTS`` in a fresh interpreter, its output captured as text, not waited for."""
+    return subprocess.Popen(
+        [sys.executable, "-c", "from taskloom.cli import main; main()", *arguments],
+        env={**os.environ, **environment},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@contextlib.contextmanager
+def reaped(process: subprocess.Popen) -> Iterator[subprocess.Popen]:
+    """``process`` inside the block; killed and waited for after it if it still runs."""
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def wait_for(condition: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
+    """Poll ``condition`` until it gives something true, and give that; fail naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def logged(path: Any) -> list[str]:
+    """The words of the log file ``path`` (empty while it does not exist)."""
+    return path.read_text().split() if path.exists() else []
