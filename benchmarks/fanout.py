@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from startup import (  # noqa: E402
+from startup import (
     DEFAULT_FLYTEKIT_VENV,
     DEFAULT_TASKLOOM_PYTHON,
     child_env,
@@ -35,7 +35,7 @@ from startup import (  # noqa: E402
     run_generated,
 )
 
-PROGRAM = r'''
+PROGRAM = r"""
 import asyncio, json, sys, time
 from PACKAGE import dynamic, eager, map_task, task, workflow
 
@@ -103,7 +103,7 @@ if __name__ == "__main__":  # worker processes import this file too
         cpu_map(ns=[10, 10])
         figures["cpu"] = timed(lambda: cpu_map(ns=ns), [sum(i % 7 for i in range(CPU))] * 16)
     print(json.dumps(figures))
-'''
+"""
 
 
 def measure(python: str, package: str, arguments: list[str], env: dict) -> dict:
@@ -123,7 +123,13 @@ def main() -> int:
     arguments = parser.parse_args()
     env = child_env()
     env.setdefault("TASKLOOM_EXECUTOR", "local")
-    sizes = [str(arguments.map), str(arguments.dynamic), str(arguments.eager), str(arguments.repeat), str(arguments.cpu)]
+    sizes = [
+        str(arguments.map),
+        str(arguments.dynamic),
+        str(arguments.eager),
+        str(arguments.repeat),
+        str(arguments.cpu),
+    ]
     flytekit_python = str(ensure_flytekit_venv(Path(os.path.abspath(arguments.flytekit_venv))))
     taskloom_python = os.path.abspath(arguments.taskloom_python)
     threads = measure(taskloom_python, "taskloom", [*sizes, "map,dynamic,eager,cpu"], env)

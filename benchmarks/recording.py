@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from startup import BENCH, DEFAULT_TASKLOOM_PYTHON, child_env  # noqa: E402
+from startup import BENCH, DEFAULT_TASKLOOM_PYTHON, child_env
 
 MAPPED = """
 from PACKAGE import task, workflow, map_task
@@ -145,14 +145,16 @@ def main() -> int:
                 walls[mode].append(wall)
                 peaks[mode].append(peak)
         recorded, unrecorded = statistics.median(walls["recorded"]), statistics.median(walls["unrecorded"])
-        rows.append((
-            name,
-            f"{recorded * 1000:.0f} ms",
-            f"{unrecorded * 1000:.0f} ms",
-            f"{recorded / unrecorded:.2f}x",
-            f"{statistics.median(peaks['recorded']):.0f} MiB",
-            f"{statistics.median(peaks['unrecorded']):.0f} MiB",
-        ))
+        rows.append(
+            (
+                name,
+                f"{recorded * 1000:.0f} ms",
+                f"{unrecorded * 1000:.0f} ms",
+                f"{recorded / unrecorded:.2f}x",
+                f"{statistics.median(peaks['recorded']):.0f} MiB",
+                f"{statistics.median(peaks['unrecorded']):.0f} MiB",
+            )
+        )
         if name == "map 10k" and arguments.flytekit_venv:
             flyte_file = work / "map_10k_flytekit.py"
             flyte_file.write_text(PROGRAMS[name].replace("PACKAGE", "flytekit"))
@@ -160,9 +162,16 @@ def main() -> int:
             run_once(pyflyte, env, str(work))
             flyte_walls = [run_once(pyflyte, env, str(work))[0] for _ in range(max(1, arguments.repeat // 2))]
             flytekit = statistics.median(flyte_walls)
-            rows.append((
-                "  pyflyte run, same map", f"{flytekit * 1000:.0f} ms", "", f"{flytekit / recorded:.1f}x faster recorded", "", ""
-            ))
+            rows.append(
+                (
+                    "  pyflyte run, same map",
+                    f"{flytekit * 1000:.0f} ms",
+                    "",
+                    f"{flytekit / recorded:.1f}x faster recorded",
+                    "",
+                    "",
+                )
+            )
     shutil.rmtree(work, ignore_errors=True)
     headers = ("program (whole loom run)", "recorded", "unrecorded", "ratio", "peak recorded", "peak unrecorded")
     widths = [max(len(str(row[index])) for row in (headers, *rows)) for index in range(len(headers))]

@@ -229,7 +229,9 @@ def flytekit_copy(example: Path) -> Path:
     """The example with its imports rewritten to flytekit (how a user ports the other way), under .work/."""
     target = BENCH / ".work" / f"{example.stem}_flytekit.py"
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(example.read_text().replace("from taskloom", "from flytekit").replace("import taskloom", "import flytekit"))
+    target.write_text(
+        example.read_text().replace("from taskloom", "from flytekit").replace("import taskloom", "import flytekit")
+    )
     return target
 
 
@@ -250,7 +252,7 @@ def check_runs(argv: list[str], env: dict) -> str | None:
     """Run once; None if it exits 0, else the last line of its output."""
     if not Path(argv[0]).exists():
         return f"not found: {argv[0]}"
-    proc = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.run(argv, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
         return last_line(proc.stderr or proc.stdout) + f" (exit {proc.returncode})"
     return None
@@ -298,7 +300,7 @@ def distribution_closure(python: str, root: str, env: dict) -> dict:
     argv = [python, str(Path(__file__).resolve()), "--closure-of", root]
     if not Path(python).exists():
         return {"error": f"not found: {python}"}
-    proc = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.run(argv, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
         return {"error": last_line(proc.stderr)}
     data = json.loads(proc.stdout)
@@ -324,7 +326,15 @@ def ensure_flytekit_venv(venv: Path) -> Path:
         venv.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     print(f"installing flytekit=={FLYTEKIT_VERSION} into {venv} (takes a few minutes)", file=sys.stderr)
-    pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", f"flytekit=={FLYTEKIT_VERSION}"]
+    pip = [
+        str(python),
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        f"flytekit=={FLYTEKIT_VERSION}",
+    ]
     if subprocess.run(pip).returncode != 0:
         sys.exit(f"pip could not install flytekit=={FLYTEKIT_VERSION} into {venv}")
     return python
@@ -365,12 +375,22 @@ def build_rows(m: dict) -> list[dict]:
     def footprint(figure, field, unit):
         tl, fk = m["footprint"]["taskloom"], m["footprint"]["flytekit"]
         tv, fv = tl.get(field), fk.get(field)
-        cell = lambda v: "n/a" if v is None else (f"{v:.1f} {unit}" if isinstance(v, float) else f"{v:,}")
+
+        def cell(v):
+            return "n/a" if v is None else (f"{v:.1f} {unit}" if isinstance(v, float) else f"{v:,}")
+
         rows.append(
-            {"figure": figure, "taskloom": cell(tv), "flytekit": cell(fv), "ratio": ratio_of(fv, tv), "target": "—", "met": None}
+            {
+                "figure": figure,
+                "taskloom": cell(tv),
+                "flytekit": cell(fv),
+                "ratio": ratio_of(fv, tv),
+                "target": "—",
+                "met": None,
+            }
         )
 
-    timed('python -c pass (reference)', "interpreter", None)
+    timed("python -c pass (reference)", "interpreter", None)
     timed('python -c "import X"', "import", 10)
     timed('python -c "from X import task, workflow"', "authoring", None)
     timed("loom --help / pyflyte --help", "help", 10)
@@ -427,7 +447,10 @@ def print_table(rows: list[dict]) -> None:
         for r in rows
     ]
     widths = [max(len(row[i]) for row in [header, *table]) for i in range(len(header))]
-    line = lambda cells: "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"
+
+    def line(cells):
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"
+
     print(line(header))
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for row in table:
@@ -446,8 +469,12 @@ def errors_of(m: dict) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=15, help="timed runs per figure (default 15)")
-    parser.add_argument("--taskloom-python", default=str(DEFAULT_TASKLOOM_PYTHON), help="default: <repo>/.venv/bin/python")
-    parser.add_argument("--flytekit-venv", default=str(DEFAULT_FLYTEKIT_VENV), help="default: benchmarks/.venvs/flytekit-1.16")
+    parser.add_argument(
+        "--taskloom-python", default=str(DEFAULT_TASKLOOM_PYTHON), help="default: <repo>/.venv/bin/python"
+    )
+    parser.add_argument(
+        "--flytekit-venv", default=str(DEFAULT_FLYTEKIT_VENV), help="default: benchmarks/.venvs/flytekit-1.16"
+    )
     parser.add_argument("--json", metavar="OUT", help="also write the figures as JSON to OUT")
     parser.add_argument("--closure-of", help=argparse.SUPPRESS)  # internal: runs in the measured interpreter
     args = parser.parse_args(argv)

@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from startup import (  # noqa: E402
+from startup import (
     DEFAULT_FLYTEKIT_VENV,
     DEFAULT_TASKLOOM_PYTHON,
     child_env,
@@ -33,7 +33,7 @@ from startup import (  # noqa: E402
     run_generated,
 )
 
-PROGRAM = r'''
+PROGRAM = r"""
 import json, sys, time
 from PACKAGE import task, workflow
 
@@ -72,7 +72,7 @@ for _ in range(REPEAT):
         x = plain(table[i])
 floor = (time.perf_counter() - start) / (REPEAT * CHAIN)
 print(json.dumps({"per_node": runs, "compile": compiles, "floor": floor}))
-'''
+"""
 
 
 def measure(python: str, package: str, arguments: list[str], env: dict) -> dict:
@@ -114,7 +114,10 @@ def main() -> int:
         rows.append(
             (
                 label,
-                *("n/a" if cells[side] is None else f"{cells[side] * scale:.1f} {unit}" for side in ("taskloom", "flytekit")),
+                *(
+                    "n/a" if cells[side] is None else f"{cells[side] * scale:.1f} {unit}"
+                    for side in ("taskloom", "flytekit")
+                ),
                 "n/a" if ratio is None else f"{ratio:.1f}×",
                 target,
             )
@@ -124,7 +127,9 @@ def main() -> int:
     print_rows(header, rows)
     if floor is not None and "error" not in sides["taskloom"]:
         per_node = statistics.median(sides["taskloom"]["per_node"])
-        print(f"\nplain function call + dict lookup: {floor * 1e6:.2f} µs per node; taskloom is {per_node / floor:.0f}× that")
+        print(
+            f"\nplain function call + dict lookup: {floor * 1e6:.2f} µs per node; taskloom is {per_node / floor:.0f}× that"
+        )
     for side, figures in sides.items():
         if "error" in figures:
             print(f"{side}: {figures['error']}")

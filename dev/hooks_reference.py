@@ -35,7 +35,10 @@ def render() -> str:
             continue
         firstresult = any(
             isinstance(decorator, ast.Call)
-            and any(keyword.arg == "firstresult" and getattr(keyword.value, "value", False) for keyword in decorator.keywords)
+            and any(
+                keyword.arg == "firstresult" and getattr(keyword.value, "value", False)
+                for keyword in decorator.keywords
+            )
             for decorator in node.decorator_list
         )
         arguments = ", ".join(

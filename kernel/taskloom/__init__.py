@@ -61,12 +61,24 @@ _KERNEL_NAMES: dict[str, str] = {
     "approve": "taskloom.core.gate",
 }
 
-__all__ = sorted(_KERNEL_NAMES)
+__all__ = sorted(_KERNEL_NAMES)  # noqa: PLE0605 (a list, built from the table above)
 
 # Subpackages and modules: answered with AttributeError at once so that `from taskloom import core`
 # falls through to the import system instead of asking the plugins.
 _SUBMODULES = frozenset(
-    {"cli", "config", "configuration", "core", "exceptions", "hookspecs", "models", "plugins", "storage", "testing", "types"}
+    {
+        "cli",
+        "config",
+        "configuration",
+        "core",
+        "exceptions",
+        "hookspecs",
+        "models",
+        "plugins",
+        "storage",
+        "testing",
+        "types",
+    }
 )
 
 

@@ -31,12 +31,11 @@ import pluggy
 if TYPE_CHECKING:
     import click
 
-    from taskloom.core.events import ExecutionEvent, NodeEvent
-    from taskloom.core.executor import Executor
     from taskloom.configuration import SerializationSettings
     from taskloom.core.base_task import PythonTask
+    from taskloom.core.events import ExecutionEvent, NodeEvent
+    from taskloom.core.executor import Executor
     from taskloom.core.python_function_task import PythonFunctionTask
-
     from taskloom.core.type_engine import TypeTransformer
     from taskloom.storage import FileSystem
 

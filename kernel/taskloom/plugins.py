@@ -39,7 +39,8 @@ import itertools
 import os
 import sys
 import threading
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pluggy
@@ -100,7 +101,7 @@ class PluginRecord:
     that made it fail; ``hooks`` the hook names it implements once loaded.
     """
 
-    __slots__ = ("name", "module", "standard", "state", "error", "plugin", "priority", "hooks")
+    __slots__ = ("error", "hooks", "module", "name", "plugin", "priority", "standard", "state")
 
     def __init__(self, name: str, module: str | None, *, standard: bool, priority: int) -> None:
         self.name = name
@@ -564,7 +565,9 @@ class PluginManager:
                 record = self._records.get(plugin)
                 distribution = distribution_of(record.module if record else target)[0] or KNOWN_NAMES.get(public)
                 source = f"the plugin {plugin!r}" + (f" (distribution {distribution!r})" if distribution else "")
-                raise ImportError(f"taskloom.{public} is provided by {source}, which cannot be used: {error}") from error
+                raise ImportError(
+                    f"taskloom.{public} is provided by {source}, which cannot be used: {error}"
+                ) from error
         module_name, _, attribute = target.partition(":")
         try:
             value: Any = importlib.import_module(module_name.strip())

@@ -34,7 +34,8 @@ import os
 import sys
 import types
 import typing
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import click
 
@@ -392,9 +393,13 @@ def entity_command(name: str, entity: Any, executor: str | None, resume: str | N
             from taskloom.core.type_engine import TypeEngine
 
             source = click.get_current_context().get_parameter_source
-            given = {key: value for key, value in inputs.items() if source(key) is click.core.ParameterSource.COMMANDLINE}
+            given = {
+                key: value for key, value in inputs.items() if source(key) is click.core.ParameterSource.COMMANDLINE
+            }
             types = entity.python_interface.inputs
-            TypeEngine.check_values(given, {key: types[key] for key in given}, entity=f"{kind_of(entity)} {entity.name!r}")
+            TypeEngine.check_values(
+                given, {key: types[key] for key in given}, entity=f"{kind_of(entity)} {entity.name!r}"
+            )
             result = resume_execution(resume, entity, given)
         elif kind_of(entity) == "task":
             # A task runs as a one-node execution of the executor: retries, timeout, cache and
@@ -570,7 +575,9 @@ def run_command(
             click.echo(f"  {name:<24} {kind_of(value)}")
         return
     if entity not in found:
-        raise click.BadParameter(f"{file} defines no task or workflow named {entity!r}; it has {sorted(found)}", param_hint="ENTITY")
+        raise click.BadParameter(
+            f"{file} defines no task or workflow named {entity!r}; it has {sorted(found)}", param_hint="ENTITY"
+        )
     command = entity_command(entity, found[entity], executor, resume)
     try:
         with showing_progress(progress):

@@ -87,8 +87,12 @@ FAULTS = {
                 import no_such_module_for_taskloom_tests
                 """,
         },
-        ["cannot load", "flows.py", "ModuleNotFoundError: No module named 'no_such_module_for_taskloom_tests'",
-         "line 2"],
+        [
+            "cannot load",
+            "flows.py",
+            "ModuleNotFoundError: No module named 'no_such_module_for_taskloom_tests'",
+            "line 2",
+        ],
     ),
     "workflow that does not compile": (
         {
@@ -120,8 +124,13 @@ FAULTS = {
                     return double(x=x) + 1
                 """,
         },
-        ["cannot load", "flows.py", "TypeError: unsupported operand", "while compiling workflow 'flows.pipeline'",
-         "line 9"],
+        [
+            "cannot load",
+            "flows.py",
+            "TypeError: unsupported operand",
+            "while compiling workflow 'flows.pipeline'",
+            "line 9",
+        ],
     ),
     "task with an unsupported annotation": (
         {
@@ -196,7 +205,7 @@ def test_the_error_names_the_file_as_it_was_given(tmp_path):
     )
 
 
-VALUES = '''
+VALUES = """
 import dataclasses
 
 from taskloom import task, workflow
@@ -222,7 +231,7 @@ def looped(n: int) -> dict:
 @workflow
 def pipeline(n: int = 1) -> dict:
     return looped(n=n)
-'''
+"""
 
 
 def usage_error_line(done) -> str:

@@ -58,9 +58,12 @@ def name_of(n: int) -> str:
 def sized(x: int) -> int:
     return (
         conditional("size")
-        .if_((x >= 0) & (x < 10)).then(square(n=x))
-        .elif_((x > 10) | (x < -100)).then(double(n=x))
-        .else_().fail("x must be in [0, 10) or above 10")
+        .if_((x >= 0) & (x < 10))
+        .then(square(n=x))
+        .elif_((x > 10) | (x < -100))
+        .then(double(n=x))
+        .else_()
+        .fail("x must be in [0, 10) or above 10")
     )
 
 

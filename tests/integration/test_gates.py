@@ -7,6 +7,7 @@ import datetime as dt
 import typing
 
 import pytest
+
 import taskloom
 from taskloom import SerializationSettings, approve, sleep, task, wait_for_input, workflow
 from taskloom.core.promise import Promise, VoidPromise
@@ -66,7 +67,11 @@ def test_the_gate_functions_are_names_of_taskloom_with_flytekits_signatures():
 
     from taskloom.core import gate
 
-    assert (taskloom.sleep, taskloom.wait_for_input, taskloom.approve) == (gate.sleep, gate.wait_for_input, gate.approve)
+    assert (taskloom.sleep, taskloom.wait_for_input, taskloom.approve) == (
+        gate.sleep,
+        gate.wait_for_input,
+        gate.approve,
+    )
     assert list(inspect.signature(sleep).parameters) == ["duration"]
     assert list(inspect.signature(wait_for_input).parameters) == ["name", "timeout", "expected_type"]
     assert list(inspect.signature(approve).parameters) == ["upstream_item", "name", "timeout"]
@@ -76,12 +81,25 @@ def test_each_gate_adds_a_node_whose_entity_describes_the_gate():
     answer, review, pause, _ = gated.nodes[0], gated.nodes[2], gated.nodes[3], gated.nodes[4]
     assert all(node.entity.is_gate for node in (answer, review, pause))
     assert (answer.entity.kind, answer.entity.name, answer.entity.timeout, answer.entity.expected_type) == (
-        "signal", "answer", dt.timedelta(minutes=5), int
+        "signal",
+        "answer",
+        dt.timedelta(minutes=5),
+        int,
     )
     assert answer.entity.python_interface.outputs == {"o0": int} and answer.entity.python_interface.inputs == {}
-    assert (review.entity.kind, review.entity.name, review.entity.timeout) == ("approve", "review", dt.timedelta(hours=2))
-    assert review.entity.python_interface.inputs == {"o0": int} and review.entity.python_interface.outputs == {"o0": int}
-    assert (pause.entity.kind, pause.entity.name, pause.entity.duration) == ("sleep", "sleep-gate", dt.timedelta(seconds=10))
+    assert (review.entity.kind, review.entity.name, review.entity.timeout) == (
+        "approve",
+        "review",
+        dt.timedelta(hours=2),
+    )
+    assert review.entity.python_interface.inputs == {"o0": int} and review.entity.python_interface.outputs == {
+        "o0": int
+    }
+    assert (pause.entity.kind, pause.entity.name, pause.entity.duration) == (
+        "sleep",
+        "sleep-gate",
+        dt.timedelta(seconds=10),
+    )
     assert pause.entity.python_interface.inputs == {} and pause.entity.python_interface.outputs == {}
 
 
@@ -152,7 +170,10 @@ def test_a_gate_outside_a_workflow_is_an_error_saying_where_it_belongs(call):
 @pytest.mark.parametrize(
     "body, message",
     [
-        (lambda: sleep(10), r"gate 'sleep-gate': sleep's duration must be a non-negative datetime.timedelta, got int 10"),
+        (
+            lambda: sleep(10),
+            r"gate 'sleep-gate': sleep's duration must be a non-negative datetime.timedelta, got int 10",
+        ),
         (lambda: sleep(dt.timedelta(seconds=-1)), r"gate 'sleep-gate': .*non-negative.*timedelta"),
         (
             lambda: wait_for_input("answer", timeout=60, expected_type=int),
@@ -170,16 +191,35 @@ def test_a_gate_outside_a_workflow_is_an_error_saying_where_it_belongs(call):
             lambda: wait_for_input("answer", timeout=dt.timedelta(minutes=1), expected_type=None),
             r"gate 'answer': wait_for_input needs an expected_type",
         ),
-        (lambda: wait_for_input("", timeout=dt.timedelta(minutes=1), expected_type=int), r"wait_for_input: a gate's name"),
+        (
+            lambda: wait_for_input("", timeout=dt.timedelta(minutes=1), expected_type=int),
+            r"wait_for_input: a gate's name",
+        ),
         (
             lambda: approve(inc(a=1), "review", timeout="soon"),
             r"gate 'review': timeout must be a positive datetime.timedelta, got str 'soon'",
         ),
-        (lambda: approve(nothing(), "review", timeout=dt.timedelta(minutes=1)), r"gate 'review': approve needs the output"),
-        (lambda: approve(5, "review", timeout=dt.timedelta(minutes=1)), r"gate 'review': approve takes the output .* int 5"),
+        (
+            lambda: approve(nothing(), "review", timeout=dt.timedelta(minutes=1)),
+            r"gate 'review': approve needs the output",
+        ),
+        (
+            lambda: approve(5, "review", timeout=dt.timedelta(minutes=1)),
+            r"gate 'review': approve takes the output .* int 5",
+        ),
     ],
-    ids=["sleep-int", "sleep-negative", "timeout-int", "timeout-zero", "unsupported-type", "no-type", "empty-name",
-         "approve-timeout", "approve-void", "approve-constant"],
+    ids=[
+        "sleep-int",
+        "sleep-negative",
+        "timeout-int",
+        "timeout-zero",
+        "unsupported-type",
+        "no-type",
+        "empty-name",
+        "approve-timeout",
+        "approve-void",
+        "approve-constant",
+    ],
 )
 def test_bad_gate_arguments_are_validation_errors_naming_the_gate(body, message):
     with pytest.raises(ValidationError, match=message):
@@ -190,7 +230,9 @@ def test_bad_gate_arguments_are_validation_errors_naming_the_gate(body, message)
 
 
 def test_approve_refuses_a_workflow_input_and_several_outputs():
-    with pytest.raises(ValidationError, match=r"gate 'review': approve takes the output of a call, not the workflow input 'x'"):
+    with pytest.raises(
+        ValidationError, match=r"gate 'review': approve takes the output of a call, not the workflow input 'x'"
+    ):
 
         @workflow
         def of_input(x: int) -> int:
@@ -221,9 +263,9 @@ def test_gate_nodes_in_templates_are_written_as_flytekit_writes_them():
     review = nodes["n2"]
     assert (review.metadata.name, review.metadata.timeout) == ("review", dt.timedelta(hours=2))
     assert review.gate_node.approve.signal_id == "review"
-    assert [(binding.var, binding.binding.promise.node_id, binding.binding.promise.var) for binding in review.inputs] == [
-        ("o0", "n1", "o0")
-    ]
+    assert [
+        (binding.var, binding.binding.promise.node_id, binding.binding.promise.var) for binding in review.inputs
+    ] == [("o0", "n1", "o0")]
     assert review.upstream_node_ids == ("n1",)
 
     pause = nodes["n3"]

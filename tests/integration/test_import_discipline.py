@@ -33,7 +33,9 @@ CONTRACTS = """
 
 
 def test_declaring_tasks_and_workflows_imports_neither_the_contracts_nor_attrs():
-    code = CONTRACTS + """
+    code = (
+        CONTRACTS
+        + """
     class Colour(enum.Enum):
         RED = "red"
 
@@ -57,13 +59,16 @@ def test_declaring_tasks_and_workflows_imports_neither_the_contracts_nor_attrs()
 
     print(json.dumps(loaded()))
     """
+    )
     assert run_python(code) == []
 
 
 def test_running_a_workflow_locally_and_recording_it_imports_neither_the_contracts_nor_attrs(tmp_path):
     # Printed at exit, once the execution store has written the run (the store's flush at exit is
     # registered later, so it runs first).
-    code = CONTRACTS + """
+    code = (
+        CONTRACTS
+        + """
     @task
     def double(n: int, times: int = 2) -> int:
         return n * times
@@ -79,6 +84,7 @@ def test_running_a_workflow_locally_and_recording_it_imports_neither_the_contrac
     atexit.register(lambda: print(json.dumps({"result": result, "loaded": loaded()})))
     result = pipeline(n=2)
     """
+    )
     result = run_python(code, env={"TASKLOOM_DATA_DIR": str(tmp_path)})
     assert result == {"result": 10.0, "loaded": []}
     assert list((tmp_path / "executions").iterdir())  # the run was recorded

@@ -12,12 +12,12 @@ import subprocess
 import time
 
 import pytest
-from taskloom_local.store import ExecutionStore
 
+from taskloom_local.store import ExecutionStore
 from tests.integration.subprocesses import reaped, start_loom, wait_for
 from tests.kernel.distributions import run_loom
 
-MAPPED = '''
+MAPPED = """
 import os
 import time
 
@@ -56,7 +56,7 @@ def stubborn() -> int:
             with open(os.environ["INTERRUPT_LOG"], "a") as stream:
                 stream.write("ignored\\n")
     return 1
-'''
+"""
 
 
 @pytest.fixture

@@ -54,7 +54,9 @@ def test_default_and_fixed_inputs_apply_when_the_plan_runs_locally():
 
 def test_overriding_a_fixed_input_is_an_error_naming_plan_and_input():
     plan = LaunchPlan.get_or_create(report, name="fixed", fixed_inputs={"factor": 3})
-    with pytest.raises(ValidationError, match="launch plan 'fixed': input 'factor' is fixed to 3 and cannot be overridden"):
+    with pytest.raises(
+        ValidationError, match="launch plan 'fixed': input 'factor' is fixed to 3 and cannot be overridden"
+    ):
         plan(value=1, factor=4)
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from tests.kernel.distributions import run_loom
 
-FLOWS = '''
+FLOWS = """
 import dataclasses
 import datetime
 import enum
@@ -96,7 +96,7 @@ def copy_file(path: FlyteFile) -> FlyteFile:
 from taskloom import LaunchPlan
 
 big = LaunchPlan.get_or_create(pipeline, name="big", fixed_inputs={"side": 10})
-'''
+"""
 
 
 @pytest.fixture
@@ -116,8 +116,29 @@ def test_without_an_entity_the_tasks_and_workflows_are_listed(flows):
 
 def test_every_kind_of_input_is_parsed_from_its_annotation(flows):
     done = run_loom(
-        ["run", flows, "describe", "--count", "3", "--ratio", "0.5", "--flag", "true", "--when", "2026-11-23",
-         "--rows", "[1, 2, 3]", "--table", '{"a": 1}', "--point", '{"x": 4}', "--colour", "blue", "--maybe", "7"]
+        [
+            "run",
+            flows,
+            "describe",
+            "--count",
+            "3",
+            "--ratio",
+            "0.5",
+            "--flag",
+            "true",
+            "--when",
+            "2026-11-23",
+            "--rows",
+            "[1, 2, 3]",
+            "--table",
+            '{"a": 1}',
+            "--point",
+            '{"x": 4}',
+            "--colour",
+            "blue",
+            "--maybe",
+            "7",
+        ]
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "3|0.5|True|2026-11-23|6|{'a': 1}|Point(x=4, y=0)|blue|7|none"
@@ -211,7 +232,7 @@ def test_raw_output_prefix_keeps_returned_files_there(flows, tmp_path):
     raw = tmp_path / "raw"
     done = run_loom(["run", "--raw-output-prefix", str(raw), flows, "copy_file", "--path", str(data)])
     assert done.returncode == 0, done.stderr
-    stored = [path for path in raw.rglob("copy.txt")]
+    stored = list(raw.rglob("copy.txt"))
     assert len(stored) == 1 and stored[0].read_text() == "kept"
     assert str(raw) in done.stdout
 
@@ -247,7 +268,7 @@ def test_processes_runs_task_bodies_in_worker_processes(tmp_path):
     assert loom_pid not in found and 1 <= len(set(found)) <= 2
 
 
-BYTES_FLOWS = '''
+BYTES_FLOWS = """
 import dataclasses
 
 from taskloom import task
@@ -267,7 +288,7 @@ def show(data: bytes) -> str:
 @task
 def show_all(blobs: list[bytes], message: Message) -> str:
     return repr((blobs, message.body, message.topic))
-'''
+"""
 
 
 @pytest.fixture
@@ -297,8 +318,15 @@ def test_bytes_are_utf8_text_or_base64_or_hex(bytes_flows, given, received):
 
 def test_bytes_inside_json_follow_the_same_convention(bytes_flows):
     done = run_loom(
-        ["run", bytes_flows, "show_all", "--blobs", '["base64:AAEC", "hex:ff", "text"]',
-         "--message", '{"body": "base64:/w==", "topic": "t"}']
+        [
+            "run",
+            bytes_flows,
+            "show_all",
+            "--blobs",
+            '["base64:AAEC", "hex:ff", "text"]',
+            "--message",
+            '{"body": "base64:/w==", "topic": "t"}',
+        ]
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == repr(([b"\x00\x01\x02", b"\xff", b"text"], b"\xff", "t"))

@@ -16,9 +16,9 @@ import textwrap
 import time
 
 import pytest
+
 from taskloom.hookspecs import hookimpl
 from taskloom.run import PROGRESS_PLUGIN, showing_progress
-
 from tests.kernel.distributions import run_loom
 
 FLOWS = """

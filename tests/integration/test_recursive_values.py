@@ -7,7 +7,6 @@ workflow and the variable. The type engine's own boundary is tested in
 from __future__ import annotations
 
 import pytest
-from taskloom.exceptions.user import TypeTransformerFailedError
 
 from plugins.types.tests.nesting import (
     TOO_DEEP,
@@ -18,6 +17,7 @@ from plugins.types.tests.nesting import (
     nested_dicts,
     nested_lists,
 )
+from taskloom.exceptions.user import TypeTransformerFailedError
 
 BAD_VALUES = {
     "cyclic list": (lambda: {"rows": list_holding_itself()}, "contains itself at ['rows'][1]"),

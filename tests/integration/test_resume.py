@@ -10,16 +10,16 @@ import signal
 import subprocess
 
 import pytest
+
 from taskloom import dynamic, eager, map_task, task, workflow
 from taskloom_local.executor import LocalExecutor
 from taskloom_local.store import ExecutionStore
-
 from tests.integration.subprocesses import logged, reaped, start_loom, wait_for
 from tests.kernel.distributions import run_loom
 
 # 20 nodes: a chain of five (n0-n4), five independent nodes that read its end (n5-n9), a node that
 # joins them (n10, the 11th, which waits for a marker file), then a chain of nine (n11-n19).
-FLOWS = '''
+FLOWS = """
 import os
 import time
 
@@ -70,7 +70,7 @@ def double(x: int) -> int:
 @workflow
 def doubled(x: int = 1) -> int:
     return double(x=double(x=x))
-'''
+"""
 
 
 @pytest.fixture
@@ -122,7 +122,9 @@ def test_a_run_killed_half_way_resumes_without_redoing_a_finished_node(flows, en
     resumed = loom(["run", "--progress", "never", str(flows), "twenty", "--resume", execution.id], environment)
     counts = collections.Counter(logged(log))
     assert counts == {f"node{index}": 1 for index in range(20)}  # each node ran once, in both runs together
-    fresh = loom(["run", "--progress", "never", str(flows), "twenty"], {**environment, "RESUME_LOG": str(tmp_path / "fresh.txt")})
+    fresh = loom(
+        ["run", "--progress", "never", str(flows), "twenty"], {**environment, "RESUME_LOG": str(tmp_path / "fresh.txt")}
+    )
     assert resumed.stdout == fresh.stdout
     assert json.loads(resumed.stdout.replace("'", '"'))[-1] == "e19"
     record = store.execution(execution.id)
@@ -133,7 +135,9 @@ def test_loom_executions_list_show_and_prune(flows, environment):
     first = loom(["run", "--progress", "never", str(flows), "doubled", "--x", "3"], environment)
     assert first.stdout == "12\n"
     listed = json.loads(loom(["executions", "list", "--json"], environment).stdout)
-    assert [(row["entity"], row["kind"], row["status"]) for row in listed] == [("flows.doubled", "workflow", "succeeded")]
+    assert [(row["entity"], row["kind"], row["status"]) for row in listed] == [
+        ("flows.doubled", "workflow", "succeeded")
+    ]
     execution_id = listed[0]["id"]
     table = loom(["executions", "list"], environment).stdout.splitlines()
     assert table[0].split() == ["ID", "STATUS", "STARTED", "DURATION", "ENTITY"]
@@ -164,7 +168,9 @@ def test_loom_run_resume_refuses_other_inputs_another_entity_and_unknown_ids(flo
     (execution_id,) = [row["id"] for row in json.loads(loom(["executions", "list", "--json"], environment).stdout)]
     other = run_loom(["run", str(flows), "doubled", "--resume", execution_id, "--x", "4"], env=environment)
     assert other.returncode == 1 and f"execution {execution_id} ran with x=3 (given 4)" in other.stderr
-    same = loom(["run", "--progress", "never", str(flows), "doubled", "--resume", execution_id, "--x", "3"], environment)
+    same = loom(
+        ["run", "--progress", "never", str(flows), "doubled", "--resume", execution_id, "--x", "3"], environment
+    )
     assert same.stdout == "12\n"
     entity = run_loom(["run", str(flows), "twenty", "--resume", execution_id], env=environment)
     assert entity.returncode == 1 and "ran the workflow 'flows.doubled', not 'flows.twenty'" in entity.stderr
@@ -271,9 +277,11 @@ def test_a_resume_rebuilds_a_dynamic_graph_and_skips_its_finished_nodes(store):
     # while it ran; the one that failed (n0-dynamic-n3) lost its row when the resume ran it again,
     # and the nodes that ran inside a graph that finished in the same batch get none.
     assert {node.status for node in nodes.values()} == {"succeeded"}
-    assert {"n0", "n1", "n0-dynamic-n0", "n0-dynamic-n1", "n0-dynamic-n2"} <= set(nodes) <= {
-        "n0", "n1", *(f"n0-dynamic-n{index}" for index in range(5))
-    }
+    assert (
+        {"n0", "n1", "n0-dynamic-n0", "n0-dynamic-n1", "n0-dynamic-n2"}
+        <= set(nodes)
+        <= {"n0", "n1", *(f"n0-dynamic-n{index}" for index in range(5))}
+    )
     assert nodes["n0"].children_succeeded == 1
 
 

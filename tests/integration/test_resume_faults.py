@@ -12,15 +12,15 @@ import signal
 import time
 
 import pytest
-from taskloom_local.store import ExecutionStore
 
+from taskloom_local.store import ExecutionStore
 from tests.integration.subprocesses import logged, reaped, start_loom, wait_for
 from tests.kernel.distributions import run_loom
 
 # Three tasks in a chain; the last waits for a marker file, so a test can kill the run after the
 # first two finished. The first two run longer than the durability threshold (50 ms), so their
 # outputs are recorded before their dependents start.
-THREE = '''
+THREE = """
 import os
 import time
 
@@ -61,7 +61,7 @@ def third(x: int) -> int:
 @workflow
 def three(x: int = 1) -> int:
     return third(x=second(x=first(x=x)))
-'''
+"""
 
 
 def program(factor: int = 2, offset: int = 10) -> str:
@@ -105,11 +105,17 @@ def resume(flows, environment, execution_id):
         # only second changed (a constant of its module it reads): first is kept.
         (lambda: program(offset=20), (1 * 2 + 20) * 1000, ["second"]),
         # first's code edited directly.
-        (lambda: program().replace("return scale(x)", "return scale(x) + 5"), (1 * 2 + 5 + 10) * 1000, ["first", "second"]),
+        (
+            lambda: program().replace("return scale(x)", "return scale(x) + 5"),
+            (1 * 2 + 5 + 10) * 1000,
+            ["first", "second"],
+        ),
     ],
     ids=["helper-of-first", "constant-read-by-second", "body-of-first"],
 )
-def test_a_resume_after_an_edit_runs_the_changed_task_and_what_depends_on_it(flows_dir, environment, tmp_path, edit, expected, rerun):
+def test_a_resume_after_an_edit_runs_the_changed_task_and_what_depends_on_it(
+    flows_dir, environment, tmp_path, edit, expected, rerun
+):
     flows = flows_dir / "three.py"
     flows.write_text(program())
     execution_id = kill_after_two(flows, environment, tmp_path)
@@ -120,10 +126,14 @@ def test_a_resume_after_an_edit_runs_the_changed_task_and_what_depends_on_it(flo
     resumed = resume(flows, environment, execution_id)
     assert resumed.returncode == 0, resumed.stderr
     assert resumed.stdout == f"{expected}\n"  # what the edited program gives, run from scratch
-    fresh = run_loom(["run", "--progress", "never", str(flows), "three"], env={**environment, "RESUME_LOG": str(tmp_path / "fresh")})
+    fresh = run_loom(
+        ["run", "--progress", "never", str(flows), "three"], env={**environment, "RESUME_LOG": str(tmp_path / "fresh")}
+    )
     assert fresh.stdout == resumed.stdout
     assert logged(log) == ["first", "second", *rerun, "third"]
-    assert f"resuming execution {execution_id}:" in resumed.stderr and "changed since the execution ran" in resumed.stderr
+    assert (
+        f"resuming execution {execution_id}:" in resumed.stderr and "changed since the execution ran" in resumed.stderr
+    )
 
 
 def test_a_resume_without_an_edit_runs_nothing_again(flows_dir, environment, tmp_path):
@@ -153,7 +163,9 @@ def test_a_second_resume_of_a_running_execution_is_refused_naming_the_first(flow
     flows = flows_dir / "three.py"
     flows.write_text(program())
     execution_id = kill_after_two(flows, environment, tmp_path)
-    with reaped(start_loom(["run", "--progress", "never", str(flows), "three", "--resume", execution_id], environment)) as first:
+    with reaped(
+        start_loom(["run", "--progress", "never", str(flows), "three", "--resume", execution_id], environment)
+    ) as first:
         store = ExecutionStore(environment["TASKLOOM_DATA_DIR"])
         wait_for(lambda: store.execution(execution_id).resumes == 1, "the first resume to start")
         second = resume(flows, environment, execution_id)
@@ -174,7 +186,10 @@ def test_two_resumes_started_together_run_the_execution_once(flows_dir, environm
     flows.write_text(program())
     execution_id = kill_after_two(flows, environment, tmp_path)
     (tmp_path / "marker").touch()
-    both = [start_loom(["run", "--progress", "never", str(flows), "three", "--resume", execution_id], environment) for _ in range(2)]
+    both = [
+        start_loom(["run", "--progress", "never", str(flows), "three", "--resume", execution_id], environment)
+        for _ in range(2)
+    ]
     results = [(process.wait(timeout=60), *process.communicate()) for process in both]
     # One runs what was left; the other is refused while it runs, or finds it already succeeded.
     ran = [result for result in results if result[0] == 0 and "already succeeded" not in result[2]]
@@ -196,7 +211,7 @@ def flows_dir(tmp_path):
 
 # --- durability: SIGKILL at random points -----------------------------------------------------
 
-CHAIN = '''
+CHAIN = """
 import os
 import time
 
@@ -219,7 +234,7 @@ def chain() -> int:
     for index in range(COUNT):
         value = step(index=index, previous=value)
     return value
-'''
+"""
 
 
 def test_sigkill_at_random_points_never_reruns_a_node_slower_than_the_threshold(flows_dir, environment, tmp_path):
@@ -248,7 +263,7 @@ def test_sigkill_at_random_points_never_reruns_a_node_slower_than_the_threshold(
         resumed = run_loom(["run", "--progress", "never", str(flows), "chain", "--resume", execution.id], env=env)
         assert resumed.returncode == 0, resumed.stderr
         assert resumed.stdout == f"{sum(range(count))}\n"
-        after = logged(log)[len(before):]
+        after = logged(log)[len(before) :]
         started_before = {int(line[5:]) for line in before if line.startswith("start")}
         # A node whose dependent started before the kill was durable: it must not run again.
         durable = {index - 1 for index in started_before if index > 0}

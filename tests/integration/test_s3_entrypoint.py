@@ -11,7 +11,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-
 from flyteidl.admin import task_pb2
 from flyteidl.core import errors_pb2, execution_pb2, literals_pb2
 
@@ -19,7 +18,7 @@ from taskloom_s3.testing import SERVERS, environment_with
 
 BIN = Path(sys.executable).parent
 
-JOBS = '''
+JOBS = """
 import os
 from taskloom import File, current_context, task
 
@@ -36,7 +35,7 @@ def shout(text: str, times: int = 2) -> File:
 def measure(f: File) -> int:
     with open(f) as handle:
         return len(handle.read())
-'''
+"""
 
 
 @pytest.fixture(params=SERVERS)
@@ -50,8 +49,12 @@ def image(tmp_path_factory):
     root = tmp_path_factory.mktemp("image")
     (root / "jobs.py").write_text(textwrap.dedent(JOBS))
     out = tmp_path_factory.mktemp("serialized")
-    done = subprocess.run([str(BIN / "loom"), "serialize", "jobs", "--version", "1", "-o", str(out)],
-                          capture_output=True, text=True, cwd=root)
+    done = subprocess.run(
+        [str(BIN / "loom"), "serialize", "jobs", "--version", "1", "-o", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=root,
+    )
     assert done.returncode == 0, done.stderr
     templates = {}
     for path in out.glob("*_1.pb"):
@@ -69,8 +72,13 @@ def literal_map(values: dict, types: dict) -> bytes:
 
 
 def run(template, root, server, *, inputs: str, prefix: str, raw: str, environment=None):
-    filled = {"{{.input}}": inputs, "{{.outputPrefix}}": prefix, "{{.rawOutputDataPrefix}}": raw,
-              "{{.checkpointOutputPrefix}}": f"{raw}/checkpoint", "{{.prevCheckpointPrefix}}": ""}
+    filled = {
+        "{{.input}}": inputs,
+        "{{.outputPrefix}}": prefix,
+        "{{.rawOutputDataPrefix}}": raw,
+        "{{.checkpointOutputPrefix}}": f"{raw}/checkpoint",
+        "{{.prevCheckpointPrefix}}": "",
+    }
     args = [filled.get(arg, arg) for arg in template.container.args]
     args[0] = str(BIN / args[0])
     env = environment if environment is not None else environment_with(server)
@@ -83,9 +91,17 @@ def test_a_task_reads_its_inputs_from_the_bucket_and_leaves_outputs_and_data_the
     bucket = f"exec-{uuid.uuid4().hex[:10]}"
     server.create_bucket(bucket)
     client = server.client()
-    client.put_object(Bucket=bucket, Key="a/inputs.pb", Body=literal_map({"text": "hey", "times": 3}, {"text": str, "times": int}))
-    done = run(templates["jobs.shout"], root, server, inputs=f"s3://{bucket}/a/inputs.pb",
-               prefix=f"s3://{bucket}/a/out", raw=f"s3://{bucket}/a/raw")
+    client.put_object(
+        Bucket=bucket, Key="a/inputs.pb", Body=literal_map({"text": "hey", "times": 3}, {"text": str, "times": int})
+    )
+    done = run(
+        templates["jobs.shout"],
+        root,
+        server,
+        inputs=f"s3://{bucket}/a/inputs.pb",
+        prefix=f"s3://{bucket}/a/out",
+        raw=f"s3://{bucket}/a/raw",
+    )
     assert done.returncode == 0, done.stderr
     assert "a/out/error.pb" not in server.keys(bucket)
     outputs = literals_pb2.LiteralMap()
@@ -96,10 +112,19 @@ def test_a_task_reads_its_inputs_from_the_bucket_and_leaves_outputs_and_data_the
     assert client.get_object(Bucket=bucket, Key=key)["Body"].read() == b"HEY!HEY!HEY!"
 
     # The next task takes that blob as its input, reading it from the bucket.
-    client.put_object(Bucket=bucket, Key="b/inputs.pb",
-                      Body=literals_pb2.LiteralMap(literals={"f": outputs.literals["o0"]}).SerializeToString())
-    done = run(templates["jobs.measure"], root, server, inputs=f"s3://{bucket}/b/inputs.pb",
-               prefix=f"s3://{bucket}/b/out", raw=f"s3://{bucket}/b/raw")
+    client.put_object(
+        Bucket=bucket,
+        Key="b/inputs.pb",
+        Body=literals_pb2.LiteralMap(literals={"f": outputs.literals["o0"]}).SerializeToString(),
+    )
+    done = run(
+        templates["jobs.measure"],
+        root,
+        server,
+        inputs=f"s3://{bucket}/b/inputs.pb",
+        prefix=f"s3://{bucket}/b/out",
+        raw=f"s3://{bucket}/b/raw",
+    )
     assert done.returncode == 0, done.stderr
     outputs.ParseFromString(client.get_object(Bucket=bucket, Key="b/out/outputs.pb")["Body"].read())
     assert outputs.literals["o0"].scalar.primitive.integer == 12
@@ -109,8 +134,14 @@ def test_a_missing_inputs_object_is_an_error_document_naming_it(server, image):
     root, templates = image
     bucket = f"exec-{uuid.uuid4().hex[:10]}"
     server.create_bucket(bucket)
-    done = run(templates["jobs.shout"], root, server, inputs=f"s3://{bucket}/nothing/inputs.pb",
-               prefix=f"s3://{bucket}/c/out", raw=f"s3://{bucket}/c/raw")
+    done = run(
+        templates["jobs.shout"],
+        root,
+        server,
+        inputs=f"s3://{bucket}/nothing/inputs.pb",
+        prefix=f"s3://{bucket}/c/out",
+        raw=f"s3://{bucket}/c/raw",
+    )
     assert done.returncode == 0, done.stderr
     assert server.keys(bucket, "c/out/") == ["c/out/error.pb"]
     document = errors_pb2.ErrorDocument()
@@ -127,8 +158,15 @@ def test_wrong_credentials_fail_the_process_naming_the_uris_and_write_nothing(se
     environment = environment_with(server)
     environment["AWS_SECRET_ACCESS_KEY"] = "not-the-secret"
     environment["AWS_MAX_ATTEMPTS"] = "1"
-    done = run(templates["jobs.shout"], root, server, inputs=f"s3://{bucket}/d/inputs.pb",
-               prefix=f"s3://{bucket}/d/out", raw=f"s3://{bucket}/d/raw", environment=environment)
+    done = run(
+        templates["jobs.shout"],
+        root,
+        server,
+        inputs=f"s3://{bucket}/d/inputs.pb",
+        prefix=f"s3://{bucket}/d/out",
+        raw=f"s3://{bucket}/d/raw",
+        environment=environment,
+    )
     # Neither the inputs nor even error.pb can be reached: the process says so and fails.
     assert done.returncode != 0
     assert f"s3://{bucket}/d/out" in done.stderr

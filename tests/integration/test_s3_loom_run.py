@@ -11,7 +11,7 @@ import pytest
 from taskloom_s3.testing import SERVERS, use_server
 from tests.kernel.distributions import run_loom
 
-FLOWS = '''
+FLOWS = """
 import os
 
 from taskloom import current_context, task, workflow
@@ -53,7 +53,7 @@ def wf(text: str = "hello", count: int = 3) -> tuple[FlyteFile, FlyteDirectory]:
     report = write_report(text=text)
     tree = write_tree(count=count)
     return summarize(report=report, tree=tree), tree
-'''
+"""
 
 
 @pytest.fixture(params=SERVERS)

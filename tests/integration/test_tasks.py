@@ -230,7 +230,10 @@ class FakeV1PodSpec:
     """Stands in for kubernetes.client.V1PodSpec: the kernel only needs to_dict()."""
 
     def to_dict(self):
-        return {"containers": [{"name": "primary", "env": [{"name": "MODE", "value": "from-pod"}]}], "node_selector": {"gpu": "yes"}}
+        return {
+            "containers": [{"name": "primary", "env": [{"name": "MODE", "value": "from-pod"}]}],
+            "node_selector": {"gpu": "yes"},
+        }
 
 
 @pytest.mark.parametrize("pod_template", [FakeV1PodSpec(), FakeV1PodSpec().to_dict()], ids=["to_dict", "dict"])
@@ -309,7 +312,9 @@ def test_a_task_config_selects_its_task_class_through_the_hook(taskloom_plugins)
 
 
 def test_a_task_config_nobody_handles_is_an_error_naming_its_type(taskloom_plugins):
-    with pytest.raises(ValidationError, match=r"no installed plugin provides a task type for task_config of type .*Query"):
+    with pytest.raises(
+        ValidationError, match=r"no installed plugin provides a task type for task_config of type .*Query"
+    ):
 
         @task(task_config=Query(dialect="x"))
         def count(table: str) -> int:
@@ -349,7 +354,9 @@ class Echo(PythonInstanceTask[None]):
 
 
 def test_an_instance_task_runs_its_execute_with_a_declared_interface():
-    echo = Echo(name="echo", task_config=None, inputs={"text": str}, outputs={"o0": str}, metadata=TaskMetadata(retries=1))
+    echo = Echo(
+        name="echo", task_config=None, inputs={"text": str}, outputs={"o0": str}, metadata=TaskMetadata(retries=1)
+    )
     assert echo(text="hi") == "HI"
     assert echo.to_task_template(SETTINGS).metadata.retries.retries == 1
     with pytest.raises(TypeTransformerFailedError, match="task 'echo': input 'text' expects str, got int 1"):
@@ -384,7 +391,7 @@ def test_a_prepared_task_runs_like_run_with_the_same_context_and_errors():
         return x // 2 if x != 7 else "seven"
 
     execution = new_execution_id()
-    call = half.prepared(execution_id=execution, execution_date=dt.datetime.now(dt.timezone.utc), attempt=1)
+    call = half.prepared(execution_id=execution, execution_date=dt.datetime.now(dt.UTC), attempt=1)
     assert call({"x": 4}, None) == {"o0": 2}
     assert seen == [(execution.name, 1)]
     with pytest.raises(KeyError) as raised:

@@ -145,7 +145,9 @@ def test_a_field_that_does_not_exist_is_an_error():
 
 
 def test_a_promise_of_the_wrong_type_names_the_task_and_the_input():
-    with pytest.raises(TypeTransformerFailedError, match=r"task '.*add': input 'b' expects int, got Promise\('o0' of n0\) of type str"):
+    with pytest.raises(
+        TypeTransformerFailedError, match=r"task '.*add': input 'b' expects int, got Promise\('o0' of n0\) of type str"
+    ):
 
         @workflow
         def mismatched(x: int) -> int:
@@ -285,7 +287,9 @@ def test_a_workflow_without_outputs_and_the_failure_policy():
 def test_calling_a_workflow_without_an_executor_names_the_distribution_to_install(taskloom_plugins, monkeypatch):
     monkeypatch.delenv("TASKLOOM_EXECUTOR", raising=False)
     taskloom_plugins.disable("local")
-    with pytest.raises(PluginError, match="no installed taskloom plugin provides the executor 'local'; install taskloom-local"):
+    with pytest.raises(
+        PluginError, match="no installed taskloom plugin provides the executor 'local'; install taskloom-local"
+    ):
         pipeline(x=1)
 
 
@@ -346,7 +350,9 @@ def test_node_overrides_are_carried_into_the_template():
 
 
 def test_invalid_override_values_are_errors_naming_the_node():
-    with pytest.raises(ValidationError, match=r"node n0: with_overrides: TaskMetadata: retries expects a non-negative int"):
+    with pytest.raises(
+        ValidationError, match=r"node n0: with_overrides: TaskMetadata: retries expects a non-negative int"
+    ):
 
         @workflow
         def bad(x: int) -> int:

@@ -100,7 +100,10 @@ def test_a_taskloom_error_in_a_command_is_one_line_without_traceback(tmp_path):
                     return [explode]
             """,
         },
-        entry_points={"taskloom.plugins": {"failing": "demo_failing.hooks"}, "taskloom.commands": {"explode": "demo_failing.hooks"}},
+        entry_points={
+            "taskloom.plugins": {"failing": "demo_failing.hooks"},
+            "taskloom.commands": {"explode": "demo_failing.hooks"},
+        },
     )
     done = run_loom(["explode"], path=root)
     assert done.returncode == 1

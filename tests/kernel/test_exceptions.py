@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from taskloom.exceptions import RecoverableException, TaskloomException
-from taskloom.exceptions import base, system, user
+from taskloom.exceptions import RecoverableException, TaskloomException, base, system, user
 
 
 def test_the_recoverable_user_error_is_also_exported_under_flytekits_name():

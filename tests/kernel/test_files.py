@@ -97,8 +97,13 @@ def test_a_missing_remote_object_names_the_uri(memory):
 
 @pytest.mark.parametrize(
     ("uri", "expected"),
-    [("s3://b/k", ("s3", "b/k")), ("/tmp/x", ("file", "/tmp/x")), ("relative/x", ("file", "relative/x")),
-     ("file:///tmp/x", ("file", "/tmp/x")), ("GS://b/k", ("gs", "b/k"))],
+    [
+        ("s3://b/k", ("s3", "b/k")),
+        ("/tmp/x", ("file", "/tmp/x")),
+        ("relative/x", ("file", "relative/x")),
+        ("file:///tmp/x", ("file", "/tmp/x")),
+        ("GS://b/k", ("gs", "b/k")),
+    ],
 )
 def test_split_protocol(uri, expected):
     assert split_protocol(uri) == expected

@@ -13,7 +13,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def hook_functions():
-    return [value for name, value in vars(hookspecs).items() if inspect.isfunction(value) and name.startswith("taskloom_")]
+    return [
+        value for name, value in vars(hookspecs).items() if inspect.isfunction(value) and name.startswith("taskloom_")
+    ]
 
 
 def test_every_hook_has_a_docstring_and_the_taskloom_prefix():
@@ -28,5 +30,7 @@ def test_every_function_in_hookspecs_is_a_hook_specification():
 
 
 def test_the_hook_reference_in_docs_is_generated_from_the_docstrings():
-    done = subprocess.run([sys.executable, str(ROOT / "dev" / "hooks_reference.py"), "--check"], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "dev" / "hooks_reference.py"), "--check"], capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stderr

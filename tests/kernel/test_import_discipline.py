@@ -38,7 +38,9 @@ def test_the_kernel_pulls_at_most_fifteen_distributions():
     # The requirement closure is walked by the startup benchmark's own code, so test and benchmark agree.
     done = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "startup.py"), "--closure-of", "taskloom-kernel"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     closure = json.loads(done.stdout)
     assert closure["missing"] == []
@@ -71,7 +73,9 @@ def _declared_dependencies(plugin_dir: Path) -> set[str]:
     import tomllib
 
     project = tomllib.loads((plugin_dir / "pyproject.toml").read_text())["project"]
-    return {re.split(r"[\s<>=!~\[(;]", dependency, maxsplit=1)[0].lower() for dependency in project.get("dependencies", [])}
+    return {
+        re.split(r"[\s<>=!~\[(;]", dependency, maxsplit=1)[0].lower() for dependency in project.get("dependencies", [])
+    }
 
 
 def test_plugins_import_only_the_kernel_and_declared_plugins_public_api():

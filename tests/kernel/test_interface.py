@@ -55,8 +55,10 @@ def test_a_named_tuple_return_gives_named_outputs():
 @pytest.mark.parametrize("annotation", ["none", "absent"])
 def test_no_return_annotation_or_none_means_no_outputs(annotation):
     if annotation == "none":
+
         def f(a: int) -> None: ...
     else:
+
         def f(a: int): ...
 
     assert transform_function_to_interface(f).outputs == {}
@@ -107,7 +109,7 @@ def test_variadic_parameters_are_rejected():
 
 
 def test_unresolvable_string_annotations_are_a_validation_error():
-    def f(a: "NoSuchType") -> int: ...  # noqa: F821
+    def f(a: NoSuchType) -> int: ...  # noqa: F821
 
     with pytest.raises(ValidationError, match="annotations cannot be resolved: NameError"):
         transform_function_to_interface(f)

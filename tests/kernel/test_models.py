@@ -59,8 +59,16 @@ def test_contract_round_trips_through_json_and_unstructured_data(cls: type, data
 
 def test_recursive_annotations_resolve() -> None:
     get_converter()
-    for cls in (lit.Literal, lit.LiteralCollection, types.LiteralType, types.UnionType, workflow.Node,
-                workflow.BranchNode, workflow.IfBlock, workflow.BooleanExpression):
+    for cls in (
+        lit.Literal,
+        lit.LiteralCollection,
+        types.LiteralType,
+        types.UnionType,
+        workflow.Node,
+        workflow.BranchNode,
+        workflow.IfBlock,
+        workflow.BooleanExpression,
+    ):
         for field in attrs.fields(cls):
             assert not isinstance(field.type, str), (cls, field.name)
     hints = typing.get_type_hints(lit.LiteralCollection)
@@ -70,8 +78,10 @@ def test_recursive_annotations_resolve() -> None:
 def test_deeply_nested_literal_round_trips() -> None:
     value = _primitive(integer=1)
     for depth in range(30):
-        value = lit.Literal(collection=lit.LiteralCollection([value])) if depth % 2 else lit.Literal(
-            map=lit.LiteralMap({"k": value})
+        value = (
+            lit.Literal(collection=lit.LiteralCollection([value]))
+            if depth % 2
+            else lit.Literal(map=lit.LiteralMap({"k": value}))
         )
     assert from_json(to_json(value), lit.Literal) == value
 
@@ -107,15 +117,15 @@ def test_infinite_floats_are_written_as_strings_and_json_is_strict() -> None:
 
 
 def test_datetime_is_written_as_utc_iso_8601_with_microseconds() -> None:
-    when = dt.datetime(2024, 1, 31, 12, 0, 0, 1, tzinfo=dt.timezone.utc)
+    when = dt.datetime(2024, 1, 31, 12, 0, 0, 1, tzinfo=dt.UTC)
     assert unstructure(lit.Primitive(datetime=when)) == {"datetime": "2024-01-31T12:00:00.000001Z"}
 
 
 def test_datetime_in_another_zone_is_stored_as_the_same_instant_in_utc() -> None:
     zone = dt.timezone(dt.timedelta(hours=2))
     primitive = lit.Primitive(datetime=dt.datetime(2024, 1, 1, 2, tzinfo=zone))
-    assert primitive.datetime == dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
-    assert primitive.datetime.tzinfo is dt.timezone.utc
+    assert primitive.datetime == dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    assert primitive.datetime.tzinfo is dt.UTC
 
 
 def test_naive_datetime_is_refused() -> None:
@@ -187,25 +197,52 @@ def test_converter_module_attribute_is_the_shared_converter() -> None:
         (lit.BindingData, {"scalar": lit.Scalar(none_type=lit.Void()), "promise": types.OutputReference("n", "o")}),
         (types.LiteralType, {"simple": types.SimpleType.INTEGER, "blob": types.BlobType()}),
         (types.PromiseAttribute, {"string_value": "a", "int_value": 0}),
-        (interface.Parameter, {"var": interface.Variable(types.LiteralType(simple=types.SimpleType.INTEGER)),
-                               "default": _primitive(integer=1), "required": True}),
+        (
+            interface.Parameter,
+            {
+                "var": interface.Variable(types.LiteralType(simple=types.SimpleType.INTEGER)),
+                "default": _primitive(integer=1),
+                "required": True,
+            },
+        ),
         (task.GPUAccelerator, {"device": "a100", "unpartitioned": True, "partition_size": "1g"}),
-        (task.TaskTemplate, {"id": identifier.Identifier(identifier.ResourceType.TASK, "p", "d", "n", "v"),
-                             "type": "t", "container": task.Container("img"), "sql": task.Sql("select 1")}),
+        (
+            task.TaskTemplate,
+            {
+                "id": identifier.Identifier(identifier.ResourceType.TASK, "p", "d", "n", "v"),
+                "type": "t",
+                "container": task.Container("img"),
+                "sql": task.Sql("select 1"),
+            },
+        ),
         (workflow.Operand, {"var": "x", "primitive": lit.Primitive(integer=1)}),
-        (workflow.WorkflowNode, {"launchplan_ref": identifier.Identifier(identifier.ResourceType.LAUNCH_PLAN,
-                                                                         "p", "d", "n", "v"),
-                                 "sub_workflow_ref": identifier.Identifier(identifier.ResourceType.WORKFLOW,
-                                                                           "p", "d", "n", "v")}),
-        (workflow.GateNode, {"approve": workflow.ApproveCondition("s"),
-                             "sleep": workflow.SleepCondition(dt.timedelta(1))}),
+        (
+            workflow.WorkflowNode,
+            {
+                "launchplan_ref": identifier.Identifier(identifier.ResourceType.LAUNCH_PLAN, "p", "d", "n", "v"),
+                "sub_workflow_ref": identifier.Identifier(identifier.ResourceType.WORKFLOW, "p", "d", "n", "v"),
+            },
+        ),
+        (
+            workflow.GateNode,
+            {"approve": workflow.ApproveCondition("s"), "sleep": workflow.SleepCondition(dt.timedelta(1))},
+        ),
         (workflow.ArrayNode, {"node": workflow.Node("n"), "min_successes": 1, "min_success_ratio": 0.5}),
-        (workflow.Node, {"id": "n", "gate_node": workflow.GateNode(approve=workflow.ApproveCondition("s")),
-                         "workflow_node": workflow.WorkflowNode(sub_workflow_ref=identifier.Identifier(
-                             identifier.ResourceType.WORKFLOW, "p", "d", "n", "v"))}),
+        (
+            workflow.Node,
+            {
+                "id": "n",
+                "gate_node": workflow.GateNode(approve=workflow.ApproveCondition("s")),
+                "workflow_node": workflow.WorkflowNode(
+                    sub_workflow_ref=identifier.Identifier(identifier.ResourceType.WORKFLOW, "p", "d", "n", "v")
+                ),
+            },
+        ),
         (launch_plan.Schedule, {"cron_expression": "* * * * *", "rate": launch_plan.FixedRate(1)}),
-        (launch_plan.Notification,
-         {"email": launch_plan.EmailNotification(), "slack": launch_plan.SlackNotification()}),
+        (
+            launch_plan.Notification,
+            {"email": launch_plan.EmailNotification(), "slack": launch_plan.SlackNotification()},
+        ),
     ],
     ids=lambda value: value.__name__ if isinstance(value, type) else "",
 )
@@ -227,10 +264,19 @@ def test_setting_two_members_of_a_oneof_raises_naming_the_class_and_fields(cls: 
         (types.PromiseAttribute, {}),
         (workflow.Operand, {}),
         (workflow.BooleanExpression, {}),
-        (workflow.IfElseBlock, {"case": workflow.IfBlock(
-            workflow.BooleanExpression(comparison=workflow.ComparisonExpression(
-                workflow.ComparisonOperator.EQ, workflow.Operand(var="a"), workflow.Operand(var="b"))),
-            workflow.Node("then"))}),
+        (
+            workflow.IfElseBlock,
+            {
+                "case": workflow.IfBlock(
+                    workflow.BooleanExpression(
+                        comparison=workflow.ComparisonExpression(
+                            workflow.ComparisonOperator.EQ, workflow.Operand(var="a"), workflow.Operand(var="b")
+                        )
+                    ),
+                    workflow.Node("then"),
+                )
+            },
+        ),
         (workflow.WorkflowNode, {}),
         (workflow.GateNode, {}),
         (launch_plan.Schedule, {"kickoff_time_input_arg": "t"}),
@@ -270,8 +316,21 @@ def test_oneof_violation_in_data_fails_to_structure() -> None:
 
 FLYTEIDL_ENUMS: list[tuple[type[enum.Enum], dict[str, int]]] = [
     (identifier.ResourceType, {"UNSPECIFIED": 0, "TASK": 1, "WORKFLOW": 2, "LAUNCH_PLAN": 3, "DATASET": 4}),
-    (types.SimpleType, {"NONE": 0, "INTEGER": 1, "FLOAT": 2, "STRING": 3, "BOOLEAN": 4, "DATETIME": 5,
-                        "DURATION": 6, "BINARY": 7, "ERROR": 8, "STRUCT": 9}),
+    (
+        types.SimpleType,
+        {
+            "NONE": 0,
+            "INTEGER": 1,
+            "FLOAT": 2,
+            "STRING": 3,
+            "BOOLEAN": 4,
+            "DATETIME": 5,
+            "DURATION": 6,
+            "BINARY": 7,
+            "ERROR": 8,
+            "STRUCT": 9,
+        },
+    ),
     (types.SchemaColumnType, {"INTEGER": 0, "FLOAT": 1, "STRING": 2, "BOOLEAN": 3, "DATETIME": 4, "DURATION": 5}),
     (types.BlobDimensionality, {"SINGLE": 0, "MULTIPART": 1}),
     (security.MountType, {"ANY": 0, "ENV_VAR": 1, "FILE": 2}),
@@ -289,9 +348,21 @@ FLYTEIDL_ENUMS: list[tuple[type[enum.Enum], dict[str, int]]] = [
     (workflow.DataMode, {"SINGLE_INPUT_FILE": 0, "INDIVIDUAL_INPUT_FILES": 1}),
     (workflow.OnFailurePolicy, {"FAIL_IMMEDIATELY": 0, "FAIL_AFTER_EXECUTABLE_NODES_COMPLETE": 1}),
     (launch_plan.FixedRateUnit, {"MINUTE": 0, "HOUR": 1, "DAY": 2}),
-    (launch_plan.WorkflowExecutionPhase, {"UNDEFINED": 0, "QUEUED": 1, "RUNNING": 2, "SUCCEEDING": 3,
-                                          "SUCCEEDED": 4, "FAILING": 5, "FAILED": 6, "ABORTED": 7,
-                                          "TIMED_OUT": 8, "ABORTING": 9}),
+    (
+        launch_plan.WorkflowExecutionPhase,
+        {
+            "UNDEFINED": 0,
+            "QUEUED": 1,
+            "RUNNING": 2,
+            "SUCCEEDING": 3,
+            "SUCCEEDED": 4,
+            "FAILING": 5,
+            "FAILED": 6,
+            "ABORTED": 7,
+            "TIMED_OUT": 8,
+            "ABORTING": 9,
+        },
+    ),
 ]
 
 

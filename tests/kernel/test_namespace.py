@@ -68,7 +68,9 @@ def test_a_name_of_a_broken_plugin_raises_import_error_with_its_error(tmp_path):
 
 
 def test_a_known_name_whose_distribution_is_missing_names_the_distribution(bare_plugins):
-    with pytest.raises(ImportError, match=r"distribution 'taskloom-map', which is not installed: pip install taskloom-map"):
+    with pytest.raises(
+        ImportError, match=r"distribution 'taskloom-map', which is not installed: pip install taskloom-map"
+    ):
         from taskloom import map_task  # noqa: F401
 
 

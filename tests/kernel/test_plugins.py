@@ -30,7 +30,10 @@ def plugin_distribution(root, name, *, broken=False, command="hello"):
         root,
         f"demo-{name}",
         files={f"{package}/__init__.py": "", f"{package}/hooks.py": source.format(command=command, name=name)},
-        entry_points={"taskloom.plugins": {name: f"{package}.hooks"}, "taskloom.commands": {command: f"{package}.hooks"}},
+        entry_points={
+            "taskloom.plugins": {name: f"{package}.hooks"},
+            "taskloom.commands": {command: f"{package}.hooks"},
+        },
     )
 
 

@@ -26,7 +26,7 @@ TOO_DEEP = 3 * sys.getrecursionlimit()
 class Link:
     """One link of a chain: a value and the next link (or None)."""
 
-    def __init__(self, value: int, next: Optional["Link"] = None) -> None:
+    def __init__(self, value: int, next: Optional[Link] = None) -> None:
         self.value = value
         self.next = next
 

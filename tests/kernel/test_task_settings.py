@@ -70,7 +70,9 @@ def test_requests_take_single_values_only():
 
 def test_no_resources_resolve_to_none():
     assert resolve_resources() is None
-    assert resolve_resources(limits=Resources(mem="1Gi")) == ResourceSpec(requests=Resources(), limits=Resources(mem="1Gi"))
+    assert resolve_resources(limits=Resources(mem="1Gi")) == ResourceSpec(
+        requests=Resources(), limits=Resources(mem="1Gi")
+    )
 
 
 def test_cache_true_folds_the_legacy_arguments():

@@ -87,7 +87,9 @@ def test_exact_type_is_found(toys):
 
 def test_generic_alias_finds_the_transformer_of_its_origin(toys):
     assert TypeEngine.get_transformer(list[int]).name == "list"
-    assert TypeEngine.to_literal_type(list[list[int]]) == LiteralType(collection_type=LiteralType(collection_type=INTEGER))
+    assert TypeEngine.to_literal_type(list[list[int]]) == LiteralType(
+        collection_type=LiteralType(collection_type=INTEGER)
+    )
 
 
 def test_annotated_is_looked_up_as_its_type(toys):
@@ -149,7 +151,10 @@ def test_literal_map_errors_name_entity_direction_and_variable(toys):
 
 
 def test_nested_errors_keep_their_detail(toys):
-    with pytest.raises(TypeTransformerFailedError, match=r"input 'rows' expects list\[int\], got list \[1, 'x'\] \(expected int, got str 'x'\)"):
+    with pytest.raises(
+        TypeTransformerFailedError,
+        match=r"input 'rows' expects list\[int\], got list \[1, 'x'\] \(expected int, got str 'x'\)",
+    ):
         TypeEngine.dict_to_literal_map(None, {"rows": [1, "x"]}, {"rows": list[int]})
 
 

@@ -14,12 +14,12 @@ from taskloom.exceptions.user import ValidationError
 
 if TYPE_CHECKING:
     from taskloom.configuration import SerializationSettings
-    from taskloom.models import task as task_models
-    from taskloom.models.literals import RetryStrategy
     from taskloom.core.cache import Cache
     from taskloom.core.interface import Interface
     from taskloom.core.resources import ResourceSpec
+    from taskloom.models import task as task_models
     from taskloom.models.interface import TypedInterface
+    from taskloom.models.literals import RetryStrategy
     from taskloom.models.security import SecurityContext
     from taskloom.models.task import TaskTemplate
 
@@ -57,7 +57,9 @@ class TaskMetadata:
         if isinstance(self.retries, bool) or not isinstance(self.retries, int) or self.retries < 0:
             raise ValidationError(f"TaskMetadata: retries expects a non-negative int, got {self.retries!r}")
         if not self.cache and (self.cache_serialize or self.cache_version or self.cache_ignore_input_vars):
-            raise ValidationError("TaskMetadata: cache_serialize, cache_version and cache_ignore_input_vars need cache=True")
+            raise ValidationError(
+                "TaskMetadata: cache_serialize, cache_version and cache_ignore_input_vars need cache=True"
+            )
         self.cache_ignore_input_vars = tuple(self.cache_ignore_input_vars)
 
     @property
@@ -74,7 +76,9 @@ class TaskMetadata:
 
         kubernetes = None
         if self.labels or self.annotations:
-            kubernetes = task_models.K8sObjectMetadata(labels=dict(self.labels or {}), annotations=dict(self.annotations or {}))
+            kubernetes = task_models.K8sObjectMetadata(
+                labels=dict(self.labels or {}), annotations=dict(self.annotations or {})
+            )
         return task_models.TaskMetadata(
             discoverable=self.cache,
             runtime=task_models.RuntimeMetadata(
@@ -337,7 +341,7 @@ class PythonTask:
             execution_id=execution_id or new_execution_name(),
             task_id=task_id or self._name,
             working_directory=None,
-            execution_date=execution_date or dt.datetime.now(dt.timezone.utc),
+            execution_date=execution_date or dt.datetime.now(dt.UTC),
             checkpoint=checkpoint,
             attempt=attempt,
         )
@@ -432,7 +436,9 @@ class PythonTask:
             container = None
         extended = None
         if self._accelerator is not None:
-            device = self._accelerator if isinstance(self._accelerator, str) else getattr(self._accelerator, "device", None)
+            device = (
+                self._accelerator if isinstance(self._accelerator, str) else getattr(self._accelerator, "device", None)
+            )
             if isinstance(self._accelerator, GPUAccelerator):
                 extended = ExtendedResources(gpu_accelerator=self._accelerator)
             elif isinstance(device, str):
@@ -555,7 +561,9 @@ def _pod_spec_with_primary(pod_spec: dict[str, Any], container: Any) -> dict[str
             if entries:
                 target = resources.setdefault(kind, {})
                 for entry in entries:
-                    target.setdefault(_KUBERNETES_RESOURCE_NAMES.get(entry.name.name, entry.name.name.lower()), entry.value)
+                    target.setdefault(
+                        _KUBERNETES_RESOURCE_NAMES.get(entry.name.name, entry.name.name.lower()), entry.value
+                    )
     return spec
 
 

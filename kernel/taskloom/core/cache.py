@@ -63,7 +63,9 @@ def normalize_cache(
     }
     if isinstance(cache, Cache):
         if legacy:
-            raise ValidationError(f"{entity}: {', '.join(legacy)} cannot be combined with cache=Cache(...); set it there")
+            raise ValidationError(
+                f"{entity}: {', '.join(legacy)} cannot be combined with cache=Cache(...); set it there"
+            )
         return cache
     if not cache:
         if legacy:

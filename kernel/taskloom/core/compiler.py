@@ -13,7 +13,8 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import typing
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from taskloom.core.node import Node, promises_in
 from taskloom.core.promise import Promise, VoidPromise
@@ -151,11 +152,15 @@ def bind_arguments(
 
     names = list(inputs)
     if len(args) > len(names):
-        raise TypeTransformerFailedError(f"{description}: takes {len(names)} inputs {names}, got {len(args)} positional arguments")
+        raise TypeTransformerFailedError(
+            f"{description}: takes {len(names)} inputs {names}, got {len(args)} positional arguments"
+        )
     bound = dict(zip(names, args))
     for name, value in kwargs.items():
         if name not in inputs:
-            raise TypeTransformerFailedError(f"{description}: got an unexpected input {name!r}; expected one of {names}")
+            raise TypeTransformerFailedError(
+                f"{description}: got an unexpected input {name!r}; expected one of {names}"
+            )
         if name in bound:
             raise TypeTransformerFailedError(f"{description}: input {name!r} given twice")
         bound[name] = value

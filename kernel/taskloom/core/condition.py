@@ -20,7 +20,8 @@ whole conditional is one branch node.
 from __future__ import annotations
 
 import operator
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from taskloom.core.promise import Promise, VoidPromise
 from taskloom.exceptions.user import UserTypeError, ValidationError
@@ -194,7 +195,9 @@ class ConditionalSection:
         elif isinstance(result, tuple) and all(isinstance(item, Promise) for item in result):
             case.outputs = tuple(result)
         else:
-            raise ValidationError(f"conditional {self._name!r}: then(...) takes the result of a task or workflow call, got {result!r}")
+            raise ValidationError(
+                f"conditional {self._name!r}: then(...) takes the result of a task or workflow call, got {result!r}"
+            )
         if any(promise.node is not case.node for promise in case.outputs):
             raise ValidationError(f"conditional {self._name!r}: then(...) must return the outputs of the call it makes")
         self._cases.append(case)

@@ -13,7 +13,8 @@ import contextlib
 import contextvars
 import datetime as dt
 import os
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from taskloom.exceptions.user import UserException
 
@@ -50,12 +51,16 @@ class SecretsManager:
         self._directory = os.environ.get("FLYTE_SECRETS_DEFAULT_DIR", os.path.join(os.sep, "etc", "secrets"))
         self._file_prefix = os.environ.get("FLYTE_SECRETS_FILE_PREFIX", "")
 
-    def get_secrets_env_var(self, group: str | None = None, key: str | None = None, group_version: str | None = None) -> str:
+    def get_secrets_env_var(
+        self, group: str | None = None, key: str | None = None, group_version: str | None = None
+    ) -> str:
         """The environment variable holding the secret."""
         parts = [part for part in (group, group_version, key) if part]
         return f"{self._env_prefix}{'_'.join(parts)}".upper()
 
-    def get_secrets_file(self, group: str | None = None, key: str | None = None, group_version: str | None = None) -> str:
+    def get_secrets_file(
+        self, group: str | None = None, key: str | None = None, group_version: str | None = None
+    ) -> str:
         """The file holding the secret."""
         parts = [part.lower() for part in (group, group_version) if part]
         return os.path.join(self._directory, *parts, f"{self._file_prefix}{(key or '').lower()}")
@@ -241,7 +246,7 @@ def current_context() -> ExecutionParameters:
             execution_id=new_execution_id(),
             task_id=None,
             working_directory=tempfile.mkdtemp(prefix="taskloom-"),
-            execution_date=dt.datetime.now(dt.timezone.utc),
+            execution_date=dt.datetime.now(dt.UTC),
         )
         _current.set(params)
     return params
@@ -267,7 +272,7 @@ def task_execution(
         execution_id=execution_id,
         task_id=task_name,
         working_directory=None,
-        execution_date=execution_date or dt.datetime.now(dt.timezone.utc),
+        execution_date=execution_date or dt.datetime.now(dt.UTC),
         checkpoint=checkpoint,
         attempt=attempt,
     )

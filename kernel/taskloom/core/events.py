@@ -17,7 +17,7 @@ from typing import Any
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -90,19 +90,21 @@ class Announcer:
     ) -> None:
         """Announce an execution ending (``error`` None on success)."""
         if self._implementations.get("taskloom_execution_finished"):
-            self._announce("taskloom_execution_finished", ExecutionEvent(execution_id, entity, kind, nodes, error=error))
+            self._announce(
+                "taskloom_execution_finished", ExecutionEvent(execution_id, entity, kind, nodes, error=error)
+            )
 
     def node_started(self, execution_id: str, path: str, entity: str, parent: str | None = None) -> None:
         """Announce a node's first attempt starting."""
         if self._implementations.get("taskloom_node_started"):
             self._announce("taskloom_node_started", NodeEvent(execution_id, path, entity, parent))
 
-    def node_expanded(self, execution_id: str, path: str, entity: str, children: int, parent: str | None = None) -> None:
+    def node_expanded(
+        self, execution_id: str, path: str, entity: str, children: int, parent: str | None = None
+    ) -> None:
         """Announce that the running node ``path`` is about to start ``children`` children (a map's elements)."""
         if self._implementations.get("taskloom_node_expanded"):
-            self._announce(
-                "taskloom_node_expanded", NodeEvent(execution_id, path, entity, parent, children=children)
-            )
+            self._announce("taskloom_node_expanded", NodeEvent(execution_id, path, entity, parent, children=children))
 
     def node_retried(
         self, execution_id: str, path: str, entity: str, attempt: int, error: BaseException, parent: str | None = None
@@ -124,7 +126,8 @@ class Announcer:
         """Announce a node ending (``error`` None on success)."""
         if self._implementations.get("taskloom_node_finished"):
             self._announce(
-                "taskloom_node_finished", NodeEvent(execution_id, path, entity, parent, attempt, error=error, cached=cached)
+                "taskloom_node_finished",
+                NodeEvent(execution_id, path, entity, parent, attempt, error=error, cached=cached),
             )
 
 

@@ -17,7 +17,8 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import os
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Protocol, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     import concurrent.futures
@@ -135,7 +136,9 @@ class CallHandler(Protocol):
 
 
 _runner: contextvars.ContextVar[Runner | None] = contextvars.ContextVar("taskloom_runner", default=None)
-_call_handler: contextvars.ContextVar[CallHandler | None] = contextvars.ContextVar("taskloom_call_handler", default=None)
+_call_handler: contextvars.ContextVar[CallHandler | None] = contextvars.ContextVar(
+    "taskloom_call_handler", default=None
+)
 
 
 class running:

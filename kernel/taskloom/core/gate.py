@@ -158,7 +158,9 @@ class Gate:
         if self._kind == "signal":
             assert self.literal_type is not None
             output = self._interface.output_names[0]
-            return GateNode(signal=SignalCondition(signal_id=self._name, type=self.literal_type, output_variable_name=output))
+            return GateNode(
+                signal=SignalCondition(signal_id=self._name, type=self.literal_type, output_variable_name=output)
+            )
         return GateNode(approve=ApproveCondition(signal_id=self._name))
 
     def __repr__(self) -> str:
@@ -218,13 +220,19 @@ def approve(upstream_item: Any, name: str, timeout: dt.timedelta) -> Promise:
     _check_timeout(name, timeout)
     _require_compilation("approve", name)
     if isinstance(upstream_item, VoidPromise) or upstream_item is None:
-        raise ValidationError(f"gate {name!r}: approve needs the output of a call, got the result of a call without outputs")
+        raise ValidationError(
+            f"gate {name!r}: approve needs the output of a call, got the result of a call without outputs"
+        )
     if isinstance(upstream_item, tuple):
         raise ValidationError(f"gate {name!r}: approve gates one output; pick one of the {len(upstream_item)} outputs")
     if not isinstance(upstream_item, Promise):
-        raise ValidationError(f"gate {name!r}: approve takes the output of a task or workflow call, got {_describe(upstream_item)}")
+        raise ValidationError(
+            f"gate {name!r}: approve takes the output of a task or workflow call, got {_describe(upstream_item)}"
+        )
     if upstream_item.node is None:  # as in flytekit: nothing would have run for anyone to look at
-        raise ValidationError(f"gate {name!r}: approve takes the output of a call, not the workflow input {upstream_item.var!r}")
+        raise ValidationError(
+            f"gate {name!r}: approve takes the output of a call, not the workflow input {upstream_item.var!r}"
+        )
     # The gate's input and output are named after the output it gates, as flytekit names them.
     variable, python_type = upstream_item.var, upstream_item.python_type
     interface = Interface(inputs={variable: python_type}, outputs={variable: python_type})

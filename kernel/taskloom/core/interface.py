@@ -15,7 +15,8 @@ from __future__ import annotations
 import inspect
 import types
 import typing
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from taskloom.exceptions.user import UnsupportedTypeError, ValidationError
 
@@ -177,7 +178,9 @@ def transform_function_to_interface(fn: Callable[..., Any], docstring: str | Non
     try:
         hints = typing.get_type_hints(fn, include_extras=True)
     except Exception as error:
-        raise ValidationError(f"{entity}: its annotations cannot be resolved: {type(error).__name__}: {error}") from error
+        raise ValidationError(
+            f"{entity}: its annotations cannot be resolved: {type(error).__name__}: {error}"
+        ) from error
     signature = inspect.signature(fn)
     inputs: dict[str, tuple[Any, Any]] = {}
     for name, parameter in signature.parameters.items():
@@ -244,7 +247,9 @@ def transform_interface_to_typed_interface(interface: Interface, entity: str | N
     return TypedInterface(inputs=variables(interface.inputs, "input"), outputs=variables(interface.outputs, "output"))
 
 
-def _unsupported(entity: str | None, direction: str, name: str, python_type: Any, error: Exception) -> UnsupportedTypeError:
+def _unsupported(
+    entity: str | None, direction: str, name: str, python_type: Any, error: Exception
+) -> UnsupportedTypeError:
     from taskloom.core.type_engine import type_name
 
     prefix = f"{entity}: " if entity else ""

@@ -52,18 +52,26 @@ class LaunchPlan:
         for given in (default_inputs, fixed_inputs):
             unknown = sorted(set(given) - set(inputs))
             if unknown:
-                raise ValidationError(f"{entity}: workflow {workflow.name!r} has no input {unknown[0]!r}; it has {sorted(inputs)}")
+                raise ValidationError(
+                    f"{entity}: workflow {workflow.name!r} has no input {unknown[0]!r}; it has {sorted(inputs)}"
+                )
         both = sorted(set(default_inputs) & set(fixed_inputs))
         if both:
             raise ValidationError(f"{entity}: input {both[0]!r} is both a default and a fixed input")
-        TypeEngine.dict_to_literal_map(None, {**default_inputs, **fixed_inputs}, workflow.python_interface.inputs, entity=entity)
+        TypeEngine.dict_to_literal_map(
+            None, {**default_inputs, **fixed_inputs}, workflow.python_interface.inputs, entity=entity
+        )
         kickoff = getattr(schedule, "kickoff_time_input_arg", None)
         if kickoff:
             import datetime as dt
 
             if kickoff not in inputs or inputs[kickoff][0] is not dt.datetime:
-                raise ValidationError(f"{entity}: kickoff_time_input_arg {kickoff!r} must name a datetime input of the workflow")
-        if max_parallelism is not None and (isinstance(max_parallelism, bool) or not isinstance(max_parallelism, int) or max_parallelism < 1):
+                raise ValidationError(
+                    f"{entity}: kickoff_time_input_arg {kickoff!r} must name a datetime input of the workflow"
+                )
+        if max_parallelism is not None and (
+            isinstance(max_parallelism, bool) or not isinstance(max_parallelism, int) or max_parallelism < 1
+        ):
             raise ValidationError(f"{entity}: max_parallelism must be a positive int, got {max_parallelism!r}")
         self._name = name
         self._workflow = workflow

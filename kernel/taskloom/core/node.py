@@ -10,8 +10,23 @@ from taskloom.exceptions.user import ValidationError
 
 #: The settings ``with_overrides`` accepts (flytekit's names).
 OVERRIDABLE = frozenset(
-    {"node_name", "name", "resources", "requests", "limits", "retries", "timeout", "cache", "cache_version",
-     "cache_serialize", "container_image", "task_config", "interruptible", "accelerator", "pod_template"}
+    {
+        "node_name",
+        "name",
+        "resources",
+        "requests",
+        "limits",
+        "retries",
+        "timeout",
+        "cache",
+        "cache_version",
+        "cache_serialize",
+        "container_image",
+        "task_config",
+        "interruptible",
+        "accelerator",
+        "pod_template",
+    }
 )
 
 
@@ -49,7 +64,10 @@ class Node:
     @property
     def outputs(self) -> dict[str, Promise]:
         """Promises of the node's outputs by name (as the imperative ``Workflow`` API uses them)."""
-        return {name: Promise(self, name, python_type) for name, python_type in self._entity.python_interface.outputs.items()}
+        return {
+            name: Promise(self, name, python_type)
+            for name, python_type in self._entity.python_interface.outputs.items()
+        }
 
     @property
     def overrides(self) -> dict[str, Any]:
@@ -113,7 +131,9 @@ class Node:
         """
         unknown = sorted(set(overrides) - OVERRIDABLE)
         if unknown:
-            raise ValidationError(f"node {self._id}: with_overrides does not know {unknown}; known: {sorted(OVERRIDABLE)}")
+            raise ValidationError(
+                f"node {self._id}: with_overrides does not know {unknown}; known: {sorted(OVERRIDABLE)}"
+            )
         if "retries" in overrides or "timeout" in overrides:
             from taskloom.core.base_task import TaskMetadata
 
@@ -140,7 +160,9 @@ def _with_task_config(node_id: str, entity: Any, config: Any) -> Any:
     current = getattr(entity, "task_config", None)
     name = getattr(entity, "name", entity)
     if current is None or not hasattr(entity, "with_task_config"):
-        raise ValidationError(f"node {node_id}: with_overrides(task_config=...) needs a task with a task_config; {name!r} has none")
+        raise ValidationError(
+            f"node {node_id}: with_overrides(task_config=...) needs a task with a task_config; {name!r} has none"
+        )
     if type(config) is not type(current):
         raise ValidationError(
             f"node {node_id}: with_overrides(task_config=...) expects a {type(current).__name__} as task {name!r} "

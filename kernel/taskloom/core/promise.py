@@ -28,7 +28,7 @@ class Promise:
     ``python_type`` is the type of the value the promise will hold (after ``attr_path``).
     """
 
-    __slots__ = ("_node", "_var", "_python_type", "_attr_path")
+    __slots__ = ("_attr_path", "_node", "_python_type", "_var")
 
     def __init__(self, node: Node | None, var: str, python_type: Any, attr_path: tuple[str | int, ...] = ()) -> None:
         self._node = node

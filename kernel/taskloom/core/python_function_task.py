@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import enum
 import inspect
-from typing import Any, Callable, Generic, TypeVar
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 from taskloom.core.base_task import PythonTask
 from taskloom.core.interface import Interface, transform_function_to_interface
@@ -79,7 +80,9 @@ class PythonFunctionTask(PythonTask, Generic[T]):
         """Call the function with the inputs (for an ``async def``, return its coroutine)."""
         return self._task_function(**kwargs)
 
-    def prepared(self, *, execution_id: Any, execution_date: Any, attempt: int = 0) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    def prepared(
+        self, *, execution_id: Any, execution_date: Any, attempt: int = 0
+    ) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
         """A callable ``call(inputs, checkpoint)`` running one attempt of the task per call and giving
         its outputs by name: what :meth:`run` does, with every lookup made once, for executors that
         run many elements of one task (a map). Inputs are taken as checked.
@@ -96,8 +99,12 @@ class PythonFunctionTask(PythonTask, Generic[T]):
             # The general path: run() handles coroutines, overridden bodies and several outputs.
             def call_run(inputs: dict[str, Any], checkpoint: Any) -> dict[str, Any]:
                 result = self.run(
-                    inputs, execution_id=execution_id, execution_date=execution_date, attempt=attempt,
-                    checkpoint=checkpoint, checked=True,
+                    inputs,
+                    execution_id=execution_id,
+                    execution_date=execution_date,
+                    attempt=attempt,
+                    checkpoint=checkpoint,
+                    checked=True,
                 )
                 return interface.outputs_by_name(result)
 
@@ -106,7 +113,9 @@ class PythonFunctionTask(PythonTask, Generic[T]):
         check = _type_engine().checker(interface.output_types[output])
 
         def call(inputs: dict[str, Any], checkpoint: Any) -> dict[str, Any]:
-            token = _current.set(ExecutionParameters(execution_id, task_name, None, execution_date, checkpoint, attempt))
+            token = _current.set(
+                ExecutionParameters(execution_id, task_name, None, execution_date, checkpoint, attempt)
+            )
             try:
                 result = function(**inputs)
             except Exception as error:

@@ -17,7 +17,8 @@ it stands for.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from taskloom.core.python_function_task import PythonFunctionTask
 from taskloom.exceptions.user import UserException
@@ -49,7 +50,9 @@ class ReferenceEntity(PythonFunctionTask[None]):
     #: What packagers and compilers look at: the node points at :attr:`reference`, nothing is shipped.
     is_reference = True
 
-    def __init__(self, kind: str, project: str, domain: str, name: str, version: str, function: Callable[..., Any]) -> None:
+    def __init__(
+        self, kind: str, project: str, domain: str, name: str, version: str, function: Callable[..., Any]
+    ) -> None:
         super().__init__(None, function, task_type="python-task", name=name)
         self._kind = kind
         self._coordinates = (project, domain, name, version)

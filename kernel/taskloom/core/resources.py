@@ -9,9 +9,7 @@ is the request (and the limit only when given as a pair). Values follow Kubernet
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from taskloom.exceptions.user import ValidationError
 

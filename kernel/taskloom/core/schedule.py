@@ -23,7 +23,9 @@ class CronSchedule:
     def __init__(self, schedule: str, kickoff_time_input_arg: str | None = None, offset: str | None = None) -> None:
         text = (schedule or "").strip()
         if not (text.lower() in _CRON_ALIASES or len(text.split()) == 5):
-            raise ValidationError(f"CronSchedule: {schedule!r} is not a cron expression of five fields or an alias like @daily")
+            raise ValidationError(
+                f"CronSchedule: {schedule!r} is not a cron expression of five fields or an alias like @daily"
+            )
         self.schedule = text
         self.offset = offset
         self.kickoff_time_input_arg = kickoff_time_input_arg
@@ -43,7 +45,11 @@ class FixedRate:
     """Run every ``duration`` (whole minutes, at least one)."""
 
     def __init__(self, duration: dt.timedelta, kickoff_time_input_arg: str | None = None) -> None:
-        if not isinstance(duration, dt.timedelta) or duration < dt.timedelta(minutes=1) or duration % dt.timedelta(minutes=1):
+        if (
+            not isinstance(duration, dt.timedelta)
+            or duration < dt.timedelta(minutes=1)
+            or duration % dt.timedelta(minutes=1)
+        ):
             raise ValidationError(f"FixedRate: the duration must be whole minutes, at least one, got {duration!r}")
         self.duration = duration
         self.kickoff_time_input_arg = kickoff_time_input_arg

@@ -31,7 +31,8 @@ import reprlib
 import sys
 import types
 import typing
-from typing import TYPE_CHECKING, Any, Callable, Generic, Mapping, TypeVar
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from taskloom.exceptions.user import TypeTransformerFailedError, UnsupportedTypeError
 
@@ -236,7 +237,7 @@ def _plugins_module() -> Any:
 class _Registry:
     """The transformers known for one set of loaded plugins."""
 
-    __slots__ = ("by_type", "claimers", "ordered", "lookups", "checkers", "supported")
+    __slots__ = ("by_type", "checkers", "claimers", "lookups", "ordered", "supported")
 
     def __init__(self, transformers: list[TypeTransformer[Any]]) -> None:
         self.by_type: dict[Any, TypeTransformer[Any]] = {}

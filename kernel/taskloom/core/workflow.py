@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import collections
 import enum
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from taskloom.core.compiler import (
     check_binding,
@@ -131,6 +132,7 @@ class WorkflowBase:
         """
         from taskloom.models.identifier import Identifier, ResourceType
         from taskloom.models.literals import Binding
+        from taskloom.models.workflow import Node as NodeModel
         from taskloom.models.workflow import (
             NodeMetadata,
             OnFailurePolicy,
@@ -140,11 +142,14 @@ class WorkflowBase:
             WorkflowNode,
             WorkflowTemplate,
         )
-        from taskloom.models.workflow import Node as NodeModel
 
         def identifier(kind: ResourceType, name: str) -> Identifier:
             return Identifier(
-                resource_type=kind, project=settings.project, domain=settings.domain, name=name, version=settings.version
+                resource_type=kind,
+                project=settings.project,
+                domain=settings.domain,
+                name=name,
+                version=settings.version,
             )
 
         def node_model(node: Node) -> NodeModel:
@@ -173,13 +178,18 @@ class WorkflowBase:
                 else:
                     target = {"task_node": TaskNode(reference_id=reference, overrides=task_node_overrides(overrides))}
             elif getattr(entity, "is_launch_plan", False):
-                target = {"workflow_node": WorkflowNode(launchplan_ref=identifier(ResourceType.LAUNCH_PLAN, entity.name))}
+                target = {
+                    "workflow_node": WorkflowNode(launchplan_ref=identifier(ResourceType.LAUNCH_PLAN, entity.name))
+                }
             elif getattr(entity, "is_workflow", False):
-                target = {"workflow_node": WorkflowNode(sub_workflow_ref=identifier(ResourceType.WORKFLOW, entity.name))}
+                target = {
+                    "workflow_node": WorkflowNode(sub_workflow_ref=identifier(ResourceType.WORKFLOW, entity.name))
+                }
             else:
                 target = {
                     "task_node": TaskNode(
-                        reference_id=identifier(ResourceType.TASK, entity.name), overrides=task_node_overrides(overrides)
+                        reference_id=identifier(ResourceType.TASK, entity.name),
+                        overrides=task_node_overrides(overrides),
                     )
                 }
             return NodeModel(id=node.id, metadata=metadata, inputs=bindings, upstream_node_ids=upstream, **target)
@@ -194,7 +204,8 @@ class WorkflowBase:
                 metadata=NodeMetadata(name=entity.name),
                 inputs=bindings,
                 task_node=TaskNode(
-                    reference_id=identifier(ResourceType.TASK, entity.name), overrides=task_node_overrides(node.overrides)
+                    reference_id=identifier(ResourceType.TASK, entity.name),
+                    overrides=task_node_overrides(node.overrides),
                 ),
             )
             criteria: dict[str, Any] = {}
@@ -210,7 +221,9 @@ class WorkflowBase:
                 run_all_sub_nodes=bool(entity.run_all_sub_nodes),
                 **criteria,
             )
-            return NodeModel(id=node.id, metadata=metadata, inputs=bindings, upstream_node_ids=upstream, array_node=array)
+            return NodeModel(
+                id=node.id, metadata=metadata, inputs=bindings, upstream_node_ids=upstream, array_node=array
+            )
 
         def gate_model(node: Node, gate: Any, bindings: Any, upstream: tuple[str, ...]) -> NodeModel:
             # An entity with ``is_gate`` (sleep, wait_for_input, approve) is a flyteidl GateNode; as
@@ -221,7 +234,11 @@ class WorkflowBase:
                 timeout=overrides.get("timeout", gate.timeout),
             )
             return NodeModel(
-                id=node.id, metadata=metadata, inputs=bindings, upstream_node_ids=upstream, gate_node=gate.to_gate_node()
+                id=node.id,
+                metadata=metadata,
+                inputs=bindings,
+                upstream_node_ids=upstream,
+                gate_node=gate.to_gate_node(),
             )
 
         def branch_model(node: Node, branch: Any, upstream: tuple[str, ...]) -> NodeModel:
@@ -266,7 +283,8 @@ class WorkflowBase:
             interface=self.interface,
             nodes=tuple(nodes),
             outputs=tuple(
-                Binding(var=name, binding=binding_data(value, outputs[name])) for name, value in self._output_bindings.items()
+                Binding(var=name, binding=binding_data(value, outputs[name]))
+                for name, value in self._output_bindings.items()
             ),
             metadata_defaults=WorkflowMetadataDefaults(interruptible=self._interruptible),
         )
@@ -369,7 +387,9 @@ class ImperativeWorkflow(WorkflowBase):
     Every step is checked as in a ``@workflow`` body.
     """
 
-    def __init__(self, name: str, failure_policy: WorkflowFailurePolicy | None = None, interruptible: bool = False) -> None:
+    def __init__(
+        self, name: str, failure_policy: WorkflowFailurePolicy | None = None, interruptible: bool = False
+    ) -> None:
         super().__init__(name, Interface(), failure_policy, interruptible)
         from taskloom.core.compiler import CompilationState
 
@@ -412,7 +432,9 @@ class ImperativeWorkflow(WorkflowBase):
             raise ValidationError(f"workflow {self._name!r}: output {output_name!r} is already declared")
         if python_type is None:
             if not isinstance(value, Promise):
-                raise ValidationError(f"workflow {self._name!r}: output {output_name!r} needs python_type for a constant")
+                raise ValidationError(
+                    f"workflow {self._name!r}: output {output_name!r} needs python_type for a constant"
+                )
             python_type = value.python_type
         check_binding(f"workflow {self._name!r}", "output", output_name, python_type, value)
         self._outputs[output_name] = python_type
@@ -523,12 +545,16 @@ def task_node_overrides(overrides: dict[str, Any]) -> Any:
     keys = {"resources", "requests", "limits", "container_image", "accelerator", "pod_template"}
     if not keys & set(overrides):
         return None
-    spec = resolve_resources(overrides.get("requests"), overrides.get("limits"), overrides.get("resources"), entity="node")
+    spec = resolve_resources(
+        overrides.get("requests"), overrides.get("limits"), overrides.get("resources"), entity="node"
+    )
     accelerator = overrides.get("accelerator")
     pod_template = _pod_template_dict("node", overrides.get("pod_template"))
     return TaskNodeOverrides(
         resources=convert_resources_to_resource_model(spec.requests, spec.limits) if spec is not None else None,
-        extended_resources=ExtendedResources(gpu_accelerator=GPUAccelerator(device=str(accelerator))) if accelerator else None,
+        extended_resources=ExtendedResources(gpu_accelerator=GPUAccelerator(device=str(accelerator)))
+        if accelerator
+        else None,
         container_image=overrides.get("container_image") or "",
         pod_template=K8sPod(pod_spec=pod_template) if pod_template is not None else None,
     )
@@ -585,7 +611,11 @@ def _literal_binding(literal: Any) -> BindingData:
     from taskloom.models.literals import BindingData, BindingDataCollection, BindingDataMap
 
     if literal.collection is not None:
-        return BindingData(collection=BindingDataCollection([_literal_binding(item) for item in literal.collection.literals]))
+        return BindingData(
+            collection=BindingDataCollection([_literal_binding(item) for item in literal.collection.literals])
+        )
     if literal.map is not None:
-        return BindingData(map=BindingDataMap({key: _literal_binding(item) for key, item in literal.map.literals.items()}))
+        return BindingData(
+            map=BindingDataMap({key: _literal_binding(item) for key, item in literal.map.literals.items()})
+        )
     return BindingData(scalar=literal.scalar)

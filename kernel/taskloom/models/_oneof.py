@@ -8,7 +8,6 @@ or exactly one when the group is required, may be set. The groups are recorded o
 from __future__ import annotations
 
 import operator
-
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -58,6 +57,4 @@ def _raise_oneof_error(self: Any) -> None:
             expected = ", ".join(repr(name) for name in names)
             got = ", ".join(repr(name) for name in chosen) or "none"
             rule = "exactly one of {} must" if required else "at most one of {} may"
-            raise ValueError(
-                f"{type(self).__name__}: {rule.format(expected)} be set (oneof {group!r}), got {got}"
-            )
+            raise ValueError(f"{type(self).__name__}: {rule.format(expected)} be set (oneof {group!r}), got {got}")

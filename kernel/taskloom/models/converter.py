@@ -98,9 +98,7 @@ def structure(data: Any, cls: type[T]) -> T:
 
 def to_json(obj: Any) -> str:
     """Return ``obj`` as compact JSON text with sorted keys (the same contract gives the same text)."""
-    return json.dumps(
-        unstructure(obj), allow_nan=False, sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    )
+    return json.dumps(unstructure(obj), allow_nan=False, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def from_json(text: str | bytes, cls: type[T]) -> T:
@@ -114,7 +112,7 @@ def from_json(text: str | bytes, cls: type[T]) -> T:
 
 
 def _unstructure_datetime(value: dt.datetime) -> str:
-    return value.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def _structure_datetime(value: Any, _: type) -> dt.datetime:
@@ -127,7 +125,7 @@ def _structure_datetime(value: Any, _: type) -> dt.datetime:
     parsed = dt.datetime.fromisoformat(text)
     if parsed.tzinfo is None:
         raise ValueError(f"timestamp {value!r} has no time zone; expected e.g. '2024-01-31T12:00:00Z'")
-    return parsed.astimezone(dt.timezone.utc)
+    return parsed.astimezone(dt.UTC)
 
 
 _DURATION = re.compile(r"(-)?(\d+)(?:\.(\d{1,9}))?s")

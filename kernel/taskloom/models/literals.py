@@ -23,7 +23,7 @@ def _utc_datetime(value: dt.datetime | None) -> dt.datetime | None:
         return None
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"Primitive: 'datetime' must be timezone-aware, got naive {value!r}")
-    return value.astimezone(dt.timezone.utc)
+    return value.astimezone(dt.UTC)
 
 
 def _optional_float(value: float | None) -> float | None:
@@ -193,7 +193,7 @@ class BindingDataMap:
 class UnionInfo:
     """The union variant a bound value is to be stored as (flyteidl ``core.UnionInfo``)."""
 
-    targetType: LiteralType  # noqa: N815 - flyteidl's field name, kept for a one-to-one mapping
+    targetType: LiteralType
 
 
 @attrs.frozen

@@ -31,11 +31,13 @@ from taskloom.models import (
     identifier,
     interface,
     launch_plan,
-    literals as lit,
     security,
     task,
     types,
     workflow,
+)
+from taskloom.models import (
+    literals as lit,
 )
 
 T = TypeVar("T")
@@ -55,7 +57,7 @@ non_negative_int32s = st.integers(min_value=0, max_value=2**31 - 1)
 ratios = st.integers(min_value=0, max_value=10_000).map(lambda n: n / 10_000)
 floats = st.floats(allow_nan=False)
 finite_floats = st.floats(allow_nan=False, allow_infinity=False)
-datetimes = st.datetimes(timezones=st.just(dt.timezone.utc))
+datetimes = st.datetimes(timezones=st.just(dt.UTC))
 # google.protobuf.Duration spans +-10,000 years.
 timedeltas = st.timedeltas(min_value=-dt.timedelta(days=3_652_500), max_value=dt.timedelta(days=3_652_500))
 byte_strings = st.binary(max_size=16)
@@ -188,9 +190,7 @@ structured_dataset_types = _structured_dataset_types(literal_types)
 union_types = st.builds(types.UnionType, variants=_tuples(literal_types))
 type_structures = st.builds(types.TypeStructure, tag=texts, dataclass_type=_maps(literal_types, max_size=2))
 promise_attributes = _one_of_fields(types.PromiseAttribute, {"string_value": texts, "int_value": int32s})
-output_references = st.builds(
-    types.OutputReference, node_id=names, var=names, attr_path=_tuples(promise_attributes)
-)
+output_references = st.builds(types.OutputReference, node_id=names, var=names, attr_path=_tuples(promise_attributes))
 errors = st.builds(types.Error, failed_node_id=names, message=texts)
 
 # ---------------------------------------------------------------------------------------------
@@ -244,9 +244,7 @@ literals: st.SearchStrategy[lit.Literal] = st.recursive(
         {
             "collection": st.builds(lit.LiteralCollection, literals=_tuples(children)),
             "map": st.builds(lit.LiteralMap, literals=_maps(children)),
-            "scalar": st.builds(
-                lit.Scalar, union=st.builds(lit.Union, value=children, type=literal_types)
-            ),
+            "scalar": st.builds(lit.Scalar, union=st.builds(lit.Union, value=children, type=literal_types)),
         }
     ),
     max_leaves=4,
@@ -365,9 +363,7 @@ task_metadata = st.builds(
     metadata=_optional(k8s_object_metadata),
 )
 container_ports = st.builds(task.ContainerPort, container_port=uint32s, name=texts)
-io_strategies = st.builds(
-    task.IOStrategy, download_mode=_enum(task.DownloadMode), upload_mode=_enum(task.UploadMode)
-)
+io_strategies = st.builds(task.IOStrategy, download_mode=_enum(task.DownloadMode), upload_mode=_enum(task.UploadMode))
 data_loading_configs = st.builds(
     task.DataLoadingConfig,
     enabled=st.booleans(),
@@ -452,13 +448,9 @@ task_node_overrides = st.builds(
     pod_template=_optional(k8s_pods),
 )
 task_nodes = st.builds(workflow.TaskNode, reference_id=identifiers, overrides=_optional(task_node_overrides))
-workflow_nodes = _one_of_fields(
-    workflow.WorkflowNode, {"launchplan_ref": identifiers, "sub_workflow_ref": identifiers}
-)
+workflow_nodes = _one_of_fields(workflow.WorkflowNode, {"launchplan_ref": identifiers, "sub_workflow_ref": identifiers})
 approve_conditions = st.builds(workflow.ApproveCondition, signal_id=names)
-signal_conditions = st.builds(
-    workflow.SignalCondition, signal_id=names, type=literal_types, output_variable_name=texts
-)
+signal_conditions = st.builds(workflow.SignalCondition, signal_id=names, type=literal_types, output_variable_name=texts)
 sleep_conditions = st.builds(workflow.SleepCondition, duration=timedeltas)
 gate_nodes = _one_of_fields(
     workflow.GateNode, {"approve": approve_conditions, "signal": signal_conditions, "sleep": sleep_conditions}
@@ -531,9 +523,7 @@ if_blocks = st.builds(workflow.IfBlock, condition=boolean_expressions, then_node
 if_else_blocks = _if_else_blocks(nodes)
 branch_nodes = st.builds(workflow.BranchNode, if_else=if_else_blocks)
 array_nodes = _array_nodes(nodes)
-workflow_metadata = st.builds(
-    workflow.WorkflowMetadata, on_failure=_enum(workflow.OnFailurePolicy), tags=string_maps
-)
+workflow_metadata = st.builds(workflow.WorkflowMetadata, on_failure=_enum(workflow.OnFailurePolicy), tags=string_maps)
 workflow_metadata_defaults = st.builds(workflow.WorkflowMetadataDefaults, interruptible=st.booleans())
 workflow_templates = st.builds(
     workflow.WorkflowTemplate,

@@ -14,7 +14,8 @@ For a Flyte backend the graph is a ``DynamicJobSpec``: :meth:`DynamicTask.to_dyn
 from __future__ import annotations
 
 import inspect
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from taskloom.core.interface import Interface
 from taskloom.core.python_function_task import PythonFunctionTask
@@ -47,7 +48,6 @@ class DynamicTask(PythonFunctionTask[Any]):
 
     #: Its body starts children through the runner (see ``PythonTask.starts_children``).
     starts_children = True
-
 
     def __init__(
         self,

@@ -22,12 +22,12 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import itertools
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from taskloom.core.base_task import TaskMetadata
 from taskloom.core.python_function_task import PythonFunctionTask
 from taskloom.exceptions.user import ValidationError
-
 from taskloom_dynamic.dynamic import ExecutionBehavior, task_of_class
 
 if TYPE_CHECKING:
@@ -46,7 +46,6 @@ class EagerAsyncPythonFunctionTask(PythonFunctionTask[Any]):
 
     #: Its body starts children through the runner (see ``PythonTask.starts_children``).
     starts_children = True
-
 
     def __init__(
         self,

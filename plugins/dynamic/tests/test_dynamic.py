@@ -357,8 +357,8 @@ def test_the_job_spec_inputs_are_checked_and_defaults_filled():
 
 def test_the_package_exports_the_decorators_not_their_modules():
     import taskloom_dynamic
-    import taskloom_dynamic.dynamic  # noqa: F401  (importing the submodule must not shadow the name)
-    import taskloom_dynamic.eager  # noqa: F401
+    import taskloom_dynamic.dynamic
+    import taskloom_dynamic.eager
 
     assert callable(taskloom_dynamic.dynamic) and taskloom_dynamic.dynamic is dynamic
     assert taskloom_dynamic.eager.__name__ == "eager" and callable(taskloom_dynamic.eager)

@@ -34,19 +34,37 @@ def _settings(images: tuple[str, ...], project: str, domain: str, env: tuple[str
 def _common(function: Any) -> Any:
     options = [
         click.argument("target", metavar="MODULE_OR_DIR"),
-        click.option("--image", "-i", "images", multiple=True, help="default=IMAGE (or IMAGE): the image of tasks that name none; NAME=IMAGE: what {{.image.NAME}} means"),
+        click.option(
+            "--image",
+            "-i",
+            "images",
+            multiple=True,
+            help="default=IMAGE (or IMAGE): the image of tasks that name none; NAME=IMAGE: what {{.image.NAME}} means",
+        ),
         click.option("--project", "-p", default="", help="project of every identifier (empty: chosen at registration)"),
         click.option("--domain", "-d", default="", help="domain of every identifier (empty: chosen at registration)"),
-        click.option("--version", "version", default=None, help="version of every entity (default: git commit or code digest)"),
+        click.option(
+            "--version", "version", default=None, help="version of every entity (default: git commit or code digest)"
+        ),
         click.option("--env", "-e", multiple=True, help="NAME=VALUE added to every task's container environment"),
-        click.option("--fast", is_flag=True, help="fast registration: ship the source tree as a tarball beside the package"),
+        click.option(
+            "--fast", is_flag=True, help="fast registration: ship the source tree as a tarball beside the package"
+        ),
     ]
     for option in reversed(options):
         function = option(function)
     return function
 
 
-def _build(target: str, images: tuple[str, ...], project: str, domain: str, version: str | None, env: tuple[str, ...], fast: bool) -> Any:
+def _build(
+    target: str,
+    images: tuple[str, ...],
+    project: str,
+    domain: str,
+    version: str | None,
+    env: tuple[str, ...],
+    fast: bool,
+) -> Any:
     from taskloom_flyte.package import load_program, serialize_program
 
     settings = _settings(images, project, domain, env)
@@ -58,7 +76,14 @@ def _build(target: str, images: tuple[str, ...], project: str, domain: str, vers
 @_common
 @click.option("--output", "-o", "output", default=".", show_default=True, help="directory for the .pb files")
 def serialize_command(
-    target: str, images: tuple[str, ...], project: str, domain: str, version: str | None, env: tuple[str, ...], fast: bool, output: str
+    target: str,
+    images: tuple[str, ...],
+    project: str,
+    domain: str,
+    version: str | None,
+    env: tuple[str, ...],
+    fast: bool,
+    output: str,
 ) -> None:
     """Write the tasks, workflows and launch plans of MODULE_OR_DIR as Flyte's protobuf files."""
     from taskloom_flyte.package import write_directory

@@ -75,6 +75,7 @@ from flyteidl.core import (
 from google.protobuf import struct_pb2
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import DecodeError, Message
+
 from taskloom.exceptions.system import StorageError, SystemException
 from taskloom.exceptions.user import UserValueError
 from taskloom.models import (

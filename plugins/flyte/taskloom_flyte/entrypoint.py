@@ -34,7 +34,8 @@ import os
 import sys
 import tempfile
 import traceback
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 logger = logging.getLogger("taskloom.entrypoint")
 
@@ -99,7 +100,9 @@ def read_bytes(uri: str, what: str) -> bytes:
         try:
             download(uri, local)
         except Exception as error:
-            raise ContainerFailure("READ_FAILED", f"cannot read {what}: {error}", recoverable=True, user=False) from error
+            raise ContainerFailure(
+                "READ_FAILED", f"cannot read {what}: {error}", recoverable=True, user=False
+            ) from error
         with open(local, "rb") as handle:
             return handle.read()
 
@@ -311,7 +314,6 @@ class Invocation:
         from taskloom.exceptions.user import TypeTransformerFailedError
         from taskloom.storage import RAW_OUTPUT_PREFIX_ENV
         from taskloom.types.blob import offload
-
         from taskloom_flyte.codec import CodecError, literal_map_from_bytes, literal_map_to_bytes, to_proto
         from taskloom_flyte.resolvers import MapElement
 
@@ -399,7 +401,9 @@ class Invocation:
                 None, outputs, dict(output_types), entity=entity, direction="output"
             )
         except (TypeTransformerFailedError, ValueError) as error:  # ValueError: outputs of the wrong shape
-            raise ContainerFailure(f"USER:{type(error).__name__}", f"task {name!r}: {error}", recoverable=False, user=True) from error
+            raise ContainerFailure(
+                f"USER:{type(error).__name__}", f"task {name!r}: {error}", recoverable=False, user=True
+            ) from error
         try:
             return OUTPUTS_FILE, literal_map_to_bytes(literal_map)
         except CodecError as error:  # e.g. nested deeper than protobuf reads: the same on a retry
@@ -458,14 +462,18 @@ def error_document(failure: ContainerFailure) -> bytes:
     from google.protobuf.timestamp_pb2 import Timestamp
 
     timestamp = Timestamp()
-    timestamp.FromDatetime(dt.datetime.now(dt.timezone.utc))
+    timestamp.FromDatetime(dt.datetime.now(dt.UTC))
     error = errors_pb2.ContainerError(
         code=failure.code,
         message=failure.message,
-        kind=errors_pb2.ContainerError.RECOVERABLE if failure.recoverable else errors_pb2.ContainerError.NON_RECOVERABLE,
+        kind=errors_pb2.ContainerError.RECOVERABLE
+        if failure.recoverable
+        else errors_pb2.ContainerError.NON_RECOVERABLE,
         origin=execution_pb2.ExecutionError.USER if failure.user else execution_pb2.ExecutionError.SYSTEM,
         timestamp=timestamp,
-        worker=_env("FLYTE_INTERNAL_WORKER_NAME", "_F_WN") if _env("FLYTE_INTERNAL_DIST_ERROR_STRATEGY", "_F_DES") else "",
+        worker=_env("FLYTE_INTERNAL_WORKER_NAME", "_F_WN")
+        if _env("FLYTE_INTERNAL_DIST_ERROR_STRATEGY", "_F_DES")
+        else "",
     )
     return errors_pb2.ErrorDocument(error=error).SerializeToString()
 
@@ -487,7 +495,9 @@ def _parser(program: str, *, map_task: bool) -> argparse.ArgumentParser:
     parser.add_argument("--checkpoint-path", help="where this attempt's checkpoint goes")
     parser.add_argument("--prev-checkpoint", help="the previous attempt's checkpoint")
     parser.add_argument("--test", action="store_true", help="find the task, then stop without running it")
-    parser.add_argument("--dynamic-addl-distro", help="fast registration: the code tarball, for a dynamic task's children")
+    parser.add_argument(
+        "--dynamic-addl-distro", help="fast registration: the code tarball, for a dynamic task's children"
+    )
     parser.add_argument("--dynamic-dest-dir", help="fast registration: where that tarball is unpacked")
     parser.add_argument(
         "--resolver",
@@ -496,7 +506,9 @@ def _parser(program: str, *, map_task: bool) -> argparse.ArgumentParser:
         help="dotted path of the resolver that finds the task from the arguments after --",
     )
     if map_task:
-        parser.add_argument("--max-concurrency", type=int, help="accepted for compatibility; the backend schedules elements")
+        parser.add_argument(
+            "--max-concurrency", type=int, help="accepted for compatibility; the backend schedules elements"
+        )
     return parser
 
 
@@ -510,7 +522,9 @@ def _split(argv: list[str]) -> tuple[list[str], list[str]]:
 def _main(program: str, argv: list[str] | None, *, map_task: bool) -> int:
     from taskloom_flyte.resolvers import MapElement, load_resolver
 
-    logging.basicConfig(level=os.environ.get("TASKLOOM_LOG_LEVEL", "WARNING"), format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=os.environ.get("TASKLOOM_LOG_LEVEL", "WARNING"), format="%(levelname)s %(name)s: %(message)s"
+    )
     options, resolver_args = _split(list(sys.argv[1:] if argv is None else argv))
     arguments = _parser(program, map_task=map_task).parse_args(options)
     if not resolver_args:

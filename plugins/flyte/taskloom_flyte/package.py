@@ -148,11 +148,11 @@ def _add_module_entities(program: Program, module: Any) -> None:
     for name, value in list(vars(module).items()):
         if name.startswith("_"):
             continue
-        if isinstance(value, PythonTask) and _defined_in(value, module):
-            _add(program, value)
-        elif isinstance(value, WorkflowBase) and _defined_in(value, module):
-            _add(program, value)
-        elif isinstance(value, LaunchPlan):
+        if (
+            (isinstance(value, PythonTask) and _defined_in(value, module))
+            or (isinstance(value, WorkflowBase) and _defined_in(value, module))
+            or isinstance(value, LaunchPlan)
+        ):
             _add(program, value)
 
 
@@ -216,7 +216,9 @@ def code_digest(program: Program, settings: Any) -> str:
         digest.update(os.path.relpath(path, program.source_root).encode())
         with open(path, "rb") as handle:
             digest.update(handle.read())
-    digest.update(repr((settings.project, settings.domain, settings.default_image, sorted((settings.env or {}).items()))).encode())
+    digest.update(
+        repr((settings.project, settings.domain, settings.default_image, sorted((settings.env or {}).items()))).encode()
+    )
     digest.update(repr(settings.fast_serialization_settings).encode())
     return base64.urlsafe_b64encode(digest.digest()[:16]).decode().rstrip("=")
 
@@ -423,13 +425,14 @@ def serialize_program(
 ) -> Package:
     """Serialize every entity of ``program`` under ``settings``; the version is chosen as the module says."""
     from taskloom.configuration import FastSerializationSettings
-
     from taskloom_flyte.entrypoint import DEFAULT_IMAGE_ENV, IMAGES_ENV
 
     tarball = None
     if fast:
         tarball = source_tarball(program.source_root)
-        settings = replace(settings, fast_serialization_settings=FastSerializationSettings(enabled=True, destination_dir="."))
+        settings = replace(
+            settings, fast_serialization_settings=FastSerializationSettings(enabled=True, destination_dir=".")
+        )
     images = {IMAGES_ENV: json.dumps(settings.images, sort_keys=True)} if settings.images else {}
     settings = replace(settings, env={DEFAULT_IMAGE_ENV: settings.default_image, **images, **(settings.env or {})})
     chosen = version or git_version(program.source_root) or code_digest(program, settings)
@@ -509,10 +512,14 @@ def _command_of(template: Any) -> list[str] | None:
 
 def _subworkflows(workflow: Any, settings: Any, found: dict[str, Any]) -> None:
     for entity in _node_entities(workflow.nodes):
-        if getattr(entity, "is_workflow", False) and not getattr(entity, "is_launch_plan", False):
-            if not getattr(entity, "is_reference", False) and entity.name not in found:
-                found[entity.name] = entity.to_workflow_template(settings)
-                _subworkflows(entity, settings, found)
+        if (
+            getattr(entity, "is_workflow", False)
+            and not getattr(entity, "is_launch_plan", False)
+            and not getattr(entity, "is_reference", False)
+            and entity.name not in found
+        ):
+            found[entity.name] = entity.to_workflow_template(settings)
+            _subworkflows(entity, settings, found)
 
 
 def write_directory(package: Package, directory: str) -> list[str]:

@@ -61,6 +61,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import click
+
 from taskloom.exceptions.system import RecoverableSystemException, SystemException
 from taskloom.exceptions.user import UserValueError, ValidationError
 

@@ -60,8 +60,7 @@ class DefaultTaskResolver(TaskResolver):
             module = importlib.import_module(module_name)
         except Exception as error:
             raise TaskNotFoundError(
-                f"cannot import module {module_name!r} to find task {attribute!r}: "
-                f"{type(error).__name__}: {error}"
+                f"cannot import module {module_name!r} to find task {attribute!r}: {type(error).__name__}: {error}"
             ) from error
         task = getattr(module, attribute, None)
         if task is None:
@@ -262,7 +261,9 @@ def load_object(path: str) -> Any:
     try:
         module = importlib.import_module(module_name)
     except Exception as error:
-        raise TaskNotFoundError(f"cannot import {module_name!r} (for {path!r}): {type(error).__name__}: {error}") from error
+        raise TaskNotFoundError(
+            f"cannot import {module_name!r} (for {path!r}): {type(error).__name__}: {error}"
+        ) from error
     found: Any = module
     for part in attribute.split("."):
         found = getattr(found, part, None)
@@ -272,7 +273,9 @@ def load_object(path: str) -> Any:
 
 
 def _pairs(loader_args: list[str], keys: tuple[str, ...], resolver: TaskResolver) -> dict[str, str]:
-    if len(loader_args) != 2 * len(keys) or [loader_args[index] for index in range(0, len(loader_args), 2)] != list(keys):
+    if len(loader_args) != 2 * len(keys) or [loader_args[index] for index in range(0, len(loader_args), 2)] != list(
+        keys
+    ):
         expected = " ".join(f"{key} VALUE" for key in keys)
         raise TaskNotFoundError(f"{resolver.name()} expects '{expected}', got {' '.join(loader_args)!r}")
     return {loader_args[index]: loader_args[index + 1] for index in range(0, len(loader_args), 2)}

@@ -74,7 +74,7 @@ class _Servicer(admin_pb2_grpc.AdminServiceServicer):
     # The methods are named as AdminService's RPCs.
 
     def _handle(self, method: str, request: Any, context: grpc.ServicerContext, answer: Any) -> Any:
-        metadata = {key: value for key, value in context.invocation_metadata()}
+        metadata = dict(context.invocation_metadata())
         with self.server.lock:
             refusal = None
             try:

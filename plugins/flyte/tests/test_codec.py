@@ -12,7 +12,6 @@ import typing
 
 import attrs
 import pytest
-import taskloom
 from flyteidl.admin import common_pb2, launch_plan_pb2, schedule_pb2
 from flyteidl.core import (
     condition_pb2,
@@ -30,6 +29,8 @@ from flyteidl.core import (
 from google.protobuf import json_format
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+import taskloom
 from taskloom import (
     Annotations,
     CronSchedule,

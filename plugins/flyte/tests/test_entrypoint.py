@@ -16,14 +16,14 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from flyteidl.admin import task_pb2
 from flyteidl.core import dynamic_job_pb2, errors_pb2, execution_pb2, literals_pb2, tasks_pb2
+
 from taskloom import task
 
 BIN = Path(sys.executable).parent
 
-PROGRAM = '''
+PROGRAM = """
 import os
 from taskloom import File, IgnoreOutputs, current_context, dynamic, map_task, task
 from taskloom.exceptions.user import RecoverableUserException
@@ -105,7 +105,7 @@ def too_deep(n: int) -> DEEP:
     for _ in range(49):
         value = [value]
     return value
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -116,9 +116,24 @@ def program(tmp_path_factory):
     (root / "flows" / "jobs.py").write_text(textwrap.dedent(PROGRAM))
     serialized = tmp_path_factory.mktemp("serialized")
     completed = subprocess.run(
-        [str(BIN / "loom"), "serialize", str(root / "flows"), "--image", "default=example/app:1", "-p", "proj",
-         "-d", "dev", "--version", "v1", "-o", str(serialized)],
-        capture_output=True, text=True, cwd=root,
+        [
+            str(BIN / "loom"),
+            "serialize",
+            str(root / "flows"),
+            "--image",
+            "default=example/app:1",
+            "-p",
+            "proj",
+            "-d",
+            "dev",
+            "--version",
+            "v1",
+            "-o",
+            str(serialized),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=root,
     )
     assert completed.returncode == 0, completed.stderr
     specs = {}
@@ -190,14 +205,23 @@ def test_the_packaged_command_line_names_the_entrypoint_and_resolver(program):
     assert args[args.index("--output-prefix") + 1] == "{{.outputPrefix}}"
     assert args[args.index("--resolver") + 1] == "taskloom_flyte.resolvers.default_task_resolver"
     assert args[args.index("--") + 1 :] == ["task-module", "flows.jobs", "task-name", "add"]
-    map_args = list(specs[next(name for name in specs if "scale" in name and name != "flows.jobs.scale")].container.args)
+    map_args = list(
+        specs[next(name for name in specs if "scale" in name and name != "flows.jobs.scale")].container.args
+    )
     assert map_args[0] == "loom-map-execute"
-    assert map_args[map_args.index("--") + 1 :][:4] == ["vars", "", "resolver", "taskloom_flyte.resolvers.default_task_resolver"]
+    assert map_args[map_args.index("--") + 1 :][:4] == [
+        "vars",
+        "",
+        "resolver",
+        "taskloom_flyte.resolvers.default_task_resolver",
+    ]
 
 
 def test_a_task_runs_from_its_template_and_writes_outputs_pb(program, tmp_path):
     root, specs = program
-    completed, prefix = run_container(specs["flows.jobs.add"], root, tmp_path, inputs_file(tmp_path, {"a": 40, "b": 2}, {"a": int, "b": int}))
+    completed, prefix = run_container(
+        specs["flows.jobs.add"], root, tmp_path, inputs_file(tmp_path, {"a": 40, "b": 2}, {"a": int, "b": int})
+    )
     assert completed.returncode == 0, completed.stderr
     assert read_outputs(prefix, {"o0": int}) == {"o0": 42}
     assert sorted(os.listdir(prefix)) == ["outputs.pb"]
@@ -206,7 +230,10 @@ def test_a_task_runs_from_its_template_and_writes_outputs_pb(program, tmp_path):
 def test_the_context_tells_the_execution_and_attempt_from_the_environment(program, tmp_path):
     root, specs = program
     completed, prefix = run_container(
-        specs["flows.jobs.context_report"], root, tmp_path, inputs_file(tmp_path, {"tag": "t"}, {"tag": str}),
+        specs["flows.jobs.context_report"],
+        root,
+        tmp_path,
+        inputs_file(tmp_path, {"tag": "t"}, {"tag": str}),
         env={"FLYTE_ATTEMPT_NUMBER": "2"},
     )
     assert completed.returncode == 0, completed.stderr
@@ -216,7 +243,12 @@ def test_the_context_tells_the_execution_and_attempt_from_the_environment(progra
 def test_a_returned_file_is_uploaded_under_the_raw_output_prefix_and_read_by_the_next_task(program, tmp_path):
     root, specs = program
     (tmp_path / "first").mkdir()
-    completed, prefix = run_container(specs["flows.jobs.write"], root, tmp_path / "first", inputs_file(tmp_path / "first", {"text": "hello"}, {"text": str}))
+    completed, prefix = run_container(
+        specs["flows.jobs.write"],
+        root,
+        tmp_path / "first",
+        inputs_file(tmp_path / "first", {"text": "hello"}, {"text": str}),
+    )
     assert completed.returncode == 0, completed.stderr
     outputs = literals_pb2.LiteralMap()
     outputs.ParseFromString((prefix / "outputs.pb").read_bytes())
@@ -227,14 +259,18 @@ def test_a_returned_file_is_uploaded_under_the_raw_output_prefix_and_read_by_the
     (tmp_path / "second" / "inputs.pb").write_bytes(
         literals_pb2.LiteralMap(literals={"f": outputs.literals["o0"]}).SerializeToString()
     )
-    completed, prefix = run_container(specs["flows.jobs.read"], root, tmp_path / "second", tmp_path / "second" / "inputs.pb")
+    completed, prefix = run_container(
+        specs["flows.jobs.read"], root, tmp_path / "second", tmp_path / "second" / "inputs.pb"
+    )
     assert completed.returncode == 0, completed.stderr
     assert read_outputs(prefix, {"o0": str}) == {"o0": "hello"}
 
 
 def test_a_failing_task_writes_a_non_recoverable_user_error(program, tmp_path):
     root, specs = program
-    completed, prefix = run_container(specs["flows.jobs.fails"], root, tmp_path, inputs_file(tmp_path, {"a": 7}, {"a": int}))
+    completed, prefix = run_container(
+        specs["flows.jobs.fails"], root, tmp_path, inputs_file(tmp_path, {"a": 7}, {"a": int})
+    )
     assert completed.returncode == 0  # the phase comes from error.pb, as Flyte expects
     error = read_error(prefix)
     assert error.kind == errors_pb2.ContainerError.NON_RECOVERABLE
@@ -253,7 +289,9 @@ def test_a_recoverable_exception_is_a_recoverable_user_error(program, tmp_path):
 
 def test_ignore_outputs_writes_nothing(program, tmp_path):
     root, specs = program
-    completed, prefix = run_container(specs["flows.jobs.quiet"], root, tmp_path, inputs_file(tmp_path, {"a": 1}, {"a": int}))
+    completed, prefix = run_container(
+        specs["flows.jobs.quiet"], root, tmp_path, inputs_file(tmp_path, {"a": 1}, {"a": int})
+    )
     assert completed.returncode == 0, completed.stderr
     assert not prefix.exists() or not os.listdir(prefix)
 
@@ -261,7 +299,11 @@ def test_ignore_outputs_writes_nothing(program, tmp_path):
 def test_fail_on_error_makes_the_process_exit_non_zero(program, tmp_path):
     root, specs = program
     completed, prefix = run_container(
-        specs["flows.jobs.fails"], root, tmp_path, inputs_file(tmp_path, {"a": 1}, {"a": int}), env={"FLYTE_FAIL_ON_ERROR": "true"}
+        specs["flows.jobs.fails"],
+        root,
+        tmp_path,
+        inputs_file(tmp_path, {"a": 1}, {"a": int}),
+        env={"FLYTE_FAIL_ON_ERROR": "true"},
     )
     assert completed.returncode != 0 and (prefix / "error.pb").exists()
 
@@ -269,11 +311,16 @@ def test_fail_on_error_makes_the_process_exit_non_zero(program, tmp_path):
 def test_a_checkpoint_is_written_for_the_next_attempt_and_read_by_it(program, tmp_path):
     root, specs = program
     (tmp_path / "a1").mkdir()
-    _, prefix = run_container(specs["flows.jobs.resumes"], root, tmp_path / "a1", inputs_file(tmp_path / "a1", {"a": 4}, {"a": int}))
+    _, prefix = run_container(
+        specs["flows.jobs.resumes"], root, tmp_path / "a1", inputs_file(tmp_path / "a1", {"a": 4}, {"a": int})
+    )
     assert read_outputs(prefix, {"o0": int}) == {"o0": -1}
     (tmp_path / "a2").mkdir()
     _, prefix = run_container(
-        specs["flows.jobs.resumes"], root, tmp_path / "a2", inputs_file(tmp_path / "a2", {"a": 5}, {"a": int}),
+        specs["flows.jobs.resumes"],
+        root,
+        tmp_path / "a2",
+        inputs_file(tmp_path / "a2", {"a": 5}, {"a": int}),
         prev_checkpoint=str(tmp_path / "a1" / "checkpoint"),
     )
     assert read_outputs(prefix, {"o0": int}) == {"o0": 40}
@@ -285,7 +332,10 @@ def test_a_map_element_takes_its_item_from_the_array_index_variable(program, tmp
     map_name = next(name for name in specs if "scale" in name and name != "flows.jobs.scale")
     inputs = inputs_file(tmp_path, {"x": [1, 2, 3], "factor": [10, 20, 30]}, {"x": list[int], "factor": list[int]})
     completed, prefix = run_container(
-        specs[map_name], root, tmp_path, inputs,
+        specs[map_name],
+        root,
+        tmp_path,
+        inputs,
         env={"BATCH_JOB_ARRAY_INDEX_VAR_NAME": "FLYTE_K8S_ARRAY_INDEX", "FLYTE_K8S_ARRAY_INDEX": str(index)},
     )
     assert completed.returncode == 0, completed.stderr
@@ -294,7 +344,9 @@ def test_a_map_element_takes_its_item_from_the_array_index_variable(program, tmp
 
 def test_a_dynamic_task_writes_futures_pb_whose_tasks_carry_container_args(program, tmp_path):
     root, specs = program
-    completed, prefix = run_container(specs["flows.jobs.fan"], root, tmp_path, inputs_file(tmp_path, {"n": 3}, {"n": int}))
+    completed, prefix = run_container(
+        specs["flows.jobs.fan"], root, tmp_path, inputs_file(tmp_path, {"n": 3}, {"n": int})
+    )
     assert completed.returncode == 0, completed.stderr
     assert sorted(os.listdir(prefix)) == ["futures.pb"]
     spec = dynamic_job_pb2.DynamicJobSpec()
@@ -351,15 +403,21 @@ def run_in_process(task_object, inputs: Path, prefix: Path) -> errors_pb2.Contai
     from taskloom_flyte.entrypoint import Invocation
 
     invocation = Invocation(
-        inputs=str(inputs), output_prefix=str(prefix), raw_output_data_prefix=None, checkpoint_path=None,
-        prev_checkpoint=None, load_task=lambda: task_object,
+        inputs=str(inputs),
+        output_prefix=str(prefix),
+        raw_output_data_prefix=None,
+        checkpoint_path=None,
+        prev_checkpoint=None,
+        load_task=lambda: task_object,
     )
     written = invocation.run()
     return read_error(prefix) if written == "error.pb" else None
 
 
 def test_every_truncation_of_inputs_pb_is_a_recoverable_system_error(tmp_path):
-    whole = inputs_file(tmp_path, {"a": 40, "b": "two", "c": [1, 2, 3]}, {"a": int, "b": str, "c": list[int]}).read_bytes()
+    whole = inputs_file(
+        tmp_path, {"a": 40, "b": "two", "c": [1, 2, 3]}, {"a": int, "b": str, "c": list[int]}
+    ).read_bytes()
     assert run_in_process(three_inputs, tmp_path / "inputs.pb", tmp_path / "whole") is None
     for length in range(len(whole)):
         inputs = tmp_path / f"truncated-{length}.pb"
@@ -422,19 +480,36 @@ def test_an_output_prefix_that_cannot_be_written_fails_the_process_and_leaves_no
 
 def test_an_output_nested_deeper_than_protobuf_reads_is_a_user_error_not_an_unreadable_outputs_pb(program, tmp_path):
     root, specs = program
-    completed, prefix = run_container(specs["flows.jobs.too_deep"], root, tmp_path, inputs_file(tmp_path, {"n": 1}, {"n": int}))
+    completed, prefix = run_container(
+        specs["flows.jobs.too_deep"], root, tmp_path, inputs_file(tmp_path, {"n": 1}, {"n": int})
+    )
     assert completed.returncode == 0, completed.stderr
     assert sorted(os.listdir(prefix)) == ["error.pb"]
     error = read_error(prefix)
     assert error.origin == execution_pb2.ExecutionError.USER and error.kind == errors_pb2.ContainerError.NON_RECOVERABLE
-    assert "flows.jobs.too_deep" in error.message and "level 101" in error.message and "stop at 100 levels" in error.message
+    assert (
+        "flows.jobs.too_deep" in error.message
+        and "level 101" in error.message
+        and "stop at 100 levels" in error.message
+    )
     assert "Traceback" not in error.message
 
 
 def test_test_mode_finds_the_task_without_running_it(program, tmp_path):
-    root, specs = program
-    args = [str(BIN / "loom-execute"), "--inputs", "unused", "--output-prefix", str(tmp_path / "o"), "--test",
-            "--", "task-module", "flows.jobs", "task-name", "fails"]
+    root, _specs = program
+    args = [
+        str(BIN / "loom-execute"),
+        "--inputs",
+        "unused",
+        "--output-prefix",
+        str(tmp_path / "o"),
+        "--test",
+        "--",
+        "task-module",
+        "flows.jobs",
+        "task-name",
+        "fails",
+    ]
     completed = subprocess.run(args, capture_output=True, text=True, cwd=root)
     assert completed.returncode == 0 and "found the task" in completed.stdout
     assert not (tmp_path / "o").exists()
@@ -476,24 +551,51 @@ def test_the_template_resolver_runs_a_task_from_its_template_alone(tmp_path):
     template_path = tmp_path / "template.pb"
     template_path.write_bytes(to_proto(template).SerializeToString())
     inputs = inputs_file(tmp_path, {"name": "Ada"}, {"name": str})
-    args = [str(BIN / "loom-execute"), "--inputs", str(inputs), "--output-prefix", str(tmp_path / "out"),
-            "--resolver", "taskloom_flyte.resolvers.task_template_resolver", "--", str(template_path), "greeters:Greeter"]
+    args = [
+        str(BIN / "loom-execute"),
+        "--inputs",
+        str(inputs),
+        "--output-prefix",
+        str(tmp_path / "out"),
+        "--resolver",
+        "taskloom_flyte.resolvers.task_template_resolver",
+        "--",
+        str(template_path),
+        "greeters:Greeter",
+    ]
     completed = subprocess.run(args, capture_output=True, text=True, cwd=image)
     assert completed.returncode == 0, completed.stderr
     assert read_outputs(tmp_path / "out", {"o0": str}) == {"o0": "Hello, Ada"}
 
 
 def test_fast_execute_unpacks_the_code_and_runs_the_command_there(program, tmp_path):
-    root, specs = program
+    root, _specs = program
     tarball = tmp_path / "code.tar.gz"
     with tarfile.open(tarball, "w:gz") as archive:
         archive.add(root / "flows", arcname="flows")
     destination = tmp_path / "unpacked"
     destination.mkdir()
     inputs = inputs_file(tmp_path, {"a": 1, "b": 1}, {"a": int, "b": int})
-    args = [str(BIN / "loom-fast-execute"), "--additional-distribution", str(tarball), "--dest-dir", str(destination), "--",
-            str(BIN / "loom-execute"), "--inputs", str(inputs), "--output-prefix", str(tmp_path / "out"),
-            "--resolver", "taskloom_flyte.resolvers.default_task_resolver", "--", "task-module", "flows.jobs", "task-name", "add"]
+    args = [
+        str(BIN / "loom-fast-execute"),
+        "--additional-distribution",
+        str(tarball),
+        "--dest-dir",
+        str(destination),
+        "--",
+        str(BIN / "loom-execute"),
+        "--inputs",
+        str(inputs),
+        "--output-prefix",
+        str(tmp_path / "out"),
+        "--resolver",
+        "taskloom_flyte.resolvers.default_task_resolver",
+        "--",
+        "task-module",
+        "flows.jobs",
+        "task-name",
+        "add",
+    ]
     environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     completed = subprocess.run(args, capture_output=True, text=True, cwd=tmp_path, env=environment)
     assert completed.returncode == 0, completed.stderr

@@ -34,7 +34,10 @@ def packages(tmp_path_factory):
     output = taskloom_root / "package"
     completed = subprocess.run(
         [str(BIN / "loom"), "serialize", "programs", "--image", "default=ghcr.io/example/image:1", "-o", str(output)],
-        capture_output=True, text=True, cwd=source, timeout=300,
+        capture_output=True,
+        text=True,
+        cwd=source,
+        timeout=300,
     )
     assert completed.returncode == 0, completed.stderr
     return flytekit_files, sorted(output.glob("*.pb"))

@@ -10,12 +10,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from flyteidl.admin import launch_plan_pb2, task_pb2, workflow_pb2
 
 BIN = Path(sys.executable).parent
 
-PROGRAM = '''
+PROGRAM = """
 from taskloom import CronSchedule, Email, LaunchPlan, WorkflowExecutionPhase, conditional, map_task, reference_task, task, workflow
 
 
@@ -52,7 +51,7 @@ nightly = LaunchPlan.get_or_create(
     schedule=CronSchedule(schedule="0 1 * * *"),
     notifications=[Email(phases=[WorkflowExecutionPhase.FAILED], recipients_email=["ops@example.com"])],
 )
-'''
+"""
 
 
 def write_program(root: Path, text: str = PROGRAM) -> Path:
@@ -88,13 +87,25 @@ def serialized(tmp_path_factory):
     root = tmp_path_factory.mktemp("src")
     write_program(root)
     output = tmp_path_factory.mktemp("out")
-    completed = loom("serialize", "pipeline", "-i", "default=example/pipeline:3", "-p", "proj", "-d", "dev", "-o", str(output), cwd=root)
+    completed = loom(
+        "serialize",
+        "pipeline",
+        "-i",
+        "default=example/pipeline:3",
+        "-p",
+        "proj",
+        "-d",
+        "dev",
+        "-o",
+        str(output),
+        cwd=root,
+    )
     assert completed.returncode == 0, completed.stderr
     return root, output, parse(output)
 
 
 def test_files_are_numbered_in_registration_order_with_pyflyte_suffixes(serialized):
-    _, output, parsed = serialized
+    _, _output, parsed = serialized
     names = sorted(parsed)
     assert [int(name.split("_", 1)[0]) for name in names] == list(range(len(names)))
     kinds = {name: name.rsplit("_", 1)[1] for name in names}
@@ -122,7 +133,11 @@ def test_every_workflow_has_its_default_launch_plan_and_named_plans_keep_their_s
 
 def test_tasks_carry_image_metadata_and_the_command_line(serialized):
     _, _, parsed = serialized
-    tasks = {message.template.id.name: message.template for message in parsed.values() if isinstance(message, task_pb2.TaskSpec)}
+    tasks = {
+        message.template.id.name: message.template
+        for message in parsed.values()
+        if isinstance(message, task_pb2.TaskSpec)
+    }
     double = tasks["pipeline.flows.double"]
     assert double.id.project == "proj" and double.id.domain == "dev" and double.id.version
     assert double.container.image == "example/pipeline:3"
@@ -249,7 +264,9 @@ def test_package_holds_the_same_files_as_serialize(tmp_path):
 
 
 def test_a_task_a_container_cannot_import_is_a_clear_error(tmp_path):
-    write_program(tmp_path, '''
+    write_program(
+        tmp_path,
+        """
 from taskloom import task, workflow
 
 def make():
@@ -265,11 +282,14 @@ del hidden
 @workflow
 def wf(x: int) -> int:
     return renamed(x=x)
-''')
+""",
+    )
     completed = loom("serialize", "pipeline", "-o", str(tmp_path / "out"), cwd=tmp_path)
     # bound at module level under another name: found by identity, so it packages
     assert completed.returncode == 0, completed.stderr
-    write_program(tmp_path, '''
+    write_program(
+        tmp_path,
+        """
 from taskloom import task, workflow
 
 def make():
@@ -281,7 +301,8 @@ def make():
 @workflow
 def wf(x: int) -> int:
     return make()(x=x)
-''')
+""",
+    )
     completed = loom("serialize", "pipeline", "-o", str(tmp_path / "out2"), cwd=tmp_path)
     assert completed.returncode != 0
     assert "not bound to a name at the top level" in completed.stderr and "Traceback" not in completed.stderr
@@ -304,14 +325,26 @@ def test_a_fast_package_registers_with_its_code_uploaded_and_its_commands_filled
     from taskloom_flyte.register import register_package
 
     # Without the reference task: this admin holds nothing registered before, and says NOT_FOUND for it.
-    write_program(tmp_path, PROGRAM.replace("def outer(xs: list[int], limit: int = 10) -> str:", "def outer(xs: list[int], limit: int = 10) -> int:").replace("    return describe(n=small)", "    return small"))
-    completed = loom("package", "pipeline", "--fast", "-p", "proj", "-d", "dev", "-o", str(tmp_path / "pkg.tgz"), cwd=tmp_path)
+    write_program(
+        tmp_path,
+        PROGRAM.replace(
+            "def outer(xs: list[int], limit: int = 10) -> str:", "def outer(xs: list[int], limit: int = 10) -> int:"
+        ).replace("    return describe(n=small)", "    return small"),
+    )
+    completed = loom(
+        "package", "pipeline", "--fast", "-p", "proj", "-d", "dev", "-o", str(tmp_path / "pkg.tgz"), cwd=tmp_path
+    )
     assert completed.returncode == 0, completed.stderr
     uploads = tmp_path / "uploads"
     with AdminServer() as server:
         register_package(
-            str(tmp_path / "pkg.tgz"), endpoint=server.address, project="proj", domain="dev", insecure=True,
-            source_upload_path=str(uploads), echo=lambda line: None,
+            str(tmp_path / "pkg.tgz"),
+            endpoint=server.address,
+            project="proj",
+            domain="dev",
+            insecure=True,
+            source_upload_path=str(uploads),
+            echo=lambda line: None,
         )
         calls = list(server.calls)
     methods = [call.method for call in calls]
@@ -328,7 +361,9 @@ def test_a_fast_package_registers_with_its_code_uploaded_and_its_commands_filled
 
 
 def test_named_images_fill_the_placeholders_of_container_image(tmp_path):
-    write_program(tmp_path, '''
+    write_program(
+        tmp_path,
+        """
 from taskloom import task, workflow
 
 
@@ -345,29 +380,48 @@ def plain(x: int) -> int:
 @workflow
 def wf(x: int) -> int:
     return plain(x=fit(x=x))
-''')
-    completed = loom("serialize", "pipeline", "--image", "ghcr.io/acme/base:1", "--image", "trainer=reg:5000/acme/trainer:3.1",
-                     "-o", str(tmp_path / "out"), cwd=tmp_path)
+""",
+    )
+    completed = loom(
+        "serialize",
+        "pipeline",
+        "--image",
+        "ghcr.io/acme/base:1",
+        "--image",
+        "trainer=reg:5000/acme/trainer:3.1",
+        "-o",
+        str(tmp_path / "out"),
+        cwd=tmp_path,
+    )
     assert completed.returncode == 0, completed.stderr
-    templates = {m.template.id.name: m.template for m in parse(tmp_path / "out").values() if isinstance(m, task_pb2.TaskSpec)}
+    templates = {
+        m.template.id.name: m.template for m in parse(tmp_path / "out").values() if isinstance(m, task_pb2.TaskSpec)
+    }
     assert templates["pipeline.flows.fit"].container.image == "reg:5000/acme/trainer:3.1"
     assert templates["pipeline.flows.plain"].container.image == "ghcr.io/acme/base:1"
     env = {item.key: item.value for item in templates["pipeline.flows.fit"].container.env}
     assert env["TASKLOOM_IMAGES"] == '{"trainer": "reg:5000/acme/trainer:3.1"}'  # for a dynamic task's children
     missing = loom("serialize", "pipeline", "-o", str(tmp_path / "out2"), cwd=tmp_path)
     assert missing.returncode != 0
-    assert "'trainer'" in missing.stderr and "--image trainer=IMAGE" in missing.stderr and "Traceback" not in missing.stderr
+    assert (
+        "'trainer'" in missing.stderr
+        and "--image trainer=IMAGE" in missing.stderr
+        and "Traceback" not in missing.stderr
+    )
 
 
 def test_a_pod_template_task_gets_the_command_line_in_its_primary_container(tmp_path):
-    write_program(tmp_path, '''
+    write_program(
+        tmp_path,
+        """
 from taskloom import task
 
 
 @task(pod_template={"containers": [{"name": "primary", "securityContext": {"runAsUser": 1000}}]})
 def podded(x: int) -> int:
     return x
-''')
+""",
+    )
     completed = loom("serialize", "pipeline", "-o", str(tmp_path / "out"), cwd=tmp_path)
     assert completed.returncode == 0, completed.stderr
     (template,) = [m.template for m in parse(tmp_path / "out").values() if isinstance(m, task_pb2.TaskSpec)]
@@ -448,7 +502,9 @@ def fast_execute(spec: task_pb2.TaskSpec, tarball: Path, work: Path, inputs: Pat
 
 
 @pytest.mark.parametrize("with_git", [True, False])
-def test_a_fast_package_holds_what_links_inside_the_project_point_to_and_its_task_reads_through_them(tmp_path, with_git):
+def test_a_fast_package_holds_what_links_inside_the_project_point_to_and_its_task_reads_through_them(
+    tmp_path, with_git
+):
     from taskloom.core.type_engine import TypeEngine
     from taskloom_flyte.codec import literal_map_from_bytes, literal_map_to_bytes
 
@@ -473,7 +529,9 @@ def test_a_fast_package_holds_what_links_inside_the_project_point_to_and_its_tas
     work.mkdir()
     inputs = work / "inputs.pb"
     names = list(READ_THROUGH_LINKS)
-    inputs.write_bytes(literal_map_to_bytes(TypeEngine.dict_to_literal_map(None, {"names": names}, {"names": list[str]})))
+    inputs.write_bytes(
+        literal_map_to_bytes(TypeEngine.dict_to_literal_map(None, {"names": names}, {"names": list[str]}))
+    )
     ran = fast_execute(spec, tmp_path / tarball_name, work, inputs)
     assert ran.returncode == 0, ran.stderr
     assert not (work / "outputs" / "error.pb").exists(), (work / "outputs" / "error.pb").read_bytes()
@@ -591,12 +649,16 @@ def leftovers(directory: Path) -> list[str]:
     ],
 )
 @pytest.mark.parametrize("force", [False, True])
-def test_loom_package_to_an_output_path_it_cannot_write_is_one_line_and_leaves_nothing(tmp_path, output, message, force):
+def test_loom_package_to_an_output_path_it_cannot_write_is_one_line_and_leaves_nothing(
+    tmp_path, output, message, force
+):
     write_program(tmp_path / "project")
     (tmp_path / "a-file").write_text("a regular file")
     (tmp_path / "a-directory").mkdir()
     before = leftovers(tmp_path)
-    completed = loom("package", "pipeline", "-o", str(tmp_path / output), *(["--force"] if force else []), cwd=tmp_path / "project")
+    completed = loom(
+        "package", "pipeline", "-o", str(tmp_path / output), *(["--force"] if force else []), cwd=tmp_path / "project"
+    )
     assert_one_line_error(completed, str(tmp_path / output), message)
     assert leftovers(tmp_path) == before
 
@@ -655,9 +717,18 @@ def test_loom_serialize_on_a_full_disk_is_one_line_and_leaves_no_file_behind(tmp
 # --- a user's file that does not import ----------------------------------------------------------
 
 BROKEN_PROGRAMS = {
-    "syntax-error": ("from taskloom import task\n\n@task\ndef f(x: int) -> int\n    return x\n", ["SyntaxError", "flows.py", "line 4"]),
-    "raises-at-import": ("import os\n\nraise RuntimeError('no config')\n", ["RuntimeError: no config", "flows.py, line 3"]),
-    "missing-import": ("import numpy_that_is_not_installed\n", ["No module named 'numpy_that_is_not_installed'", "flows.py, line 1"]),
+    "syntax-error": (
+        "from taskloom import task\n\n@task\ndef f(x: int) -> int\n    return x\n",
+        ["SyntaxError", "flows.py", "line 4"],
+    ),
+    "raises-at-import": (
+        "import os\n\nraise RuntimeError('no config')\n",
+        ["RuntimeError: no config", "flows.py, line 3"],
+    ),
+    "missing-import": (
+        "import numpy_that_is_not_installed\n",
+        ["No module named 'numpy_that_is_not_installed'", "flows.py, line 1"],
+    ),
     "exits-at-import": ("import sys\n\nsys.exit(3)\n", ["sys.exit(3)", "flows.py, line 3", "__main__"]),
     "fails-to-compile": (
         "from taskloom import task, workflow\n\n@task\ndef f(x: int) -> int:\n    return x\n\n"
@@ -686,7 +757,7 @@ def test_a_single_file_that_does_not_import_is_one_line_too(tmp_path, command):
 
 # --- values nested deeper than protobuf's parsers read -------------------------------------------
 
-DEEP_DEFAULT_PROGRAM = '''
+DEEP_DEFAULT_PROGRAM = """
 from taskloom import task, workflow
 
 DEEP = int
@@ -703,7 +774,7 @@ def count(x: DEEP) -> int:
 @workflow
 def wf(x: DEEP = DEFAULT) -> int:
     return count(x=x)
-'''
+"""
 
 
 def test_a_default_input_nested_as_deep_as_a_launch_plan_file_reads_back_is_packaged_and_one_more_is_refused(tmp_path):

@@ -22,6 +22,8 @@ import pytest
 from flyteidl.admin import launch_plan_pb2, schedule_pb2, task_pb2, workflow_pb2
 from flyteidl.core import identifier_pb2, tasks_pb2
 from flyteidl.core import workflow_pb2 as core_workflow_pb2
+
+from plugins.flyte.tests.admin_server import AdminServer, make_certificate
 from taskloom.exceptions.user import UserValueError
 from taskloom_flyte.register import (
     AdminAuthenticationError,
@@ -30,8 +32,6 @@ from taskloom_flyte.register import (
     RegistrationError,
     register_package,
 )
-
-from plugins.flyte.tests.admin_server import AdminServer, make_certificate
 
 LOOM = [sys.executable, "-m", "taskloom.cli"]
 SETTINGS_ENV = (
@@ -343,7 +343,12 @@ def test_loom_register_sends_a_tgz_with_the_token_and_prints_one_line_per_entity
         (["--insecure"], {}, ""),
         (["--allow-insecure-token"], {"FLYTE_PLATFORM_INSECURE": "true"}, ""),
     ],
-    ids=["insecure-from-the-environment", "insecure-from-the-config-file", "insecure-without-opt-in", "opt-in-without-insecure"],
+    ids=[
+        "insecure-from-the-environment",
+        "insecure-from-the-config-file",
+        "insecure-without-opt-in",
+        "opt-in-without-insecure",
+    ],
 )
 def test_loom_register_never_sends_a_token_in_plaintext_without_both_flags(tmp_path, arguments, env, config):
     (tmp_path / "config.toml").write_text(config)
@@ -370,7 +375,15 @@ def test_loom_register_never_sends_a_token_in_plaintext_without_both_flags(tmp_p
 def test_tls_from_the_command_line_wins_over_an_insecure_environment_and_keeps_the_token(package, certificate):
     with tls_server(certificate, token="s3cret") as admin:
         done = loom(
-            "register", package, "--endpoint", admin.address, "--version", "v1", "--tls", "--ca-cert", certificate[0],
+            "register",
+            package,
+            "--endpoint",
+            admin.address,
+            "--version",
+            "v1",
+            "--tls",
+            "--ca-cert",
+            certificate[0],
             env={"TASKLOOM_ADMIN_TOKEN": "s3cret", "FLYTE_PLATFORM_INSECURE": "true"},
         )
         assert done.returncode == 0, done.stderr

@@ -68,7 +68,8 @@ import sys
 import threading
 import time
 import weakref
-from typing import Any, Callable, Iterator, NamedTuple
+from collections.abc import Callable, Iterator
+from typing import Any, NamedTuple
 
 from taskloom.exceptions.system import SystemException
 
@@ -468,6 +469,7 @@ def _make_private(path: str, mode: int) -> None:
 
 # --- what a key is made of -------------------------------------------------------------------
 
+
 def _output_types(task: Any) -> str:
     """The task's output types as an entry records them: ``o0: int, o1: list[str]``."""
     from taskloom.core.type_engine import type_name
@@ -534,7 +536,7 @@ def _origin(task: Any) -> tuple[str, str]:
         file = getattr(module, "__file__", None)
         script = _import_name("__main__", module) or (os.path.splitext(os.path.basename(file))[0] if file else "")
         if script:
-            name = script + name[len("__main__"):]
+            name = script + name[len("__main__") :]
     return name, project_of(module_name)
 
 

@@ -67,7 +67,9 @@ def executions_command() -> None:
 
 
 @executions_command.command("list")
-@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="Show at most this many, newest first.")
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=20, show_default=True, help="Show at most this many, newest first."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of a table.")
 def executions_list_command(limit: int, as_json: bool) -> None:
     """List recorded executions, newest first."""
@@ -131,10 +133,17 @@ def executions_show_command(execution_id: str, as_json: bool) -> None:
     errors = []
     for node in nodes:
         status = "interrupted" if node.status == "running" and record.state != "running" else node.status
-        rows.append((
-            node.path, status, str(node.attempts), _seconds(node.duration), outputs.get(node.outputs_state, "-"),
-            _children(node), node.entity,
-        ))
+        rows.append(
+            (
+                node.path,
+                status,
+                str(node.attempts),
+                _seconds(node.duration),
+                outputs.get(node.outputs_state, "-"),
+                _children(node),
+                node.entity,
+            )
+        )
         if node.error:
             errors.append((node.path, node.error))
     click.echo()
@@ -158,7 +167,10 @@ def executions_show_command(execution_id: str, as_json: bool) -> None:
 
 @executions_command.command("prune")
 @click.option(
-    "--older-than", "older_than", required=True, metavar="AGE",
+    "--older-than",
+    "older_than",
+    required=True,
+    metavar="AGE",
     help="Delete executions that ended more than AGE ago: 7d, 12h, 30m, 45s (or 2w).",
 )
 @click.option("--dry-run", is_flag=True, help="Only list what would be deleted.")
@@ -172,7 +184,9 @@ def executions_prune_command(older_than: str, dry_run: bool) -> None:
         raise click.BadParameter(str(error), param_hint="'--older-than'") from error
     removed = ExecutionStore().prune(age, dry_run=dry_run)
     for record in removed:
-        click.echo(f"{'would delete' if dry_run else 'deleted'} {record.id} ({record.state}, {record.entity}, started {_when(record.started)})")
+        click.echo(
+            f"{'would delete' if dry_run else 'deleted'} {record.id} ({record.state}, {record.entity}, started {_when(record.started)})"
+        )
     count = len(removed)
     noun = "execution" if count == 1 else "executions"
     click.echo(f"{'Would delete' if dry_run else 'Deleted'} {count} {noun}.")

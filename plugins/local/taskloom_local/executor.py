@@ -60,7 +60,6 @@ from taskloom.core.workflow import WorkflowBase, WorkflowFailurePolicy
 from taskloom.exceptions import RecoverableException
 from taskloom.exceptions.user import UserException, UserTimeoutError
 from taskloom.storage import raw_output_prefix as raw_output_prefix_from_environment
-
 from taskloom_local.recorder import ELEMENTS as _ELEMENTS
 from taskloom_local.recorder import NODE_FAILED as _NODE_FAILED
 from taskloom_local.recorder import NODE_RETRIED as _NODE_RETRIED
@@ -215,11 +214,17 @@ class LocalExecutor:
             graph = entity.workflow if getattr(entity, "is_launch_plan", False) else entity
             if record.status == "succeeded":
                 if record.outputs is None and graph.python_interface.outputs:
-                    raise ResumeError(f"execution {execution_id} succeeded, but its outputs were not recorded ({record.note})")
+                    raise ResumeError(
+                        f"execution {execution_id} succeeded, but its outputs were not recorded ({record.note})"
+                    )
                 outputs = {}
                 if record.outputs is not None:
                     outputs = store.read_values(
-                        execution_id, record.outputs, graph.python_interface.outputs, entity=f"execution {execution_id}", direction="output"
+                        execution_id,
+                        record.outputs,
+                        graph.python_interface.outputs,
+                        entity=f"execution {execution_id}",
+                        direction="output",
                     )
                 sys.stderr.write(f"execution {execution_id} already succeeded: nothing to run\n")
                 lock.release()
@@ -392,7 +397,11 @@ class LocalExecutor:
                         continue
                     node = nodes[node_id]
                     if finished is not None and node_id in finished:
-                        finish(node, self._reuse(node.entity, f"{prefix}{node_id}", finished[node_id], execution, None), None)
+                        finish(
+                            node,
+                            self._reuse(node.entity, f"{prefix}{node_id}", finished[node_id], execution, None),
+                            None,
+                        )
                         continue
                     if not ready and not running:
                         # The only node that can run now: nothing can start before it ends, so run it
@@ -446,7 +455,9 @@ class LocalExecutor:
             node, error = failures[0]
             error.add_note(f"in node {node.id} of workflow {workflow.name!r}")
             if len(failures) > 1:
-                error.add_note(f"{len(failures) - 1} more node(s) failed: {', '.join(other.id for other, _ in failures[1:])}")
+                error.add_note(
+                    f"{len(failures) - 1} more node(s) failed: {', '.join(other.id for other, _ in failures[1:])}"
+                )
             raise error
         return {name: resolve(value, values) for name, value in workflow.output_bindings.items()}
 
@@ -481,7 +492,11 @@ class LocalExecutor:
         for node_id in invalid:
             execution.prune(f"{prefix}{node_id}")
         if changed:
-            _say_changed(execution, [(f"{prefix}{node_id}", nodes[node_id].entity) for node_id in changed], len(invalid) - len(changed))
+            _say_changed(
+                execution,
+                [(f"{prefix}{node_id}", nodes[node_id].entity) for node_id in changed],
+                len(invalid) - len(changed),
+            )
         finished: dict[str, dict[str, Any]] = {}
         for node_id in reversed(order):  # consumers are decided first
             if node_id in invalid:
@@ -508,7 +523,11 @@ class LocalExecutor:
 
         try:
             return self.store.read_values(
-                execution.name, record.outputs, output_types(entity), entity=repr(entity_name(entity)), direction="output"
+                execution.name,
+                record.outputs,
+                output_types(entity),
+                entity=repr(entity_name(entity)),
+                direction="output",
             )
         except Exception:  # missing, damaged or no longer of the node's types: run the node again
             return None
@@ -561,7 +580,12 @@ class LocalExecutor:
         return self._recorded_outputs(record, entity, execution)
 
     def _run_node(
-        self, node: Node, values: dict[str, dict[str, Any]], execution: _Execution, prefix: str, parent: str | None = None
+        self,
+        node: Node,
+        values: dict[str, dict[str, Any]],
+        execution: _Execution,
+        prefix: str,
+        parent: str | None = None,
     ) -> dict[str, Any]:
         announce = execution.announcer
         if execution.record is not None:
@@ -612,7 +636,9 @@ class LocalExecutor:
             else:
                 execution.recorder.write_soon()
         if announce is not SILENT:
-            announce.node_finished(key, path, getattr(entity, "name", node.id), None, parent, cached=type(outputs) is _CachedOutputs)
+            announce.node_finished(
+                key, path, getattr(entity, "name", node.id), None, parent, cached=type(outputs) is _CachedOutputs
+            )
         return outputs
 
     def _run_node_body(
@@ -763,11 +789,14 @@ class LocalExecutor:
         if self._raw_output_prefix is not None:
             from taskloom.types.blob import offload
 
-            outputs = offload(outputs, entity.python_interface.outputs, f"{self._raw_output_prefix}/{execution.name}/{path}")
+            outputs = offload(
+                outputs, entity.python_interface.outputs, f"{self._raw_output_prefix}/{execution.name}/{path}"
+            )
         return outputs
 
-
-    def _run_branch(self, branch: Any, values: dict[str, dict[str, Any]], execution: _Execution, prefix: str) -> dict[str, Any]:
+    def _run_branch(
+        self, branch: Any, values: dict[str, dict[str, Any]], execution: _Execution, prefix: str
+    ) -> dict[str, Any]:
         """Evaluate the conditions in order and run the first case that holds (or the else case)."""
         for case in branch.cases:
             if case.condition is not None and not case.condition.evaluate(lambda side: resolve(side, values)):
@@ -788,7 +817,7 @@ class LocalRunner:
     on first use, so that a child waiting on its own children never starves its parent's pool.
     """
 
-    __slots__ = ("_executor", "_execution", "_parent", "_pool", "used")
+    __slots__ = ("_execution", "_executor", "_parent", "_pool", "used")
 
     def __init__(self, executor: LocalExecutor, execution: _Execution, parent: str | None) -> None:
         self._executor = executor
@@ -876,7 +905,9 @@ class LocalRunner:
             import contextvars
 
             threads = [
-                threading.Thread(target=contextvars.Context().run, args=(lane,), name=f"taskloom-lane-{number}", daemon=True)
+                threading.Thread(
+                    target=contextvars.Context().run, args=(lane,), name=f"taskloom-lane-{number}", daemon=True
+                )
                 for number in range(lanes - 1)
             ]
             for thread in threads:
@@ -974,7 +1005,9 @@ class LocalRunner:
                     if on_done is not None and on_done(index, outcome):
                         stop = True
 
-        threads = [threading.Thread(target=lane, name=f"taskloom-batch-{number}", daemon=True) for number in range(lanes - 1)]
+        threads = [
+            threading.Thread(target=lane, name=f"taskloom-batch-{number}", daemon=True) for number in range(lanes - 1)
+        ]
         for thread in threads:
             thread.start()
         lane()
@@ -1077,7 +1110,9 @@ _TIMEOUT_IN_PROCESS = (
 _warned_timeouts: set[str] = set()
 
 
-def _call_with_timeout(task_name: str, call_task: Any, timeout: dt.timedelta, execution: Any = None, path: str = "") -> Any:
+def _call_with_timeout(
+    task_name: str, call_task: Any, timeout: dt.timedelta, execution: Any = None, path: str = ""
+) -> Any:
     # A thread cannot be killed: past its timeout the call is abandoned (it keeps running until it
     # returns, its result ignored) and the node fails. Only with timeouts="threads": by default a task
     # with a timeout runs in a worker process, which is killed.
@@ -1214,7 +1249,7 @@ class _Execution:
         # Tasks get the name, and make the identifier (a contract) only if they ask for it.
         self.name: str = execution_id or new_execution_name()
         # A resume keeps the first run's date: a body that reads it builds the same graph again.
-        self.date = dt.datetime.fromtimestamp(started, dt.timezone.utc) if started else dt.datetime.now(dt.timezone.utc)
+        self.date = dt.datetime.fromtimestamp(started, dt.UTC) if started else dt.datetime.now(dt.UTC)
         self.announcer = listeners()  # the plugins listening to lifecycle events, asked once per run
         self.recorder: Any = None
         self.record: Any = None  # the recorder's put (None: not recorded)
@@ -1262,7 +1297,6 @@ class _Execution:
 def _child_outputs(recorded: Any, entity: Any) -> dict[str, Any]:
     """A recorded child's outputs as Python values (``recorded``: plain values, a literal map or None)."""
     from taskloom.core.type_engine import TypeEngine
-
     from taskloom_local.recorder import entity_name, output_types
     from taskloom_local.store import PlainValues
 
@@ -1291,7 +1325,10 @@ def _say_changed(execution: _Execution, changed: list[tuple[str, Any]], dependen
 
 def _report_abandoned(execution: _Execution) -> None:
     """Name the task bodies an interrupted run leaves running on threads (threads cannot be stopped)."""
-    paths = sorted(set(list(execution.running.values())) | {path for thread, path in list(execution.threads.items()) if thread.is_alive()})
+    paths = sorted(
+        set(execution.running.values())
+        | {path for thread, path in list(execution.threads.items()) if thread.is_alive()}
+    )
     if paths:
         shown = ", ".join(paths[:10]) + (f" and {len(paths) - 10} more" if len(paths) > 10 else "")
         sys.stderr.write(
@@ -1365,7 +1402,10 @@ class _Interrupts:
             os.write(2, f"\ntaskloom: {name} again: exiting now\n".encode())
             _kill_workers()
             os._exit(130)
-        os.write(2, f"\ntaskloom: {name}: stopping (nothing new starts; worker processes are killed); again to exit at once\n".encode())
+        os.write(
+            2,
+            f"\ntaskloom: {name}: stopping (nothing new starts; worker processes are killed); again to exit at once\n".encode(),
+        )
         executions = list(cls._active)
         for execution in executions:
             execution.cancelled = name
@@ -1428,7 +1468,6 @@ def _load_entity(record: Any) -> Any:
     import importlib
 
     from taskloom.run import entities_of, load_module
-
     from taskloom_local.store import ResumeError
 
     modules = []
@@ -1453,7 +1492,6 @@ def _load_entity(record: Any) -> Any:
 def _recorded_inputs(store: Any, record: Any, entity: Any, given: dict[str, Any]) -> dict[str, Any]:
     """The inputs a resume runs with: the recorded ones, which ``given`` must match where it has a value."""
     from taskloom.core.type_engine import TypeEngine
-
     from taskloom_local.store import ResumeError
 
     types = entity.python_interface.inputs
@@ -1464,14 +1502,18 @@ def _recorded_inputs(store: Any, record: Any, entity: Any, given: dict[str, Any]
     if record.inputs is None:
         missing = sorted(set(types) - set(given))
         if missing and record.status != "succeeded":
-            raise ResumeError(f"{label}: its inputs were not recorded ({record.note}); give them all to resume it, missing {missing}")
+            raise ResumeError(
+                f"{label}: its inputs were not recorded ({record.note}); give them all to resume it, missing {missing}"
+            )
         return dict(given)
     try:
         recorded = store.read_literals(record.id, record.inputs, types)
     except (OSError, ValueError) as error:
         raise ResumeError(f"{label}: its recorded inputs cannot be read: {error}") from error
     if given:
-        literals = TypeEngine.dict_to_literal_map(None, given, {name: types[name] for name in given}, entity=label).literals
+        literals = TypeEngine.dict_to_literal_map(
+            None, given, {name: types[name] for name in given}, entity=label
+        ).literals
         differing = sorted(name for name, literal in literals.items() if recorded.literals.get(name) != literal)
         if differing:
             values = TypeEngine.literal_map_to_kwargs(None, recorded, types, entity=label)

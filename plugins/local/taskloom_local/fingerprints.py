@@ -44,6 +44,7 @@ try:  # the C module itself: hashlib (OpenSSL) costs a run ~4 ms to import, this
 except ImportError:  # an interpreter built without it
     from hashlib import blake2b
 
+
 def entity_fingerprint(entity: Any) -> str:
     """The digest of what ``entity`` (a task, workflow, launch plan, branch or gate) runs."""
     return _remembered(_entities, entity, _entity_fingerprint)
@@ -80,7 +81,9 @@ def _node_fingerprint(node: Any) -> str:
     bindings = node.bindings
     if all(type(value) is _Promise for value in bindings.values()):
         # The common node of a chain reads only promises: which outputs it reads is its whole story.
-        read = ";".join(f"{name}={value.node_id}.{value.var}{value.attr_path or ''}" for name, value in sorted(bindings.items()))
+        read = ";".join(
+            f"{name}={value.node_id}.{value.var}{value.attr_path or ''}" for name, value in sorted(bindings.items())
+        )
         return f"{entity}:{read}"
     walker = _Walker()
     walker.text("entity", entity)
@@ -224,11 +227,17 @@ class _Walker:
             if isinstance(constant, types.CodeType):
                 self.code(constant)
             else:
-                self.text("const", type(constant).__name__, _data_text(constant) if type(constant) in _DATA else repr(constant))
+                self.text(
+                    "const",
+                    type(constant).__name__,
+                    _data_text(constant) if type(constant) in _DATA else repr(constant),
+                )
 
 
 _DATA = frozenset({int, float, complex, str, bytes, bool, tuple, list, dict, set, frozenset})
 _SCALARS = frozenset({int, float, str, bool, bytes, type(None)})
+
+
 def _data_text(value: Any) -> str:
     # Sets have no order of their own (string hashes change from process to process): sorted.
     return repr(sorted(map(repr, value))) if isinstance(value, (set, frozenset)) else repr(value)

@@ -29,10 +29,9 @@ import threading
 import weakref
 from typing import Any
 
+from taskloom.core.executor import PROCESSES_ENV  # the number of worker processes (loom run --processes)
 from taskloom.exceptions.system import RecoverableSystemException, SystemException
 from taskloom.exceptions.user import UserTimeoutError
-
-from taskloom.core.executor import PROCESSES_ENV  # the number of worker processes (loom run --processes)
 
 
 class WorkerDiedError(RecoverableSystemException):
@@ -109,7 +108,9 @@ class ProcessPool:
         """Whether :meth:`close` was called."""
         return self._closed
 
-    def run(self, entity: Any, inputs: dict[str, Any], *, timeout: Any = None, explain: str | None = None, **context: Any) -> Any:
+    def run(
+        self, entity: Any, inputs: dict[str, Any], *, timeout: Any = None, explain: str | None = None, **context: Any
+    ) -> Any:
         """Run one attempt of ``entity`` with ``inputs`` in a worker; return what ``entity.run`` returns.
 
         ``context`` holds ``entity.run``'s execution arguments (execution id and date, attempt,
@@ -117,7 +118,9 @@ class ProcessPool:
         exception is raised as it is (its notes say which process ran it). ``explain`` says why the
         task runs in a process, for the error when a worker cannot find it.
         """
-        status, payload = self._exchange(entity, ("one", self._reference(entity, explain), entity.name, inputs, context), timeout)
+        status, payload = self._exchange(
+            entity, ("one", self._reference(entity, explain), entity.name, inputs, context), timeout
+        )
         if status == "error":
             raise payload
         return payload
@@ -256,15 +259,14 @@ def _find_reference(entity: Any, explain: str | None = None) -> tuple[str, str |
         return module.__name__, getattr(module, "__file__", None), attribute
     raise TaskNotImportable(
         f"task {entity.name!r} cannot run in a worker process: it is not bound to a name at the top level "
-        "of a module, so a worker cannot find it; "
-        + (explain or "define it at module level, or run without processes")
+        "of a module, so a worker cannot find it; " + (explain or "define it at module level, or run without processes")
     )
 
 
 class _Worker:
     """One worker process and the connection to it."""
 
-    __slots__ = ("process", "connection")
+    __slots__ = ("connection", "process")
 
     def __init__(self, process: Any, connection: Any) -> None:
         self.process = process

@@ -42,8 +42,18 @@ class _Shown:
     """A node shown on its own, with the counts of the children it started."""
 
     __slots__ = (
-        "done", "entity", "expected", "failed", "lines", "path", "reported", "reported_tenth", "retries", "running",
-        "started", "top_level",
+        "done",
+        "entity",
+        "expected",
+        "failed",
+        "lines",
+        "path",
+        "reported",
+        "reported_tenth",
+        "retries",
+        "running",
+        "started",
+        "top_level",
     )
 
     def __init__(self, path: str, entity: str, started: dt.datetime, top_level: bool) -> None:
@@ -95,7 +105,7 @@ class ProgressDisplay:
         self._execution = event.execution_id if event is not None else None
         self._kind = event.kind if event is not None else ""
         self._entity = event.entity if event is not None else ""
-        self._started = event.time if event is not None else dt.datetime.now(dt.timezone.utc)
+        self._started = event.time if event is not None else dt.datetime.now(dt.UTC)
         self._clock = time.monotonic()  # the live status's elapsed time, whatever the wall clock does
         self._total = event.nodes if event is not None else 0
         self._shown: dict[str, _Shown] = {}  # running shown nodes, in start order

@@ -137,7 +137,7 @@ class _Shape:
     node's upstream list is built from its bindings on every call).
     """
 
-    __slots__ = ("consumers", "fingerprint", "__weakref__")
+    __slots__ = ("__weakref__", "consumers", "fingerprint")
 
     def __init__(self, workflow: Any) -> None:
         import zlib  # a change detector, not a security hash
@@ -203,7 +203,7 @@ def child_name(path: str, parent: str) -> str:
 class _Elements:
     """A map's elements as its lanes fill ``outcomes`` (outputs by name, an exception, or None)."""
 
-    __slots__ = ("entity", "outcomes", "written", "low", "started")
+    __slots__ = ("entity", "low", "outcomes", "started", "written")
 
     def __init__(self, entity: Any, outcomes: list[Any], started: float) -> None:
         self.entity = entity
@@ -232,14 +232,18 @@ class _Elements:
         failed = sum(failures)
         succeeded = len(outcomes) - outcomes.count(None) - failed
         written = self.written
-        untaken = [index for index in itertools.compress(range(len(outcomes)), failures) if not written[index]] if failed else []
+        untaken = (
+            [index for index in itertools.compress(range(len(outcomes)), failures) if not written[index]]
+            if failed
+            else []
+        )
         return succeeded, failed, untaken
 
 
 class _Children:
     """What the recorder knows of the children of one node while it runs."""
 
-    __slots__ = ("pending", "succeeded", "failed", "elements")
+    __slots__ = ("elements", "failed", "pending", "succeeded")
 
     def __init__(self) -> None:
         self.pending: list[tuple[str, Any, Any]] = []  # (name, entity, outputs) finished, not written
@@ -252,8 +256,17 @@ class _Recording:
     """What the recorder's thread knows of one execution while it runs."""
 
     __slots__ = (
-        "attempts", "consumers", "done", "fingerprints", "started", "children", "finished_parents", "resumed",
-        "enclosing", "owners", "closed",
+        "attempts",
+        "children",
+        "closed",
+        "consumers",
+        "done",
+        "enclosing",
+        "fingerprints",
+        "finished_parents",
+        "owners",
+        "resumed",
+        "started",
     )
 
     def __init__(self, resumed: float | None = None) -> None:
@@ -396,7 +409,9 @@ class Recorder:
 
     def _following_elements(self) -> bool:
         return any(
-            children.elements is not None for recording in self._recordings.values() for children in recording.children.values()
+            children.elements is not None
+            for recording in self._recordings.values()
+            for children in recording.children.values()
         )
 
     def _report(self, error: BaseException) -> None:
@@ -502,11 +517,24 @@ class Recorder:
                         children.failed += 1
                 if recording.resumed is not None and path in recording.children:
                     stale.append((execution_id, path, recording.resumed))
-                rows.append((  # a child's start is not kept: its failure's time stands for it
-                    execution_id, path, parent, name_of(entity), "failed", recording.attempts.pop(path, 0) + 1,
-                    began[0] if began else (when if parent is not None else None), when, describe_error(error), None, None,
-                    recording.fingerprints.get(path), None, None,
-                ))
+                rows.append(
+                    (  # a child's start is not kept: its failure's time stands for it
+                        execution_id,
+                        path,
+                        parent,
+                        name_of(entity),
+                        "failed",
+                        recording.attempts.pop(path, 0) + 1,
+                        began[0] if began else (when if parent is not None else None),
+                        when,
+                        describe_error(error),
+                        None,
+                        None,
+                        recording.fingerprints.get(path),
+                        None,
+                        None,
+                    )
+                )
             elif kind == NODE_RETRIED:
                 recording.attempts[item[2]] = item[3]
             elif kind == GRAPH:
@@ -578,10 +606,23 @@ class Recorder:
             dropped = inner.get((id(recording), path))
             if dropped:
                 counted = ((counted[0] or 0) + dropped, counted[1] or 0)
-            rows.append((
-                execution_id, path, parent, name_of(entity), "succeeded", recording.attempts.pop(path, 0) + 1,
-                began[0] if began else None, when, note, file, state, recording.fingerprints.get(path), *counted,
-            ))
+            rows.append(
+                (
+                    execution_id,
+                    path,
+                    parent,
+                    name_of(entity),
+                    "succeeded",
+                    recording.attempts.pop(path, 0) + 1,
+                    began[0] if began else None,
+                    when,
+                    note,
+                    file,
+                    state,
+                    recording.fingerprints.get(path),
+                    *counted,
+                )
+            )
         # Children of a child that finished (an element that is itself a map or a dynamic task).
         for recording, execution_id, parent in parents_done:
             if recording.resumed is not None:
@@ -592,10 +633,24 @@ class Recorder:
             began = recording.started.get(path)
             if began is not None:  # still running when the batch was written
                 when, parent, entity = began
-                rows.append((
-                    execution_id, path, parent, name_of(entity), "running", recording.attempts.get(path, 0) + 1,
-                    when, None, None, None, None, recording.fingerprints.get(path), None, None,
-                ))
+                rows.append(
+                    (
+                        execution_id,
+                        path,
+                        parent,
+                        name_of(entity),
+                        "running",
+                        recording.attempts.get(path, 0) + 1,
+                        when,
+                        None,
+                        None,
+                        None,
+                        None,
+                        recording.fingerprints.get(path),
+                        None,
+                        None,
+                    )
+                )
         if self._connection is None:
             self._connection = store.connect()
         store.write_rows(self._connection, statements, rows, chunks, stale)
@@ -626,11 +681,25 @@ class Recorder:
                     rows.append(self._failed_element(execution_id, parent, elements, index, name_of))
         return succeeded, failed
 
-    def _failed_element(self, execution_id: str, parent: str, elements: _Elements, index: int, name_of: Any) -> tuple[Any, ...]:
+    def _failed_element(
+        self, execution_id: str, parent: str, elements: _Elements, index: int, name_of: Any
+    ) -> tuple[Any, ...]:
         error = elements.outcomes[index]
         return (
-            execution_id, f"{parent}-{index}", parent, name_of(elements.entity), "failed", 1, elements.started, None,
-            describe_error(error), None, None, entity_fingerprint(elements.entity), None, None,
+            execution_id,
+            f"{parent}-{index}",
+            parent,
+            name_of(elements.entity),
+            "failed",
+            1,
+            elements.started,
+            None,
+            describe_error(error),
+            None,
+            None,
+            entity_fingerprint(elements.entity),
+            None,
+            None,
         )
 
     def _write_children(self, rows: list[tuple[Any, ...]], name_of: Any) -> list[tuple[Any, ...]]:
@@ -670,7 +739,13 @@ class Recorder:
         return chunks
 
     def _element_chunk(
-        self, execution_id: str, parent: str, elements: _Elements, taken: list[int], rows: list[tuple[Any, ...]], name_of: Any
+        self,
+        execution_id: str,
+        parent: str,
+        elements: _Elements,
+        taken: list[int],
+        rows: list[tuple[Any, ...]],
+        name_of: Any,
     ) -> tuple[Any, ...] | None:
         """Write the map elements ``taken`` (failures as rows); give the chunk's row, or None."""
         outcomes, entity = elements.outcomes, elements.entity
@@ -759,8 +834,22 @@ class Recorder:
         except Exception as error:
             note = f"inputs not recorded: {describe_error(error)}"
         row = (
-            execution_id, entity_name(entity), kind, module, os.path.abspath(file) if file else None, "running",
-            started, None, None, inputs_file, None, note, host, pid, 0, graph_fingerprint(entity),
+            execution_id,
+            entity_name(entity),
+            kind,
+            module,
+            os.path.abspath(file) if file else None,
+            "running",
+            started,
+            None,
+            None,
+            inputs_file,
+            None,
+            note,
+            host,
+            pid,
+            0,
+            graph_fingerprint(entity),
         )
         return INSERT_EXECUTION, row
 
@@ -811,7 +900,11 @@ def _literal_map(values: dict[str, Any], types: dict[str, Any], entity: Any, dir
         return plain
     from taskloom.core.type_engine import TypeEngine
 
-    label = None if entity is None else f"{'task' if hasattr(entity, 'task_function') else 'entity'} {entity_name(entity)!r}"
+    label = (
+        None
+        if entity is None
+        else f"{'task' if hasattr(entity, 'task_function') else 'entity'} {entity_name(entity)!r}"
+    )
     return TypeEngine.dict_to_literal_map(None, values, types, entity=label, direction=direction)
 
 

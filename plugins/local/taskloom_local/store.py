@@ -46,7 +46,8 @@ import dataclasses
 import datetime as dt
 import os
 import re
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from taskloom.exceptions.system import SystemException
 from taskloom.exceptions.user import UserValueError
@@ -457,7 +458,9 @@ class ExecutionStore:
         literals = self._load(execution_id, relative)
         if isinstance(literals, PlainValues):
             if types is None:
-                raise ValueError(f"{relative} of execution {execution_id} holds plain values: reading needs their types")
+                raise ValueError(
+                    f"{relative} of execution {execution_id} holds plain values: reading needs their types"
+                )
             try:
                 return literals.to_literal_map(types)
             except ValueError as error:
@@ -476,7 +479,9 @@ class ExecutionStore:
         except Exception as error:  # truncated, or written by another version
             raise ValueError(f"{relative} of execution {execution_id} is not a literal map: {error}") from error
 
-    def read_values(self, execution_id: str, relative: str, types: dict[str, Any], *, entity: str, direction: str) -> dict[str, Any]:
+    def read_values(
+        self, execution_id: str, relative: str, types: dict[str, Any], *, entity: str, direction: str
+    ) -> dict[str, Any]:
         """The Python values of ``types`` in the execution's literal file ``relative``."""
         from taskloom.core.type_engine import TypeEngine
 
@@ -554,7 +559,9 @@ class ExecutionStore:
         with self._reading() as connection:
             if connection is None:
                 return None
-            row = connection.execute(f"SELECT {_EXECUTION_COLUMNS} FROM executions WHERE id = ?", (execution_id,)).fetchone()
+            row = connection.execute(
+                f"SELECT {_EXECUTION_COLUMNS} FROM executions WHERE id = ?", (execution_id,)
+            ).fetchone()
         return None if row is None else ExecutionRecord(*row)
 
     def executions(self, limit: int | None = None) -> list[ExecutionRecord]:
@@ -650,7 +657,8 @@ class ExecutionStore:
                     [value for values in chunk for value in values],
                 )
             connection.executemany(
-                "INSERT OR REPLACE INTO children (execution, parent, number, file, count) VALUES (?, ?, ?, ?, ?)", children
+                "INSERT OR REPLACE INTO children (execution, parent, number, file, count) VALUES (?, ?, ?, ?, ?)",
+                children,
             )
             connection.execute("COMMIT")
         except BaseException:
@@ -683,7 +691,7 @@ class ChildRecords:
     one item per child (a hundred thousand elements pickle as a few lists, not as many objects).
     """
 
-    __slots__ = ("names", "fingerprints", "outputs", "columns")
+    __slots__ = ("columns", "fingerprints", "names", "outputs")
 
     def __init__(
         self,
@@ -710,7 +718,8 @@ class ChildRecords:
         if self.columns is not None:
             columns, type_names = self.columns.values, self.columns.type_names
             outputs: list[Any] = [
-                PlainValues({name: column[index] for name, column in columns.items()}, type_names) for index in range(count)
+                PlainValues({name: column[index] for name, column in columns.items()}, type_names)
+                for index in range(count)
             ]
         else:
             outputs = self.outputs or [None] * count
@@ -741,11 +750,11 @@ def make_private_directory(path: str) -> None:
 
 
 #: SQL the recorder runs for execution rows.
-INSERT_EXECUTION = (
-    f"INSERT OR REPLACE INTO executions ({_EXECUTION_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-)
+INSERT_EXECUTION = f"INSERT OR REPLACE INTO executions ({_EXECUTION_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 RESUME_EXECUTION = "UPDATE executions SET status = 'running', finished = NULL, error = NULL, host = ?, pid = ?, resumes = resumes + 1 WHERE id = ?"
-FINISH_EXECUTION = "UPDATE executions SET status = ?, finished = ?, error = ?, outputs = ?, note = COALESCE(?, note) WHERE id = ?"
+FINISH_EXECUTION = (
+    "UPDATE executions SET status = ?, finished = ?, error = ?, outputs = ?, note = COALESCE(?, note) WHERE id = ?"
+)
 
 
 #: Columns added after the tables were first made, by table: a store made before gets them.
@@ -780,7 +789,7 @@ def _file_name(text: str) -> str:
 def _iso(timestamp: float | None) -> str | None:
     if timestamp is None:
         return None
-    return dt.datetime.fromtimestamp(timestamp, dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return dt.datetime.fromtimestamp(timestamp, dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def parse_age(text: str) -> dt.timedelta:

@@ -10,9 +10,8 @@ import time
 
 import pytest
 
-from taskloom import Cache, LaunchPlan, task, workflow
-
 from plugins.local.tests.opaque import Opaque, OpaqueTransformer
+from taskloom import Cache, LaunchPlan, task, workflow
 
 
 @pytest.fixture(autouse=True)
@@ -154,14 +153,21 @@ def test_loom_cache_lists_and_clears(private_cache):
     _, run, _ = counted("cache.cli", cache=True, cache_version="9")
     run(x=1), run(x=2)
     env = dict(os.environ)
-    listing = subprocess.run([sys.executable, "-m", "taskloom.cli", "cache", "list"], capture_output=True, text=True, env=env)
+    listing = subprocess.run(
+        [sys.executable, "-m", "taskloom.cli", "cache", "list"], capture_output=True, text=True, env=env
+    )
     assert listing.returncode == 0, listing.stderr
     assert sum(line.startswith("cache.cli") for line in listing.stdout.splitlines()) == 2
     cleared = subprocess.run(
-        [sys.executable, "-m", "taskloom.cli", "cache", "clear", "--task", "cache.cli"], capture_output=True, text=True, env=env
+        [sys.executable, "-m", "taskloom.cli", "cache", "clear", "--task", "cache.cli"],
+        capture_output=True,
+        text=True,
+        env=env,
     )
     assert cleared.stdout.strip() == "Removed 2 cached entries."
-    empty = subprocess.run([sys.executable, "-m", "taskloom.cli", "cache", "list"], capture_output=True, text=True, env=env)
+    empty = subprocess.run(
+        [sys.executable, "-m", "taskloom.cli", "cache", "list"], capture_output=True, text=True, env=env
+    )
     assert empty.stdout.startswith("The cache is empty")
 
 
@@ -169,7 +175,7 @@ def test_loom_cache_lists_and_clears(private_cache):
 
 LOOM = os.path.join(os.path.dirname(sys.executable), "loom")
 
-PROJECT = '''
+PROJECT = """
 import os
 from taskloom import task, workflow
 
@@ -189,7 +195,7 @@ def wf() -> {output}:
 
 if __name__ == "__main__":
     print(wf())
-'''
+"""
 
 
 def write_project(directory, body, output="str", version=', cache_version="1"', helpers=""):
@@ -295,6 +301,7 @@ def test_an_entry_of_another_output_type_is_a_miss_with_a_warning(tmp_path):
 
 # --- a private cache (issue 19) --------------------------------------------------------------
 
+
 def mode(path):
     return oct(os.stat(path).st_mode & 0o777)
 
@@ -314,7 +321,9 @@ def test_the_cache_is_private_to_its_user_whatever_the_umask(tmp_path, monkeypat
             reader.execute("SELECT count(*) FROM entries").fetchone()
             run(x=2)
             assert {name: mode(tmp_path / "private" / name) for name in os.listdir(tmp_path / "private")} == {
-                "cache.sqlite": "0o600", "cache.sqlite-wal": "0o600", "cache.sqlite-shm": "0o600"
+                "cache.sqlite": "0o600",
+                "cache.sqlite-wal": "0o600",
+                "cache.sqlite-shm": "0o600",
             }
         finally:
             reader.close()
@@ -344,6 +353,7 @@ def test_an_existing_directory_named_by_taskloom_cache_path_is_left_as_it_is(tmp
 
 
 # --- entries that cannot be used are misses (issue 19) ------------------------------------------
+
 
 def test_an_entry_that_cannot_be_read_back_is_a_miss_with_a_warning(private_cache, capfd):
     import sqlite3
@@ -436,7 +446,7 @@ def test_a_module_run_with_python_m_is_keyed_as_when_it_is_imported(tmp_path):
         "@task(cache=True, cache_version='1')\ndef f(x: int) -> int:\n    return x\n\n"
         "print(LocalCache.key(f, {'x': 1})[:2])\n"
     )
-    run = dict(capture_output=True, text=True, timeout=120)
+    run = {"capture_output": True, "text": True, "timeout": 120}
     as_main = subprocess.run([sys.executable, "-m", "pkg.tasks"], cwd=tmp_path / "root", **run)
     imported = subprocess.run([sys.executable, "-c", "import pkg.tasks"], cwd=tmp_path / "root", **run)
     assert as_main.returncode == imported.returncode == 0, as_main.stderr + imported.stderr

@@ -24,6 +24,7 @@ LOOM = os.path.join(os.path.dirname(sys.executable), "loom")
 
 # --- making faults ---------------------------------------------------------------------------
 
+
 def mount_tmpfs(directory, options):
     """Mount a tmpfs on ``directory`` (skipping the test if this machine does not let us)."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -144,10 +145,18 @@ def is_a_directory(tmp_path, mounts):
 
 
 FAULTS = [
-    corrupt_random, corrupt_pages, corrupt_truncated, newer_layout,
-    read_only_with_entries, read_only_empty, read_only_no_directory,
-    full_before_first_use, full_while_writing,
-    not_a_directory, nested_not_a_directory, is_a_directory,
+    corrupt_random,
+    corrupt_pages,
+    corrupt_truncated,
+    newer_layout,
+    read_only_with_entries,
+    read_only_empty,
+    read_only_no_directory,
+    full_before_first_use,
+    full_while_writing,
+    not_a_directory,
+    nested_not_a_directory,
+    is_a_directory,
 ]
 
 
@@ -171,8 +180,9 @@ def warnings_in(stderr):
 
 # --- a workflow runs, uncached, and says so once ---------------------------------------------
 
+
 def test_a_workflow_with_a_cached_task_runs_uncached_with_one_warning(broken, capfd):
-    path, reason, fault = broken
+    path, reason, _fault = broken
     ran = []
 
     @task(cache=True, cache_version="1")
@@ -198,7 +208,7 @@ def test_a_workflow_with_a_cached_task_runs_uncached_with_one_warning(broken, ca
 
 
 def test_a_workflow_script_runs_uncached_in_a_subprocess(broken, tmp_path):
-    path, reason, fault = broken
+    path, reason, _fault = broken
     script = tmp_path / "flows.py"
     script.write_text(
         "from taskloom import task, workflow\n\n"
@@ -216,6 +226,7 @@ def test_a_workflow_script_runs_uncached_in_a_subprocess(broken, tmp_path):
 
 
 # --- loom cache list and clear ---------------------------------------------------------------
+
 
 def test_loom_cache_list_says_in_one_line_why_the_cache_is_unreadable(broken):
     path, reason, fault = broken

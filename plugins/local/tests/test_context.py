@@ -93,7 +93,10 @@ def test_a_missing_secret_names_group_and_key(monkeypatch, tmp_path):
     def connect() -> str:
         return current_context().secrets.get("db", "missing")
 
-    with pytest.raises(SecretNotFoundError, match=r"secret group='db' key='missing' not found: set the environment variable _FSEC_DB_MISSING"):
+    with pytest.raises(
+        SecretNotFoundError,
+        match=r"secret group='db' key='missing' not found: set the environment variable _FSEC_DB_MISSING",
+    ):
         connect()
 
 

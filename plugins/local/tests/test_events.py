@@ -70,7 +70,14 @@ def test_nobody_listening_gives_the_silent_announcer():
 def test_a_workflow_run_announces_the_execution_and_each_node(recorder):
     assert twice(x=1) == 4
     names = [name for name, _ in recorder.events]
-    assert names == ["execution started", "node started", "node finished", "node started", "node finished", "execution finished"]
+    assert names == [
+        "execution started",
+        "node started",
+        "node finished",
+        "node started",
+        "node finished",
+        "execution finished",
+    ]
     started, finished = recorder.of("execution started")[0], recorder.of("execution finished")[0]
     assert started.kind == "workflow" and started.nodes == 2 and started.entity == twice.name
     assert finished.error is None and finished.execution_id == started.execution_id

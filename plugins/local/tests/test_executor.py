@@ -282,7 +282,10 @@ def test_a_timed_out_attempt_is_stopped_before_its_retry_starts(tmp_path):
     from taskloom.exceptions.user import UserTimeoutError
 
     log = tmp_path / "attempts.log"
-    with pytest.raises(UserTimeoutError, match=r"task '.*stuck_in_a_process' did not finish within its timeout of 0:00:01; its worker process was killed"):
+    with pytest.raises(
+        UserTimeoutError,
+        match=r"task '.*stuck_in_a_process' did not finish within its timeout of 0:00:01; its worker process was killed",
+    ):
         LocalExecutor().execute(stuck_in_a_process, {"seconds": 4.0, "log": str(log)})
     time.sleep(4.5)  # long enough for any attempt still running to reach its side effect
     lines = log.read_text().splitlines()
@@ -308,7 +311,9 @@ def test_a_task_with_a_timeout_that_a_worker_cannot_find_is_a_clear_error():
     def local_only(x: int) -> int:
         return x
 
-    with pytest.raises(TaskNotImportable, match="it has a timeout, so it runs in a worker process.*TASKLOOM_TIMEOUTS=threads"):
+    with pytest.raises(
+        TaskNotImportable, match="it has a timeout, so it runs in a worker process.*TASKLOOM_TIMEOUTS=threads"
+    ):
         LocalExecutor().execute(local_only, {"x": 1})
 
 
@@ -331,7 +336,10 @@ def test_on_threads_a_timed_out_attempt_keeps_running_and_a_warning_says_so(monk
 
     try:
         with pytest.warns(RuntimeWarning, match="cannot be stopped and keeps running"):
-            with pytest.raises(UserTimeoutError, match=r"task '.*stuck' did not finish within its timeout of 0:00:01 \(its thread keeps running\)"):
+            with pytest.raises(
+                UserTimeoutError,
+                match=r"task '.*stuck' did not finish within its timeout of 0:00:01 \(its thread keeps running\)",
+            ):
                 run(x=1)
     finally:
         release.set()  # let the abandoned threads end

@@ -12,6 +12,7 @@ import threading
 import time
 
 import pytest
+
 from taskloom import approve, current_context, sleep, task, wait_for_input, workflow
 from taskloom.core.gate import clear_signals, send_signal, waiting_gates
 from taskloom.exceptions.user import DisapprovalError, TypeTransformerFailedError, UserTimeoutError
@@ -108,7 +109,7 @@ def start(entity, **inputs):
     def run():
         try:
             outcome["result"] = entity(**inputs)
-        except Exception as error:  # noqa: BLE001 - handed to the test, which raises it
+        except Exception as error:
             outcome["error"] = error
 
     thread = threading.Thread(target=run, daemon=True)
@@ -210,7 +211,9 @@ def test_without_a_signal_the_gate_fails_when_its_timeout_is_up(entity, inputs, 
 
 def test_a_value_of_the_wrong_type_fails_the_node_naming_gate_type_and_value():
     send_signal(None, "answer", "forty")
-    with pytest.raises(TypeTransformerFailedError, match=r"gate 'answer': signal 'answer' expects int, got str 'forty'"):
+    with pytest.raises(
+        TypeTransformerFailedError, match=r"gate 'answer': signal 'answer' expects int, got str 'forty'"
+    ):
         asks()
 
 
@@ -268,7 +271,13 @@ def flows(tmp_path):
 
 def loom(*arguments, **options):
     return subprocess.run(
-        [*LOOM, *arguments], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL, check=False, **options
+        [*LOOM, *arguments],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        check=False,
+        **options,
     )
 
 
@@ -338,7 +347,6 @@ def test_on_a_terminal_the_gates_ask_and_ask_again_when_the_answer_does_not_pars
         os.close(leader)
     assert process.returncode == 0, "".join(errors)
     assert output.splitlines()[0] == "43"
-
 
 
 @task

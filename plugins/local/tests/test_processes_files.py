@@ -8,6 +8,7 @@ import dataclasses
 import os
 
 import pytest
+
 from taskloom import map_task, task, workflow
 from taskloom.types.directory import FlyteDirectory
 from taskloom.types.file import FlyteFile
@@ -97,7 +98,9 @@ def files_everywhere(directory: str) -> tuple[str, list[str], list[str], str, in
 
 @pytest.mark.parametrize("processes", [1, 2])
 def test_files_and_directories_cross_the_process_pool_in_every_shape(tmp_path, processes):
-    one, texts, listing, opened, rows = LocalExecutor(processes=processes).execute(files_everywhere, {"directory": str(tmp_path)})
+    one, texts, listing, opened, rows = LocalExecutor(processes=processes).execute(
+        files_everywhere, {"directory": str(tmp_path)}
+    )
     assert one.startswith("one.txt from ") and int(one.split()[-1]) != os.getpid()  # written by a worker
     assert [text.split()[0] for text in texts] == ["one.txt", "two.txt", "one.txt"]
     assert listing == ["part0.txt", "part1.txt", "part2.txt"]

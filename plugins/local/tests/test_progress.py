@@ -7,11 +7,12 @@ import io
 import re
 
 import pytest
+
 from taskloom import task, workflow
 from taskloom.core.events import ExecutionEvent, NodeEvent
 from taskloom_local.progress import CHILD_LINES, ProgressDisplay
 
-T0 = dt.datetime(2024, 5, 1, 12, 0, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2024, 5, 1, 12, 0, 0, tzinfo=dt.UTC)
 RUN = "x1"
 
 

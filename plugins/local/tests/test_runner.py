@@ -205,7 +205,11 @@ def test_map_gives_each_elements_outputs_or_exception_in_order():
     with task_runner() as runner:
         outcomes = runner.map(checked_half, [{"x": i} for i in range(5)], concurrency=3)
     assert [outcome if isinstance(outcome, dict) else type(outcome) for outcome in outcomes] == [
-        {"o0": 0}, ValueError, {"o0": 1}, ValueError, {"o0": 2}
+        {"o0": 0},
+        ValueError,
+        {"o0": 1},
+        ValueError,
+        {"o0": 2},
     ]
 
 
@@ -221,7 +225,10 @@ def test_map_starts_nothing_more_once_on_done_says_stop():
 
     with task_runner() as runner:
         outcomes = runner.map(
-            record_index, [{"x": i} for i in range(5)], concurrency=1, on_done=lambda index, outcome: isinstance(outcome, Exception)
+            record_index,
+            [{"x": i} for i in range(5)],
+            concurrency=1,
+            on_done=lambda index, outcome: isinstance(outcome, Exception),
         )
     assert seen == [0, 1] and outcomes[2:] == [None, None, None]
 

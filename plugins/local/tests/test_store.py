@@ -9,14 +9,14 @@ import pickle
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from plugins.local.tests.opaque import Opaque, OpaqueTransformer
 from taskloom import task, workflow
 from taskloom.core.type_engine import TypeEngine
 from taskloom.exceptions.user import FlyteRecoverableException
 from taskloom_local import recorder
 from taskloom_local.executor import LocalExecutor
 from taskloom_local.store import STORED, SUPERSEDED, UNRECORDED, ExecutionStore, PlainValues, ResumeError, parse_age
-
-from plugins.local.tests.opaque import Opaque, OpaqueTransformer
 
 LOG: list[str] = []  # what the tasks of this module ran, in order
 BROKEN: set[str] = set()  # the tasks that fail while their name is here
@@ -177,7 +177,12 @@ def test_a_literal_file_is_replaced_whole_or_not_at_all(private_store, monkeypat
 def test_a_successful_run_records_the_execution_its_inputs_outputs_and_every_node(private_store):
     assert wide(n=3) == "6:3/1.5,4/2.0,5/2.5,6/3.0"
     record = last_execution(private_store)
-    assert (record.entity, record.kind, record.status, record.state) == (wide.name, "workflow", "succeeded", "succeeded")
+    assert (record.entity, record.kind, record.status, record.state) == (
+        wide.name,
+        "workflow",
+        "succeeded",
+        "succeeded",
+    )
     assert record.finished >= record.started and record.pid == os.getpid() and record.error is None
     assert private_store.read_values(record.id, record.inputs, {"n": int}, entity="e", direction="input") == {"n": 3}
     outputs = private_store.read_values(record.id, record.outputs, {"o0": str}, entity="e", direction="output")
@@ -369,9 +374,11 @@ def test_a_store_made_before_a_column_was_added_gets_it(private_store):
 
     os.makedirs(private_store.directory)
     with sqlite3.connect(private_store.path) as connection:
-        connection.execute("CREATE TABLE executions (id TEXT PRIMARY KEY, entity TEXT NOT NULL, kind TEXT NOT NULL, "
-                           "module TEXT, file TEXT, status TEXT NOT NULL, started REAL NOT NULL, finished REAL, error TEXT, "
-                           "inputs TEXT, outputs TEXT, note TEXT, host TEXT, pid INTEGER, resumes INTEGER NOT NULL DEFAULT 0)")
+        connection.execute(
+            "CREATE TABLE executions (id TEXT PRIMARY KEY, entity TEXT NOT NULL, kind TEXT NOT NULL, "
+            "module TEXT, file TEXT, status TEXT NOT NULL, started REAL NOT NULL, finished REAL, error TEXT, "
+            "inputs TEXT, outputs TEXT, note TEXT, host TEXT, pid INTEGER, resumes INTEGER NOT NULL DEFAULT 0)"
+        )
     assert chain(x=1) == 32
     assert last_execution(private_store).graph is not None
 
@@ -421,6 +428,12 @@ def test_prune_deletes_old_executions_with_their_nodes_and_files(private_store):
 
 
 def test_ages_are_read_as_seconds_minutes_hours_days_and_weeks():
-    assert [parse_age(text).total_seconds() for text in ("45s", "30m", "12h", "7d", "2w")] == [45, 1800, 43200, 604800, 1209600]
+    assert [parse_age(text).total_seconds() for text in ("45s", "30m", "12h", "7d", "2w")] == [
+        45,
+        1800,
+        43200,
+        604800,
+        1209600,
+    ]
     with pytest.raises(ValueError, match="not an age"):
         parse_age("7 days")

@@ -13,11 +13,12 @@ import subprocess
 import sys
 
 import pytest
+
 from taskloom import task, workflow
 from taskloom_local.executor import LocalExecutor
 from taskloom_local.store import ExecutionStore, StoreUnreadable
 
-SCRIPT = '''
+SCRIPT = """
 from taskloom import task, workflow
 
 @task
@@ -27,7 +28,7 @@ def add(a: int, b: int) -> int:
 @workflow
 def wf() -> int:
     return add(a=add(a=1, b=2), b=3)
-'''
+"""
 
 
 @pytest.fixture
@@ -51,7 +52,9 @@ def loom(arguments, data):
 def mounted(directory, options: str):
     """A tmpfs at ``directory`` with ``options`` (``ro``, ``size=64k``); skips where mounting is not allowed."""
     directory.mkdir(exist_ok=True)
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(directory)], capture_output=True, text=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(directory)], capture_output=True, text=True
+    )
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here ({done.stderr.strip()}); needs root")
     try:
@@ -79,11 +82,18 @@ def test_a_damaged_store_warns_once_and_the_run_goes_on(flows, tmp_path, kind):
     done = loom(["run", "--progress", "never", str(flows), "wf"], data)
     assert done.returncode == 0 and done.stdout == "6\n"
     warnings = [line for line in done.stderr.splitlines() if line]
-    assert len(warnings) == 1 and warnings[0].startswith("taskloom: cannot record executions (") and str(data) in warnings[0]
+    assert (
+        len(warnings) == 1
+        and warnings[0].startswith("taskloom: cannot record executions (")
+        and str(data) in warnings[0]
+    )
 
 
 @pytest.mark.parametrize("kind", ["corrupt", "truncated", "not a directory"])
-@pytest.mark.parametrize("command", [["executions", "list"], ["executions", "show", "lsomething"], ["executions", "prune", "--older-than", "1d"]])
+@pytest.mark.parametrize(
+    "command",
+    [["executions", "list"], ["executions", "show", "lsomething"], ["executions", "prune", "--older-than", "1d"]],
+)
 def test_loom_executions_on_a_damaged_store_is_one_clear_line(tmp_path, kind, command):
     data = damaged(tmp_path, kind)
     done = loom(command, data)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import math
-import typing
 from typing import Any
 
 from taskloom.core.base_task import PythonTask
@@ -41,7 +40,9 @@ class MapTaskError(UserException):
 
     error_code = "USER:MapTaskFailed"
 
-    def __init__(self, message: str, *, succeeded: int, total: int, required: int, errors: dict[int, BaseException]) -> None:
+    def __init__(
+        self, message: str, *, succeeded: int, total: int, required: int, errors: dict[int, BaseException]
+    ) -> None:
         super().__init__(message)
         self.succeeded = succeeded
         self.total = total
@@ -251,7 +252,9 @@ class ArrayNodeMapTask(PythonTask):
             message += f"; {not_started} not started"
         ordered = sorted(errors.items())
         if ordered:
-            shown = "; ".join(f"element {index}: {type(error).__name__}: {error}" for index, error in ordered[:SHOWN_ERRORS])
+            shown = "; ".join(
+                f"element {index}: {type(error).__name__}: {error}" for index, error in ordered[:SHOWN_ERRORS]
+            )
             more = f" (and {len(ordered) - SHOWN_ERRORS} more)" if len(ordered) > SHOWN_ERRORS else ""
             message += f". Errors: {shown}{more}"
         failure = MapTaskError(message, succeeded=succeeded, total=count, required=required, errors=dict(ordered))
@@ -265,7 +268,7 @@ class _Progress:
     started), errors by index, how many started; ``hopeless`` once too many failed to succeed.
     """
 
-    __slots__ = ("count", "required", "run_all", "results", "errors", "started")
+    __slots__ = ("count", "errors", "required", "results", "run_all", "started")
 
     def __init__(self, count: int, required: int, run_all: bool) -> None:
         self.count = count
@@ -309,9 +312,7 @@ def map_task(
     Errors in the arguments raise :class:`~taskloom.exceptions.user.ValidationError` naming the target.
     """
     if getattr(target, "is_launch_plan", False):
-        raise ValidationError(
-            f"map_task: cannot map launch plan {target.name!r}; only tasks can be mapped in taskloom"
-        )
+        raise ValidationError(f"map_task: cannot map launch plan {target.name!r}; only tasks can be mapped in taskloom")
     return ArrayNodeMapTask(
         target,
         concurrency=concurrency,
@@ -400,7 +401,7 @@ def _list_interface(interface: Any, bound: set[str], *, optional_outputs: bool) 
         # needed (flytekit does the same); bind it with functools.partial to pass one value to all.
         inputs[name] = (python_type, default) if name in bound else list[python_type]  # type: ignore[valid-type]
     outputs = {
-        name: list[typing.Optional[python_type]] if optional_outputs else list[python_type]  # type: ignore[valid-type]
+        name: list[python_type | None] if optional_outputs else list[python_type]  # type: ignore[valid-type]
         for name, python_type in interface.outputs.items()
     }
     return Interface(inputs, outputs, output_tuple_name=interface.output_tuple_name)

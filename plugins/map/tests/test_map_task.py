@@ -5,14 +5,14 @@ Everything runs through the local executor (the default), directly or inside wor
 
 from __future__ import annotations
 
-import re
-
 import datetime as dt
 import functools
+import re
 import threading
 import typing
 
 import pytest
+
 import taskloom
 from taskloom import (
     PythonFunctionTask,

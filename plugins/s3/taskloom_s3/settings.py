@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 #: The retry modes botocore knows; ``standard`` and ``adaptive`` retry throttling with back-off.
 RETRY_MODES = ("legacy", "standard", "adaptive")
@@ -76,9 +77,7 @@ class S3Settings:
         )
 
 
-def read_settings(
-    environ: Mapping[str, str] | None = None, section: Mapping[str, Any] | None = None
-) -> S3Settings:
+def read_settings(environ: Mapping[str, str] | None = None, section: Mapping[str, Any] | None = None) -> S3Settings:
     """Resolve the settings from ``environ`` (default ``os.environ``) and the ``[s3]`` ``section``
     (default: read from taskloom's configuration file).
 

@@ -258,9 +258,7 @@ def start_seaweedfs(
         "-webdav=false",
         *extra_arguments,
     ]
-    environment = {
-        key: value for key, value in os.environ.items() if not key.startswith("AWS_") and key != "S3_BUCKET"
-    }
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("AWS_") and key != "S3_BUCKET"}
     environment.update(AWS_ACCESS_KEY_ID=access_key, AWS_SECRET_ACCESS_KEY=secret_key, TMPDIR=runtime)
     log_path = os.path.join(directory, "weed.log")
     with open(log_path, "wb") as log:
@@ -270,9 +268,7 @@ def start_seaweedfs(
     # weed names its gRPC sockets /tmp/seaweedfs-<service>-grpc-<port>.sock whatever $TMPDIR says, and
     # does not always remove them: these names are this server's, removed once it has stopped.
     leftovers = [runtime, *(f"/tmp/seaweedfs-{name}-grpc-{port}.sock" for name, port in grpc.items())]
-    server = S3Server(
-        "seaweedfs", f"http://{HOST}:{ports['s3']}", access_key, secret_key, process, log_path, leftovers
-    )
+    server = S3Server("seaweedfs", f"http://{HOST}:{ports['s3']}", access_key, secret_key, process, log_path, leftovers)
     try:
         _wait_until(lambda: server.client().list_buckets(), process, "SeaweedFS (weed mini)", log_path, timeout)
     except BaseException:

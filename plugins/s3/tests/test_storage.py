@@ -124,9 +124,13 @@ def test_an_unknown_access_key_is_access_denied(s3, bucket, monkeypatch, tmp_pat
 
 
 def test_an_unknown_protocol_names_the_uri(tmp_path):
-    with pytest.raises(StorageError, match=r"could not download foo://bucket/x.csv: no installed taskloom plugin serves 'foo://'"):
+    with pytest.raises(
+        StorageError, match=r"could not download foo://bucket/x.csv: no installed taskloom plugin serves 'foo://'"
+    ):
         download("foo://bucket/x.csv", str(tmp_path / "x.csv"))
-    with pytest.raises(StorageError, match=r"could not upload foo://bucket/x.csv: no installed taskloom plugin serves 'foo://'"):
+    with pytest.raises(
+        StorageError, match=r"could not upload foo://bucket/x.csv: no installed taskloom plugin serves 'foo://'"
+    ):
         upload(str(tmp_path), "foo://bucket/x.csv", recursive=True)
 
 

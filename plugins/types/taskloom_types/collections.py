@@ -13,11 +13,11 @@
 from __future__ import annotations
 
 import typing
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from taskloom.core.type_engine import TypeEngine, TypeTransformer, literal_description, type_name, value_description
 from taskloom.exceptions.user import TypeTransformerFailedError, UnsupportedTypeError
-
 from taskloom_types.contracts import contracts
 from taskloom_types.converter import is_json_dict, json_schema
 from taskloom_types.errors import mismatch, nested
@@ -280,7 +280,11 @@ class TupleTransformer(TypeTransformer[tuple]):  # type: ignore[type-arg]
         return from_msgpack_literal(lv, expected_python_type)
 
     def guess_python_type(self, literal_type: LiteralType) -> Any:
-        if literal_type.simple is contracts.SimpleType.STRUCT and _is_tuple_struct(literal_type) and literal_type.structure:
+        if (
+            literal_type.simple is contracts.SimpleType.STRUCT
+            and _is_tuple_struct(literal_type)
+            and literal_type.structure
+        ):
             fields = literal_type.structure.dataclass_type
             items = tuple(TypeEngine.guess_python_type(fields[str(index)]) for index in range(len(fields)))
             return tuple[items] if items else tuple[()]  # type: ignore[misc]

@@ -29,7 +29,6 @@ from taskloom.core.interface import is_named_tuple
 from taskloom.core.type_engine import strip_annotated, type_name, value_description
 from taskloom.exceptions.user import TypeTransformerFailedError, UnsupportedTypeError
 from taskloom.types.blob import BlobValue
-
 from taskloom_types import primitives
 from taskloom_types.errors import mismatch, nested
 from taskloom_types.unions import type_key, union_candidates, union_mismatch

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 from taskloom.core.type_engine import TypeTransformer, literal_description, type_name
 from taskloom.exceptions.user import TypeTransformerFailedError, UnsupportedTypeError
-
 from taskloom_types.contracts import contracts
 from taskloom_types.errors import mismatch
 
@@ -73,7 +72,9 @@ class EnumTransformer(TypeTransformer[enum.Enum]):
     def to_literal(self, ctx: Any, python_val: Any, python_type: Any, expected: LiteralType) -> Literal:
         if not isinstance(python_val, python_type):
             raise mismatch(python_type, python_val)
-        return contracts.Literal(scalar=contracts.Scalar(primitive=contracts.Primitive(string_value=str(python_val.value))))
+        return contracts.Literal(
+            scalar=contracts.Scalar(primitive=contracts.Primitive(string_value=str(python_val.value)))
+        )
 
     def to_python_value(self, ctx: Any, lv: Literal, expected_python_type: Any) -> Any:
         primitive = lv.scalar.primitive if lv.scalar is not None else None

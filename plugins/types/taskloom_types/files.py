@@ -18,7 +18,6 @@ from taskloom.storage import is_remote
 from taskloom.types.blob import BlobValue
 from taskloom.types.directory import FlyteDirectory
 from taskloom.types.file import FlyteFile
-
 from taskloom_types.contracts import contracts
 from taskloom_types.errors import mismatch
 
@@ -62,7 +61,9 @@ class BlobTransformer(TypeTransformer[BlobValue]):
 
     def get_literal_type(self, t: Any) -> LiteralType:
         cls = self._blob_class(t)
-        return contracts.LiteralType(blob=contracts.BlobType(format=cls.extension(), dimensionality=_dimensionality(cls)))
+        return contracts.LiteralType(
+            blob=contracts.BlobType(format=cls.extension(), dimensionality=_dimensionality(cls))
+        )
 
     def _blob_class(self, t: Any) -> type[BlobValue]:
         return t if isinstance(t, type) and issubclass(t, BlobValue) else self.python_type

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 from taskloom.core.type_engine import TypeTransformer, literal_description, type_name, value_description
 from taskloom.exceptions.user import TypeTransformerFailedError
 from taskloom.types.pickle import FlytePickle
-
 from taskloom_types.contracts import contracts
 from taskloom_types.errors import mismatch
 

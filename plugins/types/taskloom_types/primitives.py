@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from taskloom.core.type_engine import TypeTransformer, literal_description, type_name
 from taskloom.exceptions.user import TypeTransformerFailedError
-
 from taskloom_types.contracts import contracts
 from taskloom_types.errors import mismatch
 
@@ -185,7 +184,9 @@ def _encode_datetime(value: Any) -> Scalar:
 def _encode_date(value: Any) -> Scalar:
     value = check_date(value)
     # flytekit stores a date as the datetime at its midnight.
-    return contracts.Scalar(primitive=contracts.Primitive(datetime=dt.datetime.combine(value, dt.time.min, tzinfo=_UTC)))
+    return contracts.Scalar(
+        primitive=contracts.Primitive(datetime=dt.datetime.combine(value, dt.time.min, tzinfo=_UTC))
+    )
 
 
 def _decode_date(scalar: Scalar) -> dt.date:

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 from taskloom.core.interface import is_named_tuple
 from taskloom.core.type_engine import TypeEngine, TypeTransformer, literal_description, type_name
 from taskloom.exceptions.user import TypeTransformerFailedError, UnsupportedTypeError
-
 from taskloom_types.contracts import contracts
 from taskloom_types.converter import get_converter, is_record_class, json_schema, record_fields
 from taskloom_types.errors import mismatch

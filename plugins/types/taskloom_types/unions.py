@@ -25,7 +25,6 @@ from taskloom.core.type_engine import (
     value_description,
 )
 from taskloom.exceptions.user import TypeTransformerFailedError
-
 from taskloom_types.contracts import contracts
 from taskloom_types.errors import mismatch
 
@@ -148,7 +147,9 @@ class UnionTransformer(TypeTransformer[Any]):
             except TypeTransformerFailedError as error:
                 reasons.append((variants[index], error))
                 continue
-            return contracts.Literal(scalar=contracts.Scalar(union=contracts.Union(value=literal, type=literal_types[index])))
+            return contracts.Literal(
+                scalar=contracts.Scalar(union=contracts.Union(value=literal, type=literal_types[index]))
+            )
         raise union_mismatch(python_type, python_val, reasons)
 
     def to_python_value(self, ctx: Any, lv: Literal, expected_python_type: Any) -> Any:

@@ -7,6 +7,7 @@ from typing import Any
 
 from hypothesis import settings
 from hypothesis import strategies as st
+
 from taskloom.core.type_engine import TypeEngine
 from taskloom.models.converter import from_json, to_json
 from taskloom.models.literals import Literal

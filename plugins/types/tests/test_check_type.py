@@ -14,6 +14,7 @@ import typing
 from typing import Annotated, Any, NamedTuple
 
 import pytest
+
 from taskloom.core.type_engine import TypeEngine
 from taskloom.types.directory import FlyteDirectory
 from taskloom.types.file import FlyteFile
@@ -76,25 +77,68 @@ class Unresolvable:
 
 
 SUPPORTED = [
-    int, float, str, bool, bytes, type(None), dt.datetime, dt.date, dt.timedelta,
-    list[int], list[list[float]], dict[str, int], dict[str, list[str]], dict, dict[str, Any],
-    tuple[int, str], tuple[int, ...], tuple[Point, Pair],
-    int | None, typing.Optional[str], int | str | None, list[int | None],  # noqa: UP045 - both spellings
-    Mood, Point, Pair, FlyteFile, FlyteDirectory, FlyteFile[typing.TypeVar("csv")],
-    Annotated[int, "a note"], list[Annotated[str, "a note"]],
+    int,
+    float,
+    str,
+    bool,
+    bytes,
+    type(None),
+    dt.datetime,
+    dt.date,
+    dt.timedelta,
+    list[int],
+    list[list[float]],
+    dict[str, int],
+    dict[str, list[str]],
+    dict,
+    dict[str, Any],
+    tuple[int, str],
+    tuple[int, ...],
+    tuple[Point, Pair],
+    int | None,
+    typing.Optional[str],
+    int | str | None,
+    list[int | None],
+    Mood,
+    Point,
+    Pair,
+    FlyteFile,
+    FlyteDirectory,
+    FlyteFile[typing.TypeVar("csv")],
+    Annotated[int, "a note"],
+    list[Annotated[str, "a note"]],
 ]
 
 UNSUPPORTED = [
-    Any, Opaque, set[int], list, list[set[int]], dict[int, str], dict[str, Opaque], tuple, tuple[int, set[int]],
-    tuple[Opaque, ...], int | Opaque, list[int | Any], FloatEnum, Clash, WithSet, Nested, Tree, BadPair,
-    Unresolvable, list[Tree], dict[str, WithSet], Annotated[Opaque, "a note"],
+    Any,
+    Opaque,
+    set[int],
+    list,
+    list[set[int]],
+    dict[int, str],
+    dict[str, Opaque],
+    tuple,
+    tuple[int, set[int]],
+    tuple[Opaque, ...],
+    int | Opaque,
+    list[int | Any],
+    FloatEnum,
+    Clash,
+    WithSet,
+    Nested,
+    Tree,
+    BadPair,
+    Unresolvable,
+    list[Tree],
+    dict[str, WithSet],
+    Annotated[Opaque, "a note"],
 ]
 
 
 def _outcome(check: typing.Callable[[Any], Any], annotation: Any) -> Any:
     try:
         check(annotation)
-    except Exception as error:  # noqa: BLE001 - whatever one raises, the other must raise too
+    except Exception as error:
         return type(error), str(error)
     return None
 

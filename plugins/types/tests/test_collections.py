@@ -10,10 +10,6 @@ import msgpack
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from taskloom.core.type_engine import TypeEngine
-from taskloom.exceptions.user import TypeTransformerFailedError, UnsupportedTypeError
-from taskloom.models.literals import Literal, Scalar
-from taskloom.models.types import LiteralType, SimpleType, TypeAnnotation
 
 from plugins.types.tests.roundtrip import (
     as_utc,
@@ -27,6 +23,10 @@ from plugins.types.tests.roundtrip import (
     round_trip,
     texts,
 )
+from taskloom.core.type_engine import TypeEngine
+from taskloom.exceptions.user import TypeTransformerFailedError, UnsupportedTypeError
+from taskloom.models.literals import Literal, Scalar
+from taskloom.models.types import LiteralType, SimpleType, TypeAnnotation
 
 MSGPACK_ANNOTATION = TypeAnnotation({"cache-key-metadata": {"serialization-format": "msgpack"}})
 
@@ -108,7 +108,7 @@ def test_typed_dict_round_trips(value):
 @properties
 @given(st.dictionaries(texts, st.dictionaries(texts, st.booleans(), max_size=3), max_size=3))
 def test_nested_typed_dicts_round_trip(value):
-    assert round_trip(value, typing.Dict[str, dict[str, bool]]) == value  # noqa: UP006 - the typing alias too
+    assert round_trip(value, typing.Dict[str, dict[str, bool]]) == value
 
 
 def test_typed_dict_literal_type_is_a_map_value_type():

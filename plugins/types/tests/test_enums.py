@@ -7,12 +7,12 @@ import enum
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
+from plugins.types.tests.roundtrip import properties, round_trip
 from taskloom.core.type_engine import TypeEngine
 from taskloom.exceptions.user import TypeTransformerFailedError, UnsupportedTypeError
 from taskloom.models.literals import Literal, Primitive, Scalar
 from taskloom.models.types import EnumType, LiteralType
-
-from plugins.types.tests.roundtrip import properties, round_trip
 
 
 class Colour(enum.Enum):

@@ -11,6 +11,8 @@ import uuid
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
+from plugins.types.tests.roundtrip import properties, round_trip
 from taskloom.core.type_engine import TypeEngine
 from taskloom.exceptions.user import TypeTransformerFailedError
 from taskloom.hookspecs import hookimpl
@@ -18,8 +20,6 @@ from taskloom.models.literals import Blob, BlobMetadata, Literal, Scalar
 from taskloom.models.types import BlobDimensionality, BlobType, LiteralType
 from taskloom.types.directory import FlyteDirectory
 from taskloom.types.file import FlyteFile
-
-from plugins.types.tests.roundtrip import properties, round_trip
 
 CSV = FlyteFile[typing.TypeVar("csv")]
 Parquet = FlyteDirectory[typing.TypeVar("parquet")]

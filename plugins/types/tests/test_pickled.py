@@ -7,13 +7,13 @@ import pickle
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
+from plugins.types.tests.roundtrip import properties, round_trip
 from taskloom.core.type_engine import TypeEngine
 from taskloom.exceptions.user import TypeTransformerFailedError, UnsupportedTypeError
 from taskloom.models.literals import Binary, Literal, Scalar
 from taskloom.models.types import LiteralType, SimpleType
 from taskloom.types.pickle import allow_pickle
-
-from plugins.types.tests.roundtrip import properties, round_trip
 
 
 class Model:

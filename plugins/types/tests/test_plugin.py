@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+
 from taskloom.core.type_engine import TypeEngine
 from taskloom.exceptions.user import UnsupportedTypeError
 from taskloom.models.types import LiteralType, SimpleType

@@ -9,10 +9,6 @@ import typing
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from taskloom.core.type_engine import TypeEngine
-from taskloom.exceptions.user import TypeTransformerFailedError
-from taskloom.models.literals import Binary, Literal, Primitive, Scalar, Void
-from taskloom.models.types import LiteralType, SimpleType
 
 from plugins.types.tests.roundtrip import (
     UTC,
@@ -26,6 +22,10 @@ from plugins.types.tests.roundtrip import (
     texts,
     timedeltas,
 )
+from taskloom.core.type_engine import TypeEngine
+from taskloom.exceptions.user import TypeTransformerFailedError
+from taskloom.models.literals import Binary, Literal, Primitive, Scalar, Void
+from taskloom.models.types import LiteralType, SimpleType
 
 
 @properties

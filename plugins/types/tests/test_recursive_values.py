@@ -6,8 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from taskloom.core.type_engine import TypeEngine
-from taskloom.exceptions.user import TypeTransformerFailedError
 
 from plugins.types.tests.nesting import (
     TOO_DEEP,
@@ -18,6 +16,8 @@ from plugins.types.tests.nesting import (
     nested_dicts,
     nested_lists,
 )
+from taskloom.core.type_engine import TypeEngine
+from taskloom.exceptions.user import TypeTransformerFailedError
 
 # (description, value, declared type, what the error says after "expects <type>, got ...")
 CYCLIC = [

@@ -12,12 +12,6 @@ import msgpack
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from taskloom.core.type_engine import TypeEngine
-from taskloom.exceptions.user import TypeTransformerFailedError, UnsupportedTypeError
-from taskloom.models.literals import Binary, Literal, Scalar
-from taskloom.models.types import LiteralType, SimpleType, TypeAnnotation
-from taskloom.types.directory import FlyteDirectory
-from taskloom.types.file import FlyteFile
 
 from plugins.types.tests.roundtrip import (
     aware_datetimes,
@@ -30,6 +24,12 @@ from plugins.types.tests.roundtrip import (
     round_trip,
     texts,
 )
+from taskloom.core.type_engine import TypeEngine
+from taskloom.exceptions.user import TypeTransformerFailedError, UnsupportedTypeError
+from taskloom.models.literals import Binary, Literal, Scalar
+from taskloom.models.types import LiteralType, SimpleType, TypeAnnotation
+from taskloom.types.directory import FlyteDirectory
+from taskloom.types.file import FlyteFile
 
 CSV = FlyteFile[typing.TypeVar("csv")]
 

@@ -10,12 +10,12 @@ import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
+from plugins.types.tests.roundtrip import as_utc, floats, int64s, naive_datetimes, properties, round_trip, texts
 from taskloom.core.type_engine import TypeEngine
 from taskloom.exceptions.user import TypeTransformerFailedError
 from taskloom.models.literals import Literal, Primitive, Scalar, Void
 from taskloom.models.types import LiteralType, SimpleType, TypeStructure
-
-from plugins.types.tests.roundtrip import as_utc, floats, int64s, naive_datetimes, properties, round_trip, texts
 
 
 @dataclasses.dataclass
@@ -42,7 +42,7 @@ def stored_variant(literal: Literal) -> LiteralType:
 @properties
 @given(st.none() | int64s)
 def test_optional_int_round_trips(value):
-    assert round_trip(value, typing.Optional[int]) == value  # noqa: UP045 - the typing spelling too
+    assert round_trip(value, typing.Optional[int]) == value
 
 
 @properties

@@ -4,8 +4,6 @@ Written with ``typing.List``/``Dict``/``Optional``/``Tuple``, as flytekit progra
 other programs use ``list``, ``dict`` and ``X | None``.
 """
 
-# ruff: noqa: UP006, UP045
-
 import datetime
 import typing
 from dataclasses import dataclass
