@@ -55,7 +55,7 @@ class LoomGroup(click.Group):
                 manager.load(owner)
             except PluginError as error:
                 raise click.UsageError(f"command {cmd_name!r} is unavailable: {error}", ctx) from error
-        for _plugin, commands in manager.collect("taskloom_cli_commands"):
+        for commands in manager.hook.taskloom_cli_commands():
             for command in commands:
                 if command.name == cmd_name:
                     return command

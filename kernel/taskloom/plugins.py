@@ -39,8 +39,8 @@ import itertools
 import os
 import sys
 import threading
-from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     import pluggy
@@ -50,23 +50,40 @@ NAMES_GROUP = "taskloom.names"
 COMMANDS_GROUP = "taskloom.commands"
 DISABLE_ENV = "TASKLOOM_DISABLE_PLUGINS"
 
-#: The standard plugins, in the order in which they are registered (lowest priority first).
-STANDARD_PLUGINS: tuple[str, ...] = ("types", "local", "map", "dynamic", "flyte")
 
-#: Names other distributions add to ``taskloom``, so that a missing one can be named when the user
-#: imports a name whose plugin is not installed (an uninstalled plugin has no metadata to ask).
-KNOWN_NAMES: dict[str, str] = {
-    "map_task": "taskloom-map",
-    "ArrayNodeMapTask": "taskloom-map",
-    "dynamic": "taskloom-dynamic",
-    "eager": "taskloom-dynamic",
-    "StructuredDataset": "taskloom-arrow",
-    "StructuredDatasetType": "taskloom-arrow",
-    "SQLite3Task": "taskloom-sql",
-    "SQLAlchemyTask": "taskloom-sql",
-    "ContainerTask": "taskloom-container",
-    "Deck": "taskloom-report",
+class Distribution(NamedTuple):
+    """What the kernel knows about one of this project's plugin distributions before it is installed."""
+
+    plugin: str  #: its name in the ``taskloom.plugins`` entry-point group
+    standard: bool = False  #: installed with ``taskloom`` and asked after third-party plugins
+    names: tuple[str, ...] = ()  #: names it adds to ``taskloom`` (``from taskloom import map_task``)
+    executors: tuple[str, ...] = ()  #: executors it provides (``loom run --executor NAME``)
+    protocols: tuple[str, ...] = ()  #: URI protocols it serves
+
+
+#: The one table of plugin names: every distribution of this project the kernel may point a user to
+#: when something it provides is missing (``pip install taskloom-s3``). A distribution is listed when
+#: it exists, never before; standard plugins are registered in this order (lowest priority first).
+DISTRIBUTIONS: dict[str, Distribution] = {
+    "taskloom-types": Distribution("types", standard=True),
+    "taskloom-local": Distribution("local", standard=True, executors=("local",), protocols=("file", "memory")),
+    "taskloom-map": Distribution("map", standard=True, names=("map_task", "ArrayNodeMapTask")),
+    "taskloom-dynamic": Distribution("dynamic", standard=True, names=("dynamic", "eager")),
+    "taskloom-flyte": Distribution("flyte", standard=True),
+    "taskloom-s3": Distribution("s3", protocols=("s3", "s3a")),
 }
+
+#: The standard plugins, in the order in which they are registered (lowest priority first).
+STANDARD_PLUGINS: tuple[str, ...] = tuple(entry.plugin for entry in DISTRIBUTIONS.values() if entry.standard)
+
+
+def distribution_providing(*, name: str = "", executor: str = "", protocol: str = "") -> str | None:
+    """The distribution of :data:`DISTRIBUTIONS` that provides a ``taskloom`` name, an executor or a protocol."""
+    for distribution, entry in DISTRIBUTIONS.items():
+        if name in entry.names or executor in entry.executors or protocol in entry.protocols:
+            return distribution
+    return None
+
 
 # Plugin states, as shown by `loom plugins`.
 AVAILABLE = "available"  # discovered, not imported yet
@@ -242,6 +259,8 @@ class PluginManager:
         self._extra_disabled: set[str] = set()
         self._pluggy: pluggy.PluginManager | None = None
         self._runtime_sequence = 0
+        self._all_loaded = False  # every record imported (or failed): hook calls need not load
+        self._answer_checks: dict[str, Any] = {}  # hook -> check of each implementation's answer
         self._lock = threading.RLock()
         self.serial = next(_SERIALS)
         self.generation = 0
@@ -277,6 +296,7 @@ class PluginManager:
         if name in self.disabled:
             record.state = DISABLED
         self._records[name] = record
+        self._all_loaded = False
         return record
 
     @property
@@ -322,6 +342,8 @@ class PluginManager:
 
             manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
             manager.add_hookspecs(hookspecs)
+            for name in self.disabled:
+                manager.set_blocked(name)
             self._pluggy = manager
         return self._pluggy
 
@@ -354,6 +376,7 @@ class PluginManager:
         for record in sorted(self.records(), key=lambda record: record.priority):
             if record.state == AVAILABLE:
                 self._import_and_register(record)
+        self._all_loaded = True
 
     def _import_and_register(self, record: PluginRecord) -> None:
         assert record.module is not None
@@ -367,15 +390,59 @@ class PluginManager:
             self._fail(record, error)
 
     def _register_object(self, record: PluginRecord, plugin: Any) -> None:
+        self._check_api(record, plugin)
         manager = self.pluggy
-        manager.register(plugin, name=record.name)
+        if manager.register(plugin, name=record.name) is None:  # blocked by name (set_blocked)
+            record.state = DISABLED
+            return
+        self._isolate(record.name, plugin)
         record.plugin = plugin
         record.state = LOADED
         record.hooks = tuple(sorted(caller.name for caller in manager.get_hookcallers(plugin) or ()))
+        # pluggy asks the latest registered implementation first; plugins are loaded lazily, in any
+        # order, so the plugins that must answer before this one are registered again after it.
+        for later in sorted(self._records.values(), key=lambda other: other.priority):
+            if later.priority > record.priority and later.plugin is not None and manager.is_registered(later.plugin):
+                manager.unregister(later.plugin)
+                manager.register(later.plugin, name=later.name)
+                self._isolate(later.name, later.plugin)
         self.generation += 1
 
+    def _isolate(self, plugin_name: str, plugin: Any) -> None:
+        """Wrap each of ``plugin``'s hook implementations so that one that raises is reported and skipped.
+
+        The wrapping happens here, once, when the plugin is registered; the call itself is pluggy's.
+        A :class:`~taskloom.exceptions.user.UserException` is the plugin's answer about the user's
+        program (a type it cannot handle, a task it cannot package), not a broken plugin: it
+        reaches the caller and the plugin stays enabled.
+        """
+        for caller in self.pluggy.get_hookcallers(plugin) or ():
+            for implementation in caller.get_hookimpls():
+                if implementation.plugin is plugin:
+                    report = functools.partial(self.report_failure, plugin_name, hook=caller.name)
+                    if implementation.wrapper or implementation.hookwrapper:
+                        wrapped = _isolated_generator(implementation.function, report)
+                    else:
+                        wrapped = _isolated(implementation.function, report, self._answer_checks, caller.name)
+                    # HookImpl.function is declared Final for pluggy's readers; it is a plain slot.
+                    implementation.function = wrapped  # type: ignore[misc]
+
+    def _check_api(self, record: PluginRecord, plugin: Any) -> None:
+        """Refuse a plugin built for a plugin API this kernel does not offer, before any hook is registered."""
+        wanted = getattr(plugin, "TASKLOOM_API", None)
+        if wanted is None:
+            return
+        if not compatible_api(str(wanted)):
+            from taskloom.exceptions.system import PluginError
+
+            raise PluginError(
+                f"taskloom plugin {record.name!r} needs plugin API {wanted}, this kernel offers "
+                f"{PLUGIN_API} (a plugin works with the same major version and an equal or lower minor one)",
+                plugin=record.name,
+            )
+
     @_locked
-    def _fail(self, record: PluginRecord, error: BaseException) -> None:
+    def _fail(self, record: PluginRecord, error: BaseException, hook: str | None = None) -> None:
         record.state = FAILED
         record.error = error
         if record.plugin is not None and self._pluggy is not None and self._pluggy.is_registered(record.plugin):
@@ -386,7 +453,10 @@ class PluginManager:
 
         from taskloom.exceptions.system import PluginWarning
 
-        warnings.warn(f"taskloom plugin {record.name!r} skipped: {_describe(error)}", PluginWarning, stacklevel=2)
+        where = f" (its {hook} raised)" if hook else ""
+        warnings.warn(
+            f"taskloom plugin {record.name!r} skipped{where}: {_describe(error)}", PluginWarning, stacklevel=2
+        )
 
     # --- run-time registration (tests, embedding applications) -------------------------------
 
@@ -467,73 +537,43 @@ class PluginManager:
                 self._pluggy.unregister(record.plugin)
             record.plugin = None
             record.state = DISABLED
+        if self._pluggy is not None:
+            self._pluggy.set_blocked(name)
         self.generation += 1
 
     # --- calling hooks ---------------------------------------------------------------------
 
-    def _implementations(self, hook: str) -> list[Any]:
-        self.load_all()
-        caller = getattr(self.pluggy.hook, hook)
-        priority = {record.name: record.priority for record in self._records.values()}
-        return sorted(caller.get_hookimpls(), key=lambda impl: -priority.get(impl.plugin_name, -1))
+    @property
+    def hook(self) -> Any:
+        """pluggy's hook relay, every enabled plugin loaded: call ``manager.hook.taskloom_executor(name=...)``.
 
-    def _answers(self, hook: str, kwargs: dict[str, Any]) -> Iterator[tuple[str, Any]]:
-        # Each implementation is called on its own, so that one that raises is marked failed and
-        # skipped instead of aborting the call for everyone (pluggy would propagate the error).
-        # A UserException is the plugin's answer about the user's program (a task a container
-        # cannot import...), not a broken plugin: it reaches the caller and the plugin stays.
-        from taskloom.exceptions.user import UserException
-
-        for impl in self._implementations(hook):
-            try:
-                result = impl.function(*[kwargs[argument] for argument in impl.argnames])
-            except UserException:
-                raise
-            except Exception as error:
-                self._fail(self._records[impl.plugin_name], error)
-                continue
-            if result is not None:
-                yield impl.plugin_name, result
-
-    def implementations(self, hooks: Iterable[str]) -> dict[str, list[tuple[str, Any]]]:
-        """For each hook, ``(plugin name, function)`` of every implementation, highest priority first.
-
-        For hooks called often (lifecycle events): the caller keeps the answer and calls the
-        functions itself, with the hook's one argument, reporting failures with
-        :meth:`report_failure`.
+        Hooks are called by pluggy, so ``firstresult``, ``wrapper=True``, ``tryfirst``/``trylast`` and
+        ``historic`` mean what pluggy documents. Implementations are isolated when they are
+        registered (see :meth:`_isolate`): one that raises is reported and skipped, and the call goes
+        on with the others.
         """
-        found: dict[str, list[tuple[str, Any]]] = {}
-        for hook in hooks:
-            entries = []
-            for impl in self._implementations(hook):
-                function = impl.function
-                if not impl.argnames:  # an implementation may take fewer arguments than the spec
-                    function = _ignoring_argument(function)
-                entries.append((impl.plugin_name, function))
-            found[hook] = entries
-        return found
+        if not self._all_loaded:
+            self.load_all()
+        return self.pluggy.hook
+
+    def listening(self, hook: str) -> bool:
+        """Whether any enabled plugin implements ``hook`` (for callers that skip work nobody hears)."""
+        return bool(getattr(self.hook, hook).get_hookimpls())
+
+    def check_answers(self, hook: str, check: Any) -> None:
+        """Check each implementation's answer to ``hook`` with ``check(answer)`` from now on.
+
+        ``check`` raises TypeError saying what is wrong; the plugin that gave the answer is then
+        reported and skipped, as if its implementation had raised, and the others still answer.
+        """
+        self._answer_checks[hook] = check
 
     @_locked
-    def report_failure(self, plugin_name: str, error: BaseException) -> None:
+    def report_failure(self, plugin_name: str, error: BaseException, hook: str | None = None) -> None:
         """Mark the plugin ``plugin_name`` failed because one of its hook implementations raised ``error``."""
         record = self._records.get(plugin_name)
         if record is not None and record.state != FAILED:
-            self._fail(record, error)
-
-    def collect(self, hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
-        """Call every implementation of an "everyone contributes" hook, highest priority first.
-
-        Returns ``(plugin name, result)`` pairs, skipping None results. A plugin whose
-        implementation raises is marked failed (and reported) and left out; the others still answer.
-        """
-        return list(self._answers(hook, kwargs))
-
-    def first_result(self, hook: str, **kwargs: Any) -> tuple[str, Any] | None:
-        """Call a ``firstresult`` hook: return ``(plugin name, result)`` of the first non-None answer.
-
-        Implementations after the first answer are not called.
-        """
-        return next(self._answers(hook, kwargs), None)
+            self._fail(record, error, hook=hook)
 
     # --- names in the taskloom namespace ---------------------------------------------------
 
@@ -547,8 +587,8 @@ class PluginManager:
         self._discover()
         declared = self._names.get(public)
         if declared is None:
-            if public in KNOWN_NAMES:
-                distribution = KNOWN_NAMES[public]
+            distribution = distribution_providing(name=public)
+            if distribution is not None:
                 raise ImportError(
                     f"taskloom.{public} is provided by the distribution {distribution!r}, which is not "
                     f"installed: pip install {distribution}",
@@ -563,7 +603,9 @@ class PluginManager:
                 self.load(plugin)
             except PluginError as error:
                 record = self._records.get(plugin)
-                distribution = distribution_of(record.module if record else target)[0] or KNOWN_NAMES.get(public)
+                distribution = distribution_of(record.module if record else target)[0] or distribution_providing(
+                    name=public
+                )
                 source = f"the plugin {plugin!r}" + (f" (distribution {distribution!r})" if distribution else "")
                 raise ImportError(
                     f"taskloom.{public} is provided by {source}, which cannot be used: {error}"
@@ -600,8 +642,95 @@ def set_plugin_manager(manager: PluginManager | None) -> PluginManager | None:
     return previous
 
 
-def _ignoring_argument(function: Any) -> Any:
-    def call(event: Any) -> Any:
-        return function()
+def _isolated(function: Any, report: Any, checks: dict[str, Any], hook: str) -> Any:
+    """``function`` calling ``report(error)`` and answering None instead of raising (a UserException passes).
 
-    return call
+    An answer that the hook's check (:meth:`PluginManager.check_answers`) refuses counts as raising.
+    """
+
+    @functools.wraps(function)
+    def isolated(*args: Any) -> Any:
+        try:
+            answer = function(*args)
+            check = checks.get(hook)
+            if check is not None and answer is not None:
+                check(answer)
+            return answer
+        except Exception as error:
+            if _is_user_error(error):
+                raise
+            report(error)
+            return None
+
+    return isolated
+
+
+def _isolated_generator(function: Any, report: Any) -> Any:
+    """A hook wrapper (new or old style) whose own failure is reported and leaves the call's answer alone.
+
+    The wrapper's generator is driven step by step so that an error *it* raises (before its
+    ``yield``, or while handling the answer) is told apart from the inner call's error that pluggy
+    throws into it and that it lets through: only the first is the plugin's fault.
+    """
+
+    @functools.wraps(function)
+    def isolated(*args: Any) -> Any:
+        generator = function(*args)
+        try:
+            next(generator)
+        except Exception as error:
+            if _is_user_error(error):
+                raise
+            report(error)
+            return (yield)
+        try:
+            answer = yield
+        except BaseException as thrown:
+            try:
+                generator.throw(thrown)
+            except StopIteration as stop:  # the wrapper recovered from the error and answered
+                return stop.value
+            except Exception as error:
+                if error is thrown or error.__cause__ is thrown or _is_user_error(error):
+                    raise
+                report(error)
+                raise thrown  # noqa: B904 (the inner call's own error goes on unchanged)
+            generator.close()
+            report(RuntimeError(f"hook wrapper {function.__qualname__} yielded more than once"))
+            raise
+        try:
+            generator.send(answer)
+        except StopIteration as stop:
+            return stop.value
+        except Exception as error:
+            if _is_user_error(error):
+                raise
+            report(error)
+            return answer
+        generator.close()
+        report(RuntimeError(f"hook wrapper {function.__qualname__} yielded more than once"))
+        return answer
+
+    return isolated
+
+
+def _is_user_error(error: BaseException) -> bool:
+    from taskloom.exceptions.user import UserException
+
+    return isinstance(error, UserException)
+
+
+#: The version of the plugin-facing API (:mod:`taskloom.extend`). A plugin module may declare the
+#: version it was written for as ``TASKLOOM_API = "1.0"``; it loads when the major versions are equal
+#: and its minor version is not newer than this one.
+PLUGIN_API = "1.0"
+
+
+def compatible_api(wanted: str, offered: str = PLUGIN_API) -> bool:
+    """Whether a plugin written for plugin API ``wanted`` works with a kernel offering ``offered``."""
+    try:
+        major, minor = (int(part) for part in (wanted.split(".") + ["0"])[:2])
+        offered_major, offered_minor = (int(part) for part in offered.split(".")[:2])
+    except ValueError:
+        return False
+    return major == offered_major and minor <= offered_minor

@@ -463,11 +463,11 @@ def showing_progress(mode: str, stream: typing.TextIO | None = None) -> typing.I
     stream = stream or sys.stderr
     interactive = mode == "always" or (_is_terminal(stream) and os.environ.get("TERM") != "dumb")
     manager = get_plugin_manager()
-    answer = manager.first_result("taskloom_progress_display", stream=stream, interactive=interactive)
+    answer = manager.hook.taskloom_progress_display(stream=stream, interactive=interactive)
     if answer is None:
         yield
         return
-    manager.register(answer[1], name=PROGRESS_PLUGIN)
+    manager.register(answer, name=PROGRESS_PLUGIN)
     try:
         yield
     finally:

@@ -11,14 +11,7 @@ import os
 from typing import IO, Any, Protocol
 
 from taskloom.exceptions.system import StorageError
-
-#: A few protocols and the distribution that serves them, for the error when none is installed.
-PROTOCOL_DISTRIBUTIONS: dict[str, str] = {
-    "file": "taskloom-local",
-    "memory": "taskloom-local",
-    "s3": "taskloom-s3",
-    "s3a": "taskloom-s3",
-}
+from taskloom.plugins import distribution_providing, get_plugin_manager
 
 
 class FileSystem(Protocol):
@@ -75,14 +68,12 @@ def get_filesystem(protocol: str) -> FileSystem:
     Raises :class:`~taskloom.exceptions.system.StorageError` naming the protocol (and the
     distribution that would serve it, when known) if no plugin does.
     """
-    from taskloom.plugins import get_plugin_manager
-
-    answer = get_plugin_manager().first_result("taskloom_filesystem", protocol=protocol)
+    answer = get_plugin_manager().hook.taskloom_filesystem(protocol=protocol)
     if answer is None:
-        hint = PROTOCOL_DISTRIBUTIONS.get(protocol)
+        hint = distribution_providing(protocol=protocol)
         install = f"; install {hint}" if hint else ""
         raise StorageError(f"no installed taskloom plugin serves '{protocol}://' URIs{install}")
-    return answer[1]
+    return answer
 
 
 def download(uri: str, local_path: str, *, recursive: bool = False) -> str:

@@ -60,7 +60,7 @@ def test_a_plugin_is_imported_when_one_of_its_hooks_is_first_needed(tmp_path):
         from taskloom.plugins import get_plugin_manager
         manager = get_plugin_manager()
         before = "demo_alpha.hooks" in sys.modules
-        commands = [c.name for p, cs in manager.collect("taskloom_cli_commands") if p.startswith(("alpha", "broken")) for c in cs]
+        commands = [c.name for cs in manager.hook.taskloom_cli_commands() for c in cs if c.name in ("hello", "broken-command")]
         print(json.dumps({"before": before, "after": "demo_alpha.hooks" in sys.modules, "commands": commands,
                           "state": manager.get_record("alpha").state}))
         """,
@@ -79,7 +79,7 @@ def test_a_plugin_that_fails_to_import_is_reported_by_name_and_skipped(tmp_path)
         manager = get_plugin_manager()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            commands = [c.name for p, cs in manager.collect("taskloom_cli_commands") if p.startswith(("alpha", "broken")) for c in cs]
+            commands = [c.name for cs in manager.hook.taskloom_cli_commands() for c in cs if c.name in ("hello", "broken-command")]
         failed = {r.name: str(r.error) for r in manager.failures() if r.name in ("alpha", "broken")}
         print(json.dumps({"commands": commands, "failed": failed, "warnings": [str(w.message) for w in caught]}))
         """,
@@ -97,7 +97,7 @@ def test_environment_variable_blocks_plugins_by_name(tmp_path):
         import json, sys
         from taskloom.plugins import get_plugin_manager
         manager = get_plugin_manager()
-        commands = [c.name for p, cs in manager.collect("taskloom_cli_commands") if p.startswith(("alpha", "broken")) for c in cs]
+        commands = [c.name for cs in manager.hook.taskloom_cli_commands() for c in cs if c.name in ("hello", "broken-command")]
         print(json.dumps({"commands": commands, "state": manager.get_record("alpha").state,
                           "imported": "demo_alpha.hooks" in sys.modules}))
         """,
@@ -153,15 +153,18 @@ class Greeter:
 def test_later_registered_plugins_answer_first(bare_plugins):
     bare_plugins.register(Greeter("first"), name="first")
     bare_plugins.register(Greeter("second"), name="second")
-    assert bare_plugins.first_result("taskloom_filesystem", protocol="s3") == ("second", "second:s3")
+    assert bare_plugins.hook.taskloom_filesystem(protocol="s3") == "second:s3"
 
 
 def test_a_plugin_whose_hook_raises_is_marked_failed_and_the_others_still_answer(bare_plugins):
     bare_plugins.register(Greeter("good"), name="good")
     bare_plugins.register(Greeter("bad", fail=True), name="bad")
-    with pytest.warns(PluginWarning, match="'bad' skipped: RuntimeError: storage backend exploded"):
-        answer = bare_plugins.first_result("taskloom_filesystem", protocol="s3")
-    assert answer == ("good", "good:s3")
+    with pytest.warns(
+        PluginWarning,
+        match="'bad' skipped \\(its taskloom_filesystem raised\\): RuntimeError: storage backend exploded",
+    ):
+        answer = bare_plugins.hook.taskloom_filesystem(protocol="s3")
+    assert answer == "good:s3"
     assert bare_plugins.get_record("bad").state == FAILED
 
 
@@ -244,14 +247,14 @@ def test_concurrent_first_calls_load_a_plugin_once(bare_plugins, tmp_path, monke
 
     def ask():
         start.wait()
-        answers.append(bare_plugins.first_result("taskloom_filesystem", protocol="s3"))
+        answers.append(bare_plugins.hook.taskloom_filesystem(protocol="s3"))
 
     threads = [threading.Thread(target=ask) for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert answers == [("slow", "slow:s3")] * 4
+    assert answers == ["slow:s3"] * 4
     assert bare_plugins.get_record("slow").state == LOADED
 
 
@@ -268,3 +271,205 @@ def test_an_index_written_for_another_key_is_not_trusted(tmp_path, monkeypatch):
     stored["groups"][plugins.PLUGIN_GROUP] = [["impostor", "nowhere.hooks"]]
     index.write_text(json.dumps(stored))
     assert plugins.read_entry_points() == real
+
+
+# --- hooks are called by pluggy: wrappers, ordering, firstresult --------------------------------
+
+
+class Answering:
+    def __init__(self, word, seen=None):
+        self.word = word
+        self.seen = seen if seen is not None else []
+
+    @hookimpl
+    def taskloom_filesystem(self, protocol):
+        self.seen.append(self.word)
+        return f"{self.word}:{protocol}" if self.word else None
+
+
+def test_a_wrapper_sees_and_changes_the_answer(bare_plugins):
+    seen = {}
+
+    class Wrapper:
+        @hookimpl(wrapper=True)
+        def taskloom_filesystem(self, protocol):
+            answer = yield
+            seen["answer"] = answer
+            return answer.upper()
+
+    bare_plugins.register(Answering("plain"), name="plain")
+    bare_plugins.register(Wrapper(), name="wrapper")
+    assert bare_plugins.hook.taskloom_filesystem(protocol="s3") == "PLAIN:S3"
+    assert seen == {"answer": "plain:s3"}
+
+
+def test_tryfirst_wins_over_later_registrations(bare_plugins):
+    class First:
+        @hookimpl(tryfirst=True)
+        def taskloom_filesystem(self, protocol):
+            return "first"
+
+    bare_plugins.register(First(), name="first")
+    bare_plugins.register(Answering("later"), name="later")
+    assert bare_plugins.hook.taskloom_filesystem(protocol="s3") == "first"
+
+
+def test_firstresult_stops_at_the_first_non_none_answer(bare_plugins):
+    asked = []
+    bare_plugins.register(Answering("low", asked), name="low")
+    bare_plugins.register(Answering("middle", asked), name="middle")
+    bare_plugins.register(Answering("", asked), name="silent")  # answers None: the next is asked
+    assert bare_plugins.hook.taskloom_filesystem(protocol="s3") == "middle:s3"
+    assert asked == ["", "middle"]
+
+
+def test_a_raising_wrapper_is_isolated_and_the_answer_is_untouched(bare_plugins):
+    class BrokenWrapper:
+        @hookimpl(wrapper=True)
+        def taskloom_filesystem(self, protocol):
+            answer = yield
+            raise RuntimeError(f"wrapper broke on {answer}")
+
+    bare_plugins.register(Answering("plain"), name="plain")
+    bare_plugins.register(BrokenWrapper(), name="broken-wrapper")
+    with pytest.warns(PluginWarning, match="'broken-wrapper' skipped .*wrapper broke on plain:s3"):
+        assert bare_plugins.hook.taskloom_filesystem(protocol="s3") == "plain:s3"
+    assert bare_plugins.get_record("broken-wrapper").state == FAILED
+    assert bare_plugins.hook.taskloom_filesystem(protocol="s3") == "plain:s3"
+
+
+def test_an_error_of_the_inner_call_passes_through_a_wrapper_without_blaming_it(bare_plugins):
+    from taskloom.exceptions.user import UserValueError
+
+    class UserFacing:
+        @hookimpl
+        def taskloom_filesystem(self, protocol):
+            raise UserValueError(f"no such bucket for {protocol}")
+
+    class Wrapper:
+        @hookimpl(wrapper=True)
+        def taskloom_filesystem(self, protocol):
+            return (yield)
+
+    bare_plugins.register(UserFacing(), name="user-facing")
+    bare_plugins.register(Wrapper(), name="wrapper")
+    with pytest.raises(UserValueError, match="no such bucket for s3"):
+        bare_plugins.hook.taskloom_filesystem(protocol="s3")
+    assert bare_plugins.get_record("wrapper").state == LOADED
+    assert bare_plugins.get_record("user-facing").state == LOADED
+
+
+def test_a_wrapper_on_the_executor_hook_returns_the_executor_not_a_generator(taskloom_plugins):
+    from taskloom.core.executor import get_executor
+
+    class Timing:
+        calls = 0
+
+        @hookimpl(wrapper=True)
+        def taskloom_executor(self, name):
+            Timing.calls += 1
+            return (yield)
+
+    taskloom_plugins.register(Timing(), name="timing")
+    executor = get_executor("local")
+    assert type(executor).__name__ == "LocalExecutor" and Timing.calls == 1
+
+
+def test_standard_plugins_answer_last_whatever_order_they_were_loaded_in(bare_plugins, tmp_path, monkeypatch):
+    for name in ("demo_third", "demo_standard"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "__init__.py").write_text("")
+        (tmp_path / name / "hooks.py").write_text(
+            "from taskloom.hookspecs import hookimpl\n\n"
+            f"@hookimpl\ndef taskloom_filesystem(protocol):\n    return '{name}'\n"
+        )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr("taskloom.plugins.STANDARD_PLUGINS", ("types", "local", "map", "dynamic", "flyte", "standard"))
+    standard = bare_plugins._add_record("standard", "demo_standard.hooks")
+    bare_plugins._add_record("third", "demo_third.hooks")
+    assert standard.standard
+    bare_plugins.load("third")  # loaded first, so pluggy alone would ask it last
+    bare_plugins.load("standard")
+    assert bare_plugins.hook.taskloom_filesystem(protocol="s3") == "demo_third"
+
+
+def test_disabled_plugins_are_blocked_in_pluggy(bare_plugins):
+    bare_plugins.disable("blocked")
+    record = bare_plugins.register(Answering("blocked"), name="blocked")
+    assert record.state == "disabled"
+    assert bare_plugins.pluggy.is_blocked("blocked")
+    assert bare_plugins.hook.taskloom_filesystem(protocol="s3") is None
+
+
+def test_a_plugin_for_another_plugin_api_is_refused_by_name_before_registering(bare_plugins):
+    from taskloom.plugins import PLUGIN_API
+
+    class Future:
+        TASKLOOM_API = f"{int(PLUGIN_API.split('.')[0]) + 1}.0"
+
+        @hookimpl
+        def taskloom_filesystem(self, protocol):
+            return "future"
+
+    with pytest.warns(PluginWarning, match=r"'future' skipped: PluginError: .*needs plugin API \d+\.0, this kernel"):
+        record = bare_plugins.register(Future(), name="future")
+    assert record.state == FAILED
+    assert bare_plugins.hook.taskloom_filesystem(protocol="s3") is None
+
+
+@pytest.mark.parametrize(
+    "wanted, offered, works",
+    [("1.0", "1.0", True), ("1", "1.2", True), ("1.1", "1.2", True), ("1.3", "1.2", False), ("2.0", "1.9", False)],
+)
+def test_plugin_api_compatibility(wanted, offered, works):
+    from taskloom.plugins import compatible_api
+
+    assert compatible_api(wanted, offered) is works
+
+
+# --- the one table of plugin names --------------------------------------------------------------
+
+
+def test_every_distribution_the_kernel_names_exists_in_this_tree():
+    import pathlib
+    import tomllib
+
+    from taskloom.plugins import DISTRIBUTIONS
+
+    root = pathlib.Path(__file__).resolve().parents[2]
+    in_tree = {
+        tomllib.loads(path.read_text())["project"]["name"]: path.parent.name
+        for path in (root / "plugins").glob("*/pyproject.toml")
+    }
+    assert set(DISTRIBUTIONS) <= set(in_tree)
+    for distribution, entry in DISTRIBUTIONS.items():
+        assert entry.plugin == in_tree[distribution]
+
+
+def test_the_root_extras_list_only_distributions_that_exist():
+    import pathlib
+    import re
+    import tomllib
+
+    root = pathlib.Path(__file__).resolve().parents[2]
+    extras = tomllib.loads((root / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    existing = {tomllib.loads(p.read_text())["project"]["name"] for p in (root / "plugins").glob("*/pyproject.toml")}
+    for extra, requirements in extras.items():
+        assert requirements, f"extra {extra!r} installs nothing"
+        for requirement in requirements:
+            assert re.split(r"[=<>!~\[ ]", requirement)[0] in existing
+
+
+def test_a_name_no_distribution_provides_is_a_plain_attribute_error_without_install_advice(bare_plugins):
+    import taskloom
+
+    with pytest.raises(AttributeError, match="no attribute 'StructuredDataset'") as caught:
+        taskloom.StructuredDataset  # noqa: B018
+    assert "pip install" not in str(caught.value)
+
+
+def test_a_missing_standard_name_points_to_its_distribution(bare_plugins):
+    import taskloom
+
+    with pytest.raises(ImportError, match="provided by the distribution 'taskloom-map'.*pip install taskloom-map"):
+        taskloom.map_task  # noqa: B018

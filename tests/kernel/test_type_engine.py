@@ -9,6 +9,7 @@ import typing
 import pytest
 
 from taskloom.core.type_engine import SimpleTransformer, TypeEngine, TypeTransformer, type_name
+from taskloom.exceptions.system import PluginWarning
 from taskloom.exceptions.user import TypeTransformerFailedError, UnsupportedTypeError
 from taskloom.hookspecs import hookimpl
 from taskloom.models.literals import Literal, LiteralCollection, Primitive, Scalar
@@ -182,10 +183,12 @@ def test_register_wins_over_plugins_and_can_be_undone(toys):
     assert TypeEngine.get_transformer(int).name == "int"
 
 
-def test_a_plugin_contributing_something_else_than_transformers_is_named(bare_plugins):
+def test_a_plugin_contributing_something_else_than_transformers_is_named_and_skipped(bare_plugins):
+    bare_plugins.register(Toys(int_transformer("int")), name="good")
     bare_plugins.register(Toys("not a transformer"), name="sloppy")
-    with pytest.raises(TypeError, match="plugin 'sloppy' contributed 'not a transformer'"):
-        TypeEngine.get_transformer(int)
+    with pytest.warns(PluginWarning, match="'sloppy' skipped .*contributed 'not a transformer', which is not a Type"):
+        assert TypeEngine.get_transformer(int).name == "int"
+    assert bare_plugins.get_record("sloppy").state == "failed"
 
 
 def test_opted_in_types_use_the_pickle_transformer(toys):

@@ -273,8 +273,8 @@ class PythonTask:
         """
         from taskloom.plugins import get_plugin_manager
 
-        answer = get_plugin_manager().first_result("taskloom_task_command", task=self, settings=settings)
-        return list(answer[1]) if answer is not None else []
+        answer = get_plugin_manager().hook.taskloom_task_command(task=self, settings=settings)
+        return list(answer) if answer is not None else []
 
     # --- calling the task outside a workflow -----------------------------------------------
 

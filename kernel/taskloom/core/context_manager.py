@@ -286,5 +286,5 @@ def task_execution(
 def _stats_client() -> Any:
     from taskloom.plugins import get_plugin_manager
 
-    answer = get_plugin_manager().first_result("taskloom_stats_client")
-    return answer[1] if answer is not None else NoopStats()
+    answer = get_plugin_manager().hook.taskloom_stats_client()
+    return answer if answer is not None else NoopStats()

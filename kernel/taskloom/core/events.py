@@ -60,57 +60,52 @@ class NodeEvent:
 
 
 class Announcer:
-    """Calls the plugins listening to lifecycle events; made by :func:`listeners`."""
+    """Calls the plugins listening to lifecycle events, through pluggy; made by :func:`listeners`."""
 
-    def __init__(self, implementations: dict[str, list[Any]]) -> None:
-        self._implementations = implementations
+    def __init__(self, callers: dict[str, Any]) -> None:
+        # hook name -> pluggy's caller, for the hooks somebody implements; a failing listener is
+        # isolated by the plugin manager (reported, unregistered), so a call never raises for it.
+        self._callers = callers
 
     @property
     def silent(self) -> bool:
         """True when nobody listens (executors may skip preparing events)."""
-        return not any(self._implementations.values())
+        return not self._callers
 
     def _announce(self, hook: str, event: Any) -> None:
-        from taskloom.plugins import get_plugin_manager
-
-        for plugin_name, function in self._implementations.get(hook, ()):
-            try:
-                function(event)
-            except Exception as error:  # a broken listener is reported and dropped, never fatal
-                get_plugin_manager().report_failure(plugin_name, error)
-                self._implementations[hook] = [item for item in self._implementations[hook] if item[0] != plugin_name]
+        self._callers[hook](event=event)
 
     def execution_started(self, execution_id: str, entity: str, kind: str, nodes: int = 0) -> None:
         """Announce an execution starting."""
-        if self._implementations.get("taskloom_execution_started"):
+        if self._callers.get("taskloom_execution_started"):
             self._announce("taskloom_execution_started", ExecutionEvent(execution_id, entity, kind, nodes))
 
     def execution_finished(
         self, execution_id: str, entity: str, kind: str, error: BaseException | None = None, nodes: int = 0
     ) -> None:
         """Announce an execution ending (``error`` None on success)."""
-        if self._implementations.get("taskloom_execution_finished"):
+        if self._callers.get("taskloom_execution_finished"):
             self._announce(
                 "taskloom_execution_finished", ExecutionEvent(execution_id, entity, kind, nodes, error=error)
             )
 
     def node_started(self, execution_id: str, path: str, entity: str, parent: str | None = None) -> None:
         """Announce a node's first attempt starting."""
-        if self._implementations.get("taskloom_node_started"):
+        if self._callers.get("taskloom_node_started"):
             self._announce("taskloom_node_started", NodeEvent(execution_id, path, entity, parent))
 
     def node_expanded(
         self, execution_id: str, path: str, entity: str, children: int, parent: str | None = None
     ) -> None:
         """Announce that the running node ``path`` is about to start ``children`` children (a map's elements)."""
-        if self._implementations.get("taskloom_node_expanded"):
+        if self._callers.get("taskloom_node_expanded"):
             self._announce("taskloom_node_expanded", NodeEvent(execution_id, path, entity, parent, children=children))
 
     def node_retried(
         self, execution_id: str, path: str, entity: str, attempt: int, error: BaseException, parent: str | None = None
     ) -> None:
         """Announce a node running again after its attempt ``attempt - 1`` failed with ``error``."""
-        if self._implementations.get("taskloom_node_retried"):
+        if self._callers.get("taskloom_node_retried"):
             self._announce("taskloom_node_retried", NodeEvent(execution_id, path, entity, parent, attempt, error=error))
 
     def node_finished(
@@ -124,7 +119,7 @@ class Announcer:
         cached: bool = False,
     ) -> None:
         """Announce a node ending (``error`` None on success)."""
-        if self._implementations.get("taskloom_node_finished"):
+        if self._callers.get("taskloom_node_finished"):
             self._announce(
                 "taskloom_node_finished",
                 NodeEvent(execution_id, path, entity, parent, attempt, error=error, cached=cached),
@@ -151,5 +146,7 @@ def listeners() -> Announcer:
     """
     from taskloom.plugins import get_plugin_manager
 
-    implementations = get_plugin_manager().implementations(LIFECYCLE_HOOKS)
-    return Announcer(implementations) if any(implementations.values()) else SILENT
+    relay = get_plugin_manager().hook
+    callers = {hook: getattr(relay, hook) for hook in LIFECYCLE_HOOKS}
+    callers = {hook: caller for hook, caller in callers.items() if caller.get_hookimpls()}
+    return Announcer(callers) if callers else SILENT

@@ -24,19 +24,12 @@ if TYPE_CHECKING:
     import concurrent.futures
 
 from taskloom.exceptions.system import PluginError
+from taskloom.plugins import distribution_providing, get_plugin_manager
 
 EXECUTOR_ENV = "TASKLOOM_EXECUTOR"
 DEFAULT_EXECUTOR = "local"
 #: How many worker processes an executor that can use them runs task bodies in (``loom run --processes``).
 PROCESSES_ENV = "TASKLOOM_PROCESSES"
-
-#: Executors and the distribution that provides each, for the error when none is installed.
-EXECUTOR_DISTRIBUTIONS: dict[str, str] = {
-    "local": "taskloom-local",
-    "dask": "taskloom-dask",
-    "kubernetes": "taskloom-kubernetes",
-    "agent": "taskloom-agent",
-}
 
 
 class Executor(Protocol):
@@ -206,15 +199,13 @@ def get_executor(name: str | None = None) -> Executor:
     Raises :class:`~taskloom.exceptions.system.PluginError` naming the executor, and the distribution
     that provides it when known, if no installed plugin does.
     """
-    from taskloom.plugins import get_plugin_manager
-
     name = name or executor_name()
-    answer = get_plugin_manager().first_result("taskloom_executor", name=name)
+    answer = get_plugin_manager().hook.taskloom_executor(name=name)
     if answer is None:
-        distribution = EXECUTOR_DISTRIBUTIONS.get(name)
+        distribution = distribution_providing(executor=name)
         install = f"; install {distribution}" if distribution else ""
         raise PluginError(f"no installed taskloom plugin provides the executor {name!r}{install}")
-    return answer[1]
+    return answer
 
 
 def resume_execution(execution_id: str, entity: Any, inputs: dict[str, Any], executor: str | None = None) -> Any:

@@ -138,10 +138,10 @@ def _task_class(task_config: Any, entity: str) -> type[PythonFunctionTask[Any]]:
         return PythonFunctionTask
     from taskloom.plugins import get_plugin_manager
 
-    answer = get_plugin_manager().first_result("taskloom_task_class", task_config=task_config)
+    answer = get_plugin_manager().hook.taskloom_task_class(task_config=task_config)
     if answer is None:
         raise ValidationError(
             f"{entity}: no installed plugin provides a task type for task_config of type "
             f"{type(task_config).__module__}.{type(task_config).__qualname__}"
         )
-    return answer[1]
+    return answer

@@ -297,13 +297,9 @@ class TypeEngine:
         key = (manager.serial, manager.generation)
         if cls._registry is None or cls._registry_key != key:
             transformers: list[TypeTransformer[Any]] = list(cls._registered)
-            for plugin, contributed in manager.collect("taskloom_type_transformers"):
-                for transformer in contributed:
-                    if not isinstance(transformer, TypeTransformer):
-                        raise TypeError(
-                            f"plugin {plugin!r} contributed {transformer!r}, which is not a TypeTransformer"
-                        )
-                    transformers.append(transformer)
+            manager.check_answers("taskloom_type_transformers", _check_transformers)
+            for contributed in manager.hook.taskloom_type_transformers():
+                transformers.extend(contributed)
             cls._registry = _Registry(transformers)
             # Collecting may have marked a plugin failed (and bumped the generation): key after it.
             cls._registry_key = (manager.serial, manager.generation)
@@ -563,6 +559,15 @@ class TypeEngine:
                     _prefix(entity) + f"{direction} {name!r} expects {type_name(python_type)}: {error}"
                 ) from error
         return values
+
+
+def _check_transformers(contributed: Any) -> None:
+    """The answer to ``taskloom_type_transformers`` must be a list of transformers."""
+    if not isinstance(contributed, (list, tuple)):
+        raise TypeError(f"taskloom_type_transformers must return a list of TypeTransformer, got {contributed!r}")
+    for transformer in contributed:
+        if not isinstance(transformer, TypeTransformer):
+            raise TypeError(f"contributed {transformer!r}, which is not a TypeTransformer")
 
 
 def _prefix(entity: str | None) -> str:

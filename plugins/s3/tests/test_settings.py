@@ -153,7 +153,7 @@ def test_loading_the_plugin_imports_neither_s3fs_nor_botocore():
         import sys
         import taskloom_s3.hooks
         from taskloom.plugins import get_plugin_manager
-        get_plugin_manager().first_result("taskloom_filesystem", protocol="memory")
+        get_plugin_manager().hook.taskloom_filesystem(protocol="memory")
         print(sorted(name for name in ("s3fs", "botocore", "aiobotocore") if name in sys.modules))
         """
     )
