@@ -92,3 +92,27 @@ def test_plugins_import_only_the_kernel_and_declared_plugins_public_api():
                 if name != top or top not in allowed:
                     offenders.append(f"{path.relative_to(ROOT)}: {name}")
     assert offenders == []
+
+
+def test_plugin_packages_see_the_kernel_only_through_taskloom_and_taskloom_extend():
+    # Shipped plugin code (not its tests, which may reach into what they test) uses the plugin-facing
+    # API only, so that every other kernel module can change without breaking a plugin.
+    offenders = [
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in sorted((ROOT / "plugins").glob("*/taskloom_*/**/*.py"))
+        for name in _imported_modules(path)
+        if name.split(".")[0] == "taskloom" and name not in ("taskloom", "taskloom.extend")
+    ]
+    assert offenders == []
+
+
+def test_importing_the_plugin_facing_api_for_hookimpl_stays_cheap():
+    result = run_python(
+        """
+        import json, sys
+        from taskloom.extend import hookimpl
+        print(json.dumps(sorted(sys.modules)))
+        """
+    )
+    assert heavy_modules(result) == []
+    assert "taskloom.core.type_engine" not in result and "taskloom.core.workflow" not in result

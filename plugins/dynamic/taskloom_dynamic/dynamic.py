@@ -17,17 +17,17 @@ import inspect
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from taskloom.core.interface import Interface
-from taskloom.core.python_function_task import PythonFunctionTask
-from taskloom.exceptions.user import TypeTransformerFailedError, ValidationError
+from taskloom.extend import Interface, PythonFunctionTask, TypeTransformerFailedError, ValidationError
 
 if TYPE_CHECKING:
-    from taskloom.configuration import SerializationSettings
-    from taskloom.core.node import Node
-    from taskloom.core.workflow import CompiledWorkflow
-    from taskloom.models.dynamic_job import DynamicJobSpec
-    from taskloom.models.task import TaskTemplate
-    from taskloom.models.workflow import WorkflowTemplate
+    from taskloom.extend import (
+        CompiledWorkflow,
+        DynamicJobSpec,
+        Node,
+        SerializationSettings,
+        TaskTemplate,
+        WorkflowTemplate,
+    )
 
 #: The name of the child node that runs the graph, among the dynamic task's children.
 GRAPH_NODE = "dynamic"
@@ -89,7 +89,7 @@ class DynamicTask(PythonFunctionTask[Any]):
 
         A failing node raises its task's own exception.
         """
-        from taskloom.core.executor import task_runner
+        from taskloom.extend import task_runner
 
         workflow = self._compile(kwargs)
         if not workflow.nodes:  # the body returned constants only: nothing to run (as in flytekit)
@@ -119,7 +119,7 @@ class DynamicTask(PythonFunctionTask[Any]):
         dynamic task inside the graph contributes its own task template (its graph is built when
         it runs).
         """
-        from taskloom.models.dynamic_job import DynamicJobSpec
+        from taskloom.extend import DynamicJobSpec
 
         workflow = self.compile_workflow(inputs)
         template = workflow.to_workflow_template(settings)
@@ -135,8 +135,7 @@ class DynamicTask(PythonFunctionTask[Any]):
         )
 
     def _checked(self, inputs: dict[str, Any]) -> dict[str, Any]:
-        from taskloom.core.compiler import bind_arguments
-        from taskloom.core.type_engine import TypeEngine
+        from taskloom.extend import TypeEngine, bind_arguments
 
         entity = f"task {self.name!r}"
         interface = self.python_interface
@@ -145,7 +144,7 @@ class DynamicTask(PythonFunctionTask[Any]):
         return bound
 
     def _compile(self, inputs: dict[str, Any]) -> CompiledWorkflow:
-        from taskloom.core.workflow import CompiledWorkflow, compile_body
+        from taskloom.extend import CompiledWorkflow, compile_body
 
         try:
             nodes, output_bindings = compile_body(self.name, self._graph_interface, self.task_function, inputs)
@@ -211,7 +210,7 @@ def task_of_class(
     """``taskloom.task(function, task_class=task_class, **options)``, refusing a ``task_config``
     (a task type's configuration selects that type's own class). ``kind`` names the tasks in errors.
     """
-    from taskloom.core.task import task
+    from taskloom import task
 
     if options.get("task_config") is not None:
         raise ValidationError(

@@ -25,13 +25,11 @@ import itertools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from taskloom.core.base_task import TaskMetadata
-from taskloom.core.python_function_task import PythonFunctionTask
-from taskloom.exceptions.user import ValidationError
+from taskloom.extend import PythonFunctionTask, TaskMetadata, ValidationError
 from taskloom_dynamic.dynamic import ExecutionBehavior, task_of_class
 
 if TYPE_CHECKING:
-    from taskloom.core.executor import Runner
+    from taskloom.extend import Runner
 
 #: How the children of an eager task are named among its children: ``e0``, ``e1``...
 CHILD_PREFIX = "e"
@@ -75,8 +73,7 @@ class EagerAsyncPythonFunctionTask(PythonFunctionTask[Any]):
         workflow being compiled the call adds a node; inside another eager task it is a child node
         (still awaited).
         """
-        from taskloom.core.compiler import current_compilation
-        from taskloom.core.executor import current_call_handler
+        from taskloom.extend import current_call_handler, current_compilation
 
         if current_compilation() is not None or current_call_handler() is not None:
             return super().__call__(*args, **kwargs)
@@ -84,7 +81,7 @@ class EagerAsyncPythonFunctionTask(PythonFunctionTask[Any]):
 
     async def aio(self, *args: Any, **kwargs: Any) -> Any:
         """``await eager_wf.aio(x=1)``: the same as ``await eager_wf(x=1)``."""
-        from taskloom.core.executor import current_call_handler
+        from taskloom.extend import current_call_handler
 
         handler = current_call_handler()
         if handler is not None:
@@ -104,7 +101,7 @@ class EagerAsyncPythonFunctionTask(PythonFunctionTask[Any]):
         return self._run_body(kwargs)
 
     async def _run_body(self, inputs: dict[str, Any]) -> Any:
-        from taskloom.core.executor import handling_calls, task_runner
+        from taskloom.extend import handling_calls, task_runner
 
         with task_runner() as runner, handling_calls(EagerCallHandler(runner)):
             return await self.task_function(**inputs)
@@ -154,8 +151,7 @@ def bind_inputs(entity: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> d
 
     Errors (:class:`~taskloom.exceptions.user.TypeTransformerFailedError`) name the entity and the input.
     """
-    from taskloom.core.compiler import bind_arguments
-    from taskloom.core.type_engine import TypeEngine
+    from taskloom.extend import TypeEngine, bind_arguments
 
     if getattr(entity, "is_launch_plan", False):
         kind = "launch plan"

@@ -8,7 +8,7 @@ import click
 
 
 def _settings(images: tuple[str, ...], project: str, domain: str, env: tuple[str, ...]) -> Any:
-    from taskloom.configuration import DEFAULT_IMAGE, SerializationSettings
+    from taskloom.extend import DEFAULT_IMAGE, SerializationSettings
 
     default_image = DEFAULT_IMAGE
     named: dict[str, str] = {}

@@ -76,19 +76,16 @@ from google.protobuf import struct_pb2
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import DecodeError, Message
 
-from taskloom.exceptions.system import StorageError, SystemException
-from taskloom.exceptions.user import UserValueError
-from taskloom.models import (
-    dynamic_job,
-    identifier,
-    interface,
-    launch_plan,
-    security,
-    task,
-    types,
-    workflow,
+from taskloom.extend import StorageError, SystemException, UserValueError, models
+
+# The contract modules by the names of the flyteidl files they mirror (core/task.proto -> task).
+dynamic_job, identifier, interface, launch_plan = (
+    models.dynamic_job,
+    models.identifier,
+    models.interface,
+    models.launch_plan,
 )
-from taskloom.models import literals as lit
+security, task, types, workflow, lit = models.security, models.task, models.types, models.workflow, models.literals
 
 __all__ = [
     "MAX_DEPTH",

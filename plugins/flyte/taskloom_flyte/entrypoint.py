@@ -65,7 +65,7 @@ class ContainerFailure(Exception):
 
 
 def _user_failure(error: BaseException, task_name: str) -> ContainerFailure:
-    from taskloom.exceptions import RecoverableException
+    from taskloom.extend import RecoverableException
 
     return ContainerFailure(
         f"USER:{type(error).__name__}",
@@ -93,7 +93,7 @@ def read_bytes(uri: str, what: str) -> bytes:
 
     Goes through :func:`taskloom.storage.download`, so errors say why in the storage plugin's words.
     """
-    from taskloom.storage import download
+    from taskloom.extend import download
 
     with tempfile.TemporaryDirectory(prefix="loom-execute-") as directory:
         local = os.path.join(directory, "object")
@@ -110,7 +110,7 @@ def read_bytes(uri: str, what: str) -> bytes:
 def write_bytes(uri: str, data: bytes) -> None:
     """Write ``data`` to ``uri`` as one object, through :func:`taskloom.storage.upload` (which
     renames a local file into place, and whose object-store uploads appear whole)."""
-    from taskloom.storage import upload
+    from taskloom.extend import upload
 
     with tempfile.TemporaryDirectory(prefix="loom-execute-") as directory:
         local = os.path.join(directory, "object")
@@ -144,7 +144,7 @@ class StorageCheckpoint:
         """Whether the previous attempt saved something."""
         if not self._source:
             return False
-        from taskloom.storage import get_filesystem, split_protocol
+        from taskloom.extend import get_filesystem, split_protocol
 
         filesystem = get_filesystem(split_protocol(self._source)[0])
         return bool(filesystem.exists(self._source))
@@ -153,7 +153,7 @@ class StorageCheckpoint:
         """The bytes the previous attempt saved with :meth:`write`, or None."""
         if not self._source:
             return None
-        from taskloom.storage import get_filesystem, split_protocol
+        from taskloom.extend import get_filesystem, split_protocol
 
         uri = _join(self._source, self._BLOB)
         filesystem = get_filesystem(split_protocol(uri)[0])
@@ -172,7 +172,7 @@ class StorageCheckpoint:
 
     def save(self, source: str) -> None:
         """Save the file or directory ``source``."""
-        from taskloom.storage import upload
+        from taskloom.extend import upload
 
         if not self._destination:
             raise ValueError("this task execution was given no --checkpoint-path")
@@ -185,7 +185,7 @@ class StorageCheckpoint:
         """Copy what the previous attempt saved into the directory ``destination``; None if nothing was."""
         if not self.prev_exists():
             return None
-        from taskloom.storage import download
+        from taskloom.extend import download
 
         download(self._source or "", destination, recursive=True)
         return destination
@@ -204,7 +204,7 @@ def _env(*names: str) -> str:
 
 def execution_id() -> Any:
     """The execution from ``FLYTE_INTERNAL_EXECUTION_{PROJECT,DOMAIN,ID}`` (or their ``_F_`` short names)."""
-    from taskloom.models.identifier import WorkflowExecutionIdentifier
+    from taskloom.extend import WorkflowExecutionIdentifier
 
     return WorkflowExecutionIdentifier(
         project=_env("FLYTE_INTERNAL_EXECUTION_PROJECT", "_F_PRJ"),
@@ -215,7 +215,7 @@ def execution_id() -> Any:
 
 def task_id(name: str) -> Any:
     """The running task's identifier from ``FLYTE_INTERNAL_TASK_{PROJECT,DOMAIN,NAME,VERSION}``."""
-    from taskloom.models.identifier import Identifier, ResourceType
+    from taskloom.extend import Identifier, ResourceType
 
     return Identifier(
         resource_type=ResourceType.TASK,
@@ -288,7 +288,7 @@ class Invocation:
 
     def run(self) -> str | None:
         """Run the task and write its document; return the document's name (None for IgnoreOutputs)."""
-        from taskloom.core.base_task import IgnoreOutputs
+        from taskloom.extend import IgnoreOutputs
 
         name = _error_file_name()
         try:
@@ -309,11 +309,13 @@ class Invocation:
         return name
 
     def _outputs(self) -> tuple[str, bytes] | None:
-        from taskloom.core.base_task import IgnoreOutputs
-        from taskloom.core.type_engine import TypeEngine
-        from taskloom.exceptions.user import TypeTransformerFailedError
-        from taskloom.storage import RAW_OUTPUT_PREFIX_ENV
-        from taskloom.types.blob import offload
+        from taskloom.extend import (
+            RAW_OUTPUT_PREFIX_ENV,
+            IgnoreOutputs,
+            TypeEngine,
+            TypeTransformerFailedError,
+            offload,
+        )
         from taskloom_flyte.codec import CodecError, literal_map_from_bytes, literal_map_to_bytes, to_proto
         from taskloom_flyte.resolvers import MapElement
 
@@ -412,7 +414,7 @@ class Invocation:
             ) from error
 
     def _settings(self) -> Any:
-        from taskloom.configuration import DEFAULT_IMAGE, FastSerializationSettings, SerializationSettings
+        from taskloom.extend import DEFAULT_IMAGE, FastSerializationSettings, SerializationSettings
 
         task_project = _env("FLYTE_INTERNAL_TASK_PROJECT", "_F_TK_PRJ")
         task_domain = _env("FLYTE_INTERNAL_TASK_DOMAIN", "_F_TK_DM")
@@ -437,7 +439,7 @@ def _element_inputs(literals: Any, bound: frozenset[str], index: int, task_name:
 
     An input that is not a list was already cut to its element by the backend, and is kept as is.
     """
-    from taskloom.models.literals import LiteralMap
+    from taskloom.extend import LiteralMap
 
     chosen = {}
     for name, literal in literals.literals.items():
@@ -599,7 +601,7 @@ def fast_execute_main(argv: list[str] | None = None) -> int:
         return 2
     destination = os.path.realpath(os.path.expanduser(arguments.dest_dir or os.getcwd()))
     if arguments.additional_distribution:
-        from taskloom.storage import download
+        from taskloom.extend import download
 
         with tempfile.TemporaryDirectory(prefix="loom-fast-execute-") as directory:
             local = os.path.join(directory, "code.tar.gz")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from taskloom.hookspecs import hookimpl
+from taskloom.extend import hookimpl
 
 
 @hookimpl

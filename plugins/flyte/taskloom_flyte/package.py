@@ -31,7 +31,7 @@ import tarfile
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from taskloom.exceptions.user import UserException
+from taskloom.extend import UserException
 
 TASK_SUFFIX = "_1.pb"
 WORKFLOW_SUFFIX = "_2.pb"
@@ -141,9 +141,7 @@ def _module_name(root: str, file: str) -> str:
 
 
 def _add_module_entities(program: Program, module: Any) -> None:
-    from taskloom.core.base_task import PythonTask
-    from taskloom.core.launch_plan import LaunchPlan
-    from taskloom.core.workflow import WorkflowBase
+    from taskloom.extend import LaunchPlan, PythonTask, WorkflowBase
 
     for name, value in list(vars(module).items()):
         if name.startswith("_"):
@@ -180,7 +178,7 @@ def _add(program: Program, entity: Any) -> None:
         for child in _node_entities(entity.nodes):
             _add(program, child)
         program.order.append(("workflow", entity))
-        from taskloom.core.launch_plan import LaunchPlan
+        from taskloom.extend import LaunchPlan
 
         _add(program, LaunchPlan.get_or_create(entity))
     elif getattr(entity, "is_branch", False) or getattr(entity, "is_gate", False):
@@ -424,7 +422,7 @@ def serialize_program(
     fast: bool = False,
 ) -> Package:
     """Serialize every entity of ``program`` under ``settings``; the version is chosen as the module says."""
-    from taskloom.configuration import FastSerializationSettings
+    from taskloom.extend import FastSerializationSettings
     from taskloom_flyte.entrypoint import DEFAULT_IMAGE_ENV, IMAGES_ENV
 
     tarball = None
@@ -472,7 +470,7 @@ def _message(kind: str, entity: Any, settings: Any) -> Any:
                 template=to_proto(entity.to_workflow_template(settings), depth=1),
                 sub_workflows=[to_proto(template, depth=1) for template in subworkflows.values()],
             )
-        from taskloom.models.identifier import Identifier, ResourceType
+        from taskloom.extend import Identifier, ResourceType
 
         identifier = Identifier(
             resource_type=ResourceType.LAUNCH_PLAN,

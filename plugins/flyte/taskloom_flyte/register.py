@@ -62,8 +62,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from taskloom.exceptions.system import RecoverableSystemException, SystemException
-from taskloom.exceptions.user import UserValueError, ValidationError
+from taskloom.extend import RecoverableSystemException, SystemException, UserValueError, ValidationError
 
 if TYPE_CHECKING:
     import grpc
@@ -379,7 +378,7 @@ def _upload_sources(sources: tuple[str, bytes], source_upload_path: str) -> str:
     import hashlib
     import tempfile
 
-    from taskloom import storage
+    from taskloom.extend import upload
 
     name, data = sources
     uri = f"{source_upload_path.rstrip('/')}/{hashlib.md5(data).hexdigest()}/{name}"  # a name, not a MAC
@@ -387,7 +386,7 @@ def _upload_sources(sources: tuple[str, bytes], source_upload_path: str) -> str:
         local = os.path.join(directory, name)
         with open(local, "wb") as handle:
             handle.write(data)
-        storage.upload(local, uri)
+        upload(local, uri)
     return uri
 
 
@@ -633,7 +632,7 @@ def _setting(option: Any, env: str, key: str) -> Any:
     value = os.environ.get(env)
     if value:
         return value
-    from taskloom.config import read_config
+    from taskloom.extend import read_config
 
     return read_config().get(CONFIG_SECTION, {}).get(key)
 
@@ -662,7 +661,7 @@ def _check_plaintext_token(endpoint: str, insecure: bool | None, allow_insecure_
     elif os.environ.get(INSECURE_ENV):
         source = f"${INSECURE_ENV}"
     else:
-        from taskloom.config import config_path
+        from taskloom.extend import config_path
 
         source = f"[{CONFIG_SECTION}] insecure in {config_path()}"
     raise click.ClickException(

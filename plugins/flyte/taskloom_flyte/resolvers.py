@@ -17,7 +17,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from taskloom.exceptions.user import UserException
+from taskloom.extend import UserException
 
 #: The placeholders Flyte's propeller fills in a container's arguments.
 INPUT = "{{.input}}"
@@ -146,8 +146,7 @@ class TemplateTask:
     """
 
     def __init__(self, template: Any, executor: Any) -> None:
-        from taskloom.core.interface import Interface
-        from taskloom.core.type_engine import TypeEngine
+        from taskloom.extend import Interface, TypeEngine
 
         def python_types(variables: Any) -> dict[str, Any]:
             return {name: TypeEngine.guess_python_type(variable.type) for name, variable in variables.variables.items()}
@@ -228,7 +227,7 @@ def find_reference(task: Any) -> tuple[str, str]:
     Raises :class:`TaskNotFoundError` when the task is not bound to a name at the top level of an
     importable module (a task made inside a function, or defined in a script run as ``__main__``).
     """
-    from taskloom.core.tracker import find_binding
+    from taskloom.extend import find_binding
 
     found = find_binding(task)
     if found is None:

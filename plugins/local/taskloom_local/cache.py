@@ -71,7 +71,7 @@ import weakref
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
-from taskloom.exceptions.system import SystemException
+from taskloom.extend import SystemException
 
 CACHE_ENV = "TASKLOOM_CACHE_PATH"
 
@@ -153,8 +153,7 @@ class LocalCache:
         """The cache key of ``task`` called with ``inputs`` (Python values): (task, project, version, inputs hash)."""
         import hashlib
 
-        from taskloom.core.type_engine import TypeEngine
-        from taskloom.models.converter import to_json
+        from taskloom.extend import TypeEngine, to_json
 
         settings = task.cache
         ignored = set(settings.ignored_inputs) if settings is not None else set()
@@ -194,9 +193,7 @@ class LocalCache:
                 f"({expected}); running it again"
             )
             return None
-        from taskloom.core.type_engine import TypeEngine
-        from taskloom.models.converter import from_json
-        from taskloom.models.literals import LiteralMap
+        from taskloom.extend import LiteralMap, TypeEngine, from_json
 
         try:
             literals = from_json(outputs, LiteralMap)
@@ -216,8 +213,7 @@ class LocalCache:
         Never raises: a cache that cannot be written is said once on stderr, outputs that cannot be
         made literals each time (the task then runs again next time).
         """
-        from taskloom.core.type_engine import TypeEngine
-        from taskloom.models.converter import to_json
+        from taskloom.extend import TypeEngine, to_json
 
         try:
             types = task.python_interface.outputs
@@ -472,7 +468,7 @@ def _make_private(path: str, mode: int) -> None:
 
 def _output_types(task: Any) -> str:
     """The task's output types as an entry records them: ``o0: int, o1: list[str]``."""
-    from taskloom.core.type_engine import type_name
+    from taskloom.extend import type_name
 
     outputs = task.python_interface.outputs
     return ", ".join(f"{name}: {type_name(python_type)}" for name, python_type in outputs.items()) or "no outputs"
@@ -526,7 +522,7 @@ def _origin(task: Any) -> tuple[str, str]:
     if function is not None:
         module_name = function.__module__
     else:  # a task class's instance belongs to the module that binds it, not to its class's
-        from taskloom.core.tracker import find_binding
+        from taskloom.extend import find_binding
 
         binding = find_binding(task)
         module_name = binding[0].__name__ if binding is not None else type(task).__module__

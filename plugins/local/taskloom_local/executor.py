@@ -50,16 +50,24 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from taskloom.core.checkpointer import Checkpoint
-from taskloom.core.context_manager import new_execution_name
-from taskloom.core.events import SILENT, listeners
-from taskloom.core.executor import PROCESSES_ENV, running
-from taskloom.core.node import Node, node_id_for
-from taskloom.core.promise import START_NODE, Promise
-from taskloom.core.workflow import WorkflowBase, WorkflowFailurePolicy
-from taskloom.exceptions import RecoverableException
-from taskloom.exceptions.user import UserException, UserTimeoutError
-from taskloom.storage import raw_output_prefix as raw_output_prefix_from_environment
+from taskloom.extend import (
+    PROCESSES_ENV,
+    SILENT,
+    START_NODE,
+    Checkpoint,
+    Node,
+    Promise,
+    RecoverableException,
+    UserException,
+    UserTimeoutError,
+    WorkflowBase,
+    WorkflowFailurePolicy,
+    listeners,
+    new_execution_name,
+    node_id_for,
+    running,
+)
+from taskloom.extend import raw_output_prefix as raw_output_prefix_from_environment
 from taskloom_local.recorder import ELEMENTS as _ELEMENTS
 from taskloom_local.recorder import NODE_FAILED as _NODE_FAILED
 from taskloom_local.recorder import NODE_RETRIED as _NODE_RETRIED
@@ -787,7 +795,7 @@ class LocalExecutor:
             result = _run_to_completion(result)
         outputs = entity.python_interface.outputs_by_name(result)
         if self._raw_output_prefix is not None:
-            from taskloom.types.blob import offload
+            from taskloom.extend import offload
 
             outputs = offload(
                 outputs, entity.python_interface.outputs, f"{self._raw_output_prefix}/{execution.name}/{path}"
@@ -1296,7 +1304,7 @@ class _Execution:
 
 def _child_outputs(recorded: Any, entity: Any) -> dict[str, Any]:
     """A recorded child's outputs as Python values (``recorded``: plain values, a literal map or None)."""
-    from taskloom.core.type_engine import TypeEngine
+    from taskloom.extend import TypeEngine
     from taskloom_local.recorder import entity_name, output_types
     from taskloom_local.store import PlainValues
 
@@ -1340,7 +1348,7 @@ def _report_abandoned(execution: _Execution) -> None:
 def _timeouts_setting(given: str | None) -> str:
     value = (given or os.environ.get(TIMEOUTS_ENV, "") or "processes").strip().lower()
     if value not in ("processes", "threads"):
-        from taskloom.exceptions.user import UserValueError
+        from taskloom.extend import UserValueError
 
         raise UserValueError(f"timeouts must be 'processes' or 'threads' ({TIMEOUTS_ENV}), got {value!r}")
     return value
@@ -1467,7 +1475,7 @@ def _load_entity(record: Any) -> Any:
     """The entity an execution ran, from its module (imported) or its file (loaded as ``loom run`` does)."""
     import importlib
 
-    from taskloom.run import entities_of, load_module
+    from taskloom.extend import entities_of, load_module
     from taskloom_local.store import ResumeError
 
     modules = []
@@ -1491,7 +1499,7 @@ def _load_entity(record: Any) -> Any:
 
 def _recorded_inputs(store: Any, record: Any, entity: Any, given: dict[str, Any]) -> dict[str, Any]:
     """The inputs a resume runs with: the recorded ones, which ``given`` must match where it has a value."""
-    from taskloom.core.type_engine import TypeEngine
+    from taskloom.extend import TypeEngine
     from taskloom_local.store import ResumeError
 
     types = entity.python_interface.inputs

@@ -37,7 +37,7 @@ import types
 import weakref
 from typing import Any
 
-from taskloom.core.promise import Promise as _Promise
+from taskloom.extend import Promise as _Promise
 
 try:  # the C module itself: hashlib (OpenSSL) costs a run ~4 ms to import, this 0.2 ms
     from _blake2 import blake2b
@@ -115,7 +115,7 @@ class _Walker:
         self.text("entity", kind.__module__, kind.__qualname__, getattr(entity, "name", ""))
         interface = getattr(entity, "python_interface", None)
         if interface is not None:
-            from taskloom.core.type_engine import type_name
+            from taskloom.extend import type_name
 
             for direction, variables in (("in", interface.inputs), ("out", interface.outputs)):
                 for name, python_type in variables.items():

@@ -17,9 +17,17 @@ import sys
 import threading
 from typing import Any
 
-from taskloom.core.gate import Gate, GateCancelledError, receive_signal, send_signal, sleep_unless_cancelled
-from taskloom.core.node import Node
-from taskloom.exceptions.user import DisapprovalError, UserException, UserTimeoutError
+from taskloom.extend import (
+    DisapprovalError,
+    Gate,
+    GateCancelledError,
+    Node,
+    UserException,
+    UserTimeoutError,
+    receive_signal,
+    send_signal,
+    sleep_unless_cancelled,
+)
 
 # One question on the terminal at a time: gates that wait together take turns to ask.
 _terminal = threading.Lock()
@@ -128,7 +136,7 @@ class _TerminalPrompt:
                 return
 
     def _ask(self) -> None:
-        from taskloom.core.type_engine import type_name
+        from taskloom.extend import type_name
 
         gate = self._gate
         if gate.kind == "approve":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from taskloom.hookspecs import hookimpl
+from taskloom.extend import hookimpl
 
 
 @hookimpl

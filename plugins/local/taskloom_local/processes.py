@@ -29,9 +29,12 @@ import threading
 import weakref
 from typing import Any
 
-from taskloom.core.executor import PROCESSES_ENV  # the number of worker processes (loom run --processes)
-from taskloom.exceptions.system import RecoverableSystemException, SystemException
-from taskloom.exceptions.user import UserTimeoutError
+from taskloom.extend import (
+    PROCESSES_ENV,  # the number of worker processes (loom run --processes)
+    RecoverableSystemException,
+    SystemException,
+    UserTimeoutError,
+)
 
 
 class WorkerDiedError(RecoverableSystemException):
@@ -251,7 +254,7 @@ def kill_all_workers() -> None:
 
 
 def _find_reference(entity: Any, explain: str | None = None) -> tuple[str, str | None, str]:
-    from taskloom.core.tracker import find_binding
+    from taskloom.extend import find_binding
 
     found = find_binding(entity)
     if found is not None:

@@ -28,7 +28,7 @@ import threading
 import time
 from typing import Any, TextIO
 
-from taskloom.hookspecs import hookimpl
+from taskloom.extend import hookimpl
 
 #: Seconds between two redraws of the live status.
 REDRAW_SECONDS = 0.1

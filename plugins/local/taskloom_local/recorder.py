@@ -106,7 +106,7 @@ def durable_after() -> float:
     try:
         seconds = float(text)
     except ValueError:
-        from taskloom.exceptions.user import UserValueError
+        from taskloom.extend import UserValueError
 
         raise UserValueError(f"{DURABLE_AFTER_ENV} must be a number of seconds, got {text!r}") from None
     return max(0.0, seconds)
@@ -142,7 +142,7 @@ class _Shape:
     def __init__(self, workflow: Any) -> None:
         import zlib  # a change detector, not a security hash
 
-        from taskloom.core.node import promises_in
+        from taskloom.extend import promises_in
 
         nodes = workflow.nodes
         consumers: dict[str, list[str]] = {node.id: [] for node in nodes}
@@ -875,7 +875,7 @@ def _plain_columns(outputs: list[dict[str, Any]], types: dict[str, Any]) -> Plai
     """The outputs of many elements as columns, when every output is a scalar of exactly its
     declared type (what :class:`~taskloom_local.store.PlainValues` keeps as it is); else None.
     """
-    from taskloom.core.type_engine import type_name
+    from taskloom.extend import type_name
 
     columns = {}
     for name, python_type in types.items():
@@ -898,7 +898,7 @@ def _literal_map(values: dict[str, Any], types: dict[str, Any], entity: Any, dir
     plain = PlainValues.of(values, types)
     if plain is not None:
         return plain
-    from taskloom.core.type_engine import TypeEngine
+    from taskloom.extend import TypeEngine
 
     label = (
         None

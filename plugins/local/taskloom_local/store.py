@@ -49,8 +49,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from taskloom.exceptions.system import SystemException
-from taskloom.exceptions.user import UserValueError
+from taskloom.extend import SystemException, UserValueError
 
 if TYPE_CHECKING:
     import sqlite3
@@ -187,7 +186,7 @@ class PlainValues:
     @classmethod
     def of(cls, values: dict[str, Any], types: dict[str, Any]) -> PlainValues | None:
         """``values`` (declared as ``types``) as plain values, or None when one does not qualify."""
-        from taskloom.core.type_engine import TypeEngine, type_name
+        from taskloom.extend import TypeEngine, type_name
 
         for name, value in values.items():
             if name not in types:
@@ -211,7 +210,7 @@ class PlainValues:
         """The :class:`~taskloom.models.literals.LiteralMap` of the values named in ``types``, converted
         as their types say; ValueError if a type's name is not the one recorded.
         """
-        from taskloom.core.type_engine import TypeEngine, type_name
+        from taskloom.extend import TypeEngine, type_name
 
         for name, python_type in types.items():
             recorded = self.type_names.get(name)
@@ -453,7 +452,7 @@ class ExecutionStore:
         OSError or ValueError if the file is missing, not a literal map, or not inside the
         execution's directory.
         """
-        from taskloom.models.literals import LiteralMap
+        from taskloom.extend import LiteralMap
 
         literals = self._load(execution_id, relative)
         if isinstance(literals, PlainValues):
@@ -483,7 +482,7 @@ class ExecutionStore:
         self, execution_id: str, relative: str, types: dict[str, Any], *, entity: str, direction: str
     ) -> dict[str, Any]:
         """The Python values of ``types`` in the execution's literal file ``relative``."""
-        from taskloom.core.type_engine import TypeEngine
+        from taskloom.extend import TypeEngine
 
         literals = self.read_literals(execution_id, relative, types)
         return TypeEngine.literal_map_to_kwargs(None, literals, types, entity=entity, direction=direction)

@@ -22,9 +22,14 @@ import functools
 import math
 from typing import Any
 
-from taskloom.core.base_task import PythonTask
-from taskloom.core.python_function_task import PythonFunctionTask, PythonInstanceTask
-from taskloom.exceptions.user import UserException, UserValueError, ValidationError
+from taskloom.extend import (
+    PythonFunctionTask,
+    PythonInstanceTask,
+    PythonTask,
+    UserException,
+    UserValueError,
+    ValidationError,
+)
 
 #: How many element errors a :class:`MapTaskError` message shows (all are in ``errors``).
 SHOWN_ERRORS = 3
@@ -172,7 +177,7 @@ class ArrayNodeMapTask(PythonTask):
 
     def execute(self, **inputs: Any) -> Any:
         """Run the mapped task once per element through the executor; return the outputs as lists."""
-        from taskloom.core.executor import task_runner
+        from taskloom.extend import task_runner
 
         count = self._element_count(inputs)
         output_names = self.python_interface.output_names
@@ -393,7 +398,7 @@ def _check_settings(target: PythonTask, concurrency: Any, min_successes: Any, mi
 
 def _list_interface(interface: Any, bound: set[str], *, optional_outputs: bool) -> Any:
     """The map's interface: mapped inputs and every output become lists; bound inputs stay as declared."""
-    from taskloom.core.interface import Interface
+    from taskloom.extend import Interface
 
     inputs: dict[str, Any] = {}
     for name, (python_type, default) in interface.inputs_with_defaults.items():

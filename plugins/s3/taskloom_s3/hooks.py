@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from taskloom.hookspecs import hookimpl
+from taskloom.extend import hookimpl
 
 #: The URI schemes this plugin serves (kept here as well, so answering "no" imports nothing).
 PROTOCOLS = ("s3", "s3a")

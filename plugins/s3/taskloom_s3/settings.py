@@ -85,7 +85,7 @@ def read_settings(environ: Mapping[str, str] | None = None, section: Mapping[str
     """
     environ = os.environ if environ is None else environ
     if section is None:
-        from taskloom.config import read_config
+        from taskloom.extend import read_config
 
         section = read_config().get("s3") or {}
         if not isinstance(section, Mapping):

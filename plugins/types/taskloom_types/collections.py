@@ -16,8 +16,15 @@ import typing
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from taskloom.core.type_engine import TypeEngine, TypeTransformer, literal_description, type_name, value_description
-from taskloom.exceptions.user import TypeTransformerFailedError, UnsupportedTypeError
+from taskloom.extend import (
+    TypeEngine,
+    TypeTransformer,
+    TypeTransformerFailedError,
+    UnsupportedTypeError,
+    literal_description,
+    type_name,
+    value_description,
+)
 from taskloom_types.contracts import contracts
 from taskloom_types.converter import is_json_dict, json_schema
 from taskloom_types.errors import mismatch, nested
@@ -33,8 +40,7 @@ from taskloom_types.structured import (
 from taskloom_types.unions import type_key
 
 if TYPE_CHECKING:
-    from taskloom.models.literals import Literal
-    from taskloom.models.types import LiteralType
+    from taskloom.extend import Literal, LiteralType
 
 _JSON_KINDS = "a dict with str keys, list, str, int, float, bool or None"
 

@@ -23,9 +23,9 @@ class _Contracts:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):  # copy, pickle and friends probe dunders: never a contract
             raise AttributeError(name)
-        from taskloom.models import literals, types
+        from taskloom.extend import models
 
-        for module in (literals, types):
+        for module in (models.literals, models.types):
             value = getattr(module, name, None)
             if value is not None:
                 setattr(self, name, value)  # from now on a plain attribute: __getattr__ is not called again

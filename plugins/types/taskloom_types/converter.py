@@ -25,10 +25,15 @@ import typing
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from taskloom.core.interface import is_named_tuple
-from taskloom.core.type_engine import strip_annotated, type_name, value_description
-from taskloom.exceptions.user import TypeTransformerFailedError, UnsupportedTypeError
-from taskloom.types.blob import BlobValue
+from taskloom.extend import (
+    BlobValue,
+    TypeTransformerFailedError,
+    UnsupportedTypeError,
+    is_named_tuple,
+    strip_annotated,
+    type_name,
+    value_description,
+)
 from taskloom_types import primitives
 from taskloom_types.errors import mismatch, nested
 from taskloom_types.unions import type_key, union_candidates, union_mismatch

@@ -10,14 +10,18 @@ from __future__ import annotations
 import enum
 from typing import TYPE_CHECKING, Any
 
-from taskloom.core.type_engine import TypeTransformer, literal_description, type_name
-from taskloom.exceptions.user import TypeTransformerFailedError, UnsupportedTypeError
+from taskloom.extend import (
+    TypeTransformer,
+    TypeTransformerFailedError,
+    UnsupportedTypeError,
+    literal_description,
+    type_name,
+)
 from taskloom_types.contracts import contracts
 from taskloom_types.errors import mismatch
 
 if TYPE_CHECKING:
-    from taskloom.models.literals import Literal
-    from taskloom.models.types import LiteralType
+    from taskloom.extend import Literal, LiteralType
 
 
 def enum_values(t: type[enum.Enum]) -> list[enum.Enum]:

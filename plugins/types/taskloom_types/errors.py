@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from taskloom.core.type_engine import type_name, value_description
-from taskloom.exceptions.user import TypeTransformerFailedError
+from taskloom.extend import TypeTransformerFailedError, type_name, value_description
 
 
 def mismatch(python_type: Any, value: Any, detail: str = "") -> TypeTransformerFailedError:

@@ -12,18 +12,21 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from taskloom.core.type_engine import TypeTransformer, literal_description, type_name
-from taskloom.exceptions.user import TypeTransformerFailedError
-from taskloom.storage import is_remote
-from taskloom.types.blob import BlobValue
-from taskloom.types.directory import FlyteDirectory
-from taskloom.types.file import FlyteFile
+from taskloom.extend import (
+    BlobValue,
+    FlyteDirectory,
+    FlyteFile,
+    TypeTransformer,
+    TypeTransformerFailedError,
+    is_remote,
+    literal_description,
+    type_name,
+)
 from taskloom_types.contracts import contracts
 from taskloom_types.errors import mismatch
 
 if TYPE_CHECKING:
-    from taskloom.models.literals import Literal
-    from taskloom.models.types import BlobDimensionality, LiteralType
+    from taskloom.extend import BlobDimensionality, Literal, LiteralType
 
 
 def blob_uri(value: Any, python_type: type[BlobValue]) -> str:

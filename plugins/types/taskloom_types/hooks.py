@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from taskloom.hookspecs import hookimpl
+from taskloom.extend import hookimpl
 
 if TYPE_CHECKING:
-    from taskloom.core.type_engine import TypeTransformer
+    from taskloom.extend import TypeTransformer
 
 
 @hookimpl

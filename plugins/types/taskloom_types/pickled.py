@@ -10,15 +10,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from taskloom.core.type_engine import TypeTransformer, literal_description, type_name, value_description
-from taskloom.exceptions.user import TypeTransformerFailedError
-from taskloom.types.pickle import FlytePickle
+from taskloom.extend import (
+    FlytePickle,
+    TypeTransformer,
+    TypeTransformerFailedError,
+    literal_description,
+    type_name,
+    value_description,
+)
 from taskloom_types.contracts import contracts
 from taskloom_types.errors import mismatch
 
 if TYPE_CHECKING:
-    from taskloom.models.literals import Literal
-    from taskloom.models.types import LiteralType
+    from taskloom.extend import Literal, LiteralType
 
 #: ``Binary.tag`` of a pickled value.
 PICKLE_TAG = "pickle"

@@ -11,14 +11,12 @@ import datetime as dt
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from taskloom.core.type_engine import TypeTransformer, literal_description, type_name
-from taskloom.exceptions.user import TypeTransformerFailedError
+from taskloom.extend import TypeTransformer, TypeTransformerFailedError, literal_description, type_name
 from taskloom_types.contracts import contracts
 from taskloom_types.errors import mismatch
 
 if TYPE_CHECKING:
-    from taskloom.models.literals import Literal, Scalar
-    from taskloom.models.types import LiteralType, SimpleType
+    from taskloom.extend import Literal, LiteralType, Scalar, SimpleType
 
 T = TypeVar("T")
 

@@ -14,16 +14,21 @@ import functools
 import typing
 from typing import TYPE_CHECKING, Any
 
-from taskloom.core.interface import is_named_tuple
-from taskloom.core.type_engine import TypeEngine, TypeTransformer, literal_description, type_name
-from taskloom.exceptions.user import TypeTransformerFailedError, UnsupportedTypeError
+from taskloom.extend import (
+    TypeEngine,
+    TypeTransformer,
+    TypeTransformerFailedError,
+    UnsupportedTypeError,
+    is_named_tuple,
+    literal_description,
+    type_name,
+)
 from taskloom_types.contracts import contracts
 from taskloom_types.converter import get_converter, is_record_class, json_schema, record_fields
 from taskloom_types.errors import mismatch
 
 if TYPE_CHECKING:
-    from taskloom.models.literals import Literal
-    from taskloom.models.types import LiteralType, TypeAnnotation
+    from taskloom.extend import Literal, LiteralType, TypeAnnotation
 
 #: ``Binary.tag`` of a msgpack document (flytekit's ``MESSAGEPACK``).
 MSGPACK_TAG = "msgpack"

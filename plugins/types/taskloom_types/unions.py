@@ -16,21 +16,20 @@ import operator
 import typing
 from typing import TYPE_CHECKING, Any
 
-from taskloom.core.type_engine import (
+from taskloom.extend import (
     TypeEngine,
     TypeTransformer,
+    TypeTransformerFailedError,
     literal_description,
     strip_annotated,
     type_name,
     value_description,
 )
-from taskloom.exceptions.user import TypeTransformerFailedError
 from taskloom_types.contracts import contracts
 from taskloom_types.errors import mismatch
 
 if TYPE_CHECKING:
-    from taskloom.models.literals import Literal
-    from taskloom.models.types import LiteralType
+    from taskloom.extend import Literal, LiteralType
 
 _NONE_TYPE = type(None)
 
