@@ -8,7 +8,57 @@ installed raises an ImportError naming the distribution to install.
 
 from __future__ import annotations
 
-# No imports here, not even `typing` (~9 ms): annotations below are strings.
+# No imports here, not even `typing` (~9 ms): annotations below are strings, and the block below is
+# read by type checkers only (they treat a name TYPE_CHECKING as typing.TYPE_CHECKING).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from taskloom.configuration import FastSerializationSettings as FastSerializationSettings
+    from taskloom.configuration import SerializationSettings as SerializationSettings
+    from taskloom.core.base_task import IgnoreOutputs as IgnoreOutputs
+    from taskloom.core.base_task import TaskMetadata as TaskMetadata
+    from taskloom.core.cache import Cache as Cache
+    from taskloom.core.condition import conditional as conditional
+    from taskloom.core.context_manager import ExecutionParameters as ExecutionParameters
+    from taskloom.core.context_manager import current_context as current_context
+    from taskloom.core.gate import approve as approve
+    from taskloom.core.gate import sleep as sleep
+    from taskloom.core.gate import wait_for_input as wait_for_input
+    from taskloom.core.interface import kwtypes as kwtypes
+    from taskloom.core.launch_plan import LaunchPlan as LaunchPlan
+    from taskloom.core.notification import Email as Email
+    from taskloom.core.notification import PagerDuty as PagerDuty
+    from taskloom.core.notification import Slack as Slack
+    from taskloom.core.python_function_task import PythonFunctionTask as PythonFunctionTask
+    from taskloom.core.python_function_task import PythonInstanceTask as PythonInstanceTask
+    from taskloom.core.reference_entity import ReferenceLaunchPlan as ReferenceLaunchPlan
+    from taskloom.core.reference_entity import ReferenceTask as ReferenceTask
+    from taskloom.core.reference_entity import ReferenceWorkflow as ReferenceWorkflow
+    from taskloom.core.reference_entity import reference_launch_plan as reference_launch_plan
+    from taskloom.core.reference_entity import reference_task as reference_task
+    from taskloom.core.reference_entity import reference_workflow as reference_workflow
+    from taskloom.core.resources import Resources as Resources
+    from taskloom.core.schedule import CronSchedule as CronSchedule
+    from taskloom.core.schedule import FixedRate as FixedRate
+    from taskloom.core.task import task as task
+    from taskloom.core.type_engine import SimpleTransformer as SimpleTransformer
+    from taskloom.core.type_engine import TypeEngine as TypeEngine
+    from taskloom.core.type_engine import TypeTransformer as TypeTransformer
+    from taskloom.core.workflow import ImperativeWorkflow as ImperativeWorkflow
+    from taskloom.core.workflow import Workflow as Workflow
+    from taskloom.core.workflow import WorkflowFailurePolicy as WorkflowFailurePolicy
+    from taskloom.core.workflow import workflow as workflow
+    from taskloom.exceptions.user import TypeTransformerFailedError as TypeTransformerFailedError
+    from taskloom.hookspecs import hookimpl as hookimpl
+    from taskloom.models.launch_plan import Annotations as Annotations
+    from taskloom.models.launch_plan import Labels as Labels
+    from taskloom.models.launch_plan import WorkflowExecutionPhase as WorkflowExecutionPhase
+    from taskloom.models.security import Secret as Secret
+    from taskloom.types.directory import Directory as Directory
+    from taskloom.types.directory import FlyteDirectory as FlyteDirectory
+    from taskloom.types.file import File as File
+    from taskloom.types.file import FlyteFile as FlyteFile
 
 __version__ = "0.1.0"
 
@@ -82,7 +132,8 @@ _SUBMODULES = frozenset(
 )
 
 
-def __getattr__(name: str) -> object:
+def __getattr__(name: str) -> Any:
+    # Names added by plugins (map_task, dynamic...) are typed Any here; their plugin ships the types.
     module_name = _KERNEL_NAMES.get(name)
     if module_name is not None:
         import importlib

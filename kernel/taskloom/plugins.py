@@ -203,9 +203,9 @@ def read_entry_points() -> dict[str, list[tuple[str, str]]]:
         import tempfile
 
         os.makedirs(os.path.dirname(index), exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", dir=os.path.dirname(index), suffix=".tmp", delete=False) as handle:
-            json.dump({"key": key, "groups": groups}, handle)
-        os.replace(handle.name, index)
+        with tempfile.NamedTemporaryFile("w", dir=os.path.dirname(index), suffix=".tmp", delete=False) as staged:
+            json.dump({"key": key, "groups": groups}, staged)
+        os.replace(staged.name, index)
     except OSError:  # a read-only home: discovery still works, just without the index
         pass
     return groups

@@ -56,3 +56,27 @@ def test_models_carries_every_contract_module(tmp_path):
         """
     )
     assert found == ["Literal", "DynamicJobSpec", "Secret", "to_json"]
+
+
+def test_type_checkers_see_every_kernel_name_of_taskloom():
+    import taskloom
+
+    tree = ast.parse((ROOT / "kernel" / "taskloom" / "__init__.py").read_text())
+    checked = {
+        alias.asname or alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING"
+        for statement in node.body
+        if isinstance(statement, ast.ImportFrom) and statement.module != "typing"
+        for alias in statement.names
+    }
+    assert checked == set(taskloom._KERNEL_NAMES)
+    for name in checked:  # and each comes from the module the runtime table names
+        module = next(
+            statement.module
+            for node in ast.walk(tree)
+            if isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING"
+            for statement in node.body
+            if isinstance(statement, ast.ImportFrom) and any(alias.name == name for alias in statement.names)
+        )
+        assert module == taskloom._KERNEL_NAMES[name], name

@@ -203,7 +203,7 @@ class ExecutionParameters:
         if self._checkpoint is None:
             from taskloom.core.checkpointer import Checkpoint
 
-            self._checkpoint = Checkpoint(os.path.join(self._working_directory, "checkpoint"))
+            self._checkpoint = Checkpoint(os.path.join(self.working_directory, "checkpoint"))
         return self._checkpoint
 
     @property

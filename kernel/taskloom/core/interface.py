@@ -258,5 +258,5 @@ def _unsupported(
 
 def _qualified_name(fn: Callable[..., Any]) -> str:
     module = getattr(fn, "__module__", None)
-    name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", repr(fn))
+    name: str = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
     return f"{module}.{name}" if module and module != "__main__" else name

@@ -44,7 +44,7 @@ class Notification:
             "slack": models.SlackNotification,
             "pager_duty": models.PagerDutyNotification,
         }
-        target = kinds[self.channel](recipients_email=self.recipients_email)
+        target: Any = kinds[self.channel](recipients_email=self.recipients_email)
         return models.Notification(phases=self.phases, **{self.channel: target})
 
 

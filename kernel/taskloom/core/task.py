@@ -85,7 +85,7 @@ def task(
             cache=settings is not None,
             cache_serialize=bool(settings and settings.serialize),
             cache_version=(settings.version or "") if settings else "",
-            cache_ignore_input_vars=settings.ignored_inputs if settings else (),
+            cache_ignore_input_vars=tuple(settings.ignored_inputs) if settings else (),
             interruptible=interruptible,
             deprecated=deprecated,
             retries=retries,

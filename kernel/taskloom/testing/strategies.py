@@ -563,7 +563,7 @@ launch_plan_metadata = st.builds(
     launch_plan.LaunchPlanMetadata, schedule=_optional(schedules), notifications=_tuples(notifications, max_size=2)
 )
 labels = st.builds(launch_plan.Labels, values=string_maps)
-annotations = st.builds(launch_plan.Annotations, values=string_maps)
+annotation_maps = st.builds(launch_plan.Annotations, values=string_maps)
 raw_output_data_configs = st.builds(launch_plan.RawOutputDataConfig, output_location_prefix=texts)
 envs = st.builds(launch_plan.Envs, values=_tuples(key_value_pairs))
 launch_plan_specs = st.builds(
@@ -574,7 +574,7 @@ launch_plan_specs = st.builds(
     fixed_inputs=literal_maps,
     role=texts,
     labels=labels,
-    annotations=annotations,
+    annotations=annotation_maps,
     security_context=_optional(security_contexts),
     raw_output_data_config=raw_output_data_configs,
     max_parallelism=non_negative_int32s,
@@ -697,7 +697,7 @@ _BY_CLASS: dict[type, st.SearchStrategy[Any]] = {
     launch_plan.Notification: notifications,
     launch_plan.LaunchPlanMetadata: launch_plan_metadata,
     launch_plan.Labels: labels,
-    launch_plan.Annotations: annotations,
+    launch_plan.Annotations: annotation_maps,
     launch_plan.RawOutputDataConfig: raw_output_data_configs,
     launch_plan.Envs: envs,
     launch_plan.LaunchPlanSpec: launch_plan_specs,

@@ -74,7 +74,7 @@ class BlobValue(os.PathLike):  # type: ignore[type-arg]
         else:
             raise TypeError(f"{cls.__name__}[...] takes a format name or typing.TypeVar('name'), got {item!r}")
         fmt = fmt.strip()
-        base = next(klass for klass in cls.__mro__ if "_formatted" in klass.__dict__)
+        base: type[BlobValue] = next(klass for klass in cls.__mro__ if "_formatted" in klass.__dict__)
         formatted = base._formatted
         if fmt not in formatted:
             formatted[fmt] = type(f"{base.__name__}[{fmt}]", (base,), {"_format": fmt, "__module__": base.__module__})
@@ -184,7 +184,7 @@ def _offload_value(value: Any, python_type: Any, target: str) -> Any:
     return value
 
 
-def _restore(cls: type, fmt: str, state: dict[str, Any]) -> BlobValue:
+def _restore(cls: type[BlobValue], fmt: str, state: dict[str, Any]) -> BlobValue:
     """Rebuild a pickled :class:`BlobValue` (see ``BlobValue.__reduce__``)."""
     if fmt:
         cls = cls[fmt]  # type: ignore[index]
