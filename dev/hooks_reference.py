@@ -25,7 +25,7 @@ def render() -> str:
         "",
         "Generated from `kernel/taskloom/hookspecs.py` by `python3 dev/hooks_reference.py`; edit the docstrings",
         "there, not this file. A plugin implements a hook by defining a function of the same name marked with",
-        "`taskloom.hookspecs.hookimpl` in the module its `taskloom.plugins` entry point names.",
+        "`taskloom.extend.hookimpl` in the module its `taskloom.plugins` entry point names.",
         "",
         ast.get_docstring(tree) or "",
         "",

@@ -1,22 +1,27 @@
 """Every extension point of taskloom, in one place.
 
-A plugin is a module (or object) of plain functions marked with :data:`hookimpl` and named after the
-hooks below; it is registered through the entry-point group ``taskloom.plugins`` (see
-``plugins/README.md``) and imported the first time one of its capabilities is needed.
+A plugin is a module (or object) of plain functions marked with :data:`hookimpl` (import it from
+:mod:`taskloom.extend`, the plugin-facing API) and named after the hooks below; it is registered
+through the entry-point group ``taskloom.plugins`` (see ``plugins/README.md``) and imported the first
+time one of its capabilities is needed.
 
 Two calling conventions, as in pytest:
 
 * "everyone contributes" hooks return a list; the kernel collects every plugin's answer.
 * ``firstresult`` hooks answer "who handles this?": the first non-None answer wins.
 
-Either way plugins are asked in priority order: plugins registered at run time (tests, embedding
-applications) first, newest first; then third-party plugins; then the standard plugins. So a
-third-party plugin overrides a standard one, whatever order they were imported in.
+Every hook is called through pluggy, so its options mean what pluggy documents:
+``@hookimpl(wrapper=True)`` wraps the other implementations (``answer = yield``, then return it or
+a changed one), ``tryfirst``/``trylast`` move an implementation to the front or the back. Otherwise
+plugins are asked in priority order: plugins registered at run time (tests, embedding applications)
+first, newest first; then third-party plugins; then the standard plugins. So a third-party plugin
+overrides a standard one, whatever order they were imported in.
 
-A hook implementation that raises is reported (``PluginWarning``, ``loom plugins``) and its plugin is
-skipped from then on, except when it raises a :class:`~taskloom.exceptions.user.UserException`: that
-is an answer about the user's program (a type it cannot handle, a task it cannot package), and it
-reaches the caller with the plugin left enabled.
+A hook implementation that raises is reported with its plugin and hook (``PluginWarning``,
+``loom plugins``) and its plugin is skipped from then on; the call goes on with the other
+implementations. A :class:`~taskloom.exceptions.user.UserException` is different: it is an answer
+about the user's program (a type it cannot handle, a task it cannot package), and it reaches the
+caller with the plugin left enabled.
 
 A hook implementation may accept fewer arguments than the specification names (pluggy passes only
 the ones it asks for), so adding an argument to a hook does not break existing plugins.
