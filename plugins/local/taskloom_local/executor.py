@@ -1467,7 +1467,7 @@ def _load_entity(record: Any) -> Any:
     """The entity an execution ran, from its module (imported) or its file (loaded as ``loom run`` does)."""
     import importlib
 
-    from taskloom.run import entities_of, load_module
+    from taskloom.loader import entities_of, load_module
     from taskloom_local.store import ResumeError
 
     modules = []
