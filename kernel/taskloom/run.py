@@ -1,18 +1,15 @@
 """``loom run FILE [ENTITY] [--input value ...]``: run a task, workflow or launch plan from a Python file.
 
-Inputs become command-line options named after them, parsed from their annotations: numbers,
-strings, booleans (``true``/``false``), ISO 8601 dates and datetimes, seconds for durations, enum
-values, paths for files and directories, and JSON for lists, dicts, tuples, dataclasses, attrs
-classes and NamedTuples. ``loom run FILE ENTITY --help`` shows them with their defaults; ``loom run
-FILE`` lists the entities of the file. Workflows run on the executor named by ``--executor`` (or
-``TASKLOOM_EXECUTOR``, ``local`` by default); outputs are printed, one per line when there are several.
-
-``bytes`` are given as text, on the command line and as JSON strings inside lists, dicts and
-dataclasses alike: plain text is taken as its UTF-8 bytes (``--data hello``); ``base64:`` introduces
-standard base64 (``--data base64:AAEC`` is ``b"\\x00\\x01\\x02"``), ``hex:`` hexadecimal digits
-(``hex:0001ff``), and ``text:`` text that itself starts with one of these prefixes
-(``text:hex:00`` is ``b"hex:00"``). flytekit 1.16 has no bytes type: it pickles ``bytes``, and
-``pyflyte run`` takes a ``MODULE:OBJECT`` reference or passes the text on as a ``str``.
+Inputs become command-line options named after them, each parsed from its text by the type engine
+(:meth:`~taskloom.core.type_engine.TypeEngine.from_text`, which asks the transformer of the input's
+type), so a type parses on the command line when its transformer offers text parsing, a third
+party's included. The standard transformers (taskloom-types) read numbers, strings, booleans
+(``true``/``false``), ISO 8601 dates and datetimes, seconds for durations, enum values, paths for
+files and directories, bytes as UTF-8 text, ``base64:`` or ``hex:``, and JSON for lists, dicts,
+tuples, dataclasses, attrs classes and NamedTuples. ``loom run FILE ENTITY --help`` shows them with
+their defaults; ``loom run FILE`` lists the entities of the file. Workflows run on the executor
+named by ``--executor`` (or ``TASKLOOM_EXECUTOR``, ``local`` by default); outputs are printed, one per
+line when there are several.
 
 A file that cannot be imported is a :class:`~taskloom.loader.ModuleLoadError` (see
 :mod:`taskloom.loader`): one line naming the file, what was raised and the user's line where it
@@ -21,29 +18,23 @@ happened; ``loom --verbose`` shows the traceback.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
-import dataclasses
-import datetime as dt
-import enum
 import inspect
-import json
 import os
 import sys
-import types
 import typing
-from collections.abc import Callable
 from typing import Any
 
 import click
 
-from taskloom.core.type_engine import strip_annotated, type_name
+from taskloom.core.executor import EXECUTOR_ENV, PROCESSES_ENV, get_executor, resume_execution
+from taskloom.core.type_engine import TypeEngine, type_name
+from taskloom.exceptions.user import TypeTransformerFailedError, UnsupportedTypeError
 from taskloom.loader import entities_of, kind_of, load_module
 
 
 class InputType(click.ParamType):
-    """Parses one command-line value into the Python type of an input.
+    """Parses one command-line value into the Python type of an input, with :meth:`TypeEngine.from_text`.
 
     ``owner`` names the input in errors, e.g. ``"task 'flows.clean': input 'rows'"``.
     """
@@ -58,176 +49,13 @@ class InputType(click.ParamType):
             return value  # a default
         where = f"{self.owner}: " if self.owner else ""
         try:
-            return parse_text(value, self.python_type)
-        except (ValueError, TypeError, KeyError) as error:
+            return TypeEngine.from_text(value, self.python_type)
+        except TypeTransformerFailedError as error:
+            if isinstance(error.__cause__, RecursionError):  # the text itself is too long to show
+                self.fail(f"{where}the {self.name} given is nested too deeply to parse", param, ctx)
             self.fail(f"{where}{value!r} is not a valid {self.name}: {error}", param, ctx)
-        except RecursionError:  # JSON nested deeper than Python recurses
-            self.fail(f"{where}the {self.name} given is nested too deeply to parse", param, ctx)
-
-
-def _utf8(text: str) -> bytes:
-    # surrogateescape gives back the very bytes of a command-line argument that is not UTF-8.
-    return text.encode("utf-8", "surrogateescape")
-
-
-#: The prefixes of ``bytes`` given as text, and how each decodes what follows it (see the module docs).
-BYTES_ENCODINGS: dict[str, Callable[[str], bytes]] = {
-    "base64:": lambda data: base64.b64decode(data, validate=True),
-    "hex:": bytes.fromhex,
-    "text:": _utf8,
-}
-
-#: What ``loom run FILE ENTITY --help`` says of inputs that are, or hold, bytes.
-BYTES_HELP = "bytes are given as UTF-8 text, base64:DATA or hex:DATA (text:TEXT for text starting with a prefix)"
-
-
-def parse_bytes(text: str) -> bytes:
-    """``text`` as bytes: its UTF-8 encoding, or the data after ``base64:``, ``hex:`` or ``text:``.
-
-    Raises ValueError naming what was expected and what came for malformed base64 or hexadecimal.
-    """
-    prefix, separator, data = text.partition(":")
-    decode = BYTES_ENCODINGS.get(prefix + separator)
-    if decode is None:
-        return _utf8(text)
-    try:
-        return decode(data)
-    except (binascii.Error, ValueError) as error:
-        kind = "base64" if prefix == "base64" else "hexadecimal digits"
-        raise ValueError(f"expected {kind} after {prefix + separator!r}, got {data!r} ({error})") from error
-
-
-def _holds_bytes(python_type: Any, seen: frozenset[Any] = frozenset()) -> bool:
-    """Tell whether values of ``python_type`` are, or may contain, bytes (for the option's help)."""
-    t = strip_annotated(python_type)
-    if t is bytes:
-        return True
-    if t in seen:
-        return False
-    seen = seen | {t}
-    if any(_holds_bytes(argument, seen) for argument in typing.get_args(t) if argument is not Ellipsis):
-        return True
-    if isinstance(t, type) and (dataclasses.is_dataclass(t) or hasattr(t, "__attrs_attrs__") or hasattr(t, "_fields")):
-        try:
-            hints = typing.get_type_hints(t)
-        except Exception:  # an annotation that does not resolve: the run will say so, not the help
-            return False
-        return any(_holds_bytes(hint, seen) for hint in hints.values())
-    return False
-
-
-def parse_text(text: str, python_type: Any) -> Any:
-    """Parse command-line ``text`` as a value of ``python_type`` (see the module docs for the formats)."""
-    t = strip_annotated(python_type)
-    if t is str:
-        return text
-    if t is bytes:
-        return parse_bytes(text)
-    if t is bool:
-        return click.BOOL.convert(text, None, None)
-    if t in (int, float):
-        return t(text)
-    if t is dt.datetime:
-        return dt.datetime.fromisoformat(text)
-    if t is dt.date:
-        return dt.date.fromisoformat(text)
-    if t is dt.timedelta:
-        return dt.timedelta(seconds=float(text))
-    if _is_blob(t):
-        return t(text)
-    if isinstance(t, type) and issubclass(t, enum.Enum):
-        return from_json_value(_enum_text(text, t), t)
-    if typing.get_origin(t) in (typing.Union, types.UnionType):
-        for variant in typing.get_args(t):
-            if variant is type(None):
-                if text.lower() in ("none", "null"):
-                    return None
-                continue
-            try:
-                return parse_text(text, variant)
-            except (ValueError, TypeError, KeyError):
-                continue
-        raise ValueError(f"fits none of {type_name(t)}")
-    return from_json_value(json.loads(text), t)
-
-
-def from_json_value(value: Any, python_type: Any) -> Any:
-    """Build a value of ``python_type`` from JSON data (nested lists, dicts, dataclasses...)."""
-    t = strip_annotated(python_type)
-    origin, arguments = typing.get_origin(t), typing.get_args(t)
-    if t is Any or t is dict or (origin is dict and arguments in ((), (str, Any))):
-        return value
-    if t is bytes:
-        if not isinstance(value, str):
-            raise ValueError(f"expected a JSON string for bytes, got {value!r}")
-        return parse_bytes(value)
-    if origin is list and arguments:
-        items = enumerate(_expect(value, list, t))
-        return [_from_json_at(f"item [{index}]", item, arguments[0]) for index, item in items]
-    if origin is dict and len(arguments) == 2:
-        entries = _expect(value, dict, t).items()
-        return {key: _from_json_at(f"key {key!r}", item, arguments[1]) for key, item in entries}
-    if origin is tuple:
-        items = _expect(value, list, t)
-        if len(arguments) == 2 and arguments[1] is Ellipsis:
-            return tuple(_from_json_at(f"item [{index}]", item, arguments[0]) for index, item in enumerate(items))
-        if len(items) != len(arguments):
-            raise ValueError(f"expected {len(arguments)} items for {type_name(t)}, got {len(items)}")
-        return tuple(_from_json_at(f"item [{index}]", *pair) for index, pair in enumerate(zip(items, arguments)))
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in arguments:
-            return None
-        for variant in arguments:
-            if variant is type(None):
-                continue
-            try:
-                return from_json_value(value, variant)
-            except (ValueError, TypeError, KeyError):
-                continue
-        raise ValueError(f"{value!r} fits none of {type_name(t)}")
-    if t in (dt.datetime, dt.date):
-        return t.fromisoformat(value)
-    if t is dt.timedelta:
-        return dt.timedelta(seconds=float(value))
-    if _is_blob(t):
-        return t(value["path"] if isinstance(value, dict) else value)
-    if isinstance(t, type) and issubclass(t, enum.Enum):
-        return t(value)
-    if isinstance(t, type) and (dataclasses.is_dataclass(t) or hasattr(t, "__attrs_attrs__") or hasattr(t, "_fields")):
-        data = _expect(value, dict, t)
-        hints = typing.get_type_hints(t)
-        unknown = sorted(set(data) - set(hints))
-        if unknown:
-            raise ValueError(f"{type_name(t)} has no field {unknown[0]!r}")
-        return t(**{key: _from_json_at(f"field {key!r}", item, hints[key]) for key, item in data.items()})
-    return value
-
-
-def _from_json_at(place: str, value: Any, python_type: Any) -> Any:
-    # An error inside a list, dict or record says where it is: "item [2]: expected base64 ...".
-    try:
-        return from_json_value(value, python_type)
-    except (ValueError, TypeError, KeyError) as error:
-        raise ValueError(f"{place}: {error}") from error
-
-
-def _expect(value: Any, kind: type, t: Any) -> Any:
-    if not isinstance(value, kind):
-        raise ValueError(f"expected a JSON {'array' if kind is list else 'object'} for {type_name(t)}, got {value!r}")
-    return value
-
-
-def _enum_text(text: str, t: type[enum.Enum]) -> Any:
-    values = [member.value for member in t]
-    if all(isinstance(value, int) for value in values):
-        return int(text)
-    return text
-
-
-def _is_blob(t: Any) -> bool:
-    from taskloom.types.blob import BlobValue
-
-    return isinstance(t, type) and issubclass(t, BlobValue)
+        except UnsupportedTypeError as error:
+            self.fail(f"{where}{error}", param, ctx)
 
 
 def entity_command(name: str, entity: Any, executor: str | None, resume: str | None = None) -> click.Command:
@@ -246,7 +74,7 @@ def entity_command(name: str, entity: Any, executor: str | None, resume: str | N
         if resume:
             defaults = {}
         owner = f"{kind_of(entity)} {entity.name!r}: input {input_name!r}"
-        help_text = BYTES_HELP if _holds_bytes(python_type) else None
+        help_text = TypeEngine.text_help(python_type)
         params.append(
             click.Option(
                 [f"--{input_name}"],
@@ -259,11 +87,8 @@ def entity_command(name: str, entity: Any, executor: str | None, resume: str | N
 
     def run(**inputs: Any) -> None:
         if executor:
-            os.environ["TASKLOOM_EXECUTOR"] = executor
+            os.environ[EXECUTOR_ENV] = executor
         if resume:
-            from taskloom.core.executor import resume_execution
-            from taskloom.core.type_engine import TypeEngine
-
             source = click.get_current_context().get_parameter_source
             given = {
                 key: value for key, value in inputs.items() if source(key) is click.core.ParameterSource.COMMANDLINE
@@ -276,9 +101,6 @@ def entity_command(name: str, entity: Any, executor: str | None, resume: str | N
         elif kind_of(entity) == "task":
             # A task runs as a one-node execution of the executor: retries, timeout, cache and
             # storage apply as they do inside a workflow.
-            from taskloom.core.executor import get_executor
-            from taskloom.core.type_engine import TypeEngine
-
             TypeEngine.check_values(inputs, entity.python_interface.inputs, entity=f"task {entity.name!r}")
             result = get_executor().execute(entity, inputs)
         else:
@@ -432,8 +254,6 @@ def run_command(
 
         os.environ[RAW_OUTPUT_PREFIX_ENV] = raw_output_prefix
     if processes:
-        from taskloom.core.executor import PROCESSES_ENV
-
         os.environ[PROCESSES_ENV] = str(processes)
     _send_signals(signals)
     if not os.path.isfile(file):  # a wrong argument rather than a file that fails to load: a usage error

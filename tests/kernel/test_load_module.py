@@ -8,8 +8,10 @@ error), and never leave its half-executed module in ``sys.modules`` for a later 
 from __future__ import annotations
 
 import importlib
+import re
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +19,8 @@ from taskloom.exceptions import TaskloomException
 from taskloom.exceptions.user import UserException
 from taskloom.loader import ModuleLoadError, load_module
 from tests.kernel.distributions import run_loom
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -149,3 +153,15 @@ def test_a_path_that_is_not_a_python_file_is_a_module_load_error_naming_it(tmp_p
 def test_loom_run_says_a_missing_file_is_a_wrong_argument(tmp_path):
     done = run_loom(["run", str(tmp_path / "nowhere.py")])
     assert done.returncode == 2 and "Invalid value for FILE" in done.stderr and "is not a file" in done.stderr
+
+
+def test_the_run_module_is_the_cli_s_alone():
+    # The loader is a kernel module of its own: the executor's resume, and anything else loading a
+    # file, import it rather than the `loom run` command.
+    importers = sorted(
+        str(path.relative_to(ROOT))
+        for path in [*ROOT.glob("kernel/**/*.py"), *ROOT.glob("plugins/*/taskloom_*/**/*.py")]
+        if re.search(r"^\s*(from taskloom\.run import|import taskloom\.run\b)", path.read_text(), re.MULTILINE)
+    )
+    assert importers == []
+    assert '"taskloom.run"' in (ROOT / "kernel" / "taskloom" / "cli.py").read_text()  # lazily, by name

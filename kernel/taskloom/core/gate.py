@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from taskloom.core.interface import Interface
 from taskloom.core.promise import Promise, VoidPromise
+from taskloom.core.type_engine import TypeEngine, type_name, value_description
 from taskloom.exceptions.user import TypeTransformerFailedError, UnsupportedTypeError, UserException, ValidationError
 
 if TYPE_CHECKING:
@@ -108,8 +109,6 @@ class Gate:
         """The literal type of a signal gate's value (None for the other kinds)."""
         if self._kind != "signal":
             return None
-        from taskloom.core.type_engine import TypeEngine
-
         return TypeEngine.to_literal_type(self._expected_type)
 
     def accept(self, value: Any, text: bool = False) -> Any:
@@ -119,18 +118,14 @@ class Gate:
         Raises :class:`~taskloom.exceptions.user.TypeTransformerFailedError` naming the gate, the
         expected type and the value when it does not fit.
         """
-        from taskloom.core.type_engine import TypeEngine, type_name, value_description
-
         expected = self._expected_type
         if text:
-            from taskloom.run import parse_text
-
             try:
                 if self._kind == "approve" and not value.strip():
-                    # click reads an empty boolean as false: an answer left empty must not reject.
-                    raise ValueError("say yes or no")
-                value = parse_text(value, expected)
-            except Exception as error:  # ValueError, JSON errors, click's BadParameter for booleans...
+                    # An empty boolean reads as false: an answer left empty must not reject.
+                    raise TypeTransformerFailedError("say yes or no")
+                value = TypeEngine.from_text(value, expected)
+            except (TypeTransformerFailedError, UnsupportedTypeError) as error:
                 raise TypeTransformerFailedError(
                     f"gate {self._name!r}: signal {self._name!r} expects {type_name(expected)}, got {value!r}, "
                     f"which is not a valid {type_name(expected)}: {error}"
@@ -196,8 +191,6 @@ def wait_for_input(name: str, timeout: dt.timedelta, expected_type: type) -> Pro
     _check_timeout(name, timeout)
     if expected_type is None:
         raise ValidationError(f"gate {name!r}: wait_for_input needs an expected_type, got None")
-    from taskloom.core.type_engine import TypeEngine, type_name
-
     try:
         TypeEngine.check_type(expected_type)
     except (UnsupportedTypeError, TypeError) as error:
@@ -267,8 +260,6 @@ def _check_timeout(name: str, timeout: Any) -> None:
 
 
 def _describe(value: Any) -> str:
-    from taskloom.core.type_engine import value_description
-
     return value_description(value)
 
 
