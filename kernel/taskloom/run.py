@@ -28,6 +28,7 @@ from typing import Any
 import click
 
 from taskloom.core.executor import EXECUTOR_ENV, PROCESSES_ENV, get_executor, resume_execution
+from taskloom.core.gate import send_signal
 from taskloom.core.type_engine import TypeEngine, type_name
 from taskloom.exceptions.user import TypeTransformerFailedError, UnsupportedTypeError
 from taskloom.loader import entities_of, kind_of, load_module
@@ -176,12 +177,9 @@ def _is_terminal(stream: Any) -> bool:
 
 
 def _send_signals(signals: tuple[str, ...]) -> None:
-    # Sent to every execution of this process, that is to this run's: each gate parses its text with
-    # its expected type when it waits (taskloom.core.gate), whichever executor runs it.
-    if not signals:
-        return
-    from taskloom.core.gate import send_signal
-
+    # Sent to every execution of this process, that is to this run's, through the executor named by
+    # TASKLOOM_EXECUTOR (set from --executor first): each gate parses its text with its expected type
+    # when it waits (Gate.accept).
     for option in signals:
         name, separator, value = option.partition("=")
         if not separator or not name.strip():
@@ -255,6 +253,8 @@ def run_command(
         os.environ[RAW_OUTPUT_PREFIX_ENV] = raw_output_prefix
     if processes:
         os.environ[PROCESSES_ENV] = str(processes)
+    if executor:
+        os.environ[EXECUTOR_ENV] = executor
     _send_signals(signals)
     if not os.path.isfile(file):  # a wrong argument rather than a file that fails to load: a usage error
         raise click.BadParameter(f"{file} is not a file", param_hint="FILE")

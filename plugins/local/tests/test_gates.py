@@ -378,7 +378,15 @@ def test_a_failing_node_stops_gates_from_waiting_out_their_timeout(flow):
     assert isinstance(outcome.get("error"), ValueError)
 
 
-# --- a third party's type ------------------------------------------------------------------------------
+# --- the board ------------------------------------------------------------------------------
+
+
+def test_the_local_plugin_gives_its_board_for_the_local_executor_only():
+    from taskloom.core.gate import signal_board
+    from taskloom_local.gates import BOARD
+
+    assert signal_board("local") is BOARD and signal_board() is BOARD
+    assert signal_board("elsewhere") is None
 
 
 class Money:
