@@ -66,9 +66,10 @@ if TYPE_CHECKING:
     from taskloom.core.executor import task_runner as task_runner
     from taskloom.core.gate import Gate as Gate
     from taskloom.core.gate import GateCancelledError as GateCancelledError
-    from taskloom.core.gate import receive_signal as receive_signal
+    from taskloom.core.gate import Signal as Signal
+    from taskloom.core.gate import SignalBoard as SignalBoard
+    from taskloom.core.gate import WaitingGate as WaitingGate
     from taskloom.core.gate import send_signal as send_signal
-    from taskloom.core.gate import sleep_unless_cancelled as sleep_unless_cancelled
     from taskloom.core.interface import Interface as Interface
     from taskloom.core.interface import is_named_tuple as is_named_tuple
     from taskloom.core.launch_plan import LaunchPlan as LaunchPlan
@@ -108,6 +109,9 @@ if TYPE_CHECKING:
     from taskloom.exceptions.user import ValidationError as ValidationError
     from taskloom.hookspecs import hookimpl as hookimpl
     from taskloom.hookspecs import hookspec as hookspec
+    from taskloom.loader import ModuleLoadError as ModuleLoadError
+    from taskloom.loader import entities_of as entities_of
+    from taskloom.loader import load_module as load_module
     from taskloom.models.converter import from_json as from_json
     from taskloom.models.converter import to_json as to_json
     from taskloom.models.dynamic_job import DynamicJobSpec as DynamicJobSpec
@@ -123,8 +127,6 @@ if TYPE_CHECKING:
     from taskloom.models.types import SimpleType as SimpleType
     from taskloom.models.types import TypeAnnotation as TypeAnnotation
     from taskloom.models.workflow import WorkflowTemplate as WorkflowTemplate
-    from taskloom.run import entities_of as entities_of
-    from taskloom.run import load_module as load_module
     from taskloom.storage import RAW_OUTPUT_PREFIX_ENV as RAW_OUTPUT_PREFIX_ENV
     from taskloom.storage import FileSystem as FileSystem
     from taskloom.storage import download as download
@@ -181,11 +183,13 @@ _NAMES: dict[str, str] = {
     "find_binding": "taskloom.core.tracker",
     "Gate": "taskloom.core.gate",
     "GateCancelledError": "taskloom.core.gate",
+    "Signal": "taskloom.core.gate",
+    "WaitingGate": "taskloom.core.gate",
+    "SignalBoard": "taskloom.core.gate",
     "send_signal": "taskloom.core.gate",
-    "receive_signal": "taskloom.core.gate",
-    "sleep_unless_cancelled": "taskloom.core.gate",
-    "entities_of": "taskloom.run",
-    "load_module": "taskloom.run",
+    "entities_of": "taskloom.loader",
+    "load_module": "taskloom.loader",
+    "ModuleLoadError": "taskloom.loader",
     # Executors
     "Executor": "taskloom.core.executor",
     "ResumableExecutor": "taskloom.core.executor",
@@ -255,7 +259,6 @@ _NAMES: dict[str, str] = {
 }
 
 __all__ = ["API_VERSION", *_NAMES]  # noqa: PLE0604 (the keys of the table above)
-
 
 #: The contract modules ``models`` carries, one per flyteidl area.
 _CONTRACT_MODULES = (

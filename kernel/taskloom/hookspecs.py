@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from taskloom.core.base_task import PythonTask
     from taskloom.core.events import ExecutionEvent, NodeEvent
     from taskloom.core.executor import Executor
+    from taskloom.core.gate import SignalBoard
     from taskloom.core.python_function_task import PythonFunctionTask
     from taskloom.core.type_engine import TypeTransformer
     from taskloom.storage import FileSystem
@@ -91,6 +92,20 @@ def taskloom_executor(name: str) -> Executor | None:
     Called when a workflow is run outside another workflow (``wf(x=1)``); ``name`` comes from
     ``TASKLOOM_EXECUTOR`` (``"local"`` by default). The object returned implements
     :class:`taskloom.core.executor.Executor`. The first non-None answer wins.
+    """
+
+
+@hookspec(firstresult=True)
+def taskloom_signal_board(executor: str) -> SignalBoard | None:
+    """Return the board on which the executor called ``executor`` keeps the signals of its gates, or
+    None if this plugin does not provide that executor or its gates take no signals.
+
+    Called when user code or ``loom run --signal`` sends a signal, lists the gates waiting or clears
+    signals (:func:`taskloom.core.gate.send_signal`, ``waiting_gates``, ``clear_signals``); ``executor``
+    is the name ``TASKLOOM_EXECUTOR`` gives (``"local"`` by default). The object returned implements
+    :class:`taskloom.core.gate.SignalBoard` and is the same for every call in a process: the
+    executor's gates wait on it, so signals sent before a run starts still reach its gates. The first
+    non-None answer wins.
     """
 
 

@@ -1,177 +1,41 @@
 """``loom run FILE [ENTITY] [--input value ...]``: run a task, workflow or launch plan from a Python file.
 
-Inputs become command-line options named after them, parsed from their annotations: numbers,
-strings, booleans (``true``/``false``), ISO 8601 dates and datetimes, seconds for durations, enum
-values, paths for files and directories, and JSON for lists, dicts, tuples, dataclasses, attrs
-classes and NamedTuples. ``loom run FILE ENTITY --help`` shows them with their defaults; ``loom run
-FILE`` lists the entities of the file. Workflows run on the executor named by ``--executor`` (or
-``TASKLOOM_EXECUTOR``, ``local`` by default); outputs are printed, one per line when there are several.
+Inputs become command-line options named after them, each parsed from its text by the type engine
+(:meth:`~taskloom.core.type_engine.TypeEngine.from_text`, which asks the transformer of the input's
+type), so a type parses on the command line when its transformer offers text parsing, a third
+party's included. The standard transformers (taskloom-types) read numbers, strings, booleans
+(``true``/``false``), ISO 8601 dates and datetimes, seconds for durations, enum values, paths for
+files and directories, bytes as UTF-8 text, ``base64:`` or ``hex:``, and JSON for lists, dicts,
+tuples, dataclasses, attrs classes and NamedTuples. ``loom run FILE ENTITY --help`` shows them with
+their defaults; ``loom run FILE`` lists the entities of the file. Workflows run on the executor
+named by ``--executor`` (or ``TASKLOOM_EXECUTOR``, ``local`` by default); outputs are printed, one per
+line when there are several.
 
-``bytes`` are given as text, on the command line and as JSON strings inside lists, dicts and
-dataclasses alike: plain text is taken as its UTF-8 bytes (``--data hello``); ``base64:`` introduces
-standard base64 (``--data base64:AAEC`` is ``b"\\x00\\x01\\x02"``), ``hex:`` hexadecimal digits
-(``hex:0001ff``), and ``text:`` text that itself starts with one of these prefixes
-(``text:hex:00`` is ``b"hex:00"``). flytekit 1.16 has no bytes type: it pickles ``bytes``, and
-``pyflyte run`` takes a ``MODULE:OBJECT`` reference or passes the text on as a ``str``.
-
-A file that cannot be imported (a syntax error, an exception or a missing module at import, a
-workflow that does not compile) is a :class:`ModuleLoadError`: one line naming the file, what was
-raised and the user's line where it happened; ``loom --verbose`` shows the traceback.
+A file that cannot be imported is a :class:`~taskloom.loader.ModuleLoadError` (see
+:mod:`taskloom.loader`): one line naming the file, what was raised and the user's line where it
+happened; ``loom --verbose`` shows the traceback.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
-import dataclasses
-import datetime as dt
-import enum
-import importlib.util
 import inspect
-import json
 import os
 import sys
-import types
 import typing
-from collections.abc import Callable
 from typing import Any
 
 import click
 
-from taskloom.core.type_engine import strip_annotated, type_name
-from taskloom.exceptions.base import TaskloomException
-from taskloom.exceptions.user import UserException
-
-
-class ModuleLoadError(UserException):
-    """The user's Python file could not be imported: a syntax error, or an exception raised at import.
-
-    Raised by :func:`load_module`, and so by ``loom run`` and by plugins that load a file the same way
-    (taskloom-local's resume). A :class:`~taskloom.exceptions.TaskloomException`, so the ``loom`` shell
-    prints it as one ``Error:`` line with status 1, and ``loom --verbose`` shows the traceback of its
-    ``__cause__``, the original exception. The message is one line: the file as given, the
-    exception's type and message (with its notes) and the user's line where it happened (``cannot
-    load flows.py: ZeroDivisionError: division by zero (flows.py, line 12)``); taskloom's own errors
-    (a workflow that does not compile) are written for users already and keep their words alone.
-
-    ``path`` is the file as given; ``location_file`` and ``line`` are where it failed, when known.
-    """
-
-    error_code = "USER:ModuleLoadError"
-
-    def __init__(self, message: str, path: str, location_file: str | None = None, line: int | None = None) -> None:
-        super().__init__(message)
-        self.path = path
-        self.location_file = location_file
-        self.line = line
-
-
-def load_module(path: str) -> Any:
-    """Import the Python file at ``path`` as a module named after it (its directory goes on sys.path).
-
-    Raises :class:`ModuleLoadError` if importing it fails (``sys.exit`` at import included), leaving
-    ``sys.modules`` as it was: a half-executed module would otherwise be what a later ``import`` of
-    that name finds. A path that is not a Python file is a :class:`click.BadParameter`.
-    """
-    file = os.path.realpath(path)
-    if not os.path.isfile(file):
-        raise click.BadParameter(f"{path} is not a file", param_hint="FILE")
-    directory = os.path.dirname(file)
-    if directory not in sys.path:
-        sys.path.insert(0, directory)
-    name = os.path.splitext(os.path.basename(file))[0]
-    spec = importlib.util.spec_from_file_location(name, file)
-    if spec is None or spec.loader is None:
-        raise click.BadParameter(f"{path} cannot be imported as Python", param_hint="FILE")
-    module = importlib.util.module_from_spec(spec)
-    previous = sys.modules.get(name)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException as error:
-        if sys.modules.get(name) is module:
-            if previous is None:
-                del sys.modules[name]
-            else:
-                sys.modules[name] = previous
-        if isinstance(error, (Exception, SystemExit)):  # not KeyboardInterrupt: the user stopped loom
-            raise _load_error(path, file, error) from error
-        raise
-    return module
-
-
-def _load_error(path: str, file: str, error: BaseException) -> ModuleLoadError:
-    location_file, line = _user_location(file, error)
-    text = error.msg if isinstance(error, SyntaxError) else str(error)  # a SyntaxError's str adds the place
-    if isinstance(error, TaskloomException):  # taskloom's messages are written for users already
-        message = text
-    else:
-        message = f"{type(error).__name__}: {text}" if text else type(error).__name__
-    message = "; ".join([message, *getattr(error, "__notes__", ())])
-    # One line: a message or note on several lines is joined, since the CLI prints one line per error.
-    message = " ".join(part.strip() for part in message.splitlines() if part.strip())
-    where = ""
-    if location_file is not None and line is not None:
-        where = f" ({path if location_file == file else location_file}, line {line})"
-    return ModuleLoadError(f"cannot load {path}: {message}{where}", path, location_file, line)
-
-
-def _user_location(file: str, error: BaseException) -> tuple[str | None, int | None]:
-    """The file and line of the user's code where ``error`` happened while ``file`` was imported.
-
-    A syntax error says where itself. Otherwise it is the deepest frame of the traceback that is the
-    user's: in ``file``, or in a file that is neither taskloom's (kernel or plugin, by module name),
-    Python's import machinery (``<frozen ...>``), the standard library nor an installed package
-    (under a ``site-packages`` directory of ``sys.path``), so that an exception raised inside taskloom
-    or a library points at the user's call.
-    """
-    if isinstance(error, SyntaxError) and error.filename and error.lineno:
-        return (file if os.path.realpath(error.filename) == file else error.filename), error.lineno
-    standard_library = os.path.dirname(os.__file__)
-    libraries = tuple(
-        os.path.join(os.path.realpath(directory), "")
-        for directory in (standard_library, *sys.path)
-        if directory == standard_library or os.path.basename(directory) in ("site-packages", "dist-packages")
-    )
-    found: tuple[str | None, int | None] = (None, None)
-    entry = error.__traceback__
-    while entry is not None:
-        filename = entry.tb_frame.f_code.co_filename
-        module = str(entry.tb_frame.f_globals.get("__name__", ""))
-        if filename == file or not (
-            filename.startswith("<")
-            or module.split(".")[0] == "taskloom"
-            or module.startswith("taskloom_")
-            or os.path.realpath(filename).startswith(libraries)
-        ):
-            found = (filename, entry.tb_lineno)
-        entry = entry.tb_next
-    return found
-
-
-def entities_of(module: Any) -> dict[str, Any]:
-    """The tasks, workflows and launch plans a module defines at top level, by variable name."""
-    from taskloom.core.base_task import PythonTask
-    from taskloom.core.launch_plan import LaunchPlan
-    from taskloom.core.workflow import WorkflowBase
-
-    return {
-        name: value
-        for name, value in vars(module).items()
-        if isinstance(value, (PythonTask, WorkflowBase, LaunchPlan)) and not name.startswith("_")
-    }
-
-
-def kind_of(entity: Any) -> str:
-    """``"task"``, ``"workflow"`` or ``"launch plan"``."""
-    if getattr(entity, "is_launch_plan", False):
-        return "launch plan"
-    return "workflow" if getattr(entity, "is_workflow", False) else "task"
+from taskloom.core.executor import EXECUTOR_ENV, PROCESSES_ENV, get_executor, resume_execution
+from taskloom.core.gate import send_signal
+from taskloom.core.type_engine import TypeEngine, type_name
+from taskloom.exceptions.user import TypeTransformerFailedError, UnsupportedTypeError
+from taskloom.loader import entities_of, kind_of, load_module
 
 
 class InputType(click.ParamType):
-    """Parses one command-line value into the Python type of an input.
+    """Parses one command-line value into the Python type of an input, with :meth:`TypeEngine.from_text`.
 
     ``owner`` names the input in errors, e.g. ``"task 'flows.clean': input 'rows'"``.
     """
@@ -186,176 +50,13 @@ class InputType(click.ParamType):
             return value  # a default
         where = f"{self.owner}: " if self.owner else ""
         try:
-            return parse_text(value, self.python_type)
-        except (ValueError, TypeError, KeyError) as error:
+            return TypeEngine.from_text(value, self.python_type)
+        except TypeTransformerFailedError as error:
+            if isinstance(error.__cause__, RecursionError):  # the text itself is too long to show
+                self.fail(f"{where}the {self.name} given is nested too deeply to parse", param, ctx)
             self.fail(f"{where}{value!r} is not a valid {self.name}: {error}", param, ctx)
-        except RecursionError:  # JSON nested deeper than Python recurses
-            self.fail(f"{where}the {self.name} given is nested too deeply to parse", param, ctx)
-
-
-def _utf8(text: str) -> bytes:
-    # surrogateescape gives back the very bytes of a command-line argument that is not UTF-8.
-    return text.encode("utf-8", "surrogateescape")
-
-
-#: The prefixes of ``bytes`` given as text, and how each decodes what follows it (see the module docs).
-BYTES_ENCODINGS: dict[str, Callable[[str], bytes]] = {
-    "base64:": lambda data: base64.b64decode(data, validate=True),
-    "hex:": bytes.fromhex,
-    "text:": _utf8,
-}
-
-#: What ``loom run FILE ENTITY --help`` says of inputs that are, or hold, bytes.
-BYTES_HELP = "bytes are given as UTF-8 text, base64:DATA or hex:DATA (text:TEXT for text starting with a prefix)"
-
-
-def parse_bytes(text: str) -> bytes:
-    """``text`` as bytes: its UTF-8 encoding, or the data after ``base64:``, ``hex:`` or ``text:``.
-
-    Raises ValueError naming what was expected and what came for malformed base64 or hexadecimal.
-    """
-    prefix, separator, data = text.partition(":")
-    decode = BYTES_ENCODINGS.get(prefix + separator)
-    if decode is None:
-        return _utf8(text)
-    try:
-        return decode(data)
-    except (binascii.Error, ValueError) as error:
-        kind = "base64" if prefix == "base64" else "hexadecimal digits"
-        raise ValueError(f"expected {kind} after {prefix + separator!r}, got {data!r} ({error})") from error
-
-
-def _holds_bytes(python_type: Any, seen: frozenset[Any] = frozenset()) -> bool:
-    """Tell whether values of ``python_type`` are, or may contain, bytes (for the option's help)."""
-    t = strip_annotated(python_type)
-    if t is bytes:
-        return True
-    if t in seen:
-        return False
-    seen = seen | {t}
-    if any(_holds_bytes(argument, seen) for argument in typing.get_args(t) if argument is not Ellipsis):
-        return True
-    if isinstance(t, type) and (dataclasses.is_dataclass(t) or hasattr(t, "__attrs_attrs__") or hasattr(t, "_fields")):
-        try:
-            hints = typing.get_type_hints(t)
-        except Exception:  # an annotation that does not resolve: the run will say so, not the help
-            return False
-        return any(_holds_bytes(hint, seen) for hint in hints.values())
-    return False
-
-
-def parse_text(text: str, python_type: Any) -> Any:
-    """Parse command-line ``text`` as a value of ``python_type`` (see the module docs for the formats)."""
-    t = strip_annotated(python_type)
-    if t is str:
-        return text
-    if t is bytes:
-        return parse_bytes(text)
-    if t is bool:
-        return click.BOOL.convert(text, None, None)
-    if t in (int, float):
-        return t(text)
-    if t is dt.datetime:
-        return dt.datetime.fromisoformat(text)
-    if t is dt.date:
-        return dt.date.fromisoformat(text)
-    if t is dt.timedelta:
-        return dt.timedelta(seconds=float(text))
-    if _is_blob(t):
-        return t(text)
-    if isinstance(t, type) and issubclass(t, enum.Enum):
-        return from_json_value(_enum_text(text, t), t)
-    if typing.get_origin(t) in (typing.Union, types.UnionType):
-        for variant in typing.get_args(t):
-            if variant is type(None):
-                if text.lower() in ("none", "null"):
-                    return None
-                continue
-            try:
-                return parse_text(text, variant)
-            except (ValueError, TypeError, KeyError):
-                continue
-        raise ValueError(f"fits none of {type_name(t)}")
-    return from_json_value(json.loads(text), t)
-
-
-def from_json_value(value: Any, python_type: Any) -> Any:
-    """Build a value of ``python_type`` from JSON data (nested lists, dicts, dataclasses...)."""
-    t = strip_annotated(python_type)
-    origin, arguments = typing.get_origin(t), typing.get_args(t)
-    if t is Any or t is dict or (origin is dict and arguments in ((), (str, Any))):
-        return value
-    if t is bytes:
-        if not isinstance(value, str):
-            raise ValueError(f"expected a JSON string for bytes, got {value!r}")
-        return parse_bytes(value)
-    if origin is list and arguments:
-        items = enumerate(_expect(value, list, t))
-        return [_from_json_at(f"item [{index}]", item, arguments[0]) for index, item in items]
-    if origin is dict and len(arguments) == 2:
-        entries = _expect(value, dict, t).items()
-        return {key: _from_json_at(f"key {key!r}", item, arguments[1]) for key, item in entries}
-    if origin is tuple:
-        items = _expect(value, list, t)
-        if len(arguments) == 2 and arguments[1] is Ellipsis:
-            return tuple(_from_json_at(f"item [{index}]", item, arguments[0]) for index, item in enumerate(items))
-        if len(items) != len(arguments):
-            raise ValueError(f"expected {len(arguments)} items for {type_name(t)}, got {len(items)}")
-        return tuple(_from_json_at(f"item [{index}]", *pair) for index, pair in enumerate(zip(items, arguments)))
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in arguments:
-            return None
-        for variant in arguments:
-            if variant is type(None):
-                continue
-            try:
-                return from_json_value(value, variant)
-            except (ValueError, TypeError, KeyError):
-                continue
-        raise ValueError(f"{value!r} fits none of {type_name(t)}")
-    if t in (dt.datetime, dt.date):
-        return t.fromisoformat(value)
-    if t is dt.timedelta:
-        return dt.timedelta(seconds=float(value))
-    if _is_blob(t):
-        return t(value["path"] if isinstance(value, dict) else value)
-    if isinstance(t, type) and issubclass(t, enum.Enum):
-        return t(value)
-    if isinstance(t, type) and (dataclasses.is_dataclass(t) or hasattr(t, "__attrs_attrs__") or hasattr(t, "_fields")):
-        data = _expect(value, dict, t)
-        hints = typing.get_type_hints(t)
-        unknown = sorted(set(data) - set(hints))
-        if unknown:
-            raise ValueError(f"{type_name(t)} has no field {unknown[0]!r}")
-        return t(**{key: _from_json_at(f"field {key!r}", item, hints[key]) for key, item in data.items()})
-    return value
-
-
-def _from_json_at(place: str, value: Any, python_type: Any) -> Any:
-    # An error inside a list, dict or record says where it is: "item [2]: expected base64 ...".
-    try:
-        return from_json_value(value, python_type)
-    except (ValueError, TypeError, KeyError) as error:
-        raise ValueError(f"{place}: {error}") from error
-
-
-def _expect(value: Any, kind: type, t: Any) -> Any:
-    if not isinstance(value, kind):
-        raise ValueError(f"expected a JSON {'array' if kind is list else 'object'} for {type_name(t)}, got {value!r}")
-    return value
-
-
-def _enum_text(text: str, t: type[enum.Enum]) -> Any:
-    values = [member.value for member in t]
-    if all(isinstance(value, int) for value in values):
-        return int(text)
-    return text
-
-
-def _is_blob(t: Any) -> bool:
-    from taskloom.types.blob import BlobValue
-
-    return isinstance(t, type) and issubclass(t, BlobValue)
+        except UnsupportedTypeError as error:
+            self.fail(f"{where}{error}", param, ctx)
 
 
 def entity_command(name: str, entity: Any, executor: str | None, resume: str | None = None) -> click.Command:
@@ -374,7 +75,7 @@ def entity_command(name: str, entity: Any, executor: str | None, resume: str | N
         if resume:
             defaults = {}
         owner = f"{kind_of(entity)} {entity.name!r}: input {input_name!r}"
-        help_text = BYTES_HELP if _holds_bytes(python_type) else None
+        help_text = TypeEngine.text_help(python_type)
         params.append(
             click.Option(
                 [f"--{input_name}"],
@@ -387,11 +88,8 @@ def entity_command(name: str, entity: Any, executor: str | None, resume: str | N
 
     def run(**inputs: Any) -> None:
         if executor:
-            os.environ["TASKLOOM_EXECUTOR"] = executor
+            os.environ[EXECUTOR_ENV] = executor
         if resume:
-            from taskloom.core.executor import resume_execution
-            from taskloom.core.type_engine import TypeEngine
-
             source = click.get_current_context().get_parameter_source
             given = {
                 key: value for key, value in inputs.items() if source(key) is click.core.ParameterSource.COMMANDLINE
@@ -404,9 +102,6 @@ def entity_command(name: str, entity: Any, executor: str | None, resume: str | N
         elif kind_of(entity) == "task":
             # A task runs as a one-node execution of the executor: retries, timeout, cache and
             # storage apply as they do inside a workflow.
-            from taskloom.core.executor import get_executor
-            from taskloom.core.type_engine import TypeEngine
-
             TypeEngine.check_values(inputs, entity.python_interface.inputs, entity=f"task {entity.name!r}")
             result = get_executor().execute(entity, inputs)
         else:
@@ -482,12 +177,9 @@ def _is_terminal(stream: Any) -> bool:
 
 
 def _send_signals(signals: tuple[str, ...]) -> None:
-    # Sent to every execution of this process, that is to this run's: each gate parses its text with
-    # its expected type when it waits (taskloom.core.gate), whichever executor runs it.
-    if not signals:
-        return
-    from taskloom.core.gate import send_signal
-
+    # Sent to every execution of this process, that is to this run's, through the executor named by
+    # TASKLOOM_EXECUTOR (set from --executor first): each gate parses its text with its expected type
+    # when it waits (Gate.accept).
     for option in signals:
         name, separator, value = option.partition("=")
         if not separator or not name.strip():
@@ -560,10 +252,12 @@ def run_command(
 
         os.environ[RAW_OUTPUT_PREFIX_ENV] = raw_output_prefix
     if processes:
-        from taskloom.core.executor import PROCESSES_ENV
-
         os.environ[PROCESSES_ENV] = str(processes)
+    if executor:
+        os.environ[EXECUTOR_ENV] = executor
     _send_signals(signals)
+    if not os.path.isfile(file):  # a wrong argument rather than a file that fails to load: a usage error
+        raise click.BadParameter(f"{file} is not a file", param_hint="FILE")
     module = load_module(file)
     found = entities_of(module)
     if entity is None or entity in ("--help", "-h"):

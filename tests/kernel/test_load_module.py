@@ -1,21 +1,26 @@
-"""`taskloom.run.load_module`: the error its callers rely on, and no half-imported module left behind.
+"""`taskloom.loader.load_module`: the error its callers rely on, and no half-imported module left behind.
 
 `loom run` and taskloom-local's resume load the user's file with it (any plugin may), so a file that
-fails to import must raise one well-defined exception (:class:`taskloom.run.ModuleLoadError`, a user
+fails to import must raise one well-defined exception (:class:`taskloom.loader.ModuleLoadError`, a user
 error), and never leave its half-executed module in ``sys.modules`` for a later import to find.
 """
 
 from __future__ import annotations
 
 import importlib
+import re
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
 from taskloom.exceptions import TaskloomException
 from taskloom.exceptions.user import UserException
-from taskloom.run import ModuleLoadError, load_module
+from taskloom.loader import ModuleLoadError, load_module
+from tests.kernel.distributions import run_loom
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -134,3 +139,29 @@ def test_keyboard_interrupt_is_not_turned_into_a_load_error(tmp_path, isolated_i
     with pytest.raises(KeyboardInterrupt):
         load_module(flows)
     assert "flows_interrupt" not in sys.modules
+
+
+def test_a_path_that_is_not_a_python_file_is_a_module_load_error_naming_it(tmp_path, isolated_imports):
+    with pytest.raises(ModuleLoadError, match=r"^cannot load .*nowhere\.py: it is not a file$"):
+        load_module(str(tmp_path / "nowhere.py"))
+    notes = tmp_path / "notes.txt"
+    notes.write_text("x = 1\n")
+    with pytest.raises(ModuleLoadError, match=r"^cannot load .*notes\.txt: it cannot be imported as Python"):
+        load_module(str(notes))
+
+
+def test_loom_run_says_a_missing_file_is_a_wrong_argument(tmp_path):
+    done = run_loom(["run", str(tmp_path / "nowhere.py")])
+    assert done.returncode == 2 and "Invalid value for FILE" in done.stderr and "is not a file" in done.stderr
+
+
+def test_the_run_module_is_the_cli_s_alone():
+    # The loader is a kernel module of its own: the executor's resume, and anything else loading a
+    # file, import it rather than the `loom run` command.
+    importers = sorted(
+        str(path.relative_to(ROOT))
+        for path in [*ROOT.glob("kernel/**/*.py"), *ROOT.glob("plugins/*/taskloom_*/**/*.py")]
+        if re.search(r"^\s*(from taskloom\.run import|import taskloom\.run\b)", path.read_text(), re.MULTILINE)
+    )
+    assert importers == []
+    assert '"taskloom.run"' in (ROOT / "kernel" / "taskloom" / "cli.py").read_text()  # lazily, by name

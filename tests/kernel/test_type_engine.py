@@ -236,3 +236,104 @@ def test_guess_python_type_asks_every_transformer(toys):
 )
 def test_type_names_are_readable(annotation, expected):
     assert type_name(annotation) == expected
+
+
+# --- text: TypeEngine.from_text and the defaults of TypeTransformer.from_text/from_json ----------
+
+
+class Money:
+    def __init__(self, cents, currency):
+        self.cents, self.currency = cents, currency
+
+    def __eq__(self, other):
+        return (self.cents, self.currency) == (other.cents, other.currency)
+
+
+class MoneyFromText(TypeTransformer[Money]):
+    """Parses "12.50 EUR": implements from_text only."""
+
+    def __init__(self):
+        super().__init__("money", Money)
+
+    def get_literal_type(self, t):
+        return LiteralType(simple=SimpleType.STRING)
+
+    def from_text(self, text, python_type):
+        amount, currency = text.split()  # a ValueError for text of another shape
+        return Money(round(float(amount) * 100), currency)
+
+
+class PairFromJson(TypeTransformer[tuple]):
+    """Reads a JSON array of two ints: implements from_json only."""
+
+    def __init__(self):
+        super().__init__("pair", tuple)
+
+    def get_literal_type(self, t):
+        return LiteralType(simple=SimpleType.STRUCT)
+
+    def from_json(self, data, python_type):
+        first, second = data
+        return (first, second)
+
+
+class JsonList(ListTransformer):
+    def from_json(self, data, python_type):
+        (item,) = typing.get_args(python_type)
+        return [TypeEngine.from_json(value, item) for value in data]
+
+
+@pytest.fixture
+def texts(bare_plugins):
+    transformers = Toys(int_transformer(), JsonList(), MoneyFromText(), PairFromJson(), Claimer())
+    bare_plugins.register(transformers, name="texts")
+    return bare_plugins
+
+
+def test_from_text_asks_the_transformer_of_the_type_annotated_or_not(texts):
+    assert TypeEngine.from_text("12.50 EUR", Money) == Money(1250, "EUR")
+    assert TypeEngine.from_text("1 USD", typing.Annotated[Money, "price"]) == Money(100, "USD")
+
+
+def test_a_transformer_with_from_text_reads_json_strings_inside_a_container(texts):
+    assert TypeEngine.from_text('["1 EUR", "2.5 USD"]', list[Money]) == [Money(100, "EUR"), Money(250, "USD")]
+    with pytest.raises(TypeTransformerFailedError, match=r"^expected a JSON string for Money, got int 12$"):
+        TypeEngine.from_json(12, Money)
+
+
+def test_a_transformer_with_from_json_reads_the_text_as_json(texts):
+    assert TypeEngine.from_text("[1, 2]", tuple) == (1, 2)
+    with pytest.raises(TypeTransformerFailedError, match="Expecting value"):
+        TypeEngine.from_text("one two", tuple)
+
+
+def test_a_transformer_without_either_refuses_text_naming_the_type_and_itself(texts):
+    @dataclasses.dataclass
+    class Point:
+        x: int
+
+    for parse, given in ((TypeEngine.from_text, '{"x": 1}'), (TypeEngine.from_json, {"x": 1})):
+        with pytest.raises(
+            UnsupportedTypeError, match=r"Point cannot be given as text: its transformer 'claimer' parses none"
+        ):
+            parse(given, Point)
+
+
+def test_errors_of_a_transformer_become_type_transformer_failed_errors_with_their_words(texts):
+    with pytest.raises(TypeTransformerFailedError) as raised:
+        TypeEngine.from_text("12.50", Money)
+    assert str(raised.value) == "not enough values to unpack (expected 2, got 1)"
+    assert isinstance(raised.value.__cause__, ValueError)
+
+
+def test_text_nested_deeper_than_python_recurses_is_an_error_caused_by_recursion(texts):
+    with pytest.raises(TypeTransformerFailedError, match="nested too deeply to parse") as raised:
+        TypeEngine.from_text("[" * 200_000 + "]" * 200_000, tuple)
+    assert isinstance(raised.value.__cause__, RecursionError)
+
+
+def test_an_unsupported_type_has_no_text_and_no_help(texts):
+    with pytest.raises(UnsupportedTypeError, match="no type transformer supports str"):
+        TypeEngine.from_text("x", str)
+    assert TypeEngine.text_help(str) is None
+    assert TypeEngine.text_help(Money) is None  # the default: nothing to explain

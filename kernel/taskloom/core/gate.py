@@ -14,24 +14,33 @@ Each call, inside a ``@workflow`` body, adds one gate node: ``sleep`` has no out
 ``wait_for_input`` gives one value of ``expected_type``, ``approve`` gives the value it gates once
 someone approves it. In workflow templates they are flyteidl ``GateNode`` s.
 
-Values reach a waiting gate as *signals*, named after the gate. This module keeps the signals sent
-in this process (:func:`send_signal`), and executors wait for them (:func:`receive_signal`): the
-command line (``loom run ... --signal name=value``), a program (another thread calling
-:func:`send_signal` with the execution's id, found with :func:`waiting_gates`) and an executor's
-own sources (the local executor's terminal prompt) all go through it, so no executor needs to know
-who sent a signal, and the kernel needs to know nothing about executors.
+Values reach a waiting gate as *signals*, named after the gate. Waiting is the executor's business:
+the plugin of the executor keeps the signals sent in its process on a board of its own (taskloom-local:
+``taskloom_local.gates``) and hands it to the kernel through the hook
+:func:`~taskloom.hookspecs.taskloom_signal_board`. User code and the command line
+(``loom run ... --signal name=value``) send through this module (:func:`send_signal`, with the
+execution's id found with :func:`waiting_gates`), which asks the hook for the board of the executor
+named by ``TASKLOOM_EXECUTOR``; so the kernel knows nothing of how an executor waits, and an executor
+knows nothing of who sent a signal.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import threading
-import time
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
+from taskloom.core.executor import executor_name
 from taskloom.core.interface import Interface
 from taskloom.core.promise import Promise, VoidPromise
-from taskloom.exceptions.user import TypeTransformerFailedError, UnsupportedTypeError, UserException, ValidationError
+from taskloom.core.type_engine import TypeEngine, type_name, value_description
+from taskloom.exceptions.user import (
+    TypeTransformerFailedError,
+    UnsupportedTypeError,
+    UserException,
+    UserValueError,
+    ValidationError,
+)
+from taskloom.plugins import get_plugin_manager
 
 if TYPE_CHECKING:
     from taskloom.models.types import LiteralType
@@ -108,8 +117,6 @@ class Gate:
         """The literal type of a signal gate's value (None for the other kinds)."""
         if self._kind != "signal":
             return None
-        from taskloom.core.type_engine import TypeEngine
-
         return TypeEngine.to_literal_type(self._expected_type)
 
     def accept(self, value: Any, text: bool = False) -> Any:
@@ -119,18 +126,14 @@ class Gate:
         Raises :class:`~taskloom.exceptions.user.TypeTransformerFailedError` naming the gate, the
         expected type and the value when it does not fit.
         """
-        from taskloom.core.type_engine import TypeEngine, type_name, value_description
-
         expected = self._expected_type
         if text:
-            from taskloom.run import parse_text
-
             try:
                 if self._kind == "approve" and not value.strip():
-                    # click reads an empty boolean as false: an answer left empty must not reject.
-                    raise ValueError("say yes or no")
-                value = parse_text(value, expected)
-            except Exception as error:  # ValueError, JSON errors, click's BadParameter for booleans...
+                    # An empty boolean reads as false: an answer left empty must not reject.
+                    raise TypeTransformerFailedError("say yes or no")
+                value = TypeEngine.from_text(value, expected)
+            except (TypeTransformerFailedError, UnsupportedTypeError) as error:
                 raise TypeTransformerFailedError(
                     f"gate {self._name!r}: signal {self._name!r} expects {type_name(expected)}, got {value!r}, "
                     f"which is not a valid {type_name(expected)}: {error}"
@@ -196,8 +199,6 @@ def wait_for_input(name: str, timeout: dt.timedelta, expected_type: type) -> Pro
     _check_timeout(name, timeout)
     if expected_type is None:
         raise ValidationError(f"gate {name!r}: wait_for_input needs an expected_type, got None")
-    from taskloom.core.type_engine import TypeEngine, type_name
-
     try:
         TypeEngine.check_type(expected_type)
     except (UnsupportedTypeError, TypeError) as error:
@@ -267,8 +268,6 @@ def _check_timeout(name: str, timeout: Any) -> None:
 
 
 def _describe(value: Any) -> str:
-    from taskloom.core.type_engine import value_description
-
     return value_description(value)
 
 
@@ -297,78 +296,38 @@ class GateCancelledError(UserException):
     """A gate stopped waiting because its execution is ending (another node failed)."""
 
 
-class _SignalBoard:
-    # One lock and condition for every execution: signals are rare and tiny, and one condition lets
-    # a waiting gate wake for a signal sent to its execution or to every execution.
-    def __init__(self) -> None:
-        self._condition = threading.Condition()
-        self._signals: dict[tuple[str | None, str], Signal] = {}
-        self._waiting: list[WaitingGate] = []
-        self._cancelled: set[str] = set()
+class SignalBoard(Protocol):
+    """Where an executor keeps the signals sent to its executions in this process, as
+    :func:`~taskloom.hookspecs.taskloom_signal_board` returns it.
+
+    The executor's gates wait on it however the executor likes (a condition, a queue, a call to its
+    backend); the kernel only sends, lists and forgets. Every method is safe from any thread.
+    """
 
     def send(self, execution_id: str | None, name: str, signal: Signal) -> None:
-        with self._condition:
-            self._signals[(execution_id, name)] = signal
-            self._condition.notify_all()
-
-    def receive(self, execution_id: str, gate: Gate, timeout: float | None) -> Signal | None:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        waiting = WaitingGate(execution_id, gate.name, gate.kind, gate.expected_type)
-        with self._condition:
-            self._waiting.append(waiting)
-            try:
-                while True:
-                    if execution_id in self._cancelled:
-                        raise GateCancelledError(
-                            f"gate {gate.name!r} stopped waiting: its execution {execution_id} is ending"
-                        )
-                    signal = self._signals.get((execution_id, gate.name)) or self._signals.get((None, gate.name))
-                    if signal is not None:
-                        return signal
-                    remaining = None if deadline is None else deadline - time.monotonic()
-                    if remaining is not None and remaining <= 0:
-                        return None
-                    self._condition.wait(remaining)
-            finally:
-                self._waiting.remove(waiting)
-
-    def sleep(self, execution_id: str, seconds: float) -> bool:
-        """Wait ``seconds`` unless the execution is cancelled first; tell whether it was."""
-        deadline = time.monotonic() + seconds
-        with self._condition:
-            while execution_id not in self._cancelled:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self._condition.wait(remaining)
-            return True
-
-    def cancel(self, execution_id: str) -> None:
-        with self._condition:
-            self._cancelled.add(execution_id)
-            self._condition.notify_all()
+        """Keep ``signal`` as the signal ``name`` of the execution ``execution_id`` (its name), or
+        (None) of every execution of this process, present and future; wake a gate of that name
+        waiting in it. A signal for the execution wins over one for every execution.
+        """
 
     def waiting(self) -> list[WaitingGate]:
-        with self._condition:
-            return list(self._waiting)
+        """The gates waiting on this board now."""
 
     def clear(self, execution_id: str | None) -> None:
-        with self._condition:
-            if execution_id is None:
-                self._signals.clear()
-                self._cancelled.clear()
-            else:
-                for key in [key for key in self._signals if key[0] == execution_id]:
-                    del self._signals[key]
-                self._cancelled.discard(execution_id)
-
-
-_board = _SignalBoard()
+        """Forget the signals sent to ``execution_id``, or (None) every signal sent in this process."""
 
 
 def _execution_name(execution_id: Any) -> str:
     # A WorkflowExecutionIdentifier (what current_context() and the executors hold) or its name.
     return execution_id if isinstance(execution_id, str) else execution_id.name
+
+
+def signal_board(executor: str | None = None) -> SignalBoard | None:
+    """The signal board of the executor called ``executor`` (default: ``TASKLOOM_EXECUTOR``, else
+    ``local``) from :func:`~taskloom.hookspecs.taskloom_signal_board`, or None when no plugin has one.
+    """
+    board: SignalBoard | None = get_plugin_manager().hook.taskloom_signal_board(executor=executor or executor_name())
+    return board
 
 
 def send_signal(execution_id: Any, name: str, value: Any, *, text: bool = False) -> None:
@@ -381,43 +340,33 @@ def send_signal(execution_id: Any, name: str, value: Any, *, text: bool = False)
     :func:`approve`, send ``True`` or ``False``. With ``text=True``, ``value`` is text that the gate
     parses with its expected type, as ``loom run`` parses inputs. A value that does not fit fails
     the gate's node with an error naming the gate, the expected type and the value.
+
+    The signal goes to the board of the executor named by ``TASKLOOM_EXECUTOR`` (``local`` when
+    unset; see :func:`signal_board`); raises :class:`~taskloom.exceptions.user.UserValueError` when
+    that executor takes no signals.
     """
     if not isinstance(name, str) or not name:
         raise ValidationError(f"send_signal: a signal's name must be a non-empty str, got {_describe(name)}")
-    _board.send(None if execution_id is None else _execution_name(execution_id), name, Signal(value, text))
-
-
-def receive_signal(execution_id: Any, gate: Gate, timeout: float | None) -> Signal | None:
-    """For executors: wait up to ``timeout`` seconds (None: forever) for the signal of ``gate`` in the
-    execution ``execution_id``; return it, or None when the time is up. Raises
-    :class:`GateCancelledError` once :func:`cancel_waits` is called for the execution.
-
-    While it waits, the gate is listed by :func:`waiting_gates`. A signal sent to the execution wins
-    over one sent to every execution. Check the value with :meth:`Gate.accept`.
-    """
-    return _board.receive(_execution_name(execution_id), gate, timeout)
-
-
-def sleep_unless_cancelled(execution_id: Any, seconds: float) -> bool:
-    """For executors: wait ``seconds`` (a ``sleep`` gate) unless :func:`cancel_waits` is called for
-    the execution first; return True when it was (the gate should fail).
-    """
-    return _board.sleep(_execution_name(execution_id), seconds)
-
-
-def cancel_waits(execution_id: Any) -> None:
-    """For executors: wake every gate of ``execution_id`` that waits, now or later, with a
-    :class:`GateCancelledError` (the execution is failing and must not wait out their timeouts).
-    :func:`clear_signals` for the execution ends the cancel.
-    """
-    _board.cancel(_execution_name(execution_id))
+    board = signal_board()
+    if board is None:
+        raise UserValueError(
+            f"send_signal: the executor {executor_name()!r} takes no signals (no installed plugin keeps its signals)"
+        )
+    board.send(None if execution_id is None else _execution_name(execution_id), name, Signal(value, text))
 
 
 def waiting_gates() -> list[WaitingGate]:
-    """The gates executors of this process are waiting on now, to answer them with :func:`send_signal`."""
-    return _board.waiting()
+    """The gates the executor of this process (``TASKLOOM_EXECUTOR``) waits on now, to answer them
+    with :func:`send_signal`; empty when that executor takes no signals.
+    """
+    board = signal_board()
+    return [] if board is None else board.waiting()
 
 
 def clear_signals(execution_id: Any = None) -> None:
-    """Forget the signals sent to ``execution_id``, or (None) every signal sent in this process."""
-    _board.clear(None if execution_id is None else _execution_name(execution_id))
+    """Forget the signals sent to ``execution_id``, or (None) every signal sent in this process, on the
+    board of the executor named by ``TASKLOOM_EXECUTOR``.
+    """
+    board = signal_board()
+    if board is not None:
+        board.clear(None if execution_id is None else _execution_name(execution_id))

@@ -27,6 +27,7 @@ expected)``...), so transformers written for flytekit port by rewriting imports.
 from __future__ import annotations
 
 import inspect
+import json
 import reprlib
 import sys
 import types
@@ -165,6 +166,58 @@ class TypeTransformer(Generic[T]):
     def guess_python_type(self, literal_type: LiteralType) -> Any:
         """Return a Python type for ``literal_type``, or raise ValueError if this transformer has none."""
         raise ValueError(f"transformer {self._name!r} cannot guess a Python type for {literal_type}")
+
+    # Text written by a person: ``loom run``'s options and a gate's text signals (TypeEngine.from_text).
+
+    def from_text(self, text: str, python_type: Any) -> T:
+        """Parse ``text``, a value as a person writes it (a ``loom run`` option, a gate's text
+        signal), as a value of ``python_type``.
+
+        ``python_type`` is the annotation that found this transformer, ``Annotated`` removed
+        (``list[int]`` for the list transformer). Return the value; the caller checks it against
+        ``python_type`` as it checks any input. Raise
+        :class:`~taskloom.exceptions.user.TypeTransformerFailedError` saying what was expected and
+        what came (``expected base64 after 'base64:', got 'AAE'``); a ValueError, TypeError or
+        KeyError counts as one, with its message. The caller adds whose input it was. Parse the
+        parts of a value with :meth:`TypeEngine.from_text` and :meth:`TypeEngine.from_json`.
+
+        The default reads ``text`` as JSON and hands the data to :meth:`from_json`, so a transformer
+        of a JSON-shaped type implements only that; with neither implemented every text is refused
+        with :class:`~taskloom.exceptions.user.UnsupportedTypeError` naming the type.
+        """
+        if type(self).from_json is TypeTransformer.from_json:
+            raise self._parses_no_text(python_type)
+        return self.from_json(json.loads(text), python_type)
+
+    def from_json(self, data: Any, python_type: Any) -> T:
+        """Build a value of ``python_type`` from JSON ``data``: what :func:`json.loads` gives (dicts,
+        lists, str, int, float, bool, None).
+
+        Called for the part of a JSON text that holds a value of this type (an item of ``list[T]``,
+        a field of a dataclass, a value of ``dict[str, T]``), and by the default :meth:`from_text`
+        for a whole text. Return and raise as :meth:`from_text` does; a container says where the
+        error is (``item [2]: expected int, got str 'x'``). The default takes a JSON string as this
+        type's text (:meth:`from_text`, when this transformer implements it) and refuses other data.
+        """
+        if type(self).from_text is TypeTransformer.from_text:
+            raise self._parses_no_text(python_type)
+        if not isinstance(data, str):
+            raise TypeTransformerFailedError(
+                f"expected a JSON string for {type_name(python_type)}, got {value_description(data)}"
+            )
+        return self.from_text(data, python_type)
+
+    def text_help(self, python_type: Any) -> str | None:
+        """How to write values of ``python_type`` as text, for ``loom run FILE ENTITY --help``, or
+        None when its option needs no explanation (the default). Containers give their items' help.
+        """
+        return None
+
+    def _parses_no_text(self, python_type: Any) -> UnsupportedTypeError:
+        return UnsupportedTypeError(
+            f"{type_name(python_type)} cannot be given as text: its transformer {self._name!r} parses none "
+            "(TypeTransformer.from_text)"
+        )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self._name!r}, t={type_name(self._t)})"
@@ -451,6 +504,39 @@ class TypeEngine:
                 continue
         raise ValueError(f"no transformer can guess a Python type for {literal_type}")
 
+    # --- text ------------------------------------------------------------------------------
+
+    @classmethod
+    def from_text(cls, text: str, python_type: Any) -> Any:
+        """Parse ``text`` as a value of ``python_type``, with the transformer's
+        :meth:`TypeTransformer.from_text`: the one way a person's text becomes a value (``loom run``'s
+        inputs, a gate's text signals).
+
+        Raises :class:`~taskloom.exceptions.user.TypeTransformerFailedError` saying what was expected
+        and what came (its ``__cause__`` is a RecursionError for text nested deeper than Python
+        recurses), and :class:`~taskloom.exceptions.user.UnsupportedTypeError` when no transformer
+        supports ``python_type`` or its transformer parses no text.
+        """
+        t = strip_annotated(python_type)
+        return _parse(cls.get_transformer(t).from_text, text, t)
+
+    @classmethod
+    def from_json(cls, data: Any, python_type: Any) -> Any:
+        """Build a value of ``python_type`` from JSON data with :meth:`TypeTransformer.from_json`
+        (for transformers of containers: their items); raises as :meth:`from_text` does.
+        """
+        t = strip_annotated(python_type)
+        return _parse(cls.get_transformer(t).from_json, data, t)
+
+    @classmethod
+    def text_help(cls, python_type: Any) -> str | None:
+        """What :meth:`TypeTransformer.text_help` says of ``python_type``; None for an unsupported type."""
+        t = strip_annotated(python_type)
+        try:
+            return cls.get_transformer(t).text_help(t)
+        except UnsupportedTypeError:  # the run says so, not the help
+            return None
+
     # --- maps of named values (entity inputs and outputs) ----------------------------------
 
     @classmethod
@@ -568,6 +654,18 @@ def _check_transformers(contributed: Any) -> None:
     for transformer in contributed:
         if not isinstance(transformer, TypeTransformer):
             raise TypeError(f"contributed {transformer!r}, which is not a TypeTransformer")
+
+
+def _parse(parse: Callable[[Any, Any], Any], given: Any, t: Any) -> Any:
+    # A transformer's from_text or from_json, its errors made TypeTransformerFailedError with their words.
+    try:
+        return parse(given, t)
+    except (TypeTransformerFailedError, UnsupportedTypeError):
+        raise
+    except (ValueError, TypeError, KeyError, OverflowError) as error:
+        raise TypeTransformerFailedError(str(error)) from error
+    except RecursionError as error:  # JSON nested deeper than Python recurses
+        raise TypeTransformerFailedError("it is nested too deeply to parse") from error
 
 
 def _prefix(entity: str | None) -> str:

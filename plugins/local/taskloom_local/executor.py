@@ -1223,11 +1223,11 @@ def _processes_from_environment() -> int | None:
 
 
 def _gates_of(execution: Any, *, cancel: bool) -> None:
-    # Signals live on the kernel's board: wake the execution's waiting gates (cancel) or forget its
-    # signals and cancel when it ends. Nothing to do, and nothing imported, if no gate module is loaded.
+    # Signals live on the board of taskloom_local.gates: wake the execution's waiting gates (cancel) or
+    # forget its signals and cancel when it ends. Nothing to do, and nothing imported, if it is not loaded.
     import sys
 
-    gate = sys.modules.get("taskloom.core.gate")
+    gate = sys.modules.get("taskloom_local.gates")
     if gate is None:
         return
     if cancel:

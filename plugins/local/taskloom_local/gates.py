@@ -1,20 +1,28 @@
-"""Gate nodes on the local executor: sleep, wait for a signal, or wait for an approval.
+"""Gate nodes on the local executor: sleep, wait for a signal, or wait for an approval; and the board
+that keeps the signals.
 
-A sleep gate sleeps its duration. A ``wait_for_input`` or ``approve`` gate waits for its signal
-(:func:`taskloom.core.gate.receive_signal`), which comes from ``loom run ... --signal name=value``,
-from a program calling :func:`taskloom.core.gate.send_signal`, or, when standard input is a
-terminal, from the person at it: the gate asks on standard error and sends the answer as a signal
-itself (asking again when the answer does not parse). Without a signal within the gate's timeout, the
-node fails with :class:`~taskloom.exceptions.user.UserTimeoutError`; a rejected approval fails it
-with :class:`~taskloom.exceptions.user.DisapprovalError`.
+A sleep gate sleeps its duration. A ``wait_for_input`` or ``approve`` gate waits for its signal on
+this module's :data:`BOARD`, the local executor's answer to the hook
+:func:`~taskloom.hookspecs.taskloom_signal_board`. Signals come from ``loom run ... --signal
+name=value``, from a program calling :func:`taskloom.core.gate.send_signal` (both reach the board
+through the hook), or, when standard input is a terminal, from the person at it: the gate asks on
+standard error and puts the answer on the board itself (asking again when the answer does not
+parse). Without a signal within the gate's timeout, the node fails with
+:class:`~taskloom.exceptions.user.UserTimeoutError`; a rejected approval fails it with
+:class:`~taskloom.exceptions.user.DisapprovalError`.
+
+The board is per process: a task body run in a worker process (``processes=N``) that sends a signal
+reaches that worker's board, not the scheduler's.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import select
 import sys
 import threading
+import time
 from typing import Any
 
 from taskloom.extend import (
@@ -22,12 +30,111 @@ from taskloom.extend import (
     Gate,
     GateCancelledError,
     Node,
+    Signal,
     UserException,
     UserTimeoutError,
-    receive_signal,
-    send_signal,
-    sleep_unless_cancelled,
+    WaitingGate,
+    type_name,
 )
+
+
+class SignalBoard:
+    """The signals sent in this process and the gates waiting for them, for every local execution
+    (a :class:`taskloom.core.gate.SignalBoard`).
+
+    One lock and condition for every execution: signals are rare and tiny, and one condition lets a
+    waiting gate wake for a signal sent to its execution or to every execution.
+    """
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._signals: dict[tuple[str | None, str], Signal] = {}
+        self._waiting: list[WaitingGate] = []
+        self._cancelled: set[str] = set()
+
+    def send(self, execution_id: str | None, name: str, signal: Signal) -> None:
+        """Keep ``signal`` for the execution (None: every execution) and wake the gates waiting."""
+        with self._condition:
+            self._signals[(execution_id, name)] = signal
+            self._condition.notify_all()
+
+    def receive(self, execution_id: str, gate: Gate, timeout: float | None) -> Signal | None:
+        """Wait up to ``timeout`` seconds (None: forever) for the signal of ``gate`` in the execution
+        ``execution_id``; return it, or None when the time is up. Raises :class:`GateCancelledError`
+        once :meth:`cancel` is called for the execution.
+
+        While it waits, the gate is listed by :meth:`waiting`. A signal sent to the execution wins
+        over one sent to every execution. Check the value with :meth:`Gate.accept`.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        waiting = WaitingGate(execution_id, gate.name, gate.kind, gate.expected_type)
+        with self._condition:
+            self._waiting.append(waiting)
+            try:
+                while True:
+                    if execution_id in self._cancelled:
+                        raise GateCancelledError(
+                            f"gate {gate.name!r} stopped waiting: its execution {execution_id} is ending"
+                        )
+                    signal = self._signals.get((execution_id, gate.name)) or self._signals.get((None, gate.name))
+                    if signal is not None:
+                        return signal
+                    remaining = None if deadline is None else deadline - time.monotonic()
+                    if remaining is not None and remaining <= 0:
+                        return None
+                    self._condition.wait(remaining)
+            finally:
+                self._waiting.remove(waiting)
+
+    def sleep(self, execution_id: str, seconds: float) -> bool:
+        """Wait ``seconds`` (a ``sleep`` gate) unless the execution is cancelled first; tell whether it was."""
+        deadline = time.monotonic() + seconds
+        with self._condition:
+            while execution_id not in self._cancelled:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._condition.wait(remaining)
+            return True
+
+    def cancel(self, execution_id: str) -> None:
+        """Wake every gate of ``execution_id`` that waits, now or later, with a :class:`GateCancelledError`
+        (the execution is failing and must not wait out their timeouts); :meth:`clear` ends the cancel.
+        """
+        with self._condition:
+            self._cancelled.add(execution_id)
+            self._condition.notify_all()
+
+    def waiting(self) -> list[WaitingGate]:
+        """The gates waiting now."""
+        with self._condition:
+            return list(self._waiting)
+
+    def clear(self, execution_id: str | None) -> None:
+        """Forget the signals and the cancel of ``execution_id``, or (None) every signal and cancel."""
+        with self._condition:
+            if execution_id is None:
+                self._signals.clear()
+                self._cancelled.clear()
+            else:
+                for key in [key for key in self._signals if key[0] == execution_id]:
+                    del self._signals[key]
+                self._cancelled.discard(execution_id)
+
+
+#: The board of this process: what :func:`~taskloom.hookspecs.taskloom_signal_board` gives for ``local``.
+BOARD = SignalBoard()
+
+
+def cancel_waits(execution_id: str) -> None:
+    """For the executor: wake the gates of ``execution_id`` with :class:`GateCancelledError` (:meth:`SignalBoard.cancel`)."""
+    BOARD.cancel(execution_id)
+
+
+def clear_signals(execution_id: str) -> None:
+    """For the executor, when ``execution_id`` ends: forget its signals and cancel (:meth:`SignalBoard.clear`)."""
+    BOARD.clear(execution_id)
+
 
 # One question on the terminal at a time: gates that wait together take turns to ask.
 _terminal = threading.Lock()
@@ -36,15 +143,15 @@ _terminal = threading.Lock()
 _POLL = 0.05
 
 
-def run_gate(node: Node, inputs: dict[str, Any], execution_id: Any) -> dict[str, Any]:
-    """Run the gate node ``node`` of the execution ``execution_id``; return its outputs by name.
+def run_gate(node: Node, inputs: dict[str, Any], execution_id: str) -> dict[str, Any]:
+    """Run the gate node ``node`` of the execution named ``execution_id``; return its outputs by name.
 
     ``inputs`` are the node's input values (an approval's gated value).
     """
     gate: Gate = node.entity
     if gate.kind == "sleep":
         assert gate.duration is not None
-        if sleep_unless_cancelled(execution_id, gate.duration.total_seconds()):
+        if BOARD.sleep(execution_id, gate.duration.total_seconds()):
             raise GateCancelledError(f"gate {gate.name!r} stopped sleeping: its execution is ending")
         return {}
     timeout = node.overrides.get("timeout", gate.timeout)
@@ -52,7 +159,7 @@ def run_gate(node: Node, inputs: dict[str, Any], execution_id: Any) -> dict[str,
         timeout = dt.timedelta(seconds=timeout)
     prompt = _TerminalPrompt(gate, inputs, execution_id) if _interactive() else None
     try:
-        signal = receive_signal(execution_id, gate, timeout.total_seconds())
+        signal = BOARD.receive(execution_id, gate, timeout.total_seconds())
     finally:
         if prompt is not None:
             prompt.stop()
@@ -77,12 +184,12 @@ def _interactive() -> bool:
 class _TerminalPrompt:
     """Asks for a gate's signal on the terminal, on a thread of its own, until answered or stopped.
 
-    The answer is sent with :func:`send_signal`, like any other signal, so the gate just waits for
-    its signal whoever sends it. The descriptor is polled rather than read with a blocking call, so
+    The answer goes on the board like any other signal, so the gate just waits for its signal
+    whoever sends it. The descriptor is polled rather than read with a blocking call, so
     that a gate answered by another source stops asking at once.
     """
 
-    def __init__(self, gate: Gate, inputs: dict[str, Any], execution_id: Any) -> None:
+    def __init__(self, gate: Gate, inputs: dict[str, Any], execution_id: str) -> None:
         self._gate = gate
         self._inputs = inputs
         self._execution_id = execution_id
@@ -110,8 +217,6 @@ class _TerminalPrompt:
             _terminal.release()
 
     def _ask_until_answered(self) -> None:
-        import select
-
         descriptor = sys.stdin.fileno()
         pending = b""
         self._ask()
@@ -132,12 +237,10 @@ class _TerminalPrompt:
                     self._ask()
                     continue
                 self._asked = False
-                send_signal(self._execution_id, self._gate.name, value)
+                BOARD.send(self._execution_id, self._gate.name, Signal(value))
                 return
 
     def _ask(self) -> None:
-        from taskloom.extend import type_name
-
         gate = self._gate
         if gate.kind == "approve":
             (value,) = self._inputs.values()

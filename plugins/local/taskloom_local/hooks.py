@@ -18,6 +18,16 @@ def taskloom_executor(name: str) -> Any:
 
 
 @hookimpl
+def taskloom_signal_board(executor: str) -> Any:
+    """The board the local executor's gates wait on, for ``executor == "local"``."""
+    if executor != "local":
+        return None
+    from taskloom_local.gates import BOARD
+
+    return BOARD
+
+
+@hookimpl
 def taskloom_cli_commands() -> list[Any]:
     """``loom cache list|clear`` and ``loom executions list|show|prune``."""
     from taskloom_local.cli import cache_command, executions_command

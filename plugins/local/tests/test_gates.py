@@ -15,7 +15,11 @@ import pytest
 
 from taskloom import approve, current_context, sleep, task, wait_for_input, workflow
 from taskloom.core.gate import clear_signals, send_signal, waiting_gates
+from taskloom.core.type_engine import TypeTransformer
 from taskloom.exceptions.user import DisapprovalError, TypeTransformerFailedError, UserTimeoutError
+from taskloom.hookspecs import hookimpl
+from taskloom.models.literals import Literal, Primitive, Scalar
+from taskloom.models.types import LiteralType, SimpleType
 
 LONG = dt.timedelta(seconds=30)  # answered long before: never reached
 SHORT = dt.timedelta(seconds=0.2)  # for the tests that wait it out
@@ -372,3 +376,69 @@ def test_a_failing_node_stops_gates_from_waiting_out_their_timeout(flow):
     thread.join(10)  # the gate's 30 s timeout would keep the run alive without the cancel
     assert not thread.is_alive()
     assert isinstance(outcome.get("error"), ValueError)
+
+
+# --- the board ------------------------------------------------------------------------------
+
+
+def test_the_local_plugin_gives_its_board_for_the_local_executor_only():
+    from taskloom.core.gate import signal_board
+    from taskloom_local.gates import BOARD
+
+    assert signal_board("local") is BOARD and signal_board() is BOARD
+    assert signal_board("elsewhere") is None
+
+
+class Money:
+    def __init__(self, cents: int) -> None:
+        self.cents = cents
+
+
+class MoneyTransformer(TypeTransformer[Money]):
+    """A third party's type whose text is "12.50 EUR"-like (only euros here)."""
+
+    def __init__(self) -> None:
+        super().__init__("money", Money)
+
+    def get_literal_type(self, t):
+        return LiteralType(simple=SimpleType.INTEGER)
+
+    def to_literal(self, ctx, python_val, python_type, expected):
+        self.assert_type(Money, python_val)
+        return Literal(scalar=Scalar(primitive=Primitive(integer=python_val.cents)))
+
+    def to_python_value(self, ctx, lv, expected_python_type):
+        return Money(lv.scalar.primitive.integer)
+
+    def from_text(self, text, python_type):
+        amount, currency = text.split()
+        if currency != "EUR":
+            raise TypeTransformerFailedError(f"expected an amount in EUR, got {text!r}")
+        return Money(round(float(amount) * 100))
+
+
+class MoneyPlugin:
+    @hookimpl
+    def taskloom_type_transformers(self):
+        return [MoneyTransformer()]
+
+
+def test_a_text_signal_is_parsed_by_the_transformer_of_the_gates_type(taskloom_plugins):
+    taskloom_plugins.register(MoneyPlugin(), name="money")
+
+    @task
+    def cents(amount: Money) -> int:
+        return amount.cents
+
+    @workflow
+    def priced() -> int:
+        return cents(amount=wait_for_input("price", timeout=LONG, expected_type=Money))
+
+    send_signal(None, "price", "12.50 EUR", text=True)
+    assert priced() == 1250
+    clear_signals()
+    send_signal(None, "price", "12.50 USD", text=True)
+    with pytest.raises(
+        TypeTransformerFailedError, match=r"signal 'price' expects Money, got '12.50 USD'.*expected an amount in EUR"
+    ):
+        priced()

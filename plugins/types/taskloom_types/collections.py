@@ -8,6 +8,10 @@
   a NamedTuple are msgpack documents (``STRUCT``), like dataclasses, whose ``structure.dataclass_type``
   is keyed ``"0"``, ``"1"``... for a tuple and by field name for a NamedTuple. (flytekit has no
   transformer for tuples; it pickles them.)
+
+As text (``loom run`` options) each is JSON: an array for lists and tuples, an object for dicts, with
+every item read as its own type reads JSON (:meth:`TypeEngine.from_json`), so ``'["base64:AAE=", "x"]'``
+is a ``list[bytes]``; errors say where (``item [1]: ...``, ``key 'a': ...``).
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from taskloom_types.structured import (
     struct_literal_type,
     to_msgpack_literal,
 )
-from taskloom_types.unions import type_key
+from taskloom_types.unions import text_help_of, type_key
 
 if TYPE_CHECKING:
     from taskloom.extend import Literal, LiteralType
@@ -74,6 +78,22 @@ def check_json(value: Any, path: str = "") -> None:
     raise TypeTransformerFailedError(
         f"key {path or '(top level)'}: expected {_JSON_KINDS}, got {value_description(value)}"
     )
+
+
+def _json_of(kind: type, data: Any, t: Any) -> Any:
+    """``data`` if it is a JSON array (``kind`` list) or object (dict), else the error naming ``t``."""
+    if not isinstance(data, kind):
+        raise TypeTransformerFailedError(
+            f"expected a JSON {'array' if kind is list else 'object'} for {type_name(t)}, got {data!r}"
+        )
+    return data
+
+
+def _item_from_json(place: str, data: Any, item_type: Any) -> Any:
+    try:
+        return TypeEngine.from_json(data, item_type)
+    except TypeTransformerFailedError as error:
+        raise nested(place, error) from error
 
 
 def _item_type(t: Any) -> Any:
@@ -135,6 +155,15 @@ class ListTransformer(TypeTransformer[list]):  # type: ignore[type-arg]
 
     def to_python_value(self, ctx: Any, lv: Literal, expected_python_type: Any) -> list[Any]:
         return _from_collection(ctx, lv, _item_type(expected_python_type), expected_python_type)
+
+    def from_json(self, data: Any, python_type: Any) -> list[Any]:
+        """A JSON array, each item read as the item type."""
+        item_type = _item_type(python_type)
+        items = enumerate(_json_of(list, data, python_type))
+        return [_item_from_json(f"item [{index}]", item, item_type) for index, item in items]
+
+    def text_help(self, python_type: Any) -> str | None:
+        return text_help_of(typing.get_args(python_type))
 
     def guess_python_type(self, literal_type: LiteralType) -> Any:
         if literal_type.collection_type is not None:
@@ -211,6 +240,17 @@ class DictTransformer(TypeTransformer[dict]):  # type: ignore[type-arg]
                 raise nested(f"key {key!r}", error) from error
         return values
 
+    def from_json(self, data: Any, python_type: Any) -> dict[str, Any]:
+        """A JSON object: as it is for ``dict``, each value read as the value type for ``dict[str, T]``."""
+        _json_of(dict, data, python_type)
+        if is_json_dict(python_type):
+            return data  # type: ignore[no-any-return]
+        value_type = _map_value_type(python_type)
+        return {key: _item_from_json(f"key {key!r}", item, value_type) for key, item in data.items()}
+
+    def text_help(self, python_type: Any) -> str | None:
+        return None if is_json_dict(python_type) else text_help_of(typing.get_args(python_type)[1:])
+
     def guess_python_type(self, literal_type: LiteralType) -> Any:
         if literal_type.map_value_type is not None:
             return dict[str, TypeEngine.guess_python_type(literal_type.map_value_type)]  # type: ignore[misc]
@@ -284,6 +324,22 @@ class TupleTransformer(TypeTransformer[tuple]):  # type: ignore[type-arg]
             item_type = typing.get_args(expected_python_type)[0]
             return tuple(_from_collection(ctx, lv, item_type, expected_python_type))
         return from_msgpack_literal(lv, expected_python_type)
+
+    def from_json(self, data: Any, python_type: Any) -> tuple[Any, ...]:
+        """A JSON array of the tuple's items (of its length, unless ``tuple[T, ...]``)."""
+        items = _json_of(list, data, python_type)
+        arguments = typing.get_args(python_type)
+        if _is_variadic(python_type):
+            return tuple(_item_from_json(f"item [{index}]", item, arguments[0]) for index, item in enumerate(items))
+        if len(items) != len(arguments):
+            raise TypeTransformerFailedError(
+                f"expected {len(arguments)} items for {type_name(python_type)}, got {len(items)}"
+            )
+        pairs = enumerate(zip(items, arguments))
+        return tuple(_item_from_json(f"item [{index}]", item, argument) for index, (item, argument) in pairs)
+
+    def text_help(self, python_type: Any) -> str | None:
+        return text_help_of(typing.get_args(python_type))
 
     def guess_python_type(self, literal_type: LiteralType) -> Any:
         if (

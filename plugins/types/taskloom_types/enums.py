@@ -2,7 +2,8 @@
 
 As in flytekit 1.16 a member is stored as its value's string (``Primitive(string_value=...)``) and the
 literal type lists the allowed values (``EnumType``); flytekit takes str values only, taskloom also
-takes int values (``"1"``, ``"2"``...), read back to the member.
+takes int values (``"1"``, ``"2"``...), read back to the member. As text (``loom run`` options) and
+in JSON a member is given by its value (``--colour red``, ``--level 2``).
 """
 
 from __future__ import annotations
@@ -90,6 +91,19 @@ class EnumTransformer(TypeTransformer[enum.Enum]):
         if member is None:
             raise unknown_value(expected_python_type, primitive.string_value)
         return member
+
+    def from_text(self, text: str, python_type: Any) -> Any:
+        """The member whose value is ``text``, or the number ``text`` when every value is an int."""
+        if all(isinstance(member.value, int) for member in python_type):
+            return self.from_json(int(text), python_type)
+        return self.from_json(text, python_type)
+
+    def from_json(self, data: Any, python_type: Any) -> Any:
+        """The member whose value is ``data``."""
+        try:
+            return python_type(data)
+        except ValueError:
+            raise unknown_value(python_type, data) from None
 
     def guess_python_type(self, literal_type: LiteralType) -> Any:
         if literal_type.enum_type is not None:

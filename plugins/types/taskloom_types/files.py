@@ -4,7 +4,8 @@ A file is a single blob, a directory a multipart blob; the blob's format is the 
 ``extension()`` (``FlyteFile[typing.TypeVar("csv")]`` gives ``"csv"``), as in flytekit 1.16. A value may
 be a ``FlyteFile``/``FlyteDirectory``, a ``str`` or an ``os.PathLike``; local paths are recorded
 absolute. Reading a literal builds an instance of the annotated class from the URI without fetching
-anything: remote data is downloaded by the storage plugin when the value is first used.
+anything: remote data is downloaded by the storage plugin when the value is first used. As text
+(``loom run`` options) a file or directory is its path or URI; in JSON, that string or ``{"path": uri}``.
 """
 
 from __future__ import annotations
@@ -88,6 +89,19 @@ class BlobTransformer(TypeTransformer[BlobValue]):
         if blob is None or blob.metadata.type.dimensionality is not _dimensionality(cls):
             raise TypeTransformerFailedError(f"expected a literal of {type_name(cls)}, got {literal_description(lv)}")
         return cls(blob.uri)
+
+    def from_text(self, text: str, python_type: Any) -> BlobValue:
+        """The file or directory at the path or URI ``text`` (nothing is read or checked yet)."""
+        return self._blob_class(python_type)(text)
+
+    def from_json(self, data: Any, python_type: Any) -> BlobValue:
+        """A path or URI, or ``{"path": uri}`` as a dataclass stores one."""
+        path = data.get("path") if isinstance(data, dict) else data
+        if not isinstance(path, str):
+            raise TypeTransformerFailedError(
+                f"expected a path, URI or {{'path': uri}} of {type_name(python_type)}, got {data!r}"
+            )
+        return self.from_text(path, python_type)
 
     def guess_python_type(self, literal_type: LiteralType) -> Any:
         blob = literal_type.blob

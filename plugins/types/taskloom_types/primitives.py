@@ -3,15 +3,35 @@
 Representations follow flytekit 1.16 (``Primitive`` fields, ``Void`` for None), except that values are
 checked strictly: ``True`` is not an ``int``, ``1.5`` is not an ``int``, and a ``date`` annotation
 refuses a ``datetime`` rather than silently dropping its time.
+
+As text (``loom run`` options, a gate's text signals): numbers as Python writes them, a ``str`` as it
+is, ``bool`` as ``true``/``false``, ``yes``/``no``, ``on``/``off``, ``t``/``f``, ``y``/``n`` or
+``1``/``0`` (any case; empty is false, as click reads it), ISO 8601 dates and datetimes, durations in
+seconds, ``None`` as ``none`` or ``null``. ``bytes`` are text too, on the command line and as JSON
+strings inside lists, dicts and dataclasses alike: plain text is its UTF-8 bytes; ``base64:``
+introduces standard base64 (``base64:AAEC`` is ``b"\\x00\\x01\\x02"``), ``hex:`` hexadecimal digits
+(``hex:0001ff``), and ``text:`` text that itself starts with one of these prefixes (``text:hex:00`` is
+``b"hex:00"``). flytekit 1.16 has no bytes type: it pickles ``bytes``, and ``pyflyte run`` takes a
+``MODULE:OBJECT`` reference or passes the text on as a ``str``. Inside JSON each type takes its JSON
+kind (an int for ``int``; an int or a float for ``float``), dates and datetimes ISO 8601 strings,
+durations numbers of seconds.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from taskloom.extend import TypeTransformer, TypeTransformerFailedError, literal_description, type_name
+from taskloom.extend import (
+    TypeTransformer,
+    TypeTransformerFailedError,
+    literal_description,
+    type_name,
+    value_description,
+)
 from taskloom_types.contracts import contracts
 from taskloom_types.errors import mismatch
 
@@ -102,6 +122,9 @@ class ScalarTransformer(TypeTransformer[T], Generic[T]):
     (``"INTEGER"``: the contracts are then imported only when a literal type is first built).
     ``encode(value) -> Scalar`` checks and converts a value (raising "expected X, got Y");
     ``decode(scalar) -> value`` returns the value, or raises ValueError if the scalar is of another kind.
+    ``parse(text) -> value`` and ``read(data) -> value`` are :meth:`from_text` and :meth:`from_json`
+    (the defaults of :class:`~taskloom.core.type_engine.TypeTransformer` when not given); ``text_help``
+    is what ``loom run --help`` says of the type.
     """
 
     def __init__(
@@ -112,6 +135,10 @@ class ScalarTransformer(TypeTransformer[T], Generic[T]):
         encode: Callable[[Any], Scalar],
         decode: Callable[[Scalar], T],
         check: Callable[[Any], bool] | None = None,
+        *,
+        parse: Callable[[str], T] | None = None,
+        read: Callable[[Any], T] | None = None,
+        text_help: str | None = None,
     ) -> None:
         super().__init__(name, t)
         self._simple_name = simple if isinstance(simple, str) else simple.name
@@ -119,6 +146,24 @@ class ScalarTransformer(TypeTransformer[T], Generic[T]):
         self._encode = encode
         self._decode = decode
         self._check = check
+        self._parse = parse
+        self._read = read
+        self._text_help = text_help
+
+    def from_text(self, text: str, python_type: Any) -> T:
+        """``parse(text)``."""
+        if self._parse is None:
+            return super().from_text(text, python_type)
+        return self._parse(text)
+
+    def from_json(self, data: Any, python_type: Any) -> T:
+        """``read(data)``."""
+        if self._read is None:
+            return super().from_json(data, python_type)
+        return self._read(data)
+
+    def text_help(self, python_type: Any) -> str | None:
+        return self._text_help
 
     @property
     def simple(self) -> SimpleType:
@@ -208,6 +253,95 @@ def _decode_none(scalar: Scalar) -> None:
         raise ValueError("none_type")
 
 
+# --- text ----------------------------------------------------------------------------------
+
+
+def _utf8(text: str) -> bytes:
+    # surrogateescape gives back the very bytes of a command-line argument that is not UTF-8.
+    return text.encode("utf-8", "surrogateescape")
+
+
+#: The prefixes of ``bytes`` given as text, and how each decodes what follows it (see the module docs).
+BYTES_ENCODINGS: dict[str, Callable[[str], bytes]] = {
+    "base64:": lambda data: base64.b64decode(data, validate=True),
+    "hex:": bytes.fromhex,
+    "text:": _utf8,
+}
+
+#: What ``loom run FILE ENTITY --help`` says of inputs that are, or hold, bytes.
+BYTES_HELP = "bytes are given as UTF-8 text, base64:DATA or hex:DATA (text:TEXT for text starting with a prefix)"
+
+
+def parse_bytes(text: str) -> bytes:
+    """``text`` as bytes: its UTF-8 encoding, or the data after ``base64:``, ``hex:`` or ``text:``.
+
+    Raises :class:`~taskloom.exceptions.user.TypeTransformerFailedError` naming what was expected
+    and what came for malformed base64 or hexadecimal.
+    """
+    prefix, separator, data = text.partition(":")
+    decode = BYTES_ENCODINGS.get(prefix + separator)
+    if decode is None:
+        return _utf8(text)
+    try:
+        return decode(data)
+    except (binascii.Error, ValueError) as error:
+        kind = "base64" if prefix == "base64" else "hexadecimal digits"
+        raise TypeTransformerFailedError(
+            f"expected {kind} after {prefix + separator!r}, got {data!r} ({error})"
+        ) from error
+
+
+def _bytes_from_json(data: Any) -> bytes:
+    if not isinstance(data, str):
+        raise TypeTransformerFailedError(f"expected a JSON string for bytes, got {data!r}")
+    return parse_bytes(data)
+
+
+#: The words ``bool`` takes as text, lower-cased (click's, so that answers read as they always did).
+BOOL_WORDS = {
+    **dict.fromkeys(("1", "true", "t", "yes", "y", "on"), True),
+    **dict.fromkeys(("0", "false", "f", "no", "n", "off", ""), False),
+}
+
+
+def parse_bool(text: str) -> bool:
+    """``text`` as a bool: ``true``/``false``, ``yes``/``no``, ``on``/``off``, ``t``/``f``, ``y``/``n``,
+    ``1``/``0`` in any case, or empty for false.
+    """
+    found = BOOL_WORDS.get(text.strip().lower())
+    if found is None:
+        raise TypeTransformerFailedError(f"expected true/false, yes/no, on/off or 1/0, got {text!r}")
+    return found
+
+
+def parse_none(text: str) -> None:
+    """``none`` or ``null`` (any case) as None."""
+    if text.lower() not in ("none", "null"):
+        raise TypeTransformerFailedError(f"expected none or null, got {text!r}")
+
+
+def _iso(parse: Callable[[str], Any], expected: str) -> Callable[[Any], Any]:
+    def read(data: Any) -> Any:
+        if not isinstance(data, str):
+            raise TypeTransformerFailedError(f"expected {expected}, got {value_description(data)}")
+        return parse(data)
+
+    return read
+
+
+def parse_seconds(text: str) -> dt.timedelta:
+    """``text``, a number of seconds, as a timedelta."""
+    return dt.timedelta(seconds=float(text))
+
+
+def _seconds_from_json(data: Any) -> dt.timedelta:
+    if isinstance(data, str):
+        return parse_seconds(data)
+    if isinstance(data, bool) or not isinstance(data, (int, float)):
+        raise TypeTransformerFailedError(f"expected a timedelta in seconds, got {value_description(data)}")
+    return dt.timedelta(seconds=data)
+
+
 def transformers() -> list[TypeTransformer[Any]]:
     """The transformers of this module, in the order the plugin contributes them."""
     return [
@@ -218,6 +352,8 @@ def transformers() -> list[TypeTransformer[Any]]:
             lambda v: contracts.Scalar(primitive=contracts.Primitive(integer=check_int(v))),
             lambda s: _primitive(s, "integer"),
             lambda v: type(v) is int and INT64_MIN <= v <= INT64_MAX,
+            parse=int,
+            read=check_int,
         ),
         ScalarTransformer(
             "float",
@@ -226,6 +362,8 @@ def transformers() -> list[TypeTransformer[Any]]:
             lambda v: contracts.Scalar(primitive=contracts.Primitive(float_value=check_float(v))),
             _decode_float,
             lambda v: type(v) is float or type(v) is int,
+            parse=float,
+            read=check_float,
         ),
         ScalarTransformer(
             "str",
@@ -234,6 +372,8 @@ def transformers() -> list[TypeTransformer[Any]]:
             lambda v: contracts.Scalar(primitive=contracts.Primitive(string_value=check_str(v))),
             lambda s: _primitive(s, "string_value"),
             lambda v: type(v) is str,
+            parse=str,
+            read=check_str,
         ),
         ScalarTransformer(
             "bool",
@@ -242,6 +382,8 @@ def transformers() -> list[TypeTransformer[Any]]:
             lambda v: contracts.Scalar(primitive=contracts.Primitive(boolean=check_bool(v))),
             lambda s: _primitive(s, "boolean"),
             lambda v: type(v) is bool,
+            parse=parse_bool,
+            read=check_bool,
         ),
         ScalarTransformer(
             "bytes",
@@ -250,6 +392,9 @@ def transformers() -> list[TypeTransformer[Any]]:
             lambda v: contracts.Scalar(binary=contracts.Binary(value=check_bytes(v), tag=BYTES_TAG)),
             _decode_bytes,
             lambda v: type(v) is bytes,
+            parse=parse_bytes,
+            read=_bytes_from_json,
+            text_help=BYTES_HELP,
         ),
         ScalarTransformer(
             "datetime",
@@ -257,14 +402,26 @@ def transformers() -> list[TypeTransformer[Any]]:
             "DATETIME",
             _encode_datetime,
             lambda s: _primitive(s, "datetime").astimezone(_UTC),
+            parse=dt.datetime.fromisoformat,
+            read=_iso(dt.datetime.fromisoformat, "an ISO 8601 datetime"),
         ),
-        ScalarTransformer("date", dt.date, "DATETIME", _encode_date, _decode_date),
+        ScalarTransformer(
+            "date",
+            dt.date,
+            "DATETIME",
+            _encode_date,
+            _decode_date,
+            parse=dt.date.fromisoformat,
+            read=_iso(dt.date.fromisoformat, "an ISO 8601 date"),
+        ),
         ScalarTransformer(
             "timedelta",
             dt.timedelta,
             "DURATION",
             lambda v: contracts.Scalar(primitive=contracts.Primitive(duration=check_timedelta(v))),
             lambda s: _primitive(s, "duration"),
+            parse=parse_seconds,
+            read=_seconds_from_json,
         ),
         ScalarTransformer(
             "none",
@@ -273,5 +430,7 @@ def transformers() -> list[TypeTransformer[Any]]:
             _encode_none,
             _decode_none,
             lambda v: v is None,
+            parse=parse_none,
+            read=check_none,
         ),
     ]

@@ -6,6 +6,9 @@ lets Flyte's propeller resolve attribute access) and the cache-key annotation; t
 same, through the plugin's converter (:mod:`taskloom_types.converter`). NamedTuples (here) and fixed-length tuples
 (:mod:`taskloom_types.collections`) are stored the same way. msgpack is imported when a value is
 first converted.
+
+As text (``loom run`` options) a record is a JSON object of its fields (``'{"x": 1, "rows": [2]}'``),
+each read as its own type reads JSON; a field left out takes its default.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ from taskloom.extend import (
 )
 from taskloom_types.contracts import contracts
 from taskloom_types.converter import get_converter, is_record_class, json_schema, record_fields
-from taskloom_types.errors import mismatch
+from taskloom_types.errors import mismatch, nested
+from taskloom_types.unions import text_help_of
 
 if TYPE_CHECKING:
     from taskloom.extend import Literal, LiteralType, TypeAnnotation
@@ -147,6 +151,25 @@ class RecordTransformer(TypeTransformer[Any]):
 
     def to_python_value(self, ctx: Any, lv: Literal, expected_python_type: Any) -> Any:
         return from_msgpack_literal(lv, expected_python_type)
+
+    def from_json(self, data: Any, python_type: Any) -> Any:
+        """A JSON object of the fields given, each read as its type; the class's own defaults fill the rest."""
+        if not isinstance(data, dict):
+            raise TypeTransformerFailedError(f"expected a JSON object for {type_name(python_type)}, got {data!r}")
+        fields = {field.name: field.type for field in record_fields(python_type)}
+        unknown = sorted(set(data) - set(fields))
+        if unknown:
+            raise TypeTransformerFailedError(f"{type_name(python_type)} has no field {unknown[0]!r}")
+        values = {}
+        for name, item in data.items():
+            try:
+                values[name] = TypeEngine.from_json(item, fields[name])
+            except TypeTransformerFailedError as error:
+                raise nested(f"field {name!r}", error) from error
+        return python_type(**values)
+
+    def text_help(self, python_type: Any) -> str | None:
+        return text_help_of([field.type for field in record_fields(python_type)])
 
 
 def _field_unsupported(t: Any, name: str, error: Exception) -> UnsupportedTypeError:

@@ -7,6 +7,10 @@ Unlike flytekit, whose tag is the transformer's name (so two dataclasses in one 
 name the type, and the variant chosen for a value does not depend on luck: the variants that are
 exactly the value's type come first, then all of them in declaration order; the first that converts
 the value wins.
+
+As text (``loom run`` options), a union takes the first variant, in declaration order, that parses
+the text (``none`` or ``null`` for None); as JSON, ``null`` is None when the union has it, and other
+data the first variant that reads it.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from taskloom.extend import (
     TypeEngine,
     TypeTransformer,
     TypeTransformerFailedError,
+    UnsupportedTypeError,
     literal_description,
     strip_annotated,
     type_name,
@@ -76,6 +81,13 @@ def _is_exactly(variant: Any, value_type: type) -> bool:
     if variant is None:
         variant = _NONE_TYPE
     return variant is value_type or typing.get_origin(variant) is value_type
+
+
+def text_help_of(types: Any) -> str | None:
+    """The text help of ``types`` (union variants, items, fields; :meth:`TypeEngine.text_help`), each
+    said once, or None when none has any."""
+    helps = [TypeEngine.text_help(t) for t in types if t is not Ellipsis]
+    return "; ".join(dict.fromkeys(help for help in helps if help)) or None
 
 
 def union_mismatch(t: Any, value: Any, reasons: list[tuple[Any, Exception]]) -> TypeTransformerFailedError:
@@ -177,6 +189,32 @@ class UnionTransformer(TypeTransformer[Any]):
         raise TypeTransformerFailedError(
             f"expected a literal of {type_name(expected_python_type)}, got {literal_description(lv)}{detail}"
         )
+
+    def from_text(self, text: str, python_type: Any) -> Any:
+        """The value of the first variant, in declaration order, that parses ``text``."""
+        for variant in typing.get_args(python_type):
+            try:
+                return TypeEngine.from_text(text, variant)
+            except (TypeTransformerFailedError, UnsupportedTypeError):  # a variant given no text parses none
+                continue
+        raise TypeTransformerFailedError(f"fits none of {type_name(python_type)}")
+
+    def from_json(self, data: Any, python_type: Any) -> Any:
+        """None for ``null`` when a variant is None, else the first other variant that reads ``data``."""
+        variants = typing.get_args(python_type)
+        if data is None and _NONE_TYPE in variants:
+            return None
+        for variant in variants:
+            if variant is _NONE_TYPE:
+                continue
+            try:
+                return TypeEngine.from_json(data, variant)
+            except (TypeTransformerFailedError, UnsupportedTypeError):
+                continue
+        raise TypeTransformerFailedError(f"{data!r} fits none of {type_name(python_type)}")
+
+    def text_help(self, python_type: Any) -> str | None:
+        return text_help_of(typing.get_args(python_type))
 
     def guess_python_type(self, literal_type: LiteralType) -> Any:
         if literal_type.union_type is not None:

@@ -1,0 +1,145 @@
+"""Loading the user's Python file, and finding the tasks, workflows and launch plans it defines.
+
+``loom run FILE`` and taskloom-local's resume (which finds the entity a recorded execution ran) load
+a file the same way, through :func:`load_module`: its directory goes on ``sys.path`` and the module
+is named after the file, so that its entities get the names they have when the file is imported
+(``flows.clean``). A file that cannot be imported (a syntax error, an exception or a missing module
+at import, a workflow that does not compile) is a :class:`ModuleLoadError`: one line naming the
+file, what was raised and the user's line where it happened; ``loom --verbose`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from typing import Any
+
+from taskloom.core.base_task import PythonTask
+from taskloom.core.launch_plan import LaunchPlan
+from taskloom.core.workflow import WorkflowBase
+from taskloom.exceptions.base import TaskloomException
+from taskloom.exceptions.user import UserException
+
+
+class ModuleLoadError(UserException):
+    """The user's Python file could not be imported: not a Python file, a syntax error, or an
+    exception raised at import.
+
+    Raised by :func:`load_module`, and so by ``loom run`` and by plugins that load a file the same way
+    (taskloom-local's resume). A :class:`~taskloom.exceptions.TaskloomException`, so the ``loom`` shell
+    prints it as one ``Error:`` line with status 1, and ``loom --verbose`` shows the traceback of its
+    ``__cause__``, the original exception. The message is one line: the file as given, the
+    exception's type and message (with its notes) and the user's line where it happened (``cannot
+    load flows.py: ZeroDivisionError: division by zero (flows.py, line 12)``); taskloom's own errors
+    (a workflow that does not compile) are written for users already and keep their words alone.
+
+    ``path`` is the file as given; ``location_file`` and ``line`` are where it failed, when known.
+    """
+
+    error_code = "USER:ModuleLoadError"
+
+    def __init__(self, message: str, path: str, location_file: str | None = None, line: int | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.location_file = location_file
+        self.line = line
+
+
+def load_module(path: str) -> Any:
+    """Import the Python file at ``path`` as a module named after it (its directory goes on sys.path).
+
+    Raises :class:`ModuleLoadError` if ``path`` is not a Python file or importing it fails
+    (``sys.exit`` at import included), leaving ``sys.modules`` as it was: a half-executed module
+    would otherwise be what a later ``import`` of that name finds.
+    """
+    file = os.path.realpath(path)
+    if not os.path.isfile(file):
+        raise ModuleLoadError(f"cannot load {path}: it is not a file", path)
+    directory = os.path.dirname(file)
+    if directory not in sys.path:
+        sys.path.insert(0, directory)
+    name = os.path.splitext(os.path.basename(file))[0]
+    spec = importlib.util.spec_from_file_location(name, file)
+    if spec is None or spec.loader is None:
+        raise ModuleLoadError(f"cannot load {path}: it cannot be imported as Python (name it NAME.py)", path)
+    module = importlib.util.module_from_spec(spec)
+    previous = sys.modules.get(name)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException as error:
+        if sys.modules.get(name) is module:
+            if previous is None:
+                del sys.modules[name]
+            else:
+                sys.modules[name] = previous
+        if isinstance(error, (Exception, SystemExit)):  # not KeyboardInterrupt: the user stopped loom
+            raise _load_error(path, file, error) from error
+        raise
+    return module
+
+
+def _load_error(path: str, file: str, error: BaseException) -> ModuleLoadError:
+    location_file, line = _user_location(file, error)
+    text = error.msg if isinstance(error, SyntaxError) else str(error)  # a SyntaxError's str adds the place
+    if isinstance(error, TaskloomException):  # taskloom's messages are written for users already
+        message = text
+    else:
+        message = f"{type(error).__name__}: {text}" if text else type(error).__name__
+    message = "; ".join([message, *getattr(error, "__notes__", ())])
+    # One line: a message or note on several lines is joined, since the CLI prints one line per error.
+    message = " ".join(part.strip() for part in message.splitlines() if part.strip())
+    where = ""
+    if location_file is not None and line is not None:
+        where = f" ({path if location_file == file else location_file}, line {line})"
+    return ModuleLoadError(f"cannot load {path}: {message}{where}", path, location_file, line)
+
+
+def _user_location(file: str, error: BaseException) -> tuple[str | None, int | None]:
+    """The file and line of the user's code where ``error`` happened while ``file`` was imported.
+
+    A syntax error says where itself. Otherwise it is the deepest frame of the traceback that is the
+    user's: in ``file``, or in a file that is neither taskloom's (kernel or plugin, by module name),
+    Python's import machinery (``<frozen ...>``), the standard library nor an installed package
+    (under a ``site-packages`` directory of ``sys.path``), so that an exception raised inside taskloom
+    or a library points at the user's call.
+    """
+    if isinstance(error, SyntaxError) and error.filename and error.lineno:
+        return (file if os.path.realpath(error.filename) == file else error.filename), error.lineno
+    standard_library = os.path.dirname(os.__file__)
+    libraries = tuple(
+        os.path.join(os.path.realpath(directory), "")
+        for directory in (standard_library, *sys.path)
+        if directory == standard_library or os.path.basename(directory) in ("site-packages", "dist-packages")
+    )
+    found: tuple[str | None, int | None] = (None, None)
+    entry = error.__traceback__
+    while entry is not None:
+        filename = entry.tb_frame.f_code.co_filename
+        module = str(entry.tb_frame.f_globals.get("__name__", ""))
+        if filename == file or not (
+            filename.startswith("<")
+            or module.split(".")[0] == "taskloom"
+            or module.startswith("taskloom_")
+            or os.path.realpath(filename).startswith(libraries)
+        ):
+            found = (filename, entry.tb_lineno)
+        entry = entry.tb_next
+    return found
+
+
+def entities_of(module: Any) -> dict[str, Any]:
+    """The tasks, workflows and launch plans a module defines at top level, by variable name."""
+    return {
+        name: value
+        for name, value in vars(module).items()
+        if isinstance(value, (PythonTask, WorkflowBase, LaunchPlan)) and not name.startswith("_")
+    }
+
+
+def kind_of(entity: Any) -> str:
+    """``"task"``, ``"workflow"`` or ``"launch plan"``."""
+    if getattr(entity, "is_launch_plan", False):
+        return "launch plan"
+    return "workflow" if getattr(entity, "is_workflow", False) else "task"
