@@ -58,7 +58,7 @@ def patient(x: int) -> int:
 
 
 @pytest.fixture
-def program(tmp_path, monkeypatch):
+def program(tmp_path):
     package = tmp_path / "patient"
     package.mkdir()
     (package / "__init__.py").write_text("")
@@ -66,7 +66,7 @@ def program(tmp_path, monkeypatch):
     (package / "flows.py").write_text(textwrap.dedent(FLOWS))
     yield tmp_path
     for name in [name for name in sys.modules if name == "patient" or name.startswith("patient.")]:
-        monkeypatch.delitem(sys.modules, name)
+        del sys.modules[name]  # the next test's program is another one of the same name
 
 
 @pytest.fixture
