@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from taskloom.core.base_task import TaskMetadata as TaskMetadata
     from taskloom.core.checkpointer import Checkpoint as Checkpoint
     from taskloom.core.compiler import bind_arguments as bind_arguments
+    from taskloom.core.compiler import create_node as create_node
     from taskloom.core.compiler import current_compilation as current_compilation
     from taskloom.core.context_manager import new_execution_name as new_execution_name
     from taskloom.core.events import SILENT as SILENT
@@ -135,6 +136,9 @@ if TYPE_CHECKING:
     from taskloom.storage import raw_output_prefix as raw_output_prefix
     from taskloom.storage import split_protocol as split_protocol
     from taskloom.storage import upload as upload
+    from taskloom.translator import NodeEntity as NodeEntity
+    from taskloom.translator import Translator as Translator
+    from taskloom.translator import dynamic_job_spec as dynamic_job_spec
     from taskloom.types.blob import BlobValue as BlobValue
     from taskloom.types.blob import offload as offload
     from taskloom.types.directory import FlyteDirectory as FlyteDirectory
@@ -179,6 +183,7 @@ _NAMES: dict[str, str] = {
     "Promise": "taskloom.core.promise",
     "START_NODE": "taskloom.core.promise",
     "bind_arguments": "taskloom.core.compiler",
+    "create_node": "taskloom.core.compiler",
     "current_compilation": "taskloom.core.compiler",
     "find_binding": "taskloom.core.tracker",
     "Gate": "taskloom.core.gate",
@@ -233,6 +238,10 @@ _NAMES: dict[str, str] = {
     "TaskTemplate": "taskloom.models.task",
     "WorkflowTemplate": "taskloom.models.workflow",
     "DynamicJobSpec": "taskloom.models.dynamic_job",
+    # Templates: entities into contracts, and the protocol by which an entity describes its node
+    "Translator": "taskloom.translator",
+    "NodeEntity": "taskloom.translator",
+    "dynamic_job_spec": "taskloom.translator",
     # Settings
     "SerializationSettings": "taskloom.configuration",
     "FastSerializationSettings": "taskloom.configuration",

@@ -126,6 +126,24 @@ def test_everything_is_carried_into_the_launch_plan_spec():
     assert from_json(to_json(spec), LaunchPlanSpec) == spec
 
 
+def test_the_plan_shows_its_run_options_as_flytekit_names_them():
+    plan = LaunchPlan.create(
+        "labelled",
+        report,
+        notifications=[Email(phases=[WorkflowExecutionPhase.FAILED], recipients_email=["ops@example.com"])],
+        labels={"team": "data"},
+        annotations=Annotations(values={"owner": "alice"}),
+        raw_output_data_config="s3://bucket/outputs",
+    )
+    assert plan.labels == Labels(values={"team": "data"})
+    assert plan.annotations == Annotations(values={"owner": "alice"})
+    assert plan.raw_output_data_config.output_location_prefix == "s3://bucket/outputs"
+    assert [notification.recipients_email for notification in plan.notifications] == [("ops@example.com",)]
+    assert plan.security_context is None
+    bare = LaunchPlan.get_or_create(report)
+    assert bare.labels == Labels() and bare.raw_output_data_config is None and bare.notifications == []
+
+
 def test_a_required_input_is_a_required_parameter():
     spec = LaunchPlan.get_or_create(report).to_launch_plan_spec(SETTINGS)
     assert spec.default_inputs.parameters["value"].required is True

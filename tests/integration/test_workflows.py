@@ -284,6 +284,19 @@ def test_a_workflow_without_outputs_and_the_failure_policy():
     assert template.metadata.on_failure is OnFailurePolicy.FAIL_AFTER_EXECUTABLE_NODES_COMPLETE
 
 
+def test_a_workflow_says_whether_it_is_interruptible_and_its_template_makes_that_every_nodes_default():
+    @workflow(interruptible=True)
+    def on_spot(x: int) -> None:
+        side_effect(x=x)
+
+    @workflow
+    def on_demand(x: int) -> None:
+        side_effect(x=x)
+
+    assert on_spot.interruptible is True and on_demand.interruptible is False
+    assert on_spot.to_workflow_template(SETTINGS).metadata_defaults.interruptible is True
+
+
 def test_calling_a_workflow_without_an_executor_names_the_distribution_to_install(taskloom_plugins, monkeypatch):
     monkeypatch.delenv("TASKLOOM_EXECUTOR", raising=False)
     taskloom_plugins.disable("local")

@@ -16,12 +16,15 @@ if TYPE_CHECKING:
     from taskloom.configuration import SerializationSettings
     from taskloom.core.cache import Cache
     from taskloom.core.interface import Interface
+    from taskloom.core.node import Node
     from taskloom.core.resources import ResourceSpec
     from taskloom.models import task as task_models
     from taskloom.models.interface import TypedInterface
     from taskloom.models.literals import RetryStrategy
     from taskloom.models.security import SecurityContext
     from taskloom.models.task import TaskTemplate
+    from taskloom.models.workflow import Node as NodeModel
+    from taskloom.translator import Translator
 
 
 @dataclasses.dataclass
@@ -232,6 +235,11 @@ class PythonTask:
         return self._pod_template
 
     @property
+    def task_type_version(self) -> int:
+        """The version of the task type's ``custom`` format, for its backend plugin (flytekit's name)."""
+        return self._task_type_version
+
+    @property
     def retry_on(self) -> tuple[type[BaseException], ...]:
         """Exception classes that count as recoverable for this task (retried up to ``retries``).
 
@@ -409,63 +417,29 @@ class PythonTask:
 
         The container (or, with a pod template, the pod's primary container) carries image,
         resources and environment; the command line that starts the task inside it is added by the
-        plugin that packages tasks for a backend.
+        plugin that packages tasks for a backend. Made by :func:`taskloom.translator.task_template`.
         """
-        from taskloom.core.resources import convert_resources_to_resource_model
-        from taskloom.models.identifier import Identifier, ResourceType
-        from taskloom.models.literals import KeyValuePair
-        from taskloom.models.task import Container, ExtendedResources, GPUAccelerator, K8sPod, TaskTemplate
+        from taskloom.translator import task_template  # the contracts: imported only when templates are made
 
-        environment = {**(settings.env or {}), **self._environment}
-        resources = None
-        if self._resources is not None:
-            resources = convert_resources_to_resource_model(self._resources.requests, self._resources.limits)
-        from taskloom.configuration import resolve_image
+        return task_template(self, settings)
 
-        container = Container(
-            image=resolve_image(self._container_image, settings, entity=f"task {self._name!r}"),
-            args=self.get_command(settings),
-            resources=resources,
-            env=tuple(KeyValuePair(key=key, value=value) for key, value in sorted(environment.items())),
-        )
-        k8s_pod = None
-        if self._pod_template is not None:
-            k8s_pod = K8sPod(
-                pod_spec=_pod_spec_with_primary(self._pod_template, container), primary_container_name=PRIMARY_CONTAINER
-            )
-            container = None
-        extended = None
-        if self._accelerator is not None:
-            device = (
-                self._accelerator if isinstance(self._accelerator, str) else getattr(self._accelerator, "device", None)
-            )
-            if isinstance(self._accelerator, GPUAccelerator):
-                extended = ExtendedResources(gpu_accelerator=self._accelerator)
-            elif isinstance(device, str):
-                extended = ExtendedResources(gpu_accelerator=GPUAccelerator(device=device))
-            else:
-                raise ValidationError(
-                    f"task {self._name!r}: accelerator expects a device name or an object with .device, "
-                    f"got {type(self._accelerator).__name__}"
-                )
-        return TaskTemplate(
-            id=Identifier(
-                resource_type=ResourceType.TASK,
-                project=settings.project,
-                domain=settings.domain,
-                name=self._name,
-                version=settings.version,
+    def node_model(self, node: Node, translator: Translator) -> NodeModel:
+        """A task node pointing at this task's template, with the task's timeout, retries and
+        interruptibility as node metadata (the node's protocol, see :mod:`taskloom.translator`).
+        """
+        from taskloom.models.workflow import TaskNode  # the contracts: imported only when templates are made
+
+        metadata = self._metadata
+        return translator.build_node(
+            node,
+            translator.node_metadata(
+                node,
+                self._name,
+                timeout=metadata.timeout,
+                retries=metadata.retries,
+                interruptible=metadata.interruptible,
             ),
-            type=self._task_type,
-            metadata=self._metadata.to_taskmetadata_model(),
-            interface=self.interface,
-            custom=self.get_custom(settings),
-            container=container,
-            k8s_pod=k8s_pod,
-            task_type_version=self._task_type_version,
-            security_context=self._security_ctx,
-            extended_resources=extended,
-            config=self.get_config(settings) or {},
+            task_node=TaskNode(reference_id=translator.refer(self), overrides=translator.task_node_overrides(node)),
         )
 
     def __repr__(self) -> str:
@@ -518,53 +492,6 @@ def _awaitable(value: Any) -> bool:
     import inspect
 
     return inspect.isawaitable(value)
-
-
-#: The name of the container that runs the task inside a pod template.
-PRIMARY_CONTAINER = "primary"
-
-# Kubernetes' names of the resources.
-_KUBERNETES_RESOURCE_NAMES = {
-    "CPU": "cpu",
-    "MEMORY": "memory",
-    "GPU": "nvidia.com/gpu",
-    "EPHEMERAL_STORAGE": "ephemeral-storage",
-    "STORAGE": "storage",
-}
-
-
-def _pod_spec_with_primary(pod_spec: dict[str, Any], container: Any) -> dict[str, Any]:
-    """A copy of ``pod_spec`` whose primary container carries the task's image, command line, environment
-    and resources.
-
-    Values the pod template sets on the primary container itself win; the task's fill what it leaves out.
-    """
-    import copy
-
-    spec = copy.deepcopy(pod_spec)
-    containers = spec.setdefault("containers", [])
-    primary = next((item for item in containers if item.get("name") == PRIMARY_CONTAINER), None)
-    if primary is None:
-        primary = {"name": PRIMARY_CONTAINER}
-        containers.insert(0, primary)
-    primary.setdefault("image", container.image)
-    if container.args:  # the command line that runs the task (from the packaging plugin)
-        primary.setdefault("args", list(container.args))
-    if container.env:
-        present = {item.get("name") for item in primary.get("env", [])}
-        primary["env"] = primary.get("env", []) + [
-            {"name": pair.key, "value": pair.value} for pair in container.env if pair.key not in present
-        ]
-    if container.resources is not None:
-        resources = primary.setdefault("resources", {})
-        for kind, entries in (("requests", container.resources.requests), ("limits", container.resources.limits)):
-            if entries:
-                target = resources.setdefault(kind, {})
-                for entry in entries:
-                    target.setdefault(
-                        _KUBERNETES_RESOURCE_NAMES.get(entry.name.name, entry.name.name.lower()), entry.value
-                    )
-    return spec
 
 
 def _pod_template_dict(name: str, pod_template: Any) -> dict[str, Any] | None:

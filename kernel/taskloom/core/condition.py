@@ -21,10 +21,17 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from taskloom.core.promise import Promise, VoidPromise
+from taskloom.core.promise import START_NODE, Promise, VoidPromise
 from taskloom.exceptions.user import UserTypeError, ValidationError
+
+if TYPE_CHECKING:
+    from taskloom.core.node import Node
+    from taskloom.models.literals import Binding
+    from taskloom.models.workflow import BooleanExpression, Operand
+    from taskloom.models.workflow import Node as NodeModel
+    from taskloom.translator import Translator
 
 #: Comparison operators: name (flyteidl's) -> Python function.
 COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
@@ -134,8 +141,107 @@ class BranchSpec:
         """The outputs of the branch node (those of the cases, by position)."""
         return list(self.outputs)
 
+    def node_model(self, node: Node, translator: Translator) -> NodeModel:
+        """A branch node: an if/elif/else block over the cases' nodes, or failing with the ``else_``
+        case's message (the node's protocol, see :mod:`taskloom.translator`).
+
+        Its inputs are the promises its conditions read; it waits for their producers and for
+        ``>>``. The nodes inside bind their own inputs, from which Flyte's compiler adds the rest
+        (as for flytekit's branches).
+        """
+        # The contracts: imported only when templates are made.
+        from taskloom.models.types import Error
+        from taskloom.models.workflow import BranchNode, IfBlock, IfElseBlock, NodeMetadata
+        from taskloom.models.workflow import Node as NodeModel
+
+        inputs: dict[str, Binding] = {}
+        blocks = [
+            IfBlock(
+                condition=_boolean_expression(case.condition, inputs, translator), then_node=translator.node(case.node)
+            )
+            for case in self.cases
+            if case.condition is not None
+        ]
+        otherwise = next((case for case in self.cases if case.condition is None), None)
+        if_else = IfElseBlock(
+            case=blocks[0],
+            other=tuple(blocks[1:]),
+            else_node=translator.node(otherwise.node) if otherwise is not None and otherwise.node is not None else None,
+            error=Error(failed_node_id=self.name, message=otherwise.error)
+            if otherwise is not None and otherwise.error is not None
+            else None,
+        )
+        condition_nodes = [
+            binding.binding.promise.node_id for binding in inputs.values() if binding.binding.promise is not None
+        ]
+        explicit = [upstream_node.id for upstream_node in node.explicit_upstream_nodes]
+        return NodeModel(
+            id=node.id,
+            metadata=NodeMetadata(name=self.name),
+            inputs=tuple(inputs.values()),
+            upstream_node_ids=tuple(dict.fromkeys(name for name in condition_nodes + explicit if name)),
+            branch_node=BranchNode(if_else=if_else),
+        )
+
     def __repr__(self) -> str:
         return f"conditional({self.name!r})"
+
+
+def _boolean_expression(
+    expression: Expression, inputs: dict[str, Binding], translator: Translator
+) -> BooleanExpression:
+    """The flyteidl-shaped boolean expression of a condition; promises it reads are added to ``inputs``
+    (the branch node's bindings, by operand variable name).
+    """
+    # The contracts: imported only when templates are made.
+    from taskloom.models.workflow import (
+        BooleanExpression,
+        ComparisonExpression,
+        ComparisonOperator,
+        ConjunctionExpression,
+        LogicalOperator,
+    )
+
+    if isinstance(expression, Comparison):
+        return BooleanExpression(
+            comparison=ComparisonExpression(
+                operator=ComparisonOperator[expression.operator],
+                left_value=_operand(expression.left, inputs, translator),
+                right_value=_operand(expression.right, inputs, translator),
+            )
+        )
+    assert isinstance(expression, Conjunction)
+    return BooleanExpression(
+        conjunction=ConjunctionExpression(
+            operator=LogicalOperator[expression.operator],
+            left_expression=_boolean_expression(expression.left, inputs, translator),
+            right_expression=_boolean_expression(expression.right, inputs, translator),
+        )
+    )
+
+
+def _operand(side: Any, inputs: dict[str, Binding], translator: Translator) -> Operand:
+    """One side of a comparison: a promise becomes an input of the branch node named after what it
+    reads (``n1.o0``, ``.x`` for a workflow input); a constant stays a constant.
+    """
+    # The type engine and the contracts: imported only when templates are made.
+    from taskloom.core.type_engine import TypeEngine
+    from taskloom.models.literals import Scalar, Void
+    from taskloom.models.workflow import Operand
+
+    if isinstance(side, Promise):
+        path = "".join(f".{step}" for step in side.attr_path)
+        node_id = "" if side.node_id == START_NODE else side.node_id
+        name = f"{node_id}.{side.var}{path}"
+        if name not in inputs:
+            inputs[name] = translator.binding(name, side, side.python_type)
+        return Operand(var=name)
+    if side is None:
+        return Operand(scalar=Scalar(none_type=Void()))
+    literal = TypeEngine.to_literal(None, side, type(side))
+    if literal.scalar is not None and literal.scalar.primitive is not None:
+        return Operand(primitive=literal.scalar.primitive)
+    return Operand(scalar=literal.scalar)
 
 
 class ConditionalSection:

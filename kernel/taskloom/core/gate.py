@@ -43,8 +43,11 @@ from taskloom.exceptions.user import (
 from taskloom.plugins import get_plugin_manager
 
 if TYPE_CHECKING:
+    from taskloom.core.node import Node
     from taskloom.models.types import LiteralType
     from taskloom.models.workflow import GateNode
+    from taskloom.models.workflow import Node as NodeModel
+    from taskloom.translator import Translator
 
 #: The timeout flytekit gives a gate declared without one (a sleep gate's node metadata).
 DEFAULT_TIMEOUT = dt.timedelta(hours=1)
@@ -165,6 +168,19 @@ class Gate:
                 signal=SignalCondition(signal_id=self._name, type=self.literal_type, output_variable_name=output)
             )
         return GateNode(approve=ApproveCondition(signal_id=self._name))
+
+    def node_model(self, node: Node, translator: Translator) -> NodeModel:
+        """A gate node; as flytekit writes it, its metadata is named after the gate and carries the
+        gate's timeout (the node's protocol, see :mod:`taskloom.translator`).
+        """
+        from taskloom.models.workflow import NodeMetadata  # the contracts: imported only when templates are made
+
+        overrides = node.overrides
+        metadata = NodeMetadata(
+            name=overrides.get("name") or overrides.get("node_name") or self._name,
+            timeout=overrides.get("timeout", self._timeout),
+        )
+        return translator.build_node(node, metadata, gate_node=self.to_gate_node())
 
     def __repr__(self) -> str:
         function = {"sleep": "sleep", "signal": "wait_for_input", "approve": "approve"}[self._kind]

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from taskloom.core.interface import NO_DEFAULT, Interface
+from taskloom.core.interface import Interface
 from taskloom.exceptions.user import ValidationError
 
 if TYPE_CHECKING:
     from taskloom.configuration import SerializationSettings
+    from taskloom.core.node import Node
     from taskloom.core.workflow import WorkflowBase
-    from taskloom.models.launch_plan import LaunchPlanSpec
+    from taskloom.models.launch_plan import Annotations, Labels, LaunchPlanSpec, RawOutputDataConfig
+    from taskloom.models.workflow import Node as NodeModel
+    from taskloom.translator import Translator
 
 
 class LaunchPlan:
@@ -186,6 +189,38 @@ class LaunchPlan:
         """The workflow's documentation."""
         return self._workflow.docs
 
+    @property
+    def notifications(self) -> list[Any]:
+        """What is sent when executions reach given phases (``Email``, ``Slack``, ``PagerDuty``)."""
+        return list(self._notifications)
+
+    @property
+    def labels(self) -> Labels:
+        """The labels given to executions (flytekit's ``Labels``)."""
+        from taskloom.models.launch_plan import Labels  # the contracts: imported only when asked
+
+        return Labels(values=dict(self._labels))
+
+    @property
+    def annotations(self) -> Annotations:
+        """The annotations given to executions (flytekit's ``Annotations``)."""
+        from taskloom.models.launch_plan import Annotations  # the contracts: imported only when asked
+
+        return Annotations(values=dict(self._annotations))
+
+    @property
+    def raw_output_data_config(self) -> RawOutputDataConfig | None:
+        """Where executions write their raw outputs, or None for the platform's default."""
+        from taskloom.models.launch_plan import RawOutputDataConfig  # the contracts: imported only when asked
+
+        raw = self._raw_output_data_config
+        return RawOutputDataConfig(output_location_prefix=raw) if isinstance(raw, str) else raw
+
+    @property
+    def security_context(self) -> Any:
+        """The identity and secrets executions run with, or None."""
+        return self._security_context
+
     # --- running ---------------------------------------------------------------------------
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -217,48 +252,21 @@ class LaunchPlan:
     # --- serialisation ---------------------------------------------------------------------
 
     def to_launch_plan_spec(self, settings: SerializationSettings) -> LaunchPlanSpec:
-        """The flyteidl-shaped :class:`~taskloom.models.launch_plan.LaunchPlanSpec` under ``settings``."""
-        from taskloom.core.type_engine import TypeEngine
-        from taskloom.models import launch_plan as models
-        from taskloom.models.identifier import Identifier, ResourceType
-        from taskloom.models.interface import Parameter, ParameterMap
+        """The flyteidl-shaped :class:`~taskloom.models.launch_plan.LaunchPlanSpec` under ``settings``
+        (made by :func:`taskloom.translator.launch_plan_spec`)."""
+        from taskloom.translator import launch_plan_spec  # the contracts: imported only when templates are made
 
-        workflow_inputs = self._workflow.python_interface.inputs
-        variables = self._workflow.interface.inputs.variables
-        parameters = {}
-        for input_name, (python_type, default) in self._interface.inputs_with_defaults.items():
-            if default is NO_DEFAULT:
-                parameters[input_name] = Parameter(var=variables[input_name], required=True)
-            else:
-                parameters[input_name] = Parameter(
-                    var=variables[input_name], default=TypeEngine.to_literal(None, default, python_type)
-                )
-        raw = self._raw_output_data_config
-        if isinstance(raw, str):
-            raw = models.RawOutputDataConfig(output_location_prefix=raw)
-        return models.LaunchPlanSpec(
-            workflow_id=Identifier(
-                resource_type=ResourceType.WORKFLOW,
-                project=settings.project,
-                domain=settings.domain,
-                name=self._workflow.name,
-                version=settings.version,
-            ),
-            entity_metadata=models.LaunchPlanMetadata(
-                schedule=self._schedule.to_model() if self._schedule is not None else None,
-                notifications=tuple(notification.to_model() for notification in self._notifications),
-            ),
-            default_inputs=ParameterMap(parameters=parameters),
-            fixed_inputs=TypeEngine.dict_to_literal_map(
-                None, self._fixed_inputs, workflow_inputs, entity=f"launch plan {self._name!r}"
-            ),
-            labels=models.Labels(values=self._labels),
-            annotations=models.Annotations(values=self._annotations),
-            security_context=self._security_context,
-            raw_output_data_config=raw or models.RawOutputDataConfig(),
-            max_parallelism=self._max_parallelism or 0,
-            overwrite_cache=bool(self._overwrite_cache),
-        )
+        return launch_plan_spec(self, settings)
+
+    def node_model(self, node: Node, translator: Translator) -> NodeModel:
+        """A launch plan node pointing at this plan, named after its workflow and with the workflow's
+        interruptibility, as flytekit writes it (the node's protocol, see :mod:`taskloom.translator`).
+        """
+        from taskloom.models.workflow import WorkflowNode  # the contracts: imported only when templates are made
+
+        workflow = self._workflow
+        metadata = translator.node_metadata(node, workflow.name, interruptible=workflow.interruptible)
+        return translator.build_node(node, metadata, workflow_node=WorkflowNode(launchplan_ref=translator.refer(self)))
 
     def __repr__(self) -> str:
         return f"LaunchPlan(name={self._name!r}, workflow={self._workflow.name!r})"

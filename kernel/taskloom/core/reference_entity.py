@@ -18,10 +18,15 @@ it stands for.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from taskloom.core.python_function_task import PythonFunctionTask
 from taskloom.exceptions.user import UserException
+
+if TYPE_CHECKING:
+    from taskloom.core.node import Node
+    from taskloom.models.workflow import Node as NodeModel
+    from taskloom.translator import Translator
 
 
 class ReferenceNotRunnableError(UserException):
@@ -86,13 +91,21 @@ class ReferenceEntity(PythonFunctionTask[None]):
             )
         return self._task_function(**kwargs)
 
-    def to_task_template(self, settings: Any) -> Any:
-        from taskloom.exceptions.user import ValidationError
+    def node_model(self, node: Node, translator: Translator) -> NodeModel:
+        """A node pointing at the registered identifier: a task node for a task, a workflow node for a
+        workflow or launch plan; nothing is shipped (the node's protocol, see :mod:`taskloom.translator`).
+        """
+        # The contracts: imported only when templates are made.
+        from taskloom.models.workflow import TaskNode, WorkflowNode
 
-        raise ValidationError(
-            f"reference {self._kind} {self.name!r} has no template of its own: it is registered already "
-            f"as {self.reference}"
-        )
+        reference = translator.refer(self)
+        metadata = translator.node_metadata(node, self.name)
+        if self._kind == "launch plan":
+            return translator.build_node(node, metadata, workflow_node=WorkflowNode(launchplan_ref=reference))
+        if self._kind == "workflow":
+            return translator.build_node(node, metadata, workflow_node=WorkflowNode(sub_workflow_ref=reference))
+        overrides = translator.task_node_overrides(node)
+        return translator.build_node(node, metadata, task_node=TaskNode(reference_id=reference, overrides=overrides))
 
     def __repr__(self) -> str:
         project, domain, name, version = self._coordinates

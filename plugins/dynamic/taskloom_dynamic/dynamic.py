@@ -20,14 +20,7 @@ from typing import TYPE_CHECKING, Any
 from taskloom.extend import Interface, PythonFunctionTask, TypeTransformerFailedError, ValidationError
 
 if TYPE_CHECKING:
-    from taskloom.extend import (
-        CompiledWorkflow,
-        DynamicJobSpec,
-        Node,
-        SerializationSettings,
-        TaskTemplate,
-        WorkflowTemplate,
-    )
+    from taskloom.extend import CompiledWorkflow, DynamicJobSpec, SerializationSettings
 
 #: The name of the child node that runs the graph, among the dynamic task's children.
 GRAPH_NODE = "dynamic"
@@ -117,22 +110,11 @@ class DynamicTask(PythonFunctionTask[Any]):
         branches and subworkflows too, each once) and the template of every subworkflow, nested
         ones included. Launch plans are referred to by identifier only, as flytekit does; a
         dynamic task inside the graph contributes its own task template (its graph is built when
-        it runs).
+        it runs). Made by :func:`taskloom.translator.dynamic_job_spec`.
         """
-        from taskloom.extend import DynamicJobSpec
+        from taskloom.extend import dynamic_job_spec  # the contracts: imported only when a job spec is made
 
-        workflow = self.compile_workflow(inputs)
-        template = workflow.to_workflow_template(settings)
-        tasks: dict[str, TaskTemplate] = {}
-        subworkflows: dict[str, WorkflowTemplate] = {}
-        _collect_templates(workflow.nodes, settings, tasks, subworkflows)
-        return DynamicJobSpec(
-            nodes=template.nodes,
-            min_successes=len(template.nodes),
-            outputs=template.outputs,
-            tasks=tuple(tasks.values()),
-            subworkflows=tuple(subworkflows.values()),
-        )
+        return dynamic_job_spec(self.compile_workflow(inputs), settings)
 
     def _checked(self, inputs: dict[str, Any]) -> dict[str, Any]:
         from taskloom.extend import TypeEngine, bind_arguments
@@ -153,31 +135,6 @@ class DynamicTask(PythonFunctionTask[Any]):
             message = str(error).removeprefix(f"workflow {self.name!r}: ")
             raise type(error)(f"dynamic task {self.name!r}: {message}") from error
         return CompiledWorkflow(self.name, self._graph_interface, nodes, output_bindings)
-
-
-def _collect_templates(
-    nodes: list[Node],
-    settings: SerializationSettings,
-    tasks: dict[str, TaskTemplate],
-    subworkflows: dict[str, WorkflowTemplate],
-) -> None:
-    """Add the templates of the tasks and subworkflows ``nodes`` use, by name, each once."""
-    for node in nodes:
-        entity = node.entity
-        if getattr(entity, "is_branch", False):
-            _collect_templates(
-                [case.node for case in entity.cases if case.node is not None], settings, tasks, subworkflows
-            )
-        elif getattr(entity, "is_launch_plan", False):
-            continue  # the backend knows launch plans by identifier
-        elif getattr(entity, "is_gate", False):
-            continue  # a gate node is whole in itself: no template to ship
-        elif getattr(entity, "is_workflow", False):
-            if entity.name not in subworkflows:
-                subworkflows[entity.name] = entity.to_workflow_template(settings)
-                _collect_templates(entity.nodes, settings, tasks, subworkflows)
-        elif entity.name not in tasks:
-            tasks[entity.name] = entity.to_task_template(settings)
 
 
 def dynamic(_task_function: Callable[..., Any] | None = None, **task_kwargs: Any) -> Any:

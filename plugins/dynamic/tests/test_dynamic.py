@@ -8,7 +8,7 @@ import typing
 import pytest
 
 import taskloom
-from taskloom import LaunchPlan, SerializationSettings, conditional, task, workflow
+from taskloom import LaunchPlan, SerializationSettings, conditional, reference_task, task, workflow
 from taskloom.core.workflow import CompiledWorkflow
 from taskloom.exceptions.user import TypeTransformerFailedError, ValidationError
 from taskloom.models.identifier import ResourceType
@@ -323,6 +323,18 @@ def test_the_job_spec_refers_to_launch_plans_without_their_templates():
     (node,) = spec.nodes
     assert node.workflow_node.launchplan_ref.resource_type is ResourceType.LAUNCH_PLAN
     assert spec.tasks == () and spec.subworkflows == ()
+
+
+def test_the_job_spec_refuses_a_reference_task_whose_template_it_cannot_ship():
+    @reference_task(project="shared", domain="production", name="shared.square", version="v1")
+    def registered_square(x: int) -> int: ...
+
+    @dynamic
+    def through_reference(n: int) -> list[int]:
+        return [registered_square(x=i) for i in range(n)]
+
+    with pytest.raises(ValidationError, match=r"reference task 'shared.square' has no template of its own"):
+        through_reference.to_dynamic_job_spec(SETTINGS, {"n": 2})
 
 
 def test_the_job_spec_holds_the_tasks_of_branches():

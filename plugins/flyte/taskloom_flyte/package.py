@@ -28,10 +28,12 @@ import os
 import subprocess
 import sys
 import tarfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from taskloom.extend import UserException
+from taskloom.extend import LaunchPlan, ResourceType, Translator, UserException, WorkflowBase
 
 TASK_SUFFIX = "_1.pb"
 WORKFLOW_SUFFIX = "_2.pb"
@@ -47,15 +49,13 @@ class PackagingError(UserException):
 
 @dataclass
 class Program:
-    """The modules of a program, where they come from, and the entities they define."""
+    """The modules of a program, where they come from, and the tasks, workflows and launch plans they
+    define, in module order (:func:`registration_order` adds what these use)."""
 
     source_root: str
     modules: list[str]
     files: list[str]
-    tasks: dict[str, Any] = field(default_factory=dict)
-    workflows: dict[str, Any] = field(default_factory=dict)
-    launch_plans: dict[str, Any] = field(default_factory=dict)
-    order: list[tuple[str, Any]] = field(default_factory=list)
+    entities: list[Any] = field(default_factory=list)
 
 
 def load_program(target: str) -> Program:
@@ -94,7 +94,7 @@ def load_program(target: str) -> Program:
         program.files = files
     for module_name in program.modules:
         _add_module_entities(program, sys.modules[module_name])
-    if not program.order:
+    if not program.entities:
         raise PackagingError(f"{target} defines no task, workflow or launch plan")
     return program
 
@@ -151,7 +151,7 @@ def _add_module_entities(program: Program, module: Any) -> None:
             or (isinstance(value, WorkflowBase) and _defined_in(value, module))
             or isinstance(value, LaunchPlan)
         ):
-            _add(program, value)
+            program.entities.append(value)
 
 
 def _defined_in(entity: Any, module: Any) -> bool:
@@ -161,47 +161,42 @@ def _defined_in(entity: Any, module: Any) -> bool:
     return defining is None or defining == module.__name__
 
 
-def _add(program: Program, entity: Any) -> None:
-    """Add ``entity`` after everything it uses (depth first, each once)."""
-    if getattr(entity, "is_reference", False):
-        return  # registered elsewhere: nodes point at it by identifier
-    if getattr(entity, "is_launch_plan", False):
-        if entity.name in program.launch_plans:
-            return
-        _add(program, entity.workflow)
-        program.launch_plans[entity.name] = entity
-        program.order.append(("launch plan", entity))
-    elif getattr(entity, "is_workflow", False):
-        if entity.name in program.workflows:
-            return
-        program.workflows[entity.name] = entity  # before the nodes: a workflow may not use itself
-        for child in _node_entities(entity.nodes):
-            _add(program, child)
-        program.order.append(("workflow", entity))
-        from taskloom.extend import LaunchPlan
+def registration_order(entities: list[Any], translator: Translator) -> list[tuple[str, Any]]:
+    """``(kind, entity)`` for ``entities`` and everything they use, each after what it uses (depth
+    first, each once by name), every workflow followed by its default launch plan, as pyflyte writes
+    them; ``kind`` is ``"task"``, ``"workflow"`` or ``"launch plan"``. What a workflow uses is the
+    translator's answer; reference entities are registered elsewhere and left out.
+    """
+    order: list[tuple[str, Any]] = []
+    seen: set[tuple[str, str]] = set()
 
-        _add(program, LaunchPlan.get_or_create(entity))
-    elif getattr(entity, "is_branch", False) or getattr(entity, "is_gate", False):
-        return
-    else:
-        if entity.name in program.tasks:
+    def add(entity: Any) -> None:
+        if getattr(entity, "is_reference", False):
+            return  # registered elsewhere: nodes point at it by identifier
+        if isinstance(entity, LaunchPlan):
+            kind = "launch plan"
+            if (kind, entity.name) not in seen:
+                add(entity.workflow)  # which may add this plan: it is the workflow's default one
+        elif isinstance(entity, WorkflowBase):
+            kind = "workflow"
+            if (kind, entity.name) not in seen:
+                seen.add((kind, entity.name))  # before the nodes: a workflow may not use itself
+                with _naming(kind, entity):
+                    uses = translator.uses(entity)
+                for used in uses:
+                    add(used)
+                order.append((kind, entity))
+                add(LaunchPlan.get_or_create(entity))
             return
-        inner = getattr(entity, "python_function_task", None) if getattr(entity, "is_array_node", False) else None
-        if inner is not None:  # a map's elements run the inner task: registered first, as pyflyte does
-            _add(program, inner)
-        program.tasks[entity.name] = entity
-        program.order.append(("task", entity))
+        else:
+            kind = "task"
+        if (kind, entity.name) not in seen:
+            seen.add((kind, entity.name))
+            order.append((kind, entity))
 
-
-def _node_entities(nodes: list[Any]) -> list[Any]:
-    found = []
-    for node in nodes:
-        entity = node.entity
-        if getattr(entity, "is_branch", False):
-            found += _node_entities([case.node for case in entity.cases if case.node is not None])
-        elif not getattr(entity, "is_gate", False):
-            found.append(entity)
-    return found
+    for entity in entities:
+        add(entity)
+    return order
 
 
 # --- versions -------------------------------------------------------------------------------
@@ -435,10 +430,13 @@ def serialize_program(
     settings = replace(settings, env={DEFAULT_IMAGE_ENV: settings.default_image, **images, **(settings.env or {})})
     chosen = version or git_version(program.source_root) or code_digest(program, settings)
     settings = replace(settings, version=chosen)
+    translator = Translator(settings)
+    order = registration_order(program.entities, translator)
     files: dict[str, bytes] = {}
-    width = file_number_width(len(program.order))
-    for index, (kind, entity) in enumerate(program.order):
-        message = _message(kind, entity, settings)
+    width = file_number_width(len(order))
+    for index, (kind, entity) in enumerate(order):
+        with _naming(kind, entity):
+            message = _message(kind, entity, translator)
         suffix = {"task": TASK_SUFFIX, "workflow": WORKFLOW_SUFFIX, "launch plan": LAUNCH_PLAN_SUFFIX}[kind]
         files[f"{index:0{width}d}_{entity.name}{suffix}"] = message.SerializeToString(deterministic=True)
     if tarball is not None:
@@ -446,49 +444,45 @@ def serialize_program(
     return Package(version=chosen, files=files)
 
 
-def _message(kind: str, entity: Any, settings: Any) -> Any:
+def _message(kind: str, entity: Any, translator: Translator) -> Any:
+    """The protobuf message of one file: a ``TaskSpec``, a ``WorkflowSpec`` (its subworkflows
+    included) or a ``LaunchPlan``, made of the translator's templates."""
     from flyteidl.admin import launch_plan_pb2, task_pb2, workflow_pb2
 
     from taskloom_flyte.codec import to_proto
 
     # depth=: where each message sits in the file written, so that a value nested deeper than
     # protobuf's parsers read (registration reads these files) is refused here.
+    if kind == "task":
+        template = translator.task_template(entity)
+        command = _command_of(template)
+        if command is not None and not command:
+            # taskloom-flyte gives no command to a task a container cannot import: say why.
+            from taskloom_flyte.resolvers import find_reference
+
+            find_reference(entity)
+        return task_pb2.TaskSpec(template=to_proto(template, depth=1))
+    if kind == "workflow":
+        return workflow_pb2.WorkflowSpec(
+            template=to_proto(translator.workflow_template(entity), depth=1),
+            sub_workflows=[to_proto(template, depth=1) for template in translator.subworkflows(entity)],
+        )
+    spec = translator.launch_plan_spec(entity)
+    return launch_plan_pb2.LaunchPlan(
+        id=to_proto(translator.identifier(ResourceType.LAUNCH_PLAN, entity.name), depth=1),
+        spec=to_proto(spec, depth=1),
+        closure=launch_plan_pb2.LaunchPlanClosure(
+            expected_inputs=to_proto(spec.default_inputs, depth=2),
+            expected_outputs=to_proto(entity.workflow.interface.outputs, depth=2),
+        ),
+    )
+
+
+@contextmanager
+def _naming(kind: str, entity: Any) -> Iterator[None]:
+    """Raise a user error of the block as a :class:`PackagingError` naming the entity."""
     try:
-        if kind == "task":
-            template = entity.to_task_template(settings)
-            command = _command_of(template)
-            if command is not None and not command:
-                # taskloom-flyte gives no command to a task a container cannot import: say why.
-                from taskloom_flyte.resolvers import find_reference
-
-                find_reference(entity)
-            return task_pb2.TaskSpec(template=to_proto(template, depth=1))
-        if kind == "workflow":
-            subworkflows = {}
-            _subworkflows(entity, settings, subworkflows)
-            return workflow_pb2.WorkflowSpec(
-                template=to_proto(entity.to_workflow_template(settings), depth=1),
-                sub_workflows=[to_proto(template, depth=1) for template in subworkflows.values()],
-            )
-        from taskloom.extend import Identifier, ResourceType
-
-        identifier = Identifier(
-            resource_type=ResourceType.LAUNCH_PLAN,
-            project=settings.project,
-            domain=settings.domain,
-            name=entity.name,
-            version=settings.version,
-        )
-        spec = entity.to_launch_plan_spec(settings)
-        workflow = entity.workflow
-        return launch_plan_pb2.LaunchPlan(
-            id=to_proto(identifier, depth=1),
-            spec=to_proto(spec, depth=1),
-            closure=launch_plan_pb2.LaunchPlanClosure(
-                expected_inputs=to_proto(spec.default_inputs, depth=2),
-                expected_outputs=to_proto(workflow.interface.outputs, depth=2),
-            ),
-        )
+        yield
     except PackagingError:
         raise
     except UserException as error:
@@ -506,18 +500,6 @@ def _command_of(template: Any) -> list[str] | None:
                 return list(container.get("args", []))
         return []
     return None
-
-
-def _subworkflows(workflow: Any, settings: Any, found: dict[str, Any]) -> None:
-    for entity in _node_entities(workflow.nodes):
-        if (
-            getattr(entity, "is_workflow", False)
-            and not getattr(entity, "is_launch_plan", False)
-            and not getattr(entity, "is_reference", False)
-            and entity.name not in found
-        ):
-            found[entity.name] = entity.to_workflow_template(settings)
-            _subworkflows(entity, settings, found)
 
 
 def write_directory(package: Package, directory: str) -> list[str]:

@@ -194,6 +194,53 @@ def test_the_version_is_a_stable_digest_that_follows_the_code_and_settings(tmp_p
     assert first != code_digest(program, settings)
 
 
+def test_a_default_launch_plan_used_as_a_node_is_registered_once_after_its_workflow(tmp_path):
+    # The workflow lives in a module that is not packaged itself: the plan brings it in, and the
+    # plan is also that workflow's default launch plan, which every workflow gets after it.
+    write_program(
+        tmp_path,
+        """
+        from taskloom import LaunchPlan, workflow
+
+        from pipeline.lib import inner
+
+        inner_plan = LaunchPlan.get_or_create(inner)
+
+
+        @workflow
+        def outer(x: int) -> int:
+            return inner_plan(x=x)
+        """,
+    )
+    (tmp_path / "pipeline" / "lib.py").write_text(
+        textwrap.dedent(
+            """
+            from taskloom import task, workflow
+
+
+            @task
+            def inc(x: int) -> int:
+                return x + 1
+
+
+            @workflow
+            def inner(x: int) -> int:
+                return inc(x=x)
+            """
+        )
+    )
+    out = tmp_path / "out"
+    completed = loom("serialize", "pipeline/flows.py", "--version", "1", "-o", str(out), cwd=tmp_path)
+    assert completed.returncode == 0, completed.stderr
+    assert sorted(path.name for path in out.iterdir()) == [
+        "0_pipeline.lib.inc_1.pb",
+        "1_pipeline.lib.inner_2.pb",
+        "2_pipeline.lib.inner_3.pb",
+        "3_pipeline.flows.outer_2.pb",
+        "4_pipeline.flows.outer_3.pb",
+    ]
+
+
 def test_an_explicit_version_wins_and_a_clean_git_tree_gives_its_commit(tmp_path):
     write_program(tmp_path)
     out = tmp_path / "out"

@@ -2,7 +2,7 @@
 
 There are none: a map task is an ordinary :class:`~taskloom.core.base_task.PythonTask` whose body
 starts its elements through the executor's :class:`~taskloom.core.executor.Runner`, and whose node
-becomes an ``ArrayNode`` in workflow templates because it says ``is_array_node``. The plugin is
+describes itself as an ``ArrayNode`` in workflow templates (``node_model``). The plugin is
 registered so that ``loom plugins`` lists it, ``TASKLOOM_DISABLE_PLUGINS=map`` blocks it, and
 ``from taskloom import map_task`` finds it (entry points ``taskloom.names``).
 """

@@ -4,8 +4,8 @@
 and whose outputs are lists of ``t``'s outputs. Its body starts one child node per element through
 the executor's :class:`~taskloom.core.executor.Runner`, so each element gets the executor's
 treatment of a node (``t``'s retries, timeout and cache) and the same map runs unchanged on every
-executor. In a workflow template its node is a flyteidl ``ArrayNode`` (the entity says
-``is_array_node``), as flytekit writes it, so a Flyte cluster runs it as its own array node.
+executor. In a workflow template its node is a flyteidl ``ArrayNode``, as flytekit writes it
+(:meth:`ArrayNodeMapTask.node_model`), so a Flyte cluster runs it as its own array node.
 
 Differences from flytekit, where flytekit's local behaviour falls short:
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from taskloom.extend import (
     PythonFunctionTask,
@@ -30,6 +30,9 @@ from taskloom.extend import (
     UserValueError,
     ValidationError,
 )
+
+if TYPE_CHECKING:
+    from taskloom.extend import Node, Translator, models
 
 #: How many element errors a :class:`MapTaskError` message shows (all are in ``errors``).
 SHOWN_ERRORS = 3
@@ -74,7 +77,7 @@ class ArrayNodeMapTask(PythonTask):
     element on a Flyte cluster.
     """
 
-    #: Read by ``WorkflowBase.to_workflow_template``: a node of this task is an ``ArrayNode``.
+    #: Read by executors and the container resolvers: a node of this task runs one child per element.
     is_array_node = True
 
     #: The map body starts one child per element through the runner.
@@ -116,7 +119,7 @@ class ArrayNodeMapTask(PythonTask):
                 kwargs.setdefault(setting, value)
         super().__init__(target.task_type, name, interface, None, task_type_version=1, **kwargs)
 
-    # --- what the array node carries (read by to_workflow_template) ------------------------
+    # --- what the array node carries --------------------------------------------------------
 
     @property
     def python_function_task(self) -> PythonTask:
@@ -152,6 +155,39 @@ class ArrayNodeMapTask(PythonTask):
     def is_original_sub_node_interface(self) -> bool:
         """False: the template's interface is the map's (lists), not the mapped task's."""
         return False
+
+    def node_model(self, node: Node, translator: Translator) -> models.workflow.Node:
+        """An ``ArrayNode`` whose sub-node runs this map's own task template once per element, as
+        flytekit writes it, so that a Flyte cluster runs it as its own array node (the node's
+        protocol, see :mod:`taskloom.translator`). The node is named after the whole map task.
+        """
+        from taskloom.extend import models  # the contracts: imported only when templates are made
+
+        workflow = models.workflow
+        translator.depends_on(self._target)  # pyflyte registers the mapped task before the map
+        sub_node = workflow.Node(
+            id=node.id,
+            metadata=workflow.NodeMetadata(name=self.name),
+            inputs=translator.bindings(node),
+            task_node=workflow.TaskNode(
+                reference_id=translator.refer(self), overrides=translator.task_node_overrides(node)
+            ),
+        )
+        criteria: dict[str, Any] = {}
+        if self._min_successes is not None:
+            criteria["min_successes"] = self._min_successes
+        elif self._min_success_ratio is not None:
+            criteria["min_success_ratio"] = self._min_success_ratio
+        array = workflow.ArrayNode(
+            node=sub_node,
+            parallelism=self._concurrency,
+            bound_inputs=tuple(sorted(self._bound_values)),
+            is_original_sub_node_interface=False,
+            run_all_sub_nodes=self._run_all_sub_nodes,
+            **criteria,
+        )
+        metadata = workflow.NodeMetadata(name=node.overrides.get("name") or self.name)
+        return translator.build_node(node, metadata, array_node=array)
 
     def get_custom(self, settings: Any) -> dict[str, Any] | None:
         """The mapped task's ``custom`` (its backend plugin runs each element)."""

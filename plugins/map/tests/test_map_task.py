@@ -696,7 +696,8 @@ def test_the_name_task_type_and_version_follow_flytekit():
     mapped = map_task(square)
     assert mapped.name == f"{__name__}.map_square_6b3bd0353da5de6e84d7982921ead2b3-arraynode"
     assert mapped.task_type == square.task_type
-    assert mapped.to_task_template(SETTINGS).task_type_version == 1
+    assert mapped.task_type_version == mapped.to_task_template(SETTINGS).task_type_version == 1
+    assert square.task_type_version == 0
 
 
 def test_the_name_hash_matches_flytekit_for_bound_inputs_and_settings():
