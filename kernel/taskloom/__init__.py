@@ -8,6 +8,8 @@ installed raises an ImportError naming the distribution to install.
 
 from __future__ import annotations
 
+from taskloom.plugins import get_plugin_manager
+
 # No imports here, not even `typing` (~9 ms): annotations below are strings, and the block below is
 # read by type checkers only (they treat a name TYPE_CHECKING as typing.TYPE_CHECKING).
 TYPE_CHECKING = False
@@ -143,7 +145,6 @@ def __getattr__(name: str) -> Any:
         return value
     if name.startswith("__") or name in _SUBMODULES:
         raise AttributeError(f"module 'taskloom' has no attribute {name!r}")
-    from taskloom.plugins import get_plugin_manager
 
     # Not cached: the set of plugins may change (tests swap the plugin manager).
     return get_plugin_manager().resolve_name(name)

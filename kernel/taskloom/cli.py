@@ -17,11 +17,12 @@ from typing import Any
 import click
 
 from taskloom import __version__
+from taskloom.exceptions import TaskloomException
+from taskloom.exceptions.system import PluginError, PluginWarning
+from taskloom.plugins import distribution_of, get_plugin_manager
 
 
 def _plugin_manager() -> Any:
-    from taskloom.plugins import get_plugin_manager
-
     return get_plugin_manager()
 
 
@@ -46,7 +47,6 @@ class LoomGroup(click.Group):
             module, attribute, _ = _LAZY_BUILTINS[cmd_name]
             command: click.Command = getattr(importlib.import_module(module), attribute)
             return command
-        from taskloom.exceptions.system import PluginError
 
         manager = _plugin_manager()
         owner = manager.command_owners().get(cmd_name)
@@ -90,9 +90,6 @@ def cli(ctx: click.Context, verbose: bool) -> None:
 def plugins_command(as_json: bool) -> None:
     """List installed plugins, the hooks each implements, and those that failed to load."""
     import warnings
-
-    from taskloom.exceptions.system import PluginWarning
-    from taskloom.plugins import distribution_of
 
     manager = _plugin_manager()
     with warnings.catch_warnings():
@@ -141,8 +138,6 @@ def _show_plugin_warnings_plainly() -> None:
     # A skipped plugin is news for a user, not a stack location inside taskloom.
     import warnings
 
-    from taskloom.exceptions.system import PluginWarning
-
     original = warnings.showwarning
 
     def show(message: Any, category: type[Warning], *args: Any, **kwargs: Any) -> None:
@@ -156,8 +151,6 @@ def _show_plugin_warnings_plainly() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``loom`` console script."""
-    from taskloom.exceptions import TaskloomException
-
     _show_plugin_warnings_plainly()
     verbose = any(argument in ("-v", "--verbose") for argument in (argv if argv is not None else sys.argv[1:]))
     try:

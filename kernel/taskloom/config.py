@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from taskloom.exceptions.user import ValidationError
+
 CONFIG_ENV = "TASKLOOM_CONFIG"
 
 
@@ -41,6 +43,4 @@ def read_config() -> dict[str, Any]:
     try:
         return tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        from taskloom.exceptions.user import ValidationError
-
         raise ValidationError(f"taskloom configuration file {path} is not valid TOML: {error}") from error

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import re
 
+from taskloom.exceptions.user import ValidationError
+
 #: The image of a task that names none and whose settings give no default.
 DEFAULT_IMAGE = "ghcr.io/taskloom/taskloom:py3.11-latest"
 
@@ -75,8 +77,6 @@ def resolve_image(image: str | None, settings: SerializationSettings, *, entity:
     images = {"default": settings.default_image, **(settings.images or {})}
 
     def replace(match: re.Match[str]) -> str:
-        from taskloom.exceptions.user import ValidationError
-
         name, attribute = match.group(1), match.group(2)
         full = images.get(name)
         prefix = f"{entity}: " if entity else ""

@@ -42,6 +42,10 @@ import threading
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from taskloom.config import read_config
+from taskloom.exceptions.system import PluginError, PluginWarning
+from taskloom.exceptions.user import UserException
+
 if TYPE_CHECKING:
     import pluggy
 
@@ -214,7 +218,6 @@ def read_entry_points() -> dict[str, list[tuple[str, str]]]:
 def disabled_plugins() -> frozenset[str]:
     """Return the plugin names blocked by ``TASKLOOM_DISABLE_PLUGINS`` and the configuration file."""
     names = {part.strip() for part in os.environ.get(DISABLE_ENV, "").split(",") if part.strip()}
-    from taskloom.config import read_config
 
     configured = read_config().get("plugins", {}).get("disable", [])
     if isinstance(configured, str):
@@ -354,8 +357,6 @@ class PluginManager:
         Raises :class:`~taskloom.exceptions.system.PluginError` naming the plugin when it is not
         installed, is disabled, or failed (now or earlier) to import or register.
         """
-        from taskloom.exceptions.system import PluginError
-
         record = self.get_record(name)
         if record is None:
             raise PluginError(f"no taskloom plugin named {name!r} is installed", plugin=name)
@@ -433,8 +434,6 @@ class PluginManager:
         if wanted is None:
             return
         if not compatible_api(str(wanted)):
-            from taskloom.exceptions.system import PluginError
-
             raise PluginError(
                 f"taskloom plugin {record.name!r} needs plugin API {wanted}, this kernel offers "
                 f"{PLUGIN_API} (a plugin works with the same major version and an equal or lower minor one)",
@@ -450,8 +449,6 @@ class PluginManager:
         record.plugin = None
         self.generation += 1
         import warnings
-
-        from taskloom.exceptions.system import PluginWarning
 
         where = f" (its {hook} raised)" if hook else ""
         warnings.warn(
@@ -596,7 +593,6 @@ class PluginManager:
                 )
             raise AttributeError(f"module 'taskloom' has no attribute {public!r}")
         plugin, target = declared
-        from taskloom.exceptions.system import PluginError
 
         if plugin is not None:
             try:
@@ -715,8 +711,6 @@ def _isolated_generator(function: Any, report: Any) -> Any:
 
 
 def _is_user_error(error: BaseException) -> bool:
-    from taskloom.exceptions.user import UserException
-
     return isinstance(error, UserException)
 
 

@@ -29,9 +29,12 @@ import click
 
 from taskloom.core.executor import EXECUTOR_ENV, PROCESSES_ENV, get_executor, resume_execution
 from taskloom.core.gate import send_signal
+from taskloom.core.interface import NO_DEFAULT
 from taskloom.core.type_engine import TypeEngine, type_name
 from taskloom.exceptions.user import TypeTransformerFailedError, UnsupportedTypeError
 from taskloom.loader import entities_of, kind_of, load_module
+from taskloom.plugins import get_plugin_manager
+from taskloom.storage import RAW_OUTPUT_PREFIX_ENV
 
 
 class InputType(click.ParamType):
@@ -66,8 +69,6 @@ def entity_command(name: str, entity: Any, executor: str | None, resume: str | N
     and only those given on the command line are handed to the executor, which checks them against
     the recorded ones.
     """
-    from taskloom.core.interface import NO_DEFAULT
-
     params = []
     for input_name, (python_type, default) in entity.python_interface.inputs_with_defaults.items():
         # click 8.3+ treats an explicit default=None as a default: pass none for required inputs.
@@ -153,7 +154,6 @@ def showing_progress(mode: str, stream: typing.TextIO | None = None) -> typing.I
     if mode == "never":
         yield
         return
-    from taskloom.plugins import get_plugin_manager
 
     stream = stream or sys.stderr
     interactive = mode == "always" or (_is_terminal(stream) and os.environ.get("TERM") != "dumb")
@@ -248,8 +248,6 @@ def run_command(
         click.echo(ctx.get_help())
         return
     if raw_output_prefix:
-        from taskloom.storage import RAW_OUTPUT_PREFIX_ENV
-
         os.environ[RAW_OUTPUT_PREFIX_ENV] = raw_output_prefix
     if processes:
         os.environ[PROCESSES_ENV] = str(processes)

@@ -9,8 +9,13 @@ import dataclasses
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
+from taskloom import __version__
+from taskloom.core.compiler import bind_arguments, create_node, current_compilation
 from taskloom.core.context_manager import ExecutionParameters, _current, new_execution_name
-from taskloom.exceptions.user import ValidationError
+from taskloom.core.executor import call_async, current_call_handler
+from taskloom.core.type_engine import TypeEngine
+from taskloom.exceptions.user import TypeTransformerFailedError, ValidationError
+from taskloom.plugins import get_plugin_manager
 
 if TYPE_CHECKING:
     from taskloom.configuration import SerializationSettings
@@ -25,6 +30,9 @@ if TYPE_CHECKING:
     from taskloom.models.task import TaskTemplate
     from taskloom.models.workflow import Node as NodeModel
     from taskloom.translator import Translator
+
+# The contracts (taskloom.models, and attrs under them) are imported inside the functions that build them:
+# declaring and running workflows imports none (docs/architecture.md, "Import cost").
 
 
 @dataclasses.dataclass
@@ -74,7 +82,6 @@ class TaskMetadata:
 
     def to_taskmetadata_model(self) -> task_models.TaskMetadata:
         """The flyteidl-shaped :class:`~taskloom.models.task.TaskMetadata` (flytekit's method name)."""
-        from taskloom import __version__
         from taskloom.models import task as task_models  # templates only: keep `@task` light
 
         kubernetes = None
@@ -279,8 +286,6 @@ class PythonTask:
         :func:`~taskloom.hookspecs.taskloom_task_command`); with none installed, the list is empty.
         Task types that run a fixed program override this.
         """
-        from taskloom.plugins import get_plugin_manager
-
         answer = get_plugin_manager().hook.taskloom_task_command(task=self, settings=settings)
         return list(answer) if answer is not None else []
 
@@ -299,9 +304,6 @@ class PythonTask:
         Inside a workflow being compiled, the call adds a node instead and returns promises of the
         task's outputs.
         """
-        from taskloom.core.compiler import create_node, current_compilation
-        from taskloom.core.executor import current_call_handler
-
         if current_compilation() is not None:
             return create_node(self, args, kwargs)
         handler = current_call_handler()
@@ -316,8 +318,6 @@ class PythonTask:
         ``asyncio.gather`` run concurrently; elsewhere the task runs in a worker thread. (Flyte 2's
         name; flytekit 1 has no such method.)
         """
-        from taskloom.core.executor import call_async
-
         return await call_async(self, args, kwargs)
 
     def run(
@@ -341,8 +341,6 @@ class PythonTask:
         loop is running here).
         """
         if not checked:
-            from taskloom.core.type_engine import TypeEngine
-
             TypeEngine.check_values(inputs, self._interface.inputs, entity=f"task {self._name!r}")
         # What task_execution() does, inline: this runs once per task attempt.
         params = ExecutionParameters(
@@ -367,9 +365,6 @@ class PythonTask:
         return self._check_outputs(result)
 
     def _bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
-        from taskloom.core.compiler import bind_arguments
-        from taskloom.core.type_engine import TypeEngine
-
         entity = f"task {self._name!r}"
         inputs = bind_arguments(entity, self._interface.inputs_with_defaults, args, kwargs)
         TypeEngine.check_values(inputs, self._interface.inputs, entity=entity)
@@ -379,8 +374,6 @@ class PythonTask:
         try:
             values = self._interface.outputs_by_name(result)
         except ValueError as error:
-            from taskloom.exceptions.user import TypeTransformerFailedError
-
             raise TypeTransformerFailedError(f"task {self._name!r}: {error}") from None
         _type_engine().check_values(values, self._interface.output_types, entity=self, direction="output")
         return result
@@ -478,8 +471,6 @@ def _type_engine() -> Any:
     # The type engine imports the contracts (~30 ms): on first check, not when tasks are declared.
     global _TYPE_ENGINE
     if _TYPE_ENGINE is None:
-        from taskloom.core.type_engine import TypeEngine
-
         _TYPE_ENGINE = TypeEngine
     return _TYPE_ENGINE
 

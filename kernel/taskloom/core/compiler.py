@@ -16,8 +16,10 @@ import typing
 from collections.abc import Iterator
 from typing import Any
 
+from taskloom.core.interface import NO_DEFAULT
 from taskloom.core.node import Node, promises_in
 from taskloom.core.promise import Promise, VoidPromise
+from taskloom.core.type_engine import TypeEngine, strip_annotated, type_name
 from taskloom.exceptions.user import TypeTransformerFailedError, ValidationError
 
 _current: contextvars.ContextVar[CompilationState | None] = contextvars.ContextVar("taskloom_compilation", default=None)
@@ -98,48 +100,6 @@ def create_node(entity: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> A
     return interface.shape_outputs(node.outputs)
 
 
-def add_branch_node(name: str, cases: list[Any]) -> Any:
-    """Add the branch node of ``conditional(name)`` with its ``cases``; return promises of its outputs.
-
-    Every case that runs a call must give as many outputs as the others, of compatible types.
-    """
-    from taskloom.core.condition import BranchSpec
-    from taskloom.core.type_engine import type_name
-
-    state = current_compilation()
-    assert state is not None
-    running = [case for case in cases if case.node is not None]
-    shapes = {len(case.outputs) for case in running}
-    if len(shapes) > 1:
-        raise ValidationError(f"conditional {name!r}: its cases give different numbers of outputs {sorted(shapes)}")
-    first = running[0] if running else None
-    outputs = {promise.var: promise.python_type for promise in first.outputs} if first else {}
-    for case in running[1:]:
-        for (output, expected), promise in zip(outputs.items(), case.outputs):
-            if not types_compatible(promise.python_type, expected):
-                raise TypeTransformerFailedError(
-                    f"conditional {name!r}: output {output!r} is {type_name(expected)} in the first case, "
-                    f"{type_name(promise.python_type)} in another"
-                )
-    branch = Node(state.next_id(), BranchSpec(name, cases, outputs), {})
-    inside = {id(case.node) for case in running}
-    for case in cases:
-        promises = list(case.condition.promises()) if case.condition is not None else []
-        if case.node is not None:
-            promises += [promise for value in case.node.bindings.values() for promise in promises_in(value)]
-            for upstream in case.node.upstream_nodes:
-                if id(upstream) not in inside:
-                    branch.waits_for_inner(upstream)
-        for promise in promises:
-            if promise.node is not None and id(promise.node) not in inside:
-                branch.waits_for_inner(promise.node)
-    state.add(branch)
-    if not outputs:
-        return VoidPromise(branch)
-    promises_out = [Promise(branch, output, python_type) for output, python_type in outputs.items()]
-    return promises_out[0] if len(promises_out) == 1 else tuple(promises_out)
-
-
 def bind_arguments(
     description: str, inputs: dict[str, tuple[Any, Any]], args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> dict[str, Any]:
@@ -147,9 +107,6 @@ def bind_arguments(
 
     Errors (:class:`~taskloom.exceptions.user.TypeTransformerFailedError`) name ``description`` and the input.
     """
-    from taskloom.core.interface import NO_DEFAULT
-    from taskloom.core.type_engine import type_name
-
     names = list(inputs)
     if len(args) > len(names):
         raise TypeTransformerFailedError(
@@ -174,8 +131,6 @@ def bind_arguments(
 
 def check_binding(description: str, direction: str, name: str, expected: Any, value: Any) -> None:
     """Check that ``value`` (a constant, a promise, or a list/dict holding promises) fits ``expected``."""
-    from taskloom.core.type_engine import TypeEngine, strip_annotated, type_name
-
     if isinstance(value, VoidPromise):
         raise TypeTransformerFailedError(
             f"{description}: {direction} {name!r} expects {type_name(expected)}, got the result of a call without outputs"
@@ -218,8 +173,6 @@ def types_compatible(provided: Any, wanted: Any) -> bool:
     binding without building literal types; otherwise their literal types are compared
     (:func:`literal_types_compatible`). Raises UnsupportedTypeError for a type no transformer supports.
     """
-    from taskloom.core.type_engine import TypeEngine
-
     if provided == wanted:
         TypeEngine.check_type(provided)  # the error building its literal type would raise
         return True

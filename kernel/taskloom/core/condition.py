@@ -19,12 +19,22 @@ whole conditional is one branch node.
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from taskloom.core.promise import START_NODE, Promise, VoidPromise
-from taskloom.exceptions.user import UserTypeError, ValidationError
+from taskloom.core.compiler import current_compilation, types_compatible
+from taskloom.core.node import Node, promises_in
+from taskloom.core.promise import (  # noqa: F401 (Comparison, Conjunction, Expression: their old home, kept)
+    COMPARISONS,
+    START_NODE,
+    Comparison,
+    Conjunction,
+    Expression,
+    Promise,
+    VoidPromise,
+    as_expression,
+)
+from taskloom.core.type_engine import TypeEngine, type_name
+from taskloom.exceptions.user import TypeTransformerFailedError, ValidationError
 
 if TYPE_CHECKING:
     from taskloom.core.node import Node
@@ -33,87 +43,8 @@ if TYPE_CHECKING:
     from taskloom.models.workflow import Node as NodeModel
     from taskloom.translator import Translator
 
-#: Comparison operators: name (flyteidl's) -> Python function.
-COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
-    "EQ": operator.eq,
-    "NEQ": operator.ne,
-    "GT": operator.gt,
-    "GTE": operator.ge,
-    "LT": operator.lt,
-    "LTE": operator.le,
-}
-
-
-class Expression:
-    """A boolean expression over promises and constants, evaluated when the branch runs."""
-
-    def __and__(self, other: Expression) -> Conjunction:
-        return Conjunction("AND", self, _expression(other))
-
-    def __or__(self, other: Expression) -> Conjunction:
-        return Conjunction("OR", self, _expression(other))
-
-    def __bool__(self) -> bool:
-        raise UserTypeError(
-            f"the condition {self!r} has no value while the workflow is compiled; combine conditions with "
-            "& and | (not `and`/`or`/`not`), inside conditional(...).if_(...)"
-        )
-
-    def promises(self) -> list[Promise]:
-        """Every promise the expression reads."""
-        raise NotImplementedError
-
-    def evaluate(self, resolve: Callable[[Any], Any]) -> bool:
-        """The expression's truth, with ``resolve`` giving the value of each promise."""
-        raise NotImplementedError
-
-
-class Comparison(Expression):
-    """``left OPERATOR right``: ``operator`` is one of :data:`COMPARISONS`' names."""
-
-    def __init__(self, operator_name: str, left: Any, right: Any) -> None:
-        if isinstance(left, (VoidPromise, Expression)) or isinstance(right, (VoidPromise, Expression)):
-            raise ValidationError(f"cannot compare {left!r} with {right!r}: compare task outputs or constants")
-        self.operator = operator_name
-        self.left = left
-        self.right = right
-
-    def promises(self) -> list[Promise]:
-        return [side for side in (self.left, self.right) if isinstance(side, Promise)]
-
-    def evaluate(self, resolve: Callable[[Any], Any]) -> bool:
-        return bool(COMPARISONS[self.operator](resolve(self.left), resolve(self.right)))
-
-    def __repr__(self) -> str:
-        return f"({self.left!r} {self.operator} {self.right!r})"
-
-
-class Conjunction(Expression):
-    """``left AND|OR right``."""
-
-    def __init__(self, operator_name: str, left: Expression, right: Expression) -> None:
-        self.operator = operator_name
-        self.left = left
-        self.right = right
-
-    def promises(self) -> list[Promise]:
-        return self.left.promises() + self.right.promises()
-
-    def evaluate(self, resolve: Callable[[Any], Any]) -> bool:
-        if self.operator == "AND":
-            return self.left.evaluate(resolve) and self.right.evaluate(resolve)
-        return self.left.evaluate(resolve) or self.right.evaluate(resolve)
-
-    def __repr__(self) -> str:
-        return f"({self.left!r} {self.operator} {self.right!r})"
-
-
-def _expression(value: Any) -> Expression:
-    if isinstance(value, Expression):
-        return value
-    if isinstance(value, Promise):  # a boolean output used as a condition
-        return Comparison("EQ", value, True)
-    raise ValidationError(f"a condition must compare outputs (or use is_true()/is_false()/is_none()), got {value!r}")
+# The contracts (taskloom.models, and attrs under them) are imported inside the functions that build them:
+# declaring and running workflows imports none (docs/architecture.md, "Import cost").
 
 
 class Case:
@@ -225,7 +156,6 @@ def _operand(side: Any, inputs: dict[str, Binding], translator: Translator) -> O
     reads (``n1.o0``, ``.x`` for a workflow input); a constant stays a constant.
     """
     # The type engine and the contracts: imported only when templates are made.
-    from taskloom.core.type_engine import TypeEngine
     from taskloom.models.literals import Scalar, Void
     from taskloom.models.workflow import Operand
 
@@ -248,8 +178,6 @@ class ConditionalSection:
     """The builder ``conditional(name)`` returns; see the module docs."""
 
     def __init__(self, name: str) -> None:
-        from taskloom.core.compiler import current_compilation
-
         state = current_compilation()
         if state is None:
             raise ValidationError(f"conditional({name!r}) can only be used inside a @workflow")
@@ -263,13 +191,13 @@ class ConditionalSection:
         """Open the first case."""
         if self._cases or self._open is not None:
             raise ValidationError(f"conditional {self._name!r}: if_ comes first, once; use elif_")
-        return self._start(_expression(condition))
+        return self._start(as_expression(condition))
 
     def elif_(self, condition: Any) -> ConditionalSection:
         """Open another case, tried when the ones before do not hold."""
         if not self._cases:
             raise ValidationError(f"conditional {self._name!r}: elif_ needs an if_ before it")
-        return self._start(_expression(condition))
+        return self._start(as_expression(condition))
 
     def else_(self) -> ConditionalSection:
         """Open the case run when no condition holds (end it with ``then`` or ``fail``)."""
@@ -330,12 +258,49 @@ class ConditionalSection:
         return case
 
     def _finish(self) -> Any:
-        from taskloom.core.compiler import add_branch_node
-
         self._state.unfinished_conditionals.remove(self._name)
-        return add_branch_node(self._name, self._cases)
+        return _add_branch_node(self._name, self._cases)
 
 
 def conditional(name: str) -> ConditionalSection:
     """Start a run-time branch named ``name`` inside a workflow (see the module docs)."""
     return ConditionalSection(name)
+
+
+def _add_branch_node(name: str, cases: list[Any]) -> Any:
+    """Add the branch node of ``conditional(name)`` with its ``cases``; return promises of its outputs.
+
+    Every case that runs a call must give as many outputs as the others, of compatible types.
+    """
+    state = current_compilation()
+    assert state is not None
+    running = [case for case in cases if case.node is not None]
+    shapes = {len(case.outputs) for case in running}
+    if len(shapes) > 1:
+        raise ValidationError(f"conditional {name!r}: its cases give different numbers of outputs {sorted(shapes)}")
+    first = running[0] if running else None
+    outputs = {promise.var: promise.python_type for promise in first.outputs} if first else {}
+    for case in running[1:]:
+        for (output, expected), promise in zip(outputs.items(), case.outputs):
+            if not types_compatible(promise.python_type, expected):
+                raise TypeTransformerFailedError(
+                    f"conditional {name!r}: output {output!r} is {type_name(expected)} in the first case, "
+                    f"{type_name(promise.python_type)} in another"
+                )
+    branch = Node(state.next_id(), BranchSpec(name, cases, outputs), {})
+    inside = {id(case.node) for case in running}
+    for case in cases:
+        promises = list(case.condition.promises()) if case.condition is not None else []
+        if case.node is not None:
+            promises += [promise for value in case.node.bindings.values() for promise in promises_in(value)]
+            for upstream in case.node.upstream_nodes:
+                if id(upstream) not in inside:
+                    branch.waits_for_inner(upstream)
+        for promise in promises:
+            if promise.node is not None and id(promise.node) not in inside:
+                branch.waits_for_inner(promise.node)
+    state.add(branch)
+    if not outputs:
+        return VoidPromise(branch)
+    promises_out = [Promise(branch, output, python_type) for output, python_type in outputs.items()]
+    return promises_out[0] if len(promises_out) == 1 else tuple(promises_out)

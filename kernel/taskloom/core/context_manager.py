@@ -17,12 +17,16 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from taskloom.exceptions.user import UserException
+from taskloom.plugins import get_plugin_manager
 
 if TYPE_CHECKING:
     import logging
 
     from taskloom.core.checkpointer import Checkpoint
     from taskloom.models.identifier import Identifier, WorkflowExecutionIdentifier
+
+# The contracts (taskloom.models, and attrs under them) are imported inside the functions that build them:
+# declaring and running workflows imports none (docs/architecture.md, "Import cost").
 
 #: Where executions run locally are registered (flytekit's local defaults).
 LOCAL_PROJECT = "local"
@@ -201,7 +205,7 @@ class ExecutionParameters:
         if callable(self._checkpoint):  # executors may pass a factory, called on first use
             self._checkpoint = self._checkpoint()
         if self._checkpoint is None:
-            from taskloom.core.checkpointer import Checkpoint
+            from taskloom.core.checkpointer import Checkpoint  # measured: only tasks that checkpoint pay for it
 
             self._checkpoint = Checkpoint(os.path.join(self.working_directory, "checkpoint"))
         return self._checkpoint
@@ -284,7 +288,5 @@ def task_execution(
 
 
 def _stats_client() -> Any:
-    from taskloom.plugins import get_plugin_manager
-
     answer = get_plugin_manager().hook.taskloom_stats_client()
     return answer if answer is not None else NoopStats()

@@ -15,6 +15,8 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
+from taskloom.plugins import get_plugin_manager
+
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
@@ -144,8 +146,6 @@ def listeners() -> Announcer:
 
     Loads every enabled plugin (their hook modules are small), so call it once per execution.
     """
-    from taskloom.plugins import get_plugin_manager
-
     relay = get_plugin_manager().hook
     callers = {hook: getattr(relay, hook) for hook in LIFECYCLE_HOOKS}
     callers = {hook: caller for hook, caller in callers.items() if caller.get_hookimpls()}

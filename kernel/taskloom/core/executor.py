@@ -23,7 +23,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     import concurrent.futures
 
+from taskloom.core.compiler import bind_arguments
+from taskloom.core.type_engine import TypeEngine
 from taskloom.exceptions.system import PluginError
+from taskloom.exceptions.user import UserValueError
 from taskloom.plugins import distribution_providing, get_plugin_manager
 
 EXECUTOR_ENV = "TASKLOOM_EXECUTOR"
@@ -215,8 +218,6 @@ def resume_execution(execution_id: str, entity: Any, inputs: dict[str, Any], exe
 
     Raises :class:`~taskloom.exceptions.user.UserValueError` when that executor cannot resume.
     """
-    from taskloom.exceptions.user import UserValueError
-
     name = executor or executor_name()
     resume = getattr(get_executor(name), "resume", None)
     if resume is None:
@@ -232,8 +233,6 @@ def call_on_executor(entity: Any, description: str, args: tuple[Any, ...], kwarg
     handler = _call_handler.get()
     if handler is not None:
         return handler.call(entity, args, kwargs)
-    from taskloom.core.compiler import bind_arguments
-    from taskloom.core.type_engine import TypeEngine
 
     interface = entity.python_interface
     inputs = bind_arguments(description, interface.inputs_with_defaults, args, kwargs)

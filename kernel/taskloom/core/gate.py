@@ -29,6 +29,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
+from taskloom.core.compiler import create_node, current_compilation
 from taskloom.core.executor import executor_name
 from taskloom.core.interface import Interface
 from taskloom.core.promise import Promise, VoidPromise
@@ -48,6 +49,9 @@ if TYPE_CHECKING:
     from taskloom.models.workflow import GateNode
     from taskloom.models.workflow import Node as NodeModel
     from taskloom.translator import Translator
+
+# The contracts (taskloom.models, and attrs under them) are imported inside the functions that build them:
+# declaring and running workflows imports none (docs/architecture.md, "Import cost").
 
 #: The timeout flytekit gives a gate declared without one (a sleep gate's node metadata).
 DEFAULT_TIMEOUT = dt.timedelta(hours=1)
@@ -258,14 +262,10 @@ def approve(upstream_item: Any, name: str, timeout: dt.timedelta) -> Promise:
 
 
 def _add(gate: Gate, kwargs: dict[str, Any]) -> Any:
-    from taskloom.core.compiler import create_node
-
     return create_node(gate, (), kwargs)
 
 
 def _require_compilation(function: str, name: str) -> None:
-    from taskloom.core.compiler import current_compilation
-
     if current_compilation() is None:
         raise ValidationError(
             f"gate {name!r}: {function}(...) can only be used inside a @workflow (or @dynamic) body, "

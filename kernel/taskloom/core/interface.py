@@ -18,10 +18,14 @@ import typing
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from taskloom.core.type_engine import TypeEngine, type_name, value_description
 from taskloom.exceptions.user import UnsupportedTypeError, ValidationError
 
 if TYPE_CHECKING:
     from taskloom.models.interface import TypedInterface
+
+# The contracts (taskloom.models, and attrs under them) are imported inside the functions that build them:
+# declaring and running workflows imports none (docs/architecture.md, "Import cost").
 
 #: The default of an input that has none.
 NO_DEFAULT: Any = inspect.Parameter.empty
@@ -116,13 +120,9 @@ class Interface:
             return {names[0]: result}
         if not names:
             if result is not None:
-                from taskloom.core.type_engine import value_description
-
                 raise ValueError(f"declares no outputs, got {value_description(result)}")
             return {}
         if not isinstance(result, tuple) or len(result) != len(names):
-            from taskloom.core.type_engine import value_description
-
             raise ValueError(f"declares {len(names)} outputs {list(names)}, got {value_description(result)}")
         return dict(zip(names, result))
 
@@ -216,8 +216,6 @@ def check_interface_types(interface: Interface, entity: str | None = None) -> No
 
     What declaring a task or workflow does: a local run never needs the literal contracts.
     """
-    from taskloom.core.type_engine import TypeEngine
-
     for direction, named in (("input", interface.inputs), ("output", interface.outputs)):
         for name, python_type in named.items():
             try:
@@ -231,7 +229,6 @@ def transform_interface_to_typed_interface(interface: Interface, entity: str | N
 
     ``entity`` (``"function 'mod.f'"``, ``"task 'clean'"``) prefixes errors.
     """
-    from taskloom.core.type_engine import TypeEngine
     from taskloom.models.interface import TypedInterface, Variable, VariableMap
 
     def variables(named: dict[str, Any], direction: str) -> VariableMap:
@@ -250,8 +247,6 @@ def transform_interface_to_typed_interface(interface: Interface, entity: str | N
 def _unsupported(
     entity: str | None, direction: str, name: str, python_type: Any, error: Exception
 ) -> UnsupportedTypeError:
-    from taskloom.core.type_engine import type_name
-
     prefix = f"{entity}: " if entity else ""
     return UnsupportedTypeError(f"{prefix}{direction} {name!r} has type {type_name(python_type)}: {error}")
 

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from taskloom.core.compiler import create_node, current_compilation
+from taskloom.core.executor import call_async, call_on_executor
 from taskloom.core.interface import Interface
+from taskloom.core.type_engine import TypeEngine
 from taskloom.exceptions.user import ValidationError
 
 if TYPE_CHECKING:
@@ -20,6 +23,9 @@ if TYPE_CHECKING:
     from taskloom.models.launch_plan import Annotations, Labels, LaunchPlanSpec, RawOutputDataConfig
     from taskloom.models.workflow import Node as NodeModel
     from taskloom.translator import Translator
+
+# The contracts (taskloom.models, and attrs under them) are imported inside the functions that build them:
+# declaring and running workflows imports none (docs/architecture.md, "Import cost").
 
 
 class LaunchPlan:
@@ -46,8 +52,6 @@ class LaunchPlan:
         overwrite_cache: bool | None = None,
         auto_activate: bool = False,
     ) -> None:
-        from taskloom.core.type_engine import TypeEngine
-
         entity = f"launch plan {name!r}"
         inputs = workflow.python_interface.inputs_with_defaults
         default_inputs = dict(default_inputs or {})
@@ -225,8 +229,6 @@ class LaunchPlan:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Run the workflow with the plan's inputs (on the executor); inside a workflow, add a node."""
-        from taskloom.core.compiler import create_node, current_compilation
-
         fixed = sorted(set(kwargs) & set(self._fixed_inputs))
         if fixed:
             raise ValidationError(
@@ -235,14 +237,11 @@ class LaunchPlan:
             )
         if current_compilation() is not None:
             return create_node(self, args, kwargs)
-        from taskloom.core.executor import call_on_executor
 
         return call_on_executor(self, f"launch plan {self._name!r}", args, kwargs)
 
     async def aio(self, *args: Any, **kwargs: Any) -> Any:
         """Call the plan from async code (see :meth:`taskloom.core.workflow.WorkflowBase.aio`)."""
-        from taskloom.core.executor import call_async
-
         return await call_async(self, args, kwargs)
 
     def workflow_inputs(self, inputs: dict[str, Any]) -> dict[str, Any]:

@@ -129,14 +129,15 @@ class Node:
         """Replace settings for this call only: ``node_name``, resources, retries, timeout, cache,
         container_image, task_config... Unknown settings are a :class:`ValidationError`.
         """
+        # Entities (base_task) import nodes: the task metadata a node overrides is imported when it does.
+        from taskloom.core.base_task import TaskMetadata
+
         unknown = sorted(set(overrides) - OVERRIDABLE)
         if unknown:
             raise ValidationError(
                 f"node {self._id}: with_overrides does not know {unknown}; known: {sorted(OVERRIDABLE)}"
             )
         if "retries" in overrides or "timeout" in overrides:
-            from taskloom.core.base_task import TaskMetadata
-
             try:  # the same rules as the task's own settings
                 checked = TaskMetadata(retries=overrides.get("retries", 0), timeout=overrides.get("timeout"))
             except ValidationError as error:

@@ -9,6 +9,9 @@ from taskloom.exceptions.user import ValidationError
 if TYPE_CHECKING:
     from taskloom.models.launch_plan import Notification as NotificationModel
 
+# The contracts (taskloom.models, and attrs under them) are imported inside the functions that build them:
+# declaring and running workflows imports none (docs/architecture.md, "Import cost").
+
 _TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 
 

@@ -10,9 +10,12 @@ new promises whose type is the field's, key's or item's type. A promise cannot b
 from __future__ import annotations
 
 import dataclasses
+import operator
 import typing
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from taskloom.core.type_engine import strip_annotated, type_name
 from taskloom.exceptions.user import UserTypeError, ValidationError
 
 if TYPE_CHECKING:
@@ -163,8 +166,6 @@ class VoidPromise:
 
 
 def _comparison(operator_name: str, left: Any, right: Any) -> Any:
-    from taskloom.core.condition import Comparison
-
     return Comparison(operator_name, left, right)
 
 
@@ -175,8 +176,6 @@ def _require_node(promise: Promise, operation: str) -> Node:
 
 
 def _field_type(promise: Promise, name: str) -> Any:
-    from taskloom.core.type_engine import strip_annotated, type_name
-
     owner = strip_annotated(promise.python_type)
     if isinstance(owner, type):
         try:
@@ -190,8 +189,6 @@ def _field_type(promise: Promise, name: str) -> Any:
 
 
 def _item_type(promise: Promise, key: str | int) -> Any:
-    from taskloom.core.type_engine import strip_annotated, type_name
-
     owner = strip_annotated(promise.python_type)
     origin = typing.get_origin(owner)
     arguments = typing.get_args(owner)
@@ -205,3 +202,89 @@ def _item_type(promise: Promise, key: str | int) -> Any:
         if -len(arguments) <= key < len(arguments):
             return arguments[key]
     raise ValidationError(f"the output {promise._describe()} of type {type_name(owner)} cannot be indexed with {key!r}")
+
+
+# --- conditions over promises (kept beside promises, as flytekit does: comparing promises makes them) ---
+
+#: Comparison operators: name (flyteidl's) -> Python function.
+COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
+    "EQ": operator.eq,
+    "NEQ": operator.ne,
+    "GT": operator.gt,
+    "GTE": operator.ge,
+    "LT": operator.lt,
+    "LTE": operator.le,
+}
+
+
+class Expression:
+    """A boolean expression over promises and constants, evaluated when the branch runs."""
+
+    def __and__(self, other: Expression) -> Conjunction:
+        return Conjunction("AND", self, as_expression(other))
+
+    def __or__(self, other: Expression) -> Conjunction:
+        return Conjunction("OR", self, as_expression(other))
+
+    def __bool__(self) -> bool:
+        raise UserTypeError(
+            f"the condition {self!r} has no value while the workflow is compiled; combine conditions with "
+            "& and | (not `and`/`or`/`not`), inside conditional(...).if_(...)"
+        )
+
+    def promises(self) -> list[Promise]:
+        """Every promise the expression reads."""
+        raise NotImplementedError
+
+    def evaluate(self, resolve: Callable[[Any], Any]) -> bool:
+        """The expression's truth, with ``resolve`` giving the value of each promise."""
+        raise NotImplementedError
+
+
+class Comparison(Expression):
+    """``left OPERATOR right``: ``operator`` is one of :data:`COMPARISONS`' names."""
+
+    def __init__(self, operator_name: str, left: Any, right: Any) -> None:
+        if isinstance(left, (VoidPromise, Expression)) or isinstance(right, (VoidPromise, Expression)):
+            raise ValidationError(f"cannot compare {left!r} with {right!r}: compare task outputs or constants")
+        self.operator = operator_name
+        self.left = left
+        self.right = right
+
+    def promises(self) -> list[Promise]:
+        return [side for side in (self.left, self.right) if isinstance(side, Promise)]
+
+    def evaluate(self, resolve: Callable[[Any], Any]) -> bool:
+        return bool(COMPARISONS[self.operator](resolve(self.left), resolve(self.right)))
+
+    def __repr__(self) -> str:
+        return f"({self.left!r} {self.operator} {self.right!r})"
+
+
+class Conjunction(Expression):
+    """``left AND|OR right``."""
+
+    def __init__(self, operator_name: str, left: Expression, right: Expression) -> None:
+        self.operator = operator_name
+        self.left = left
+        self.right = right
+
+    def promises(self) -> list[Promise]:
+        return self.left.promises() + self.right.promises()
+
+    def evaluate(self, resolve: Callable[[Any], Any]) -> bool:
+        if self.operator == "AND":
+            return self.left.evaluate(resolve) and self.right.evaluate(resolve)
+        return self.left.evaluate(resolve) or self.right.evaluate(resolve)
+
+    def __repr__(self) -> str:
+        return f"({self.left!r} {self.operator} {self.right!r})"
+
+
+def as_expression(value: Any) -> Expression:
+    """``value`` as a condition: an expression as it is, a boolean output as ``output == True``."""
+    if isinstance(value, Expression):
+        return value
+    if isinstance(value, Promise):  # a boolean output used as a condition
+        return Comparison("EQ", value, True)
+    raise ValidationError(f"a condition must compare outputs (or use is_true()/is_false()/is_none()), got {value!r}")

@@ -12,7 +12,8 @@ import inspect
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
-from taskloom.core.base_task import PythonTask
+from taskloom.core.base_task import PythonTask, _type_engine
+from taskloom.core.context_manager import ExecutionParameters, _current
 from taskloom.core.interface import Interface, transform_function_to_interface
 
 T = TypeVar("T")
@@ -90,9 +91,6 @@ class PythonFunctionTask(PythonTask, Generic[T]):
         Each call gets a fresh context (``current_context()``) with ``checkpoint``; outputs are
         checked against the interface as :meth:`run` checks them, with the same errors.
         """
-        from taskloom.core.base_task import _type_engine
-        from taskloom.core.context_manager import ExecutionParameters, _current
-
         interface = self.python_interface
         names = interface.output_names
         if self._is_async or type(self).execute is not PythonFunctionTask.execute or len(names) != 1:

@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from taskloom.models.workflow import Node as NodeModel
     from taskloom.translator import Translator
 
+# The contracts (taskloom.models, and attrs under them) are imported inside the functions that build them:
+# declaring and running workflows imports none (docs/architecture.md, "Import cost").
+
 
 class ReferenceNotRunnableError(UserException):
     """A reference entity without a local implementation was called outside a Flyte cluster."""

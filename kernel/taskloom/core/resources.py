@@ -16,6 +16,9 @@ from taskloom.exceptions.user import ValidationError
 if TYPE_CHECKING:
     from taskloom.models import task as task_models
 
+# The contracts (taskloom.models, and attrs under them) are imported inside the functions that build them:
+# declaring and running workflows imports none (docs/architecture.md, "Import cost").
+
 # The field of Resources, the Python types one value may have, and the flyteidl resource name (the
 # contracts are imported only when a template is made, to keep `@task` light).
 _FIELDS: dict[str, tuple[tuple[type, ...], str]] = {

@@ -10,6 +10,9 @@ from taskloom.exceptions.user import ValidationError
 if TYPE_CHECKING:
     from taskloom.models.launch_plan import Schedule
 
+# The contracts (taskloom.models, and attrs under them) are imported inside the functions that build them:
+# declaring and running workflows imports none (docs/architecture.md, "Import cost").
+
 _CRON_ALIASES = frozenset({"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"})
 
 

@@ -35,13 +35,19 @@ import typing
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+import taskloom.plugins
 from taskloom.exceptions.user import TypeTransformerFailedError, UnsupportedTypeError
+from taskloom.plugins import get_plugin_manager
+from taskloom.types.pickle import FlytePickle
 
 if TYPE_CHECKING:
     # The contracts (attrs classes, ~30 ms to import) are imported where literals are built: a
     # local run checks types and values without them.
     from taskloom.models.literals import Literal, LiteralMap
     from taskloom.models.types import LiteralType
+
+# The contracts (taskloom.models, and attrs under them) are imported inside the functions that build them:
+# declaring and running workflows imports none (docs/architecture.md, "Import cost").
 
 T = TypeVar("T")
 
@@ -281,8 +287,6 @@ _PLUGINS: Any = None
 def _plugins_module() -> Any:
     global _PLUGINS
     if _PLUGINS is None:
-        import taskloom.plugins
-
         _PLUGINS = taskloom.plugins
     return _PLUGINS
 
@@ -344,8 +348,6 @@ class TypeEngine:
 
     @classmethod
     def _current(cls) -> _Registry:
-        from taskloom.plugins import get_plugin_manager
-
         manager = get_plugin_manager()
         key = (manager.serial, manager.generation)
         if cls._registry is None or cls._registry_key != key:
@@ -411,8 +413,6 @@ class TypeEngine:
                 if found is not None:
                     return found
             if any(issubclass(base, allowed) for allowed in cls._pickle_allowed if isinstance(allowed, type)):
-                from taskloom.types.pickle import FlytePickle
-
                 found = registry.by_type.get(FlytePickle)
                 if found is not None:
                     return found

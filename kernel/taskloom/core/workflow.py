@@ -15,12 +15,15 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from taskloom.core.compiler import (
+    CompilationState,
+    _current,
     check_binding,
     compiling,
     create_node,
     current_compilation,
     validate_acyclic,
 )
+from taskloom.core.executor import call_async, call_on_executor
 from taskloom.core.interface import NO_DEFAULT, Interface, transform_function_to_interface
 from taskloom.core.node import Node
 from taskloom.core.promise import Promise, VoidPromise
@@ -32,6 +35,9 @@ if TYPE_CHECKING:
     from taskloom.models.workflow import Node as NodeModel
     from taskloom.models.workflow import WorkflowTemplate
     from taskloom.translator import Translator
+
+# The contracts (taskloom.models, and attrs under them) are imported inside the functions that build them:
+# declaring and running workflows imports none (docs/architecture.md, "Import cost").
 
 
 class WorkflowFailurePolicy(enum.Enum):
@@ -117,7 +123,6 @@ class WorkflowBase:
         """
         if current_compilation() is not None:
             return create_node(self, args, kwargs)
-        from taskloom.core.executor import call_on_executor
 
         return call_on_executor(self, f"workflow {self._name!r}", args, kwargs)
 
@@ -125,8 +130,6 @@ class WorkflowBase:
         """Call the workflow from async code: ``await wf.aio(x=1)`` gives what ``wf(x=1)`` gives
         (handed to the executor inside an eager workflow, else run in a worker thread).
         """
-        from taskloom.core.executor import call_async
-
         return await call_async(self, args, kwargs)
 
     # --- serialisation ---------------------------------------------------------------------
@@ -254,7 +257,6 @@ class ImperativeWorkflow(WorkflowBase):
         self, name: str, failure_policy: WorkflowFailurePolicy | None = None, interruptible: bool = False
     ) -> None:
         super().__init__(name, Interface(), failure_policy, interruptible)
-        from taskloom.core.compiler import CompilationState
 
         self._state = CompilationState(name)
         self._nodes = self._state.nodes
@@ -276,8 +278,6 @@ class ImperativeWorkflow(WorkflowBase):
 
     def add_entity(self, entity: Any, **kwargs: Any) -> Node:
         """Add a node calling ``entity`` (a task, workflow or launch plan) with ``kwargs``; return the node."""
-        from taskloom.core.compiler import _current
-
         token = _current.set(self._state)
         try:
             entity(**kwargs)

@@ -9,7 +9,7 @@ import threading
 import typing
 from typing import Any, ClassVar
 
-from taskloom.storage import download, is_remote
+from taskloom.storage import download, is_remote, upload
 
 _download_root: str | None = None
 _download_lock = threading.Lock()
@@ -162,8 +162,6 @@ def offload(outputs: dict[str, Any], types: dict[str, Any], prefix: str) -> dict
 
 
 def _offload_value(value: Any, python_type: Any, target: str) -> Any:
-    from taskloom.storage import upload
-
     if isinstance(value, BlobValue) or (
         isinstance(value, (str, os.PathLike)) and isinstance(python_type, type) and issubclass(python_type, BlobValue)
     ):

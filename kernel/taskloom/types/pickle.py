@@ -21,6 +21,7 @@ class FlytePickle:
 
 def allow_pickle(*python_types: Any) -> None:
     """Let values of each of ``python_types`` (and subclasses) be passed by pickling."""
+    # The type engine imports this module (FlytePickle is its opt-in marker): a call-time import breaks the cycle.
     from taskloom.core.type_engine import TypeEngine
 
     for python_type in python_types:
