@@ -289,7 +289,7 @@ class LocalExecutor:
         execution: Execution, outputs: Any, types: Any, error: BaseException | None, status: str = "succeeded"
     ) -> None:
         execution_ended()
-        execution.record((EXECUTION_FINISHED, execution.name, _clock(), outputs, types, error, status))  # type: ignore[misc]
+        execution.record((EXECUTION_FINISHED, execution.name, _clock(), outputs, types, error, status))
         if status == "interrupted":
             # The process is likely to end soon, perhaps by a second signal: make it durable now.
             execution.recorder.flush(timeout=0.8)

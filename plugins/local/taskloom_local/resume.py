@@ -109,7 +109,7 @@ def _succeeded_outputs(store: Any, execution_id: str, record: Any, graph: Any) -
         raise ResumeError(f"execution {execution_id} succeeded, but its outputs were not recorded ({record.note})")
     if record.outputs is None:
         return {}
-    return store.read_values(  # type: ignore[no-any-return]
+    return store.read_values(
         execution_id,
         record.outputs,
         graph.python_interface.outputs,
@@ -254,7 +254,7 @@ def _invalidate_changed(
 
 def reuse(entity: Any, path: str, outputs: dict[str, Any], execution: Execution, parent: str | None) -> dict[str, Any]:
     """Give a node's recorded ``outputs`` in place of running it (announced as a cached node)."""
-    execution.record((NODE_REUSED, execution.name, path, parent))  # type: ignore[misc]
+    execution.record((NODE_REUSED, execution.name, path, parent))
     announce = execution.announcer
     if announce is not SILENT:
         name = getattr(entity, "name", path)
@@ -302,7 +302,7 @@ def _recorded_outputs(record: Any, entity: Any, execution: Execution) -> dict[st
     if record.outputs is None:
         return {}  # it had none
     try:
-        return execution.store.read_values(  # type: ignore[no-any-return]
+        return execution.store.read_values(
             execution.name,
             record.outputs,
             output_types(entity),

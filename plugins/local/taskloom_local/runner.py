@@ -47,7 +47,7 @@ _clock = time.time  # when recorded events happened (a module global: read once 
 TIMEOUTS_ENV = "TASKLOOM_TIMEOUTS"
 
 
-class CachedOutputs(dict):  # type: ignore[type-arg]
+class CachedOutputs(dict):
     """Outputs read from the cache (so that the node's finished event says so)."""
 
 
@@ -139,16 +139,16 @@ class NodeRunner:
         if announce is not SILENT:
             announce.node_started(key, path, getattr(entity, "name", node.id), parent)
         began = _clock()
-        record((NODE_STARTED, key, path, parent, entity, began))  # type: ignore[misc]
+        record((NODE_STARTED, key, path, parent, entity, began))
         try:
             outputs = self._run_node_body(node, values, execution, prefix, parent)
         except BaseException as error:
-            record((NODE_FAILED, key, path, parent, entity, _clock(), error))  # type: ignore[misc]
+            record((NODE_FAILED, key, path, parent, entity, _clock(), error))
             if announce is not SILENT:
                 announce.node_finished(key, path, getattr(entity, "name", node.id), error, parent)
             raise
         ended = _clock()
-        record((NODE_SUCCEEDED, key, path, parent, entity, ended, outputs))  # type: ignore[misc]
+        record((NODE_SUCCEEDED, key, path, parent, entity, ended, outputs))
         if ended - began >= execution.durable_after:
             # Written before its dependents start; a child's dependent is its parent, whose own end
             # is, so a child is written without waiting.
@@ -296,9 +296,7 @@ class NodeRunner:
         """``outputs`` with the files and directories among them uploaded under the raw output prefix."""
         from taskloom.extend import offload  # storage: only with a raw output prefix
 
-        return offload(  # type: ignore[no-any-return]
-            outputs, entity.python_interface.outputs, f"{self.raw_output_prefix}/{execution.name}/{path}"
-        )
+        return offload(outputs, entity.python_interface.outputs, f"{self.raw_output_prefix}/{execution.name}/{path}")
 
     def _run_bounded(
         self,
@@ -362,7 +360,7 @@ class NodeRunner:
                 runner.close()
         if inspect.isawaitable(result):
             result = _run_to_completion(result)
-        return entity.python_interface.outputs_by_name(result)  # type: ignore[no-any-return]
+        return entity.python_interface.outputs_by_name(result)
 
 
 def _announce_retry(
