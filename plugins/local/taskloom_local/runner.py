@@ -74,7 +74,7 @@ def resolve(value: Any, values: dict[str, dict[str, Any]]) -> Any:
 
 
 class NodeRunner:
-    """Runs one node of an execution at a time, for the scheduler and for the children of running bodies.
+    """Runs a node of an execution per call (from any thread), for the scheduler and for the children of bodies.
 
     Made by the :class:`~taskloom_local.scheduler.Scheduler` it gives subworkflows back to, with the
     :class:`~taskloom_local.executor.LocalExecutor` whose settings it follows (copied here, since
