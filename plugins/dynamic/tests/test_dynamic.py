@@ -367,10 +367,14 @@ def test_the_job_spec_inputs_are_checked_and_defaults_filled():
         with_default.to_dynamic_job_spec(SETTINGS, {"n": "two"})
 
 
-def test_the_package_exports_the_decorators_not_their_modules():
-    import taskloom_dynamic
-    import taskloom_dynamic.dynamic
-    import taskloom_dynamic.eager
+def test_the_package_is_a_plain_module_exporting_the_decorators_not_their_modules():
+    import types
 
+    import taskloom_dynamic
+    import taskloom_dynamic.dynamic_workflow_task
+    import taskloom_dynamic.eager_workflow
+
+    assert type(taskloom_dynamic) is types.ModuleType  # no module class swapped in to guard the names
     assert callable(taskloom_dynamic.dynamic) and taskloom_dynamic.dynamic is dynamic
     assert taskloom_dynamic.eager.__name__ == "eager" and callable(taskloom_dynamic.eager)
+    assert taskloom_dynamic.dynamic_workflow_task.dynamic is dynamic

@@ -97,7 +97,7 @@ def executions_list_command(limit: int, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the execution and its nodes as JSON.")
 def executions_show_command(execution_id: str, as_json: bool) -> None:
     """Show an execution and its nodes (status, attempts, durations, errors)."""
-    from taskloom_local.store import STORED, SUPERSEDED, UNRECORDED, ExecutionStore
+    from taskloom_local.store import ExecutionStore
 
     store = ExecutionStore()
     record = store.execution(execution_id)
@@ -109,6 +109,15 @@ def executions_show_command(execution_id: str, as_json: bool) -> None:
 
         click.echo(json.dumps({**record.to_dict(), "nodes": [node.to_dict() for node in nodes]}, indent=2))
         return
+    _show_execution(store, record)
+    if not nodes:
+        click.echo("  no nodes recorded")
+        return
+    _show_nodes(record, nodes)
+
+
+def _show_execution(store: Any, record: Any) -> None:
+    """The lines of ``loom executions show`` about the execution itself."""
     click.echo(f"execution {record.id}: {record.kind} {record.entity}, {record.state}")
     source = " ".join(filter(None, [record.file, f"(module {record.module})" if record.module else None]))
     if source:
@@ -125,9 +134,12 @@ def executions_show_command(execution_id: str, as_json: bool) -> None:
         click.echo("  error     " + record.error.replace("\n", "\n            "))
     if record.state in ("failed", "interrupted"):
         click.echo(f"  resume    loom run FILE ENTITY --resume {record.id}")
-    if not nodes:
-        click.echo("  no nodes recorded")
-        return
+
+
+def _show_nodes(record: Any, nodes: list[Any]) -> None:
+    """The table of ``loom executions show`` with a row per recorded node, its notes, and the nodes' errors."""
+    from taskloom_local.store import STORED, SUPERSEDED, UNRECORDED
+
     outputs = {STORED: "recorded", SUPERSEDED: "not needed", UNRECORDED: "NOT RECORDED", None: "-"}
     rows = []
     errors = []

@@ -356,7 +356,11 @@ class ProgressDisplay:
                 setattr(sys, name, guard.stream)
         self._guards = []
 
-    def _before_output(self, stream: TextIO, text: str) -> int:
+    def write_output(self, stream: TextIO, text: str) -> int:
+        """Write the program's ``text`` to ``stream`` after erasing the live status (redrawn on the next
+        tick); give what ``stream.write`` gave. The guards standing for ``sys.stdout`` and
+        ``sys.stderr`` send every write here.
+        """
         with self._lock:
             if self._drawn:
                 self._write(self._home())
@@ -381,7 +385,7 @@ class _Guard:
         display = self._display
         if display is None:
             return self.stream.write(text)
-        return display._before_output(self.stream, text)
+        return display.write_output(self.stream, text)
 
     def release(self) -> None:
         """Pass writes straight through from now on (the execution ended)."""

@@ -456,24 +456,35 @@ class Recorder:
 
     def _write(self, batch: list[tuple[Any, ...]]) -> None:
         self._pause(now=True)
-        store = self.store
-        statements: list[tuple[str, tuple[Any, ...]]] = []
-        rows: list[tuple[Any, ...]] = []  # in order: a later row of a path replaces an earlier one
-        succeeded: list[tuple[_Recording, tuple[Any, ...]]] = []
-        started: list[tuple[_Recording, str, str]] = []
-        finished: list[tuple[Any, ...]] = []
-        names: dict[int, str] = {}  # entity names by id(entity): a batch has few entities, many nodes
+        pending = _Batch()
+        self._read_events(batch, pending)
+        for item in pending.finished:
+            self._pause(now=True)
+            pending.statements.append(self._execution_finished(item))
+        self._succeeded_rows(pending)
+        # Children of a child that finished (an element that is itself a map or a dynamic task).
+        for recording, execution_id, parent in pending.parents_done:
+            if recording.resumed is not None:
+                pending.stale.append((execution_id, parent, recording.resumed))
+            self._children_finished(recording, None, parent, pending.rows, pending.name_of)
+        chunks = self._write_children(pending.rows, pending.name_of)
+        _running_rows(pending)
+        if self._connection is None:
+            self._connection = self.store.connect()
+        self.store.write_rows(self._connection, pending.statements, pending.rows, chunks, pending.stale)
+        for item in pending.finished:
+            self._recordings.pop(item[1], None)
+            lock = self._locks.pop(item[1], None)
+            if lock is not None:
+                lock.release()
 
-        def name_of(entity: Any) -> str:
-            name = names.get(id(entity))
-            if name is None:
-                name = names[id(entity)] = entity_name(entity)
-            return name
-
+    def _read_events(self, batch: list[tuple[Any, ...]], pending: _Batch) -> None:
+        """Take in the events of ``batch``, in order: what each execution's recording learns, and what
+        ``pending`` is to write (executions started, failed nodes; succeeded, running and finished
+        ones are written once every event was read).
+        """
         last_id: Any = None
         recording: Any = None
-        parents_done: list[tuple[_Recording, str, str]] = []  # children that were parents themselves, now done
-        stale: list[tuple[str, str, float]] = []  # (execution, path, since): rows under a node an earlier run left
         for index, item in enumerate(batch):
             if not index & 63:
                 self._pause()
@@ -482,70 +493,25 @@ class Recorder:
                 continue
             if kind == EXECUTION_STARTED:
                 self._pause(now=True)
-                statements.append(self._execution_started(item))
+                pending.statements.append(self._execution_started(item))
                 last_id = None
                 continue
             execution_id = item[1]
             if execution_id != last_id:  # a batch is mostly one execution's: look it up once
                 last_id, recording = execution_id, self._recording(execution_id)
             if kind == NODE_SUCCEEDED:
-                parent = item[3]
-                if item[2] in recording.owners:
-                    recording.closed.add(item[2])
-                    if recording.resumed is not None:
-                        stale.append((execution_id, item[2], recording.resumed))
-                if parent is None:
-                    succeeded.append((recording, item))
-                else:
-                    children = recording.children_of(parent)
-                    if children is not None:
-                        children.succeeded += 1
-                        children.pending.append((child_name(item[2], parent), item[4], item[6]))
-                    if item[2] in recording.children:
-                        parents_done.append((recording, execution_id, item[2]))
+                _node_succeeded(recording, item, pending)
             elif kind == NODE_STARTED:
                 _, _, path, parent, entity, when = item
                 if parent is None:  # children get no row while they run
                     recording.started[path] = (when, parent, entity)
-                    started.append((recording, execution_id, path))
+                    pending.started.append((recording, execution_id, path))
             elif kind == NODE_FAILED:
-                _, _, path, parent, entity, when, error = item
-                began = recording.started.pop(path, None)
-                if parent is not None:
-                    children = recording.children_of(parent)
-                    if children is not None:
-                        children.failed += 1
-                if recording.resumed is not None and path in recording.children:
-                    stale.append((execution_id, path, recording.resumed))
-                rows.append(
-                    (  # a child's start is not kept: its failure's time stands for it
-                        execution_id,
-                        path,
-                        parent,
-                        name_of(entity),
-                        "failed",
-                        recording.attempts.pop(path, 0) + 1,
-                        began[0] if began else (when if parent is not None else None),
-                        when,
-                        describe_error(error),
-                        None,
-                        None,
-                        recording.fingerprints.get(path),
-                        None,
-                        None,
-                    )
-                )
+                pending.rows.append(_failed_row(recording, item, pending))
             elif kind == NODE_RETRIED:
                 recording.attempts[item[2]] = item[3]
             elif kind == GRAPH:
-                prefix = item[2]
-                consumers, fingerprints = self._graph(item[3], prefix)
-                recording.consumers.update(consumers)
-                recording.fingerprints.update(fingerprints)
-                if prefix:
-                    owner = prefix[:-1]
-                    recording.owners.add(owner)
-                    recording.enclosing.update(dict.fromkeys(fingerprints, owner))
+                self._graph_run(recording, item[3], item[2])
             elif kind == NODE_REUSED:
                 _, _, path, parent = item
                 recording.done.add(path)
@@ -559,106 +525,92 @@ class Recorder:
                 if children is not None:
                     children.elements = _Elements(entity, outcomes, when)
             elif kind == EXECUTION_FINISHED:
-                finished.append(item)
-        for item in finished:
-            self._pause(now=True)
-            statements.append(self._execution_finished(item))
-        # A node inside a subworkflow or dynamic graph that finished gets no row: nobody resumes
-        # inside a finished graph. Its owner's row counts it (as a map counts its elements).
+                pending.finished.append(item)
+
+    def _graph_run(self, recording: _Recording, workflow: Any, prefix: str) -> None:
+        """The nodes of ``workflow`` run under ``prefix``: learn their consumers, fingerprints and owner."""
+        consumers, fingerprints = self._graph(workflow, prefix)
+        recording.consumers.update(consumers)
+        recording.fingerprints.update(fingerprints)
+        if prefix:
+            owner = prefix[:-1]
+            recording.owners.add(owner)
+            recording.enclosing.update(dict.fromkeys(fingerprints, owner))
+
+    def _succeeded_rows(self, pending: _Batch) -> None:
+        """Add the rows of the graph nodes that succeeded to ``pending``, writing their outputs where a
+        resume may need them. A node inside a subworkflow or dynamic graph that finished gets no row:
+        nobody resumes inside a finished graph. Its owner's row counts it (as a map counts its elements).
+        """
         inner: dict[tuple[int, str], int] = {}
-        for recording, item in succeeded:
+        for recording, item in pending.succeeded:
             owner = recording.enclosing.get(item[2])
             if owner is not None and owner in recording.closed:
                 key = (id(recording), owner)
                 inner[key] = inner.get(key, 0) + 1
         # Newest first: a node's consumers finished after it, so they are decided before it is.
-        for index, (recording, item) in enumerate(reversed(succeeded)):
+        for index, (recording, item) in enumerate(reversed(pending.succeeded)):
             if not index & 63:
                 self._pause()
-            _, execution_id, path, parent, entity, when, outputs = item
+            path = item[2]
             owner = recording.enclosing.get(path)
             if owner is not None and owner in recording.closed:
                 recording.done.add(path)
                 recording.started.pop(path, None)
                 recording.attempts.pop(path, None)
-                self._children_finished(recording, None, path, rows, name_of)
+                self._children_finished(recording, None, path, pending.rows, pending.name_of)
                 continue
-            consumers = recording.consumers.get(path)
-            note = file = None
-            if consumers is not None and recording.done.issuperset(consumers):
-                state = SUPERSEDED
-            elif not outputs:
-                state = STORED  # nothing to write: a resume gives back no outputs
-            else:
-                self._pause()
-                try:
-                    text = _literal_map(outputs, output_types(entity), entity)
-                    file = store.write_literals(execution_id, store.node_file_name(path), text)
-                    state = STORED
-                except Exception as error:
-                    state, note = UNRECORDED, f"outputs not recorded: {describe_error(error)}"
-            if state != UNRECORDED:
-                recording.done.add(path)
-            began = recording.started.pop(path, None)
-            if recording.resumed is not None and path in recording.children:
-                stale.append((execution_id, path, recording.resumed))
-            counted = self._children_finished(recording, execution_id, path, rows, name_of)
-            dropped = inner.get((id(recording), path))
-            if dropped:
-                counted = ((counted[0] or 0) + dropped, counted[1] or 0)
-            rows.append(
-                (
-                    execution_id,
-                    path,
-                    parent,
-                    name_of(entity),
-                    "succeeded",
-                    recording.attempts.pop(path, 0) + 1,
-                    began[0] if began else None,
-                    when,
-                    note,
-                    file,
-                    state,
-                    recording.fingerprints.get(path),
-                    *counted,
-                )
-            )
-        # Children of a child that finished (an element that is itself a map or a dynamic task).
-        for recording, execution_id, parent in parents_done:
-            if recording.resumed is not None:
-                stale.append((execution_id, parent, recording.resumed))
-            self._children_finished(recording, None, parent, rows, name_of)
-        chunks = self._write_children(rows, name_of)
-        for recording, execution_id, path in started:
-            began = recording.started.get(path)
-            if began is not None:  # still running when the batch was written
-                when, parent, entity = began
-                rows.append(
-                    (
-                        execution_id,
-                        path,
-                        parent,
-                        name_of(entity),
-                        "running",
-                        recording.attempts.get(path, 0) + 1,
-                        when,
-                        None,
-                        None,
-                        None,
-                        None,
-                        recording.fingerprints.get(path),
-                        None,
-                        None,
-                    )
-                )
-        if self._connection is None:
-            self._connection = store.connect()
-        store.write_rows(self._connection, statements, rows, chunks, stale)
-        for item in finished:
-            self._recordings.pop(item[1], None)
-            lock = self._locks.pop(item[1], None)
-            if lock is not None:
-                lock.release()
+            pending.rows.append(self._succeeded_row(recording, item, pending, inner.get((id(recording), path))))
+
+    def _succeeded_row(
+        self, recording: _Recording, item: tuple[Any, ...], pending: _Batch, inner: int | None
+    ) -> tuple[Any, ...]:
+        """The row of a graph node that succeeded (``item``: its event); ``inner`` counts the nodes of
+        its own graph that get no row.
+        """
+        _, execution_id, path, parent, entity, when, _outputs = item
+        state, note, file = self._outputs_state(recording, item)
+        if state != UNRECORDED:
+            recording.done.add(path)
+        began = recording.started.pop(path, None)
+        if recording.resumed is not None and path in recording.children:
+            pending.stale.append((execution_id, path, recording.resumed))
+        counted = self._children_finished(recording, execution_id, path, pending.rows, pending.name_of)
+        if inner:
+            counted = ((counted[0] or 0) + inner, counted[1] or 0)
+        return (
+            execution_id,
+            path,
+            parent,
+            pending.name_of(entity),
+            "succeeded",
+            recording.attempts.pop(path, 0) + 1,
+            began[0] if began else None,
+            when,
+            note,
+            file,
+            state,
+            recording.fingerprints.get(path),
+            *counted,
+        )
+
+    def _outputs_state(self, recording: _Recording, item: tuple[Any, ...]) -> tuple[str, str | None, str | None]:
+        """Whether a succeeded node's outputs are written (``STORED``, with the file), not needed
+        (``SUPERSEDED``: every consumer finished) or could not be (``UNRECORDED``, with a note).
+        """
+        _, execution_id, path, _parent, entity, _when, outputs = item
+        consumers = recording.consumers.get(path)
+        if consumers is not None and recording.done.issuperset(consumers):
+            return SUPERSEDED, None, None
+        if not outputs:
+            return STORED, None, None  # nothing to write: a resume gives back no outputs
+        self._pause()
+        store = self.store
+        try:
+            text = _literal_map(outputs, output_types(entity), entity)
+            return STORED, None, store.write_literals(execution_id, store.node_file_name(path), text)
+        except Exception as error:
+            return UNRECORDED, f"outputs not recorded: {describe_error(error)}", None
 
     def _children_finished(
         self, recording: _Recording, execution_id: str | None, parent: str, rows: list[tuple[Any, ...]], name_of: Any
@@ -865,6 +817,106 @@ class Recorder:
         except Exception as error:
             note = f"outputs not recorded: {describe_error(error)}"
         return FINISH_EXECUTION, ("succeeded", when, None, outputs_file, note, execution_id)
+
+
+class _Batch:
+    """What the recorder's thread gathers from one batch of events before writing it: the statements
+    and rows to write (in order: a later row of a path replaces an earlier one), and the events that
+    are decided once every event of the batch was read.
+    """
+
+    __slots__ = ("_names", "finished", "parents_done", "rows", "stale", "started", "statements", "succeeded")
+
+    def __init__(self) -> None:
+        self.statements: list[tuple[str, tuple[Any, ...]]] = []
+        self.rows: list[tuple[Any, ...]] = []
+        self.succeeded: list[tuple[_Recording, tuple[Any, ...]]] = []  # graph nodes, with their event
+        self.started: list[tuple[_Recording, str, str]] = []
+        self.finished: list[tuple[Any, ...]] = []  # EXECUTION_FINISHED events
+        self.parents_done: list[tuple[_Recording, str, str]] = []  # children that were parents themselves, now done
+        self.stale: list[tuple[str, str, float]] = []  # (execution, path, since): rows under a node an earlier run left
+        self._names: dict[int, str] = {}  # entity names by id(entity): a batch has few entities, many nodes
+
+    def name_of(self, entity: Any) -> str:
+        """The recorded name of ``entity`` (worked out once per batch)."""
+        name = self._names.get(id(entity))
+        if name is None:
+            name = self._names[id(entity)] = entity_name(entity)
+        return name
+
+
+def _node_succeeded(recording: _Recording, item: tuple[Any, ...], pending: _Batch) -> None:
+    """Take in a ``NODE_SUCCEEDED`` event: a graph node waits in ``pending`` for its row, a child is
+    counted under its parent (its outputs kept for the parent's next chunk).
+    """
+    execution_id, path, parent = item[1], item[2], item[3]
+    if path in recording.owners:
+        recording.closed.add(path)
+        if recording.resumed is not None:
+            pending.stale.append((execution_id, path, recording.resumed))
+    if parent is None:
+        pending.succeeded.append((recording, item))
+        return
+    children = recording.children_of(parent)
+    if children is not None:
+        children.succeeded += 1
+        children.pending.append((child_name(path, parent), item[4], item[6]))
+    if path in recording.children:
+        pending.parents_done.append((recording, execution_id, path))
+
+
+def _failed_row(recording: _Recording, item: tuple[Any, ...], pending: _Batch) -> tuple[Any, ...]:
+    """The row of a ``NODE_FAILED`` event (a child's included: a failed child gets a row)."""
+    _, execution_id, path, parent, entity, when, error = item
+    began = recording.started.pop(path, None)
+    if parent is not None:
+        children = recording.children_of(parent)
+        if children is not None:
+            children.failed += 1
+    if recording.resumed is not None and path in recording.children:
+        pending.stale.append((execution_id, path, recording.resumed))
+    return (  # a child's start is not kept: its failure's time stands for it
+        execution_id,
+        path,
+        parent,
+        pending.name_of(entity),
+        "failed",
+        recording.attempts.pop(path, 0) + 1,
+        began[0] if began else (when if parent is not None else None),
+        when,
+        describe_error(error),
+        None,
+        None,
+        recording.fingerprints.get(path),
+        None,
+        None,
+    )
+
+
+def _running_rows(pending: _Batch) -> None:
+    """Add to ``pending`` a row for each graph node that started in the batch and still runs."""
+    for recording, execution_id, path in pending.started:
+        began = recording.started.get(path)
+        if began is not None:  # still running when the batch was written
+            when, parent, entity = began
+            pending.rows.append(
+                (
+                    execution_id,
+                    path,
+                    parent,
+                    pending.name_of(entity),
+                    "running",
+                    recording.attempts.get(path, 0) + 1,
+                    when,
+                    None,
+                    None,
+                    None,
+                    None,
+                    recording.fingerprints.get(path),
+                    None,
+                    None,
+                )
+            )
 
 
 _UNRECORDABLE = object()

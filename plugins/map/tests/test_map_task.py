@@ -726,13 +726,15 @@ def test_the_map_task_is_an_array_node_map_task_found_in_the_taskloom_namespace(
     assert taskloom.map_task is map_task and taskloom.ArrayNodeMapTask is ArrayNodeMapTask
 
 
-def test_the_package_attribute_stays_the_function_after_the_submodule_is_imported():
+def test_the_package_is_a_plain_module_whose_map_task_stays_the_function_after_its_module_is_imported():
     import importlib
+    import types
 
     import taskloom_map
 
-    importlib.import_module("taskloom_map.map_task")
-    assert taskloom_map.map_task is map_task
+    module = importlib.import_module("taskloom_map.array_node_map_task")
+    assert type(taskloom_map) is types.ModuleType  # no module class swapped in to guard the name
+    assert taskloom_map.map_task is map_task and module.map_task is map_task
 
 
 def test_the_workflow_template_shows_an_array_node_with_its_settings():

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from taskloom.extend import PythonFunctionTask, TaskMetadata, ValidationError
-from taskloom_dynamic.dynamic import ExecutionBehavior, task_of_class
+from taskloom_dynamic.dynamic_workflow_task import ExecutionBehavior, task_of_class
 
 if TYPE_CHECKING:
     from taskloom.extend import Runner

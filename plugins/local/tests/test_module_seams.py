@@ -1,0 +1,42 @@
+"""The parts of taskloom-local talk through public names: no object reads another's private attributes."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import taskloom_local
+
+PACKAGE = Path(taskloom_local.__file__).parent
+# Private names of the standard library that are the documented way to do something.
+ALLOWED = {("os", "_exit")}
+
+
+def private_reads_of_other_objects(source: str) -> list[tuple[int, str]]:
+    """``(line, expression)`` of every ``x._name`` whose ``x`` is not ``self`` or ``cls``."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Attribute):
+            continue
+        name = node.attr
+        if not name.startswith("_") or name.startswith("__"):
+            continue
+        owner = node.value
+        if isinstance(owner, ast.Name) and (owner.id in ("self", "cls") or (owner.id, name) in ALLOWED):
+            continue
+        found.append((node.lineno, ast.unparse(node)))
+    return found
+
+
+def test_the_check_finds_a_read_of_another_objects_private_attribute():
+    source = "class Runner:\n    def limit(self):\n        return self._executor._max_workers\n"
+    assert private_reads_of_other_objects(source) == [(3, "self._executor._max_workers")]
+
+
+def test_no_module_of_the_local_executor_reads_another_objects_private_attributes():
+    reads = {
+        path.name: found
+        for path in sorted(PACKAGE.glob("*.py"))
+        if (found := private_reads_of_other_objects(path.read_text()))
+    }
+    assert reads == {}
