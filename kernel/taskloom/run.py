@@ -69,7 +69,7 @@ def entity_command(name: str, entity: Any, executor: str | None, resume: str | N
     and only those given on the command line are handed to the executor, which checks them against
     the recorded ones.
     """
-    params = []
+    params: list[click.Parameter] = []
     for input_name, (python_type, default) in entity.python_interface.inputs_with_defaults.items():
         # click 8.3+ treats an explicit default=None as a default: pass none for required inputs.
         defaults = {"required": True} if default is NO_DEFAULT else {"default": default, "show_default": True}

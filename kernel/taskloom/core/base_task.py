@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from taskloom import __version__
 from taskloom.core.compiler import bind_arguments, create_node, current_compilation
@@ -94,7 +94,8 @@ class TaskMetadata:
             runtime=task_models.RuntimeMetadata(
                 type=task_models.RuntimeType.FLYTE_SDK, version=__version__, flavor="python"
             ),
-            timeout=self.timeout,
+            # __post_init__ made seconds a timedelta; the field's type keeps the int it accepts.
+            timeout=cast("dt.timedelta | None", self.timeout),
             retries=self.retry_strategy,
             discovery_version=self.cache_version,
             deprecated_error_message=self.deprecated,

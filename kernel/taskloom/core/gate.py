@@ -164,6 +164,7 @@ class Gate:
         from taskloom.models.workflow import ApproveCondition, GateNode, SignalCondition, SleepCondition
 
         if self._kind == "sleep":
+            assert self._duration is not None
             return GateNode(sleep=SleepCondition(duration=self._duration))
         if self._kind == "signal":
             assert self.literal_type is not None

@@ -76,10 +76,10 @@ class Promise:
 
     # --- conditions (used inside conditional(...).if_) -------------------------------------
 
-    def __eq__(self, other: object) -> Any:  # type: ignore[override]
+    def __eq__(self, other: object) -> Any:
         return _comparison("EQ", self, other)
 
-    def __ne__(self, other: object) -> Any:  # type: ignore[override]
+    def __ne__(self, other: object) -> Any:
         return _comparison("NEQ", self, other)
 
     def __gt__(self, other: Any) -> Any:

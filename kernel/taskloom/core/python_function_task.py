@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import inspect
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeAlias, TypeVar
 
 from taskloom.core.base_task import PythonTask, _type_engine
 from taskloom.core.context_manager import ExecutionParameters, _current
@@ -39,7 +39,7 @@ class PythonFunctionTask(PythonTask, Generic[T]):
     """
 
     #: flytekit's spelling: ``t.execution_mode is PythonFunctionTask.ExecutionBehavior.DYNAMIC``.
-    ExecutionBehavior = ExecutionBehavior
+    ExecutionBehavior: TypeAlias = ExecutionBehavior
 
     def __init__(
         self,

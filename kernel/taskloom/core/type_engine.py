@@ -686,7 +686,7 @@ def _expects(python_type: Any, value: Any, error: Exception) -> str:
 
 def _inside_conversion() -> bool:
     """Tell whether the conversion calling this is itself inside another (of a value that holds it)."""
-    frame = sys._getframe(2)  # the caller of the conversion that calls this
+    frame: types.FrameType | None = sys._getframe(2)  # the caller of the conversion that calls this
     while frame is not None:
         if frame.f_code in _CONVERSIONS:
             return True
@@ -695,7 +695,13 @@ def _inside_conversion() -> bool:
 
 
 #: The code of the engine's conversions, by which :func:`_inside_conversion` recognises their frames.
-_CONVERSIONS = frozenset({TypeEngine.to_literal.__func__.__code__, TypeEngine.to_python_value.__func__.__code__})
+_CONVERSIONS = frozenset(
+    {
+        # Classmethods, so bound methods here (mypy types them as plain callables, without __func__).
+        typing.cast(types.MethodType, TypeEngine.to_literal).__func__.__code__,
+        typing.cast(types.MethodType, TypeEngine.to_python_value).__func__.__code__,
+    }
+)
 
 #: How many parts of a value :func:`_recursion_detail` looks at, at most, to find out why.
 _RECURSION_WALK_LIMIT = 200_000

@@ -26,7 +26,7 @@ def download_root() -> str:
         return _download_root
 
 
-class BlobValue(os.PathLike):  # type: ignore[type-arg]
+class BlobValue(os.PathLike[str]):
     """A local or remote path whose content is fetched on first use.
 
     ``path`` is the local path (for remote data, where it will be downloaded), ``remote_source``

@@ -137,7 +137,7 @@ class AdminClient:
         import grpc
 
         code = error.code()
-        details = error.details() or "no details"  # type: ignore[attr-defined]
+        details = error.details() or "no details"
         where = f"the Flyte admin service at {self.endpoint}"
         if code in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED):
             hint = (

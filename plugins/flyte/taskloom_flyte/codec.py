@@ -421,12 +421,13 @@ def _fill(message: Message, contract: Any, depth: int, plan: _Plan | None = None
         except (TypeError, ValueError, OverflowError) as error:
             field = plan.descriptor.fields_by_name[name]
             kind = field.message_type.full_name if field.message_type else _KIND_NAMES.get(field.type, "scalar")
-            failure = _Failure(
+            # Not `failure`: the clause above binds (and Python then unbinds) that name; mypy refuses its reuse.
+            unwritable = _Failure(
                 f"{plan.contract.__name__}.{name} = {_short_repr(value)} cannot be written to the {kind} field "
                 f"{field.full_name} ({type(error).__name__}: {error})"
             )
-            failure.path.append(name)
-            raise failure from error
+            unwritable.path.append(name)
+            raise unwritable from error
 
 
 def _decode(message: Message, plan: _Plan | None = None) -> Any:
@@ -450,9 +451,9 @@ def _decode(message: Message, plan: _Plan | None = None) -> Any:
             failure.path.append(name)
             raise
         except (TypeError, ValueError, OverflowError) as error:
-            failure = _Failure(f"{plan.descriptor.full_name}.{name}: {error}")
-            failure.path.append(name)
-            raise failure from error
+            unreadable = _Failure(f"{plan.descriptor.full_name}.{name}: {error}")  # not `failure`: see _fill
+            unreadable.path.append(name)
+            raise unreadable from error
         if value is not _UNSET:
             values[name] = value
     try:
@@ -855,8 +856,8 @@ def _build_plan(contract: type, message: type[Message]) -> _Plan:
 
 def _unrepresentable(contract: type, attribute: attrs.Attribute, descriptor: Descriptor) -> Encoder:
     """The encoder of a contract field that flyteidl has no field for: only its default can be written."""
-    default = attribute.default
-    if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+    default: Any = attribute.default
+    if isinstance(default, attrs.Factory):  # type: ignore[arg-type]  # a class; attrs's stubs say a function
         default = default.factory()
 
     def encode(message: Message, value: Any, depth: int) -> None:

@@ -592,7 +592,9 @@ def fast_execute_main(argv: list[str] | None = None) -> int:
     import tarfile
 
     options, command = _split(list(sys.argv[1:] if argv is None else argv))
-    parser = argparse.ArgumentParser(prog="loom-fast-execute", description=fast_execute_main.__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="loom-fast-execute", description=(fast_execute_main.__doc__ or "").split("\n")[0]
+    )
     parser.add_argument("--additional-distribution", help="URI of the code tarball")
     parser.add_argument("--dest-dir", help="where to unpack it (default: the working directory)")
     arguments = parser.parse_args(options)

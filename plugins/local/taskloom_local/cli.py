@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 import click
@@ -227,7 +228,7 @@ def _seconds(seconds: float | None) -> str:
     return f"{seconds / 60:.1f} min"
 
 
-def _table(headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+def _table(headers: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
     widths = [max(len(str(line[index])) for line in (headers, *rows)) for index in range(len(headers) - 1)]
     for line in (headers, *rows):
         click.echo("  ".join(str(cell).ljust(width) for cell, width in zip(line, widths)) + "  " + str(line[-1]))

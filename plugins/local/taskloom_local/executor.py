@@ -127,6 +127,7 @@ class LocalExecutor:
         if self._pool is None:
             from taskloom_local.processes import shared_pool  # multiprocessing: only when processes run
 
+            assert self._processes is not None  # asked for only when bodies run on processes
             self._pool = shared_pool(self._processes)  # workers outlive a run: the next one reuses them
         return self._pool
 

@@ -814,8 +814,8 @@ class Recorder:
         try:
             outputs_file = self.store.write_literals(execution_id, "outputs", _literal_map(outputs, types, None))
             recording.done.add(OUTPUTS)
-        except Exception as error:
-            note = f"outputs not recorded: {describe_error(error)}"
+        except Exception as unrecorded:  # not `error`: that name holds the execution's error (None here)
+            note = f"outputs not recorded: {describe_error(unrecorded)}"
         return FINISH_EXECUTION, ("succeeded", when, None, outputs_file, note, execution_id)
 
 

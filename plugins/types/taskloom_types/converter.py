@@ -93,7 +93,7 @@ def record_fields(t: type) -> tuple[Field, ...]:
         defaults = getattr(t, "_field_defaults", {})
         fields = tuple(
             Field(name, _field_type(t, name, hints), name not in defaults, defaults.get(name, NO_DEFAULT))
-            for name in t._fields
+            for name in typing.cast("type[NamedTuple]", t)._fields  # is_named_tuple saw _fields
         )
     elif dataclasses.is_dataclass(t):
         hints = _type_hints(t)
@@ -118,7 +118,11 @@ def record_fields(t: type) -> tuple[Field, ...]:
                 a.name,
                 _field_type(t, a.name, {a.name: a.type} if a.type is not None else {}),
                 a.init and a.default is attrs.NOTHING,
-                NO_DEFAULT if a.default is attrs.NOTHING or isinstance(a.default, attrs.Factory) else a.default,
+                NO_DEFAULT
+                if a.default is attrs.NOTHING
+                # Factory is a class at run time, the type of factory defaults; attrs's stubs declare a function.
+                or isinstance(a.default, attrs.Factory)  # type: ignore[arg-type]
+                else a.default,
             )
             for a in attrs.fields(t)
         )
@@ -430,7 +434,9 @@ def _unstructure_dict(converter: cattrs.Converter, t: Any) -> Hook:
     return unstructure
 
 
-def _unstructure_sequence(converter: cattrs.Converter, t: Any, kind: type, item_type: Any) -> Hook:
+def _unstructure_sequence(
+    converter: cattrs.Converter, t: Any, kind: type[list[Any] | tuple[Any, ...]], item_type: Any
+) -> Hook:
     item = converter.get_unstructure_hook(item_type)
 
     def unstructure(value: Any) -> Any:

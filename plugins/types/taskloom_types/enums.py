@@ -109,7 +109,7 @@ class EnumTransformer(TypeTransformer[enum.Enum]):
         if literal_type.enum_type is not None:
             # As flytekit does: an enum made up on the spot, whose members are named after their values.
             values = literal_type.enum_type.values
-            return enum.Enum("DynamicEnum", [(value, value) for value in values])  # type: ignore[misc]
+            return enum.Enum("DynamicEnum", [(value, value) for value in values])
         return super().guess_python_type(literal_type)
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import operator
 import typing
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from taskloom.extend import (
@@ -90,7 +91,7 @@ def text_help_of(types: Any) -> str | None:
     return "; ".join(dict.fromkeys(help for help in helps if help)) or None
 
 
-def union_mismatch(t: Any, value: Any, reasons: list[tuple[Any, Exception]]) -> TypeTransformerFailedError:
+def union_mismatch(t: Any, value: Any, reasons: Sequence[tuple[Any, Exception]]) -> TypeTransformerFailedError:
     """The error for a value that fits no variant of union ``t``.
 
     When a variant is exactly the value's type, its error is the one that matters (``field 'x':
@@ -142,12 +143,15 @@ class UnionTransformer(TypeTransformer[Any]):
 
     def checker(self, t: Any) -> Any:
         tests = [TypeEngine.checker(variant) for variant in typing.get_args(t)]
-        if not tests or any(test is None for test in tests):
+        checks = [test for test in tests if test is not None]
+        if not checks or len(checks) < len(tests):  # a variant without a test: no test of the union
             return None
-        return lambda value: any(test(value) for test in tests)
+        return lambda value: any(check(value) for check in checks)
 
     def _variants(self, t: Any) -> tuple[tuple[Any, ...], tuple[LiteralType, ...]]:
-        return typing.get_args(t), self.get_literal_type(t).union_type.variants
+        union_type = self.get_literal_type(t).union_type
+        assert union_type is not None  # get_literal_type always makes a union type
+        return typing.get_args(t), union_type.variants
 
     def to_literal(self, ctx: Any, python_val: Any, python_type: Any, expected: LiteralType) -> Literal:
         variants, literal_types = self._variants(python_type)
