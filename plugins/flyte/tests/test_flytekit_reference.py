@@ -294,7 +294,8 @@ def _renamed_workflow(spec, rename: dict[str, str], order: list[int], inner_pref
     return json_format.ParseDict(data, workflow_pb2.WorkflowSpec())
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# tmp_path is shared by the examples on purpose: each example writes into a directory of its own in it.
+@settings(suppress_health_check=[*settings.default.suppress_health_check, HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_summary_is_the_same_whatever_the_generated_node_ids_and_node_order(workflow_files, tmp_path, data):
     path = data.draw(st.sampled_from(workflow_files), label="workflow")
