@@ -1,7 +1,9 @@
-"""The habits CI holds the tree to: hypothesis profiles chosen by the environment."""
+"""The habits CI holds the tree to: hypothesis profiles chosen by the environment, slow tests marked
+so a developer can skip them."""
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import subprocess
@@ -13,6 +15,13 @@ from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parents[2]
 PROFILE_VARIABLE = "TASKLOOM_HYPOTHESIS_PROFILE"
+# The fixtures that package the example programs with flytekit, in its own virtual environment.
+FLYTEKIT_FIXTURES = {"flytekit_package", "workflow_files", "summary", "packages"}
+SLOW_FILES = [
+    "plugins/flyte/tests/test_flytekit_parity.py",
+    "plugins/flyte/tests/test_flytekit_reference.py",
+    "plugins/s3/tests/test_streaming.py",
+]
 
 
 def run_pytest(*arguments: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -60,3 +69,40 @@ def test_an_unknown_profile_is_a_usage_error_naming_the_variable():
     done = run_pytest("--co", "tests/integration/test_ci_habits.py", env={PROFILE_VARIABLE: "fast"})
     assert done.returncode == pytest.ExitCode.USAGE_ERROR, done.stdout + done.stderr
     assert "TASKLOOM_HYPOTHESIS_PROFILE: expected 'dev' or 'ci', got 'fast'" in done.stderr
+
+
+# --- slow tests --------------------------------------------------------------------------------
+
+
+def _collected(*arguments: str) -> set[str]:
+    done = run_pytest("--co", "--strict-markers", *arguments, *SLOW_FILES)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return {line for line in done.stdout.splitlines() if "::" in line}
+
+
+def _tests_using_flytekit(path: str) -> set[str]:
+    """The tests of a module that ask for a fixture that needs flytekit's virtual environment."""
+    tree = ast.parse((ROOT / path).read_text())
+    return {
+        f"{path}::{node.name}"
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef)
+        and node.name.startswith("test_")
+        and FLYTEKIT_FIXTURES & {argument.arg for argument in node.args.args}
+    }
+
+
+def test_tests_that_need_flytekit_or_move_a_gib_are_marked_slow_and_nothing_else():
+    slow, fast = _collected("-m", "slow"), _collected("-m", "not slow")
+    needing_flytekit = set().union(*(_tests_using_flytekit(path) for path in SLOW_FILES))
+    assert needing_flytekit >= {f"{SLOW_FILES[0]}::test_the_graphs_interfaces_and_literal_types_are_the_same"}
+    one_gib = "plugins/s3/tests/test_streaming.py::test_a_1_gib_file_is_uploaded_and_downloaded_with_bounded_memory"
+    # A hypothesis test's id carries no parameters here; the rest are plain functions.
+    assert {name.split("[")[0] for name in slow} == needing_flytekit | {one_gib}
+    assert not {name.split("[")[0] for name in fast} & (needing_flytekit | {one_gib})
+    assert fast, "the fast tests of these files were deselected too"
+
+
+def test_the_slow_marker_is_registered_with_a_description():
+    done = run_pytest("--markers")
+    assert re.search(r"^@pytest\.mark\.slow: .*-m 'not slow' skips them", done.stdout, re.MULTILINE), done.stdout
