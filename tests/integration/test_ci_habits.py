@@ -1,9 +1,11 @@
 """The habits CI holds the tree to: hypothesis profiles chosen by the environment, slow tests marked
-so a developer can skip them."""
+so a developer can skip them, and the linters run before the tests with the same pinned ruff as the
+pre-commit hooks."""
 
 from __future__ import annotations
 
 import ast
+import importlib.util
 import os
 import re
 import subprocess
@@ -106,3 +108,40 @@ def test_tests_that_need_flytekit_or_move_a_gib_are_marked_slow_and_nothing_else
 def test_the_slow_marker_is_registered_with_a_description():
     done = run_pytest("--markers")
     assert re.search(r"^@pytest\.mark\.slow: .*-m 'not slow' skips them", done.stdout, re.MULTILINE), done.stdout
+
+
+# --- linters -----------------------------------------------------------------------------------
+
+
+def _lint_requirements() -> list[str]:
+    spec = importlib.util.spec_from_file_location("dev_install", ROOT / "dev" / "install.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.LINT_REQUIREMENTS
+
+
+def test_pre_commit_and_the_dev_environment_pin_the_same_ruff():
+    (pin,) = [requirement for requirement in _lint_requirements() if requirement.startswith("ruff")]
+    # Read without a YAML parser, which the test tools do not include: the ruff repository's block.
+    config = (ROOT / ".pre-commit-config.yaml").read_text()
+    block = re.search(r"- repo: https://github.com/astral-sh/ruff-pre-commit\n(?P<body>(?: {4}.*\n)+)", config)
+    assert block, config
+    rev = re.search(r"^ {4}rev: v(\S+)$", block["body"], re.MULTILINE)
+    assert rev and pin == f"ruff=={rev[1]}"
+    assert re.findall(r"- id: (\S+)", block["body"]) == ["ruff-check", "ruff-format"]
+    assert re.search(r"- id: ruff-check\n +args: \[--fix\]\n", block["body"])
+
+
+def test_ci_runs_ruff_check_and_format_check_before_any_test():
+    commands = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
+    commands = [line for line in commands if line and not line.startswith("#")]
+
+    def first(pattern: str) -> int:
+        return next(index for index, line in enumerate(commands) if re.search(pattern, line))
+
+    tests = first(r"-m pytest\b")
+    assert first(r"^python3 dev/install\.py$") < first(r"\.venv/bin/ruff check \.$") < tests
+    assert first(r"\.venv/bin/ruff format --check \.$") < tests
+    assert first(r"^export TASKLOOM_HYPOTHESIS_PROFILE=ci$") < tests
+    assert not any(re.search(r"-m\s+['\"]?not slow", line) for line in commands)
