@@ -21,9 +21,10 @@ import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-TEST_REQUIREMENTS = ["pytest>=8", "hypothesis>=6.100", "fsspec>=2024.2"]
+# The type checkers are pinned: tests/typing asserts what they report, which changes between releases.
+TEST_REQUIREMENTS = ["pytest>=8", "hypothesis>=6.100", "fsspec>=2024.2", "mypy==2.4.1", "pyright==1.1.414"]
 # Pinned: another ruff may format or flag differently. .pre-commit-config.yaml pins the same version.
-LINT_REQUIREMENTS = ["ruff==0.17.6"]
+LINT_REQUIREMENTS = ["ruff==0.17.6", "import-linter==2.17"]
 
 
 def distributions() -> dict[str, Path]:
@@ -42,7 +43,7 @@ def main() -> int:
     where.add_argument("--venv", default=str(ROOT / ".venv"), help="virtual environment to create or reuse")
     where.add_argument("--python", help="install into this existing interpreter instead")
     parser.add_argument("--only", help="comma-separated short names (kernel, types, ..., taskloom)")
-    parser.add_argument("--no-test-tools", action="store_true", help="skip pytest, hypothesis, fsspec and ruff")
+    parser.add_argument("--no-test-tools", action="store_true", help="skip the test and lint tools")
     arguments = parser.parse_args()
 
     if arguments.python:

@@ -133,7 +133,7 @@ def test_pre_commit_and_the_dev_environment_pin_the_same_ruff():
     assert re.search(r"- id: ruff-check\n +args: \[--fix\]\n", block["body"])
 
 
-def test_ci_runs_ruff_check_and_format_check_before_any_test():
+def test_ci_runs_ruff_and_the_import_contracts_before_any_test():
     commands = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
     commands = [line for line in commands if line and not line.startswith("#")]
 
@@ -143,5 +143,6 @@ def test_ci_runs_ruff_check_and_format_check_before_any_test():
     tests = first(r"-m pytest\b")
     assert first(r"^python3 dev/install\.py$") < first(r"\.venv/bin/ruff check \.$") < tests
     assert first(r"\.venv/bin/ruff format --check \.$") < tests
+    assert first(r"^\.venv/bin/lint-imports\b") < tests
     assert first(r"^export TASKLOOM_HYPOTHESIS_PROFILE=ci$") < tests
     assert not any(re.search(r"-m\s+['\"]?not slow", line) for line in commands)
