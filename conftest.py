@@ -8,12 +8,19 @@ private state, so that no test reads or writes the user's caches, configuration 
   directory (a test that looks at the store sets its own).
 
 Interpreters started by tests inherit the same environment.
+
+Hypothesis runs under one of two profiles registered here, chosen by ``TASKLOOM_HYPOTHESIS_PROFILE``
+(``dev`` when unset; ``.ci/run`` sets ``ci``; ``--hypothesis-profile`` still overrides both). A test
+states its own ``@settings`` only where it needs other limits, and says why.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+
+import pytest
+from hypothesis import HealthCheck, settings
 
 _STATE = tempfile.mkdtemp(prefix="taskloom-tests-")
 os.environ["XDG_CACHE_HOME"] = os.path.join(_STATE, "cache")
@@ -28,3 +35,31 @@ for _variable in (
     "TASKLOOM_RAW_OUTPUT_PREFIX",
 ):
     os.environ.pop(_variable, None)
+
+#: The environment variable that names the hypothesis profile of a run.
+HYPOTHESIS_PROFILE_VARIABLE = "TASKLOOM_HYPOTHESIS_PROFILE"
+
+# Both profiles run the same examples, so that a run here finds what CI finds. No deadline and no
+# too_slow check: the machines are shared, and a slow example is not a failure. 40 examples is what
+# most property tests need; cheaper or costlier tests say otherwise with their own @settings.
+# Built on hypothesis's "default" profile, not on the current one, which is hypothesis's own "ci"
+# wherever a CI variable is set.
+settings.register_profile(
+    "dev",
+    settings.get_profile("default"),
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+# CI starts from a fresh clone with no example database to replay or keep: the examples are
+# derandomized so a failure repeats on the next run, and a failure prints the blob that reproduces
+# it (@reproduce_failure). This is hypothesis's own "ci" profile, with our example count.
+settings.register_profile("ci", settings.get_profile("dev"), derandomize=True, database=None, print_blob=True)
+
+
+@pytest.hookimpl(tryfirst=True)  # before hypothesis's own pytest_configure applies --hypothesis-profile
+def pytest_configure(config: pytest.Config) -> None:
+    name = os.environ.get(HYPOTHESIS_PROFILE_VARIABLE) or "dev"
+    if name not in ("dev", "ci"):
+        raise pytest.UsageError(f"{HYPOTHESIS_PROFILE_VARIABLE}: expected 'dev' or 'ci', got {name!r}")
+    settings.load_profile(name)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Install every distribution of this tree in editable mode into a virtual environment.
 
-    python3 dev/install.py                 # creates ./.venv if needed, installs everything + test tools
+    python3 dev/install.py                 # creates ./.venv if needed, installs everything + test and lint tools
     python3 dev/install.py --venv DIR      # another environment (created if missing)
     python3 dev/install.py --python PATH   # an existing interpreter (tox and nox use this)
     python3 dev/install.py --only kernel,types
@@ -21,7 +21,10 @@ import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-TEST_REQUIREMENTS = ["pytest>=8", "hypothesis>=6.100", "fsspec>=2024.2"]
+# The type checkers are pinned: tests/typing asserts what they report, which changes between releases.
+TEST_REQUIREMENTS = ["pytest>=8", "hypothesis>=6.100", "fsspec>=2024.2", "mypy==2.4.1", "pyright==1.1.414"]
+# Pinned: another ruff may format or flag differently. .pre-commit-config.yaml pins the same version.
+LINT_REQUIREMENTS = ["ruff==0.17.6", "import-linter==2.17"]
 
 
 def distributions() -> dict[str, Path]:
@@ -40,7 +43,7 @@ def main() -> int:
     where.add_argument("--venv", default=str(ROOT / ".venv"), help="virtual environment to create or reuse")
     where.add_argument("--python", help="install into this existing interpreter instead")
     parser.add_argument("--only", help="comma-separated short names (kernel, types, ..., taskloom)")
-    parser.add_argument("--no-test-tools", action="store_true", help="skip pytest, hypothesis and fsspec")
+    parser.add_argument("--no-test-tools", action="store_true", help="skip the test and lint tools")
     arguments = parser.parse_args()
 
     if arguments.python:
@@ -64,7 +67,7 @@ def main() -> int:
     for name in wanted:
         command += ["-e", str(available[name]) + ("" if name == "taskloom" else "[testing]")]
     if not arguments.no_test_tools:
-        command += TEST_REQUIREMENTS
+        command += TEST_REQUIREMENTS + LINT_REQUIREMENTS
     print("installing:", ", ".join(wanted), flush=True)
     # setuptools' build back end is chatty (deprecation banners); show its output only on failure.
     done = subprocess.run(command, capture_output=True, text=True)

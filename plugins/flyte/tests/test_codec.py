@@ -27,7 +27,7 @@ from flyteidl.core import (
     workflow_pb2,
 )
 from google.protobuf import json_format
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import taskloom
@@ -79,9 +79,6 @@ pytestmark = pytest.mark.filterwarnings("ignore:Generating overly large repr")
 
 SETTINGS = SerializationSettings(project="flows", domain="development", version="v1", default_image="python:3.11")
 
-#: Enough examples to find edge cases while the whole file stays fast; no per-example deadline.
-properties = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
 
 def through_bytes(contract: typing.Any) -> typing.Any:
     """Encode a contract, serialise the message, parse it into a fresh message and decode it."""
@@ -109,7 +106,9 @@ def test_every_contract_class_has_a_flyteidl_message():
 
 @pytest.mark.parametrize("contract_class", strategies.contract_classes(), ids=lambda cls: cls.__name__)
 def test_every_contract_round_trips_through_protobuf_bytes(contract_class):
-    @settings(max_examples=12, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+    # Fewer examples, as each of the ~90 classes runs its own; no database, as the inner function's
+    # key is the same for every class and one class's saved examples would be replayed for the next.
+    @settings(max_examples=12, database=None)
     @given(strategies.strategy_for(contract_class))
     def round_trips(contract):
         assert through_bytes(contract) == contract
@@ -117,31 +116,28 @@ def test_every_contract_round_trips_through_protobuf_bytes(contract_class):
     round_trips()
 
 
-@properties
 @given(st.one_of(strategies.literals, strategies.literal_types, strategies.binding_data))
 def test_literals_literal_types_and_bindings_round_trip(contract):
     assert through_bytes(contract) == contract
 
 
-@properties
 @given(st.one_of(strategies.task_templates, strategies.workflow_templates, strategies.launch_plan_specs))
 def test_templates_and_launch_plan_specs_round_trip(contract):
     assert through_bytes(contract) == contract
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20)  # a dynamic job spec holds whole workflows and tasks: fewer, larger examples
 @given(strategies.dynamic_job_specs)
 def test_dynamic_job_specs_round_trip(spec):
     assert through_bytes(spec) == spec
 
 
-@properties
 @given(strategies.literal_maps)
 def test_literal_maps_round_trip_through_their_bytes(literal_map):
     assert literal_map_from_bytes(literal_map_to_bytes(literal_map)) == literal_map
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20)  # a closure holds a workflow and its tasks: fewer, larger examples
 @given(strategies.workflow_templates, st.lists(strategies.task_templates, max_size=2).map(tuple))
 def test_workflow_closures_round_trip(workflow_template, tasks):
     closure = workflow_closure_to_proto(workflow_template, tasks)
@@ -228,7 +224,7 @@ PYTHON_VALUES = [
 
 
 @pytest.mark.parametrize(("python_type", "values"), PYTHON_VALUES)
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25)  # run once per Python type of PYTHON_VALUES: fewer examples each
 @given(data=st.data())
 def test_python_values_round_trip_through_protobuf_bytes(python_type, values, data):
     value = data.draw(values)
@@ -242,7 +238,6 @@ def test_python_values_round_trip_through_protobuf_bytes(python_type, values, da
     assert type(back) is type(value)
 
 
-@properties
 @given(int64s, st.lists(texts, max_size=3), st.none() | readings, aware_datetimes)
 def test_named_values_round_trip_through_literal_map_bytes(number, words, reading, when):
     hints = {"number": int, "words": list[str], "reading": Reading | None, "when": dt.datetime}
@@ -826,7 +821,8 @@ def nested_literal(literal_path: list[str], json_path: list[str], tagged: bool) 
     return leaf
 
 
-@settings(max_examples=300, deadline=None)
+# Cheap examples, and the boundary (protobuf's 100 levels) is narrow: many more than the profile's.
+@settings(max_examples=300)
 @given(literal_steps, json_steps, st.booleans())
 def test_a_value_is_refused_when_written_exactly_when_flyteidl_could_not_read_it_back(literal_path, json_path, tagged):
     import taskloom_flyte.codec as codec

@@ -22,6 +22,9 @@ from plugins.flyte.tests.flytekit_reference import (
     write_programs,
 )
 
+# flytekit packages the programs in its own virtual environment, created on first use: slow.
+pytestmark = pytest.mark.slow
+
 BIN = Path(sys.executable).parent
 
 

@@ -53,6 +53,8 @@ MAP_SCALE = map_task_name("programs.mapped", "scale", bound="factor", concurrenc
 MAP_TO_TEXT = map_task_name("programs.mapped", "to_text", min_success_ratio=0.5)
 
 
+# Every test that asks for this package (itself, or through workflow_files or summary) is marked slow:
+# the first of them creates flytekit's virtual environment (from PyPI, about a minute, on a fresh machine).
 @pytest.fixture(scope="session")
 def flytekit_package(tmp_path_factory) -> list[Path]:
     root = tmp_path_factory.mktemp("flytekit")
@@ -77,6 +79,7 @@ def _package_file(package: list[Path], name: str) -> Path:
 # --- what flytekit writes ----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_flytekit_numbers_package_files_from_zero_with_a_fixed_width(flytekit_package):
     width = package_file_name_width(len(flytekit_package))
     assert [path.name.split("_", 1)[0] for path in flytekit_package] == [
@@ -89,6 +92,7 @@ def test_package_file_name_width_follows_flytekit():
     assert [package_file_name_width(count) for count in (1, 9, 10, 11, 100, 101)] == [0, 1, 1, 2, 2, 3]
 
 
+@pytest.mark.slow
 def test_summary_lists_every_task_workflow_and_launch_plan_of_the_programs(summary):
     assert set(summary["workflows"]) == WORKFLOWS
     assert set(summary["launch_plans"]) == WORKFLOWS | {"launch_plans.nightly", "subworkflows.inner_lp"}
@@ -102,6 +106,7 @@ def test_summary_lists_every_task_workflow_and_launch_plan_of_the_programs(summa
     }  # fmt: skip
 
 
+@pytest.mark.slow
 def test_every_workflow_has_a_default_launch_plan_of_its_own_name_with_its_defaults(summary):
     for name in WORKFLOWS:
         assert summary["launch_plans"][name]["workflow"] == name
@@ -113,6 +118,7 @@ def test_every_workflow_has_a_default_launch_plan_of_its_own_name_with_its_defau
     assert plan["fixed_inputs"] == {} and plan["schedule"] is None and plan["notifications"] == []
 
 
+@pytest.mark.slow
 def test_named_launch_plan_keeps_fixed_and_default_inputs_schedule_and_notifications(summary):
     plan = summary["launch_plans"]["launch_plans.nightly"]
     assert plan["workflow"] == "programs.launch_plans.report_wf"
@@ -128,6 +134,7 @@ def test_named_launch_plan_keeps_fixed_and_default_inputs_schedule_and_notificat
     ]
 
 
+@pytest.mark.slow
 def test_workflow_summary_keeps_edges_overrides_bindings_and_named_node_ids(summary):
     workflow = summary["workflows"]["programs.basics.basics_wf"]
     nodes = {node["name"]: (node_id, node) for node_id, node in workflow["nodes"].items()}
@@ -154,6 +161,7 @@ def test_workflow_summary_keeps_edges_overrides_bindings_and_named_node_ids(summ
     assert default == {"scalar": {"binary": {"tag": "msgpack", "data": {"x": 1.0, "y": 2.0, "label": ""}}}}
 
 
+@pytest.mark.slow
 def test_branch_conditions_name_their_inputs_after_the_renumbered_nodes(summary):
     workflow = summary["workflows"]["programs.branches.branch_wf"]
     nodes = {node["name"]: (node_id, node) for node_id, node in workflow["nodes"].items()}
@@ -172,6 +180,7 @@ def test_branch_conditions_name_their_inputs_after_the_renumbered_nodes(summary)
     assert flipped["branch_node"]["else"]["inputs"]["n"] == {"promise": {"node_id": fractions_id, "var": "o0"}}
 
 
+@pytest.mark.slow
 def test_map_task_becomes_an_array_node_over_its_own_task(summary):
     workflow = summary["workflows"]["programs.mapped.mapped_wf"]
     arrays = {node["entity"]: node for node in workflow["nodes"].values()}
@@ -189,6 +198,7 @@ def test_map_task_becomes_an_array_node_over_its_own_task(summary):
     assert workflow["interface"]["outputs"]["o0"]["collection_type"]["union_type"]["variants"][1]["simple"] == "NONE"
 
 
+@pytest.mark.slow
 def test_task_options_reach_task_metadata_and_resources(summary):
     cached = summary["tasks"]["programs.task_options.cached"]["metadata"]
     assert cached == {
@@ -210,6 +220,7 @@ def test_task_options_reach_task_metadata_and_resources(summary):
     assert {node["name"]: node.get("metadata") for node in nodes}["sized"] == {"retries": {"retries": 5}}
 
 
+@pytest.mark.slow
 def test_gates_keep_their_kind_signal_and_timeout(summary):
     nodes = {node["name"]: node for node in summary["workflows"]["programs.gates.gate_wf"]["nodes"].values()}
     assert nodes["sleep-gate"]["gate_node"] == {"sleep": {"duration": "30s"}}
@@ -223,6 +234,7 @@ def test_gates_keep_their_kind_signal_and_timeout(summary):
     assert all(node["kind"] == "gate" for name, node in nodes.items() if name not in ("draft", "publish"))
 
 
+@pytest.mark.slow
 def test_subworkflow_and_launch_plan_nodes_name_what_they_run(summary):
     workflow = summary["workflows"]["programs.subworkflows.outer"]
     references = {
@@ -235,6 +247,7 @@ def test_subworkflow_and_launch_plan_nodes_name_what_they_run(summary):
     }
 
 
+@pytest.mark.slow
 def test_dynamic_task_is_a_plain_task_node_in_the_package(summary):
     (node,) = summary["workflows"]["programs.dynamics.dynamic_wf"]["nodes"].values()
     assert (node["kind"], node["entity"]) == ("task", "programs.dynamics.fan_out")
@@ -294,7 +307,9 @@ def _renamed_workflow(spec, rename: dict[str, str], order: list[int], inner_pref
     return json_format.ParseDict(data, workflow_pb2.WorkflowSpec())
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@pytest.mark.slow
+# tmp_path is shared by the examples on purpose: each example writes into a directory of its own in it.
+@settings(suppress_health_check=[*settings.default.suppress_health_check, HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_summary_is_the_same_whatever_the_generated_node_ids_and_node_order(workflow_files, tmp_path, data):
     path = data.draw(st.sampled_from(workflow_files), label="workflow")
@@ -307,6 +322,7 @@ def test_summary_is_the_same_whatever_the_generated_node_ids_and_node_order(work
     assert graph_summary([_write(directory, path.name, changed)]) == graph_summary([path])
 
 
+@pytest.mark.slow
 def test_summary_without_named_ids_ignores_every_node_id(flytekit_package, tmp_path):
     path = _package_file(flytekit_package, "programs.basics.basics_wf_2")
     spec = _load(path)
@@ -320,6 +336,7 @@ def test_summary_without_named_ids_ignores_every_node_id(flytekit_package, tmp_p
     assert any("/nodes/greet:" in line for line in differences)
 
 
+@pytest.mark.slow
 def test_summary_drops_images_arguments_versions_runtimes_and_descriptions(flytekit_package, tmp_path):
     task_path = _package_file(flytekit_package, "programs.dynamics.fan_out_1")
     plan_path = _package_file(flytekit_package, "launch_plans.nightly_3")
@@ -338,6 +355,7 @@ def test_summary_drops_images_arguments_versions_runtimes_and_descriptions(flyte
     assert graph_summary(changed) == graph_summary([task_path, plan_path])
 
 
+@pytest.mark.slow
 def test_summary_differences_name_a_changed_edge_and_a_changed_literal_type(flytekit_package, tmp_path):
     path = _package_file(flytekit_package, "programs.task_options.options_wf_2")
     spec = _load(path)
@@ -356,6 +374,7 @@ def test_graph_summary_rejects_a_file_name_that_is_not_a_package_file(tmp_path):
         graph_summary([path])
 
 
+@pytest.mark.slow
 def test_summary_is_json_serialisable(summary):
     assert json.loads(json.dumps(summary)) == summary
 

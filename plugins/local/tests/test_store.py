@@ -7,7 +7,7 @@ import os
 import pickle
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from plugins.local.tests.opaque import Opaque, OpaqueTransformer
@@ -85,7 +85,6 @@ def nodes_by_path(store: ExecutionStore, execution_id: str):
 # --- the files ------------------------------------------------------------------------------
 
 
-@settings(max_examples=40, deadline=None)
 @given(
     numbers=st.lists(st.integers(-(2**62), 2**62), max_size=5),
     table=st.dictionaries(st.text(max_size=5), st.floats(allow_nan=False), max_size=4),
@@ -101,7 +100,6 @@ def test_values_written_as_literal_files_read_back_equal(tmp_path_factory, numbe
     assert store.read_values("l1", name, types, entity="test", direction="output") == values
 
 
-@settings(max_examples=40, deadline=None)
 @given(
     numbers=st.lists(st.integers(-(2**62), 2**62), max_size=5),
     table=st.dictionaries(st.text(max_size=5), st.floats(allow_nan=False) | st.integers(-5, 5), max_size=4),

@@ -8,6 +8,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from taskloom_s3.testing import environment_with
 
 GIB = 2**30
@@ -36,6 +38,7 @@ def same_content(first: str, second: str, block: int = 8 * 2**20) -> bool:
                 return True
 
 
+@pytest.mark.slow  # writes, uploads, downloads and compares 1 GiB
 def test_a_1_gib_file_is_uploaded_and_downloaded_with_bounded_memory(seaweedfs, tmp_path):
     bucket = seaweedfs.create_bucket("streaming").removeprefix("s3://")
     source, back = str(tmp_path / "big.bin"), str(tmp_path / "back" / "big.bin")

@@ -13,8 +13,9 @@ from taskloom.models.converter import from_json, to_json
 from taskloom.models.literals import Literal
 from taskloom.models.types import LiteralType
 
-#: Settings of every property test: enough examples to find edge cases, no per-example deadline.
-properties = settings(max_examples=60, deadline=None)
+#: Settings of every round-trip property test: a round trip of a small value is cheap, so more
+#: examples than the profile's (deadline and health checks come from the profile, see conftest.py).
+properties = settings(max_examples=60)
 
 UTC = dt.UTC
 

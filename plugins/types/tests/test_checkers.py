@@ -52,15 +52,15 @@ def test_each_of_these_types_has_a_fast_check(python_type):
 
 
 @pytest.mark.parametrize("python_type", TYPES, ids=str)
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150)  # a check and a conversion are cheap: many examples to find where they disagree
 @given(value=values)
 def test_a_value_the_check_accepts_converts_to_a_literal(python_type, value):
     if TypeEngine.checker(python_type)(value):
         TypeEngine.to_literal(None, value, python_type)  # must not raise
 
 
+@settings(max_examples=150)  # as above
 @given(value=values)
-@settings(max_examples=150, deadline=None)
 def test_check_values_raises_what_conversion_raises(value):
     types = {"x": list[int]}
     try:

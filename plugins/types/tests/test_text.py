@@ -12,7 +12,7 @@ import typing
 
 import attrs
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from plugins.types.tests.roundtrip import int64s, naive_datetimes, properties
@@ -64,6 +64,9 @@ class Opaque:
 
 
 allow_pickle(Opaque)
+
+# Parsing a short text is cheap: the bytes tests keep the 100 examples they ran before the profiles.
+cheap = settings(max_examples=100)
 
 
 def parse(text, python_type):
@@ -130,12 +133,14 @@ def test_files_and_directories_are_paths_or_uris():
 # --- bytes: UTF-8 text, or base64:, hex: or text: prefixed (on their own and inside JSON) --------
 
 
+@cheap
 @given(st.binary())
 def test_any_bytes_given_as_base64_or_hex_come_back(data):
     assert parse("base64:" + base64.b64encode(data).decode(), bytes) == data
     assert parse("hex:" + data.hex(), bytes) == data
 
 
+@cheap
 @given(st.text())
 def test_any_text_is_its_utf8_bytes_given_plainly_or_after_text(text):
     assert parse("text:" + text, bytes) == text.encode("utf-8", "surrogateescape")
@@ -148,6 +153,7 @@ def test_a_command_line_argument_that_is_not_utf8_gives_back_its_bytes():
     assert parse(argument, bytes) == b"caf\xe9"
 
 
+@cheap
 @given(st.lists(st.binary()), st.binary())
 def test_bytes_inside_json_are_read_the_same_way(blobs, body):
     given_blobs = json.dumps(["base64:" + base64.b64encode(blob).decode() for blob in blobs])
