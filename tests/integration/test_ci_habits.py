@@ -144,5 +144,6 @@ def test_ci_runs_ruff_and_the_import_contracts_before_any_test():
     assert first(r"^python3 dev/install\.py$") < first(r"\.venv/bin/ruff check \.$") < tests
     assert first(r"\.venv/bin/ruff format --check \.$") < tests
     assert first(r"^\.venv/bin/lint-imports\b") < tests
+    assert first(r"^\.venv/bin/mypy\b") < tests
     assert first(r"^export TASKLOOM_HYPOTHESIS_PROFILE=ci$") < tests
     assert not any(re.search(r"-m\s+['\"]?not slow", line) for line in commands)
