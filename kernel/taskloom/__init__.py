@@ -8,8 +8,6 @@ installed raises an ImportError naming the distribution to install.
 
 from __future__ import annotations
 
-from taskloom.plugins import get_plugin_manager
-
 # No imports here, not even `typing` (~9 ms): annotations below are strings, and the block below is
 # read by type checkers only (they treat a name TYPE_CHECKING as typing.TYPE_CHECKING).
 TYPE_CHECKING = False
@@ -147,6 +145,9 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module 'taskloom' has no attribute {name!r}")
 
     # Not cached: the set of plugins may change (tests swap the plugin manager).
+    # `import taskloom` imports nothing: the plugin machinery comes with the first plugin name asked for.
+    from taskloom.plugins import get_plugin_manager
+
     return get_plugin_manager().resolve_name(name)
 
 

@@ -30,6 +30,9 @@ def test_import_taskloom_imports_no_plugin_and_nothing_heavy():
     )
     assert heavy_modules(result) == []
     assert [name for name in result if name.startswith("taskloom_")] == []
+    # Nothing of the kernel either: every name resolves on first access (not even the plugin manager).
+    assert [name for name in result if name.startswith("taskloom")] == ["taskloom"]
+    assert "typing" not in result and "threading" not in result
     # Discovery itself is deferred: no entry-point machinery for a bare import.
     assert "importlib.metadata" not in result and "stevedore" not in result and "pluggy" not in result
 

@@ -309,14 +309,15 @@ class Invocation:
         return name
 
     def _outputs(self) -> tuple[str, bytes] | None:
-        from taskloom.extend import (
-            RAW_OUTPUT_PREFIX_ENV,
-            IgnoreOutputs,
-            TypeEngine,
-            TypeTransformerFailedError,
-            offload,
-        )
-        from taskloom_flyte.codec import CodecError, literal_map_from_bytes, literal_map_to_bytes, to_proto
+        task, values = self._task_and_inputs()
+        if hasattr(task, "to_dynamic_job_spec"):
+            return self._dynamic_job(task, values)
+        return self._task_outputs(task, values)
+
+    def _task_and_inputs(self) -> tuple[Any, dict[str, Any]]:
+        """The task to run (a map element's own task) and its inputs as Python values."""
+        from taskloom.extend import TypeEngine, TypeTransformerFailedError
+        from taskloom_flyte.codec import literal_map_from_bytes
         from taskloom_flyte.resolvers import MapElement
 
         try:
@@ -336,9 +337,8 @@ class Invocation:
         if isinstance(task, MapElement):
             literals = _element_inputs(literals, task.bound_inputs, array_index(), task.task.name)
             task = task.task
-        name, interface = task.name, task.python_interface
-        input_types, output_types = interface.inputs, interface.outputs
-        entity = f"task {name!r}"
+        input_types = task.python_interface.inputs
+        entity = f"task {task.name!r}"
         missing = [input_name for input_name in input_types if input_name not in literals.literals]
         if missing:
             # Flyte binds every input of a task node, defaults included, so an input that is not
@@ -354,32 +354,46 @@ class Invocation:
             raise ContainerFailure(
                 "USER:TypeTransformerFailedError", f"inputs {self.inputs}: {error}", recoverable=False, user=True
             ) from error
-
         if self.raw_output_data_prefix:
-            os.environ[RAW_OUTPUT_PREFIX_ENV] = self.raw_output_data_prefix
-        if hasattr(task, "to_dynamic_job_spec"):
-            try:
-                spec = task.to_dynamic_job_spec(self._settings(), values)
-            except IgnoreOutputs:
-                raise
-            except Exception as error:
-                raise _user_failure(error, name) from error
-            for child in spec.tasks:
-                if child.container is not None and not child.container.args:
-                    raise ContainerFailure(
-                        "USER:TaskNotFoundError",
-                        f"dynamic task {name!r} uses task {child.id.name!r}, which is not bound to a name at "
-                        "the top level of a module, so its container could not find it",
-                        recoverable=False,
-                        user=True,
-                    )
-            try:
-                return FUTURES_FILE, to_proto(spec).SerializeToString()
-            except CodecError as error:  # e.g. nested deeper than protobuf reads: the same on a retry
-                raise ContainerFailure(
-                    "USER:CodecError", f"dynamic task {name!r}: {error}", recoverable=False, user=True
-                ) from error
+            from taskloom.extend import RAW_OUTPUT_PREFIX_ENV
 
+            os.environ[RAW_OUTPUT_PREFIX_ENV] = self.raw_output_data_prefix
+        return task, values
+
+    def _dynamic_job(self, task: Any, values: dict[str, Any]) -> tuple[str, bytes]:
+        """A dynamic task's futures file: the job spec its body compiles to."""
+        from taskloom.extend import IgnoreOutputs
+        from taskloom_flyte.codec import CodecError, to_proto
+
+        name = task.name
+        try:
+            spec = task.to_dynamic_job_spec(self._settings(), values)
+        except IgnoreOutputs:
+            raise
+        except Exception as error:
+            raise _user_failure(error, name) from error
+        for child in spec.tasks:
+            if child.container is not None and not child.container.args:
+                raise ContainerFailure(
+                    "USER:TaskNotFoundError",
+                    f"dynamic task {name!r} uses task {child.id.name!r}, which is not bound to a name at "
+                    "the top level of a module, so its container could not find it",
+                    recoverable=False,
+                    user=True,
+                )
+        try:
+            return FUTURES_FILE, to_proto(spec).SerializeToString()
+        except CodecError as error:  # e.g. nested deeper than protobuf reads: the same on a retry
+            raise ContainerFailure(
+                "USER:CodecError", f"dynamic task {name!r}: {error}", recoverable=False, user=True
+            ) from error
+
+    def _task_outputs(self, task: Any, values: dict[str, Any]) -> tuple[str, bytes]:
+        """Run the task's body; its outputs file (offloading files under the raw output prefix)."""
+        from taskloom.extend import IgnoreOutputs, TypeEngine, TypeTransformerFailedError, offload
+        from taskloom_flyte.codec import CodecError, literal_map_to_bytes
+
+        name, interface = task.name, task.python_interface
         try:
             result = task.run(
                 values,
@@ -393,14 +407,15 @@ class Invocation:
         except Exception as error:
             raise _user_failure(error, name) from error
 
+        output_types = dict(interface.outputs)
         try:
             outputs = interface.outputs_by_name(result)
             if self.raw_output_data_prefix:
-                outputs = offload(outputs, dict(output_types), _join(self.raw_output_data_prefix, "outputs"))
+                outputs = offload(outputs, output_types, _join(self.raw_output_data_prefix, "outputs"))
             else:
                 logger.warning("no --raw-output-data-prefix: files and directories among the outputs stay local paths")
             literal_map = TypeEngine.dict_to_literal_map(
-                None, outputs, dict(output_types), entity=entity, direction="output"
+                None, outputs, output_types, entity=f"task {name!r}", direction="output"
             )
         except (TypeTransformerFailedError, ValueError) as error:  # ValueError: outputs of the wrong shape
             raise ContainerFailure(
