@@ -478,3 +478,21 @@ def test_a_missing_standard_name_points_to_its_distribution(bare_plugins):
 
     with pytest.raises(ImportError, match="provided by the distribution 'taskloom-map'.*pip install taskloom-map"):
         taskloom.map_task  # noqa: B018
+
+
+def test_every_distribution_declares_the_same_python_floor():
+    import pathlib
+    import tomllib
+
+    root = pathlib.Path(__file__).resolve().parents[2]
+    floors = {
+        str(path.relative_to(root)): tomllib.loads(path.read_text())["project"]["requires-python"]
+        for path in [
+            root / "pyproject.toml",
+            root / "kernel" / "pyproject.toml",
+            *root.glob("plugins/*/pyproject.toml"),
+        ]
+    }
+    assert set(floors.values()) == {">=3.11"}, floors
+    tool = tomllib.loads((root / "pyproject.toml").read_text())["tool"]
+    assert tool["ruff"]["target-version"] == "py311" and tool["mypy"]["python_version"] == "3.11"
