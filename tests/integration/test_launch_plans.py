@@ -155,7 +155,7 @@ def test_fixed_rates_use_the_largest_whole_unit():
     assert FixedRate(dt.timedelta(minutes=90)).to_model().rate.value == 90
     with pytest.raises(ValidationError, match="whole minutes"):
         FixedRate(dt.timedelta(seconds=30))
-    with pytest.raises(ValidationError, match="not a cron expression"):
+    with pytest.raises(ValueError, match="not a cron expression"):
         CronSchedule("every day")
 
 
