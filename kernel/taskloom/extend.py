@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from taskloom.core.compiler import bind_arguments as bind_arguments
     from taskloom.core.compiler import create_node as create_node
     from taskloom.core.compiler import current_compilation as current_compilation
+    from taskloom.core.condition import ConditionFailedError as ConditionFailedError
     from taskloom.core.context_manager import new_execution_name as new_execution_name
     from taskloom.core.events import SILENT as SILENT
     from taskloom.core.events import Announcer as Announcer
@@ -184,6 +185,7 @@ _NAMES: dict[str, str] = {
     "START_NODE": "taskloom.core.promise",
     "bind_arguments": "taskloom.core.compiler",
     "create_node": "taskloom.core.compiler",
+    "ConditionFailedError": "taskloom.core.condition",
     "current_compilation": "taskloom.core.compiler",
     "find_binding": "taskloom.core.tracker",
     "Gate": "taskloom.core.gate",

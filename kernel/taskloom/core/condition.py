@@ -34,7 +34,7 @@ from taskloom.core.promise import (  # noqa: F401 (Comparison, Conjunction, Expr
     as_expression,
 )
 from taskloom.core.type_engine import TypeEngine, type_name
-from taskloom.exceptions.user import TypeTransformerFailedError, ValidationError
+from taskloom.exceptions.user import TypeTransformerFailedError, UserException, ValidationError
 
 if TYPE_CHECKING:
     from taskloom.core.node import Node
@@ -45,6 +45,13 @@ if TYPE_CHECKING:
 
 # The contracts (taskloom.models, and attrs under them) are imported inside the functions that build them:
 # declaring and running workflows imports none (docs/architecture.md, "Import cost").
+
+
+class ConditionFailedError(UserException, ValueError):
+    """A conditional reached its ``else_().fail(message)`` case: the workflow fails with ``message``.
+
+    A ``ValueError``, as the error flytekit raises, so that ``except ValueError:`` code ports.
+    """
 
 
 class Case:
@@ -240,7 +247,8 @@ class ConditionalSection:
         return self
 
     def fail(self, message: str) -> Any:
-        """Close the ``else_`` case by failing the workflow with ``message``."""
+        """Close the ``else_`` case by failing the workflow with ``message`` (a :class:`ConditionFailedError`,
+        which is a ``ValueError`` as flytekit's is)."""
         case = self._close()
         if case.condition is not None:
             raise ValidationError(f"conditional {self._name!r}: only the else_ case can fail")

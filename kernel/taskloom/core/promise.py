@@ -282,9 +282,16 @@ class Conjunction(Expression):
 
 
 def as_expression(value: Any) -> Expression:
-    """``value`` as a condition: an expression as it is, a boolean output as ``output == True``."""
+    """``value`` as a condition: an expression as it is; anything else is refused when the workflow is declared.
+
+    A bare output (``if_(flag)``) is refused as flytekit refuses it (an AssertionError naming the unary form):
+    read as ``flag == True`` it would quietly take the else branch for an int output of 3.
+    """
     if isinstance(value, Expression):
         return value
-    if isinstance(value, Promise):  # a boolean output used as a condition
-        return Comparison("EQ", value, True)
+    if isinstance(value, Promise):
+        raise ValidationError(
+            f"a condition cannot be a bare output (the unary form if_(x)), got {value!r}: compare it "
+            "(x == 3, x > 0) or use x.is_true(), x.is_false() or x.is_none(), as in flytekit"
+        )
     raise ValidationError(f"a condition must compare outputs (or use is_true()/is_false()/is_none()), got {value!r}")

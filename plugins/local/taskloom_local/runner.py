@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from taskloom.extend import (
     SILENT,
+    ConditionFailedError,
     Node,
     Promise,
     RecoverableException,
@@ -196,7 +197,7 @@ class NodeRunner:
             if case.condition is not None and not case.condition.evaluate(lambda side: resolve(side, values)):
                 continue
             if case.error is not None:
-                raise UserException(f"conditional {branch.name!r}: {case.error}")
+                raise ConditionFailedError(f"conditional {branch.name!r}: {case.error}")
             outputs = self.run_node(case.node, values, execution, prefix)
             return {name: outputs[promise.var] for name, promise in zip(branch.outputs, case.outputs)}
         raise UserException(f"conditional {branch.name!r}: no case holds")  # compile time requires else_
