@@ -33,8 +33,12 @@ LOCAL_PROJECT = "local"
 LOCAL_DOMAIN = "development"
 
 
-class SecretNotFoundError(UserException, KeyError):
-    """A secret the task asked for is neither in the environment nor in the secrets directory."""
+class SecretNotFoundError(UserException, KeyError, ValueError):
+    """A secret the task asked for is neither in the environment nor in the secrets directory.
+
+    A ``ValueError``, as the error flytekit raises, so that ``except ValueError:`` code ports (and a
+    ``KeyError``, as a missing entry of a mapping is).
+    """
 
     error_code = "USER:SecretNotFound"
 
