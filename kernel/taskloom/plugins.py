@@ -553,10 +553,6 @@ class PluginManager:
             self.load_all()
         return self.pluggy.hook
 
-    def listening(self, hook: str) -> bool:
-        """Whether any enabled plugin implements ``hook`` (for callers that skip work nobody hears)."""
-        return bool(getattr(self.hook, hook).get_hookimpls())
-
     def check_answers(self, hook: str, check: Any) -> None:
         """Check each implementation's answer to ``hook`` with ``check(answer)`` from now on.
 

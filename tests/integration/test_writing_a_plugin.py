@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
@@ -110,6 +109,4 @@ def test_the_packaged_template_carries_the_task_type_and_its_custom_field(instal
     assert total.type == "audited"
     assert MessageToDict(total.custom) == {"owner": "ana"}
     assert templates["ledger.price"].type == "python-task"
-    assert json.loads(json.dumps(MessageToDict(total.interface)))["inputs"]["variables"]["a"]["type"] == {
-        "simple": "STRING"
-    }
+    assert MessageToDict(total.interface)["inputs"]["variables"]["a"]["type"] == {"simple": "STRING"}

@@ -160,7 +160,7 @@ def _checked_aws_expression(expression: str) -> str:
             "day-of-week year) with '?' for the day of the month or of the week; use `schedule` for five fields"
         )
     five = " ".join(field.replace("?", "*") for field in fields[:5])
-    _checked_schedule(five if fields[4] != "?" else " ".join([*five.split()[:4], "*"]))
+    _checked_schedule(five)
     return " ".join(fields)
 
 
