@@ -15,6 +15,7 @@ from typing import Any, Generic, TypeAlias, TypeVar
 from taskloom.core.base_task import PythonTask, _type_engine
 from taskloom.core.context_manager import ExecutionParameters, _current
 from taskloom.core.interface import Interface, transform_function_to_interface
+from taskloom.core.tracker import module_name
 
 T = TypeVar("T")
 
@@ -57,7 +58,7 @@ class PythonFunctionTask(PythonTask, Generic[T]):
                 name: spec for name, spec in interface.inputs_with_defaults.items() if name not in ignore_input_vars
             }
             interface = Interface(inputs, interface.outputs, interface.output_tuple_name, interface.docstring)
-        name = kwargs.pop("name", None) or f"{task_function.__module__}.{task_function.__name__}"
+        name = kwargs.pop("name", None) or f"{module_name(task_function)}.{task_function.__name__}"
         super().__init__(task_type, name, interface, task_config, **kwargs)
         self._task_function = task_function
         self._is_async = inspect.iscoroutinefunction(task_function)

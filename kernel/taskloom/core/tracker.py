@@ -6,9 +6,30 @@ both ask :func:`find_binding` (flytekit keeps the same knowledge in ``flytekit.c
 
 from __future__ import annotations
 
+import os
 import sys
 from types import ModuleType
 from typing import Any
+
+
+def module_name(function: Any) -> str:
+    """The module name an entity defined by ``function`` is named after.
+
+    ``function.__module__``, except in a program run as a script, whose module is ``__main__``: then
+    the name it is imported by (``pkg.tasks`` for ``python -m pkg.tasks``), else its file's name
+    (``flows`` for ``python flows.py``, as flytekit names it), so that a task keeps one name, and one
+    cache entry, whether its file is run as a script, with ``loom run`` or imported. ``__main__`` when
+    there is no file (``python -c``, an interactive session).
+    """
+    name: str = function.__module__
+    if name != "__main__":
+        return name
+    main = sys.modules.get("__main__")
+    spec_name = getattr(getattr(main, "__spec__", None), "name", None)
+    if spec_name:
+        return str(spec_name)
+    path = getattr(main, "__file__", None)
+    return os.path.splitext(os.path.basename(path))[0] if path else name
 
 
 def find_binding(entity: Any) -> tuple[ModuleType, str] | None:

@@ -27,6 +27,7 @@ from taskloom.core.executor import call_async, call_on_executor
 from taskloom.core.interface import NO_DEFAULT, Interface, transform_function_to_interface
 from taskloom.core.node import Node
 from taskloom.core.promise import Promise, VoidPromise
+from taskloom.core.tracker import module_name
 from taskloom.exceptions.user import TypeTransformerFailedError, ValidationError
 
 if TYPE_CHECKING:
@@ -169,7 +170,7 @@ class PythonFunctionWorkflow(WorkflowBase):
         interruptible: bool = False,
         docs: str | None = None,
     ) -> None:
-        name = f"{workflow_function.__module__}.{workflow_function.__name__}"
+        name = f"{module_name(workflow_function)}.{workflow_function.__name__}"
         super().__init__(name, transform_function_to_interface(workflow_function), failure_policy, interruptible, docs)
         self._workflow_function = workflow_function
         self._compile()

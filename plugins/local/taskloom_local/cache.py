@@ -4,8 +4,8 @@ What a key covers
 -----------------
 A cached task's outputs are stored under a key of four parts (DESIGN §4, plus the project):
 
-* the task's **name**. A task of a script run as ``python tasks.py`` is named ``__main__.f``; its key
-  says ``tasks.f``, as when ``loom run tasks.py`` (or an import) loads the same file, so that both
+* the task's **name**. A task of a script run as ``python tasks.py`` is named ``tasks.f`` (not
+  ``__main__.f``), as when ``loom run tasks.py`` (or an import) loads the same file, so that both
   ways of running a project share its entries;
 * its **project**: the directory its module is imported from, the root of its package
   (:func:`project_of`). A module ``pkg.sub.tasks`` in ``/a/pkg/sub/tasks.py`` belongs to ``/a``; a
@@ -526,14 +526,7 @@ def _origin(task: Any) -> tuple[str, str]:
 
         binding = find_binding(task)
         module_name = binding[0].__name__ if binding is not None else type(task).__module__
-    name = task.name
-    if module_name == "__main__" and name.startswith("__main__."):
-        module = sys.modules.get("__main__")
-        file = getattr(module, "__file__", None)
-        script = _import_name("__main__", module) or (os.path.splitext(os.path.basename(file))[0] if file else "")
-        if script:
-            name = script + name[len("__main__") :]
-    return name, project_of(module_name)
+    return task.name, project_of(module_name)
 
 
 def _source_version(task: Any) -> str:

@@ -225,6 +225,15 @@ def run_loom(project, entity, cwd=None):
     return done.stdout.strip(), done.stderr
 
 
+def test_a_script_and_loom_run_of_the_same_file_share_the_entry(tmp_path):
+    # Run as a script, the task's module is __main__; its name is taken from the file (tasks.f), as
+    # flytekit names it, so that both ways of running the file find the same entry.
+    project = write_project(tmp_path / "project", '"once"')
+    assert run_script(project, tmp_path)[0] == "once"
+    assert run_loom(project, "wf")[0] == "once"
+    assert calls(project) == 1
+
+
 def test_two_projects_with_the_same_task_never_share_an_entry(tmp_path):
     first = write_project(tmp_path / "first", '"first"')
     second = write_project(tmp_path / "second", '"second"')
@@ -293,7 +302,7 @@ def test_an_entry_of_another_output_type_is_a_miss_with_a_warning(tmp_path):
     write_project(project, '"one"', output="str")  # same version, another output type
     value, warning = run_script(project, tmp_path)
     assert value == "one" and calls(project) == 2
-    assert "'__main__.f'" in warning and "int" in warning and "str" in warning and "Traceback" not in warning
+    assert "'tasks.f'" in warning and "int" in warning and "str" in warning and "Traceback" not in warning
     value, warning = run_script(project, tmp_path)
     assert (value, calls(project)) == ("one", 2)  # the new entry replaced the old one
     assert "cached outputs" not in warning
