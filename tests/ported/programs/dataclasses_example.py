@@ -1,5 +1,6 @@
 """Dataclasses as inputs and outputs, nested, in lists and optional fields."""
 
+import itertools
 import typing
 from dataclasses import dataclass, field
 
@@ -33,7 +34,7 @@ def paint(shape: Shape, colour: str) -> Shape:
 @task
 def perimeter(shape: Shape) -> float:
     pts = shape.points + shape.points[:1]
-    return sum(((b.x - a.x) ** 2 + (b.y - a.y) ** 2) ** 0.5 for a, b in zip(pts, pts[1:]))
+    return sum(((b.x - a.x) ** 2 + (b.y - a.y) ** 2) ** 0.5 for a, b in itertools.pairwise(pts))
 
 
 @workflow

@@ -24,7 +24,7 @@ def inner(x: int) -> typing.Tuple[int, int]:
 @workflow
 def outer(x: int) -> int:
     a, b = inner(x=x)
-    c, d = inner(x=b)
+    _, d = inner(x=b)
     return mul(x=a, y=d)
 
 
