@@ -36,6 +36,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import taskloom.plugins
+from taskloom.core.context_manager import CURRENT_CONTEXT
 from taskloom.exceptions.user import TypeTransformerFailedError, UnsupportedTypeError
 from taskloom.plugins import get_plugin_manager
 from taskloom.types.pickle import FlytePickle
@@ -456,6 +457,8 @@ class TypeEngine:
         transformer = cls.get_transformer(t)
         if expected is None:
             expected = transformer.get_literal_type(t)
+        if ctx is None:  # callers inside taskloom pass none: the transformer still gets one (resolved when read)
+            ctx = CURRENT_CONTEXT
         try:
             return transformer.to_literal(ctx, python_val, t, expected)
         except (TypeTransformerFailedError, UnsupportedTypeError):
@@ -478,6 +481,8 @@ class TypeEngine:
         """Convert literal ``lv`` to a value of ``expected_python_type``."""
         t = strip_annotated(expected_python_type)
         transformer = cls.get_transformer(t)
+        if ctx is None:  # as in to_literal
+            ctx = CURRENT_CONTEXT
         try:
             return transformer.to_python_value(ctx, lv, t)
         except (TypeTransformerFailedError, UnsupportedTypeError):
