@@ -146,6 +146,7 @@ _SUBMODULES = frozenset(
         "plugins",
         "storage",
         "testing",
+        "tools",
         "types",
     }
 )

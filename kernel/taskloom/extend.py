@@ -42,6 +42,8 @@ if TYPE_CHECKING:
     from taskloom.config import read_config as read_config
     from taskloom.configuration import DEFAULT_IMAGE as DEFAULT_IMAGE
     from taskloom.configuration import FastSerializationSettings as FastSerializationSettings
+    from taskloom.configuration import Image as Image
+    from taskloom.configuration import ImageConfig as ImageConfig
     from taskloom.configuration import SerializationSettings as SerializationSettings
     from taskloom.core import context_manager as context_manager
     from taskloom.core.base_task import IgnoreOutputs as IgnoreOutputs
@@ -143,6 +145,7 @@ if TYPE_CHECKING:
     from taskloom.storage import raw_output_prefix as raw_output_prefix
     from taskloom.storage import split_protocol as split_protocol
     from taskloom.storage import upload as upload
+    from taskloom.tools.translator import get_serializable as get_serializable
     from taskloom.translator import NodeEntity as NodeEntity
     from taskloom.translator import Translator as Translator
     from taskloom.translator import dynamic_job_spec as dynamic_job_spec
@@ -257,10 +260,13 @@ _NAMES: dict[str, str] = {
     "Translator": "taskloom.translator",
     "NodeEntity": "taskloom.translator",
     "dynamic_job_spec": "taskloom.translator",
+    "get_serializable": "taskloom.tools.translator",
     # Settings
     "SerializationSettings": "taskloom.configuration",
     "FastSerializationSettings": "taskloom.configuration",
     "DEFAULT_IMAGE": "taskloom.configuration",
+    "Image": "taskloom.configuration",
+    "ImageConfig": "taskloom.configuration",
     "read_config": "taskloom.config",
     "config_path": "taskloom.config",
     # Errors (raise these or subclasses, never a bare Exception)
