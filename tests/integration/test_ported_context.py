@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import subprocess
+import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +22,8 @@ from taskloom.core.data_persistence import FileAccessProvider
 from taskloom.exceptions.system import StorageError
 from taskloom.extend import TypeEngine
 from tests.kernel.distributions import run_loom
+
+FLYTEKIT_PYTHON = Path(__file__).resolve().parents[2] / ".venvs" / "flytekit-1.16" / "bin" / "python"
 
 # A custom type as flytekit's documentation writes one: the transformer stores the value in a file
 # through ctx.file_access in to_literal and reads it back with get_data in to_python_value.
@@ -305,3 +310,121 @@ def test_flytekit_extend_names_port_to_taskloom_extend():
     assert isinstance(ctx.file_access, Provider)
     assert State.Mode.TASK_EXECUTION.value == 1 and State is context_manager.ExecutionState
     assert SecretsManager().get_secrets_env_var("db", "password") == "_FSEC_DB_PASSWORD"
+
+
+# --- create_node ---------------------------------------------------------------------------------
+
+CREATE_NODE = """
+import os
+import typing
+from collections import OrderedDict
+
+from flytekit import task, workflow
+from flytekit.configuration import ImageConfig, SerializationSettings
+from flytekit.core.node_creation import create_node
+from flytekit.tools.translator import get_serializable
+
+
+def note(name):
+    with open(os.environ["ORDER_LOG"], "a") as log:
+        log.write(name + "\\n")
+
+
+@task
+def t1():
+    note("t1")
+
+
+@task
+def t2():
+    note("t2")
+
+
+@task
+def t4() -> typing.Tuple[int, str]:
+    note("t4")
+    return 3, "x"
+
+
+@task
+def t3(a: int) -> int:
+    note("t3")
+    return a * 10
+
+
+@workflow
+def wf() -> int:
+    n1 = create_node(t1)
+    n2 = create_node(t2)
+    n2 >> n1
+    n4 = create_node(t4)
+    n3 = create_node(t3, a=n4.o0).with_overrides(retries=2)
+    n1.runs_before(n4)
+    return n3.o0
+
+
+print("result", wf())
+print("order", " ".join(open(os.environ["ORDER_LOG"]).read().split()))
+settings = SerializationSettings(project="p", domain="d", version="v", image_config=ImageConfig.auto_default_image())
+spec = get_serializable(OrderedDict(), settings, wf)
+print("upstream", [(node.id, sorted(node.upstream_node_ids)) for node in spec.template.nodes])
+print("retries", [node.metadata.retries.retries for node in spec.template.nodes if node.metadata and node.metadata.retries])
+"""
+
+
+def _run_create_node(python, tmp_path, name):
+    directory = tmp_path / name
+    directory.mkdir()
+    program = CREATE_NODE if name == "reference" else CREATE_NODE.replace("from flytekit", "from taskloom")
+    (directory / "nodes.py").write_text(program)
+    done = subprocess.run(
+        [str(python), "nodes.py"],
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "ORDER_LOG": str(directory / "order.log")},
+    )
+    assert done.returncode == 0, done.stderr
+    return dict(line.split(" ", 1) for line in done.stdout.strip().splitlines())
+
+
+def test_create_node_gives_nodes_with_outputs_ordering_and_overrides(tmp_path):
+    facts = _run_create_node(sys.executable, tmp_path, "ported")
+    assert facts["result"] == "30"
+    assert facts["order"] == "t2 t1 t4 t3"  # >> and runs_before honoured locally (flytekit runs t1 first)
+    assert facts["upstream"] == "[('n0', ['n1']), ('n1', []), ('n2', ['n0']), ('n3', ['n2'])]"
+    assert facts["retries"] == "[0, 0, 0, 2]"
+
+
+@pytest.mark.slow
+def test_create_node_templates_match_flytekit(tmp_path):
+    if not FLYTEKIT_PYTHON.exists():
+        pytest.skip(f"flytekit 1.16 is not installed at {FLYTEKIT_PYTHON}: the comparison needs it")
+    ported = _run_create_node(sys.executable, tmp_path, "ported")
+    reference = _run_create_node(FLYTEKIT_PYTHON, tmp_path, "reference")
+    assert reference["order"] == "t1 t2 t4 t3"  # flytekit ignores >> locally
+    assert {key: ported[key] for key in ("result", "upstream", "retries")} == {
+        key: reference[key] for key in ("result", "upstream", "retries")
+    }
+
+
+def test_create_node_refuses_positional_inputs_and_top_level_calls():
+    from taskloom.core.node_creation import create_node
+
+    @task
+    def double(x: int) -> int:
+        return 2 * x
+
+    @task
+    def inside() -> int:
+        return create_node(double, x=4).o0
+
+    assert inside() == 8
+    with pytest.raises(RuntimeError, match="not top-level code"):
+        create_node(double, x=1)
+    with pytest.raises(AssertionError, match="by keyword"):
+
+        @workflow
+        def positional() -> int:
+            return create_node(double, 1).o0
