@@ -6,7 +6,9 @@ images tasks run in (:class:`Image`, :class:`ImageConfig`) and where a Flyte bac
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
+import tempfile
 from typing import Any
 
 from taskloom.exceptions.user import ValidationError
@@ -284,6 +286,174 @@ def resolve_image(image: str | None, settings: SerializationSettings, *, entity:
     resolved = _IMAGE_PLACEHOLDER.sub(replace, image)
     # A digest joins its name with "@", not ":" (``{{.image.x.fqn}}:{{.image.x.version}}``).
     return re.sub(r":(sha256:[0-9a-f]+)$", r"@\1", resolved)
+
+
+# --- where a Flyte backend is (flytekit's Config) ---------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class PlatformConfig:
+    """Where the Flyte admin service is: ``endpoint`` (``host:port``), plaintext when ``insecure``.
+
+    :meth:`auto` reads ``FLYTE_PLATFORM_URL``, ``FLYTE_PLATFORM_INSECURE``,
+    ``FLYTE_PLATFORM_INSECURE_SKIP_VERIFY``, ``FLYTE_PLATFORM_CA_CERT_FILE_PATH`` and
+    ``FLYTE_PLATFORM_CONSOLE_ENDPOINT`` (flytekit's variables), else the ``[platform]`` table of the
+    configuration file (keys ``url``/``endpoint``, ``insecure``, ``insecure_skip_verify``,
+    ``ca_cert_file_path``, ``console_endpoint``), else the defaults.
+    """
+
+    endpoint: str = "localhost:30080"
+    insecure: bool = False
+    insecure_skip_verify: bool = False
+    ca_cert_file_path: str | None = None
+    console_endpoint: str | None = None
+
+    @classmethod
+    def auto(cls, config_file: str | None = None) -> PlatformConfig:
+        """The platform configuration from the environment and the configuration file (see the class docs)."""
+        table = _config_file(config_file).get("platform", {})
+        endpoint = _setting("FLYTE_PLATFORM_URL", table, "url", "endpoint")
+        return cls(
+            endpoint=str(endpoint).removeprefix("dns:///") if endpoint else cls.endpoint,
+            insecure=_flag(_setting("FLYTE_PLATFORM_INSECURE", table, "insecure")),
+            insecure_skip_verify=_flag(_setting("FLYTE_PLATFORM_INSECURE_SKIP_VERIFY", table, "insecure_skip_verify")),
+            ca_cert_file_path=_setting("FLYTE_PLATFORM_CA_CERT_FILE_PATH", table, "ca_cert_file_path"),
+            console_endpoint=_setting("FLYTE_PLATFORM_CONSOLE_ENDPOINT", table, "console_endpoint"),
+        )
+
+    @classmethod
+    def for_endpoint(cls, endpoint: str, insecure: bool = False) -> PlatformConfig:
+        """The admin service at ``endpoint``, plaintext when ``insecure``."""
+        return cls(endpoint=endpoint, insecure=insecure)
+
+
+@dataclasses.dataclass(frozen=True)
+class S3Config:
+    """An S3-compatible store's endpoint and keys (a sandbox's MinIO, say); None: the AWS defaults.
+
+    :meth:`auto` reads ``FLYTE_AWS_ENDPOINT``, ``FLYTE_AWS_ACCESS_KEY_ID`` and
+    ``FLYTE_AWS_SECRET_ACCESS_KEY`` (flytekit's variables), else the ``[s3]`` table's
+    ``endpoint_url``, ``access_key_id`` and ``secret_access_key``. (taskloom-s3 itself reads the
+    standard AWS variables: see :meth:`environment`.)
+    """
+
+    endpoint: str | None = None
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
+
+    @classmethod
+    def auto(cls, config_file: str | None = None) -> S3Config:
+        """The S3 configuration from the environment and the configuration file (see the class docs)."""
+        table = _config_file(config_file).get("s3", {})
+        return cls(
+            endpoint=_setting("FLYTE_AWS_ENDPOINT", table, "endpoint_url", "endpoint"),
+            access_key_id=_setting("FLYTE_AWS_ACCESS_KEY_ID", table, "access_key_id"),
+            secret_access_key=_setting("FLYTE_AWS_SECRET_ACCESS_KEY", table, "secret_access_key"),
+        )
+
+    def environment(self) -> dict[str, str]:
+        """The standard AWS variables that give taskloom-s3 (and every AWS SDK) this configuration."""
+        names = {
+            "AWS_ENDPOINT_URL_S3": self.endpoint,
+            "AWS_ACCESS_KEY_ID": self.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": self.secret_access_key,
+        }
+        return {name: value for name, value in names.items() if value}
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig:
+    """How data reaches the blob store: its S3 settings (flytekit's ``data_config``)."""
+
+    s3: S3Config = dataclasses.field(default_factory=S3Config)
+
+    @classmethod
+    def auto(cls, config_file: str | None = None) -> DataConfig:
+        """The data configuration from the environment and the configuration file."""
+        return cls(s3=S3Config.auto(config_file))
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """Where a Flyte backend is and how to reach its data (flytekit's ``Config``)::
+
+        Config.auto()                                  # environment, then the configuration file
+        Config.for_sandbox()                           # flytectl demo's cluster on this machine
+        Config.for_endpoint("flyte.example.com:443")   # an admin service, TLS
+
+    The configuration file is taskloom's TOML one (:func:`taskloom.config.config_path`) or
+    ``config_file``; flytekit's YAML files are not read.
+    """
+
+    platform: PlatformConfig = dataclasses.field(default_factory=PlatformConfig)
+    data_config: DataConfig = dataclasses.field(default_factory=DataConfig)
+    local_sandbox_path: str = dataclasses.field(default_factory=tempfile.gettempdir)
+
+    def with_params(
+        self,
+        platform: PlatformConfig | None = None,
+        data_config: DataConfig | None = None,
+        local_sandbox_path: str | None = None,
+    ) -> Config:
+        """A copy with the given parts replaced."""
+        return Config(
+            platform=platform or self.platform,
+            data_config=data_config or self.data_config,
+            local_sandbox_path=local_sandbox_path or self.local_sandbox_path,
+        )
+
+    @classmethod
+    def auto(cls, config_file: str | None = None) -> Config:
+        """The configuration from flytekit's environment variables, else the configuration file, else defaults."""
+        table = _config_file(config_file).get("local", {})
+        sandbox = os.environ.get("FLYTE_SDK_LOCAL_SANDBOX") or table.get("sandbox_path")
+        return cls(
+            platform=PlatformConfig.auto(config_file),
+            data_config=DataConfig.auto(config_file),
+            **({"local_sandbox_path": str(sandbox)} if sandbox else {}),
+        )
+
+    @classmethod
+    def for_sandbox(cls) -> Config:
+        """The local sandbox cluster (``flytectl demo start``): admin at ``localhost:30080`` in
+        plaintext, MinIO at ``http://localhost:30002``."""
+        return cls(
+            platform=PlatformConfig(endpoint="localhost:30080", insecure=True),
+            data_config=DataConfig(
+                s3=S3Config(endpoint="http://localhost:30002", access_key_id="minio", secret_access_key="miniostorage")
+            ),
+        )
+
+    @classmethod
+    def for_endpoint(
+        cls,
+        endpoint: str,
+        insecure: bool = False,
+        data_config: DataConfig | None = None,
+        config_file: str | None = None,
+    ) -> Config:
+        """:meth:`auto`, with the admin service at ``endpoint`` (and ``data_config`` when given)."""
+        config = cls.auto(config_file)
+        platform = (
+            dataclasses.replace(config.platform, endpoint=endpoint, insecure=insecure)
+            if config_file
+            else PlatformConfig.for_endpoint(endpoint, insecure)
+        )
+        return config.with_params(platform=platform, data_config=data_config)
+
+
+def _setting(variable: str, table: dict[str, Any], *keys: str) -> Any:
+    """The environment variable's value, else the first of ``keys`` in the configuration table, else None."""
+    value = os.environ.get(variable)
+    if value:
+        return value
+    return next((table[key] for key in keys if key in table), None)
+
+
+def _flag(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
 
 
 def _config_file(config_file: str | None) -> dict[str, Any]:

@@ -183,3 +183,44 @@ def test_get_serializable_returns_taskloom_contracts_and_refuses_what_it_cannot_
         get_serializable(OrderedDict(), settings, double, options=object())
     with pytest.raises(ValidationError, match="expected a task, workflow or launch plan"):
         get_serializable(OrderedDict(), settings, "double")
+
+
+# --- Config ----------------------------------------------------------------------------------------
+
+
+def test_config_for_sandbox_and_for_endpoint_as_flytekit_builds_them():
+    from taskloom.configuration import Config
+
+    sandbox = Config.for_sandbox()
+    assert (sandbox.platform.endpoint, sandbox.platform.insecure) == ("localhost:30080", True)
+    assert sandbox.data_config.s3.endpoint == "http://localhost:30002"
+    assert sandbox.data_config.s3.environment() == {
+        "AWS_ENDPOINT_URL_S3": "http://localhost:30002",
+        "AWS_ACCESS_KEY_ID": "minio",
+        "AWS_SECRET_ACCESS_KEY": "miniostorage",
+    }
+    remote = Config.for_endpoint("flyte.example.com:443")
+    assert (remote.platform.endpoint, remote.platform.insecure) == ("flyte.example.com:443", False)
+
+
+def test_config_auto_reads_flytekit_variables_before_the_configuration_file(tmp_path, monkeypatch):
+    from taskloom.configuration import Config
+
+    path = tmp_path / "config.toml"
+    path.write_text(
+        '[platform]\nurl = "dns:///admin.internal:81"\ninsecure = true\n[s3]\nendpoint_url = "http://minio:9000"\n'
+    )
+    for variable in ("FLYTE_PLATFORM_URL", "FLYTE_PLATFORM_INSECURE", "FLYTE_AWS_ENDPOINT", "FLYTE_SDK_LOCAL_SANDBOX"):
+        monkeypatch.delenv(variable, raising=False)
+    config = Config.auto(config_file=str(path))
+    assert (config.platform.endpoint, config.platform.insecure) == ("admin.internal:81", True)
+    assert config.data_config.s3.endpoint == "http://minio:9000"
+    monkeypatch.setenv("FLYTE_PLATFORM_URL", "other:82")
+    monkeypatch.setenv("FLYTE_PLATFORM_INSECURE", "False")
+    monkeypatch.setenv("FLYTE_SDK_LOCAL_SANDBOX", str(tmp_path))
+    config = Config.auto(config_file=str(path))
+    assert (config.platform.endpoint, config.platform.insecure) == ("other:82", False)
+    assert config.local_sandbox_path == str(tmp_path)
+    kept = Config.for_endpoint("third:83", insecure=True, config_file=str(path))
+    assert (kept.platform.endpoint, kept.platform.insecure) == ("third:83", True)
+    assert kept.data_config.s3.endpoint == "http://minio:9000"

@@ -36,7 +36,6 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import taskloom.plugins
-from taskloom.core.context_manager import CURRENT_CONTEXT
 from taskloom.exceptions.user import TypeTransformerFailedError, UnsupportedTypeError
 from taskloom.plugins import get_plugin_manager
 from taskloom.types.pickle import FlytePickle
@@ -458,7 +457,7 @@ class TypeEngine:
         if expected is None:
             expected = transformer.get_literal_type(t)
         if ctx is None:  # callers inside taskloom pass none: the transformer still gets one (resolved when read)
-            ctx = CURRENT_CONTEXT
+            ctx = _current_context()
         try:
             return transformer.to_literal(ctx, python_val, t, expected)
         except (TypeTransformerFailedError, UnsupportedTypeError):
@@ -482,7 +481,7 @@ class TypeEngine:
         t = strip_annotated(expected_python_type)
         transformer = cls.get_transformer(t)
         if ctx is None:  # as in to_literal
-            ctx = CURRENT_CONTEXT
+            ctx = _current_context()
         try:
             return transformer.to_python_value(ctx, lv, t)
         except (TypeTransformerFailedError, UnsupportedTypeError):
@@ -650,6 +649,20 @@ class TypeEngine:
                     _prefix(entity) + f"{direction} {name!r} expects {type_name(python_type)}: {error}"
                 ) from error
         return values
+
+
+_CURRENT_CONTEXT: Any = None
+
+
+def _current_context() -> Any:
+    """The current-context stand-in transformers get for ``ctx=None`` (imported on first use: most
+    runs convert no value with a transformer that has no fast test)."""
+    global _CURRENT_CONTEXT
+    if _CURRENT_CONTEXT is None:
+        from taskloom.core.flyte_context import CURRENT_CONTEXT
+
+        _CURRENT_CONTEXT = CURRENT_CONTEXT
+    return _CURRENT_CONTEXT
 
 
 def _check_transformers(contributed: Any) -> None:
