@@ -162,11 +162,15 @@ class TypeTransformer(Generic[T]):
         raise NotImplementedError(f"{type(self).__name__}.get_literal_type")
 
     def to_literal(self, ctx: Any, python_val: T, python_type: Any, expected: LiteralType) -> Literal:
-        """Convert ``python_val`` (declared as ``python_type``) to a literal of type ``expected``."""
+        """Convert ``python_val`` (declared as ``python_type``) to a literal of type ``expected``.
+
+        ``ctx`` is the current :class:`~taskloom.core.context_manager.FlyteContext`, as in flytekit:
+        ``ctx.file_access`` stores data (:class:`~taskloom.core.data_persistence.FileAccessProvider`).
+        """
         raise NotImplementedError(f"{type(self).__name__}.to_literal")
 
     def to_python_value(self, ctx: Any, lv: Literal, expected_python_type: Any) -> T:
-        """Convert literal ``lv`` to a value of ``expected_python_type``."""
+        """Convert literal ``lv`` to a value of ``expected_python_type`` (``ctx`` as in :meth:`to_literal`)."""
         raise NotImplementedError(f"{type(self).__name__}.to_python_value")
 
     def guess_python_type(self, literal_type: LiteralType) -> Any:
