@@ -21,7 +21,10 @@ if TYPE_CHECKING:
     from taskloom.core.cache import Cache as Cache
     from taskloom.core.condition import conditional as conditional
     from taskloom.core.context_manager import ExecutionParameters as ExecutionParameters
+    from taskloom.core.context_manager import FlyteContext as FlyteContext
+    from taskloom.core.context_manager import FlyteContextManager as FlyteContextManager
     from taskloom.core.context_manager import current_context as current_context
+    from taskloom.core.context_manager import new_context as new_context
     from taskloom.core.gate import approve as approve
     from taskloom.core.gate import sleep as sleep
     from taskloom.core.gate import wait_for_input as wait_for_input
@@ -54,7 +57,13 @@ if TYPE_CHECKING:
     from taskloom.models.launch_plan import Annotations as Annotations
     from taskloom.models.launch_plan import Labels as Labels
     from taskloom.models.launch_plan import WorkflowExecutionPhase as WorkflowExecutionPhase
+    from taskloom.models.literals import Blob as Blob
+    from taskloom.models.literals import BlobMetadata as BlobMetadata
+    from taskloom.models.literals import Literal as Literal
+    from taskloom.models.literals import Scalar as Scalar
     from taskloom.models.security import Secret as Secret
+    from taskloom.models.types import BlobType as BlobType
+    from taskloom.models.types import LiteralType as LiteralType
     from taskloom.types.directory import Directory as Directory
     from taskloom.types.directory import FlyteDirectory as FlyteDirectory
     from taskloom.types.file import File as File
@@ -109,6 +118,16 @@ _KERNEL_NAMES: dict[str, str] = {
     "sleep": "taskloom.core.gate",
     "wait_for_input": "taskloom.core.gate",
     "approve": "taskloom.core.gate",
+    "FlyteContext": "taskloom.core.context_manager",
+    "FlyteContextManager": "taskloom.core.context_manager",
+    "new_context": "taskloom.core.context_manager",
+    # Literal contracts, for custom transformers (flytekit exports them at its top level too)
+    "Blob": "taskloom.models.literals",
+    "BlobMetadata": "taskloom.models.literals",
+    "Literal": "taskloom.models.literals",
+    "Scalar": "taskloom.models.literals",
+    "BlobType": "taskloom.models.types",
+    "LiteralType": "taskloom.models.types",
 }
 
 __all__ = sorted(_KERNEL_NAMES)  # noqa: PLE0605 (a list, built from the table above)
@@ -127,6 +146,7 @@ _SUBMODULES = frozenset(
         "plugins",
         "storage",
         "testing",
+        "tools",
         "types",
     }
 )

@@ -42,7 +42,10 @@ if TYPE_CHECKING:
     from taskloom.config import read_config as read_config
     from taskloom.configuration import DEFAULT_IMAGE as DEFAULT_IMAGE
     from taskloom.configuration import FastSerializationSettings as FastSerializationSettings
+    from taskloom.configuration import Image as Image
+    from taskloom.configuration import ImageConfig as ImageConfig
     from taskloom.configuration import SerializationSettings as SerializationSettings
+    from taskloom.core import context_manager as context_manager
     from taskloom.core.base_task import IgnoreOutputs as IgnoreOutputs
     from taskloom.core.base_task import PythonTask as PythonTask
     from taskloom.core.base_task import TaskMetadata as TaskMetadata
@@ -51,7 +54,12 @@ if TYPE_CHECKING:
     from taskloom.core.compiler import create_node as create_node
     from taskloom.core.compiler import current_compilation as current_compilation
     from taskloom.core.condition import ConditionFailedError as ConditionFailedError
+    from taskloom.core.context_manager import ExecutionState as ExecutionState
+    from taskloom.core.context_manager import FlyteContext as FlyteContext
+    from taskloom.core.context_manager import FlyteContextManager as FlyteContextManager
+    from taskloom.core.context_manager import SecretsManager as SecretsManager
     from taskloom.core.context_manager import new_execution_name as new_execution_name
+    from taskloom.core.data_persistence import FileAccessProvider as FileAccessProvider
     from taskloom.core.events import SILENT as SILENT
     from taskloom.core.events import Announcer as Announcer
     from taskloom.core.events import ExecutionEvent as ExecutionEvent
@@ -137,6 +145,7 @@ if TYPE_CHECKING:
     from taskloom.storage import raw_output_prefix as raw_output_prefix
     from taskloom.storage import split_protocol as split_protocol
     from taskloom.storage import upload as upload
+    from taskloom.tools.translator import get_serializable as get_serializable
     from taskloom.translator import NodeEntity as NodeEntity
     from taskloom.translator import Translator as Translator
     from taskloom.translator import dynamic_job_spec as dynamic_job_spec
@@ -208,6 +217,13 @@ _NAMES: dict[str, str] = {
     "handling_calls": "taskloom.core.executor",
     "PROCESSES_ENV": "taskloom.core.executor",
     "new_execution_name": "taskloom.core.context_manager",
+    # Contexts (flytekit's names): what a running task, a transformer or a serialization sees
+    "context_manager": "taskloom.core",
+    "FlyteContext": "taskloom.core.context_manager",
+    "FlyteContextManager": "taskloom.core.context_manager",
+    "ExecutionState": "taskloom.core.context_manager",
+    "SecretsManager": "taskloom.core.context_manager",
+    "FileAccessProvider": "taskloom.core.data_persistence",
     # Lifecycle events
     "ExecutionEvent": "taskloom.core.events",
     "NodeEvent": "taskloom.core.events",
@@ -244,10 +260,13 @@ _NAMES: dict[str, str] = {
     "Translator": "taskloom.translator",
     "NodeEntity": "taskloom.translator",
     "dynamic_job_spec": "taskloom.translator",
+    "get_serializable": "taskloom.tools.translator",
     # Settings
     "SerializationSettings": "taskloom.configuration",
     "FastSerializationSettings": "taskloom.configuration",
     "DEFAULT_IMAGE": "taskloom.configuration",
+    "Image": "taskloom.configuration",
+    "ImageConfig": "taskloom.configuration",
     "read_config": "taskloom.config",
     "config_path": "taskloom.config",
     # Errors (raise these or subclasses, never a bare Exception)
@@ -294,6 +313,8 @@ def __getattr__(name: str) -> Any:
         for contract_module in _CONTRACT_MODULES:
             importlib.import_module(f"taskloom.models.{contract_module}")
         value = importlib.import_module("taskloom.models")
+    elif name == "context_manager":  # a module, as flytekit.extend.context_manager is
+        value = importlib.import_module("taskloom.core.context_manager")
     else:
         value = getattr(importlib.import_module(module), name)
     globals()[name] = value  # resolved once: later lookups are plain attribute reads

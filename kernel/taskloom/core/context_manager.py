@@ -23,6 +23,12 @@ if TYPE_CHECKING:
     import logging
 
     from taskloom.core.checkpointer import Checkpoint
+    from taskloom.core.flyte_context import CURRENT_CONTEXT as CURRENT_CONTEXT
+    from taskloom.core.flyte_context import BranchEvalMode as BranchEvalMode
+    from taskloom.core.flyte_context import ExecutionState as ExecutionState
+    from taskloom.core.flyte_context import FlyteContext as FlyteContext
+    from taskloom.core.flyte_context import FlyteContextManager as FlyteContextManager
+    from taskloom.core.flyte_context import new_context as new_context
     from taskloom.models.identifier import Identifier, WorkflowExecutionIdentifier
 
 # The contracts (taskloom.models, and attrs under them) are imported inside the functions that build them:
@@ -294,3 +300,21 @@ def task_execution(
 def _stats_client() -> Any:
     answer = get_plugin_manager().hook.taskloom_stats_client()
     return answer if answer is not None else NoopStats()
+
+
+# flytekit's context object lives in taskloom.core.flyte_context, imported when one of its names is
+# first asked for here (flytekit's path): running tasks never needs it, and defining its classes
+# costs about half a millisecond of every `loom run`.
+_FLYTE_CONTEXT_NAMES = frozenset(
+    {"BranchEvalMode", "CURRENT_CONTEXT", "ExecutionState", "FlyteContext", "FlyteContextManager", "new_context"}
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FLYTE_CONTEXT_NAMES:
+        from taskloom.core import flyte_context
+
+        value = getattr(flyte_context, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'taskloom.core.context_manager' has no attribute {name!r}")

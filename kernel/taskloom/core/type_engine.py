@@ -162,11 +162,15 @@ class TypeTransformer(Generic[T]):
         raise NotImplementedError(f"{type(self).__name__}.get_literal_type")
 
     def to_literal(self, ctx: Any, python_val: T, python_type: Any, expected: LiteralType) -> Literal:
-        """Convert ``python_val`` (declared as ``python_type``) to a literal of type ``expected``."""
+        """Convert ``python_val`` (declared as ``python_type``) to a literal of type ``expected``.
+
+        ``ctx`` is the current :class:`~taskloom.core.context_manager.FlyteContext`, as in flytekit:
+        ``ctx.file_access`` stores data (:class:`~taskloom.core.data_persistence.FileAccessProvider`).
+        """
         raise NotImplementedError(f"{type(self).__name__}.to_literal")
 
     def to_python_value(self, ctx: Any, lv: Literal, expected_python_type: Any) -> T:
-        """Convert literal ``lv`` to a value of ``expected_python_type``."""
+        """Convert literal ``lv`` to a value of ``expected_python_type`` (``ctx`` as in :meth:`to_literal`)."""
         raise NotImplementedError(f"{type(self).__name__}.to_python_value")
 
     def guess_python_type(self, literal_type: LiteralType) -> Any:
@@ -456,6 +460,8 @@ class TypeEngine:
         transformer = cls.get_transformer(t)
         if expected is None:
             expected = transformer.get_literal_type(t)
+        if ctx is None:  # callers inside taskloom pass none: the transformer still gets one (resolved when read)
+            ctx = _current_context()
         try:
             return transformer.to_literal(ctx, python_val, t, expected)
         except (TypeTransformerFailedError, UnsupportedTypeError):
@@ -478,6 +484,8 @@ class TypeEngine:
         """Convert literal ``lv`` to a value of ``expected_python_type``."""
         t = strip_annotated(expected_python_type)
         transformer = cls.get_transformer(t)
+        if ctx is None:  # as in to_literal
+            ctx = _current_context()
         try:
             return transformer.to_python_value(ctx, lv, t)
         except (TypeTransformerFailedError, UnsupportedTypeError):
@@ -645,6 +653,20 @@ class TypeEngine:
                     _prefix(entity) + f"{direction} {name!r} expects {type_name(python_type)}: {error}"
                 ) from error
         return values
+
+
+_CURRENT_CONTEXT: Any = None
+
+
+def _current_context() -> Any:
+    """The current-context stand-in transformers get for ``ctx=None`` (imported on first use: most
+    runs convert no value with a transformer that has no fast test)."""
+    global _CURRENT_CONTEXT
+    if _CURRENT_CONTEXT is None:
+        from taskloom.core.flyte_context import CURRENT_CONTEXT
+
+        _CURRENT_CONTEXT = CURRENT_CONTEXT
+    return _CURRENT_CONTEXT
 
 
 def _check_transformers(contributed: Any) -> None:

@@ -1,0 +1,1 @@
+"""Tools over entities, at flytekit's paths (``taskloom.tools.translator.get_serializable``)."""
