@@ -413,3 +413,14 @@ def test_importing_literals_does_not_import_cattrs() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_flytekit_models_core_paths_name_the_same_contracts():
+    # `from flytekit.models.core.types import BlobType` ports by rewriting the import.
+    from taskloom.models import identifier, types
+    from taskloom.models.core import identifier as core_identifier
+    from taskloom.models.core import types as core_types
+
+    assert core_types.BlobType is types.BlobType and core_types.EnumType is types.EnumType
+    for name in core_identifier.__all__:
+        assert getattr(core_identifier, name) is getattr(identifier, name)

@@ -34,6 +34,8 @@ def run_program(python: str, source: str, directory: Path) -> subprocess.Complet
     # Each run has its own home and cache directories: both SDKs keep their local cache there
     # (flytekit: ~/.flyte/local-cache), and a program's first run must find it empty.
     env["HOME"] = env["XDG_CACHE_HOME"] = str(directory / "home")
+    # flytekit logs its warnings to stdout, interleaved with what the program prints: errors only.
+    env["FLYTE_SDK_LOGGING_LEVEL"] = "40"
     return subprocess.run(
         [python, script.name], cwd=directory, env=env, capture_output=True, text=True, timeout=300, check=False
     )
