@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from taskloom.core.gate import approve as approve
     from taskloom.core.gate import sleep as sleep
     from taskloom.core.gate import wait_for_input as wait_for_input
+    from taskloom.core.hash import HashMethod as HashMethod
     from taskloom.core.interface import kwtypes as kwtypes
     from taskloom.core.launch_plan import LaunchPlan as LaunchPlan
     from taskloom.core.notification import Email as Email
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from taskloom.core.schedule import CronSchedule as CronSchedule
     from taskloom.core.schedule import FixedRate as FixedRate
     from taskloom.core.task import task as task
+    from taskloom.core.type_engine import BatchSize as BatchSize
     from taskloom.core.type_engine import SimpleTransformer as SimpleTransformer
     from taskloom.core.type_engine import TypeEngine as TypeEngine
     from taskloom.core.type_engine import TypeTransformer as TypeTransformer
@@ -109,6 +111,8 @@ _KERNEL_NAMES: dict[str, str] = {
     "sleep": "taskloom.core.gate",
     "wait_for_input": "taskloom.core.gate",
     "approve": "taskloom.core.gate",
+    "HashMethod": "taskloom.core.hash",
+    "BatchSize": "taskloom.core.type_engine",
 }
 
 __all__ = sorted(_KERNEL_NAMES)  # noqa: PLE0605 (a list, built from the table above)
