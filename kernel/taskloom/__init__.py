@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from taskloom.core.gate import approve as approve
     from taskloom.core.gate import sleep as sleep
     from taskloom.core.gate import wait_for_input as wait_for_input
+    from taskloom.core.hash import HashMethod as HashMethod
     from taskloom.core.interface import kwtypes as kwtypes
     from taskloom.core.launch_plan import LaunchPlan as LaunchPlan
     from taskloom.core.notification import Email as Email
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
     from taskloom.core.schedule import CronSchedule as CronSchedule
     from taskloom.core.schedule import FixedRate as FixedRate
     from taskloom.core.task import task as task
+    from taskloom.core.type_engine import BatchSize as BatchSize
     from taskloom.core.type_engine import SimpleTransformer as SimpleTransformer
     from taskloom.core.type_engine import TypeEngine as TypeEngine
     from taskloom.core.type_engine import TypeTransformer as TypeTransformer
@@ -128,6 +130,8 @@ _KERNEL_NAMES: dict[str, str] = {
     "Scalar": "taskloom.models.literals",
     "BlobType": "taskloom.models.types",
     "LiteralType": "taskloom.models.types",
+    "HashMethod": "taskloom.core.hash",
+    "BatchSize": "taskloom.core.type_engine",
 }
 
 __all__ = sorted(_KERNEL_NAMES)  # noqa: PLE0605 (a list, built from the table above)

@@ -152,6 +152,7 @@ if TYPE_CHECKING:
     from taskloom.types.blob import BlobValue as BlobValue
     from taskloom.types.blob import offload as offload
     from taskloom.types.directory import FlyteDirectory as FlyteDirectory
+    from taskloom.types.error import FlyteError as FlyteError
     from taskloom.types.file import FlyteFile as FlyteFile
     from taskloom.types.pickle import FlytePickle as FlytePickle
 
@@ -181,6 +182,7 @@ _NAMES: dict[str, str] = {
     "FlyteFile": "taskloom.types.file",
     "FlyteDirectory": "taskloom.types.directory",
     "FlytePickle": "taskloom.types.pickle",
+    "FlyteError": "taskloom.types.error",
     # Workflows, nodes and promises (what executors and entity kinds walk)
     "WorkflowBase": "taskloom.core.workflow",
     "CompiledWorkflow": "taskloom.core.workflow",

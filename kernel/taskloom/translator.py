@@ -4,8 +4,8 @@ become flyteidl-shaped contracts (flytekit's ``flytekit/tools/translator.py``, `
 Entities (``taskloom/core/``) say what a user declared; a :class:`Translator` turns them into the
 contracts of :mod:`taskloom.models` under one
 :class:`~taskloom.configuration.SerializationSettings`: a task's ``TaskTemplate``, a workflow's
-``WorkflowTemplate`` (walking its compiled graph: nodes, bindings, outputs, failure policy,
-upstream edges), the templates of its subworkflows, a launch plan's ``LaunchPlanSpec``, and the
+``WorkflowTemplate`` (walking its compiled graph: nodes, bindings, outputs, failure policy and
+failure node, upstream edges), the templates of its subworkflows, a launch plan's ``LaunchPlanSpec``, and the
 ``DynamicJobSpec`` of a graph a dynamic task builds at run time. It also answers what a workflow
 uses, so that a packager registers those entities first and a dynamic job ships them.
 
@@ -52,7 +52,7 @@ from taskloom.core.promise import START_NODE, Promise
 from taskloom.core.reference_entity import ReferenceEntity
 from taskloom.core.resources import convert_resources_to_resource_model, resolve_resources
 from taskloom.core.type_engine import TypeEngine, strip_annotated
-from taskloom.core.workflow import WorkflowBase
+from taskloom.core.workflow import WorkflowBase, is_optional_type
 from taskloom.exceptions.user import ValidationError
 from taskloom.models import launch_plan as launch_plan_models
 from taskloom.models.dynamic_job import DynamicJobSpec
@@ -66,6 +66,8 @@ from taskloom.models.literals import (
     KeyValuePair,
     Literal,
     RetryStrategy,
+    Scalar,
+    Void,
 )
 from taskloom.models.task import Container, ExtendedResources, GPUAccelerator, K8sPod, TaskTemplate
 from taskloom.models.types import OutputReference, PromiseAttribute
@@ -165,7 +167,8 @@ class Translator:
 
     def workflow_template(self, workflow: WorkflowBase) -> WorkflowTemplate:
         """The workflow's ``WorkflowTemplate``: its interface, failure policy, interruptibility, output
-        bindings and a node per compiled node, each described by its entity (:class:`NodeEntity`).
+        bindings, a node per compiled node, each described by its entity (:class:`NodeEntity`), and
+        its failure node (``on_failure``; what it runs is used, so registered, like a node's).
 
         Task nodes refer to their tasks, subworkflow and launch plan nodes to theirs, by identifier
         with the settings' project, domain and version; :meth:`subworkflows` gives the templates of
@@ -177,6 +180,7 @@ class Translator:
         self._noting.append([])
         try:
             nodes = tuple(self.node(node) for node in workflow.nodes)
+            failure_node = self.node(workflow.failure_node) if workflow.failure_node is not None else None
         finally:
             uses = self._noting.pop()
         outputs = workflow.python_interface.outputs
@@ -186,6 +190,7 @@ class Translator:
             interface=workflow.interface,
             nodes=nodes,
             outputs=tuple(self.binding(name, value, outputs[name]) for name, value in workflow.output_bindings.items()),
+            failure_node=failure_node,
             metadata_defaults=WorkflowMetadataDefaults(interruptible=workflow.interruptible),
         )
         self._workflows[workflow.name] = template
@@ -545,6 +550,11 @@ def _parameters(plan: LaunchPlan) -> ParameterMap:
     for input_name, (python_type, default) in plan.python_interface.inputs_with_defaults.items():
         if default is NO_DEFAULT:
             parameters[input_name] = Parameter(var=variables[input_name], required=True)
+        elif default is None and is_optional_type(python_type):
+            # flytekit writes a None default of an Optional input as a bare Void, not as a union value.
+            parameters[input_name] = Parameter(
+                var=variables[input_name], default=Literal(scalar=Scalar(none_type=Void()))
+            )
         else:
             parameters[input_name] = Parameter(
                 var=variables[input_name], default=TypeEngine.to_literal(None, default, python_type)

@@ -8,7 +8,9 @@ import contextlib
 import os
 import subprocess
 import sys
+import textwrap
 import time
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 
@@ -49,3 +51,32 @@ def wait_for(condition: Callable[[], Any], what: str, timeout: float = 30.0) -> 
 def logged(path: Any) -> list[str]:
     """The words of the log file ``path`` (empty while it does not exist)."""
     return path.read_text().split() if path.exists() else []
+
+
+def serialized_templates(directory: Any, program: str) -> tuple[Any, dict[str, Any]]:
+    """Write ``program`` as the module ``flows.jobs`` under ``directory/app`` and ``loom serialize`` it
+    (project ``proj``, domain ``dev``, version ``v1``); give the app directory and the task templates
+    (flyteidl messages) by name, to run with ``plugins.flyte.tests.test_entrypoint.run_container``.
+    """
+    from flyteidl.admin import task_pb2  # protobuf: only for the tests that read templates
+
+    root = Path(directory) / "app"
+    (root / "flows").mkdir(parents=True)
+    (root / "flows" / "__init__.py").write_text("")
+    (root / "flows" / "jobs.py").write_text(textwrap.dedent(program))
+    serialized = Path(directory) / "serialized"
+    arguments = ["serialize", str(root / "flows"), "--image", "default=example/app:1"]
+    arguments += ["-p", "proj", "-d", "dev", "--version", "v1", "-o", str(serialized)]
+    completed = subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), "loom"), *arguments],
+        capture_output=True,
+        text=True,
+        cwd=root,
+    )
+    assert completed.returncode == 0, completed.stderr
+    templates = {}
+    for path in serialized.glob("*_1.pb"):
+        spec = task_pb2.TaskSpec()
+        spec.ParseFromString(path.read_bytes())
+        templates[spec.template.id.name] = spec.template
+    return root, templates

@@ -36,6 +36,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import taskloom.plugins
+from taskloom.core.hash import HashMethod
 from taskloom.exceptions.user import TypeTransformerFailedError, UnsupportedTypeError
 from taskloom.plugins import get_plugin_manager
 from taskloom.types.pickle import FlytePickle
@@ -86,6 +87,33 @@ def value_description(value: Any) -> str:
 def literal_description(literal: Any) -> str:
     """Describe a literal for an error message, shortened."""
     return _short_repr.repr(literal)
+
+
+class BatchSize:
+    """``Annotated[T, BatchSize(n)]``: flytekit moves the files of a ``FlyteDirectory`` ``n`` at a time.
+
+    Accepted where flytekit accepts it, so that programs port, and ignored: taskloom never holds a
+    directory's files in memory to batch them (it copies a directory as one tree), so there is
+    nothing to cut into batches (see the README's "Porting from flytekit").
+    """
+
+    def __init__(self, val: int) -> None:
+        self._val = val
+
+    @property
+    def val(self) -> int:
+        """The batch size given."""
+        return self._val
+
+
+def hash_method(python_type: Any) -> HashMethod[Any] | None:
+    """The :class:`~taskloom.core.hash.HashMethod` in ``Annotated[T, ...]``'s metadata, or None."""
+    while typing.get_origin(python_type) is typing.Annotated:
+        for annotation in python_type.__metadata__:
+            if isinstance(annotation, HashMethod):
+                return annotation
+        python_type = typing.get_args(python_type)[0]
+    return None
 
 
 def strip_annotated(python_type: Any) -> Any:
@@ -463,7 +491,7 @@ class TypeEngine:
         if ctx is None:  # callers inside taskloom pass none: the transformer still gets one (resolved when read)
             ctx = _current_context()
         try:
-            return transformer.to_literal(ctx, python_val, t, expected)
+            literal = transformer.to_literal(ctx, python_val, t, expected)
         except (TypeTransformerFailedError, UnsupportedTypeError):
             raise
         except (TypeError, ValueError, AttributeError, KeyError, OverflowError) as error:
@@ -478,6 +506,13 @@ class TypeEngine:
             raise TypeTransformerFailedError(
                 f"expected {type_name(t)}, got {value_description(python_val)}: {_recursion_detail(python_val)}"
             ) from error
+        if t is not python_type:  # Annotated: a HashMethod gives the value's cache hash (flytekit's rule)
+            method = hash_method(python_type)
+            if method is not None:
+                import attrs  # loaded with the literal just built
+
+                literal = attrs.evolve(literal, hash=method.calculate(python_val))
+        return literal
 
     @classmethod
     def to_python_value(cls, ctx: Any, lv: Literal, expected_python_type: Any) -> Any:

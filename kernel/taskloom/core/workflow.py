@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import collections
 import enum
+import types
+import typing
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +30,7 @@ from taskloom.core.interface import NO_DEFAULT, Interface, transform_function_to
 from taskloom.core.node import Node
 from taskloom.core.promise import Promise, VoidPromise
 from taskloom.core.tracker import module_name
+from taskloom.core.type_engine import strip_annotated, type_name
 from taskloom.exceptions.user import TypeTransformerFailedError, ValidationError
 
 if TYPE_CHECKING:
@@ -39,6 +42,10 @@ if TYPE_CHECKING:
 
 # The contracts (taskloom.models, and attrs under them) are imported inside the functions that build them:
 # declaring and running workflows imports none (docs/architecture.md, "Import cost").
+
+
+#: The id of a workflow's failure node (flytekit's and flyteidl's ``fn0``).
+FAILURE_NODE_ID = "fn0"
 
 
 class WorkflowFailurePolicy(enum.Enum):
@@ -67,6 +74,7 @@ class WorkflowBase:
         failure_policy: WorkflowFailurePolicy | None = None,
         interruptible: bool = False,
         docs: str | None = None,
+        on_failure: Any = None,
     ) -> None:
         self._name = name
         self._interface = interface
@@ -75,6 +83,8 @@ class WorkflowBase:
         self._docs = docs if docs is not None else interface.docstring
         self._nodes: list[Node] = []
         self._output_bindings: dict[str, Any] = {}
+        self._on_failure = on_failure
+        self._failure_node: Node | None = None
 
     @property
     def name(self) -> str:
@@ -105,6 +115,27 @@ class WorkflowBase:
     def failure_policy(self) -> WorkflowFailurePolicy:
         """What happens when a node fails."""
         return self._failure_policy
+
+    @property
+    def on_failure(self) -> Any:
+        """The task or workflow run when this workflow fails (``@workflow(on_failure=...)``), or None."""
+        return self._on_failure
+
+    @property
+    def failure_node(self) -> Node | None:
+        """The node that runs :attr:`on_failure` (id ``fn0``), bound to the workflow's inputs; None without one.
+
+        It is not one of :attr:`nodes`: an executor runs it once, after the workflow failed (after
+        the failing node's last retry, and after the other nodes that could still run when the
+        failure policy lets them), with the workflow's inputs and, for an input ``err``, a
+        :class:`~taskloom.types.error.FlyteError` naming the failed node; the workflow then fails
+        with its original error.
+        """
+        return self._failure_node
+
+    def _add_failure_node(self) -> None:
+        if self._on_failure is not None:
+            self._failure_node = failure_node(self._name, self._interface, self._on_failure)
 
     @property
     def interruptible(self) -> bool:
@@ -169,11 +200,14 @@ class PythonFunctionWorkflow(WorkflowBase):
         failure_policy: WorkflowFailurePolicy | None = None,
         interruptible: bool = False,
         docs: str | None = None,
+        on_failure: Any = None,
     ) -> None:
         name = f"{module_name(workflow_function)}.{workflow_function.__name__}"
-        super().__init__(name, transform_function_to_interface(workflow_function), failure_policy, interruptible, docs)
+        interface = transform_function_to_interface(workflow_function)
+        super().__init__(name, interface, failure_policy, interruptible, docs, on_failure)
         self._workflow_function = workflow_function
         self._compile()
+        self._add_failure_node()
 
     @property
     def workflow_function(self) -> Callable[..., Any]:
@@ -213,6 +247,58 @@ def compile_body(
         raise ValidationError(f"{entity}: node names must be unique, {duplicated} is used more than once")
     validate_acyclic(name, state.nodes)
     return state.nodes, output_bindings
+
+
+def failure_node(workflow_name: str, interface: Interface, handler: Any) -> Node:
+    """The failure node (id ``fn0``) of workflow ``workflow_name``: a call of ``handler`` (a task
+    or a workflow) with the workflow's inputs.
+
+    flytekit's rule: ``handler`` takes every input of the workflow, with the same type, and may take
+    more only if they are ``Optional`` (``err: Optional[FlyteError] = None`` receives the error; the
+    others get their default, or None). Anything else is a
+    :class:`~taskloom.exceptions.user.ValidationError` naming the workflow, the handler and the input.
+    """
+    entity = f"workflow {workflow_name!r}"
+    handler_name = getattr(handler, "name", None)
+    handler_interface = getattr(handler, "python_interface", None)
+    if handler_interface is None or handler_name is None or getattr(handler, "is_launch_plan", False):
+        raise ValidationError(
+            f"{entity}: on_failure must be a task or a workflow, got {type(handler).__name__} {handler!r}"
+        )
+    described = f"{entity}: on_failure {handler_name!r}"
+    handler_inputs = handler_interface.inputs_with_defaults
+    bindings: dict[str, Any] = {}
+    for name, (python_type, default) in handler_inputs.items():
+        expected = interface.inputs.get(name)
+        if expected is not None:
+            if python_type != expected:
+                raise ValidationError(
+                    f"{described}: input {name!r} must have the workflow's type {type_name(expected)}, "
+                    f"got {type_name(python_type)}"
+                )
+            bindings[name] = Promise(None, name, expected)
+        elif not is_optional_type(python_type):
+            raise ValidationError(
+                f"{described}: input {name!r} ({type_name(python_type)}) is not an input of the workflow, "
+                f"so it must be Optional (the workflow's inputs are {sorted(interface.inputs)}; "
+                "err: Optional[FlyteError] = None receives the error)"
+            )
+        else:
+            bindings[name] = None if default is NO_DEFAULT else default
+    missing = [name for name in interface.inputs if name not in handler_inputs]
+    if missing:
+        raise ValidationError(
+            f"{described}: must take every input of the workflow, with the same type; it lacks "
+            + ", ".join(f"{name!r} ({type_name(interface.inputs[name])})" for name in missing)
+        )
+    return Node(FAILURE_NODE_ID, handler, bindings)
+
+
+def is_optional_type(python_type: Any) -> bool:
+    """Whether ``python_type`` is ``Optional[T]`` (a union with None), ``Annotated`` or not (flytekit's name)."""
+    python_type = strip_annotated(python_type)
+    origin = typing.get_origin(python_type)
+    return origin in (typing.Union, types.UnionType) and type(None) in typing.get_args(python_type)
 
 
 class CompiledWorkflow(WorkflowBase):
@@ -290,6 +376,15 @@ class ImperativeWorkflow(WorkflowBase):
     add_subwf = add_entity
     add_launch_plan = add_entity
 
+    def add_on_failure_handler(self, entity: Any) -> Node:
+        """Run ``entity`` (a task or a workflow) when this workflow fails, as ``@workflow(on_failure=...)``
+        does; declare the workflow's inputs first (the handler takes all of them). Returns the failure node.
+        """
+        self._on_failure = entity
+        self._add_failure_node()
+        assert self._failure_node is not None  # made from the handler just set
+        return self._failure_node
+
     def add_workflow_output(self, output_name: str, value: Any, python_type: Any = None) -> None:
         """Declare an output bound to ``value`` (a promise, or a constant with ``python_type``)."""
         if output_name in self._outputs:
@@ -318,17 +413,22 @@ def workflow(
     _workflow_function: Callable[..., Any] | None = None,
     failure_policy: WorkflowFailurePolicy | None = None,
     interruptible: bool = False,
+    on_failure: Any = None,
     docs: str | None = None,
 ) -> Any:
     """Make a workflow of a function: ``@workflow`` or ``@workflow(failure_policy=...)``.
 
     The body is compiled at once: every call becomes a node, every binding is type-checked, and the
     annotations are the workflow's interface (inputs with defaults; outputs single, tuple,
-    NamedTuple or none).
+    NamedTuple or none). ``on_failure`` is a task or workflow run once when the workflow fails,
+    with the workflow's inputs and an optional ``err: Optional[FlyteError]`` (see
+    :attr:`WorkflowBase.failure_node`); its interface is checked here.
     """
 
     def decorate(function: Callable[..., Any]) -> PythonFunctionWorkflow:
-        return PythonFunctionWorkflow(function, failure_policy=failure_policy, interruptible=interruptible, docs=docs)
+        return PythonFunctionWorkflow(
+            function, failure_policy=failure_policy, interruptible=interruptible, docs=docs, on_failure=on_failure
+        )
 
     if _workflow_function is not None:
         return decorate(_workflow_function)

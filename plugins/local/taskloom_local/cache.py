@@ -149,8 +149,12 @@ class LocalCache:
     # --- keys ------------------------------------------------------------------------------
 
     @staticmethod
-    def key(task: Any, inputs: dict[str, Any]) -> CacheKey:
-        """The cache key of ``task`` called with ``inputs`` (Python values): (task, project, version, inputs hash)."""
+    def key(task: Any, inputs: dict[str, Any], types: dict[str, Any] | None = None) -> CacheKey:
+        """The cache key of ``task`` called with ``inputs`` (Python values): (task, project, version, inputs hash).
+
+        ``types`` replaces the declared type of some inputs: the ``Annotated`` output type of the node
+        that made the value, whose ``HashMethod`` gives its hash (flytekit hashes an output so).
+        """
         import hashlib
 
         from taskloom.extend import TypeEngine, to_json
@@ -162,8 +166,9 @@ class LocalCache:
             version = f"{version}+{settings.salt}"
         name, project = _remembered(task, _origin)
         kept = {name: value for name, value in inputs.items() if name not in ignored}
-        types = task.python_interface.inputs
-        literals = TypeEngine.dict_to_literal_map(None, kept, {name: types[name] for name in kept})
+        declared = task.python_interface.inputs if not types else {**task.python_interface.inputs, **types}
+        literals = TypeEngine.dict_to_literal_map(None, kept, {name: declared[name] for name in kept})
+        literals = _hash_placed(literals)
         return name, project, version, hashlib.sha256(to_json(literals).encode()).hexdigest()
 
     # --- entries ---------------------------------------------------------------------------
@@ -527,6 +532,38 @@ def _origin(task: Any) -> tuple[str, str]:
         binding = find_binding(task)
         module_name = binding[0].__name__ if binding is not None else type(task).__module__
     return task.name, project_of(module_name)
+
+
+def _hash_placed(literal: Any) -> Any:
+    """``literal`` (a literal or a literal map) with each literal that carries a custom hash
+    (``Literal.hash``, from a ``HashMethod``) replaced by its hash: two values with the same hash make
+    the same cache key, as a Flyte backend computes keys. Unchanged when none carries one, so keys of
+    values without custom hashes stay what they were.
+    """
+    from taskloom.extend import models
+
+    literals = models.literals
+    if isinstance(literal, literals.LiteralMap):
+        placed = {name: _hash_placed(item) for name, item in literal.literals.items()}
+        changed = any(placed[name] is not item for name, item in literal.literals.items())
+        return literals.LiteralMap(literals=placed) if changed else literal
+    if literal.hash:
+        text = literals.Primitive(string_value=literal.hash)
+        return literals.Literal(scalar=literals.Scalar(primitive=text), hash=literal.hash)
+    if literal.collection is not None:
+        items = [_hash_placed(item) for item in literal.collection.literals]
+        if any(new is not old for new, old in zip(items, literal.collection.literals, strict=True)):
+            return literals.Literal(collection=literals.LiteralCollection(literals=items))
+    elif literal.map is not None:
+        inner = _hash_placed(literal.map)
+        if inner is not literal.map:
+            return literals.Literal(map=inner)
+    elif literal.scalar is not None and literal.scalar.union is not None:
+        union = literal.scalar.union
+        value = _hash_placed(union.value)
+        if value is not union.value:
+            return literals.Literal(scalar=literals.Scalar(union=literals.Union(value=value, type=union.type)))
+    return literal
 
 
 def _source_version(task: Any) -> str:

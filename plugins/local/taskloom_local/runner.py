@@ -18,6 +18,7 @@ import functools
 import inspect
 import threading
 import time
+import typing
 import warnings
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +59,18 @@ _NO_OVERRIDES: dict[str, Any] = {}
 def overrides_cache(node: Node) -> bool:
     """Whether the node runs cached: the task's setting unless ``with_overrides(cache=False)``."""
     return bool(node.overrides.get("cache", True))
+
+
+def _producer_types(node: Node) -> dict[str, Any] | None:
+    """The ``Annotated`` types of the outputs bound to ``node``'s inputs, by input (None: none is):
+    a producer's ``HashMethod`` gives a value's cache hash, as in flytekit.
+    """
+    found = None
+    for name, value in node.bindings.items():
+        if type(value) is Promise and typing.get_origin(value.python_type) is typing.Annotated:
+            found = found or {}
+            found[name] = value.python_type
+    return found
 
 
 def resolve(value: Any, values: dict[str, dict[str, Any]]) -> Any:
@@ -207,7 +220,7 @@ class NodeRunner:
     ) -> dict[str, Any]:
         task = node.entity
         cache = self.executor.cache
-        key = cache.key(task, inputs)
+        key = cache.key(task, inputs, _producer_types(node))
         if task.cache.serialize:
             with cache.lock(key):  # identical calls wait for the first and read its result
                 return self._lookup_or_run(node, inputs, execution, path, key, parent)

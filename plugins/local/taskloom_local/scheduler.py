@@ -6,8 +6,10 @@ on the scheduling thread itself, which changes nothing about order or concurrenc
 hand-off per node of a chain. The workflow's failure policy decides what a failure stops:
 ``FAIL_IMMEDIATELY`` starts no further node and raises when the running ones are done;
 ``FAIL_AFTER_EXECUTABLE_NODES_COMPLETE`` runs every node that does not depend on a failed one, then
-raises. Each node goes to the :class:`~taskloom_local.runner.NodeRunner`, which gives subworkflows
-back to the scheduler; in a resume, :mod:`taskloom_local.resume` says which nodes are skipped.
+raises. A workflow with a failure node (``@workflow(on_failure=...)``) then runs it once, with the
+workflow's inputs and a ``FlyteError`` naming the failed node, before raising. Each node goes to
+the :class:`~taskloom_local.runner.NodeRunner`, which gives subworkflows back to the scheduler; in a
+resume, :mod:`taskloom_local.resume` says which nodes are skipped.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import collections
 from typing import TYPE_CHECKING, Any
 
-from taskloom.extend import START_NODE, Node, WorkflowBase, WorkflowFailurePolicy
+from taskloom.extend import START_NODE, FlyteError, Node, WorkflowBase, WorkflowFailurePolicy
 from taskloom_local.execution import Execution, gates_of
 from taskloom_local.recorder import GRAPH
 from taskloom_local.resume import finished_nodes, reuse
@@ -50,7 +52,7 @@ class Scheduler:
         ``prefix`` tells apart the nodes of a subworkflow (the id of the node that runs it);
         ``max_parallelism`` bounds how many of its nodes run at once (a launch plan's setting).
         Raises the first failing node's exception, with notes naming the node, the workflow and
-        the other nodes that failed.
+        the other nodes that failed, after running the workflow's failure node if it has one.
         """
         graph = _GraphRun(workflow, inputs)
         finished: dict[str, dict[str, Any]] | None = None  # a resume: outputs of the nodes it skips
@@ -61,12 +63,45 @@ class Scheduler:
         self._run_graph(graph, execution, prefix, finished, max_parallelism)
         if graph.failures:
             node, error = graph.failures[0]
+            if workflow.failure_node is not None and not execution.cancelled:
+                self._run_failure_node(workflow.failure_node, node, error, graph.values, execution, prefix)
             error.add_note(f"in node {node.id} of workflow {workflow.name!r}")
             if len(graph.failures) > 1:
                 others = ", ".join(other.id for other, _ in graph.failures[1:])
                 error.add_note(f"{len(graph.failures) - 1} more node(s) failed: {others}")
             raise error
         return {name: resolve(value, graph.values) for name, value in workflow.output_bindings.items()}
+
+    def _run_failure_node(
+        self,
+        failure_node: Node,
+        failed: Node,
+        error: BaseException,
+        values: dict[str, dict[str, Any]],
+        execution: Execution,
+        prefix: str,
+    ) -> None:
+        """Run the workflow's failure node once (it has its own retries), its input ``err`` (when it
+        takes one) the :class:`FlyteError` of ``failed``'s ``error``. Its own failure is a note on
+        ``error``: the workflow fails with the original error either way, as on a Flyte backend.
+        """
+        handler = failure_node.entity
+        bindings = failure_node.bindings
+        if "err" in handler.python_interface.inputs:
+            name = getattr(failed.entity, "name", failed.id)
+            message = f"node {failed.id} ({name!r}) failed: {type(error).__name__}: {error}"
+            # flytekit, run locally, names the failure node itself (fn0); a backend names the failed node.
+            bindings["err"] = FlyteError(message=message, failed_node_id=failed.id)
+        node = Node(failure_node.id, handler, bindings)
+        if execution.previous is not None:
+            execution.prune(f"{prefix}{node.id}")  # a resume that fails again runs it again, never reuses it
+        try:
+            self.nodes.run_node(node, values, execution, prefix)
+        except Exception as handler_error:
+            error.add_note(
+                f"failure node {node.id} ({getattr(handler, 'name', handler)!r}) failed too: "
+                f"{type(handler_error).__name__}: {handler_error}"
+            )
 
     def _run_graph(
         self,

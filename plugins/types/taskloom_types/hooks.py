@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 @hookimpl
 def taskloom_type_transformers() -> list[TypeTransformer[Any]]:
     """The standard transformers; within this list, earlier entries win a tie."""
-    from taskloom_types import collections, enums, files, pickled, primitives, structured, unions
+    from taskloom_types import collections, enums, failures, files, pickled, primitives, structured, unions
 
     return [
         *primitives.transformers(),
@@ -26,5 +26,6 @@ def taskloom_type_transformers() -> list[TypeTransformer[Any]]:
         *enums.transformers(),
         *structured.transformers(),
         *files.transformers(),
+        *failures.transformers(),
         *pickled.transformers(),
     ]

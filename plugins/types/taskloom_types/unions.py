@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from taskloom.extend import (
+    FlyteError,
     TypeEngine,
     TypeTransformer,
     TypeTransformerFailedError,
@@ -51,7 +52,7 @@ def variant_tag(t: Any) -> str:
     if typing.get_origin(t) is not None:
         return type_name(t)
     if isinstance(t, type):
-        if t.__module__ in _BARE_NAMED_MODULES:
+        if t.__module__ in _BARE_NAMED_MODULES or t is FlyteError:  # FlyteError: the name of flytekit's transformer
             return t.__name__
         return f"{t.__module__}.{t.__qualname__}"
     return type_name(t)
