@@ -11,25 +11,29 @@ import sys
 from types import ModuleType
 from typing import Any
 
+#: What a script's module is called: ``__main__``, or ``__mp_main__`` where a worker process loads it again.
+SCRIPT_MODULES = frozenset({"__main__", "__mp_main__"})
+
 
 def module_name(function: Any) -> str:
     """The module name an entity defined by ``function`` is named after.
 
-    ``function.__module__``, except in a program run as a script, whose module is ``__main__``: then
-    the name it is imported by (``pkg.tasks`` for ``python -m pkg.tasks``), else its file's name
-    (``flows`` for ``python flows.py``, as flytekit names it), so that a task keeps one name, and one
-    cache entry, whether its file is run as a script, with ``loom run`` or imported. ``__main__`` when
-    there is no file (``python -c``, an interactive session).
+    ``function.__module__``, except in a program run as a script, whose module is ``__main__`` (and
+    ``__mp_main__`` in the worker processes that load it again): then the name it is imported by
+    (``pkg.tasks`` for ``python -m pkg.tasks``), else its file's name (``flows`` for ``python
+    flows.py``, as flytekit names it), so that a task keeps one name, and one cache entry, whether its
+    file is run as a script, with ``loom run`` or imported. ``__main__`` when there is no file
+    (``python -c``, an interactive session).
     """
     name: str = function.__module__
-    if name != "__main__":
+    if name not in SCRIPT_MODULES:
         return name
-    main = sys.modules.get("__main__")
-    spec_name = getattr(getattr(main, "__spec__", None), "name", None)
-    if spec_name:
+    namespace = getattr(function, "__globals__", None) or {}
+    spec_name = getattr(namespace.get("__spec__"), "name", None)
+    if spec_name and spec_name not in SCRIPT_MODULES:
         return str(spec_name)
-    path = getattr(main, "__file__", None)
-    return os.path.splitext(os.path.basename(path))[0] if path else name
+    path = namespace.get("__file__")
+    return os.path.splitext(os.path.basename(path))[0] if isinstance(path, str) else name
 
 
 def find_binding(entity: Any) -> tuple[ModuleType, str] | None:

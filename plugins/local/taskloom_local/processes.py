@@ -259,7 +259,11 @@ def _find_reference(entity: Any, explain: str | None = None) -> tuple[str, str |
     found = find_binding(entity)
     if found is not None:
         module, attribute = found
-        return module.__name__, getattr(module, "__file__", None), attribute
+        name = module.__name__
+        spec_name = getattr(getattr(module, "__spec__", None), "name", None)
+        if name == "__main__" and spec_name and spec_name != "__main__":
+            name = spec_name  # `python -m pkg.tasks`: workers import pkg.tasks, as the task's name says
+        return name, getattr(module, "__file__", None), attribute
     raise TaskNotImportable(
         f"task {entity.name!r} cannot run in a worker process: it is not bound to a name at the top level "
         "of a module, so a worker cannot find it; " + (explain or "define it at module level, or run without processes")
@@ -434,8 +438,6 @@ def _load(reference: tuple[str, str | None, str], task_name: str) -> Any:
             spec.loader.exec_module(module)
     entity = getattr(module, attribute, None)
     name = getattr(entity, "name", None)
-    if isinstance(name, str) and name.startswith("__mp_main__."):  # the script, loaded under its worker name
-        name = "__main__." + name.removeprefix("__mp_main__.")
     if entity is None or name != task_name:
         raise TaskNotImportable(f"task {task_name!r}: the worker found no such task at {module_name}.{attribute}")
     return entity

@@ -207,6 +207,48 @@ def test_tasks_of_a_script_run_as_main_run_in_workers(tmp_path):
     assert done.stdout.strip() == "worker"
 
 
+def test_tasks_of_a_module_run_with_python_m_run_in_workers(tmp_path):
+    # Run as `python -m pkg.tasks`, the task is named pkg.tasks.pid_of; workers import pkg.tasks
+    # (its `if __name__ == "__main__":` block does not run there) and find it under that name.
+    import subprocess
+    import sys
+    import textwrap
+
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "tasks.py").write_text(
+        textwrap.dedent(
+            """
+            import os
+            from taskloom import map_task, task, workflow
+
+            @task
+            def pid_of(x: int) -> int:
+                return os.getpid()
+
+            @workflow
+            def pids(xs: list[int]) -> list[int]:
+                return map_task(pid_of)(x=xs)
+
+            if __name__ == "__main__":
+                found = pids(xs=[1, 2, 3])
+                print(pid_of.name, "worker" if os.getpid() not in found else "here")
+            """
+        )
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "pkg.tasks"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TASKLOOM_PROCESSES": "2"},
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "pkg.tasks.pid_of worker"
+
+
 def test_a_map_in_workers_reports_each_failed_element():
     from taskloom import map_task
 
