@@ -73,7 +73,7 @@ import datetime
 import enum
 import typing
 
-from taskloom import LaunchPlan, Secret, conditional, map_task, task, wait_for_input, workflow
+from taskloom import LaunchPlan, Secret, conditional, map_task, reference_task, task, wait_for_input, workflow
 from taskloom.types.file import FlyteFile
 
 
@@ -119,6 +119,11 @@ def count(table: typing.Dict[str, int]) -> int:
 @task
 def size(file: FlyteFile) -> int:
     return 1
+
+
+@reference_task(project="flows", domain="development", name="remote.double", version="1")
+def remote_double(x: int) -> int:
+    ...
 
 
 """
@@ -255,6 +260,12 @@ ROWS: dict[str, tuple[str, str, str, str]] = {
         "AssertionError",
         "AssertionError",
         "TypeTransformerFailedError",
+    ),
+    "run time: a reference task without a body called locally": (
+        "remote_double(x=1)",
+        "NotImplementedError",
+        "NotImplementedError",
+        "ReferenceNotRunnableError",
     ),
     "transformer: a value the enum does not have": (
         "paint(colour='blue')",
