@@ -57,7 +57,8 @@ def load_module(path: str) -> Any:
     ``sys.path`` after its packages, so that its relative imports and its imports of the project's
     other modules work; a file outside any package is the module named after it, its directory on
     ``sys.path`` (its sibling modules import). The file is executed afresh even when a module of that
-    name was imported before (taskloom-local's resume loads a file its process may have run).
+    name was imported before (taskloom-local's resume loads a file its process may have run), except
+    when importing its own package imported it (``from .flows import wf`` in ``__init__.py``).
 
     Raises :class:`ModuleLoadError` if ``path`` is not a Python file or importing it (or its
     packages) fails, ``sys.exit`` at import included, leaving ``sys.modules`` as it was for the file's
@@ -73,6 +74,7 @@ def load_module(path: str) -> Any:
     if spec is None or spec.loader is None:
         raise ModuleLoadError(f"cannot load {path}: it cannot be imported as Python (name it NAME.py)", path)
     package, _, short_name = name.rpartition(".")
+    imported_before = name in sys.modules
     try:
         parent = importlib.import_module(package) if package else None
     except BaseException as error:
@@ -87,6 +89,9 @@ def load_module(path: str) -> Any:
             f"was imported from {where} first; rename the package",
             path,
         )
+    imported = sys.modules.get(name)
+    if not imported_before and imported is not None and _file_of(imported) == file:
+        return imported  # its package's __init__ imported it (from .flows import wf): not run twice
     module = importlib.util.module_from_spec(spec)
     previous = sys.modules.get(name)
     sys.modules[name] = module
@@ -123,6 +128,11 @@ def module_name_of(file: str) -> tuple[str, str]:
             break
         parts.insert(0, package)
     return directory, ".".join(parts)
+
+
+def _file_of(module: Any) -> str | None:
+    file = getattr(module, "__file__", None)
+    return os.path.realpath(file) if file else None
 
 
 def _within(package: Any, root: str) -> bool:

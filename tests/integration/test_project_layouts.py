@@ -120,6 +120,21 @@ def test_the_entities_of_a_package_file_are_named_by_their_dotted_module(tmp_pat
     assert '"pkg.flows.triple"' in done.stdout
 
 
+def test_a_file_its_package_imports_runs_once(tmp_path, elsewhere):
+    project = make_project(
+        tmp_path / "project",
+        {
+            **PACKAGE,
+            "pkg/__init__.py": "from .flows import wf\n",
+            "pkg/flows.py": textwrap.dedent(PACKAGE["pkg/flows.py"]) + "\nprint('flows imported')\n",
+        },
+    )
+    assert ran(loom([str(project / "pkg" / "flows.py"), "wf", "--x", "2"], elsewhere, tmp_path)) == [
+        "flows imported",
+        "6",
+    ]
+
+
 def test_a_file_that_imports_a_sibling_module_runs_from_any_directory(tmp_path, elsewhere):
     project = make_project(
         tmp_path / "project",
