@@ -75,20 +75,16 @@ def load_module(path: str) -> Any:
         raise ModuleLoadError(f"cannot load {path}: it cannot be imported as Python (name it NAME.py)", path)
     package, _, short_name = name.rpartition(".")
     imported_before = name in sys.modules
+    if package:
+        _refuse_shadowed_package(path, name, root)  # imported before, from elsewhere
     try:
         parent = importlib.import_module(package) if package else None
     except BaseException as error:
         if isinstance(error, (Exception, SystemExit)):
             raise _load_error(path, file, error, f"its package {package!r}") from error
         raise
-    top = sys.modules.get(name.partition(".")[0]) if parent is not None else None
-    if top is not None and not _within(top, root):
-        where = getattr(top, "__file__", None) or list(getattr(top, "__path__", []))
-        raise ModuleLoadError(
-            f"cannot load {path}: it is in the package {top.__name__!r} of {root}, but a module of that name "
-            f"was imported from {where} first; rename the package",
-            path,
-        )
+    if package:
+        _refuse_shadowed_package(path, name, root)  # found elsewhere first on sys.path
     imported = sys.modules.get(name)
     if not imported_before and imported is not None and _file_of(imported) == file:
         return imported  # its package's __init__ imported it (from .flows import wf): not run twice
@@ -135,12 +131,22 @@ def _file_of(module: Any) -> str | None:
     return os.path.realpath(file) if file else None
 
 
-def _within(package: Any, root: str) -> bool:
-    """Whether the imported top-level ``package`` is the one under ``root``, not a module of the same
-    name found first on ``sys.path`` (an installed package, the standard library's).
+def _refuse_shadowed_package(path: str, name: str, root: str) -> None:
+    """Raise :class:`ModuleLoadError` if the top-level package of ``name`` is imported, but not from
+    ``root``: a module of the same name (an installed package, the standard library's) came first.
     """
-    locations = list(getattr(package, "__path__", []))
-    return any(os.path.dirname(os.path.realpath(location)) == root for location in locations)
+    top = sys.modules.get(name.partition(".")[0])
+    if top is None:
+        return
+    locations = list(getattr(top, "__path__", []))
+    if any(os.path.dirname(os.path.realpath(location)) == root for location in locations):
+        return
+    where = getattr(top, "__file__", None) or locations
+    raise ModuleLoadError(
+        f"cannot load {path}: it is in the package {top.__name__!r} of {root}, but a module of that name "
+        f"was imported from {where} first; rename the package",
+        path,
+    )
 
 
 def _load_error(path: str, file: str, error: BaseException, importing: str | None = None) -> ModuleLoadError:

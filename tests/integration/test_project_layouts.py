@@ -186,12 +186,14 @@ def test_a_src_layout_project_runs_from_its_directory(tmp_path):
     assert ran(loom(["src/mypkg/workflows/main.py", "wf", "--x", "1"], project, tmp_path)) == ["101"]
 
 
-def test_a_package_named_like_an_imported_module_is_refused_in_one_line(tmp_path, elsewhere):
+@pytest.mark.parametrize("where", ["json/flows.py", "json/sub/flows.py"])
+def test_a_package_named_like_an_imported_module_is_refused_in_one_line(tmp_path, elsewhere, where):
     project = make_project(
         tmp_path / "project",
         {
             "json/__init__.py": "",
-            "json/flows.py": """
+            "json/sub/__init__.py": "",
+            where: """
                 from taskloom import task
 
 
@@ -201,7 +203,7 @@ def test_a_package_named_like_an_imported_module_is_refused_in_one_line(tmp_path
                 """,
         },
     )
-    done = loom([str(project / "json" / "flows.py"), "one"], elsewhere, tmp_path)
+    done = loom([str(project / where), "one"], elsewhere, tmp_path)
     line = the_error_line(done, status=1)
     assert "in the package 'json'" in line and "rename the package" in line
 
