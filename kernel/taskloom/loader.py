@@ -1,9 +1,11 @@
 """Loading the user's Python file, and finding the tasks, workflows and launch plans it defines.
 
 ``loom run FILE`` and taskloom-local's resume (which finds the entity a recorded execution ran) load
-a file the same way, through :func:`load_module`: its directory goes on ``sys.path`` and the module
-is named after the file, so that its entities get the names they have when the file is imported
-(``flows.clean``). A file that cannot be imported (a syntax error, an exception or a missing module
+a file the same way, through :func:`load_module`: as ``pyflyte run`` does, the file is imported as
+the module it is in its project (``pkg.flows`` for a file of the package ``pkg``, ``flows`` for a
+file outside any package), the project's root on ``sys.path``, so that its entities get the names
+they have when the file is imported (``pkg.flows.clean``) and its relative imports and imports of
+the project's other modules work. A file that cannot be imported (a syntax error, an exception or a missing module
 at import, a workflow that does not compile) is a :class:`ModuleLoadError`: one line naming the
 file, what was raised and the user's line where it happened; ``loom --verbose`` shows the traceback.
 """
@@ -47,22 +49,45 @@ class ModuleLoadError(UserException):
 
 
 def load_module(path: str) -> Any:
-    """Import the Python file at ``path`` as a module named after it (its directory goes on sys.path).
+    """Import the Python file at ``path`` as the module it is in its project; return the module.
 
-    Raises :class:`ModuleLoadError` if ``path`` is not a Python file or importing it fails
-    (``sys.exit`` at import included), leaving ``sys.modules`` as it was: a half-executed module
-    would otherwise be what a later ``import`` of that name finds.
+    The project's root is found as ``pyflyte run`` finds it: the file's directory and its parents
+    while they hold an ``__init__.py``. A file of a package (``proj/src/pkg/sub/flows.py``, with
+    ``pkg`` and ``sub`` packages) is the module ``pkg.sub.flows``, imported with ``proj/src`` on
+    ``sys.path`` after its packages, so that its relative imports and its imports of the project's
+    other modules work; a file outside any package is the module named after it, its directory on
+    ``sys.path`` (its sibling modules import). The file is executed afresh even when a module of that
+    name was imported before (taskloom-local's resume loads a file its process may have run), except
+    when importing its own package imported it (``from .flows import wf`` in ``__init__.py``).
+
+    Raises :class:`ModuleLoadError` if ``path`` is not a Python file or importing it (or its
+    packages) fails, ``sys.exit`` at import included, leaving ``sys.modules`` as it was for the file's
+    module: a half-executed module would otherwise be what a later ``import`` of that name finds.
     """
     file = os.path.realpath(path)
     if not os.path.isfile(file):
         raise ModuleLoadError(f"cannot load {path}: it is not a file", path)
-    directory = os.path.dirname(file)
-    if directory not in sys.path:
-        sys.path.insert(0, directory)
-    name = os.path.splitext(os.path.basename(file))[0]
+    root, name = module_name_of(file)
+    if root not in sys.path:
+        sys.path.insert(0, root)
     spec = importlib.util.spec_from_file_location(name, file)
     if spec is None or spec.loader is None:
         raise ModuleLoadError(f"cannot load {path}: it cannot be imported as Python (name it NAME.py)", path)
+    package, _, short_name = name.rpartition(".")
+    imported_before = name in sys.modules
+    if package:
+        _refuse_shadowed_package(path, name, root)  # imported before, from elsewhere
+    try:
+        parent = importlib.import_module(package) if package else None
+    except BaseException as error:
+        if isinstance(error, (Exception, SystemExit)):
+            raise _load_error(path, file, error, f"its package {package!r}") from error
+        raise
+    if package:
+        _refuse_shadowed_package(path, name, root)  # found elsewhere first on sys.path
+    imported = sys.modules.get(name)
+    if not imported_before and imported is not None and _file_of(imported) == file:
+        return imported  # its package's __init__ imported it (from .flows import wf): not run twice
     module = importlib.util.module_from_spec(spec)
     previous = sys.modules.get(name)
     sys.modules[name] = module
@@ -77,10 +102,54 @@ def load_module(path: str) -> Any:
         if isinstance(error, (Exception, SystemExit)):  # not KeyboardInterrupt: the user stopped loom
             raise _load_error(path, file, error) from error
         raise
+    if parent is not None:
+        setattr(parent, short_name, module)  # as an import of the submodule does
     return module
 
 
-def _load_error(path: str, file: str, error: BaseException) -> ModuleLoadError:
+def module_name_of(file: str) -> tuple[str, str]:
+    """The root of ``file``'s project and ``file``'s dotted module name under it.
+
+    The root is the first directory above ``file`` that has no ``__init__.py`` (flytekit's rule for
+    ``pyflyte run``): ``("/proj/src", "pkg.sub.flows")`` for ``/proj/src/pkg/sub/flows.py`` when
+    ``pkg`` and ``sub`` hold an ``__init__.py``, ``("/proj", "flows")`` for ``/proj/flows.py``.
+    Namespace packages (directories without ``__init__.py``) are not walked through, as flytekit does
+    not: run such a file from its directory's parent with the directory in the file's own imports.
+    """
+    directory, base = os.path.split(file)
+    parts = [os.path.splitext(base)[0]]
+    while os.path.isfile(os.path.join(directory, "__init__.py")):
+        directory, package = os.path.split(directory)
+        if not package:  # the file system's root holds an __init__.py: stop there
+            break
+        parts.insert(0, package)
+    return directory, ".".join(parts)
+
+
+def _file_of(module: Any) -> str | None:
+    file = getattr(module, "__file__", None)
+    return os.path.realpath(file) if file else None
+
+
+def _refuse_shadowed_package(path: str, name: str, root: str) -> None:
+    """Raise :class:`ModuleLoadError` if the top-level package of ``name`` is imported, but not from
+    ``root``: a module of the same name (an installed package, the standard library's) came first.
+    """
+    top = sys.modules.get(name.partition(".")[0])
+    if top is None:
+        return
+    locations = list(getattr(top, "__path__", []))
+    if any(os.path.dirname(os.path.realpath(location)) == root for location in locations):
+        return
+    where = getattr(top, "__file__", None) or locations
+    raise ModuleLoadError(
+        f"cannot load {path}: it is in the package {top.__name__!r} of {root}, but a module of that name "
+        f"was imported from {where} first; rename the package",
+        path,
+    )
+
+
+def _load_error(path: str, file: str, error: BaseException, importing: str | None = None) -> ModuleLoadError:
     location_file, line = _user_location(file, error)
     text = error.msg if isinstance(error, SyntaxError) else str(error)  # a SyntaxError's str adds the place
     if isinstance(error, TaskloomException):  # taskloom's messages are written for users already
@@ -93,7 +162,10 @@ def _load_error(path: str, file: str, error: BaseException) -> ModuleLoadError:
     where = ""
     if location_file is not None and line is not None:
         where = f" ({path if location_file == file else location_file}, line {line})"
-    return ModuleLoadError(f"cannot load {path}: {message}{where}", path, location_file, line)
+    _, name = module_name_of(file)
+    what = f"{path} (module {name})" if "." in name else path  # a package's module: say which it is
+    during = f"importing {importing}: " if importing else ""
+    return ModuleLoadError(f"cannot load {what}: {during}{message}{where}", path, location_file, line)
 
 
 def _user_location(file: str, error: BaseException) -> tuple[str | None, int | None]:

@@ -11,9 +11,11 @@ their defaults; ``loom run FILE`` lists the entities of the file. Workflows run 
 named by ``--executor`` (or ``TASKLOOM_EXECUTOR``, ``local`` by default); outputs are printed, one per
 line when there are several.
 
-A file that cannot be imported is a :class:`~taskloom.loader.ModuleLoadError` (see
-:mod:`taskloom.loader`): one line naming the file, what was raised and the user's line where it
-happened; ``loom --verbose`` shows the traceback.
+A file of a package is imported by its dotted module name from the project's root, as ``pyflyte
+run`` imports it (see :mod:`taskloom.loader`). A file that cannot be imported is a
+:class:`~taskloom.loader.ModuleLoadError`: one line naming the file, what was raised and the user's
+line where it happened; ``loom --verbose`` shows the traceback. A wrong argument or input is one
+line as well (:class:`RunUsageError`, status 2).
 """
 
 from __future__ import annotations
@@ -187,6 +189,26 @@ def _send_signals(signals: tuple[str, ...]) -> None:
         send_signal(None, name.strip(), value, text=True)
 
 
+class RunUsageError(click.UsageError):
+    """A wrong argument or input of ``loom run``, shown as one ``Error:`` line (status 2).
+
+    The message is click's (``Invalid value for '--side': ...``, ``Missing option '--x'.``) followed
+    by where to look (``see loom run flows.py pipeline --help``); click's usage text, which says
+    nothing about the file or the entity, is left out.
+    """
+
+    def __init__(self, message: str, help_command: str | None = None) -> None:
+        super().__init__(message)
+        self.help_command = help_command
+
+    def format_message(self) -> str:
+        message = self.message.rstrip(".") if self.help_command else self.message
+        return f"{message} (see {self.help_command})" if self.help_command else message
+
+    def show(self, file: typing.IO[Any] | None = None) -> None:
+        click.echo(f"Error: {self.format_message()}", file=file, err=file is None)
+
+
 @click.command(
     "run",
     context_settings={"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []},
@@ -254,6 +276,19 @@ def run_command(
     if executor:
         os.environ[EXECUTOR_ENV] = executor
     _send_signals(signals)
+    try:
+        _run_entity(ctx, file, entity, executor, resume, progress)
+    except RunUsageError:
+        raise
+    except click.UsageError as error:
+        # One line, as for every other failure of loom run: click would print the usage above it.
+        raise RunUsageError(error.format_message()) from error
+
+
+def _run_entity(
+    ctx: click.Context, file: str, entity: str | None, executor: str | None, resume: str | None, progress: str
+) -> None:
+    """``loom run FILE [ENTITY]`` once the run-level options are applied: list or run."""
     if not os.path.isfile(file):  # a wrong argument rather than a file that fails to load: a usage error
         raise click.BadParameter(f"{file} is not a file", param_hint="FILE")
     module = load_module(file)
@@ -274,6 +309,8 @@ def run_command(
     try:
         with showing_progress(progress):
             command.main(args=list(ctx.args), prog_name=f"loom run {file} {entity}", standalone_mode=False)
+    except click.UsageError as error:  # an input missing or given wrong
+        raise RunUsageError(error.format_message(), f"loom run {file} {entity} --help") from error
     except click.ClickException:
         raise
     except click.exceptions.Exit:

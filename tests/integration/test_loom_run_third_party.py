@@ -122,7 +122,7 @@ def test_a_value_the_transformer_refuses_is_one_line_naming_task_input_expected_
     errors = [line for line in done.stderr.splitlines() if line.startswith("Error")]
     assert errors == [
         "Error: Invalid value for '--amount': task 'shop.price': input 'amount': 'lots' is not a valid Money: "
-        "expected an amount and a currency such as '12.50 EUR', got 'lots'"
+        f"expected an amount and a currency such as '12.50 EUR', got 'lots' (see loom run {flows} price --help)"
     ]
 
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, cast
 from taskloom import __version__
 from taskloom.core.compiler import bind_arguments, create_node, current_compilation
 from taskloom.core.context_manager import ExecutionParameters, _current, new_execution_name
-from taskloom.core.executor import call_async, current_call_handler
+from taskloom.core.executor import call_async, current_call_handler, get_executor
 from taskloom.core.type_engine import TypeEngine
 from taskloom.exceptions.user import TypeTransformerFailedError, ValidationError
 from taskloom.plugins import get_plugin_manager
@@ -304,12 +304,30 @@ class PythonTask:
 
         Inside a workflow being compiled, the call adds a node instead and returns promises of the
         task's outputs.
+
+        A cached task (``cache=True`` or a :class:`~taskloom.core.cache.Cache`) called here runs as
+        one node on the configured executor, as flytekit's local cache serves direct calls: a second
+        call with the same inputs reads the cache instead of running the body, and shares its entries
+        with the task's runs inside workflows. The executor gives that node its treatment of any node
+        (retries, timeout), and nothing is recorded as an execution.
         """
         if current_compilation() is not None:
             return create_node(self, args, kwargs)
         handler = current_call_handler()
         if handler is not None:
             return handler.call(self, args, kwargs)
+        if self._cache is not None:
+            # The cache belongs to the executor's plugin (the kernel imports no plugin): the call goes
+            # to a fresh runner of the executor, outside any execution, whatever runs around it; see
+            # docs/architecture.md, "Direct calls of cached tasks".
+            if getattr(self, "is_async", False) and _loop_running():
+                return call_async(self, args, kwargs)  # awaitable, as an uncached async task gives here
+            runner = get_executor().runner()
+            try:
+                outputs = runner.run(self, self._bind(args, kwargs), name=self._name)
+            finally:
+                runner.close()
+            return self._interface.shape_outputs(outputs)
         return self.run(self._bind(args, kwargs), checked=True)
 
     async def aio(self, *args: Any, **kwargs: Any) -> Any:
@@ -466,6 +484,17 @@ def _thread_loop() -> Any:
     if holder is None:
         holder = _LOOPS.holder = _LoopHolder()
     return holder.loop
+
+
+def _loop_running() -> bool:
+    """Whether an event loop runs in this thread (a direct call from async code)."""
+    import asyncio  # as in _finish_async: only async tasks need it
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def _type_engine() -> Any:

@@ -32,8 +32,12 @@ if TYPE_CHECKING:
 # declaring and running workflows imports none (docs/architecture.md, "Import cost").
 
 
-class ReferenceNotRunnableError(UserException):
-    """A reference entity without a local implementation was called outside a Flyte cluster."""
+class ReferenceNotRunnableError(UserException, NotImplementedError):
+    """A reference entity without a local implementation was called outside a Flyte cluster.
+
+    A ``NotImplementedError``, as the error flytekit raises, so that ``except NotImplementedError:``
+    code ports.
+    """
 
 
 def _stub() -> None:

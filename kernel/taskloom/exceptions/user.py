@@ -16,7 +16,7 @@ class UserException(TaskloomException):
     error_code = "USER:Unknown"
 
 
-class UserTypeError(UserException, TypeError):
+class UserTypeError(UserException, TypeError, ValueError):
     """A value or annotation has the wrong type."""
 
     error_code = "USER:TypeError"
@@ -34,7 +34,7 @@ class UserAssertionError(UserException, AssertionError):
     error_code = "USER:AssertionError"
 
 
-class ValidationError(UserAssertionError):
+class ValidationError(UserAssertionError, ValueError):
     """An entity definition (task, workflow, interface) is invalid."""
 
     error_code = "USER:ValidationError"
