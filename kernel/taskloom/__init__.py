@@ -149,6 +149,7 @@ _SUBMODULES = frozenset(
         "configuration",
         "core",
         "exceptions",
+        "extras",
         "hookspecs",
         "models",
         "plugins",
