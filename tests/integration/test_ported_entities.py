@@ -168,10 +168,10 @@ def test_a_ported_program_with_get_reference_entity_packages_under_loom(tmp_path
         textwrap.dedent(
             """
             from taskloom import get_reference_entity, kwtypes, workflow
-            from taskloom.models.identifier import ResourceType
+            from taskloom.models.core import identifier as _identifier_model
 
             other = get_reference_entity(
-                ResourceType.WORKFLOW, "project", "dev", "my.other.workflow", "abc123",
+                _identifier_model.ResourceType.WORKFLOW, "project", "dev", "my.other.workflow", "abc123",
                 inputs=kwtypes(a=str, b=int), outputs={},
             )
 
