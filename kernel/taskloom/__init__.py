@@ -34,11 +34,13 @@ if TYPE_CHECKING:
     from taskloom.core.notification import Email as Email
     from taskloom.core.notification import PagerDuty as PagerDuty
     from taskloom.core.notification import Slack as Slack
+    from taskloom.core.pod_template import PodTemplate as PodTemplate
     from taskloom.core.python_function_task import PythonFunctionTask as PythonFunctionTask
     from taskloom.core.python_function_task import PythonInstanceTask as PythonInstanceTask
     from taskloom.core.reference_entity import ReferenceLaunchPlan as ReferenceLaunchPlan
     from taskloom.core.reference_entity import ReferenceTask as ReferenceTask
     from taskloom.core.reference_entity import ReferenceWorkflow as ReferenceWorkflow
+    from taskloom.core.reference_entity import get_reference_entity as get_reference_entity
     from taskloom.core.reference_entity import reference_launch_plan as reference_launch_plan
     from taskloom.core.reference_entity import reference_task as reference_task
     from taskloom.core.reference_entity import reference_workflow as reference_workflow
@@ -89,6 +91,7 @@ _KERNEL_NAMES: dict[str, str] = {
     "TaskMetadata": "taskloom.core.base_task",
     "IgnoreOutputs": "taskloom.core.base_task",
     "Secret": "taskloom.models.security",
+    "PodTemplate": "taskloom.core.pod_template",
     "task": "taskloom.core.task",
     "PythonFunctionTask": "taskloom.core.python_function_task",
     "PythonInstanceTask": "taskloom.core.python_function_task",
@@ -104,6 +107,7 @@ _KERNEL_NAMES: dict[str, str] = {
     "ReferenceTask": "taskloom.core.reference_entity",
     "ReferenceWorkflow": "taskloom.core.reference_entity",
     "ReferenceLaunchPlan": "taskloom.core.reference_entity",
+    "get_reference_entity": "taskloom.core.reference_entity",
     "current_context": "taskloom.core.context_manager",
     "conditional": "taskloom.core.condition",
     "LaunchPlan": "taskloom.core.launch_plan",
@@ -145,6 +149,7 @@ _SUBMODULES = frozenset(
         "configuration",
         "core",
         "exceptions",
+        "extras",
         "hookspecs",
         "models",
         "plugins",

@@ -103,6 +103,8 @@ if TYPE_CHECKING:
     from taskloom.core.workflow import compile_body as compile_body
     from taskloom.exceptions.base import RecoverableException as RecoverableException
     from taskloom.exceptions.base import TaskloomException as TaskloomException
+    from taskloom.exceptions.eager import EagerException as EagerException
+    from taskloom.exceptions.eager import eager_failure as eager_failure
     from taskloom.exceptions.system import PluginError as PluginError
     from taskloom.exceptions.system import PluginWarning as PluginWarning
     from taskloom.exceptions.system import RecoverableSystemException as RecoverableSystemException
@@ -274,6 +276,8 @@ _NAMES: dict[str, str] = {
     # Errors (raise these or subclasses, never a bare Exception)
     "TaskloomException": "taskloom.exceptions.base",
     "RecoverableException": "taskloom.exceptions.base",
+    "EagerException": "taskloom.exceptions.eager",
+    "eager_failure": "taskloom.exceptions.eager",
     "UserException": "taskloom.exceptions.user",
     "UserValueError": "taskloom.exceptions.user",
     "UserTypeError": "taskloom.exceptions.user",

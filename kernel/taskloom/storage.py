@@ -11,6 +11,7 @@ import os
 from typing import IO, Any, Protocol
 
 from taskloom.exceptions.system import StorageError
+from taskloom.exceptions.user import DataNotFoundError
 from taskloom.plugins import distribution_providing, get_plugin_manager
 
 
@@ -103,7 +104,10 @@ def download(uri: str, local_path: str, *, recursive: bool = False) -> str:
         _discard(staged)
         if isinstance(error, StorageError):  # a filesystem that words its own errors
             raise
-        raise StorageError(f"could not download {uri} to {local_path}: {_reason(filesystem, error, uri)}") from error
+        message = f"could not download {uri} to {local_path}: {_reason(filesystem, error, uri)}"
+        if isinstance(error, FileNotFoundError):  # flytekit's FlyteDataNotFoundException: the user's URI
+            raise DataNotFoundError(message) from error
+        raise StorageError(message) from error
     return local_path
 
 

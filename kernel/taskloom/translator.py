@@ -44,10 +44,11 @@ import typing
 from typing import TYPE_CHECKING, Any, Protocol
 
 from taskloom.configuration import resolve_image
-from taskloom.core.base_task import PythonTask, _pod_template_dict
+from taskloom.core.base_task import PythonTask
 from taskloom.core.interface import NO_DEFAULT
 from taskloom.core.launch_plan import LaunchPlan
 from taskloom.core.node import promises_in
+from taskloom.core.pod_template import PodTemplate, as_pod_template
 from taskloom.core.promise import START_NODE, Promise
 from taskloom.core.reference_entity import ReferenceEntity
 from taskloom.core.resources import convert_resources_to_resource_model, resolve_resources
@@ -69,7 +70,14 @@ from taskloom.models.literals import (
     Scalar,
     Void,
 )
-from taskloom.models.task import Container, ExtendedResources, GPUAccelerator, K8sPod, TaskTemplate
+from taskloom.models.task import (
+    Container,
+    ExtendedResources,
+    GPUAccelerator,
+    K8sObjectMetadata,
+    K8sPod,
+    TaskTemplate,
+)
 from taskloom.models.types import OutputReference, PromiseAttribute
 from taskloom.models.workflow import Node as NodeModel
 from taskloom.models.workflow import (
@@ -85,8 +93,9 @@ if TYPE_CHECKING:
     from taskloom.configuration import SerializationSettings
     from taskloom.core.node import Node
 
-#: The name of the container that runs the task inside a pod template.
-PRIMARY_CONTAINER = "primary"
+#: The key of a task template's ``config`` that names the pod's primary container: FlytePropeller
+#: reads it to find the container that runs the task (flytekit writes it too).
+PRIMARY_CONTAINER_KEY = "primary_container_name"
 
 # Kubernetes' names of the resources.
 _KUBERNETES_RESOURCE_NAMES = {
@@ -143,11 +152,13 @@ class Translator:
         known = self._tasks.get(task.name)
         if known is not None:
             return known
-        container: Container | None = self._container(task)
+        container: Container | None = self._container(task) if task.runs_in_container else None
         k8s_pod = None
-        if task.pod_template is not None:
-            pod_spec = _pod_spec_with_primary(task.pod_template, container)
-            k8s_pod = K8sPod(pod_spec=pod_spec, primary_container_name=PRIMARY_CONTAINER)
+        config = task.get_config(self.settings) or {}
+        pod_template = task.pod_template
+        if pod_template is not None and container is not None:
+            k8s_pod = _k8s_pod(pod_template, container)
+            config = {**config, PRIMARY_CONTAINER_KEY: pod_template.primary_container_name}
             container = None
         template = TaskTemplate(
             id=self.identifier(ResourceType.TASK, task.name),
@@ -160,7 +171,7 @@ class Translator:
             task_type_version=task.task_type_version,
             security_context=task.security_context,
             extended_resources=_extended_resources(task),
-            config=task.get_config(self.settings) or {},
+            config=config,
         )
         self._tasks[task.name] = template
         return template
@@ -354,14 +365,14 @@ class Translator:
             overrides.get("requests"), overrides.get("limits"), overrides.get("resources"), entity="node"
         )
         accelerator = overrides.get("accelerator")
-        pod_template = _pod_template_dict("node", overrides.get("pod_template"))
+        pod_template = as_pod_template("node", overrides.get("pod_template"))
         return TaskNodeOverrides(
             resources=convert_resources_to_resource_model(spec.requests, spec.limits) if spec is not None else None,
             extended_resources=ExtendedResources(gpu_accelerator=GPUAccelerator(device=str(accelerator)))
             if accelerator
             else None,
             container_image=overrides.get("container_image") or "",
-            pod_template=K8sPod(pod_spec=pod_template) if pod_template is not None else None,
+            pod_template=_k8s_pod(pod_template, None) if pod_template is not None else None,
         )
 
     def identifier(self, resource_type: ResourceType, name: str) -> Identifier:
@@ -511,17 +522,33 @@ def _extended_resources(task: PythonTask) -> ExtendedResources | None:
     )
 
 
-def _pod_spec_with_primary(pod_spec: dict[str, Any], container: Any) -> dict[str, Any]:
-    """A copy of ``pod_spec`` whose primary container carries the task's image, command line, environment
-    and resources.
+def _k8s_pod(pod_template: PodTemplate, container: Container | None) -> K8sPod:
+    """The ``K8sPod`` of ``pod_template``: its spec (with the task's ``container`` merged into the primary
+    container when one is given), the primary container's name, and the pod's labels and annotations.
+    """
+    pod_spec = pod_template.pod_spec_dict()
+    name = pod_template.primary_container_name
+    if container is not None:
+        pod_spec = _pod_spec_with_primary(pod_spec, container, name)
+    metadata = None
+    if pod_template.labels or pod_template.annotations:
+        metadata = K8sObjectMetadata(
+            labels=dict(pod_template.labels or {}), annotations=dict(pod_template.annotations or {})
+        )
+    return K8sPod(metadata=metadata, pod_spec=pod_spec, primary_container_name=name)
+
+
+def _pod_spec_with_primary(pod_spec: dict[str, Any], container: Any, primary_name: str) -> dict[str, Any]:
+    """A copy of ``pod_spec`` whose primary container (``primary_name``) carries the task's image, command
+    line, environment and resources.
 
     Values the pod template sets on the primary container itself win; the task's fill what it leaves out.
     """
     spec = copy.deepcopy(pod_spec)
     containers = spec.setdefault("containers", [])
-    primary = next((item for item in containers if item.get("name") == PRIMARY_CONTAINER), None)
+    primary = next((item for item in containers if item.get("name") == primary_name), None)
     if primary is None:
-        primary = {"name": PRIMARY_CONTAINER}
+        primary = {"name": primary_name}
         containers.insert(0, primary)
     primary.setdefault("image", container.image)
     if container.args:  # the command line that runs the task (from the packaging plugin)

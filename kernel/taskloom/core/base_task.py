@@ -13,6 +13,7 @@ from taskloom import __version__
 from taskloom.core.compiler import bind_arguments, create_node, current_compilation
 from taskloom.core.context_manager import ExecutionParameters, _current, new_execution_name
 from taskloom.core.executor import call_async, current_call_handler, get_executor
+from taskloom.core.pod_template import PodTemplate, as_pod_template
 from taskloom.core.type_engine import TypeEngine
 from taskloom.exceptions.user import TypeTransformerFailedError, ValidationError
 from taskloom.plugins import get_plugin_manager
@@ -126,13 +127,18 @@ class PythonTask:
     implement :meth:`execute`. ``environment`` holds variables of the task's container (set by the executor that runs it in one),
     ``security_ctx`` its secrets, ``resources`` a :class:`~taskloom.core.resources.ResourceSpec`,
     ``retry_on`` exception classes to retry like recoverable errors,
-    ``pod_template`` a Kubernetes pod template as a dict (or any object with ``to_dict()``).
+    ``pod_template`` a :class:`~taskloom.core.pod_template.PodTemplate` (or a pod spec: a dict, or any
+    object with ``to_dict()``).
     """
 
     #: True for task types whose body starts child nodes through the executor's runner (map tasks,
     #: dynamic and eager workflows): executors run such bodies where the runner lives (a process
     #: pool runs them in the scheduling process, their children in workers).
     starts_children: bool = False
+
+    #: False for task types a backend plugin runs without a pod of the task's own (flytekit's echo
+    #: task): their template has no container.
+    runs_in_container: bool = True
 
     def __init__(
         self,
@@ -163,7 +169,7 @@ class PythonTask:
         self._resources = resources
         self._container_image = container_image
         self._accelerator = accelerator
-        self._pod_template = _pod_template_dict(name, pod_template)
+        self._pod_template = as_pod_template(f"task {name!r}", pod_template)
         self._task_type_version = task_type_version
         self._docs = docs if docs is not None else interface.docstring
         self._cache = cache
@@ -238,8 +244,8 @@ class PythonTask:
         return self._accelerator
 
     @property
-    def pod_template(self) -> dict[str, Any] | None:
-        """The Kubernetes pod template as a dict, or None."""
+    def pod_template(self) -> PodTemplate | None:
+        """The Kubernetes pod the task runs in, as a :class:`~taskloom.core.pod_template.PodTemplate`, or None."""
         return self._pod_template
 
     @property
@@ -513,17 +519,3 @@ def _awaitable(value: Any) -> bool:
     import inspect
 
     return inspect.isawaitable(value)
-
-
-def _pod_template_dict(name: str, pod_template: Any) -> dict[str, Any] | None:
-    # The kernel never imports kubernetes: a pod template is a dict, or anything with to_dict().
-    if pod_template is None or isinstance(pod_template, dict):
-        return pod_template
-    to_dict = getattr(pod_template, "to_dict", None)
-    if callable(to_dict):
-        value = to_dict()
-        if isinstance(value, dict):
-            return value
-    raise ValidationError(
-        f"task {name!r}: pod_template expects a dict or an object with to_dict(), got {type(pod_template).__name__}"
-    )

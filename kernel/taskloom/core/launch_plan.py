@@ -133,6 +133,19 @@ class LaunchPlan:
             raise ValidationError(f"launch plan {name!r} already exists with other settings")
         return existing
 
+    @staticmethod
+    def get_default_launch_plan(ctx: Any, workflow: WorkflowBase) -> LaunchPlan:
+        """The workflow's default launch plan (flytekit's signature): what ``get_or_create(workflow)`` gives.
+
+        ``ctx`` is accepted for flytekit's signature and not used (flytekit passes its internal
+        context; any value does here). Repeated calls return the same object; a plan already
+        registered under the workflow's name is returned as it is, as flytekit does.
+        """
+        existing = LaunchPlan.CACHE.get(workflow.name)
+        if existing is not None:
+            return existing
+        return LaunchPlan.get_or_create(workflow)
+
     def _signature(self) -> tuple[Any, ...]:
         return (
             self._workflow.name,

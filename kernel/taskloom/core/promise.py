@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from taskloom.core.type_engine import strip_annotated, type_name
-from taskloom.exceptions.user import UserTypeError, ValidationError
+from taskloom.exceptions.user import PromiseAttributeResolveError, UserTypeError, ValidationError
 
 if TYPE_CHECKING:
     from taskloom.core.node import Node
@@ -185,7 +185,9 @@ def _field_type(promise: Promise, name: str) -> Any:
         is_record = dataclasses.is_dataclass(owner) or hasattr(owner, "__attrs_attrs__") or hasattr(owner, "_fields")
         if is_record and name in hints:
             return hints[name]
-    raise ValidationError(f"the output {promise._describe()} of type {type_name(owner)} has no field {name!r}")
+    raise PromiseAttributeResolveError(
+        f"the output {promise._describe()} of type {type_name(owner)} has no field {name!r}"
+    )
 
 
 def _item_type(promise: Promise, key: str | int) -> Any:
@@ -201,7 +203,9 @@ def _item_type(promise: Promise, key: str | int) -> Any:
             return arguments[0]
         if -len(arguments) <= key < len(arguments):
             return arguments[key]
-    raise ValidationError(f"the output {promise._describe()} of type {type_name(owner)} cannot be indexed with {key!r}")
+    raise PromiseAttributeResolveError(
+        f"the output {promise._describe()} of type {type_name(owner)} cannot be indexed with {key!r}"
+    )
 
 
 # --- conditions over promises (kept beside promises, as flytekit does: comparing promises makes them) ---

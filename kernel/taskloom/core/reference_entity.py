@@ -20,8 +20,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from taskloom.core.interface import Interface
 from taskloom.core.python_function_task import PythonFunctionTask
-from taskloom.exceptions.user import UserException
+from taskloom.exceptions.user import UserException, ValidationError
 
 if TYPE_CHECKING:
     from taskloom.core.node import Node
@@ -57,15 +58,40 @@ def has_body(function: Callable[..., Any]) -> bool:
 
 
 class ReferenceEntity(PythonFunctionTask[None]):
-    """A registered task, workflow or launch plan, known by identifier and signature."""
+    """A registered task, workflow or launch plan, known by identifier and signature.
+
+    The signature comes from ``function`` (what the decorators pass), or, as flytekit's constructors
+    take it, from ``inputs`` and ``outputs``, dicts of names to Python types; such a reference has no
+    local implementation.
+    """
 
     #: What packagers and compilers look at: the node points at :attr:`reference`, nothing is shipped.
     is_reference = True
 
     def __init__(
-        self, kind: str, project: str, domain: str, name: str, version: str, function: Callable[..., Any]
+        self,
+        kind: str,
+        project: str,
+        domain: str,
+        name: str,
+        version: str,
+        function: Callable[..., Any] | dict[str, Any],
+        outputs: dict[str, Any] | None = None,
     ) -> None:
+        interface = None
+        if isinstance(function, dict):
+            # flytekit's form: ReferenceTask(project, domain, name, version, inputs, outputs).
+            interface = Interface(function, outputs or {})
+            interface.check_types(entity=f"reference {kind} {name!r}")
+            function = _stub
+        elif outputs is not None:
+            raise ValidationError(
+                f"reference {kind} {name!r}: outputs are given with inputs as dicts, not with a function"
+            )
         super().__init__(None, function, task_type="python-task", name=name)
+        if interface is not None:
+            self._interface = interface
+            self._docs = None
         self._kind = kind
         self._coordinates = (project, domain, name, version)
         self._implemented = has_body(function)
@@ -122,22 +148,46 @@ class ReferenceEntity(PythonFunctionTask[None]):
 class ReferenceTask(ReferenceEntity):
     """A task registered elsewhere (flytekit's ``ReferenceTask``)."""
 
-    def __init__(self, project: str, domain: str, name: str, version: str, function: Callable[..., Any]) -> None:
-        super().__init__("task", project, domain, name, version, function)
+    def __init__(
+        self,
+        project: str,
+        domain: str,
+        name: str,
+        version: str,
+        function: Callable[..., Any] | dict[str, Any],
+        outputs: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__("task", project, domain, name, version, function, outputs)
 
 
 class ReferenceWorkflow(ReferenceEntity):
     """A workflow registered elsewhere (flytekit's ``ReferenceWorkflow``)."""
 
-    def __init__(self, project: str, domain: str, name: str, version: str, function: Callable[..., Any]) -> None:
-        super().__init__("workflow", project, domain, name, version, function)
+    def __init__(
+        self,
+        project: str,
+        domain: str,
+        name: str,
+        version: str,
+        function: Callable[..., Any] | dict[str, Any],
+        outputs: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__("workflow", project, domain, name, version, function, outputs)
 
 
 class ReferenceLaunchPlan(ReferenceEntity):
     """A launch plan registered elsewhere (flytekit's ``ReferenceLaunchPlan``)."""
 
-    def __init__(self, project: str, domain: str, name: str, version: str, function: Callable[..., Any]) -> None:
-        super().__init__("launch plan", project, domain, name, version, function)
+    def __init__(
+        self,
+        project: str,
+        domain: str,
+        name: str,
+        version: str,
+        function: Callable[..., Any] | dict[str, Any],
+        outputs: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__("launch plan", project, domain, name, version, function, outputs)
 
 
 def reference_task(project: str, domain: str, name: str, version: str) -> Callable[[Callable[..., Any]], ReferenceTask]:
@@ -157,3 +207,37 @@ def reference_launch_plan(
 ) -> Callable[[Callable[..., Any]], ReferenceLaunchPlan]:
     """Declare the launch plan registered as ``project/domain/name@version`` with the decorated signature."""
     return lambda function: ReferenceLaunchPlan(project, domain, name, version, function)
+
+
+def get_reference_entity(
+    resource_type: Any,
+    project: str,
+    domain: str,
+    name: str,
+    version: str,
+    inputs: dict[str, Any],
+    outputs: dict[str, Any],
+) -> ReferenceEntity:
+    """A reference to the entity registered as ``project/domain/name@version`` (flytekit's function).
+
+    ``resource_type`` says which kind: :class:`~taskloom.models.identifier.ResourceType` ``TASK``,
+    ``WORKFLOW`` or ``LAUNCH_PLAN``, or its number (1, 2, 3), as flytekit's ``ResourceType`` constants
+    are; ``inputs`` and ``outputs`` map names to Python types (``kwtypes(a=str)``). Gives a
+    :class:`ReferenceTask`, :class:`ReferenceWorkflow` or :class:`ReferenceLaunchPlan`; another
+    resource type is a :class:`~taskloom.exceptions.user.ValidationError`.
+    """
+    number = getattr(resource_type, "value", resource_type)
+    kind = _REFERENCE_KINDS.get(number) if isinstance(number, int) and not isinstance(number, bool) else None
+    if kind is None:
+        raise ValidationError(
+            f"reference {name!r}: resource_type expects TASK (1), WORKFLOW (2) or LAUNCH_PLAN (3), got {resource_type!r}"
+        )
+    return kind(project, domain, name, version, dict(inputs), dict(outputs))
+
+
+#: flyteidl's ResourceType numbers (what flytekit's constants are) and the reference each names.
+_REFERENCE_KINDS: dict[int, Callable[..., ReferenceEntity]] = {
+    1: ReferenceTask,
+    2: ReferenceWorkflow,
+    3: ReferenceLaunchPlan,
+}

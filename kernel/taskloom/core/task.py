@@ -1,4 +1,4 @@
-"""The ``@task`` decorator (flytekit's name and keyword arguments)."""
+"""The ``@task`` decorator (flytekit's name and keyword arguments), and :class:`Echo`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar, overload
 
-from taskloom.core.base_task import TaskMetadata
+from taskloom.core.base_task import PythonTask, TaskMetadata
+from taskloom.core.interface import Interface
 from taskloom.core.python_function_task import PythonFunctionTask
 from taskloom.exceptions.user import ValidationError
 from taskloom.plugins import get_plugin_manager
@@ -149,3 +150,31 @@ def _task_class(task_config: Any, entity: str) -> type[PythonFunctionTask[Any]]:
             f"{type(task_config).__module__}.{type(task_config).__qualname__}"
         )
     return answer
+
+
+class Echo(PythonTask):
+    """A task whose outputs are its inputs (flytekit's ``Echo``): ``Echo(name="pass", inputs=kwtypes(a=int))``.
+
+    The outputs are named ``o0``, ``o1``... after the inputs, in their order, with the same types.
+    Locally the task returns its inputs (one value, or a tuple for several). Packaged for Flyte it has
+    the task type ``"echo"`` and no container: FlytePropeller's echo plugin (enabled in its
+    ``task-plugins``) copies the inputs to the outputs without starting a pod. Other keyword
+    arguments are those of :class:`~taskloom.core.base_task.PythonTask` (``metadata``...).
+    """
+
+    #: FlytePropeller's echo plugin runs it: no pod, so no container in the template.
+    runs_in_container = False
+
+    def __init__(self, name: str, inputs: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        inputs = dict(inputs or {})
+        outputs = {f"o{index}": python_type for index, python_type in enumerate(inputs.values())}
+        interface = Interface(inputs, outputs)
+        interface.check_types(entity=f"task {name!r}")
+        super().__init__("echo", name, interface, **kwargs)
+
+    def execute(self, **kwargs: Any) -> Any:
+        """Return the inputs: the value itself for one input, a tuple in input order for several."""
+        values = tuple(kwargs[name] for name in self.python_interface.inputs)
+        if len(values) == 1:
+            return values[0]
+        return values or None

@@ -6,7 +6,10 @@ Each class also exists under flytekit's name (``FlyteUserException``, ``FlyteTyp
 
 from __future__ import annotations
 
+from typing import Any
+
 from taskloom.exceptions.base import RecoverableException, TaskloomException
+from taskloom.exceptions.system import StorageError
 
 
 class UserException(TaskloomException):
@@ -81,7 +84,46 @@ class UnsupportedTypeError(UserTypeError):
     error_code = "USER:UnsupportedType"
 
 
+class PromiseAttributeResolveError(ValidationError):
+    """An output's field or item that its type does not have (``p.missing``, ``p["k"]`` on a list).
+
+    Raised when the workflow is declared, where flytekit raises its twin
+    (``FlytePromiseAttributeResolveException``) when the workflow runs.
+    """
+
+    error_code = "USER:PromiseAttributeResolveError"
+
+
+class DataNotFoundError(UserValueError, StorageError):
+    """Nothing is stored at the URI a file, directory or input was to be read from.
+
+    A user error (the URI is the user's) and a :class:`~taskloom.exceptions.system.StorageError`, so
+    both ``except FlyteDataNotFoundException:`` and ``except StorageError:`` catch it.
+    """
+
+    error_code = "USER:ValueError"
+
+
+class UserRuntimeError(UserException):
+    """A user's exception wrapped by a container entrypoint (flytekit's ``FlyteUserRuntimeException``).
+
+    ``value`` is the user's exception; ``error_code`` is its ``error_code`` when it has one. Run
+    locally, a task's exception reaches the caller with its own type, in taskloom as in flytekit, so
+    ``except FlyteUserRuntimeException:`` catches nothing there: catch the task's own exception.
+    """
+
+    def __init__(self, exc_value: Exception, timestamp: float | None = None) -> None:
+        super().__init__(str(exc_value))
+        self.value = exc_value
+        self.timestamp = timestamp
+        code: Any = getattr(exc_value, "error_code", None)
+        self.error_code = str(code) if isinstance(code, (str, int)) else "USER:RuntimeError"
+
+
 FlyteUserException = UserException
+FlyteUserRuntimeException = UserRuntimeError
+FlytePromiseAttributeResolveException = PromiseAttributeResolveError
+FlyteDataNotFoundException = DataNotFoundError
 FlyteTypeException = UserTypeError
 FlyteValueException = UserValueError
 FlyteAssertion = UserAssertionError

@@ -10,7 +10,9 @@ plan to the executor running the eager task, as a child node (retries, timeout, 
 - calling an ``async def`` task or another eager task returns an awaitable, and ``await e.aio(...)``
   works for every entity, so ``await asyncio.gather(*[t.aio(x=i) for i in range(n)])`` runs the
   children concurrently;
-- a failing child raises into the body with the child task's own exception type.
+- a failing child raises into the body with the child task's own exception type, which is also an
+  :class:`~taskloom.exceptions.eager.EagerException`, so that both ``except ValueError:`` (what
+  flytekit raises locally) and ``except EagerException:`` (what flytekit documents) catch it.
 
 Calling an eager task outside a workflow returns a coroutine (``asyncio.run(eager_wf(x=1))``, as in
 flytekit); inside a ``@workflow`` it is a node like any task. Names follow flytekit's
@@ -25,7 +27,7 @@ import itertools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from taskloom.extend import PythonFunctionTask, TaskMetadata, ValidationError
+from taskloom.extend import PythonFunctionTask, TaskMetadata, ValidationError, eager_failure
 from taskloom_dynamic.dynamic_workflow_task import ExecutionBehavior, task_of_class
 
 if TYPE_CHECKING:
@@ -128,8 +130,15 @@ class EagerCallHandler:
         # Submitted and waited for, rather than run here: this thread runs the body's event loop, and
         # a child run on it would find that loop running (async tasks inside a workflow would return
         # coroutines) and inherit this handler.
-        outputs = self._runner.submit(entity, inputs, name=name).result()
-        return entity.python_interface.shape_outputs(outputs)
+        try:
+            outputs = self._runner.submit(entity, inputs, name=name).result()
+        except Exception as error:
+            failure = eager_failure(error)
+            if failure is error:
+                raise
+        else:
+            return entity.python_interface.shape_outputs(outputs)
+        raise failure  # outside the except block: the copy is not chained to the error it copies
 
     def call_async(self, entity: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """``entity.aio(*args, **kwargs)`` in the body: an awaitable of what the call returns."""
@@ -139,8 +148,15 @@ class EagerCallHandler:
         import asyncio
 
         # Started when awaited (an un-awaited coroutine runs nothing, as in Python and flytekit).
-        outputs = await asyncio.wrap_future(self._runner.submit(entity, inputs, name=name))
-        return entity.python_interface.shape_outputs(outputs)
+        try:
+            outputs = await asyncio.wrap_future(self._runner.submit(entity, inputs, name=name))
+        except Exception as error:
+            failure = eager_failure(error)
+            if failure is error:
+                raise
+        else:
+            return entity.python_interface.shape_outputs(outputs)
+        raise failure  # outside the except block: the copy is not chained to the error it copies
 
     def _next_name(self) -> str:
         return f"{CHILD_PREFIX}{next(self._numbers)}"

@@ -32,6 +32,7 @@ WORKFLOWS = {
     "programs.basics.basics_wf",
     "programs.branches.branch_wf",
     "programs.dynamics.dynamic_wf",
+    "programs.echoes.echo_wf",
     "programs.failure_nodes.clean_up_all",
     "programs.failure_nodes.guarded",
     "programs.failure_nodes.guarded_twice",
@@ -109,6 +110,7 @@ def test_summary_lists_every_task_workflow_and_launch_plan_of_the_programs(summa
         "programs.task_options.cached", "programs.task_options.sized", "programs.failure_nodes.create_cluster",
         "programs.failure_nodes.run_job", "programs.failure_nodes.clean_up", "programs.failure_nodes.add",
         "programs.failure_nodes.numbers", "programs.failure_nodes.total",
+        "passthrough", "programs.echoes.shorten",
     }  # fmt: skip
 
 
