@@ -22,7 +22,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # The type checkers are pinned: tests/typing asserts what they report, which changes between releases.
-TEST_REQUIREMENTS = ["pytest>=8", "hypothesis>=6.100", "fsspec>=2024.2", "mypy==2.4.1", "pyright==1.1.414"]
+# kubernetes: tests give a pod template as the official client's V1PodSpec, as flytekit users do.
+TEST_REQUIREMENTS = [
+    "pytest>=8",
+    "hypothesis>=6.100",
+    "fsspec>=2024.2",
+    "mypy==2.4.1",
+    "pyright==1.1.414",
+    "kubernetes>=28",
+]
 # Pinned: another ruff may format or flag differently. .pre-commit-config.yaml pins the same version.
 LINT_REQUIREMENTS = ["ruff==0.17.6", "import-linter==2.17"]
 
