@@ -144,6 +144,8 @@ if TYPE_CHECKING:
     from taskloom.types.blob import offload as offload
     from taskloom.types.directory import FlyteDirectory as FlyteDirectory
     from taskloom.types.file import FlyteFile as FlyteFile
+    from taskloom.types.iterator import FlyteIterator as FlyteIterator
+    from taskloom.types.iterator.json_iterator import JSON as JSON
     from taskloom.types.pickle import FlytePickle as FlytePickle
 
 # name -> the kernel module that defines it
@@ -171,6 +173,8 @@ _NAMES: dict[str, str] = {
     "offload": "taskloom.types.blob",
     "FlyteFile": "taskloom.types.file",
     "FlyteDirectory": "taskloom.types.directory",
+    "FlyteIterator": "taskloom.types.iterator",
+    "JSON": "taskloom.types.iterator.json_iterator",
     "FlytePickle": "taskloom.types.pickle",
     # Workflows, nodes and promises (what executors and entity kinds walk)
     "WorkflowBase": "taskloom.core.workflow",

@@ -148,6 +148,28 @@ class UnionTransformer(TypeTransformer[Any]):
             return None
         return lambda value: any(check(value) for check in checks)
 
+    def normalizer(self, t: Any) -> Any:
+        variants = typing.get_args(t)
+        normalizers = [TypeEngine.normalizer(variant) for variant in variants]
+        if all(normalize is None for normalize in normalizers):
+            return None
+        exact = {strip_annotated(variant): normalize for variant, normalize in zip(variants, normalizers)}
+        tests = [TypeEngine.checker(variant) for variant in variants]
+
+        def normalize(value: Any) -> Any:
+            # A value of one of the variants' own classes is that variant's (3 in int | float stays
+            # an int); otherwise the first variant that takes it, as the literal would be written
+            # (3 in float | str arrives as 3.0, as in flytekit).
+            if type(value) in exact:
+                own = exact[type(value)]
+                return value if own is None else own(value)
+            for test, variant_normalizer in zip(tests, normalizers):
+                if test is not None and test(value):
+                    return value if variant_normalizer is None else variant_normalizer(value)
+            return value
+
+        return normalize
+
     def _variants(self, t: Any) -> tuple[tuple[Any, ...], tuple[LiteralType, ...]]:
         union_type = self.get_literal_type(t).union_type
         assert union_type is not None  # get_literal_type always makes a union type
