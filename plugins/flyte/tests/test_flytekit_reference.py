@@ -38,6 +38,7 @@ WORKFLOWS = {
     "programs.subworkflows.inner",
     "programs.subworkflows.outer",
     "programs.task_options.options_wf",
+    "programs.unions.unions_wf",
 }
 
 
@@ -102,7 +103,8 @@ def test_summary_lists_every_task_workflow_and_launch_plan_of_the_programs(summa
         "programs.branches.coin", "programs.dynamics.add", "programs.dynamics.fan_out", "programs.gates.draft",
         "programs.gates.publish", "programs.launch_plans.report", "programs.mapped.scale", "programs.mapped.to_text",
         MAP_SCALE, MAP_TO_TEXT, "programs.subworkflows.inc", "programs.subworkflows.total",
-        "programs.task_options.cached", "programs.task_options.sized",
+        "programs.task_options.cached", "programs.task_options.sized", "programs.unions.containers",
+        "programs.unions.records", "programs.unions.nested",
     }  # fmt: skip
 
 

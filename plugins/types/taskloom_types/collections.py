@@ -144,7 +144,7 @@ class ListTransformer(TypeTransformer[list]):
     """``list[T]`` as a ``LiteralCollection``; only ``list`` values are accepted."""
 
     def __init__(self) -> None:
-        super().__init__("list", list)
+        super().__init__("Typed List", list)
 
     def check_type(self, t: Any) -> None:
         TypeEngine.check_type(_item_type(t))
@@ -202,7 +202,7 @@ class DictTransformer(TypeTransformer[dict]):
     """``dict[str, T]`` as a ``LiteralMap``; ``dict`` and ``dict[str, Any]`` as JSON data in msgpack."""
 
     def __init__(self) -> None:
-        super().__init__("dict", dict)
+        super().__init__("Typed Dict", dict)
 
     def check_type(self, t: Any) -> None:
         if not is_json_dict(t):
