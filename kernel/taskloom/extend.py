@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from taskloom.core.compiler import current_compilation as current_compilation
     from taskloom.core.condition import ConditionFailedError as ConditionFailedError
     from taskloom.core.context_manager import new_execution_name as new_execution_name
+    from taskloom.core.docstring import Docstring as Docstring
     from taskloom.core.events import SILENT as SILENT
     from taskloom.core.events import Announcer as Announcer
     from taskloom.core.events import ExecutionEvent as ExecutionEvent
@@ -160,6 +161,7 @@ _NAMES: dict[str, str] = {
     "PythonFunctionTask": "taskloom.core.python_function_task",
     "PythonInstanceTask": "taskloom.core.python_function_task",
     "Interface": "taskloom.core.interface",
+    "Docstring": "taskloom.core.docstring",
     "is_named_tuple": "taskloom.core.interface",
     "Checkpoint": "taskloom.core.checkpointer",
     # Type transformers

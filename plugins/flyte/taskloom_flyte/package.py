@@ -33,7 +33,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from taskloom.extend import LaunchPlan, ResourceType, Translator, UserException, WorkflowBase
+from taskloom.extend import Docstring, LaunchPlan, ResourceType, Translator, UserException, WorkflowBase
 
 TASK_SUFFIX = "_1.pb"
 WORKFLOW_SUFFIX = "_2.pb"
@@ -444,6 +444,23 @@ def serialize_program(
     return Package(version=chosen, files=files)
 
 
+def _description(entity: Any) -> Any:
+    """The ``DescriptionEntity`` of a task or workflow as pyflyte writes it: the docstring's first line
+    and the rest up to its first section, in reST format (present, if empty, for every entity but a
+    map task's)."""
+    from flyteidl.admin import description_entity_pb2
+
+    if getattr(entity, "is_array_node", False):
+        return None  # flytekit's map task has no documentation of its own
+    docstring = Docstring(getattr(entity, "docs", None) or "")
+    long_description = description_entity_pb2.Description(format=description_entity_pb2.DESCRIPTION_FORMAT_RST)
+    if docstring.long_description:  # value is one of a oneof: an empty one would still be written
+        long_description.value = docstring.long_description
+    return description_entity_pb2.DescriptionEntity(
+        short_description=docstring.short_description or "", long_description=long_description
+    )
+
+
 def _message(kind: str, entity: Any, translator: Translator) -> Any:
     """The protobuf message of one file: a ``TaskSpec``, a ``WorkflowSpec`` (its subworkflows
     included) or a ``LaunchPlan``, made of the translator's templates."""
@@ -461,11 +478,12 @@ def _message(kind: str, entity: Any, translator: Translator) -> Any:
             from taskloom_flyte.resolvers import find_reference
 
             find_reference(entity)
-        return task_pb2.TaskSpec(template=to_proto(template, depth=1))
+        return task_pb2.TaskSpec(template=to_proto(template, depth=1), description=_description(entity))
     if kind == "workflow":
         return workflow_pb2.WorkflowSpec(
             template=to_proto(translator.workflow_template(entity), depth=1),
             sub_workflows=[to_proto(template, depth=1) for template in translator.subworkflows(entity)],
+            description=_description(entity),
         )
     spec = translator.launch_plan_spec(entity)
     return launch_plan_pb2.LaunchPlan(

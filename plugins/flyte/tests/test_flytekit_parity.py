@@ -55,3 +55,33 @@ def test_the_graphs_interfaces_and_literal_types_are_the_same(packages):
     flytekit_files, taskloom_files = packages
     differences = summary_differences(graph_summary(flytekit_files), graph_summary(taskloom_files))
     assert not differences, "\n".join(differences[:60])
+
+
+def _descriptions(path: Path) -> dict:
+    """Every description in one ``.pb`` file: the entity's, and each interface variable's and launch
+    plan parameter's (what ``graph_summary`` leaves out as SDK-specific)."""
+    from flyteidl.admin import launch_plan_pb2, task_pb2, workflow_pb2
+    from google.protobuf import json_format
+
+    kind = {"1": task_pb2.TaskSpec, "2": workflow_pb2.WorkflowSpec, "3": launch_plan_pb2.LaunchPlan}[path.stem[-1]]
+    message = kind()
+    message.ParseFromString(path.read_bytes())
+    document = json_format.MessageToDict(message, preserving_proto_field_name=True)
+    found: dict = {"entity": document.get("description")}
+    template = document.get("template", {})
+    for direction in ("inputs", "outputs"):
+        variables = template.get("interface", {}).get(direction, {}).get("variables", {})
+        found[direction] = {name: variable.get("description") for name, variable in variables.items()}
+    parameters = document.get("spec", {}).get("default_inputs", {}).get("parameters", {})
+    found["parameters"] = {name: parameter["var"].get("description") for name, parameter in parameters.items()}
+    return found
+
+
+def test_docstrings_give_the_same_descriptions(packages):
+    flytekit_files, taskloom_files = packages
+    differences = []
+    for flytekit_file, taskloom_file in zip(flytekit_files, taskloom_files, strict=True):
+        expected, got = _descriptions(flytekit_file), _descriptions(taskloom_file)
+        if got != expected:
+            differences.append(f"{flytekit_file.name}: expected {expected}, got {got}")
+    assert not differences, "\n".join(differences)
