@@ -91,6 +91,7 @@ if TYPE_CHECKING:
     from taskloom.core.type_engine import type_name as type_name
     from taskloom.core.type_engine import value_description as value_description
     from taskloom.core.workflow import CompiledWorkflow as CompiledWorkflow
+    from taskloom.core.workflow import ImperativeWorkflow as ImperativeWorkflow
     from taskloom.core.workflow import WorkflowBase as WorkflowBase
     from taskloom.core.workflow import WorkflowFailurePolicy as WorkflowFailurePolicy
     from taskloom.core.workflow import compile_body as compile_body
@@ -181,6 +182,7 @@ _NAMES: dict[str, str] = {
     # Workflows, nodes and promises (what executors and entity kinds walk)
     "WorkflowBase": "taskloom.core.workflow",
     "CompiledWorkflow": "taskloom.core.workflow",
+    "ImperativeWorkflow": "taskloom.core.workflow",
     "WorkflowFailurePolicy": "taskloom.core.workflow",
     "compile_body": "taskloom.core.workflow",
     "LaunchPlan": "taskloom.core.launch_plan",

@@ -163,7 +163,8 @@ def _defined_in(entity: Any, module: Any) -> bool:
 
 def registration_order(entities: list[Any], translator: Translator) -> list[tuple[str, Any]]:
     """``(kind, entity)`` for ``entities`` and everything they use, each after what it uses (depth
-    first, each once by name), every workflow followed by its default launch plan, as pyflyte writes
+    first, each once by name), every workflow followed by its default launch plan, every eager task
+    by the workflow that launches it (``get_as_workflow``) and that workflow's plan, as pyflyte writes
     them; ``kind`` is ``"task"``, ``"workflow"`` or ``"launch plan"``. What a workflow uses is the
     translator's answer; reference entities are registered elsewhere and left out.
     """
@@ -193,6 +194,10 @@ def registration_order(entities: list[Any], translator: Translator) -> list[tupl
         if (kind, entity.name) not in seen:
             seen.add((kind, entity.name))
             order.append((kind, entity))
+            if kind == "task" and getattr(getattr(entity, "metadata", None), "is_eager", False):
+                # An eager task is launched through a workflow of its own name, and that workflow's
+                # default launch plan, as pyflyte registers it.
+                add(entity.get_as_workflow())
 
     for entity in entities:
         add(entity)
