@@ -60,6 +60,7 @@ if TYPE_CHECKING:
     from taskloom.core.context_manager import SecretsManager as SecretsManager
     from taskloom.core.context_manager import new_execution_name as new_execution_name
     from taskloom.core.data_persistence import FileAccessProvider as FileAccessProvider
+    from taskloom.core.docstring import Docstring as Docstring
     from taskloom.core.events import SILENT as SILENT
     from taskloom.core.events import Announcer as Announcer
     from taskloom.core.events import ExecutionEvent as ExecutionEvent
@@ -98,6 +99,7 @@ if TYPE_CHECKING:
     from taskloom.core.type_engine import type_name as type_name
     from taskloom.core.type_engine import value_description as value_description
     from taskloom.core.workflow import CompiledWorkflow as CompiledWorkflow
+    from taskloom.core.workflow import ImperativeWorkflow as ImperativeWorkflow
     from taskloom.core.workflow import WorkflowBase as WorkflowBase
     from taskloom.core.workflow import WorkflowFailurePolicy as WorkflowFailurePolicy
     from taskloom.core.workflow import compile_body as compile_body
@@ -156,6 +158,8 @@ if TYPE_CHECKING:
     from taskloom.types.directory import FlyteDirectory as FlyteDirectory
     from taskloom.types.error import FlyteError as FlyteError
     from taskloom.types.file import FlyteFile as FlyteFile
+    from taskloom.types.iterator import FlyteIterator as FlyteIterator
+    from taskloom.types.iterator.json_iterator import JSON as JSON
     from taskloom.types.pickle import FlytePickle as FlytePickle
 
 # name -> the kernel module that defines it
@@ -170,6 +174,7 @@ _NAMES: dict[str, str] = {
     "PythonFunctionTask": "taskloom.core.python_function_task",
     "PythonInstanceTask": "taskloom.core.python_function_task",
     "Interface": "taskloom.core.interface",
+    "Docstring": "taskloom.core.docstring",
     "is_named_tuple": "taskloom.core.interface",
     "Checkpoint": "taskloom.core.checkpointer",
     # Type transformers
@@ -183,11 +188,14 @@ _NAMES: dict[str, str] = {
     "offload": "taskloom.types.blob",
     "FlyteFile": "taskloom.types.file",
     "FlyteDirectory": "taskloom.types.directory",
+    "FlyteIterator": "taskloom.types.iterator",
+    "JSON": "taskloom.types.iterator.json_iterator",
     "FlytePickle": "taskloom.types.pickle",
     "FlyteError": "taskloom.types.error",
     # Workflows, nodes and promises (what executors and entity kinds walk)
     "WorkflowBase": "taskloom.core.workflow",
     "CompiledWorkflow": "taskloom.core.workflow",
+    "ImperativeWorkflow": "taskloom.core.workflow",
     "WorkflowFailurePolicy": "taskloom.core.workflow",
     "compile_body": "taskloom.core.workflow",
     "LaunchPlan": "taskloom.core.launch_plan",

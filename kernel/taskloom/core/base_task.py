@@ -13,6 +13,7 @@ from taskloom import __version__
 from taskloom.core.compiler import bind_arguments, create_node, current_compilation
 from taskloom.core.context_manager import ExecutionParameters, _current, new_execution_name
 from taskloom.core.executor import call_async, current_call_handler, get_executor
+from taskloom.core.interface import normalize_values
 from taskloom.core.pod_template import PodTemplate, as_pod_template
 from taskloom.core.type_engine import TypeEngine
 from taskloom.exceptions.user import TypeTransformerFailedError, ValidationError
@@ -376,6 +377,9 @@ class PythonTask:
             checkpoint=checkpoint,
             attempt=attempt,
         )
+        normalizers = self._interface.input_normalizers
+        if normalizers:  # what flytekit's literal round trip hands the body (an int bound to a float...)
+            inputs = normalize_values(inputs, normalizers)
         token = _current.set(params)
         try:
             try:
@@ -400,7 +404,17 @@ class PythonTask:
             values = self._interface.outputs_by_name(result)
         except ValueError as error:
             raise TypeTransformerFailedError(f"task {self._name!r}: {error}") from None
-        _type_engine().check_values(values, self._interface.output_types, entity=self, direction="output")
+        normalizers = self._interface.output_normalizers
+        if normalizers:  # returned as flytekit returns them (a naive datetime comes back UTC)
+            # Before the check: checking a generator (an Iterator output) would consume it.
+            normalized = normalize_values(values, normalizers)
+            _type_engine().check_values(normalized, self._interface.output_types, entity=self, direction="output")
+            if normalized is not values:
+                return self._interface.shape_outputs(normalized)
+        else:
+            _type_engine().check_values(values, self._interface.output_types, entity=self, direction="output")
+        if self._interface.output_tuple_name is not None and not isinstance(result, tuple):
+            return self._interface.shape_outputs(values)  # a one-field NamedTuple's bare value, as flytekit gives it
         return result
 
     def _finish_async(self, awaitable: Any, params: Any) -> Any:

@@ -182,8 +182,8 @@ def types_compatible(provided: Any, wanted: Any) -> bool:
 def literal_types_compatible(provided: Any, wanted: Any) -> bool:
     """Tell whether a value of literal type ``provided`` can be bound where ``wanted`` is expected.
 
-    Equal types are compatible (metadata and union tags aside); a union accepts any of its variants;
-    collections and maps compare their element types.
+    Equal types are compatible (metadata and union tags aside); an integer fits a float, as in
+    flytekit; a union accepts any of its variants; collections and maps compare their element types.
     """
     if provided == wanted:
         return True
@@ -194,6 +194,10 @@ def literal_types_compatible(provided: Any, wanted: Any) -> bool:
 
     if bare(provided) == bare(wanted):
         return True
+    if provided.simple is not None and wanted.simple is not None:
+        # flytekit reads an integer literal where a float is expected (the value arrives as a float);
+        # the narrowing way (float to int, which truncates) and bool to int are refused.
+        return provided.simple.name == "INTEGER" and wanted.simple.name == "FLOAT"
     if wanted.union_type is not None:
         if provided.union_type is not None:
             return all(literal_types_compatible(variant, wanted) for variant in provided.union_type.variants)

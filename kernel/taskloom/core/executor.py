@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     import concurrent.futures
 
 from taskloom.core.compiler import bind_arguments
+from taskloom.core.interface import normalize_values
 from taskloom.core.type_engine import TypeEngine
 from taskloom.exceptions.system import PluginError
 from taskloom.exceptions.user import UserValueError
@@ -237,7 +238,17 @@ def call_on_executor(entity: Any, description: str, args: tuple[Any, ...], kwarg
     interface = entity.python_interface
     inputs = bind_arguments(description, interface.inputs_with_defaults, args, kwargs)
     TypeEngine.check_values(inputs, interface.inputs, entity=description)
-    return get_executor().execute(entity, inputs)
+    if interface.input_normalizers:
+        inputs = normalize_values(inputs, interface.input_normalizers)
+    result = get_executor().execute(entity, inputs)
+    if interface.output_normalizers:
+        # An output bound straight to an input, or to a wider type (an int output of a workflow
+        # declared float), comes back as flytekit's literal round trip gives it.
+        outputs = interface.outputs_by_name(result)
+        normalized = normalize_values(outputs, interface.output_normalizers)
+        if normalized is not outputs:
+            return interface.shape_outputs(normalized)
+    return result
 
 
 async def call_async(entity: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

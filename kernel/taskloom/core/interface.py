@@ -2,7 +2,7 @@
 
 :func:`transform_function_to_interface` reads a function's signature: inputs with their defaults;
 outputs from the return annotation, which may be a single type (one output ``o0``), a
-``tuple[A, B]`` (outputs ``o0``, ``o1``), a ``NamedTuple`` (one output per field, named after it) or
+``tuple[A, B]`` or a tuple literal ``(A, B)`` (outputs ``o0``, ``o1``), a ``NamedTuple`` (one output per field, named after it) or
 ``None``/absent (no outputs). Every type is checked against the type engine there and then, so an
 unsupported annotation fails when the task is declared, naming the function, the parameter and the
 type, never later and never by a silent pickle. The check builds no literal type: the literal-typed
@@ -63,6 +63,8 @@ class Interface:
         self._docstring = docstring
         self._typed: TypedInterface | None = None
         self._tuple_class: type | None = None
+        self._input_normalizers: dict[str, Callable[[Any], Any]] | None = None
+        self._output_normalizers: dict[str, Callable[[Any], Any]] | None = None
 
     @property
     def inputs(self) -> dict[str, Any]:
@@ -109,6 +111,24 @@ class Interface:
         """The function's docstring, if any."""
         return self._docstring
 
+    @property
+    def input_normalizers(self) -> dict[str, Callable[[Any], Any]]:
+        """The inputs whose values a literal round trip would change, with the function that does it
+        (see :meth:`TypeEngine.normalizer <taskloom.core.type_engine.TypeEngine.normalizer>`): empty
+        for most tasks. A task applies them to what it receives, so that an ``int`` bound to a
+        ``float`` input arrives as a float and a naive datetime as UTC, as in flytekit.
+        """
+        if self._input_normalizers is None:
+            self._input_normalizers = _normalizers(self.inputs)
+        return self._input_normalizers
+
+    @property
+    def output_normalizers(self) -> dict[str, Callable[[Any], Any]]:
+        """As :attr:`input_normalizers`, for the outputs (what a task returns)."""
+        if self._output_normalizers is None:
+            self._output_normalizers = _normalizers(self._outputs)
+        return self._output_normalizers
+
     def outputs_by_name(self, result: Any) -> dict[str, Any]:
         """Name what a body returned: nothing for no outputs, the value for one, a tuple's items for several.
 
@@ -117,6 +137,9 @@ class Interface:
         """
         names = self._output_name_tuple
         if len(names) == 1:
+            # A one-field NamedTuple's body returns the NamedTuple (as in flytekit) or the bare value.
+            if self._output_tuple_name is not None and isinstance(result, tuple) and len(result) == 1:
+                return {names[0]: result[0]}
             return {names[0]: result}
         if not names:
             if result is not None:
@@ -128,12 +151,13 @@ class Interface:
 
     def shape_outputs(self, values: dict[str, Any]) -> Any:
         """The inverse of :meth:`outputs_by_name`: None, the one value, or a tuple (a named tuple when
-        the outputs were declared with a NamedTuple) of the values in output order.
+        the outputs were declared with a NamedTuple, even of one field, so that ``result.slope`` reads
+        it as in flytekit) of the values in output order.
         """
         names = list(self._outputs)
         if not names:
             return None
-        if len(names) == 1:
+        if len(names) == 1 and self._output_tuple_name is None:
             return values[names[0]]
         items = [values[name] for name in names]
         if self._output_tuple_name is None:
@@ -160,6 +184,31 @@ class Interface:
 
     def __repr__(self) -> str:
         return f"Interface(inputs={self._inputs!r}, outputs={self._outputs!r})"
+
+
+def _normalizers(named: Mapping[str, Any]) -> dict[str, Callable[[Any], Any]]:
+    found = {}
+    for name, python_type in named.items():
+        normalize = TypeEngine.normalizer(python_type)
+        if normalize is not None:
+            found[name] = normalize
+    return found
+
+
+def normalize_values(values: dict[str, Any], normalizers: Mapping[str, Callable[[Any], Any]]) -> dict[str, Any]:
+    """``values`` with each named one passed through its normalizer (see :attr:`Interface.input_normalizers`);
+    ``values`` itself when nothing changes.
+    """
+    changed: dict[str, Any] | None = None
+    for name, normalize in normalizers.items():
+        if name in values:
+            value = values[name]
+            new = normalize(value)
+            if new is not value:
+                if changed is None:
+                    changed = dict(values)
+                changed[name] = new
+    return values if changed is None else changed
 
 
 def kwtypes(**kwargs: Any) -> dict[str, Any]:
@@ -202,6 +251,10 @@ def _outputs_of(returned: Any) -> tuple[dict[str, Any], str | None]:
     if is_named_tuple(returned):
         hints = typing.get_type_hints(returned, include_extras=True)
         return {field: hints.get(field, Any) for field in returned._fields}, returned.__name__
+    if isinstance(returned, tuple):
+        # ``-> (float, float)``: a tuple literal as the annotation declares one output per item, as in
+        # flytekit (which reads the annotation the same way as ``tuple[float, float]``).
+        return {f"o{index}": argument for index, argument in enumerate(returned)}, None
     if typing.get_origin(returned) is tuple:
         arguments = typing.get_args(returned)
         if arguments and Ellipsis not in arguments and arguments != ((),):
@@ -227,9 +280,19 @@ def check_interface_types(interface: Interface, entity: str | None = None) -> No
 def transform_interface_to_typed_interface(interface: Interface, entity: str | None = None) -> TypedInterface:
     """Convert a Python interface to a :class:`~taskloom.models.interface.TypedInterface` of literal types.
 
-    ``entity`` (``"function 'mod.f'"``, ``"task 'clean'"``) prefixes errors.
+    Each variable's description is the docstring's (reST, Google or NumPy; see
+    :mod:`taskloom.core.docstring`), else its name, as flytekit writes them. ``entity``
+    (``"function 'mod.f'"``, ``"task 'clean'"``) prefixes errors.
     """
+    # Measured heavy (~5 ms, its regular expressions): only typed interfaces (serialization) read docstrings.
+    from taskloom.core.docstring import Docstring, output_descriptions_by_name
     from taskloom.models.interface import TypedInterface, Variable, VariableMap
+
+    docstring = Docstring(interface.docstring or "")
+    descriptions = {
+        "input": docstring.input_descriptions,
+        "output": output_descriptions_by_name(docstring, interface.output_names),
+    }
 
     def variables(named: dict[str, Any], direction: str) -> VariableMap:
         result = {}
@@ -238,7 +301,9 @@ def transform_interface_to_typed_interface(interface: Interface, entity: str | N
                 literal_type = TypeEngine.to_literal_type(python_type)
             except UnsupportedTypeError as error:
                 raise _unsupported(entity, direction, name, python_type, error) from error
-            result[name] = Variable(type=literal_type, description="")
+            # The docstring's description, else the variable's name, as flytekit writes it.
+            description = descriptions[direction].get(name, name)
+            result[name] = Variable(type=literal_type, description=description or "")
         return VariableMap(variables=result)
 
     return TypedInterface(inputs=variables(interface.inputs, "input"), outputs=variables(interface.outputs, "output"))

@@ -94,8 +94,15 @@ class PythonFunctionTask(PythonTask, Generic[T]):
         """
         interface = self.python_interface
         names = interface.output_names
-        if self._is_async or type(self).execute is not PythonFunctionTask.execute or len(names) != 1:
-            # The general path: run() handles coroutines, overridden bodies and several outputs.
+        if (
+            self._is_async
+            or type(self).execute is not PythonFunctionTask.execute
+            or len(names) != 1
+            or interface.input_normalizers
+            or interface.output_normalizers
+        ):
+            # The general path: run() handles coroutines, overridden bodies, several outputs and
+            # values to normalize.
             def call_run(inputs: dict[str, Any], checkpoint: Any) -> dict[str, Any]:
                 result = self.run(
                     inputs,

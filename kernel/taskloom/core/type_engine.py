@@ -174,6 +174,17 @@ class TypeTransformer(Generic[T]):
         """
         return None
 
+    def normalizer(self, t: Any) -> Callable[[Any], Any] | None:
+        """A function giving, for a value declared as ``t``, the value a literal round trip would give
+        where that differs (an ``int`` declared ``float`` becomes a float, a naive datetime UTC), or
+        None when values come back as they went (the default).
+
+        In-process values are never converted to literals, so tasks receive and return values through
+        this function instead, as flytekit hands them over (flytekit converts every value). It must
+        return its argument itself when nothing changes: a value that needs nothing is not copied.
+        """
+        return None
+
     def check_type(self, t: Any) -> None:
         """Raise :class:`~taskloom.exceptions.user.UnsupportedTypeError` if values of ``t`` cannot be
         converted, exactly as :meth:`get_literal_type` would (same error), without returning anything.
@@ -326,7 +337,7 @@ def _plugins_module() -> Any:
 class _Registry:
     """The transformers known for one set of loaded plugins."""
 
-    __slots__ = ("by_type", "checkers", "claimers", "lookups", "ordered", "supported")
+    __slots__ = ("by_type", "checkers", "claimers", "lookups", "normalizers", "ordered", "supported")
 
     def __init__(self, transformers: list[TypeTransformer[Any]]) -> None:
         self.by_type: dict[Any, TypeTransformer[Any]] = {}
@@ -334,6 +345,7 @@ class _Registry:
         self.ordered = transformers
         self.lookups: dict[Any, TypeTransformer[Any]] = {}
         self.checkers: dict[Any, Callable[[Any], bool] | None] = {}
+        self.normalizers: dict[Any, Callable[[Any], Any] | None] = {}
         self.supported: set[Any] = set()  # types whose check passed (failures are not kept: they raise again)
         for transformer in transformers:  # highest priority first: the first claim wins
             self.by_type.setdefault(transformer.python_type, transformer)
@@ -629,6 +641,26 @@ class TypeEngine:
         except UnsupportedTypeError:
             found = None
         registry.checkers[python_type] = found
+        return found
+
+    @classmethod
+    def normalizer(cls, python_type: Any) -> Callable[[Any], Any] | None:
+        """The function that gives values of ``python_type`` as a literal round trip would (see
+        :meth:`TypeTransformer.normalizer`), or None when they come back unchanged.
+        """
+        registry = cls._current()
+        try:
+            return registry.normalizers[python_type]
+        except KeyError:
+            pass
+        except TypeError:  # an unhashable annotation: no cache, values as they are
+            return None
+        t = strip_annotated(python_type)
+        try:
+            found = cls.get_transformer(t).normalizer(t)
+        except UnsupportedTypeError:
+            found = None
+        registry.normalizers[python_type] = found
         return found
 
     @classmethod

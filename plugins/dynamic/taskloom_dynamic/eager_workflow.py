@@ -27,7 +27,7 @@ import itertools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from taskloom.extend import PythonFunctionTask, TaskMetadata, ValidationError, eager_failure
+from taskloom.extend import ImperativeWorkflow, PythonFunctionTask, TaskMetadata, ValidationError, eager_failure
 from taskloom_dynamic.dynamic_workflow_task import ExecutionBehavior, task_of_class
 
 if TYPE_CHECKING:
@@ -89,6 +89,25 @@ class EagerAsyncPythonFunctionTask(PythonFunctionTask[Any]):
         if handler is not None:
             return await handler.call_async(self, args, kwargs)
         return await self._run_here(bind_inputs(self, args, kwargs))
+
+    def get_as_workflow(self) -> ImperativeWorkflow:
+        """The workflow packaging registers for this eager task, as pyflyte does: of the task's name,
+        one node running the task, with the task's inputs (declared without defaults, as flytekit
+        declares them) and outputs, so that its default launch plan starts the eager task on a cluster.
+
+        flytekit adds a failure node there, a cleanup task that aborts the executions the eager task
+        launched; taskloom's eager task runs its children in its own container (nothing else to
+        abort), so there is no cleanup task.
+        """
+        wrapper = ImperativeWorkflow(name=self.name)
+        inputs = {
+            name: wrapper.add_workflow_input(name, python_type)
+            for name, python_type in self.python_interface.inputs.items()
+        }
+        node = wrapper.add_entity(self, **inputs)
+        for output_name in self.python_interface.output_names:
+            wrapper.add_workflow_output(output_name, node.outputs[output_name])
+        return wrapper
 
     async def _run_here(self, inputs: dict[str, Any]) -> Any:
         # In the caller's event loop, as flytekit does; `run` gives the body its context and checks

@@ -410,3 +410,15 @@ def test_a_plain_def_is_refused_when_decorated():
 
 def test_taskloom_eager_is_this_plugins_decorator():
     assert taskloom.eager is eager
+
+
+def test_get_as_workflow_gives_the_workflow_of_its_name_that_runs_it():
+    @eager
+    async def plus_one_eagerly(x: int = 1) -> int:
+        return add_one(x=x)
+
+    wrapper = plus_one_eagerly.get_as_workflow()
+    assert wrapper.name == plus_one_eagerly.name
+    assert wrapper.python_interface.inputs == {"x": int}
+    assert wrapper.python_interface.required_inputs == ["x"]  # flytekit declares the inputs without defaults
+    assert wrapper(x=4) == 5

@@ -33,7 +33,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from taskloom.extend import LaunchPlan, ResourceType, Translator, UserException, WorkflowBase
+from taskloom.extend import Docstring, LaunchPlan, ResourceType, Translator, UserException, WorkflowBase
 
 TASK_SUFFIX = "_1.pb"
 WORKFLOW_SUFFIX = "_2.pb"
@@ -163,7 +163,8 @@ def _defined_in(entity: Any, module: Any) -> bool:
 
 def registration_order(entities: list[Any], translator: Translator) -> list[tuple[str, Any]]:
     """``(kind, entity)`` for ``entities`` and everything they use, each after what it uses (depth
-    first, each once by name), every workflow followed by its default launch plan, as pyflyte writes
+    first, each once by name), every workflow followed by its default launch plan, every eager task
+    by the workflow that launches it (``get_as_workflow``) and that workflow's plan, as pyflyte writes
     them; ``kind`` is ``"task"``, ``"workflow"`` or ``"launch plan"``. What a workflow uses is the
     translator's answer; reference entities are registered elsewhere and left out.
     """
@@ -193,6 +194,10 @@ def registration_order(entities: list[Any], translator: Translator) -> list[tupl
         if (kind, entity.name) not in seen:
             seen.add((kind, entity.name))
             order.append((kind, entity))
+            if kind == "task" and getattr(getattr(entity, "metadata", None), "is_eager", False):
+                # An eager task is launched through a workflow of its own name, and that workflow's
+                # default launch plan, as pyflyte registers it.
+                add(entity.get_as_workflow())
 
     for entity in entities:
         add(entity)
@@ -444,6 +449,23 @@ def serialize_program(
     return Package(version=chosen, files=files)
 
 
+def _description(entity: Any) -> Any:
+    """The ``DescriptionEntity`` of a task or workflow as pyflyte writes it: the docstring's first line
+    and the rest up to its first section, in reST format (present, if empty, for every entity but a
+    map task's)."""
+    from flyteidl.admin import description_entity_pb2
+
+    if getattr(entity, "is_array_node", False):
+        return None  # flytekit's map task has no documentation of its own
+    docstring = Docstring(getattr(entity, "docs", None) or "")
+    long_description = description_entity_pb2.Description(format=description_entity_pb2.DESCRIPTION_FORMAT_RST)
+    if docstring.long_description:  # value is one of a oneof: an empty one would still be written
+        long_description.value = docstring.long_description
+    return description_entity_pb2.DescriptionEntity(
+        short_description=docstring.short_description or "", long_description=long_description
+    )
+
+
 def _message(kind: str, entity: Any, translator: Translator) -> Any:
     """The protobuf message of one file: a ``TaskSpec``, a ``WorkflowSpec`` (its subworkflows
     included) or a ``LaunchPlan``, made of the translator's templates."""
@@ -461,11 +483,12 @@ def _message(kind: str, entity: Any, translator: Translator) -> Any:
             from taskloom_flyte.resolvers import find_reference
 
             find_reference(entity)
-        return task_pb2.TaskSpec(template=to_proto(template, depth=1))
+        return task_pb2.TaskSpec(template=to_proto(template, depth=1), description=_description(entity))
     if kind == "workflow":
         return workflow_pb2.WorkflowSpec(
             template=to_proto(translator.workflow_template(entity), depth=1),
             sub_workflows=[to_proto(template, depth=1) for template in translator.subworkflows(entity)],
+            description=_description(entity),
         )
     spec = translator.launch_plan_spec(entity)
     return launch_plan_pb2.LaunchPlan(

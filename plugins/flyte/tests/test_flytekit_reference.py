@@ -31,6 +31,7 @@ from plugins.flyte.tests.flytekit_reference import (
 WORKFLOWS = {
     "programs.basics.basics_wf",
     "programs.branches.branch_wf",
+    "programs.docstrings.documented",
     "programs.dynamics.dynamic_wf",
     "programs.echoes.echo_wf",
     "programs.failure_nodes.clean_up_all",
@@ -43,6 +44,7 @@ WORKFLOWS = {
     "programs.subworkflows.inner",
     "programs.subworkflows.outer",
     "programs.task_options.options_wf",
+    "programs.unions.unions_wf",
 }
 
 
@@ -104,13 +106,16 @@ def test_summary_lists_every_task_workflow_and_launch_plan_of_the_programs(summa
     assert set(summary["tasks"]) == {
         "programs.basics.primitives", "programs.basics.collections", "programs.basics.move", "programs.basics.maybe",
         "programs.basics.split", "programs.basics.side_effect", "programs.branches.square", "programs.branches.double",
-        "programs.branches.coin", "programs.dynamics.add", "programs.dynamics.fan_out", "programs.gates.draft",
+        "programs.branches.coin", "programs.docstrings.google", "programs.docstrings.numpy_style",
+        "programs.docstrings.rest", "programs.docstrings.plain", "programs.dynamics.add", "programs.dynamics.fan_out", "programs.gates.draft",
         "programs.gates.publish", "programs.launch_plans.report", "programs.mapped.scale", "programs.mapped.to_text",
         MAP_SCALE, MAP_TO_TEXT, "programs.subworkflows.inc", "programs.subworkflows.total",
         "programs.task_options.cached", "programs.task_options.sized", "programs.failure_nodes.create_cluster",
         "programs.failure_nodes.run_job", "programs.failure_nodes.clean_up", "programs.failure_nodes.add",
         "programs.failure_nodes.numbers", "programs.failure_nodes.total",
         "passthrough", "programs.echoes.shorten",
+        "programs.unions.containers",
+        "programs.unions.records", "programs.unions.nested",
     }  # fmt: skip
 
 

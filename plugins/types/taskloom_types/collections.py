@@ -1,4 +1,5 @@
-"""Transformers for containers: ``list[T]``, ``dict[str, T]``, untyped JSON dicts, tuples and NamedTuples.
+"""Transformers for containers: ``list[T]``, ``dict[str, T]``, untyped JSON dicts, tuples, NamedTuples
+and ``Iterator[T]``.
 
 - ``list[T]`` is a ``LiteralCollection``; ``dict[str, T]`` a ``LiteralMap`` (flytekit 1.16).
 - ``dict`` and ``dict[str, Any]`` hold JSON data only, stored as flytekit 1.16 stores them: a msgpack
@@ -8,6 +9,7 @@
   a NamedTuple are msgpack documents (``STRUCT``), like dataclasses, whose ``structure.dataclass_type``
   is keyed ``"0"``, ``"1"``... for a tuple and by field name for a NamedTuple. (flytekit has no
   transformer for tuples; it pickles them.)
+- ``Iterator[T]`` is a ``LiteralCollection`` too, read back as a sized ``FlyteIterator`` (flytekit 1.16).
 
 As text (``loom run`` options) each is JSON: an array for lists and tuples, an object for dicts, with
 every item read as its own type reads JSON (:meth:`TypeEngine.from_json`), so ``'["base64:AAE=", "x"]'``
@@ -18,10 +20,12 @@ from __future__ import annotations
 
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from taskloom.extend import (
+    JSON,
+    FlyteIterator,
     TypeEngine,
     TypeTransformer,
     TypeTransformerFailedError,
@@ -131,11 +135,16 @@ def _from_collection(ctx: Any, lv: Literal, item_type: Any, python_type: Any) ->
     return values
 
 
+def _list_of_iterator(value: Any) -> Any:
+    # An Iterator[T] output bound to a list[T] input (the same literal type) arrives as a list, as in flytekit.
+    return list(value) if type(value) is FlyteIterator else value
+
+
 class ListTransformer(TypeTransformer[list]):
     """``list[T]`` as a ``LiteralCollection``; only ``list`` values are accepted."""
 
     def __init__(self) -> None:
-        super().__init__("list", list)
+        super().__init__("Typed List", list)
 
     def check_type(self, t: Any) -> None:
         TypeEngine.check_type(_item_type(t))
@@ -148,6 +157,23 @@ class ListTransformer(TypeTransformer[list]):
         if item is None:
             return None
         return lambda value: type(value) is list and all(map(item, value))
+
+    def normalizer(self, t: Any) -> Callable[[Any], Any] | None:
+        item = TypeEngine.normalizer(_item_type(t))
+        if item is None:
+            return _list_of_iterator
+
+        def normalize(value: Any) -> Any:
+            if type(value) is FlyteIterator:
+                value = list(value)
+            if type(value) is not list:
+                return value
+            for each in value:  # copied only when an item changes
+                if item(each) is not each:
+                    return [item(each) for each in value]
+            return value
+
+        return normalize
 
     def to_literal(self, ctx: Any, python_val: Any, python_type: Any, expected: LiteralType) -> Literal:
         if not isinstance(python_val, list):
@@ -176,7 +202,7 @@ class DictTransformer(TypeTransformer[dict]):
     """``dict[str, T]`` as a ``LiteralMap``; ``dict`` and ``dict[str, Any]`` as JSON data in msgpack."""
 
     def __init__(self) -> None:
-        super().__init__("dict", dict)
+        super().__init__("Typed Dict", dict)
 
     def check_type(self, t: Any) -> None:
         if not is_json_dict(t):
@@ -196,6 +222,23 @@ class DictTransformer(TypeTransformer[dict]):
         return lambda mapping: (
             type(mapping) is dict and all(type(key) is str for key in mapping) and all(map(value, mapping.values()))
         )
+
+    def normalizer(self, t: Any) -> Callable[[Any], Any] | None:
+        if is_json_dict(t):
+            return None
+        value = TypeEngine.normalizer(typing.get_args(t)[1])
+        if value is None:
+            return None
+
+        def normalize(mapping: Any) -> Any:
+            if type(mapping) is not dict:
+                return mapping
+            for each in mapping.values():  # copied only when a value changes
+                if value(each) is not each:
+                    return {key: value(each) for key, each in mapping.items()}
+            return mapping
+
+        return normalize
 
     def to_literal(self, ctx: Any, python_val: Any, python_type: Any, expected: LiteralType) -> Literal:
         if not isinstance(python_val, dict):
@@ -355,6 +398,63 @@ class TupleTransformer(TypeTransformer[tuple]):
         return super().guess_python_type(literal_type)
 
 
+class IteratorTransformer(TypeTransformer[Iterator]):
+    """``Iterator[T]`` as a ``LiteralCollection`` of ``T``, read back as a :class:`FlyteIterator`
+    (flytekit 1.16's "Typed Iterator"): the body may return any iterable, a generator typically.
+
+    In-process the items are gathered once, when the task returns (:meth:`normalizer`), so that
+    every task taking the output iterates them from the start. flytekit's ``Iterator[JSON]``, a JSON
+    Lines file, is refused, naming ``Iterator[dict[str, Any]]`` as the replacement.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("Typed Iterator", Iterator)
+
+    def check_type(self, t: Any) -> None:
+        item_type = _item_type(t)
+        if item_type == JSON:
+            raise UnsupportedTypeError(
+                f"{type_name(t)} is flytekit's JSON Lines file, which taskloom does not write: "
+                "declare Iterator[dict[str, Any]] (or list[dict[str, Any]]) for a sequence of JSON documents"
+            )
+        TypeEngine.check_type(item_type)
+
+    def get_literal_type(self, t: Any) -> LiteralType:
+        self.check_type(t)
+        return contracts.LiteralType(collection_type=TypeEngine.to_literal_type(_item_type(t)))
+
+    def normalizer(self, t: Any) -> Callable[[Any], Any] | None:
+        item = TypeEngine.normalizer(_item_type(t))
+
+        def gather(value: Any) -> Any:
+            if type(value) is FlyteIterator or isinstance(value, (str, bytes, dict)):
+                return value  # already gathered, or no sequence of items: the check says so
+            try:
+                items = iter(value)
+            except TypeError:
+                return value
+            return FlyteIterator(items if item is None else map(item, items))
+
+        return gather
+
+    def to_literal(self, ctx: Any, python_val: Any, python_type: Any, expected: LiteralType) -> Literal:
+        if isinstance(python_val, (str, bytes, dict)) or not isinstance(python_val, Iterable):
+            raise mismatch(python_type, python_val)
+        return _to_collection(ctx, python_val, _item_type(python_type), expected)
+
+    def to_python_value(self, ctx: Any, lv: Literal, expected_python_type: Any) -> FlyteIterator[Any]:
+        return FlyteIterator(_from_collection(ctx, lv, _item_type(expected_python_type), expected_python_type))
+
+    def from_json(self, data: Any, python_type: Any) -> FlyteIterator[Any]:
+        """A JSON array, each item read as the item type."""
+        item_type = _item_type(python_type)
+        items = enumerate(_json_of(list, data, python_type))
+        return FlyteIterator(_item_from_json(f"item [{index}]", item, item_type) for index, item in items)
+
+    def text_help(self, python_type: Any) -> str | None:
+        return text_help_of(typing.get_args(python_type))
+
+
 def transformers() -> list[TypeTransformer[Any]]:
     """The transformers of this module, in the order the plugin contributes them."""
-    return [ListTransformer(), DictTransformer(), TupleTransformer()]
+    return [ListTransformer(), DictTransformer(), TupleTransformer(), IteratorTransformer()]

@@ -56,7 +56,7 @@ class EnumTransformer(TypeTransformer[enum.Enum]):
     """Every enum subclass, claimed by ``handles`` so that ``class Colour(str, Enum)`` is not taken for ``str``."""
 
     def __init__(self) -> None:
-        super().__init__("enum", enum.Enum)
+        super().__init__("DefaultEnumTransformer", enum.Enum)
         self._members: dict[type, dict[str, enum.Enum]] = {}
 
     def handles(self, t: Any) -> bool:

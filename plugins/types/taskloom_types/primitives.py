@@ -136,6 +136,7 @@ class ScalarTransformer(TypeTransformer[T], Generic[T]):
         decode: Callable[[Scalar], T],
         check: Callable[[Any], bool] | None = None,
         *,
+        normalize: Callable[[Any], Any] | None = None,
         parse: Callable[[str], T] | None = None,
         read: Callable[[Any], T] | None = None,
         text_help: str | None = None,
@@ -146,6 +147,7 @@ class ScalarTransformer(TypeTransformer[T], Generic[T]):
         self._encode = encode
         self._decode = decode
         self._check = check
+        self._normalize = normalize
         self._parse = parse
         self._read = read
         self._text_help = text_help
@@ -173,6 +175,10 @@ class ScalarTransformer(TypeTransformer[T], Generic[T]):
     def checker(self, t: Any) -> Callable[[Any], bool] | None:
         """``check``: a test that accepts only values ``encode`` takes as they are."""
         return self._check
+
+    def normalizer(self, t: Any) -> Callable[[Any], Any] | None:
+        """``normalize``: what a literal round trip changes (an int declared float, a naive datetime)."""
+        return self._normalize
 
     def check_type(self, t: Any) -> None:
         pass  # one fixed literal type: nothing to check
@@ -222,6 +228,21 @@ def _encode_datetime(value: Any) -> Scalar:
     if value.tzinfo is None or value.utcoffset() is None:
         value = value.replace(tzinfo=_UTC)  # a naive datetime is read as UTC
     return contracts.Scalar(primitive=contracts.Primitive(datetime=value))
+
+
+def _float_of_int(value: Any) -> Any:
+    # An int bound to a float input arrives as a float, as flytekit's float literal gives it.
+    return float(value) if type(value) is int else value
+
+
+def _aware_datetime(value: Any) -> Any:
+    # A literal's datetime is a UTC instant: flytekit hands a naive datetime over as UTC, and a
+    # date bound to a datetime input as its midnight, UTC. An aware one keeps its offset in-process.
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=_UTC) if value.tzinfo is None or value.utcoffset() is None else value
+    if isinstance(value, dt.date):
+        return dt.datetime.combine(value, dt.time.min, tzinfo=_UTC)
+    return value
 
 
 def _encode_date(value: Any) -> Scalar:
@@ -362,6 +383,7 @@ def transformers() -> list[TypeTransformer[Any]]:
             lambda v: contracts.Scalar(primitive=contracts.Primitive(float_value=check_float(v))),
             _decode_float,
             lambda v: type(v) is float or type(v) is int,
+            normalize=_float_of_int,
             parse=float,
             read=check_float,
         ),
@@ -402,6 +424,7 @@ def transformers() -> list[TypeTransformer[Any]]:
             "DATETIME",
             _encode_datetime,
             lambda s: _primitive(s, "datetime").astimezone(_UTC),
+            normalize=_aware_datetime,
             parse=dt.datetime.fromisoformat,
             read=_iso(dt.datetime.fromisoformat, "an ISO 8601 datetime"),
         ),

@@ -180,7 +180,7 @@ class DataclassTransformer(RecordTransformer):
     """Dataclasses and attrs classes, as msgpack documents (flytekit 1.16's format)."""
 
     def __init__(self) -> None:
-        super().__init__("dataclass", _AnyRecordClass)
+        super().__init__("Object-Dataclass-Transformer", _AnyRecordClass)
 
     def handles(self, t: Any) -> bool:
         return is_record_class(t)

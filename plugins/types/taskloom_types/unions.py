@@ -1,12 +1,16 @@
 """The transformer for ``typing.Union``, ``Optional[T]`` and ``A | B``.
 
-The literal type is a ``UnionType`` whose variants carry a tag in ``structure.tag`` (``"none"``,
-``"int"``, ``"list[int]"``, ``"my.module.Point"``...), and a value is stored as
-``Scalar(union=Union(value=<variant literal>, type=<variant literal type>))``, as in flytekit 1.16.
-Unlike flytekit, whose tag is the transformer's name (so two dataclasses in one union clash), tags
-name the type, and the variant chosen for a value does not depend on luck: the variants that are
-exactly the value's type come first, then all of them in declaration order; the first that converts
-the value wins.
+The literal type is a ``UnionType`` whose variants carry flytekit's tag in ``structure.tag``: the
+name of the variant's transformer (``"none"``, ``"int"``, ``"Typed List"``, ``"Typed Dict"``,
+``"Object-Dataclass-Transformer"``, ``"DefaultEnumTransformer"``, ``"FlyteFilePath"``...), and
+nothing else (a dataclass variant's field types are left out, as flytekit leaves them). A value is
+stored as ``Scalar(union=Union(value=<variant literal>, type=<variant literal type>))``, as in flytekit
+1.16. A Flyte backend matches union variants by tag, and flytekit reads a union value by it, so both
+must be flytekit's for a union to cross between a flytekit task and a taskloom task. Reading picks the
+variant whose whole literal type equals the stored one first, so two dataclasses in one union (one
+tag) are still told apart by their schemas. The variant chosen for a value does not depend on luck:
+the variants that are exactly the value's type come first, then all of them in declaration order;
+the first that converts the value wins.
 
 As text (``loom run`` options), a union takes the first variant, in declaration order, that parses
 the text (``none`` or ``null`` for None); as JSON, ``null`` is None when the union has it, and other
@@ -22,7 +26,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from taskloom.extend import (
-    FlyteError,
     TypeEngine,
     TypeTransformer,
     TypeTransformerFailedError,
@@ -40,22 +43,11 @@ if TYPE_CHECKING:
 
 _NONE_TYPE = type(None)
 
-# Standard-library classes whose flytekit tag is their bare name (flytekit names their transformers so).
-_BARE_NAMED_MODULES = frozenset({"builtins", "datetime"})
-
 
 def variant_tag(t: Any) -> str:
-    """The tag of union variant ``t``: ``"none"``, a builtin's name, ``type_name`` of a generic, or ``module.qualname``."""
+    """The tag of union variant ``t``: the name of its transformer, as flytekit tags variants."""
     t = strip_annotated(t)
-    if t is None or t is _NONE_TYPE:
-        return "none"
-    if typing.get_origin(t) is not None:
-        return type_name(t)
-    if isinstance(t, type):
-        if t.__module__ in _BARE_NAMED_MODULES or t is FlyteError:  # FlyteError: the name of flytekit's transformer
-            return t.__name__
-        return f"{t.__module__}.{t.__qualname__}"
-    return type_name(t)
+    return TypeEngine.get_transformer(type(None) if t is None else t).name
 
 
 def type_key(t: Any) -> Any:
@@ -113,7 +105,7 @@ class UnionTransformer(TypeTransformer[Any]):
     """Unions and optionals, with a deterministic choice of variant."""
 
     def __init__(self) -> None:
-        super().__init__("union", typing.Union)
+        super().__init__("Typed Union", typing.Union)
         self._literal_types: dict[Any, LiteralType] = {}
 
     def get_literal_type(self, t: Any) -> LiteralType:
@@ -128,8 +120,8 @@ class UnionTransformer(TypeTransformer[Any]):
             variants = []
             for variant in typing.get_args(t):
                 literal_type = TypeEngine.to_literal_type(variant)
-                fields = literal_type.structure.dataclass_type if literal_type.structure is not None else {}
-                structure = contracts.TypeStructure(tag=variant_tag(variant), dataclass_type=fields)
+                # The tag replaces the variant's structure (a dataclass's field types too), as in flytekit.
+                structure = contracts.TypeStructure(tag=variant_tag(variant))
                 variants.append(attrs.evolve(literal_type, structure=structure))
             cached = contracts.LiteralType(union_type=contracts.UnionType(variants=tuple(variants)))
             try:
@@ -148,6 +140,28 @@ class UnionTransformer(TypeTransformer[Any]):
         if not checks or len(checks) < len(tests):  # a variant without a test: no test of the union
             return None
         return lambda value: any(check(value) for check in checks)
+
+    def normalizer(self, t: Any) -> Any:
+        variants = typing.get_args(t)
+        normalizers = [TypeEngine.normalizer(variant) for variant in variants]
+        if all(normalize is None for normalize in normalizers):
+            return None
+        exact = {strip_annotated(variant): normalize for variant, normalize in zip(variants, normalizers)}
+        tests = [TypeEngine.checker(variant) for variant in variants]
+
+        def normalize(value: Any) -> Any:
+            # A value of one of the variants' own classes is that variant's (3 in int | float stays
+            # an int); otherwise the first variant that takes it, as the literal would be written
+            # (3 in float | str arrives as 3.0, as in flytekit).
+            if type(value) in exact:
+                own = exact[type(value)]
+                return value if own is None else own(value)
+            for test, variant_normalizer in zip(tests, normalizers):
+                if test is not None and test(value):
+                    return value if variant_normalizer is None else variant_normalizer(value)
+            return value
+
+        return normalize
 
     def _variants(self, t: Any) -> tuple[tuple[Any, ...], tuple[LiteralType, ...]]:
         union_type = self.get_literal_type(t).union_type

@@ -88,8 +88,8 @@ def test_enum_literal_type_lists_the_values():
 
 
 def test_mixin_enums_are_not_taken_for_their_base_type():
-    assert TypeEngine.get_transformer(Shade).name == "enum"
-    assert TypeEngine.get_transformer(Priority).name == "enum"
+    assert TypeEngine.get_transformer(Shade).name == "DefaultEnumTransformer"
+    assert TypeEngine.get_transformer(Priority).name == "DefaultEnumTransformer"
 
 
 def test_enum_refuses_its_raw_value():

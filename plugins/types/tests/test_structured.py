@@ -333,8 +333,8 @@ def test_dataclass_with_unresolvable_annotations_is_unsupported():
 
 
 def test_dataclasses_and_attrs_classes_are_claimed_structurally():
-    assert TypeEngine.get_transformer(Inner).name == "dataclass"
-    assert TypeEngine.get_transformer(Config).name == "dataclass"
+    assert TypeEngine.get_transformer(Inner).name == "Object-Dataclass-Transformer"
+    assert TypeEngine.get_transformer(Config).name == "Object-Dataclass-Transformer"
 
 
 def test_a_dataclass_literal_type_guesses_a_dict():
