@@ -47,6 +47,19 @@ def test_a_tuple_literal_annotation_declares_one_output_per_item():
     assert slope_and_offset.python_interface.output_names == ["o0", "o1"]
 
 
+@pytest.mark.parametrize("processes", [None, 2], ids=["threads", "processes"])
+def test_several_unnamed_outputs_come_back_as_flytekits_default_named_tuple(processes):
+    # flytekit returns DefaultNamedTupleOutput(o0=..., o1=...) from a task or a workflow called locally.
+    executor = LocalExecutor(processes=processes, record=False)
+    for result in (fit_line(x=2.0), slope_and_offset(x=2.0), executor.execute(slope_and_offset, {"x": 2.0})):
+        assert type(result).__name__ == "DefaultNamedTupleOutput" and result._fields == ("o0", "o1")
+        assert repr(result).startswith("DefaultNamedTupleOutput(o0=")
+        assert (result.o0, result.o1) == tuple(result)
+    import pickle
+
+    assert pickle.loads(pickle.dumps(fit_line(x=2.0))) == (4.0, 3.0)  # a plain tuple once pickled
+
+
 # --- a NamedTuple of one field ---------------------------------------------------------------
 
 

@@ -415,6 +415,8 @@ class PythonTask:
             _type_engine().check_values(values, self._interface.output_types, entity=self, direction="output")
         if self._interface.output_tuple_name is not None and not isinstance(result, tuple):
             return self._interface.shape_outputs(values)  # a one-field NamedTuple's bare value, as flytekit gives it
+        if type(result) is tuple:  # several unnamed outputs: flytekit's DefaultNamedTupleOutput(o0=..., o1=...)
+            return self._interface.shape_outputs(values)
         return result
 
     def _finish_async(self, awaitable: Any, params: Any) -> Any:

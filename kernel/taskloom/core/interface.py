@@ -150,23 +150,27 @@ class Interface:
         return dict(zip(names, result))
 
     def shape_outputs(self, values: dict[str, Any]) -> Any:
-        """The inverse of :meth:`outputs_by_name`: None, the one value, or a tuple (a named tuple when
-        the outputs were declared with a NamedTuple, even of one field, so that ``result.slope`` reads
-        it as in flytekit) of the values in output order.
+        """The inverse of :meth:`outputs_by_name`: None, the one value, or a named tuple of the values in
+        output order: the declared NamedTuple (even of one field, so that ``result.slope`` reads it as in
+        flytekit), else flytekit's ``DefaultNamedTupleOutput`` with fields ``o0``, ``o1``...
         """
         names = list(self._outputs)
         if not names:
             return None
         if len(names) == 1 and self._output_tuple_name is None:
             return values[names[0]]
-        items = [values[name] for name in names]
-        if self._output_tuple_name is None:
-            return tuple(items)
         if self._tuple_class is None:  # made once: building a namedtuple class costs ~50 µs
             import collections
 
-            self._tuple_class = collections.namedtuple(self._output_tuple_name, names)  # type: ignore[misc]
-        return self._tuple_class(*items)
+            # Several unnamed outputs (o0, o1...) come back as flytekit gives them: a named tuple called
+            # DefaultNamedTupleOutput, so `result.o0` reads as in flytekit and unpacking still works.
+            if self._output_tuple_name is not None:
+                self._tuple_class = collections.namedtuple(self._output_tuple_name, names)  # type: ignore[misc]
+            else:
+                self._tuple_class = collections.namedtuple("DefaultNamedTupleOutput", names)  # type: ignore[misc]
+                # Made here, it cannot be pickled by reference: it pickles as the plain tuple it is.
+                self._tuple_class.__reduce__ = _reduce_to_tuple  # type: ignore[method-assign,assignment]
+        return self._tuple_class(*[values[name] for name in names])
 
     def check_types(self, entity: str | None = None) -> None:
         """Raise :class:`~taskloom.exceptions.user.UnsupportedTypeError` for the first input, then
@@ -320,3 +324,7 @@ def _qualified_name(fn: Callable[..., Any]) -> str:
     module = getattr(fn, "__module__", None)
     name: str = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
     return f"{module}.{name}" if module and module != "__main__" else name
+
+
+def _reduce_to_tuple(value: tuple[Any, ...]) -> tuple[type, tuple[tuple[Any, ...]]]:
+    return tuple, (tuple(value),)
