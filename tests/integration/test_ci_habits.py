@@ -19,6 +19,8 @@ ROOT = Path(__file__).resolve().parents[2]
 PROFILE_VARIABLE = "TASKLOOM_HYPOTHESIS_PROFILE"
 # The fixtures that package the example programs with flytekit, in its own virtual environment.
 FLYTEKIT_FIXTURES = {"flytekit_package", "workflow_files", "summary", "packages"}
+# ...and the functions that package or run with it.
+FLYTEKIT_FUNCTIONS = {"package_with_flytekit", "flytekit_python"}
 SLOW_FILES = [
     "plugins/flyte/tests/test_flytekit_parity.py",
     "plugins/flyte/tests/test_flytekit_reference.py",
@@ -83,14 +85,23 @@ def _collected(*arguments: str) -> set[str]:
 
 
 def _tests_using_flytekit(path: str) -> set[str]:
-    """The tests of a module that ask for a fixture that needs flytekit's virtual environment."""
+    """The tests of a module that ask for a fixture that needs flytekit's virtual environment, or call
+    one of the functions that create it."""
     tree = ast.parse((ROOT / path).read_text())
     return {
         f"{path}::{node.name}"
         for node in tree.body
         if isinstance(node, ast.FunctionDef)
         and node.name.startswith("test_")
-        and FLYTEKIT_FIXTURES & {argument.arg for argument in node.args.args}
+        and (
+            FLYTEKIT_FIXTURES & {argument.arg for argument in node.args.args}
+            or FLYTEKIT_FUNCTIONS
+            & {
+                call.func.id
+                for call in ast.walk(node)
+                if isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
+            }
+        )
     }
 
 

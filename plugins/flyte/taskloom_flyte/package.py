@@ -451,13 +451,16 @@ def serialize_program(
 
 def _description(entity: Any) -> Any:
     """The ``DescriptionEntity`` of a task or workflow as pyflyte writes it: the docstring's first line
-    and the rest up to its first section, in reST format (present, if empty, for every entity but a
-    map task's)."""
+    and the rest up to its first section, in reST format (present, if empty, for every entity made from a
+    function; none for a map task or an instance task without docs, such as Echo)."""
     from flyteidl.admin import description_entity_pb2
 
     if getattr(entity, "is_array_node", False):
         return None  # flytekit's map task has no documentation of its own
-    docstring = Docstring(getattr(entity, "docs", None) or "")
+    docs = getattr(entity, "docs", None)
+    if docs is None and not hasattr(entity, "task_function") and not hasattr(entity, "workflow_function"):
+        return None  # flytekit documents what has a docstring: a function's, not an instance task's (Echo...)
+    docstring = Docstring(docs or "")
     long_description = description_entity_pb2.Description(format=description_entity_pb2.DESCRIPTION_FORMAT_RST)
     if docstring.long_description:  # value is one of a oneof: an empty one would still be written
         long_description.value = docstring.long_description
