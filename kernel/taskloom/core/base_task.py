@@ -14,7 +14,6 @@ from taskloom.core.compiler import bind_arguments, create_node, current_compilat
 from taskloom.core.context_manager import ExecutionParameters, _current, new_execution_name
 from taskloom.core.executor import call_async, current_call_handler, get_executor
 from taskloom.core.interface import normalize_values
-from taskloom.core.pod_template import PodTemplate, as_pod_template
 from taskloom.core.type_engine import TypeEngine
 from taskloom.exceptions.user import TypeTransformerFailedError, ValidationError
 from taskloom.plugins import get_plugin_manager
@@ -24,6 +23,7 @@ if TYPE_CHECKING:
     from taskloom.core.cache import Cache
     from taskloom.core.interface import Interface
     from taskloom.core.node import Node
+    from taskloom.core.pod_template import PodTemplate
     from taskloom.core.resources import ResourceSpec
     from taskloom.models import task as task_models
     from taskloom.models.interface import TypedInterface
@@ -170,7 +170,11 @@ class PythonTask:
         self._resources = resources
         self._container_image = container_image
         self._accelerator = accelerator
-        self._pod_template = as_pod_template(f"task {name!r}", pod_template)
+        self._pod_template = None
+        if pod_template is not None:  # most tasks have none: the module (~0.5 ms) is imported for those that do
+            from taskloom.core.pod_template import as_pod_template
+
+            self._pod_template = as_pod_template(f"task {name!r}", pod_template)
         self._task_type_version = task_type_version
         self._docs = docs if docs is not None else interface.docstring
         self._cache = cache
