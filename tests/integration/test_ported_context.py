@@ -428,3 +428,27 @@ def test_create_node_refuses_positional_inputs_and_top_level_calls():
         @workflow
         def positional() -> int:
             return create_node(double, 1).o0
+
+
+# --- dispatch_execute: running a task on literals, as flytekit's unit tests do ------------------
+
+
+@task
+def add_one(a: int, b: int = 10) -> tuple[int, str]:
+    return a + 1 + b, "done"
+
+
+def test_dispatch_execute_runs_a_task_on_literals_inside_a_context_block():
+    ctx = FlyteContextManager.current_context()
+    state = ctx.new_execution_state().with_params(mode=ExecutionState.Mode.TASK_EXECUTION)
+    with FlyteContextManager.with_context(ctx.with_execution_state(state)) as ctx:
+        inputs = TypeEngine.dict_to_literal_map(ctx, {"a": 3}, {"a": int})
+        outputs = add_one.dispatch_execute(ctx, inputs)  # b takes its default
+    assert outputs.literals["o0"].scalar.primitive.integer == 14
+    assert outputs.literals["o1"].scalar.primitive.string_value == "done"
+
+
+def test_dispatch_execute_names_the_task_and_the_input_that_does_not_convert():
+    wrong = TypeEngine.dict_to_literal_map(None, {"a": "three"}, {"a": str})
+    with pytest.raises(TypeError, match=r"task '.*add_one'.*input 'a'"):
+        add_one.dispatch_execute(None, wrong)

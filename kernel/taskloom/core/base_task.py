@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from taskloom.core.resources import ResourceSpec
     from taskloom.models import task as task_models
     from taskloom.models.interface import TypedInterface
-    from taskloom.models.literals import RetryStrategy
+    from taskloom.models.literals import LiteralMap, RetryStrategy
     from taskloom.models.security import SecurityContext
     from taskloom.models.task import TaskTemplate
     from taskloom.models.workflow import Node as NodeModel
@@ -340,6 +340,27 @@ class PythonTask:
                 runner.close()
             return self._interface.shape_outputs(outputs)
         return self.run(self._bind(args, kwargs), checked=True)
+
+    def dispatch_execute(self, ctx: Any, input_literal_map: LiteralMap) -> LiteralMap:
+        """Run the task on literals and return its outputs as literals (flytekit's name and signature).
+
+        What a container's entrypoint does, here and now; flytekit users call it in tests, often inside
+        ``FlyteContextManager.with_context(...)``. ``ctx`` is handed to the type transformers (None: the
+        current context). Inputs missing from the map take their defaults. Errors name the task and the
+        variable, as :meth:`__call__`'s do.
+        """
+        entity = f"task {self._name!r}"
+        present = {name: t for name, t in self._interface.inputs.items() if name in input_literal_map.literals}
+        inputs = self._interface.default_inputs_as_kwargs
+        inputs.update(TypeEngine.literal_map_to_kwargs(ctx, input_literal_map, present, entity=entity))
+        result = self.run(bind_arguments(entity, self._interface.inputs_with_defaults, (), inputs))
+        if hasattr(result, "__await__"):  # an async body, called where an event loop runs
+            getattr(result, "close", lambda: None)()
+            raise TypeError(f"{entity}: dispatch_execute of an async task cannot run inside a running event loop")
+        outputs = self._interface.outputs_by_name(result)
+        return TypeEngine.dict_to_literal_map(
+            ctx, outputs, dict(self._interface.output_types), entity=entity, direction="output"
+        )
 
     async def aio(self, *args: Any, **kwargs: Any) -> Any:
         """Call the task from async code: ``await t.aio(x=1)`` gives what ``t(x=1)`` gives.
