@@ -14,7 +14,11 @@ import pytest
 
 from plugins.flyte.tests.test_entrypoint import run_container
 from taskloom import TypeEngine, Workflow, WorkflowFailurePolicy, task, workflow
-from taskloom.exceptions.user import FlyteRecoverableException, ValidationError
+from taskloom.exceptions.user import (
+    FlyteFailureNodeInputMismatchException,
+    FlyteRecoverableException,
+    ValidationError,
+)
 from taskloom.models.literals import Literal, LiteralMap, Scalar
 from taskloom.models.literals import Union as UnionLiteral
 from taskloom.models.types import Error, LiteralType, SimpleType, TypeStructure
@@ -191,7 +195,11 @@ def test_a_failure_task_missing_a_workflow_input_is_refused_when_declared():
     @task
     def no_name(err: typing.Optional[FlyteError] = None) -> None: ...
 
-    with pytest.raises(ValidationError, match=r"workflow '.*lacking'.*on_failure '.*no_name'.*'name' \(str\)"):
+    # flytekit's class for it, and a ValidationError (an AssertionError) as every declaration error.
+    assert issubclass(FlyteFailureNodeInputMismatchException, (ValidationError, AssertionError))
+    with pytest.raises(
+        FlyteFailureNodeInputMismatchException, match=r"workflow '.*lacking'.*on_failure '.*no_name'.*'name' \(str\)"
+    ):
 
         @workflow(on_failure=no_name)
         def lacking(name: str) -> None:
@@ -202,7 +210,9 @@ def test_a_failure_task_input_of_another_type_is_refused_when_declared():
     @task
     def int_name(name: int) -> None: ...
 
-    with pytest.raises(ValidationError, match=r"on_failure '.*int_name': input 'name' must have .* str, got int"):
+    with pytest.raises(
+        FlyteFailureNodeInputMismatchException, match=r"on_failure '.*int_name': input 'name' must have .* str, got int"
+    ):
 
         @workflow(on_failure=int_name)
         def typed(name: str) -> None:
@@ -213,7 +223,9 @@ def test_an_extra_failure_task_input_must_be_optional():
     @task
     def strict(name: str, err: FlyteError) -> None: ...
 
-    with pytest.raises(ValidationError, match=r"input 'err' \(FlyteError\) is not an input of the workflow"):
+    with pytest.raises(
+        FlyteFailureNodeInputMismatchException, match=r"input 'err' \(FlyteError\) is not an input of the workflow"
+    ):
 
         @workflow(on_failure=strict)
         def extra(name: str) -> None:

@@ -151,6 +151,18 @@ def test_an_invalid_declaration_is_a_flyte_validation_exception_and_assertion():
     assert issubclass(FlyteValidationException, FlyteAssertion)
 
 
+def test_a_parameter_without_annotation_is_a_flyte_missing_type_exception():
+    from taskloom.exceptions.user import FlyteMissingTypeException
+
+    with pytest.raises(FlyteMissingTypeException, match=r"input 'x' has no type annotation"):
+
+        @task
+        def untyped(x) -> int:  # type: ignore[no-untyped-def]
+            return x
+
+    assert issubclass(FlyteMissingTypeException, FlyteValidationException)  # still a declaration error
+
+
 def test_a_wrong_input_type_is_a_flyte_type_exception():
     with pytest.raises(FlyteTypeException, match="input 'a' expects int, got str"):
         use(a="not a number")

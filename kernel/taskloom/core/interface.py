@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from taskloom.core.type_engine import TypeEngine, type_name, value_description
-from taskloom.exceptions.user import UnsupportedTypeError, ValidationError
+from taskloom.exceptions.user import MissingTypeError, UnsupportedTypeError, ValidationError
 
 if TYPE_CHECKING:
     from taskloom.models.interface import TypedInterface
@@ -240,7 +240,7 @@ def transform_function_to_interface(fn: Callable[..., Any], docstring: str | Non
         if parameter.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
             raise ValidationError(f"{entity}: parameter {name!r} is variadic; declare every input by name")
         if name not in hints:
-            raise ValidationError(f"{entity}: input {name!r} has no type annotation")
+            raise MissingTypeError(f"{entity}: input {name!r} has no type annotation")
         inputs[name] = (hints[name], parameter.default)
     returned = hints.get("return", None)
     outputs, tuple_name = _outputs_of(returned)

@@ -31,7 +31,7 @@ from taskloom.core.node import Node
 from taskloom.core.promise import Promise, VoidPromise
 from taskloom.core.tracker import module_name
 from taskloom.core.type_engine import strip_annotated, type_name
-from taskloom.exceptions.user import TypeTransformerFailedError, ValidationError
+from taskloom.exceptions.user import FailureNodeInputMismatchError, TypeTransformerFailedError, ValidationError
 
 if TYPE_CHECKING:
     from taskloom.configuration import SerializationSettings
@@ -256,7 +256,8 @@ def failure_node(workflow_name: str, interface: Interface, handler: Any) -> Node
     flytekit's rule: ``handler`` takes every input of the workflow, with the same type, and may take
     more only if they are ``Optional`` (``err: Optional[FlyteError] = None`` receives the error; the
     others get their default, or None). Anything else is a
-    :class:`~taskloom.exceptions.user.ValidationError` naming the workflow, the handler and the input.
+    :class:`~taskloom.exceptions.user.FailureNodeInputMismatchError` (a ``ValidationError``) naming the
+    workflow, the handler and the input.
     """
     entity = f"workflow {workflow_name!r}"
     handler_name = getattr(handler, "name", None)
@@ -272,13 +273,13 @@ def failure_node(workflow_name: str, interface: Interface, handler: Any) -> Node
         expected = interface.inputs.get(name)
         if expected is not None:
             if python_type != expected:
-                raise ValidationError(
+                raise FailureNodeInputMismatchError(
                     f"{described}: input {name!r} must have the workflow's type {type_name(expected)}, "
                     f"got {type_name(python_type)}"
                 )
             bindings[name] = Promise(None, name, expected)
         elif not is_optional_type(python_type):
-            raise ValidationError(
+            raise FailureNodeInputMismatchError(
                 f"{described}: input {name!r} ({type_name(python_type)}) is not an input of the workflow, "
                 f"so it must be Optional (the workflow's inputs are {sorted(interface.inputs)}; "
                 "err: Optional[FlyteError] = None receives the error)"
@@ -287,7 +288,7 @@ def failure_node(workflow_name: str, interface: Interface, handler: Any) -> Node
             bindings[name] = None if default is NO_DEFAULT else default
     missing = [name for name in interface.inputs if name not in handler_inputs]
     if missing:
-        raise ValidationError(
+        raise FailureNodeInputMismatchError(
             f"{described}: must take every input of the workflow, with the same type; it lacks "
             + ", ".join(f"{name!r} ({type_name(interface.inputs[name])})" for name in missing)
         )

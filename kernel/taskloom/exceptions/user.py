@@ -84,6 +84,22 @@ class UnsupportedTypeError(UserTypeError):
     error_code = "USER:UnsupportedType"
 
 
+class MissingTypeError(ValidationError):
+    """A task's or workflow's parameter has no type annotation (flytekit's ``FlyteMissingTypeException``).
+
+    Raised when the entity is declared, naming the function and the parameter.
+    """
+
+    error_code = "USER:MissingType"
+
+
+class FailureNodeInputMismatchError(ValidationError):
+    """A workflow's ``on_failure`` handler does not take the workflow's inputs as flytekit's rule asks
+    (flytekit's ``FlyteFailureNodeInputMismatchException``). Raised when the workflow is declared."""
+
+    error_code = "USER:FailureNodeInputMismatch"
+
+
 class PromiseAttributeResolveError(ValidationError):
     """An output's field or item that its type does not have (``p.missing``, ``p["k"]`` on a list).
 
@@ -131,4 +147,5 @@ FlyteValidationException = ValidationError
 FlyteTimeout = UserTimeoutError
 FlyteDisapprovalException = DisapprovalError
 FlyteRecoverableException = RecoverableUserException
-FlyteMissingTypeException = UnsupportedTypeError
+FlyteMissingTypeException = MissingTypeError
+FlyteFailureNodeInputMismatchException = FailureNodeInputMismatchError
