@@ -30,6 +30,14 @@ TEST_REQUIREMENTS = [
     "mypy==2.4.1",
     "pyright==1.1.414",
     "kubernetes>=28",
+    # The docs site (mkdocs.yml; tests/integration/test_docs_site.py builds it with --strict). Pinned: a new
+    # release may warn about what this one accepts, and the build treats warnings as errors.
+    "mkdocs==1.6.1",
+    "mkdocs-material==9.8.1",
+    "mkdocstrings==1.0.8",
+    "mkdocstrings-python==2.0.11",
+    "mkdocs-gen-files==0.6.1",
+    "mkdocs-literate-nav==0.6.3",
 ]
 # Pinned: another ruff may format or flag differently. .pre-commit-config.yaml pins the same version.
 LINT_REQUIREMENTS = ["ruff==0.17.6", "import-linter==2.17"]
