@@ -184,7 +184,10 @@ def cli_page() -> str:
     ]
 
     def describe(command: click.Command, path: list[str], parent: click.Context | None) -> None:
-        context = click.Context(command, info_name=path[-1], parent=parent)
+        # The command's own settings (``-h`` for help), and a fixed width: the page must not depend on
+        # the terminal of whoever built the site.
+        settings = {"terminal_width": 100, "max_content_width": 100, **command.context_settings}
+        context = click.Context(command, info_name=path[-1], parent=parent, **settings)
         lines.extend([f"{'#' * min(len(path) + 1, 4)} `{' '.join(path)}`", "", "```text"])
         lines.extend(line.rstrip() for line in command.get_help(context).splitlines())
         lines.extend(["```", ""])

@@ -24,13 +24,17 @@ FENCE = re.compile(r"^(?P<indent> *)```(?P<info>[^\n`]*)\n(?P<body>.*?)^(?P=inde
 NOT_RUN = 'title="not run"'
 
 
-def docs_pages_module() -> ModuleType:
-    """dev/docs_pages.py, imported (not run as mkdocs-gen-files runs it)."""
-    spec = importlib.util.spec_from_file_location("docs_pages", ROOT / "dev" / "docs_pages.py")
+def dev_module(name: str) -> ModuleType:
+    """A module of dev/, imported (dev/docs_pages.py is not run as mkdocs-gen-files runs it)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "dev" / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def docs_pages_module() -> ModuleType:
+    return dev_module("docs_pages")
 
 
 def site_pages() -> dict[str, str]:
@@ -116,6 +120,14 @@ def test_the_porting_page_is_the_readme_s_porting_section():
     assert "| `map_task` | same |" in page
 
 
+def test_sphinx_roles_in_docstrings_become_the_code_sphinx_would_show():
+    plain = dev_module("docs_rst_roles").plain
+    assert plain("Raises :class:`~taskloom.exceptions.user.UnsupportedTypeError`.") == "Raises `UnsupportedTypeError`."
+    assert plain("see :meth:`to_literal` and :mod:`taskloom.extend`") == "see `to_literal` and `taskloom.extend`"
+    assert plain(":func:`the hook <taskloom.hookspecs.taskloom_executor>`") == "`the hook`"
+    assert plain("``code`` stays") == "``code`` stays"
+
+
 # --- the build -----------------------------------------------------------------------------------
 
 
@@ -143,11 +155,15 @@ def site(tmp_path_factory) -> Path:
     return directory
 
 
+@pytest.mark.slow  # the build takes 6-10 s here
 def test_the_site_builds_with_warnings_as_errors_and_renders_every_reference(site):
     api = "".join(path.read_text() for path in (site / "reference" / "api").rglob("*.html"))
     for name in extend._NAMES:
         # mkdocstrings renders each name under its anchor, with the docstring's first words.
         assert f'id="taskloom.extend.{name}"' in api, name
+    # The docstrings' Sphinx roles are rewritten by dev/docs_rst_roles.py, which mkdocs.yml loads.
+    assert "Raises <code>UnsupportedTypeError</code> when none applies" in api
+    assert ":class:`" not in api and ":meth:`" not in api
     hooks = (site / "hooks" / "index.html").read_text()
     assert all(name in hooks for name in vars(hookspecs) if name.startswith("taskloom_"))
     cli_page = (site / "reference" / "cli" / "index.html").read_text()
