@@ -1,36 +1,25 @@
-"""A griffe extension for the docs site: reST cross-reference roles in docstrings become code spans.
+"""A griffe extension for the docs site: Sphinx cross-reference roles in docstrings become code spans.
 
 The kernel's docstrings name other objects the way Sphinx reads them (``:class:`~taskloom.x.Y```,
 ``:meth:`to_literal```), and mkdocstrings renders docstrings as Markdown, where such a role would be
 shown as written. mkdocs.yml loads this file (``extensions`` of the Python handler); it rewrites
-each role into a code span of the name a reader would see in Sphinx (``~`` keeps the last part, an
-explicit title ``text <target>`` keeps the text). Links are not made: most targets are kernel
-internals with no page of their own, and an unresolved link is a warning, which fails the build.
+each docstring with the rule that also writes ``docs/hooks.md``: ``plain_roles`` of
+``dev/hooks_reference.py``, loaded from its file since ``dev/`` is no package.
 """
 
 from __future__ import annotations
 
-import re
+import importlib.util
+from pathlib import Path
 from typing import Any
 
 import griffe
 
-ROLE = re.compile(r":(?:class|func|meth|mod|data|attr|exc|obj|const|py:\w+):`(?P<target>[^`]+)`")
-
-
-def plain(docstring: str) -> str:
-    """``docstring`` with every cross-reference role replaced by a code span of what Sphinx would show."""
-
-    def shown(match: re.Match[str]) -> str:
-        target = match["target"]
-        titled = re.fullmatch(r"(?P<title>.+?)\s*<[^>]+>", target)
-        if titled:
-            return f"`{titled['title']}`"
-        if target.startswith("~"):
-            return f"`{target[1:].rsplit('.', 1)[-1]}`"
-        return f"`{target}`"
-
-    return ROLE.sub(shown, docstring)
+_spec = importlib.util.spec_from_file_location("hooks_reference", Path(__file__).with_name("hooks_reference.py"))
+assert _spec is not None and _spec.loader is not None
+_hooks_reference = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_hooks_reference)
+plain_roles = _hooks_reference.plain_roles
 
 
 class RstRoles(griffe.Extension):
@@ -39,4 +28,4 @@ class RstRoles(griffe.Extension):
     def on_instance(self, *, obj: griffe.Object, **kwargs: Any) -> None:
         """Called by griffe for each object it visits, before mkdocstrings renders any."""
         if obj.docstring is not None:
-            obj.docstring.value = plain(obj.docstring.value)
+            obj.docstring.value = plain_roles(obj.docstring.value)

@@ -10,12 +10,35 @@ Reads the module's source with ``ast``, so it needs neither pluggy nor an instal
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "kernel" / "taskloom" / "hookspecs.py"
 TARGET = ROOT / "docs" / "hooks.md"
+# A Sphinx cross-reference role (:class:`~taskloom.x.Y`), as the kernel's docstrings write them.
+ROLE = re.compile(r":(?:class|func|meth|mod|data|attr|exc|obj|const|py:\w+):`(?P<target>[^`]+)`")
+
+
+def plain_roles(docstring: str) -> str:
+    """``docstring`` for a Markdown page: each Sphinx role becomes a code span of what Sphinx shows.
+
+    ``~`` keeps the last part of the name, an explicit title (``text <target>``) the text. Links are
+    not made: most targets are kernel internals with no page of their own. The docs site applies the
+    same rule to the docstrings mkdocstrings renders (``dev/docs_rst_roles.py``).
+    """
+
+    def shown(match: re.Match[str]) -> str:
+        target = match["target"]
+        titled = re.fullmatch(r"(?P<title>.+?)\s*<[^>]+>", target)
+        if titled:
+            return f"`{titled['title']}`"
+        if target.startswith("~"):
+            return f"`{target[1:].rsplit('.', 1)[-1]}`"
+        return f"`{target}`"
+
+    return ROLE.sub(shown, docstring)
 
 
 def render() -> str:
@@ -27,7 +50,7 @@ def render() -> str:
         "there, not this file. A plugin implements a hook by defining a function of the same name marked with",
         "`taskloom.extend.hookimpl` in the module its `taskloom.plugins` entry point names.",
         "",
-        ast.get_docstring(tree) or "",
+        plain_roles(ast.get_docstring(tree) or ""),
         "",
         "## A hooks module",
         "",
@@ -70,7 +93,7 @@ def render() -> str:
             "",
             f"*{'firstresult: the first non-None answer wins' if firstresult else 'every implementation contributes'}*",
             "",
-            ast.get_docstring(node) or "",
+            plain_roles(ast.get_docstring(node) or ""),
             "",
         ]
     return "\n".join(lines).rstrip() + "\n"

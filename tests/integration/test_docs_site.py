@@ -121,7 +121,7 @@ def test_the_porting_page_is_the_readme_s_porting_section():
 
 
 def test_sphinx_roles_in_docstrings_become_the_code_sphinx_would_show():
-    plain = dev_module("docs_rst_roles").plain
+    plain = dev_module("hooks_reference").plain_roles
     assert plain("Raises :class:`~taskloom.exceptions.user.UnsupportedTypeError`.") == "Raises `UnsupportedTypeError`."
     assert plain("see :meth:`to_literal` and :mod:`taskloom.extend`") == "see `to_literal` and `taskloom.extend`"
     assert plain(":func:`the hook <taskloom.hookspecs.taskloom_executor>`") == "`the hook`"
@@ -166,6 +166,7 @@ def test_the_site_builds_with_warnings_as_errors_and_renders_every_reference(sit
     assert ":class:`" not in api and ":meth:`" not in api
     hooks = (site / "hooks" / "index.html").read_text()
     assert all(name in hooks for name in vars(hookspecs) if name.startswith("taskloom_"))
+    assert ":class:`" not in hooks and "<code>TypeTransformer</code>" in hooks
     cli_page = (site / "reference" / "cli" / "index.html").read_text()
     assert "loom executions prune" in cli_page
     for readme in ROOT.glob("plugins/*/README.md"):
