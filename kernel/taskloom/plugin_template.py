@@ -58,7 +58,7 @@ def render_plugin(
     if destination.exists() and any(destination.iterdir()):
         raise PluginTemplateError(f"loom plugin new {name}: the directory {str(destination)!r} exists and is not empty")
     try:
-        import copier  # heavy (~20 distributions, ~150 ms); optional, see the module docstring
+        import copier  # heavy: 20 distributions, ~0.45 s to import (measured); optional, see the module docstring
     except ImportError as error:
         raise PluginTemplateError(f"loom plugin new needs copier: pip install '{TEMPLATE_EXTRA}'") from error
     data = {"name": name, "kernel_min": kernel_min or __version__, "plugin_api": PLUGIN_API}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -312,3 +313,49 @@ def test_broken_plugins_are_reported_by_name_while_workflows_still_run(fresh):
     assert ran.stdout.strip() == "Money(amount=Decimal('5.50'), currency='EUR')"
     (environment.work / "other.py").write_text(WORKFLOW)
     assert environment.check("loom", "run", "other.py", "twice", "--x", "1").stdout.strip() == "3"
+
+
+def git(*arguments: str, cwd: Path) -> None:
+    identity = {
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@t",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@t",
+    }
+    done = run(["git", *arguments], cwd, **identity)
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_rendered_plugin_takes_a_later_template_with_copier_update_keeping_its_own_changes(tmp_path):
+    import copier
+
+    # The template published as a repository of its own (`git subtree split --prefix plugin-template`), tagged.
+    published = tmp_path / "template"
+    shutil.copytree(ROOT / "plugin-template", published)
+    git("init", "-q", "-b", "main", cwd=published)
+    git("add", "-A", cwd=published)
+    git("commit", "-q", "-m", "v1", cwd=published)
+    git("tag", "v1", cwd=published)
+
+    plugin = render_plugin("geo", tmp_path / "taskloom-geo")
+    # What docs/writing-a-plugin.md tells an author to do once: point the answers at the published template.
+    answers = plugin / ".copier-answers.yml"
+    answers.write_text(
+        re.sub(r"^_src_path: .*$", f"_commit: v1\n_src_path: {published}", answers.read_text(), flags=re.MULTILINE)
+    )
+    (plugin / "taskloom_geo" / "audited.py").write_text(
+        (plugin / "taskloom_geo" / "audited.py").read_text().replace('task_type="audited"', 'task_type="geo-audited"')
+    )
+    git("init", "-q", "-b", "main", cwd=plugin)
+    git("add", "-A", cwd=plugin)
+    git("commit", "-q", "-m", "rendered", cwd=plugin)
+
+    ignore = published / "template" / ".gitignore"
+    ignore.write_text(ignore.read_text() + "*.tgz\n")
+    git("commit", "-q", "-am", "v2", cwd=published)
+    git("tag", "v2", cwd=published)
+
+    copier.run_update(str(plugin), defaults=True, overwrite=True, quiet=True, unsafe=False)
+    assert "*.tgz" in (plugin / ".gitignore").read_text()
+    assert 'task_type="geo-audited"' in (plugin / "taskloom_geo" / "audited.py").read_text()
+    assert "_commit: v2" in answers.read_text()
