@@ -83,6 +83,7 @@ def test_a_name_that_cannot_be_a_package_is_refused_naming_it(tmp_path, name):
 def test_an_invalid_lowest_kernel_version_is_refused_naming_it(tmp_path):
     with pytest.raises(PluginTemplateError, match="write a version such as 0.1.0 .got 'latest'"):
         render_plugin("geo", tmp_path / "out", kernel_min="latest")
+    assert not (tmp_path / "out").exists()
 
 
 def test_a_directory_that_is_not_empty_is_left_alone(tmp_path):
