@@ -26,11 +26,11 @@ ROOT = Path(__file__).resolve().parent.parent
 TEST_REQUIREMENTS = [
     "pytest>=8",
     "hypothesis>=6.100",
+    "copier>=9.0",
     "fsspec>=2024.2",
     "mypy==2.4.1",
     "pyright==1.1.414",
     "kubernetes>=28",
-    "copier>=9.0",
 ]
 # Pinned: another ruff may format or flag differently. .pre-commit-config.yaml pins the same version.
 LINT_REQUIREMENTS = ["ruff==0.17.6", "import-linter==2.17"]
