@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TEST_REQUIREMENTS = [
     "pytest>=8",
     "hypothesis>=6.100",
+    "copier>=9.0",
     "fsspec>=2024.2",
     "mypy==2.4.1",
     "pyright==1.1.414",

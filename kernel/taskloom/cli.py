@@ -29,6 +29,7 @@ def _plugin_manager() -> Any:
 # Built-in commands whose modules are heavy to import: name -> (module, attribute, short help).
 _LAZY_BUILTINS: dict[str, tuple[str, str, str]] = {
     "run": ("taskloom.run", "run_command", "Run a task or workflow of a Python file."),
+    "plugin": ("taskloom.plugin_template", "plugin_command", "Create a new plugin from taskloom's plugin template."),
 }
 
 
