@@ -23,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 # The type checkers are pinned: tests/typing asserts what they report, which changes between releases.
 # kubernetes: tests give a pod template as the official client's V1PodSpec, as flytekit users do.
+# build, twine, setuptools, tox, nox: tests build every distribution and read the tox/nox session lists.
 TEST_REQUIREMENTS = [
     "pytest>=8",
     "hypothesis>=6.100",
@@ -31,6 +32,11 @@ TEST_REQUIREMENTS = [
     "mypy==2.4.1",
     "pyright==1.1.414",
     "kubernetes>=28",
+    "build>=1.2",
+    "twine>=6",
+    "setuptools>=77",
+    "tox>=4.20",
+    "nox>=2024.10",
     # The docs site (mkdocs.yml; tests/integration/test_docs_site.py builds it with --strict). Pinned: a new
     # release may warn about what this one accepts, and the build treats warnings as errors.
     "mkdocs==1.6.1",

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
+__version__ = "0.1.0"
+
 __all__ = ["S3Settings", "SettingsError", "read_settings", "s3_filesystem"]
 
 _WHERE = {
