@@ -1,75 +1,79 @@
-"""The same sessions as tox.ini: one per distribution, installed from this tree by dev/install.py."""
+"""The same sessions as tox.ini, under the same names (tests/integration/test_matrix.py checks it).
+
+``nox -l`` lists them; ``nox -s py311-local-lowest`` runs one. What a distribution's session installs is
+written once, in dev/matrix.py, which tox.ini calls too.
+"""
 
 from __future__ import annotations
 
 import nox
 
-nox.options.sessions = ["kernel", "types", "local", "map", "dynamic", "flyte", "s3", "integration"]
-
-SESSIONS = {
-    "kernel": ("kernel", "tests/kernel"),
-    "types": ("kernel,types", "plugins/types/tests"),
-    "local": ("kernel,types,local", "plugins/local/tests"),
-    "map": ("kernel,types,local,map", "plugins/map/tests"),
-    "dynamic": ("kernel,types,local,dynamic", "plugins/dynamic/tests"),
-    "flyte": ("kernel,types,local,map,dynamic,flyte", "plugins/flyte/tests"),
-    "s3": ("kernel,types,local,s3", "plugins/s3/tests"),
-    "integration": (None, "tests/integration"),
+# Every Python requires-python (>=3.11) allows that this machine can install (pyenv: export
+# PYENV_VERSION=3.11:3.12:3.13 to make them all visible).
+PYTHONS = ("3.11", "3.12", "3.13")
+# A distribution -> the directory of its tests.
+TESTS = {
+    "kernel": "tests/kernel",
+    "types": "plugins/types/tests",
+    "local": "plugins/local/tests",
+    "map": "plugins/map/tests",
+    "dynamic": "plugins/dynamic/tests",
+    "flyte": "plugins/flyte/tests",
+    "s3": "plugins/s3/tests",
 }
+FACTORS = ("lowest", "latest")
+
+nox.options.sessions = [
+    f"py{python.replace('.', '')}-{name}-{factor}" for python in PYTHONS for name in TESTS for factor in FACTORS
+] + ["integration", "lint", "type", "build"]
 
 
-def _run(session: nox.Session, name: str) -> None:
-    only, tests = SESSIONS[name]
-    command = ["python", "dev/install.py", "--python", session.virtualenv.bin + "/python"]
-    if only:
-        command += ["--only", only]
-    session.run(*command)
-    session.run("python", "-m", "pytest", tests, *session.posargs)
+def _distribution_session(python: str, name: str, factor: str) -> None:
+    def session(session: nox.Session) -> None:
+        interpreter = f"{session.virtualenv.bin}/python"
+        session.run("python", "dev/matrix.py", "install", "--python", interpreter, name, factor, external=True)
+        session.run("python", "-m", "pip", "list", "--format=freeze", "--exclude-editable")
+        session.run("python", "-m", "pytest", TESTS[name], *session.posargs)
+
+    session.__doc__ = f"taskloom-{name}'s tests on Python {python}, its dependencies at their {factor} versions."
+    nox.session(name=f"py{python.replace('.', '')}-{name}-{factor}", python=python)(session)
 
 
-@nox.session
-def kernel(session: nox.Session) -> None:
-    """The kernel alone: its tests must pass with no plugin installed."""
-    _run(session, "kernel")
+for _python in PYTHONS:
+    for _name in TESTS:
+        for _factor in FACTORS:
+            _distribution_session(_python, _name, _factor)
 
 
-@nox.session
-def types(session: nox.Session) -> None:
-    """The kernel and taskloom-types."""
-    _run(session, "types")
-
-
-@nox.session
-def local(session: nox.Session) -> None:
-    """The kernel, taskloom-types and taskloom-local."""
-    _run(session, "local")
-
-
-@nox.session
-def map(session: nox.Session) -> None:
-    """The kernel, taskloom-types, taskloom-local and taskloom-map."""
-    _run(session, "map")
-
-
-@nox.session
-def dynamic(session: nox.Session) -> None:
-    """The kernel, taskloom-types, taskloom-local and taskloom-dynamic."""
-    _run(session, "dynamic")
+def _install_everything(session: nox.Session) -> None:
+    session.run("python", "dev/install.py", "--python", f"{session.virtualenv.bin}/python", external=True)
 
 
 @nox.session
 def integration(session: nox.Session) -> None:
-    """Every distribution: cross-distribution tests."""
-    _run(session, "integration")
+    """Every distribution (dev/install.py): the cross-distribution tests."""
+    _install_everything(session)
+    session.run("python", "-m", "pytest", "tests/integration", *session.posargs)
 
 
 @nox.session
-def flyte(session: nox.Session) -> None:
-    """The kernel and the standard plugins: types, local, map, dynamic, flyte."""
-    _run(session, "flyte")
+def lint(session: nox.Session) -> None:
+    """ruff check, ruff format --check and the import contracts (lint-imports)."""
+    _install_everything(session)
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    session.run("lint-imports")
 
 
 @nox.session
-def s3(session: nox.Session) -> None:
-    """The kernel, taskloom-types, taskloom-local and taskloom-s3."""
-    _run(session, "s3")
+def type(session: nox.Session) -> None:
+    """mypy over every distribution ([tool.mypy] of pyproject.toml)."""
+    _install_everything(session)
+    session.run("mypy")
+
+
+@nox.session
+def build(session: nox.Session) -> None:
+    """python -m build of every distribution, then twine check (dev/build.py)."""
+    session.install("build>=1.2", "twine>=6", "setuptools>=77")
+    session.run("python", "dev/build.py", "--outdir", f"{session.create_tmp()}/dist", "--no-isolation")

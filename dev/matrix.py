@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""Install one session of the tox/nox matrix into an interpreter: the kernel from source plus one distribution.
+
+    python3 dev/matrix.py install --python PY local lowest
+
+``tox.ini`` and ``noxfile.py`` name the same sessions (``py311-local-lowest``...) and both call this
+script, so what a session installs is written once, here. A session installs, editable from this
+tree, the kernel with its test extras, the plugins the distribution's tests need to run workflows
+(without their test extras), and the distribution itself with its test extras. The ``lowest`` factor
+adds the constraints of ``dev/lowest.py``: every floor the kernel and the distribution declare is
+installed at exactly that version. ``latest`` lets pip take the newest releases.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+
+from install import distributions
+from lowest import floors
+
+# A distribution -> the other plugins its tests need: workflows need transformers and an executor, and the
+# standard plugins' tests use map_task, @dynamic and @eager in their workflows.
+SUPPORT: dict[str, tuple[str, ...]] = {
+    "kernel": (),
+    "types": (),
+    "local": ("types", "map", "dynamic"),
+    "map": ("types", "local", "dynamic"),
+    "dynamic": ("types", "local", "map"),
+    "flyte": ("types", "local", "map", "dynamic"),
+    "s3": ("types", "local", "map", "dynamic"),
+}
+FACTORS = ("lowest", "latest")
+
+
+def install(python: str, name: str, factor: str) -> int:
+    """Install session ``name`` at ``factor`` into ``python``; return pip's exit status."""
+    available = distributions()
+    # "compat" editable installs, as dev/install.py's: a path in a .pth file, no import hook.
+    command = [python, "-m", "pip", "install", "-q", "--config-settings", "editable_mode=compat"]
+    command += ["-e", f"{available['kernel']}[testing]"]
+    command += [arg for plugin in SUPPORT[name] for arg in ("-e", str(available[plugin]))]
+    if name != "kernel":
+        command += ["-e", f"{available[name]}[testing]"]
+    environment = dict(os.environ)
+    pins = [f"{dependency}=={floor}" for dependency, floor in sorted(floors(["kernel", name]).items())]
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", prefix=f"lowest-{name}-", delete=False) as file:
+        file.write("".join(pin + "\n" for pin in pins))
+    try:
+        if factor == "lowest":
+            # One PIP_CONSTRAINT already in the environment (a machine's cap) is kept beside ours.
+            configured = environment.get("PIP_CONSTRAINT", "")
+            environment["PIP_CONSTRAINT"] = " ".join(filter(None, [configured, file.name]))
+            print(f"{name}-lowest: " + ", ".join(pins), flush=True)
+        return subprocess.run(command, env=environment).returncode
+    finally:
+        os.unlink(file.name)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    install_command = commands.add_parser("install", help="install one session into an interpreter")
+    install_command.add_argument("--python", required=True, help="the session's interpreter")
+    install_command.add_argument("name", choices=sorted(SUPPORT))
+    install_command.add_argument("factor", choices=FACTORS)
+    arguments = parser.parse_args()
+    return install(arguments.python, arguments.name, arguments.factor)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

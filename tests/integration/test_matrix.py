@@ -1,0 +1,101 @@
+"""The tox/nox matrix (issue 22, point 3): the same sessions under both tools, one per distribution at each
+supported Python and at the lowest and latest versions of what it depends on, and lowest pins that are
+exactly the floors the pyprojects declare."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+# Every distribution with tests of its own: the kernel and each plugin directory of the tree.
+DISTRIBUTIONS = ["kernel"] + sorted(
+    path.name for path in (ROOT / "plugins").iterdir() if (path / "pyproject.toml").is_file()
+)
+# The Pythons the matrix covers: requires-python's floor and every later minor version this machine installs.
+PYTHONS = ["311", "312", "313"]
+TOOL_SESSIONS = {"integration", "lint", "type", "build"}
+
+
+def _tox_sessions() -> list[str]:
+    done = subprocess.run([sys.executable, "-m", "tox", "-l"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout.split()
+
+
+def _nox_sessions() -> list[str]:
+    done = subprocess.run(
+        [sys.executable, "-m", "nox", "--list", "--json"], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return [session["session"] for session in json.loads(done.stdout)]
+
+
+def test_tox_and_nox_offer_the_same_sessions():
+    assert sorted(_tox_sessions()) == sorted(_nox_sessions())
+
+
+def test_each_distribution_has_a_session_per_python_and_factor_and_the_tool_sessions_exist():
+    expected = {
+        f"py{python}-{name}-{factor}" for python in PYTHONS for name in DISTRIBUTIONS for factor in ("lowest", "latest")
+    }
+    assert set(_tox_sessions()) == expected | TOOL_SESSIONS
+
+
+def test_the_matrix_covers_the_python_floor_of_every_distribution():
+    for directory in [ROOT, ROOT / "kernel", *(ROOT / "plugins" / name for name in DISTRIBUTIONS[1:])]:
+        with open(directory / "pyproject.toml", "rb") as file:
+            floor = tomllib.load(file)["project"]["requires-python"]
+        assert floor == ">=3.11", f"{directory}: requires-python {floor}; the matrix starts at 3.11"
+
+
+def _lowest(names: str) -> dict[str, str]:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "dev" / "lowest.py"), names], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    return dict(line.split("==") for line in done.stdout.split())
+
+
+def _declared_floors(name: str) -> dict[str, str]:
+    directory = ROOT / "kernel" if name == "kernel" else ROOT / "plugins" / name
+    with open(directory / "pyproject.toml", "rb") as file:
+        dependencies = tomllib.load(file)["project"]["dependencies"]
+    floors = {}
+    for requirement in dependencies:
+        match = re.match(r"([A-Za-z0-9._-]+)(?:\[[^\]]*\])?\s*(.*)", requirement)
+        assert match, requirement
+        floor = re.search(r">=\s*([^,;\s]+)", match[2])
+        if floor and not match[1].startswith("taskloom"):
+            floors[match[1].lower()] = floor[1]
+    return floors
+
+
+def test_the_lowest_factor_pins_every_floor_the_kernel_and_the_distribution_declare():
+    for name in DISTRIBUTIONS:
+        pins = _lowest(name)
+        assert pins == _declared_floors("kernel") | _declared_floors(name), name
+        assert not any(dependency.startswith("taskloom") for dependency in pins)
+
+
+def test_an_unknown_distribution_is_refused_by_name():
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "dev" / "lowest.py"), "kernel,nope"], capture_output=True, text=True
+    )
+    assert done.returncode != 0 and "unknown distribution 'nope'" in done.stderr
+
+
+def test_the_readme_says_how_to_run_one_session_and_ci_runs_the_sessions_it_names():
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Running sessions") :].split("\n## ")[0]
+    named = set(re.findall(r"`(?:tox|nox) -[es] ([\w-]+)`", section))
+    assert named, section
+    assert named <= set(_tox_sessions())
+    ci = (ROOT / ".ci" / "run").read_text()
+    for session in re.findall(r"^\S*tox -e ([\w,-]+)", ci, re.MULTILINE):
+        assert set(session.split(",")) <= set(_tox_sessions()), session
+        assert all(name in section for name in session.split(",")), f"the README does not say CI runs {session}"
