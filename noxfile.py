@@ -25,7 +25,7 @@ FACTORS = ("lowest", "latest")
 
 nox.options.sessions = [
     f"py{python.replace('.', '')}-{name}-{factor}" for python in PYTHONS for name in TESTS for factor in FACTORS
-] + ["integration", "lint", "type", "build"]
+] + ["integration", "lint", "type", "build", "docs", "template"]
 
 
 def _distribution_session(python: str, name: str, factor: str) -> None:
@@ -70,6 +70,28 @@ def type(session: nox.Session) -> None:
     """mypy over every distribution ([tool.mypy] of pyproject.toml)."""
     _install_everything(session)
     session.run("mypy")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The docs site built with warnings as errors (mkdocs build --strict), and its examples run."""
+    _install_everything(session)
+    session.run("mkdocs", "build", "--strict", "--site-dir", f"{session.create_tmp()}/site")
+    session.run("python", "-m", "pytest", "tests/integration/test_docs_site.py", *session.posargs)
+
+
+@nox.session
+def template(session: nox.Session) -> None:
+    """The plugin template rendered, installed from wheels in a fresh venv and tested end to end."""
+    _install_everything(session)
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        "tests/integration/test_plugin_template.py",
+        "tests/integration/test_writing_a_plugin.py",
+        *session.posargs,
+    )
 
 
 @nox.session

@@ -18,7 +18,7 @@ DISTRIBUTIONS = ["kernel"] + sorted(
 )
 # The Pythons the matrix covers: requires-python's floor and every later minor version this machine installs.
 PYTHONS = ["311", "312", "313"]
-TOOL_SESSIONS = {"integration", "lint", "type", "build"}
+TOOL_SESSIONS = {"integration", "lint", "type", "build", "docs", "template"}
 
 
 def _tox_sessions() -> list[str]:
