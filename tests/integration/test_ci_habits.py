@@ -158,3 +158,11 @@ def test_ci_runs_ruff_and_the_import_contracts_before_any_test():
     assert first(r"^\.venv/bin/mypy\b") < tests
     assert first(r"^export TASKLOOM_HYPOTHESIS_PROFILE=ci$") < tests
     assert not any(re.search(r"-m\s+['\"]?not slow", line) for line in commands)
+
+
+def test_ci_runs_the_readme_test_command_on_every_core():
+    readme = (ROOT / "README.md").read_text()
+    (command,) = re.findall(r"^ {4}python3 dev/install\.py && (\.venv/bin/python -m pytest.*)$", readme, re.MULTILINE)
+    assert "-n auto" in command.split(" -m pytest", 1)[1]
+    lines = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
+    assert command in lines
