@@ -39,6 +39,8 @@ TEST_REQUIREMENTS = [
     "setuptools>=77",
     "tox>=4.20",
     "nox>=2024.10",
+    # dev/matrix.py installs the tox/nox sessions with uv: pip's resolver does not finish the lowest ones.
+    "uv>=0.5",
     # The docs site (mkdocs.yml; tests/integration/test_docs_site.py builds it with --strict). Pinned: a new
     # release may warn about what this one accepts, and the build treats warnings as errors.
     "mkdocs==1.6.1",

@@ -11,6 +11,8 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 # Every distribution with tests of its own: the kernel and each plugin directory of the tree.
 DISTRIBUTIONS = ["kernel"] + sorted(
@@ -99,3 +101,39 @@ def test_the_readme_says_how_to_run_one_session_and_ci_runs_the_sessions_it_name
     for session in re.findall(r"^\S*tox -e ([\w,-]+)", ci, re.MULTILINE):
         assert set(session.split(",")) <= set(_tox_sessions()), session
         assert all(name in section for name in session.split(",")), f"the README does not say CI runs {session}"
+
+
+@pytest.mark.slow
+def test_a_lowest_session_installs_each_floor_exactly_with_uv(tmp_path: Path):
+    # What tox and nox run before a session's tests: here the kernel's lowest session into a fresh venv.
+    sys.path.insert(0, str(ROOT / "dev"))
+    try:
+        import matrix
+    finally:
+        sys.path.remove(str(ROOT / "dev"))
+    assert matrix.find_uv() is not None, "dev/install.py installs uv into .venv"
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    python = venv / "bin" / "python"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "dev" / "matrix.py"), "install", "--python", str(python), "kernel", "lowest"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    # A venv without pip: only uv can have installed into it.
+    report = subprocess.run(
+        [str(python), "-c", "import importlib.metadata as m, sys; print(*(m.version(n) for n in sys.argv[1:]))"]
+        + sorted(_declared_floors("kernel")),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    installed = dict(zip(sorted(_declared_floors("kernel")), report.stdout.split(), strict=True))
+    for dependency, floor in _declared_floors("kernel").items():
+        assert tuple(installed[dependency].split(".")[: len(floor.split("."))]) == tuple(floor.split(".")), (
+            dependency,
+            floor,
+            installed[dependency],
+        )
