@@ -62,6 +62,12 @@ def processes_from_environment() -> int | None:
 _shared: dict[int, ProcessPool] = {}
 _shared_lock = threading.Lock()
 
+#: Seconds a worker may take to load a task with a timeout (import its module, unpickle its inputs) before
+#: it is killed, when the task's timeout is shorter; the timeout itself starts once the task is loaded.
+LOAD_TIMEOUT = 60.0
+#: What a worker sends when it has loaded the task of a job and starts running it.
+LOADED = ("loaded", None)
+
 
 def shared_pool(size: int) -> ProcessPool:
     """The pool of ``size`` workers this process shares between runs (made on first use, its workers
@@ -150,8 +156,6 @@ class ProcessPool:
         Raises :class:`WorkerDiedError` when the worker dies, :class:`UserTimeoutError` (after
         killing it) past ``timeout``, and :class:`SystemException` for inputs that do not pickle.
         """
-        from multiprocessing.connection import wait
-
         seconds = None if timeout is None else timeout.total_seconds()
         with self._slots:
             worker = self._take()
@@ -164,20 +168,41 @@ class ProcessPool:
                     raise SystemException(
                         f"task {entity.name!r}: its inputs cannot be sent to a worker process: {type(error).__name__}: {error}"
                     ) from error
-                ready = wait([worker.connection, worker.process.sentinel], seconds)
-                if not ready:
-                    worker.kill()
-                    raise UserTimeoutError(
-                        f"task {entity.name!r} did not finish within its timeout of {timeout}; its worker process was killed"
-                    )
-                if worker.connection not in ready:
-                    raise self._died(entity.name, worker)
-                try:
-                    return worker.connection.recv()
-                except (EOFError, OSError):
-                    raise self._died(entity.name, worker) from None
+                # First the worker says it has the task loaded (its module imported, the inputs
+                # unpickled), then it runs it: the timeout bounds the run, as it does in a thread,
+                # not the import of the user's module by a fresh process, which a busy machine can
+                # stretch past a short timeout. Loading is bounded too, by LOAD_TIMEOUT or the
+                # timeout when that is longer, so that a module whose import hangs cannot stall the run.
+                loading = None if seconds is None else max(seconds, LOAD_TIMEOUT)
+                answer = self._answer(entity, worker, loading, timeout, "load it")
+                if answer[0] != "loaded":
+                    return answer  # the task could not be loaded: the worker says why
+                return self._answer(entity, worker, seconds, timeout, "finish")
             finally:
                 self._give_back(worker)
+
+    def _answer(self, entity: Any, worker: _Worker, seconds: float | None, timeout: Any, what: str) -> tuple[str, Any]:
+        """The worker's next message, waiting at most ``seconds`` (then it is killed)."""
+        from multiprocessing.connection import wait
+
+        ready = wait([worker.connection, worker.process.sentinel], seconds)
+        if not ready:
+            worker.kill()
+            if what == "finish":
+                raise UserTimeoutError(
+                    f"task {entity.name!r} did not finish within its timeout of {timeout}; its worker process was killed"
+                )
+            raise UserTimeoutError(
+                f"task {entity.name!r}: its worker process could not load it within {seconds:g} seconds (importing "
+                "its module, unpickling its inputs); the worker process was killed"
+            )
+        if worker.connection not in ready:
+            raise self._died(entity.name, worker)
+        try:
+            answer: tuple[str, Any] = worker.connection.recv()
+        except (EOFError, OSError):
+            raise self._died(entity.name, worker) from None
+        return answer
 
     def close(self) -> None:
         """Stop every worker (each finishes nothing more)."""
@@ -336,6 +361,10 @@ def serve(connection: Any, path: list[str], scheduler: int | None = None) -> Non
             entity = tasks.get(reference)
             if entity is None:
                 entity = tasks[reference] = _load(reference, task_name)
+            try:
+                connection.send(LOADED)  # the scheduler's timeout starts now
+            except (BrokenPipeError, ConnectionResetError):
+                return
             if kind == "one":
                 answer: tuple[str, Any] = ("ok", entity.run(inputs, checked=True, **context))
             else:

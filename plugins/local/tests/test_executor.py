@@ -299,6 +299,52 @@ def test_a_timed_out_attempt_is_stopped_before_its_retry_starts(tmp_path):
             os.kill(pid, 0)
 
 
+_SLOW_IMPORT = """
+import multiprocessing
+import time
+
+from taskloom import task
+
+if multiprocessing.parent_process() is not None:  # only in the worker process
+    time.sleep({seconds})
+
+
+@task(timeout=1)
+def quick(x: int) -> int:
+    return x + 1
+"""
+
+
+def _module_importing_slowly_in_workers(tmp_path, monkeypatch, seconds: float):
+    import importlib
+    import sys
+
+    name = f"slow_import_{int(seconds * 10)}"
+    (tmp_path / f"{name}.py").write_text(_SLOW_IMPORT.format(seconds=seconds))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, name, raising=False)
+    return importlib.import_module(name)
+
+
+def test_a_timeout_bounds_the_run_not_the_import_of_the_task_s_module_by_its_worker(tmp_path, monkeypatch):
+    module = _module_importing_slowly_in_workers(tmp_path, monkeypatch, 2.5)
+    assert LocalExecutor().execute(module.quick, {"x": 1}) == 2
+
+
+def test_a_worker_that_cannot_load_its_task_in_time_is_killed_and_says_so(tmp_path, monkeypatch):
+    from taskloom.exceptions.user import UserTimeoutError
+    from taskloom_local import processes
+
+    monkeypatch.setattr(processes, "LOAD_TIMEOUT", 1.5)
+    module = _module_importing_slowly_in_workers(tmp_path, monkeypatch, 30)
+    started = time.monotonic()
+    with pytest.raises(
+        UserTimeoutError, match=r"task '.*quick': its worker process could not load it within 1.5 seconds"
+    ):
+        LocalExecutor().execute(module.quick, {"x": 1})
+    assert time.monotonic() - started < 25  # killed at the load deadline, not after the import's 30 s
+
+
 def test_a_task_within_its_timeout_returns_normally_from_its_worker_process(tmp_path):
     assert LocalExecutor().execute(stuck_in_a_process, {"seconds": 0.01, "log": str(tmp_path / "attempts.log")}) == 0.01
     assert "end" in (tmp_path / "attempts.log").read_text()
