@@ -52,6 +52,12 @@ def install(python: str, name: str, factor: str) -> int:
     uv = find_uv()
     if uv is not None:
         command = [uv, "pip", "install", "-q", "--python", python, "--config-setting", "editable_mode=compat"]
+        # Wheels only, but for this tree's distributions: no compiler toolchain is assumed. With the
+        # floors pinned, py312-s3-lowest otherwise resolved moto's validators to pydantic 2.0, whose
+        # pydantic-core has no wheel for 3.12 and whose Rust build needs crates.io.
+        command += ["--only-binary", ":all:"]
+        for installed in ("kernel", *SUPPORT[name], name):
+            command += ["--no-binary", f"taskloom-{installed}"]
         # The machine's pip configuration names extra local indexes and wheel directories; uv reads its own.
         command += [f"--find-links={links}" for links in environment.get("PIP_FIND_LINKS", "").split() if links]
         if factor == "lowest":
