@@ -34,7 +34,9 @@ def loom(*arguments: str) -> list[str]:
 
 
 def run(command: list[str], cwd: Path, **environment: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
+    # Not the TOX_* variables of a tox session running this test (`tox -e template`): the rendered plugin's
+    # own tox would take TOX_WORK_DIR and make its environments in the outer session's directory.
+    env = {name: value for name, value in os.environ.items() if not name.startswith("TOX_")}
     env.update(environment)
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
 
