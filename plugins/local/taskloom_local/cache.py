@@ -25,7 +25,9 @@ A cached task's outputs are stored under a key of four parts (DESIGN §4, plus t
   file keep apart. Not covered: other modules the task imports (even of the same project), installed
   packages, data files, the environment. Give a version, and change it, when those matter.
   ``Cache(salt=...)`` is appended to either;
-* a stable hash of its **input literals** (JSON with sorted keys), leaving out ``ignored_inputs``.
+* a stable hash of its **input literals** (JSON with sorted keys), leaving out ``ignored_inputs``. An input
+  whose transformer hashes values in memory (``TypeTransformer.hash_of``: tables) is hashed so, never made
+  a literal, so that computing a key writes no file.
 
 Each entry also records the task's output types (their names, as ``type_name`` writes them). An
 entry whose types differ from the task's current output types (the annotation changed, the version
@@ -167,7 +169,21 @@ class LocalCache:
         name, project = _remembered(task, _origin)
         kept = {name: value for name, value in inputs.items() if name not in ignored}
         declared = task.python_interface.inputs if not types else {**task.python_interface.inputs, **types}
-        literals = TypeEngine.dict_to_literal_map(None, kept, {name: declared[name] for name in kept})
+        # A value whose transformer hashes it in memory (a table: TypeTransformer.hash_of) is never made a
+        # literal here, since its literal means writing it to storage; it stands in the key as the literal
+        # of its hash, exactly as a HashMethod's hash does (_hash_placed).
+        hashes = {name: TypeEngine.hash_of(value, declared[name]) for name, value in kept.items()}
+        rest = {name: value for name, value in kept.items() if hashes[name] is None}
+        literals = TypeEngine.dict_to_literal_map(None, rest, {name: declared[name] for name in rest})
+        if len(rest) < len(kept):
+            from taskloom.extend import LiteralMap, models
+
+            placed = dict(literals.literals)
+            for name, digest in hashes.items():
+                if digest is not None:
+                    text = models.literals.Primitive(string_value=digest)
+                    placed[name] = models.literals.Literal(scalar=models.literals.Scalar(primitive=text), hash=digest)
+            literals = LiteralMap(literals=placed)
         literals = _hash_placed(literals)
         return name, project, version, hashlib.sha256(to_json(literals).encode()).hexdigest()
 
@@ -222,7 +238,8 @@ class LocalCache:
 
         try:
             types = task.python_interface.outputs
-            literals = to_json(TypeEngine.dict_to_literal_map(None, outputs, types, direction="output"))
+            with self._durable_files():
+                literals = to_json(TypeEngine.dict_to_literal_map(None, outputs, types, direction="output"))
         except Exception as error:  # the task succeeded; only its shortcut is lost
             _say(f"task {task.name!r}: its outputs cannot be cached ({_reason(error)}); it will run again")
             return
@@ -235,6 +252,24 @@ class LocalCache:
                 )
         except (sqlite3.Error, OSError) as error:
             self._unusable(error)
+
+    @contextlib.contextmanager
+    def _durable_files(self) -> Iterator[None]:
+        """While outputs become literals, data they store (a table's Parquet) goes under ``data/`` beside
+        the cache file, where it lives as long as the entry, unless the run has a raw output prefix of its
+        own (``--raw-output-prefix``), which is durable by the user's choice. The default prefix is a
+        temporary directory: an entry naming a file there would outlive its data."""
+        from taskloom.extend import FileAccessProvider, FlyteContextManager, raw_output_prefix
+
+        if raw_output_prefix() is not None:
+            yield
+            return
+        data = os.path.join(os.path.dirname(os.path.abspath(self._path)), "data")
+        os.makedirs(data, mode=0o700, exist_ok=True)
+        ctx = FlyteContextManager.current_context()
+        access = FileAccessProvider(local_sandbox_dir=ctx.file_access.local_sandbox_dir, raw_output_prefix=data)
+        with FlyteContextManager.with_context(ctx.with_file_access(access)):
+            yield
 
     def lock(self, key: CacheKey) -> threading.Lock:
         """The lock that serialises identical calls of a ``cache_serialize`` task in this process."""
