@@ -264,8 +264,9 @@ class LocalCache:
         if raw_output_prefix() is not None:
             yield
             return
+        # Made by the first value that stores data (taskloom-local's file storage makes directories as it
+        # writes), inside the cache's own directory, which is private (0700).
         data = os.path.join(os.path.dirname(os.path.abspath(self._path)), "data")
-        os.makedirs(data, mode=0o700, exist_ok=True)
         ctx = FlyteContextManager.current_context()
         access = FileAccessProvider(local_sandbox_dir=ctx.file_access.local_sandbox_dir, raw_output_prefix=data)
         with FlyteContextManager.with_context(ctx.with_file_access(access)):
