@@ -107,3 +107,106 @@ def test_the_cache_key_of_a_table_input_writes_no_file_and_follows_its_content(t
     assert same == key(pa.table({"a": [1, 2]}))
     assert same != key(pa.table({"a": [1, 3]}))
     assert sorted(os.listdir(tmp_path)) == []  # no raw output directory, no file anywhere under it
+
+
+RESUMABLE = textwrap.dedent(
+    """
+    import os
+
+    import pandas as pd
+
+    from taskloom import task, workflow
+
+
+    @task
+    def make(n: int) -> pd.DataFrame:
+        with open(os.environ["SIDE_EFFECTS"], "a") as log:
+            log.write("make\\n")
+        return pd.DataFrame({"a": list(range(n))})
+
+
+    @task
+    def total(df: pd.DataFrame) -> int:
+        if not os.path.exists(os.environ["MARKER"]):
+            raise RuntimeError("not yet")
+        return int(df["a"].sum())
+
+
+    @workflow
+    def summed(n: int) -> int:
+        return total(df=make(n=n))
+    """
+)
+
+
+def test_a_resume_reads_the_table_a_finished_node_recorded_in_the_execution_directory(tmp_path):
+    from taskloom_local.store import ExecutionStore
+
+    (tmp_path / "resumable.py").write_text(RESUMABLE)
+    environment = {**_environment(tmp_path), "MARKER": str(tmp_path / "marker")}
+    loom = Path(sys.executable).with_name("loom")
+
+    def run(*arguments: str) -> subprocess.CompletedProcess[str]:
+        command = [str(loom), "run", "--progress", "never", str(tmp_path / "resumable.py"), "summed", *arguments]
+        return subprocess.run(command, capture_output=True, text=True, env=environment, cwd=tmp_path, timeout=120)
+
+    failed = run("--n", "5")
+    assert failed.returncode != 0 and "not yet" in failed.stderr
+    store = ExecutionStore(str(tmp_path / "data"))
+    (execution,) = store.executions()
+    data = Path(store.execution_directory(execution.id)) / "data"
+    assert [path.name for path in data.rglob("*") if path.is_file()] == ["00000"]  # the table, beside its record
+
+    (tmp_path / "marker").touch()
+    resumed = run("--n", "5", "--resume", execution.id)
+    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.stdout.strip() == "10"
+    assert (tmp_path / "side-effects.log").read_text().splitlines() == ["make"]  # make did not run again
+
+
+POOLED = textwrap.dedent(
+    """
+    import os
+
+    import pyarrow as pa
+
+    from taskloom import task, workflow
+
+
+    @task
+    def make(n: int) -> pa.Table:
+        return pa.table({"a": list(range(n)), "b": [str(i) for i in range(n)]})
+
+
+    @task
+    def total(table: pa.Table) -> int:
+        with open(os.environ["SIDE_EFFECTS"], "a") as log:
+            log.write(f"{os.getpid()}\\n")
+        return sum(table.column("a").to_pylist())
+
+
+    @workflow
+    def summed(n: int) -> int:
+        return total(table=make(n=n))
+    """
+)
+
+
+def test_a_table_crosses_the_process_pool_pickled_through_the_pipe_without_a_file(tmp_path):
+    (tmp_path / "pooled.py").write_text(POOLED)
+    raw = tmp_path / "raw"
+    # Not recorded: a recording writes the table (under the raw prefix when there is one), by design.
+    environment = {
+        **_environment(tmp_path),
+        "TASKLOOM_PROCESSES": "2",
+        "TASKLOOM_RAW_OUTPUT_PREFIX": str(raw),
+        "TASKLOOM_RECORD": "0",
+    }
+    loom = Path(sys.executable).with_name("loom")
+    command = [str(loom), "run", "--progress", "never", str(tmp_path / "pooled.py"), "summed", "--n", "100"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 0, stderr
+    assert stdout.strip() == "4950"
+    assert (tmp_path / "side-effects.log").read_text().split() != [str(process.pid)]  # a worker ran it
+    assert not raw.exists()  # the workers got and gave the table pickled, not as a file under the raw prefix
