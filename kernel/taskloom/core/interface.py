@@ -203,7 +203,7 @@ def normalize_values(
     values: dict[str, Any],
     normalizers: Mapping[str, Callable[[Any], Any]],
     *,
-    entity: str | None = None,
+    entity: Any = None,
     direction: str = "input",
 ) -> dict[str, Any]:
     """``values`` with each named one passed through its normalizer (see :attr:`Interface.input_normalizers`);
@@ -211,7 +211,7 @@ def normalize_values(
 
     A normalizer may refuse a value the compiler could not check (a table without a declared column):
     its :class:`~taskloom.exceptions.user.TypeTransformerFailedError` is raised again naming ``entity``
-    (``"task 'clean'"``) and the input or output.
+    (a string such as ``"task 'clean'"``, or a task, named only on error) and the input or output.
     """
     changed: dict[str, Any] | None = None
     for name, normalize in normalizers.items():
@@ -220,6 +220,8 @@ def normalize_values(
             try:
                 new = normalize(value)
             except TypeTransformerFailedError as error:
+                if entity is not None and not isinstance(entity, str):  # a task: named only when needed
+                    entity = f"task {entity.name!r}"
                 prefix = f"{entity}: " if entity else ""
                 raise TypeTransformerFailedError(f"{prefix}{direction} {name!r}: {error}") from error
             if new is not value:
