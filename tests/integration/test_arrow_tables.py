@@ -16,6 +16,7 @@ PROGRAM = textwrap.dedent(
     import os
     from typing import Annotated
 
+    import pandas as pd
     import pyarrow as pa
 
     from taskloom import Cache, kwtypes, task, workflow
@@ -46,6 +47,11 @@ PROGRAM = textwrap.dedent(
     @workflow
     def mistyped(n: int) -> int:
         return wrong(table=make(n=n))
+
+
+    @task
+    def ages(df: Annotated[pd.DataFrame, kwtypes(a=int)]) -> str:
+        return f"{list(df.columns)} {int(df['a'].sum())}"
     """
 )
 
@@ -78,6 +84,16 @@ def test_loom_run_names_the_task_input_column_and_types_of_a_mistyped_table(tmp_
     done = _loom(tmp_path, "mistyped", "--n", "3")
     assert done.returncode != 0
     assert "task 'tables.wrong': input 'table': column 'b' expects int, got string" in done.stderr
+
+
+def test_loom_run_reads_a_table_input_given_by_its_path_with_only_the_declared_columns(tmp_path):
+    import pyarrow.parquet as pq
+
+    (tmp_path / "people").mkdir()
+    pq.write_table(pa.table({"a": [1, 2, 3], "b": ["x", "y", "z"]}), tmp_path / "people" / "00000")
+    done = _loom(tmp_path, "ages", "--df", str(tmp_path / "people"))
+    assert done.returncode == 0, done.stderr
+    assert "['a'] 6" in done.stdout
 
 
 def test_a_cached_table_output_is_kept_beside_the_cache_and_read_back_in_a_new_process(tmp_path):

@@ -594,7 +594,8 @@ class TypeEngine:
         supports ``python_type`` or its transformer parses no text.
         """
         t = strip_annotated(python_type)
-        return _parse(cls.get_transformer(t).from_text, text, t)
+        transformer = cls.get_transformer(t)
+        return _parse(transformer.from_text, text, python_type if transformer.keeps_annotations else t)
 
     @classmethod
     def from_json(cls, data: Any, python_type: Any) -> Any:
@@ -602,7 +603,8 @@ class TypeEngine:
         (for transformers of containers: their items); raises as :meth:`from_text` does.
         """
         t = strip_annotated(python_type)
-        return _parse(cls.get_transformer(t).from_json, data, t)
+        transformer = cls.get_transformer(t)
+        return _parse(transformer.from_json, data, python_type if transformer.keeps_annotations else t)
 
     @classmethod
     def text_help(cls, python_type: Any) -> str | None:

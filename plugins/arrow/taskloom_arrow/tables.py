@@ -22,13 +22,16 @@ def library(python_type: Any) -> str:
 
 
 def is_table_type(python_type: Any) -> bool:
-    """Whether ``python_type`` is a table class: pyarrow's, pandas' or polars' by name, or any class
-    speaking the Arrow C stream interface (``__arrow_c_stream__``), read without importing its library."""
+    """Whether ``python_type`` is a table class: pyarrow's, pandas' or polars' by name, or any class with
+    named columns speaking the Arrow C stream interface (``__arrow_c_stream__``), read without importing
+    its library. (A stream without columns, such as ``pyarrow.ChunkedArray``, is one column, not a table.)"""
     if not isinstance(python_type, type):
         return False
     if (library(python_type), python_type.__name__) in KNOWN_TABLES:
         return True
-    return hasattr(python_type, "__arrow_c_stream__")
+    return hasattr(python_type, "__arrow_c_stream__") and (
+        hasattr(python_type, "column_names") or hasattr(python_type, "columns")
+    )
 
 
 def to_arrow(table: Any) -> Any:

@@ -44,9 +44,14 @@ def test_structured_dataset_is_reachable_at_flytekits_paths():
     assert taskloom.StructuredDatasetType is models.types.StructuredDatasetType
 
 
-@pytest.mark.parametrize("python_type", [pd.DataFrame, pa.Table, pl.DataFrame])
+@pytest.mark.parametrize("python_type", [pd.DataFrame, pa.Table, pl.DataFrame, pa.RecordBatch])
 def test_table_classes_are_claimed_by_the_transformer(python_type):
     assert TypeEngine.get_transformer(python_type).__class__.__name__ == "StructuredDatasetTransformerEngine"
+
+
+def test_a_column_is_not_claimed_as_a_table():
+    with pytest.raises(UnsupportedTypeError, match="no type transformer supports ChunkedArray"):
+        TypeEngine.get_transformer(pa.ChunkedArray)
 
 
 def test_flyte_schema_is_refused_when_a_task_is_declared_naming_the_replacement():
@@ -201,6 +206,41 @@ def test_a_stored_dataset_opens_only_the_declared_columns_and_streams_batches(tm
     assert sum(len(b) for b in batches) == 150_000
 
 
+def test_a_table_is_given_as_text_by_its_uri(tmp_path, monkeypatch):
+    monkeypatch.setenv("TASKLOOM_RAW_OUTPUT_PREFIX", str(tmp_path))
+    uri = TypeEngine.to_literal(None, _table(), pa.Table).scalar.structured_dataset.uri
+    frame = TypeEngine.from_text(uri, Annotated[pd.DataFrame, kwtypes(a=int)])
+    assert list(frame.columns) == ["a"] and frame["a"].tolist() == [1, 2, 3]
+    sd = TypeEngine.from_text(uri, StructuredDataset)
+    assert (sd.uri, sd.file_format) == (uri, "parquet")
+    assert sd.open(pl.DataFrame).all().to_dicts() == _table().to_pylist()
+
+
+def test_a_stored_dataset_hashes_as_its_uri_and_format_without_reading_it():
+    stored = StructuredDataset(uri="s3://bucket/t", file_format="csv")
+    assert TypeEngine.hash_of(stored, StructuredDataset) == "uri:s3://bucket/t:csv"
+    assert TypeEngine.hash_of(StructuredDataset(uri="s3://bucket/u", file_format="csv"), StructuredDataset) != (
+        TypeEngine.hash_of(stored, StructuredDataset)
+    )
+
+
+def test_a_handler_registered_as_default_for_its_type_chooses_the_format_of_a_bare_table(tmp_path, monkeypatch):
+    from taskloom.types.structured import StructuredDatasetTransformerEngine
+
+    from taskloom_arrow.handlers import ArrowEncoder
+
+    monkeypatch.setenv("TASKLOOM_RAW_OUTPUT_PREFIX", str(tmp_path))
+    assert DataFrameHandlers.default_format(pa.Table) == "parquet"
+    csv = ArrowEncoder(pa.Table, "csv")
+    StructuredDatasetTransformerEngine.register(csv, default_for_type=True, override=True)
+    try:
+        literal = TypeEngine.to_literal(None, _table(), pa.Table)
+        assert literal.scalar.structured_dataset.metadata.structured_dataset_type.format == "csv"
+    finally:
+        DataFrameHandlers.unregister(csv)
+    assert DataFrameHandlers.default_format(pa.Table) == "parquet"
+
+
 def test_a_structured_dataset_naming_a_uri_is_passed_on_without_writing(tmp_path):
     literal = TypeEngine.to_literal(None, StructuredDataset(uri="s3://bucket/t", file_format="csv"), StructuredDataset)
     stored = literal.scalar.structured_dataset
@@ -256,6 +296,8 @@ def test_another_plugin_adds_a_table_library_through_the_handler_hook(tmp_path, 
         )
         sd = TypeEngine.to_python_value(None, literal, StructuredDataset)
         assert sd.open(Rows).all().rows == [{"a": 1}, {"a": 2}]
+        # A decoder without iter_decode: iter() gives its whole table as the one batch.
+        assert [batch.rows for batch in sd.open(Rows).iter()] == [[{"a": 1}, {"a": 2}]]
         assert sd.open(pa.Table).all().to_pylist() == [{"a": 1}, {"a": 2}]  # written as Parquet: any library reads it
     finally:
         manager.unregister(name="rows")
