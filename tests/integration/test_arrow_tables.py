@@ -100,12 +100,21 @@ def test_a_cached_table_output_is_kept_beside_the_cache_and_read_back_in_a_new_p
     first = _loom(tmp_path, "counted", "--n", "4")
     assert first.returncode == 0, first.stderr
     assert "4" in first.stdout
-    stored = [path for path in (tmp_path / "cache" / "data").rglob("*") if path.is_file()]
+    stored = [path for path in (tmp_path / "cache" / "cache.sqlite-data").rglob("*") if path.is_file()]
     assert stored, "the cached table was not written beside the cache"
     second = _loom(tmp_path, "counted", "--n", "4")
     assert second.returncode == 0, second.stderr
     assert "4" in second.stdout
     assert (tmp_path / "side-effects.log").read_text().splitlines() == ["make"]  # the second run hit the cache
+    cleared = subprocess.run(
+        [str(Path(sys.executable).with_name("loom")), "cache", "clear"],
+        capture_output=True,
+        text=True,
+        env=_environment(tmp_path),
+        timeout=60,
+    )
+    assert cleared.returncode == 0, cleared.stderr
+    assert not (tmp_path / "cache" / "cache.sqlite-data").exists()
 
 
 def test_the_cache_key_of_a_table_input_writes_no_file_and_follows_its_content(tmp_path, monkeypatch):

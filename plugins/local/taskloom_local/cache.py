@@ -27,7 +27,8 @@ A cached task's outputs are stored under a key of four parts (DESIGN §4, plus t
   ``Cache(salt=...)`` is appended to either;
 * a stable hash of its **input literals** (JSON with sorted keys), leaving out ``ignored_inputs``. An input
   whose transformer hashes values in memory (``TypeTransformer.hash_of``: tables) is hashed so, never made
-  a literal, so that computing a key writes no file.
+  a literal, so that computing a key writes no file. Outputs that store data (tables) are written under
+  ``<cache file>-data/`` (unless the run has a raw output prefix); ``loom cache clear`` removes it.
 
 Each entry also records the task's output types (their names, as ``type_name`` writes them). An
 entry whose types differ from the task's current output types (the annotation changed, the version
@@ -64,6 +65,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import shutil
 import sqlite3
 import stat
 import sys
@@ -265,12 +267,18 @@ class LocalCache:
             yield
             return
         # Made by the first value that stores data (taskloom-local's file storage makes directories as it
-        # writes), inside the cache's own directory, which is private (0700).
-        data = os.path.join(os.path.dirname(os.path.abspath(self._path)), "data")
+        # writes), inside the cache's own directory, which is private (0700). Named after the cache file,
+        # so that a cache file put in a project's directory never shares a "data" directory of the user's.
+        data = self.data_directory
         ctx = FlyteContextManager.current_context()
         access = FileAccessProvider(local_sandbox_dir=ctx.file_access.local_sandbox_dir, raw_output_prefix=data)
         with FlyteContextManager.with_context(ctx.with_file_access(access)):
             yield
+
+    @property
+    def data_directory(self) -> str:
+        """Where cached values that store data (tables) are written: ``<cache file>-data/``, beside it."""
+        return os.path.abspath(self._path) + "-data"
 
     def lock(self, key: CacheKey) -> threading.Lock:
         """The lock that serialises identical calls of a ``cache_serialize`` task in this process."""
@@ -320,6 +328,8 @@ class LocalCache:
                     cursor = connection.execute("DELETE FROM entries WHERE task = ?", (task,))
         except (sqlite3.Error, OSError) as error:
             raise self._unreadable(self._explain(error)) from error
+        if task is None:  # no entry names a stored value any more (one task's are left: entries do not say which)
+            shutil.rmtree(self.data_directory, ignore_errors=True)
         return cursor.rowcount
 
     def discard(self) -> bool:
