@@ -79,6 +79,8 @@ if action == "write":
         declared = Annotated[StructuredDataset, kwtypes(name=str, age=int)]
         literal = TypeEngine.to_literal(ctx, StructuredDataset(dataframe=frame), declared, TypeEngine.to_literal_type(declared))
         open(path, "wb").write(literal.to_flyte_idl().SerializeToString())
+        bare = TypeEngine.to_literal(ctx, frame, pd.DataFrame, TypeEngine.to_literal_type(pd.DataFrame))
+        open(path + ".bare", "wb").write(bare.to_flyte_idl().SerializeToString())
 else:
     message = literals_pb2.Literal()
     message.ParseFromString(open(path, "rb").read())
@@ -126,4 +128,10 @@ def test_flytekit_and_taskloom_read_each_others_table_literals(tmp_path, monkeyp
     # Both wrote the same literal but for the URI: the declared columns and the format.
     flytekit_type = message.scalar.structured_dataset.metadata.structured_dataset_type
     assert encoded.scalar.structured_dataset.metadata.structured_dataset_type == flytekit_type
+    # And for a table annotated directly (no columns declared): the same literal, but for the URI.
+    bare = literals_pb2.Literal()
+    bare.ParseFromString((tmp_path / "flytekit.pb.bare").read_bytes())
+    ours = codec.to_proto(TypeEngine.to_literal(None, pd.DataFrame({"name": ["x"], "age": [1]}), pd.DataFrame))
+    bare.scalar.structured_dataset.uri = ours.scalar.structured_dataset.uri = ""
+    assert ours == bare
     shutil.rmtree(tmp_path / "flytekit-raw", ignore_errors=True)
