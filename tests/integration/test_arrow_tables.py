@@ -235,3 +235,34 @@ def test_a_table_crosses_the_process_pool_pickled_through_the_pipe_without_a_fil
     assert stdout.strip() == "4950"
     assert (tmp_path / "side-effects.log").read_text().split() != [str(process.pid)]  # a worker ran it
     assert not raw.exists()  # the workers got and gave the table pickled, not as a file under the raw prefix
+
+
+def test_recording_a_table_leaves_the_context_outside_tasks_to_the_calling_thread(tmp_path, monkeypatch):
+    # The recorder converts a table on its own thread: the context outside tasks that the caller then sees
+    # must still carry the caller's own parameters (taskloom.current_context()).
+    from taskloom import FlyteContextManager, current_context, workflow
+
+    monkeypatch.setenv("TASKLOOM_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("TASKLOOM_RAW_OUTPUT_PREFIX", raising=False)
+
+    @task
+    def make() -> pa.Table:
+        return pa.table({"a": [1]})
+
+    @task
+    def fail(table: pa.Table) -> int:
+        raise ValueError("kept for the resume")
+
+    @workflow
+    def flow() -> int:
+        return fail(table=make())
+
+    try:
+        flow()
+    except Exception:
+        pass
+    from taskloom_local.recorder import recorder_for
+    from taskloom_local.store import ExecutionStore
+
+    recorder_for(ExecutionStore(str(tmp_path / "data"))).flush(timeout=30)
+    assert FlyteContextManager.current_context().user_space_params is current_context()

@@ -69,6 +69,7 @@ import shutil
 import sqlite3
 import stat
 import sys
+import tempfile
 import threading
 import time
 import weakref
@@ -261,7 +262,7 @@ class LocalCache:
         the cache file, where it lives as long as the entry, unless the run has a raw output prefix of its
         own (``--raw-output-prefix``), which is durable by the user's choice. The default prefix is a
         temporary directory: an entry naming a file there would outlive its data."""
-        from taskloom.extend import FileAccessProvider, FlyteContextManager, raw_output_prefix
+        from taskloom.extend import FileAccessProvider, FlyteContext, FlyteContextManager, raw_output_prefix
 
         if raw_output_prefix() is not None:
             yield
@@ -270,9 +271,10 @@ class LocalCache:
         # writes), inside the cache's own directory, which is private (0700). Named after the cache file,
         # so that a cache file put in a project's directory never shares a "data" directory of the user's.
         data = self.data_directory
-        ctx = FlyteContextManager.current_context()
-        access = FileAccessProvider(local_sandbox_dir=ctx.file_access.local_sandbox_dir, raw_output_prefix=data)
-        with FlyteContextManager.with_context(ctx.with_file_access(access)):
+        # A context of its own, not current_context() changed: that would fix the process's context outside
+        # tasks with this thread's parameters. Encoders use only its file access (the sandbox: unused).
+        access = FileAccessProvider(local_sandbox_dir=tempfile.gettempdir(), raw_output_prefix=data)
+        with FlyteContextManager.with_context(FlyteContext(file_access=access)):
             yield
 
     @property

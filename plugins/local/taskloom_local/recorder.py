@@ -48,6 +48,7 @@ import itertools
 import os
 import queue
 import sys
+import tempfile
 import threading
 import time
 import weakref
@@ -974,7 +975,7 @@ def _literal_map(
     plain = PlainValues.of(values, types)
     if plain is not None:
         return plain
-    from taskloom.extend import FileAccessProvider, FlyteContextManager, TypeEngine, raw_output_prefix
+    from taskloom.extend import FileAccessProvider, FlyteContext, FlyteContextManager, TypeEngine, raw_output_prefix
 
     label = (
         None
@@ -983,9 +984,10 @@ def _literal_map(
     )
     if data is None or raw_output_prefix() is not None:
         return TypeEngine.dict_to_literal_map(None, values, types, entity=label, direction=direction)
-    ctx = FlyteContextManager.current_context()
-    access = FileAccessProvider(local_sandbox_dir=ctx.file_access.local_sandbox_dir, raw_output_prefix=data)
-    with FlyteContextManager.with_context(ctx.with_file_access(access)):
+    # A context of its own (as the cache's, LocalCache._durable_files): asking for the current one from the
+    # recorder's thread would fix the process's context outside tasks with this thread's parameters.
+    access = FileAccessProvider(local_sandbox_dir=tempfile.gettempdir(), raw_output_prefix=data)
+    with FlyteContextManager.with_context(FlyteContext(file_access=access)):
         return TypeEngine.dict_to_literal_map(None, values, types, entity=label, direction=direction)
 
 
