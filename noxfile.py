@@ -20,6 +20,7 @@ TESTS = {
     "dynamic": "plugins/dynamic/tests",
     "flyte": "plugins/flyte/tests",
     "s3": "plugins/s3/tests",
+    "arrow": "plugins/arrow/tests",
 }
 FACTORS = ("lowest", "latest")
 

@@ -33,6 +33,7 @@ SUPPORT: dict[str, tuple[str, ...]] = {
     "dynamic": ("types", "local", "map"),
     "flyte": ("types", "local", "map", "dynamic"),
     "s3": ("types", "local", "map", "dynamic"),
+    "arrow": ("types", "local", "map", "dynamic"),
 }
 FACTORS = ("lowest", "latest")
 

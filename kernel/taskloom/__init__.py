@@ -68,10 +68,12 @@ if TYPE_CHECKING:
     from taskloom.models.security import Secret as Secret
     from taskloom.models.types import BlobType as BlobType
     from taskloom.models.types import LiteralType as LiteralType
+    from taskloom.models.types import StructuredDatasetType as StructuredDatasetType
     from taskloom.types.directory import Directory as Directory
     from taskloom.types.directory import FlyteDirectory as FlyteDirectory
     from taskloom.types.file import File as File
     from taskloom.types.file import FlyteFile as FlyteFile
+    from taskloom.types.structured.handlers import StructuredDatasetFormat as StructuredDatasetFormat
 
 __version__ = "0.1.0"
 
@@ -136,6 +138,10 @@ _KERNEL_NAMES: dict[str, str] = {
     "LiteralType": "taskloom.models.types",
     "HashMethod": "taskloom.core.hash",
     "BatchSize": "taskloom.core.type_engine",
+    # Tables: the contract of their type and the format's name are the kernel's; StructuredDataset
+    # itself and StructuredDatasetTransformerEngine come from taskloom-arrow (taskloom.names).
+    "StructuredDatasetType": "taskloom.models.types",
+    "StructuredDatasetFormat": "taskloom.types.structured.handlers",
 }
 
 __all__ = sorted(_KERNEL_NAMES)  # noqa: PLE0605 (a list, built from the table above)

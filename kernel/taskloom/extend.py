@@ -161,6 +161,13 @@ if TYPE_CHECKING:
     from taskloom.types.iterator import FlyteIterator as FlyteIterator
     from taskloom.types.iterator.json_iterator import JSON as JSON
     from taskloom.types.pickle import FlytePickle as FlytePickle
+    from taskloom.types.structured.handlers import CSV as CSV
+    from taskloom.types.structured.handlers import GENERIC_FORMAT as GENERIC_FORMAT
+    from taskloom.types.structured.handlers import PARQUET as PARQUET
+    from taskloom.types.structured.handlers import DataFrameHandlers as DataFrameHandlers
+    from taskloom.types.structured.handlers import DuplicateHandlerError as DuplicateHandlerError
+    from taskloom.types.structured.handlers import StructuredDatasetDecoder as StructuredDatasetDecoder
+    from taskloom.types.structured.handlers import StructuredDatasetEncoder as StructuredDatasetEncoder
 
 # name -> the kernel module that defines it
 _NAMES: dict[str, str] = {
@@ -192,6 +199,14 @@ _NAMES: dict[str, str] = {
     "JSON": "taskloom.types.iterator.json_iterator",
     "FlytePickle": "taskloom.types.pickle",
     "FlyteError": "taskloom.types.error",
+    # Tables (API 1.2): handlers of dataframe libraries (taskloom_structured_dataset_handlers) and their lookup
+    "StructuredDatasetEncoder": "taskloom.types.structured.handlers",
+    "StructuredDatasetDecoder": "taskloom.types.structured.handlers",
+    "DataFrameHandlers": "taskloom.types.structured.handlers",
+    "DuplicateHandlerError": "taskloom.types.structured.handlers",
+    "PARQUET": "taskloom.types.structured.handlers",
+    "CSV": "taskloom.types.structured.handlers",
+    "GENERIC_FORMAT": "taskloom.types.structured.handlers",
     # Workflows, nodes and promises (what executors and entity kinds walk)
     "WorkflowBase": "taskloom.core.workflow",
     "CompiledWorkflow": "taskloom.core.workflow",

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from taskloom.core.python_function_task import PythonFunctionTask
     from taskloom.core.type_engine import TypeTransformer
     from taskloom.storage import FileSystem
+    from taskloom.types.structured.handlers import StructuredDatasetDecoder, StructuredDatasetEncoder
 
 PROJECT_NAME = "taskloom"
 
@@ -64,6 +65,26 @@ def taskloom_type_transformers() -> list[TypeTransformer[Any]]:
     When two transformers claim the same Python type, the one from the plugin asked first wins (see
     the module docs), so a third-party transformer for ``int`` replaces the standard one. Within one
     plugin's list, earlier entries win.
+    """
+
+
+@hookspec
+def taskloom_structured_dataset_handlers() -> list[StructuredDatasetEncoder[Any] | StructuredDatasetDecoder[Any]]:
+    """Contribute encoders and decoders of tables: how a dataframe library's tables are written to and
+    read from storage, for ``StructuredDataset`` and for tables annotated directly (``pd.DataFrame``).
+
+    Called the first time a table is written or read (or its default format asked for) after the set
+    of loaded plugins changed; not called to declare or run workflows in-process, where tables are
+    handed over as they are. Every implementation contributes a list of
+    :class:`~taskloom.types.structured.handlers.StructuredDatasetEncoder` and
+    :class:`~taskloom.types.structured.handlers.StructuredDatasetDecoder` instances, each keyed by
+    (``python_type``, ``protocol``, ``supported_format``); ``protocol=None`` serves every protocol
+    the storage hook serves (:func:`taskloom_filesystem`). When two handlers have the same key, the
+    one from the plugin asked first wins (see the module docs), so a third-party Parquet encoder for
+    ``pandas.DataFrame`` replaces the standard one; within one list, earlier entries win. A type's
+    default format is Parquet when it has a Parquet encoder, else its first encoder's format.
+    Contribute handlers only for libraries that are importable (return none rather than raise):
+    the lookup is :class:`~taskloom.types.structured.handlers.DataFrameHandlers`.
     """
 
 

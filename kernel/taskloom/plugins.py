@@ -75,6 +75,9 @@ DISTRIBUTIONS: dict[str, Distribution] = {
     "taskloom-dynamic": Distribution("dynamic", standard=True, names=("dynamic", "eager")),
     "taskloom-flyte": Distribution("flyte", standard=True),
     "taskloom-s3": Distribution("s3", protocols=("s3", "s3a")),
+    "taskloom-arrow": Distribution(
+        "arrow", names=("StructuredDataset", "StructuredDatasetTransformerEngine", "FlyteSchema")
+    ),
 }
 
 #: The standard plugins, in the order in which they are registered (lowest priority first).
@@ -713,7 +716,7 @@ def _is_user_error(error: BaseException) -> bool:
 #: The version of the plugin-facing API (:mod:`taskloom.extend`). A plugin module may declare the
 #: version it was written for as ``TASKLOOM_API = "1.0"``; it loads when the major versions are equal
 #: and its minor version is not newer than this one.
-PLUGIN_API = "1.1"
+PLUGIN_API = "1.2"
 
 
 def compatible_api(wanted: str, offered: str = PLUGIN_API) -> bool:

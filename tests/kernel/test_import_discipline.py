@@ -12,7 +12,7 @@ from pathlib import Path
 from tests.kernel.distributions import run_python
 
 ROOT = Path(__file__).resolve().parents[2]
-HEAVY = ("google.protobuf", "grpc", "pyarrow", "pandas", "kubernetes", "fsspec", "s3fs", "flyteidl")
+HEAVY = ("google.protobuf", "grpc", "pyarrow", "pandas", "polars", "numpy", "kubernetes", "fsspec", "s3fs", "flyteidl")
 
 
 def heavy_modules(modules: list[str]) -> list[str]:
@@ -35,6 +35,22 @@ def test_import_taskloom_imports_no_plugin_and_nothing_heavy():
     assert "typing" not in result and "threading" not in result
     # Discovery itself is deferred: no entry-point machinery for a bare import.
     assert "importlib.metadata" not in result and "stevedore" not in result and "pluggy" not in result
+
+
+def test_the_table_module_and_its_kernel_names_import_no_dataframe_library():
+    # flytekit's path for tables, and the kernel's names there, resolve without pyarrow, pandas or polars.
+    result = run_python(
+        """
+        import json, sys
+        import taskloom.types.structured as structured
+        structured.StructuredDatasetEncoder, structured.PARQUET, structured.StructuredDatasetType
+        import taskloom
+        taskloom.StructuredDatasetType, taskloom.StructuredDatasetFormat
+        print(json.dumps(sorted(sys.modules)))
+        """
+    )
+    assert heavy_modules(result) == []
+    assert [name for name in result if name.startswith("taskloom_")] == []
 
 
 def test_the_kernel_pulls_at_most_fifteen_distributions():

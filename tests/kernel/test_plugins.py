@@ -468,9 +468,20 @@ def test_the_root_extras_list_only_distributions_that_exist():
 def test_a_name_no_distribution_provides_is_a_plain_attribute_error_without_install_advice(bare_plugins):
     import taskloom
 
-    with pytest.raises(AttributeError, match="no attribute 'StructuredDataset'") as caught:
-        taskloom.StructuredDataset  # noqa: B018
+    with pytest.raises(AttributeError, match="no attribute 'NoDistributionProvidesThis'") as caught:
+        taskloom.NoDistributionProvidesThis  # noqa: B018
     assert "pip install" not in str(caught.value)
+
+
+def test_structured_dataset_without_its_plugin_points_to_taskloom_arrow(bare_plugins):
+    import taskloom
+    import taskloom.types.structured as structured
+
+    for resolve in (lambda: taskloom.StructuredDataset, lambda: structured.StructuredDataset):
+        with pytest.raises(
+            ImportError, match="provided by the distribution 'taskloom-arrow'.*pip install taskloom-arrow"
+        ):
+            resolve()
 
 
 def test_a_missing_standard_name_points_to_its_distribution(bare_plugins):

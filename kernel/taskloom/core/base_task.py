@@ -404,7 +404,7 @@ class PythonTask:
         )
         normalizers = self._interface.input_normalizers
         if normalizers:  # what flytekit's literal round trip hands the body (an int bound to a float...)
-            inputs = normalize_values(inputs, normalizers)
+            inputs = normalize_values(inputs, normalizers, entity=self)
         token = _current.set(params)
         try:
             try:
@@ -432,7 +432,7 @@ class PythonTask:
         normalizers = self._interface.output_normalizers
         if normalizers:  # returned as flytekit returns them (a naive datetime comes back UTC)
             # Before the check: checking a generator (an Iterator output) would consume it.
-            normalized = normalize_values(values, normalizers)
+            normalized = normalize_values(values, normalizers, entity=self, direction="output")
             _type_engine().check_values(normalized, self._interface.output_types, entity=self, direction="output")
             if normalized is not values:
                 return self._interface.shape_outputs(normalized)

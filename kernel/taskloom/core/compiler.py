@@ -206,7 +206,23 @@ def literal_types_compatible(provided: Any, wanted: Any) -> bool:
         return literal_types_compatible(provided.collection_type, wanted.collection_type)
     if provided.map_value_type is not None and wanted.map_value_type is not None:
         return literal_types_compatible(provided.map_value_type, wanted.map_value_type)
+    if provided.structured_dataset_type is not None and wanted.structured_dataset_type is not None:
+        return _tables_compatible(provided.structured_dataset_type, wanted.structured_dataset_type)
     return False
+
+
+def _tables_compatible(provided: Any, wanted: Any) -> bool:
+    # Flyte's compiler (structuredDatasetCastable): formats agree unless one is "any"; a side without columns
+    # accepts any table; else every wanted column is among the provided ones, with a compatible type.
+    if provided.format and wanted.format and provided.format != wanted.format:
+        return False
+    if not provided.columns or not wanted.columns:
+        return True
+    given = {column.name: column.literal_type for column in provided.columns}
+    return all(
+        column.name in given and literal_types_compatible(given[column.name], column.literal_type)
+        for column in wanted.columns
+    )
 
 
 def _lowercase_expects(error: Exception) -> str:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from taskloom.core.type_engine import TypeEngine, type_name, value_description
-from taskloom.exceptions.user import MissingTypeError, UnsupportedTypeError, ValidationError
+from taskloom.exceptions.user import MissingTypeError, TypeTransformerFailedError, UnsupportedTypeError, ValidationError
 
 if TYPE_CHECKING:
     from taskloom.models.interface import TypedInterface
@@ -199,15 +199,31 @@ def _normalizers(named: Mapping[str, Any]) -> dict[str, Callable[[Any], Any]]:
     return found
 
 
-def normalize_values(values: dict[str, Any], normalizers: Mapping[str, Callable[[Any], Any]]) -> dict[str, Any]:
+def normalize_values(
+    values: dict[str, Any],
+    normalizers: Mapping[str, Callable[[Any], Any]],
+    *,
+    entity: Any = None,
+    direction: str = "input",
+) -> dict[str, Any]:
     """``values`` with each named one passed through its normalizer (see :attr:`Interface.input_normalizers`);
     ``values`` itself when nothing changes.
+
+    A normalizer may refuse a value the compiler could not check (a table without a declared column):
+    its :class:`~taskloom.exceptions.user.TypeTransformerFailedError` is raised again naming ``entity``
+    (a string such as ``"task 'clean'"``, or a task, named only on error) and the input or output.
     """
     changed: dict[str, Any] | None = None
     for name, normalize in normalizers.items():
         if name in values:
             value = values[name]
-            new = normalize(value)
+            try:
+                new = normalize(value)
+            except TypeTransformerFailedError as error:
+                if entity is not None and not isinstance(entity, str):  # a task: named only when needed
+                    entity = f"task {entity.name!r}"
+                prefix = f"{entity}: " if entity else ""
+                raise TypeTransformerFailedError(f"{prefix}{direction} {name!r}: {error}") from error
             if new is not value:
                 if changed is None:
                     changed = dict(values)

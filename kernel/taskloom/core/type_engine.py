@@ -133,6 +133,11 @@ class TypeTransformer(Generic[T]):
     of the wrong type; the engine adds where the value came from.
     """
 
+    #: Whether the engine hands ``Annotated[T, ...]`` to this transformer's methods whole. False (the
+    #: default): they get ``T``, the metadata stripped. A transformer whose values are described by
+    #: annotations (a table's columns and format: ``Annotated[pd.DataFrame, kwtypes(a=int)]``) sets it.
+    keeps_annotations: bool = False
+
     def __init__(self, name: str, t: type[T] | Any, enable_type_assertions: bool = True) -> None:
         self._name = name
         self._t = t
@@ -182,6 +187,19 @@ class TypeTransformer(Generic[T]):
         In-process values are never converted to literals, so tasks receive and return values through
         this function instead, as flytekit hands them over (flytekit converts every value). It must
         return its argument itself when nothing changes: a value that needs nothing is not copied.
+        """
+        return None
+
+    def hash_of(self, python_val: T, python_type: Any) -> str | None:
+        """A hash of ``python_val``'s content for cache keys, computed in memory, or None (the default)
+        to hash its literal instead.
+
+        A cache key needs the content of each input; for most values their literal is the cheapest
+        description. A value whose literal means storing it (a table written as Parquet, a large
+        blob) answers here instead, so that computing a key writes no file: equal contents must give
+        equal hashes, different contents different ones. A user's ``Annotated[T, HashMethod(f)]``
+        still wins (:meth:`TypeEngine.hash_of`). The hash stands in for the literal in the key as
+        ``Literal.hash`` does (flyteidl's rule for cache keys).
         """
         return None
 
@@ -477,7 +495,8 @@ class TypeEngine:
         except TypeError:  # an unhashable annotation: checked every time
             pass
         t = strip_annotated(python_type)
-        cls.get_transformer(t).check_type(t)
+        transformer = cls.get_transformer(t)
+        transformer.check_type(python_type if transformer.keeps_annotations else t)
         try:
             registry.supported.add(python_type)
         except TypeError:
@@ -487,7 +506,8 @@ class TypeEngine:
     def to_literal_type(cls, python_type: Any) -> LiteralType:
         """Return the literal type of ``python_type``; raises UnsupportedTypeError if none."""
         t = strip_annotated(python_type)
-        return cls.get_transformer(t).get_literal_type(t)
+        transformer = cls.get_transformer(t)
+        return transformer.get_literal_type(python_type if transformer.keeps_annotations else t)
 
     @classmethod
     def to_literal(cls, ctx: Any, python_val: Any, python_type: Any, expected: LiteralType | None = None) -> Literal:
@@ -498,12 +518,13 @@ class TypeEngine:
         """
         t = strip_annotated(python_type)
         transformer = cls.get_transformer(t)
+        given = python_type if transformer.keeps_annotations else t
         if expected is None:
-            expected = transformer.get_literal_type(t)
+            expected = transformer.get_literal_type(given)
         if ctx is None:  # callers inside taskloom pass none: the transformer still gets one (resolved when read)
             ctx = _current_context()
         try:
-            literal = transformer.to_literal(ctx, python_val, t, expected)
+            literal = transformer.to_literal(ctx, python_val, given, expected)
         except (TypeTransformerFailedError, UnsupportedTypeError):
             raise
         except (TypeError, ValueError, AttributeError, KeyError, OverflowError) as error:
@@ -534,7 +555,7 @@ class TypeEngine:
         if ctx is None:  # as in to_literal
             ctx = _current_context()
         try:
-            return transformer.to_python_value(ctx, lv, t)
+            return transformer.to_python_value(ctx, lv, expected_python_type if transformer.keeps_annotations else t)
         except (TypeTransformerFailedError, UnsupportedTypeError):
             raise
         except (TypeError, ValueError, AttributeError, KeyError, OverflowError) as error:
@@ -573,7 +594,8 @@ class TypeEngine:
         supports ``python_type`` or its transformer parses no text.
         """
         t = strip_annotated(python_type)
-        return _parse(cls.get_transformer(t).from_text, text, t)
+        transformer = cls.get_transformer(t)
+        return _parse(transformer.from_text, text, python_type if transformer.keeps_annotations else t)
 
     @classmethod
     def from_json(cls, data: Any, python_type: Any) -> Any:
@@ -581,7 +603,8 @@ class TypeEngine:
         (for transformers of containers: their items); raises as :meth:`from_text` does.
         """
         t = strip_annotated(python_type)
-        return _parse(cls.get_transformer(t).from_json, data, t)
+        transformer = cls.get_transformer(t)
+        return _parse(transformer.from_json, data, python_type if transformer.keeps_annotations else t)
 
     @classmethod
     def text_help(cls, python_type: Any) -> str | None:
@@ -629,18 +652,21 @@ class TypeEngine:
     def checker(cls, python_type: Any) -> Callable[[Any], bool] | None:
         """The fast test of values of ``python_type`` (see :meth:`TypeTransformer.checker`), or None."""
         registry = cls._current()
+        cacheable = True
         try:
             return registry.checkers[python_type]
         except KeyError:
             pass
-        except TypeError:  # an unhashable annotation: no cache, no fast test
-            return None
+        except TypeError:  # an unhashable annotation (Annotated[T, {"a": int}]): asked each time, not cached
+            cacheable = False
         t = strip_annotated(python_type)
         try:
-            found = cls.get_transformer(t).checker(t)
+            transformer = cls.get_transformer(t)
+            found = transformer.checker(python_type if transformer.keeps_annotations else t)
         except UnsupportedTypeError:
             found = None
-        registry.checkers[python_type] = found
+        if cacheable:
+            registry.checkers[python_type] = found
         return found
 
     @classmethod
@@ -649,19 +675,39 @@ class TypeEngine:
         :meth:`TypeTransformer.normalizer`), or None when they come back unchanged.
         """
         registry = cls._current()
+        cacheable = True
         try:
             return registry.normalizers[python_type]
         except KeyError:
             pass
-        except TypeError:  # an unhashable annotation: no cache, values as they are
-            return None
+        except TypeError:  # an unhashable annotation (Annotated[T, {"a": int}]): asked each time, not cached
+            cacheable = False
         t = strip_annotated(python_type)
         try:
-            found = cls.get_transformer(t).normalizer(t)
+            transformer = cls.get_transformer(t)
+            found = transformer.normalizer(python_type if transformer.keeps_annotations else t)
         except UnsupportedTypeError:
             found = None
-        registry.normalizers[python_type] = found
+        if cacheable:
+            registry.normalizers[python_type] = found
         return found
+
+    @classmethod
+    def hash_of(cls, python_val: Any, python_type: Any) -> str | None:
+        """The cache hash of ``python_val`` declared as ``python_type`` computed without a literal, or
+        None when its literal is to be hashed: the ``HashMethod`` of ``Annotated[T, HashMethod(f)]``
+        first, else :meth:`TypeTransformer.hash_of` (a table's content hash). Caches call this before
+        building input literals, so that a key writes no file.
+        """
+        method = hash_method(python_type)
+        if method is not None:
+            return method.calculate(python_val)
+        t = strip_annotated(python_type)
+        try:
+            transformer = cls.get_transformer(t)
+        except UnsupportedTypeError:
+            return None
+        return transformer.hash_of(python_val, python_type if transformer.keeps_annotations else t)
 
     @classmethod
     def check_values(

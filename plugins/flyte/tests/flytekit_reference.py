@@ -74,12 +74,13 @@ def flytekit_python() -> Path:
         for venv in (_VENV, _BENCHMARK_VENV):
             python = venv / "bin" / "python"
             if _flytekit_version(python).startswith("1.16."):
+                _add_table_libraries(python)
                 return python
         if _VENV.exists():  # a creation that was interrupted
             shutil.rmtree(_VENV)
         steps = (
             [sys.executable, "-m", "venv", str(_VENV)],
-            [str(_VENV / "bin" / "pip"), "install", "-q", f"flytekit=={FLYTEKIT_VERSION}"],
+            [str(_VENV / "bin" / "pip"), "install", "-q", f"flytekit=={FLYTEKIT_VERSION}", *_TABLE_LIBRARIES],
         )
         for command in steps:
             done = subprocess.run(command, check=False, capture_output=True, text=True, env=_clean_environment())
@@ -87,6 +88,25 @@ def flytekit_python() -> Path:
                 shutil.rmtree(_VENV, ignore_errors=True)
                 raise RuntimeError(f"creating the flytekit environment: {' '.join(command)} failed:\n{done.stderr}")
         return _VENV / "bin" / "python"
+
+
+#: What flytekit needs for programs with tables (pandas annotations, its Parquet handlers): flytekit does
+#: not depend on them. taskloom-arrow's parity tests (tests/integration/test_arrow_parity.py) use them.
+_TABLE_LIBRARIES = ("pandas", "pyarrow")
+
+
+def _add_table_libraries(python: Path) -> None:
+    """Install pandas and pyarrow into an existing flytekit environment that lacks them (only adds)."""
+    probe = "import pandas, pyarrow"
+    if subprocess.run(
+        [str(python), "-c", probe], check=False, capture_output=True, env=_clean_environment()
+    ).returncode:
+        command = [str(python), "-m", "pip", "install", "-q", *_TABLE_LIBRARIES]
+        done = subprocess.run(command, check=False, capture_output=True, text=True, env=_clean_environment())
+        if done.returncode:
+            raise RuntimeError(
+                f"adding table libraries to the flytekit environment: {' '.join(command)} failed:\n{done.stderr}"
+            )
 
 
 @contextlib.contextmanager

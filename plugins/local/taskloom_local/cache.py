@@ -25,7 +25,10 @@ A cached task's outputs are stored under a key of four parts (DESIGN §4, plus t
   file keep apart. Not covered: other modules the task imports (even of the same project), installed
   packages, data files, the environment. Give a version, and change it, when those matter.
   ``Cache(salt=...)`` is appended to either;
-* a stable hash of its **input literals** (JSON with sorted keys), leaving out ``ignored_inputs``.
+* a stable hash of its **input literals** (JSON with sorted keys), leaving out ``ignored_inputs``. An input
+  whose transformer hashes values in memory (``TypeTransformer.hash_of``: tables) is hashed so, never made
+  a literal, so that computing a key writes no file. Outputs that store data (tables) are written under
+  ``<cache file>-data/`` (unless the run has a raw output prefix); ``loom cache clear`` removes it.
 
 Each entry also records the task's output types (their names, as ``type_name`` writes them). An
 entry whose types differ from the task's current output types (the annotation changed, the version
@@ -62,9 +65,11 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import shutil
 import sqlite3
 import stat
 import sys
+import tempfile
 import threading
 import time
 import weakref
@@ -167,7 +172,21 @@ class LocalCache:
         name, project = _remembered(task, _origin)
         kept = {name: value for name, value in inputs.items() if name not in ignored}
         declared = task.python_interface.inputs if not types else {**task.python_interface.inputs, **types}
-        literals = TypeEngine.dict_to_literal_map(None, kept, {name: declared[name] for name in kept})
+        # A value whose transformer hashes it in memory (a table: TypeTransformer.hash_of) is never made a
+        # literal here, since its literal means writing it to storage; it stands in the key as the literal
+        # of its hash, exactly as a HashMethod's hash does (_hash_placed).
+        hashes = {name: TypeEngine.hash_of(value, declared[name]) for name, value in kept.items()}
+        rest = {name: value for name, value in kept.items() if hashes[name] is None}
+        literals = TypeEngine.dict_to_literal_map(None, rest, {name: declared[name] for name in rest})
+        if len(rest) < len(kept):
+            from taskloom.extend import LiteralMap, models
+
+            placed = dict(literals.literals)
+            for name, digest in hashes.items():
+                if digest is not None:
+                    text = models.literals.Primitive(string_value=digest)
+                    placed[name] = models.literals.Literal(scalar=models.literals.Scalar(primitive=text), hash=digest)
+            literals = LiteralMap(literals=placed)
         literals = _hash_placed(literals)
         return name, project, version, hashlib.sha256(to_json(literals).encode()).hexdigest()
 
@@ -222,7 +241,8 @@ class LocalCache:
 
         try:
             types = task.python_interface.outputs
-            literals = to_json(TypeEngine.dict_to_literal_map(None, outputs, types, direction="output"))
+            with self._durable_files():
+                literals = to_json(TypeEngine.dict_to_literal_map(None, outputs, types, direction="output"))
         except Exception as error:  # the task succeeded; only its shortcut is lost
             _say(f"task {task.name!r}: its outputs cannot be cached ({_reason(error)}); it will run again")
             return
@@ -235,6 +255,32 @@ class LocalCache:
                 )
         except (sqlite3.Error, OSError) as error:
             self._unusable(error)
+
+    @contextlib.contextmanager
+    def _durable_files(self) -> Iterator[None]:
+        """While outputs become literals, data they store (a table's Parquet) goes under ``data/`` beside
+        the cache file, where it lives as long as the entry, unless the run has a raw output prefix of its
+        own (``--raw-output-prefix``), which is durable by the user's choice. The default prefix is a
+        temporary directory: an entry naming a file there would outlive its data."""
+        from taskloom.extend import FileAccessProvider, FlyteContext, FlyteContextManager, raw_output_prefix
+
+        if raw_output_prefix() is not None:
+            yield
+            return
+        # Made by the first value that stores data (taskloom-local's file storage makes directories as it
+        # writes), inside the cache's own directory, which is private (0700). Named after the cache file,
+        # so that a cache file put in a project's directory never shares a "data" directory of the user's.
+        data = self.data_directory
+        # A context of its own, not current_context() changed: that would fix the process's context outside
+        # tasks with this thread's parameters. Encoders use only its file access (the sandbox: unused).
+        access = FileAccessProvider(local_sandbox_dir=tempfile.gettempdir(), raw_output_prefix=data)
+        with FlyteContextManager.with_context(FlyteContext(file_access=access)):
+            yield
+
+    @property
+    def data_directory(self) -> str:
+        """Where cached values that store data (tables) are written: ``<cache file>-data/``, beside it."""
+        return os.path.abspath(self._path) + "-data"
 
     def lock(self, key: CacheKey) -> threading.Lock:
         """The lock that serialises identical calls of a ``cache_serialize`` task in this process."""
@@ -284,6 +330,8 @@ class LocalCache:
                     cursor = connection.execute("DELETE FROM entries WHERE task = ?", (task,))
         except (sqlite3.Error, OSError) as error:
             raise self._unreadable(self._explain(error)) from error
+        if task is None:  # no entry names a stored value any more (one task's are left: entries do not say which)
+            shutil.rmtree(self.data_directory, ignore_errors=True)
         return cursor.rowcount
 
     def discard(self) -> bool:

@@ -48,6 +48,7 @@ import itertools
 import os
 import queue
 import sys
+import tempfile
 import threading
 import time
 import weakref
@@ -607,7 +608,7 @@ class Recorder:
         self._pause()
         store = self.store
         try:
-            text = _literal_map(outputs, output_types(entity), entity)
+            text = _literal_map(outputs, output_types(entity), entity, data=_data_directory(store, execution_id))
             return STORED, None, store.write_literals(execution_id, store.node_file_name(path), text)
         except Exception as error:
             return UNRECORDED, f"outputs not recorded: {describe_error(error)}", None
@@ -720,7 +721,7 @@ class Recorder:
             kept_names, outputs = [], []
             for name, index in zip(names, done):
                 self._pause()
-                recorded = self._recordable(entity, outcomes[index], types)
+                recorded = self._recordable(entity, outcomes[index], types, _data_directory(self.store, execution_id))
                 if recorded is not _UNRECORDABLE:
                     kept_names.append(name)
                     outputs.append(recorded)
@@ -732,11 +733,11 @@ class Recorder:
         return (execution_id, parent, number, file, len(records.names))
 
     @staticmethod
-    def _recordable(entity: Any, outputs: Any, types: dict[str, Any] | None = None) -> Any:
+    def _recordable(entity: Any, outputs: Any, types: dict[str, Any] | None = None, data: str | None = None) -> Any:
         if not outputs:
             return None
         try:
-            return _literal_map(outputs, types if types is not None else output_types(entity), entity)
+            return _literal_map(outputs, types if types is not None else output_types(entity), entity, data=data)
         except Exception:  # not a literal: the child runs again on resume
             return _UNRECORDABLE
 
@@ -781,7 +782,15 @@ class Recorder:
         note = inputs_file = None
         try:
             inputs_file = self.store.write_literals(
-                execution_id, "inputs", _literal_map(inputs, entity.python_interface.inputs, entity, "input")
+                execution_id,
+                "inputs",
+                _literal_map(
+                    inputs,
+                    entity.python_interface.inputs,
+                    entity,
+                    "input",
+                    data=_data_directory(self.store, execution_id),
+                ),
             )
         except Exception as error:
             note = f"inputs not recorded: {describe_error(error)}"
@@ -812,7 +821,11 @@ class Recorder:
             return FINISH_EXECUTION, (status, when, describe_error(error), None, None, execution_id)
         note = outputs_file = None
         try:
-            outputs_file = self.store.write_literals(execution_id, "outputs", _literal_map(outputs, types, None))
+            outputs_file = self.store.write_literals(
+                execution_id,
+                "outputs",
+                _literal_map(outputs, types, None, data=_data_directory(self.store, execution_id)),
+            )
             recording.done.add(OUTPUTS)
         except Exception as unrecorded:  # not `error`: that name holds the execution's error (None here)
             note = f"outputs not recorded: {describe_error(unrecorded)}"
@@ -943,21 +956,39 @@ def _plain_columns(outputs: list[dict[str, Any]], types: dict[str, Any]) -> Plai
     return PlainValues(columns, {name: type_name(python_type) for name, python_type in types.items()})
 
 
-def _literal_map(values: dict[str, Any], types: dict[str, Any], entity: Any, direction: str = "output") -> Any:
+def _data_directory(store: ExecutionStore, execution_id: str) -> str:
+    """Where values that store data (a table's Parquet) are written when recorded: ``data/`` in the
+    execution's directory, which lives (and is pruned) with its records."""
+    return os.path.join(store.execution_directory(execution_id), "data")
+
+
+def _literal_map(
+    values: dict[str, Any], types: dict[str, Any], entity: Any, direction: str = "output", *, data: str | None = None
+) -> Any:
     """What the store writes of ``values``: plain values as they are (:class:`~taskloom_local.store.PlainValues`,
     which needs no literal contract), else their literal map.
+
+    A value whose literal stores data (a table) writes it under ``data`` (see :func:`_data_directory`), unless
+    the run has a raw output prefix of its own: the default prefix is a temporary directory that a resume
+    in another process, days later, must not depend on.
     """
     plain = PlainValues.of(values, types)
     if plain is not None:
         return plain
-    from taskloom.extend import TypeEngine
+    from taskloom.extend import FileAccessProvider, FlyteContext, FlyteContextManager, TypeEngine, raw_output_prefix
 
     label = (
         None
         if entity is None
         else f"{'task' if hasattr(entity, 'task_function') else 'entity'} {entity_name(entity)!r}"
     )
-    return TypeEngine.dict_to_literal_map(None, values, types, entity=label, direction=direction)
+    if data is None or raw_output_prefix() is not None:
+        return TypeEngine.dict_to_literal_map(None, values, types, entity=label, direction=direction)
+    # A context of its own (as the cache's, LocalCache._durable_files): asking for the current one from the
+    # recorder's thread would fix the process's context outside tasks with this thread's parameters.
+    access = FileAccessProvider(local_sandbox_dir=tempfile.gettempdir(), raw_output_prefix=data)
+    with FlyteContextManager.with_context(FlyteContext(file_access=access)):
+        return TypeEngine.dict_to_literal_map(None, values, types, entity=label, direction=direction)
 
 
 def _module_of(entity: Any) -> str | None:

@@ -1,0 +1,135 @@
+"""Tables in memory: which classes are tables, converting between libraries, choosing columns, hashing.
+
+Everything here works on the objects themselves and writes nothing. pyarrow is the common ground: a
+pandas or polars table is converted through Arrow only when a task asks for another library than the
+one that made the table (a conversion is then unavoidable, as in flytekit, which writes and reads a
+file for it). Choosing columns never copies data: Arrow and polars select by reference, pandas 3
+copies on write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+#: Tables known by module and class name, so that claiming an annotation imports no library.
+KNOWN_TABLES = {("pyarrow", "Table"), ("pandas", "DataFrame"), ("polars", "DataFrame")}
+
+
+def library(python_type: Any) -> str:
+    """The top-level module of a class (``"pandas"`` for ``pandas.core.frame.DataFrame``)."""
+    return str(getattr(python_type, "__module__", "") or "").split(".", 1)[0]
+
+
+def is_table_type(python_type: Any) -> bool:
+    """Whether ``python_type`` is a table class: pyarrow's, pandas' or polars' by name, or any class with
+    named columns speaking the Arrow C stream interface (``__arrow_c_stream__``), read without importing
+    its library. (A stream without columns, such as ``pyarrow.ChunkedArray``, is one column, not a table.)"""
+    if not isinstance(python_type, type):
+        return False
+    if (library(python_type), python_type.__name__) in KNOWN_TABLES:
+        return True
+    return hasattr(python_type, "__arrow_c_stream__") and (
+        hasattr(python_type, "column_names") or hasattr(python_type, "columns")
+    )
+
+
+def to_arrow(table: Any) -> Any:
+    """``table`` as a ``pyarrow.Table`` (itself when it is one; without copying data where the library allows)."""
+    import pyarrow as pa  # a table exists: the cost is its library's, paid already
+
+    if isinstance(table, pa.Table):
+        return table
+    if isinstance(table, pa.RecordBatch):
+        return pa.Table.from_batches([table])
+    name = library(type(table))
+    if name == "pandas":
+        return pa.Table.from_pandas(table, preserve_index=None)
+    if name == "polars":
+        return table.to_arrow()
+    if hasattr(table, "__arrow_c_stream__"):
+        return pa.table(table)
+    raise TypeError(f"{type(table).__qualname__} is not a table taskloom-arrow can convert")
+
+
+def from_arrow(table: Any, python_type: Any) -> Any:
+    """A ``pyarrow.Table`` as a table of class ``python_type`` (pyarrow, pandas or polars)."""
+    name = library(python_type)
+    if name == "pyarrow":
+        return table
+    if name == "pandas":
+        return table.to_pandas()
+    if name == "polars":
+        import polars as pl  # asked for a polars table: polars is loaded
+
+        return pl.from_arrow(table)
+    raise TypeError(f"cannot make a {getattr(python_type, '__qualname__', python_type)} from an Arrow table")
+
+
+def convert(table: Any, python_type: Any) -> Any:
+    """``table`` as an instance of ``python_type``: the same object when it is one already."""
+    if python_type is None or isinstance(table, python_type):
+        return table
+    return from_arrow(to_arrow(table), python_type)
+
+
+def select(table: Any, names: list[str]) -> Any:
+    """``table`` with only the columns ``names``, in that order; the same object when it has exactly them."""
+    current = list(table.column_names) if hasattr(table, "column_names") else [str(c) for c in table.columns]
+    if current == names:
+        return table
+    name = library(type(table))
+    if name in ("pyarrow", "polars"):
+        return table.select(names)
+    if name == "pandas":
+        return table[names]
+    return to_arrow(table).select(names)
+
+
+def batches(table: Any, python_type: Any) -> Any:
+    """The record batches of an in-memory table, each as a ``python_type`` (``StructuredDataset.iter``)."""
+    for batch in to_arrow(table).to_batches():
+        yield convert(batch, python_type) if library(python_type) != "pyarrow" else _as_table(batch, python_type)
+
+
+def _as_table(batch: Any, python_type: Any) -> Any:
+    import pyarrow as pa
+
+    return pa.Table.from_batches([batch]) if python_type is pa.Table else batch
+
+
+class _Digest:
+    """A write-only sink that hashes what is written to it (Arrow's IPC writer writes to it)."""
+
+    def __init__(self) -> None:
+        self.hash = hashlib.sha256()
+        self.closed = False
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data)
+        self.hash.update(view)
+        return view.nbytes
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def content_hash(table: Any) -> str:
+    """A hash of a table's schema and data, computed in memory: no file is written.
+
+    The table is streamed as Arrow IPC into a hash, so a slice hashes as its own rows. Equal tables
+    give equal hashes; the same rows cut into other record batches may hash differently (a cache
+    miss, never a wrong hit). pandas and polars tables are hashed as their Arrow conversion (the
+    index of a pandas table included).
+    """
+    import pyarrow as pa
+
+    arrow = to_arrow(table)
+    digest = _Digest()
+    sink = pa.PythonFile(digest, mode="w")
+    with pa.ipc.new_stream(sink, arrow.schema) as writer:
+        writer.write_table(arrow)
+    return "arrow-sha256:" + digest.hash.hexdigest()

@@ -1,0 +1,331 @@
+"""taskloom-arrow: StructuredDataset and tables between tasks, in-process and through literals."""
+
+import os
+import typing
+from typing import Annotated
+
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+import pytest
+import taskloom
+from taskloom import StructuredDataset, kwtypes, task, workflow
+from taskloom.extend import (
+    PARQUET,
+    DataFrameHandlers,
+    StructuredDatasetDecoder,
+    StructuredDatasetEncoder,
+    TypeEngine,
+    TypeTransformerFailedError,
+    UnsupportedTypeError,
+    hookimpl,
+    models,
+)
+
+
+def _table() -> pa.Table:
+    return pa.table({"a": [1, 2, 3], "b": ["x", "y", "z"]})
+
+
+def _round_trip(value: typing.Any, python_type: typing.Any, expected: typing.Any = None) -> typing.Any:
+    literal = TypeEngine.to_literal(None, value, python_type)
+    return literal, TypeEngine.to_python_value(None, literal, expected or python_type)
+
+
+# --- names ----------------------------------------------------------------------------------------
+
+
+def test_structured_dataset_is_reachable_at_flytekits_paths():
+    from taskloom.types.structured import StructuredDatasetTransformerEngine
+    from taskloom.types.structured.structured_dataset import StructuredDataset as at_module_path
+
+    assert taskloom.StructuredDataset is StructuredDataset is at_module_path
+    assert TypeEngine.get_transformer(StructuredDataset).__class__ is StructuredDatasetTransformerEngine
+    assert taskloom.StructuredDatasetType is models.types.StructuredDatasetType
+
+
+@pytest.mark.parametrize("python_type", [pd.DataFrame, pa.Table, pl.DataFrame, pa.RecordBatch])
+def test_table_classes_are_claimed_by_the_transformer(python_type):
+    assert TypeEngine.get_transformer(python_type).__class__.__name__ == "StructuredDatasetTransformerEngine"
+
+
+def test_a_column_is_not_claimed_as_a_table():
+    with pytest.raises(UnsupportedTypeError, match="no type transformer supports ChunkedArray"):
+        TypeEngine.get_transformer(pa.ChunkedArray)
+
+
+def test_flyte_schema_is_refused_when_a_task_is_declared_naming_the_replacement():
+    from taskloom.types.schema import FlyteSchema
+
+    with pytest.raises(UnsupportedTypeError, match=r"FlyteSchema is not supported .*declare a StructuredDataset"):
+
+        @task
+        def reads(s: FlyteSchema[kwtypes(a=int)]) -> int:  # type: ignore[misc]
+            return 1
+
+
+# --- in-process: the same object, no literal, no file ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "make", [_table, lambda: _table().to_pandas(), lambda: pl.from_arrow(_table())], ids=["pyarrow", "pandas", "polars"]
+)
+def test_a_local_run_hands_the_same_table_object_from_task_to_task(make, tmp_path, monkeypatch):
+    monkeypatch.setenv("TASKLOOM_RAW_OUTPUT_PREFIX", str(tmp_path / "raw"))
+    made = make()
+    python_type = type(made)
+    seen = []
+
+    @task
+    def produce() -> python_type:  # type: ignore[valid-type]
+        return made
+
+    @task
+    def consume(table: python_type) -> int:  # type: ignore[valid-type]
+        seen.append(table)
+        return len(table)
+
+    @task
+    def wrapped(sd: StructuredDataset) -> int:
+        seen.append(sd.open(python_type).all())
+        return 0
+
+    @workflow
+    def flow() -> int:
+        table = produce()
+        wrapped(sd=table)
+        return consume(table=table)
+
+    assert flow() == 3
+    assert seen[0] is made and seen[1] is made
+    assert not (tmp_path / "raw").exists()  # nothing was written
+
+
+def test_declared_columns_subset_the_table_in_process():
+    @task
+    def produce() -> pa.Table:
+        return _table()
+
+    @task
+    def only_a(sd: Annotated[StructuredDataset, kwtypes(a=int)]) -> list[str]:
+        return sd.open(pa.Table).all().column_names
+
+    @task
+    def only_b(df: Annotated[pd.DataFrame, kwtypes(b=str)]) -> list[str]:
+        return list(df.columns)
+
+    @workflow
+    def flow() -> tuple[list[str], list[str]]:
+        table = produce()
+        return only_a(sd=table), only_b(df=table)
+
+    assert flow() == (["a"], ["b"])
+
+
+@pytest.mark.parametrize(
+    ("columns", "words"),
+    [
+        (kwtypes(b=int), "input 'df': column 'b' expects int, got string"),
+        (kwtypes(c=float), "input 'df': column 'c' expects float, but the table has no such column"),
+    ],
+)
+def test_a_column_of_another_type_or_missing_names_task_input_column_and_types(columns, words):
+    @task
+    def produce() -> pa.Table:
+        return _table()
+
+    @task
+    def reads(df: Annotated[pa.Table, columns]) -> int:
+        return 0
+
+    @workflow
+    def flow() -> int:
+        return reads(df=produce())
+
+    with pytest.raises(TypeTransformerFailedError) as raised:
+        flow()
+    assert f"task {reads.name!r}: {words}" in str(raised.value)
+
+
+def test_a_returned_table_without_a_declared_output_column_names_the_output():
+    @task
+    def produce() -> Annotated[pd.DataFrame, kwtypes(a=int, missing=str)]:
+        return _table().to_pandas()
+
+    with pytest.raises(TypeTransformerFailedError, match=r"output 'o0': column 'missing' expects str, but the table"):
+        produce()
+
+
+# --- literals: what flytekit writes -----------------------------------------------------------------
+
+
+def test_literal_type_carries_declared_columns_and_format():
+    literal_type = TypeEngine.to_literal_type(Annotated[StructuredDataset, kwtypes(a=int, b=str), "csv"])
+    sdt = literal_type.structured_dataset_type
+    assert sdt.format == "csv"
+    assert [(c.name, c.literal_type.simple.name) for c in sdt.columns] == [("a", "INTEGER"), ("b", "STRING")]
+    assert TypeEngine.to_literal_type(pd.DataFrame).structured_dataset_type == models.types.StructuredDatasetType()
+
+
+@pytest.mark.parametrize("storage_format", ["parquet", "csv"])
+@pytest.mark.parametrize("python_type", [pa.Table, pd.DataFrame, pl.DataFrame])
+@pytest.mark.parametrize("prefix", ["memory", "file"])
+def test_tables_round_trip_through_storage(python_type, storage_format, prefix, tmp_path, monkeypatch):
+    raw = f"memory://rt-{os.getpid()}-{id(tmp_path)}" if prefix == "memory" else str(tmp_path / "raw")
+    monkeypatch.setenv("TASKLOOM_RAW_OUTPUT_PREFIX", raw)
+    table = python_type(_table()) if python_type is pl.DataFrame else _table()
+    if python_type is pd.DataFrame:
+        table = table.to_pandas()
+    annotated = Annotated[python_type, storage_format]
+    literal, back = _round_trip(table, annotated)
+    stored = literal.scalar.structured_dataset
+    assert stored.uri.startswith(raw.rstrip("/") + "/")
+    assert stored.metadata.structured_dataset_type.format == storage_format
+    assert isinstance(back, python_type)
+    assert _rows(back) == _table().to_pylist()
+
+
+def _rows(table: typing.Any) -> list[dict[str, typing.Any]]:
+    if isinstance(table, pd.DataFrame):
+        return table.to_dict("records")
+    if isinstance(table, pl.DataFrame):
+        return table.to_dicts()
+    return table.to_pylist()
+
+
+def test_a_stored_dataset_opens_only_the_declared_columns_and_streams_batches(tmp_path, monkeypatch):
+    monkeypatch.setenv("TASKLOOM_RAW_OUTPUT_PREFIX", str(tmp_path))
+    # More rows than one batch of Parquet's reader (65,536): a stream of several batches.
+    big = pa.table({"a": pa.array(range(150_000), pa.int64()), "b": pa.array(["s"] * 150_000)})
+    literal = TypeEngine.to_literal(None, StructuredDataset(dataframe=big), StructuredDataset)
+    sd = TypeEngine.to_python_value(None, literal, Annotated[StructuredDataset, kwtypes(a=int)])
+    assert sd.dataframe is None and sd.uri == literal.scalar.structured_dataset.uri
+    assert sd.open(pa.Table).all().column_names == ["a"]
+    batches = list(sd.open(pd.DataFrame).iter())
+    assert len(batches) > 1 and all(list(b.columns) == ["a"] for b in batches)
+    assert sum(len(b) for b in batches) == 150_000
+
+
+def test_a_table_is_given_as_text_by_its_uri(tmp_path, monkeypatch):
+    monkeypatch.setenv("TASKLOOM_RAW_OUTPUT_PREFIX", str(tmp_path))
+    uri = TypeEngine.to_literal(None, _table(), pa.Table).scalar.structured_dataset.uri
+    frame = TypeEngine.from_text(uri, Annotated[pd.DataFrame, kwtypes(a=int)])
+    assert list(frame.columns) == ["a"] and frame["a"].tolist() == [1, 2, 3]
+    sd = TypeEngine.from_text(uri, StructuredDataset)
+    assert (sd.uri, sd.file_format) == (uri, "parquet")
+    assert sd.open(pl.DataFrame).all().to_dicts() == _table().to_pylist()
+
+
+def test_a_stored_dataset_hashes_as_its_uri_and_format_without_reading_it():
+    stored = StructuredDataset(uri="s3://bucket/t", file_format="csv")
+    assert TypeEngine.hash_of(stored, StructuredDataset) == "uri:s3://bucket/t:csv"
+    assert TypeEngine.hash_of(StructuredDataset(uri="s3://bucket/u", file_format="csv"), StructuredDataset) != (
+        TypeEngine.hash_of(stored, StructuredDataset)
+    )
+
+
+def test_a_handler_registered_as_default_for_its_type_chooses_the_format_of_a_bare_table(tmp_path, monkeypatch):
+    from taskloom.types.structured import StructuredDatasetTransformerEngine
+
+    from taskloom_arrow.handlers import ArrowEncoder
+
+    monkeypatch.setenv("TASKLOOM_RAW_OUTPUT_PREFIX", str(tmp_path))
+    assert DataFrameHandlers.default_format(pa.Table) == "parquet"
+    csv = ArrowEncoder(pa.Table, "csv")
+    StructuredDatasetTransformerEngine.register(csv, default_for_type=True, override=True)
+    try:
+        literal = TypeEngine.to_literal(None, _table(), pa.Table)
+        assert literal.scalar.structured_dataset.metadata.structured_dataset_type.format == "csv"
+    finally:
+        DataFrameHandlers.unregister(csv)
+    assert DataFrameHandlers.default_format(pa.Table) == "parquet"
+
+
+def test_a_structured_dataset_naming_a_uri_is_passed_on_without_writing(tmp_path):
+    literal = TypeEngine.to_literal(None, StructuredDataset(uri="s3://bucket/t", file_format="csv"), StructuredDataset)
+    stored = literal.scalar.structured_dataset
+    assert (stored.uri, stored.metadata.structured_dataset_type.format) == ("s3://bucket/t", "csv")
+
+
+# --- the handler hook: another plugin adds a library ------------------------------------------------
+
+
+class Rows:
+    """A toy table library: a list of dicts."""
+
+    def __init__(self, rows: list[dict[str, typing.Any]]) -> None:
+        self.rows = rows
+
+
+class RowsEncoder(StructuredDatasetEncoder[Rows]):
+    def __init__(self) -> None:
+        super().__init__(Rows, None, PARQUET)
+
+    def encode(self, ctx, structured_dataset, structured_dataset_type):
+        table = pa.Table.from_pylist(structured_dataset.dataframe.rows)
+        encoder = DataFrameHandlers.get_encoder(pa.Table, "file", PARQUET)
+        return encoder.encode(ctx, StructuredDataset(dataframe=table), structured_dataset_type)
+
+
+class RowsDecoder(StructuredDatasetDecoder[Rows]):
+    def __init__(self) -> None:
+        super().__init__(Rows, None, PARQUET)
+
+    def decode(self, ctx, flyte_value, current_task_metadata):
+        decoder = DataFrameHandlers.get_decoder(pa.Table, "file", PARQUET)
+        return Rows(decoder.decode(ctx, flyte_value, current_task_metadata).to_pylist())
+
+
+class RowsPlugin:
+    @hookimpl
+    def taskloom_structured_dataset_handlers(self):
+        return [RowsEncoder(), RowsDecoder()]
+
+
+def test_another_plugin_adds_a_table_library_through_the_handler_hook(tmp_path, monkeypatch):
+    from taskloom.plugins import get_plugin_manager
+
+    monkeypatch.setenv("TASKLOOM_RAW_OUTPUT_PREFIX", str(tmp_path))
+    manager = get_plugin_manager()
+    with pytest.raises(UnsupportedTypeError, match=r"no encoder of Rows"):
+        DataFrameHandlers.get_encoder(Rows, "file", PARQUET)
+    manager.register(RowsPlugin(), name="rows")
+    try:
+        literal = TypeEngine.to_literal(
+            None, StructuredDataset(dataframe=Rows([{"a": 1}, {"a": 2}])), StructuredDataset
+        )
+        sd = TypeEngine.to_python_value(None, literal, StructuredDataset)
+        assert sd.open(Rows).all().rows == [{"a": 1}, {"a": 2}]
+        # A decoder without iter_decode: iter() gives its whole table as the one batch.
+        assert [batch.rows for batch in sd.open(Rows).iter()] == [[{"a": 1}, {"a": 2}]]
+        assert sd.open(pa.Table).all().to_pylist() == [{"a": 1}, {"a": 2}]  # written as Parquet: any library reads it
+    finally:
+        manager.unregister(name="rows")
+
+
+def test_register_keeps_flytekits_duplicate_rule():
+    from taskloom.types.structured import DuplicateHandlerError, StructuredDatasetTransformerEngine
+
+    encoder = RowsEncoder()
+    StructuredDatasetTransformerEngine.register(encoder)
+    try:
+        with pytest.raises(DuplicateHandlerError):
+            StructuredDatasetTransformerEngine.register(RowsEncoder())
+        assert DataFrameHandlers.get_encoder(Rows, "s3", "") is encoder
+    finally:
+        DataFrameHandlers.unregister(encoder)
+
+
+# --- the cache seam ---------------------------------------------------------------------------------
+
+
+def test_the_cache_hash_of_a_table_is_its_content_computed_without_a_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("TASKLOOM_RAW_OUTPUT_PREFIX", str(tmp_path / "raw"))
+    declared = Annotated[pd.DataFrame, kwtypes(a=int)]
+    first = TypeEngine.hash_of(_table().to_pandas(), declared)
+    assert first == TypeEngine.hash_of(_table().to_pandas(), declared)
+    assert first != TypeEngine.hash_of(pa.table({"a": [1, 2, 4], "b": ["x", "y", "z"]}).to_pandas(), declared)
+    assert TypeEngine.hash_of(StructuredDataset(dataframe=_table()), StructuredDataset) == TypeEngine.hash_of(
+        _table(), pa.Table
+    )
+    assert not (tmp_path / "raw").exists()
