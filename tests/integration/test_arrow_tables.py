@@ -96,6 +96,17 @@ def test_loom_run_reads_a_table_input_given_by_its_path_with_only_the_declared_c
     assert "['a'] 6" in done.stdout
 
 
+def test_loom_run_names_the_task_and_input_of_a_table_path_that_does_not_exist(tmp_path):
+    for name in ("ages", "count"):
+        option = "--df" if name == "ages" else "--table"
+        done = _loom(tmp_path, name, option, str(tmp_path / "missing.parquet"))
+        assert done.returncode != 0
+        last = done.stderr.strip().splitlines()[-1]
+        assert f"task 'tables.{name}': input '{option[2:]}':" in last, done.stderr
+        assert "missing.parquet' does not exist: give the path or URI of a Parquet or CSV table" in last
+        assert "Traceback" not in done.stderr and "execution" not in done.stderr  # refused before any run
+
+
 def test_a_cached_table_output_is_kept_beside_the_cache_and_read_back_in_a_new_process(tmp_path):
     first = _loom(tmp_path, "counted", "--n", "4")
     assert first.returncode == 0, first.stderr

@@ -12,6 +12,7 @@ an encoder and read by a decoder found in the kernel's registry
 
 from __future__ import annotations
 
+import os
 import types as python_types
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
@@ -391,13 +392,21 @@ class StructuredDatasetTransformerEngine(TypeTransformer[Any]):
         read from it for a table class; the format from the annotation, else Parquet."""
         from taskloom.extend import Literal, Scalar, models
 
+        if "://" not in text and not os.path.exists(text):
+            # Said now, naming the input, rather than by the task that would open it later.
+            raise ValueError(f"{text!r} does not exist: give the path or URI of a Parquet or CSV table")
         _, _, storage_format, _ = column_checks.declared(python_type)
         storage_format = storage_format or ("csv" if text.endswith(".csv") else "parquet")
         sdt = models.types.StructuredDatasetType(format=storage_format)
         literal_sd = models.literals.StructuredDataset(
             uri=text, metadata=models.literals.StructuredDatasetMetadata(structured_dataset_type=sdt)
         )
-        return self.to_python_value(_current_ctx(), Literal(scalar=Scalar(structured_dataset=literal_sd)), python_type)
+        try:
+            return self.to_python_value(
+                _current_ctx(), Literal(scalar=Scalar(structured_dataset=literal_sd)), python_type
+            )
+        except OSError as error:  # unreadable, or gone since the check: the parser names the input
+            raise ValueError(f"{text!r} cannot be read: {error.strerror or error}") from error
 
     def text_help(self, python_type: Any) -> str | None:
         """How a table is given on ``loom run``'s command line."""
