@@ -313,13 +313,18 @@ def _sent_through_a_pipe(value: typing.Any, read: typing.Callable[[typing.Any], 
 
 def test_a_large_buffer_crosses_the_pipe_out_of_band_not_inside_the_pickle():
     data = bytearray(os.urandom(1024)) * 4096  # 4 MiB
-    messages = _sent_through_a_pipe(
-        {"table": Payload(data)}, lambda end: [end.recv(), end.recv_bytes(), end.recv_bytes()]
-    )
-    sizes, pickled, buffer = messages
+
+    def read(end: typing.Any) -> tuple[typing.Any, bytes, bytes]:
+        sizes, pickled = end.recv(), end.recv_bytes()
+        raw = b""
+        while len(raw) < sum(sizes):  # the buffers follow as raw bytes, their sizes sent first
+            raw += os.read(end.fileno(), sum(sizes) - len(raw))
+        return sizes, pickled, raw
+
+    sizes, pickled, raw = _sent_through_a_pipe({"table": Payload(data)}, read)
     assert sizes == [len(data)]
     assert len(pickled) < 1024  # the pickle names the buffer; the data is not copied into it
-    assert buffer == data
+    assert raw == data
 
 
 def test_a_value_received_from_the_pipe_is_equal_and_its_buffers_writable():
