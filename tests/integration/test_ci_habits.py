@@ -25,6 +25,7 @@ SLOW_FILES = [
     "plugins/flyte/tests/test_flytekit_parity.py",
     "plugins/flyte/tests/test_flytekit_reference.py",
     "plugins/s3/tests/test_streaming.py",
+    "tests/integration/test_arrow_streaming.py",
 ]
 
 
@@ -110,9 +111,15 @@ def test_tests_that_need_flytekit_or_move_a_gib_are_marked_slow_and_nothing_else
     needing_flytekit = set().union(*(_tests_using_flytekit(path) for path in SLOW_FILES))
     assert needing_flytekit >= {f"{SLOW_FILES[0]}::test_the_graphs_interfaces_and_literal_types_are_the_same"}
     one_gib = "plugins/s3/tests/test_streaming.py::test_a_1_gib_file_is_uploaded_and_downloaded_with_bounded_memory"
-    # A hypothesis test's id carries no parameters here; the rest are plain functions.
-    assert {name.split("[")[0] for name in slow} == needing_flytekit | {one_gib}
-    assert not {name.split("[")[0] for name in fast} & (needing_flytekit | {one_gib})
+    # Writes a 1e7-row table and reads it back from files and S3, in four fresh interpreters.
+    ten_million_rows = (
+        "tests/integration/test_arrow_streaming.py::"
+        "test_a_1e7_row_dataset_streams_from_files_and_s3_with_bounded_memory"
+    )
+    big = {one_gib, ten_million_rows}
+    # A parametrized or hypothesis test's id carries its parameters; the rest are plain functions.
+    assert {name.split("[")[0] for name in slow} == needing_flytekit | big
+    assert not {name.split("[")[0] for name in fast} & (needing_flytekit | big)
     assert fast, "the fast tests of these files were deselected too"
 
 

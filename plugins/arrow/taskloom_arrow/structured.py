@@ -200,6 +200,7 @@ class StructuredDatasetTransformerEngine(TypeTransformer[Any]):
             )
         for column_type in (declared or {}).values():
             column_checks.expected_kind(column_type)
+        tables.cross_processes_as_arrow(base)
 
     def get_literal_type(self, t: Any) -> Any:
         """flytekit's literal type: a structured dataset type with the declared columns and format (and an

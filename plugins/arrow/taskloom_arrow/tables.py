@@ -98,6 +98,37 @@ def _as_table(batch: Any, python_type: Any) -> Any:
     return pa.Table.from_batches([batch]) if python_type is pa.Table else batch
 
 
+def cross_processes_as_arrow(table_type: Any) -> None:
+    """Have multiprocessing (the local executor's process pool) pickle polars tables of ``table_type`` as
+    their Arrow table, whose buffers pickle out of band.
+
+    polars pickles a table through its own serialization, in band: ~140-170 ms a hop for a 30 MiB table,
+    against ~17 ms as Arrow (``to_arrow`` and ``from_arrow`` share the buffers; the schema, Enum and
+    Categorical included, comes back the same). Only multiprocessing's pickler is told
+    (``ForkingPickler.register``), not ``pickle`` at large. Called where a task declares the type, which
+    happens in the scheduler and in each worker (it imports the task's module).
+    """
+    if library(table_type) != "polars":
+        return
+    from multiprocessing.reduction import ForkingPickler  # ~4 ms, beside polars' ~270 ms
+
+    ForkingPickler.register(table_type, _reduce_polars)
+
+
+def _reduce_polars(frame: Any) -> Any:
+    import polars as pl  # a polars table is being pickled: polars is loaded
+
+    if pl.Object in frame.dtypes:  # Python objects: left to polars' pickling, as without this reducer
+        return frame.__reduce_ex__(5)
+    return (_polars_from_arrow, (frame.to_arrow(),))
+
+
+def _polars_from_arrow(table: Any) -> Any:
+    import polars as pl  # unpickling a polars table
+
+    return pl.from_arrow(table, rechunk=False)  # rechunk would copy the columns received in chunks
+
+
 class _Digest:
     """A write-only sink that hashes what is written to it (Arrow's IPC writer writes to it)."""
 

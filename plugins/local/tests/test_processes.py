@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import pickle
 import signal
+import threading
 import time
 import typing
 
@@ -12,7 +15,7 @@ import pytest
 from taskloom import WorkflowFailurePolicy, current_context, task, workflow
 from taskloom.exceptions.user import UserTimeoutError
 from taskloom_local.executor import LocalExecutor
-from taskloom_local.processes import TaskNotImportable, WorkerDiedError
+from taskloom_local.processes import TaskNotImportable, WorkerDiedError, receive, send
 
 # Workers find tasks by reference, so the tasks of these tests live at module level.
 
@@ -281,3 +284,54 @@ def test_a_map_of_a_task_a_worker_cannot_find_fails_with_a_clear_error(executor)
     with pytest.raises(Exception, match="hidden.*top level") as raised:
         executor.execute(wf, {"xs": [1, 2]})
     assert isinstance(raised.value.__cause__, TaskNotImportable)
+
+
+class Payload:
+    """A value whose data pickles out of band with protocol 5, as numpy arrays and Arrow buffers do."""
+
+    def __init__(self, data: bytearray) -> None:
+        self.data = data
+
+    def __reduce_ex__(self, protocol: typing.SupportsIndex) -> tuple[typing.Any, ...]:
+        if int(protocol) >= 5:
+            return (Payload, (pickle.PickleBuffer(self.data),))
+        return (Payload, (bytearray(self.data),))
+
+
+def _sent_through_a_pipe(value: typing.Any, read: typing.Callable[[typing.Any], typing.Any]) -> typing.Any:
+    # A real pipe; the sender on a thread, since a message larger than the pipe's buffer blocks it.
+    receiving, sending = multiprocessing.Pipe(duplex=False)
+    sender = threading.Thread(target=send, args=(sending, value))
+    sender.start()
+    try:
+        return read(receiving)
+    finally:
+        sender.join(10)
+        receiving.close()
+        sending.close()
+
+
+def test_a_large_buffer_crosses_the_pipe_out_of_band_not_inside_the_pickle():
+    data = bytearray(os.urandom(1024)) * 4096  # 4 MiB
+
+    def read(end: typing.Any) -> tuple[typing.Any, bytes, bytes]:
+        sizes, pickled = end.recv(), end.recv_bytes()
+        raw = b""
+        while len(raw) < sum(sizes):  # the buffers follow as raw bytes, their sizes sent first
+            raw += os.read(end.fileno(), sum(sizes) - len(raw))
+        return sizes, pickled, raw
+
+    sizes, pickled, raw = _sent_through_a_pipe({"table": Payload(data)}, read)
+    assert sizes == [len(data)]
+    assert len(pickled) < 1024  # the pickle names the buffer; the data is not copied into it
+    assert raw == data
+
+
+def test_a_value_received_from_the_pipe_is_equal_and_its_buffers_writable():
+    data = bytearray(os.urandom(1024)) * 1024
+    received = _sent_through_a_pipe(("ok", {"t": Payload(data), "n": 3}), receive)
+    status, outputs = received
+    assert status == "ok" and outputs["n"] == 3
+    assert outputs["t"].data == data
+    outputs["t"].data[0] ^= 1  # writable, as after an in-band pickle (a pandas column can be written to)
+    assert _sent_through_a_pipe(None, receive) is None
