@@ -206,6 +206,22 @@ def test_a_stored_dataset_opens_only_the_declared_columns_and_streams_batches(tm
     assert sum(len(b) for b in batches) == 150_000
 
 
+def test_parquet_keeps_dictionaries_for_text_and_writes_numbers_plainly(tmp_path, monkeypatch):
+    import os
+
+    import pyarrow.parquet as pq
+
+    monkeypatch.setenv("TASKLOOM_RAW_OUTPUT_PREFIX", str(tmp_path))
+    table = pa.table({"n": list(range(1000)), "x": [i * 0.5 for i in range(1000)], "s": ["ab", "cd"] * 500})
+    uri = TypeEngine.to_literal(None, table, pa.Table).scalar.structured_dataset.uri
+    (part,) = [os.path.join(uri, name) for name in os.listdir(uri)]
+    chunks = pq.ParquetFile(part).metadata.row_group(0)
+    encodings = {chunks.column(i).path_in_schema: set(chunks.column(i).encodings) for i in range(chunks.num_columns)}
+    assert "RLE_DICTIONARY" in encodings["s"]
+    assert not any("DICTIONARY" in encoding for name in ("n", "x") for encoding in encodings[name]), encodings
+    assert pq.read_table(part).equals(table)
+
+
 def test_a_table_is_given_as_text_by_its_uri(tmp_path, monkeypatch):
     monkeypatch.setenv("TASKLOOM_RAW_OUTPUT_PREFIX", str(tmp_path))
     uri = TypeEngine.to_literal(None, _table(), pa.Table).scalar.structured_dataset.uri
