@@ -80,3 +80,19 @@ def serialized_templates(directory: Any, program: str) -> tuple[Any, dict[str, A
         spec.ParseFromString(path.read_bytes())
         templates[spec.template.id.name] = spec.template
     return root, templates
+
+
+def packaged_templates(archive: Any) -> dict[str, Any]:
+    """The task templates (flyteidl messages) by name in the archive ``loom package`` wrote at ``archive``."""
+    import tarfile
+
+    from flyteidl.admin import task_pb2  # protobuf: only for the tests that read templates
+
+    templates = {}
+    with tarfile.open(archive) as package:
+        for member in package.getmembers():
+            if member.name.endswith("_1.pb"):
+                spec = task_pb2.TaskSpec()
+                spec.ParseFromString(package.extractfile(member).read())
+                templates[spec.template.id.name] = spec.template
+    return templates

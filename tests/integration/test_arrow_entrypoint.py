@@ -2,21 +2,16 @@
 inputs are read from, and its table outputs written to, object storage, as flytekit writes them, on local
 files and on real S3 servers (SeaweedFS, moto) through taskloom-s3."""
 
-import os
-import subprocess
-import sys
-import textwrap
 import uuid
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from flyteidl.admin import task_pb2
 from flyteidl.core import literals_pb2
 
+from plugins.flyte.tests.test_entrypoint import inputs_file, run_container
 from taskloom_s3.testing import SERVERS, environment_with
-
-BIN = Path(sys.executable).parent
+from tests.integration.subprocesses import serialized_templates
 
 JOBS = """
 from typing import Annotated
@@ -51,45 +46,13 @@ def rows(sd: StructuredDataset) -> int:
 
 @pytest.fixture(scope="module")
 def image(tmp_path_factory):
-    """A directory standing for the container image: the program and its serialized task templates."""
-    root = tmp_path_factory.mktemp("image")
-    (root / "jobs.py").write_text(textwrap.dedent(JOBS))
-    out = tmp_path_factory.mktemp("serialized")
-    done = subprocess.run(
-        [str(BIN / "loom"), "serialize", "jobs", "--version", "1", "-o", str(out)],
-        capture_output=True,
-        text=True,
-        cwd=root,
-    )
-    assert done.returncode == 0, done.stderr
-    templates = {}
-    for path in out.glob("*_1.pb"):
-        spec = task_pb2.TaskSpec()
-        spec.ParseFromString(path.read_bytes())
-        templates[spec.template.id.name] = spec.template
-    return root, templates
-
-
-def _inputs(values: dict, types: dict) -> bytes:
-    from taskloom.core.type_engine import TypeEngine
-    from taskloom_flyte.codec import literal_map_to_bytes
-
-    return literal_map_to_bytes(TypeEngine.dict_to_literal_map(None, values, types))
+    """A directory standing for the container image (the program) and its serialized task templates."""
+    return serialized_templates(tmp_path_factory.mktemp("image"), JOBS)
 
 
 def _run(template, root: Path, *, inputs: str, prefix: str, raw: str, environment: dict | None = None):
-    filled = {
-        "{{.input}}": inputs,
-        "{{.outputPrefix}}": prefix,
-        "{{.rawOutputDataPrefix}}": raw,
-        "{{.checkpointOutputPrefix}}": f"{raw}/checkpoint",
-        "{{.prevCheckpointPrefix}}": "",
-    }
-    args = [filled.get(arg, arg) for arg in template.container.args]
-    args[0] = str(BIN / args[0])
-    env = dict(environment if environment is not None else os.environ)
-    env.pop("PYTHONPATH", None)
-    return subprocess.run(args, capture_output=True, text=True, cwd=root, env=env, timeout=180)
+    # Both prefixes are given: run_container's work directory, which would hold them, is not used.
+    return run_container(template, root, root, inputs, env=environment, output_prefix=prefix, raw=raw)[0]
 
 
 def _outputs(data: bytes) -> literals_pb2.LiteralMap:
@@ -100,9 +63,9 @@ def _outputs(data: bytes) -> literals_pb2.LiteralMap:
 
 def test_a_table_output_is_written_under_the_raw_prefix_and_read_by_the_next_task_on_files(image, tmp_path):
     root, templates = image
-    (tmp_path / "inputs.pb").write_bytes(_inputs({"n": 4}, {"n": int}))
+    inputs_file(tmp_path, {"n": 4}, {"n": int})
     done = _run(
-        templates["jobs.people"],
+        templates["flows.jobs.people"],
         root,
         inputs=str(tmp_path / "inputs.pb"),
         prefix=str(tmp_path / "a"),
@@ -121,7 +84,7 @@ def test_a_table_output_is_written_under_the_raw_prefix_and_read_by_the_next_tas
         ).SerializeToString()
     )
     done = _run(
-        templates["jobs.total_age"],
+        templates["flows.jobs.total_age"],
         root,
         inputs=str(tmp_path / "next.pb"),
         prefix=str(tmp_path / "b"),
@@ -143,9 +106,9 @@ def test_table_inputs_and_outputs_live_in_an_s3_bucket_through_the_storage_hook(
     server.create_bucket(bucket)
     client = server.client()
     environment = environment_with(server)
-    client.put_object(Bucket=bucket, Key="a/inputs.pb", Body=_inputs({"n": 5}, {"n": int}))
+    client.put_object(Bucket=bucket, Key="a/inputs.pb", Body=inputs_file(tmp_path, {"n": 5}, {"n": int}).read_bytes())
     done = _run(
-        templates["jobs.people"],
+        templates["flows.jobs.people"],
         root,
         inputs=f"s3://{bucket}/a/inputs.pb",
         prefix=f"s3://{bucket}/a/out",
@@ -162,7 +125,7 @@ def test_table_inputs_and_outputs_live_in_an_s3_bucket_through_the_storage_hook(
         Bucket=bucket, Key="b/inputs.pb", Body=literals_pb2.LiteralMap(literals={"table": people}).SerializeToString()
     )
     done = _run(
-        templates["jobs.as_csv"],
+        templates["flows.jobs.as_csv"],
         root,
         inputs=f"s3://{bucket}/b/inputs.pb",
         prefix=f"s3://{bucket}/b/out",
@@ -177,7 +140,7 @@ def test_table_inputs_and_outputs_live_in_an_s3_bucket_through_the_storage_hook(
         Bucket=bucket, Key="c/inputs.pb", Body=literals_pb2.LiteralMap(literals={"sd": csv}).SerializeToString()
     )
     done = _run(
-        templates["jobs.rows"],
+        templates["flows.jobs.rows"],
         root,
         inputs=f"s3://{bucket}/c/inputs.pb",
         prefix=f"s3://{bucket}/c/out",

@@ -21,29 +21,21 @@ from plugins.flyte.tests.flytekit_reference import (
     graph_summary,
     package_with_flytekit,
     summary_differences,
+    write_programs,
 )
 
 # flytekit runs in its own virtual environment (created from PyPI on a fresh machine): slow.
 pytestmark = pytest.mark.slow
 
 BIN = Path(sys.executable).parent
-PROGRAM = Path(__file__).resolve().parent / "table_programs" / "tables.py"
-
-
-def _programs(directory: Path, sdk: str) -> Path:
-    package = directory / "programs"
-    package.mkdir(parents=True)
-    (package / "__init__.py").write_text("")
-    text = PROGRAM.read_text()
-    if sdk == "taskloom":
-        text = text.replace("from flytekit import", "from taskloom import")
-    (package / "tables.py").write_text(text)
-    return directory
+TABLE_PROGRAMS = Path(__file__).resolve().parent / "table_programs"
 
 
 def test_the_packages_of_a_program_with_tables_are_the_same(tmp_path):
-    flytekit_files = package_with_flytekit(_programs(tmp_path / "flytekit", "flytekit"), tmp_path / "flytekit-out")
-    source = _programs(tmp_path / "taskloom", "taskloom")
+    flytekit_files = package_with_flytekit(
+        write_programs(tmp_path / "flytekit", sources=TABLE_PROGRAMS), tmp_path / "flytekit-out"
+    )
+    source = write_programs(tmp_path / "taskloom", sdk="taskloom", sources=TABLE_PROGRAMS)
     output = tmp_path / "taskloom-out"
     done = subprocess.run(
         [str(BIN / "loom"), "serialize", "programs", "--image", "default=ghcr.io/example/image:1", "-o", str(output)],

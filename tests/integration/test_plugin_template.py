@@ -15,7 +15,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tarfile
 import tomllib
 import venv
 from pathlib import Path
@@ -24,6 +23,7 @@ import pytest
 
 from taskloom.plugin_template import TEMPLATE, PluginTemplateError, render_plugin
 from taskloom.plugins import PLUGIN_API
+from tests.integration.subprocesses import packaged_templates
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -226,18 +226,11 @@ def test_loom_run_uses_the_plugin_s_task_type_and_parses_its_type_from_text(fres
 
 @pytest.mark.slow
 def test_loom_package_writes_the_plugin_s_task_type_as_flyteidl_reads_it(fresh):
-    from flyteidl.admin import task_pb2
     from google.protobuf.json_format import MessageToDict
 
     environment, plugin = fresh
     environment.check("loom", "package", "examples/ledger.py", "-o", "ledger.tgz", cwd=plugin)
-    templates = {}
-    with tarfile.open(plugin / "ledger.tgz") as archive:
-        for member in archive.getmembers():
-            if member.name.endswith("_1.pb"):
-                spec = task_pb2.TaskSpec()
-                spec.ParseFromString(archive.extractfile(member).read())
-                templates[spec.template.id.name] = spec.template
+    templates = packaged_templates(plugin / "ledger.tgz")
     total = templates["ledger.total"]
     assert total.type == "audited"
     assert MessageToDict(total.custom) == {"owner": "ana"}

@@ -9,10 +9,11 @@ import re
 import shlex
 import subprocess
 import sys
-import tarfile
 from pathlib import Path
 
 import pytest
+
+from tests.integration.subprocesses import packaged_templates
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = ROOT / "docs" / "writing-a-plugin.md"
@@ -158,19 +159,12 @@ def test_the_page_s_tests_pass_against_the_installed_plugin(installed):
 
 
 def test_the_packaged_template_carries_the_task_type_and_its_custom_field(installed):
-    from flyteidl.admin import task_pb2
     from google.protobuf.json_format import MessageToDict
 
     project, environment = installed
     done = run(loom("package", "examples/ledger.py", "-o", "ledger.tgz"), project, environment)
     assert done.returncode == 0, done.stderr
-    templates = {}
-    with tarfile.open(project / "ledger.tgz") as archive:
-        for member in archive.getmembers():
-            if member.name.endswith("_1.pb"):
-                spec = task_pb2.TaskSpec()
-                spec.ParseFromString(archive.extractfile(member).read())
-                templates[spec.template.id.name] = spec.template
+    templates = packaged_templates(project / "ledger.tgz")
     total = templates["ledger.total"]
     assert total.type == "audited"
     assert MessageToDict(total.custom) == {"owner": "ana"}

@@ -139,7 +139,7 @@ def actual_columns(table: Any) -> dict[str, tuple[str, str]] | None:
     its schema or dtypes; None for another library (its columns are then checked when it is read)."""
     module = type(table).__module__.split(".", 1)[0]
     if module == "pyarrow":
-        return {field.name: (_arrow_kind(field.type), str(field.type)) for field in table.schema}
+        return {field.name: (arrow_kind(field.type), str(field.type)) for field in table.schema}
     if module == "pandas":
         return {str(name): (_pandas_kind(dtype), str(dtype)) for name, dtype in table.dtypes.items()}
     if module == "polars":
@@ -147,7 +147,9 @@ def actual_columns(table: Any) -> dict[str, tuple[str, str]] | None:
     return None
 
 
-def _arrow_kind(arrow_type: Any) -> str:
+def arrow_kind(arrow_type: Any) -> str:
+    """The kind of column (``STRING``, ``INTEGER``...) an Arrow type is, as declared columns are compared;
+    the Arrow type's own name for a kind without a Python counterpart."""
     import pyarrow as pa  # the table is one already: pyarrow is loaded
 
     types = pa.types
@@ -170,7 +172,7 @@ def _arrow_kind(arrow_type: Any) -> str:
     if types.is_map(arrow_type) or types.is_struct(arrow_type):
         return MAP
     if types.is_dictionary(arrow_type):
-        return _arrow_kind(arrow_type.value_type)
+        return arrow_kind(arrow_type.value_type)
     return str(arrow_type)
 
 

@@ -30,6 +30,7 @@ from taskloom.extend import (
     split_protocol,
 )
 
+from taskloom_arrow.columns import STRING, arrow_kind
 from taskloom_arrow.tables import from_arrow, to_arrow
 
 PARQUET_PART = "00000"  # flytekit's name for the one part it writes
@@ -108,7 +109,8 @@ class ArrowEncoder(StructuredDatasetEncoder[Any]):
 
 
 def dictionary_columns(table: Any) -> list[str]:
-    """The columns worth dictionary-encoding in Parquet: strings, binaries and dictionaries.
+    """The columns worth dictionary-encoding in Parquet: text, bytes, and columns that are dictionaries already
+    (categoricals, whose type a reader restores from the encoding).
 
     pyarrow's default tries a dictionary for every column and falls back to plain pages once it
     grows too big, which numbers mostly do: for a 1e6-row table of two int64 and two float64 columns
@@ -116,13 +118,7 @@ def dictionary_columns(table: Any) -> list[str]:
     values repeat, keeps its dictionaries. Any Parquet reader reads either.
     """
     return [
-        field.name
-        for field in table.schema
-        if pa.types.is_string(field.type)
-        or pa.types.is_large_string(field.type)
-        or pa.types.is_binary(field.type)
-        or pa.types.is_large_binary(field.type)
-        or pa.types.is_dictionary(field.type)
+        field.name for field in table.schema if pa.types.is_dictionary(field.type) or arrow_kind(field.type) == STRING
     ]
 
 

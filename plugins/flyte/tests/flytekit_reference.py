@@ -141,8 +141,9 @@ def _clean_environment() -> dict[str, str]:
 # ---------------------------------------------------------------------------------------------
 
 
-def write_programs(directory: Path, *, sdk: str = "flytekit") -> Path:
-    """Copy the example programs into ``directory/programs`` and return ``directory``.
+def write_programs(directory: Path, *, sdk: str = "flytekit", sources: Path = PROGRAMS) -> Path:
+    """Copy the example programs (the modules of ``sources``, these tests' ``programs/`` by default) into the
+    package ``directory/programs`` and return ``directory``.
 
     ``sdk="taskloom"`` rewrites ``flytekit`` to ``taskloom`` in their import statements: the same
     program, ported the way a user ports one. Entity names (``programs.basics.split``...) are the same in both
@@ -152,7 +153,8 @@ def write_programs(directory: Path, *, sdk: str = "flytekit") -> Path:
         raise ValueError(f"write_programs: sdk must be 'flytekit' or 'taskloom', got {sdk!r}")
     target = directory / PROGRAMS.name
     target.mkdir(parents=True, exist_ok=True)
-    for source in sorted(PROGRAMS.glob("*.py")):
+    (target / "__init__.py").touch()
+    for source in sorted(sources.glob("*.py")):
         text = source.read_text()
         if sdk == "taskloom":
             text = _IMPORT_OF_FLYTEKIT.sub(r"\1taskloom", text)

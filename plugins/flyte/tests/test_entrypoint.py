@@ -153,14 +153,20 @@ def inputs_file(directory: Path, values: dict, types: dict) -> Path:
     return path
 
 
-def run_container(template, root: Path, work: Path, inputs: Path | str, *, env=None, prev_checkpoint=""):
-    """Run the template's container args as a propeller does; return (completed process, output prefix)."""
-    output_prefix = work / "outputs"
+def run_container(
+    template, root: Path, work: Path, inputs: Path | str, *, env=None, prev_checkpoint="", output_prefix=None, raw=None
+):
+    """Run the template's container args as a propeller does; return (completed process, output prefix).
+
+    The output and raw data prefixes are ``work/outputs`` and ``work/raw`` unless given (URIs: ``s3://...``);
+    checkpoints go under the raw data prefix.
+    """
+    output_prefix = work / "outputs" if output_prefix is None else output_prefix
     filled = {
         "{{.input}}": str(inputs),
         "{{.outputPrefix}}": str(output_prefix),
-        "{{.rawOutputDataPrefix}}": str(work / "raw"),
-        "{{.checkpointOutputPrefix}}": str(work / "checkpoint"),
+        "{{.rawOutputDataPrefix}}": str(work / "raw" if raw is None else raw),
+        "{{.checkpointOutputPrefix}}": str(work / "checkpoint") if raw is None else f"{raw}/checkpoint",
         "{{.prevCheckpointPrefix}}": prev_checkpoint,
     }
     args = [filled.get(arg, arg) for arg in template.container.args]
