@@ -15,10 +15,12 @@ table's own size (``nbytes``; pandas ``memory_usage(deep=True)``). The cases, fo
   the very object the first returned (the row says whether it did);
 * process pool: taskloom with ``TASKLOOM_PROCESSES=2``, both tasks in worker processes, the table
   pickled through the workers' pipes to the parent and back;
-* storage: taskloom doing between the two tasks what two ``loom-execute`` containers do: the first
-  task's outputs become a literal map (the table written as Parquet under a raw output prefix on the
-  local file system, the map as flyteidl protobuf bytes in a file), the second's inputs are read back
-  from those bytes and that Parquet;
+* storage: taskloom doing between the two tasks what two ``loom-execute`` containers do, each in its
+  own process as the containers are: the first task's outputs become a literal map (the table written
+  as Parquet under a raw output prefix on the local file system, the map as flyteidl protobuf bytes
+  in a file), then the second's inputs are read back from those bytes and that Parquet; a run's time
+  is the writing side's plus the reading side's, its peak the larger of the two processes' peaks
+  (each container holds one table, the one it made or the one it read);
 * flytekit: its local run of the same workflow, the same for every case: flytekit turns every task
   output into a literal, so the table is written as Parquet under its local raw output prefix (a
   temporary directory) and read back for the second task.
@@ -34,6 +36,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -114,28 +117,36 @@ def consume(t: Table) -> int:
 def handed(n: int) -> int:
     return consume(t=produce(n=n))
 
-if CASE == "storage":
-    # What two loom-execute containers do between the tasks: outputs to a literal map (the table as
-    # Parquet under the raw output prefix, the map as protobuf bytes in a file), inputs read back.
+if CASE.startswith("storage"):
+    # Two loom-execute containers, each its own process: the first writes its task's outputs as a
+    # literal map (the table as Parquet under the raw output prefix, the map as protobuf bytes in a
+    # file); the second reads its inputs back from those bytes and that Parquet.
     from taskloom.extend import FileAccessProvider, FlyteContextManager, TypeEngine
     from taskloom_flyte.codec import literal_map_from_bytes, literal_map_to_bytes
 
-    work = tempfile.mkdtemp(prefix="tables-storage-")
+    work = sys.argv[5]
     access = FileAccessProvider(local_sandbox_dir=os.path.join(work, "sandbox"), raw_output_prefix=os.path.join(work, "raw"))
 
-    def run(n):
+    def write(n):
         ctx = FlyteContextManager.current_context().with_file_access(access)
         with FlyteContextManager.with_context(ctx) as ctx:
             outputs = {"o0": produce.task_function(n=n)}
-            path = os.path.join(work, "outputs.pb")
-            with open(path, "wb") as file:
-                file.write(literal_map_to_bytes(TypeEngine.dict_to_literal_map(ctx, outputs, {"o0": Table})))
-            with open(path, "rb") as file:
+            data = literal_map_to_bytes(TypeEngine.dict_to_literal_map(ctx, outputs, {"o0": Table}))
+            with open(os.path.join(work, f"outputs-{n}.pb"), "wb") as file:
+                file.write(data)
+            return n
+
+    def read(n):
+        ctx = FlyteContextManager.current_context().with_file_access(access)
+        with FlyteContextManager.with_context(ctx) as ctx:
+            with open(os.path.join(work, f"outputs-{n}.pb"), "rb") as file:
                 literals = literal_map_from_bytes(file.read())
             # The workflow binds the first task's output o0 to the second's input t.
             bound = type(literals)(literals={"t": literals.literals["o0"]})
             inputs = TypeEngine.literal_map_to_kwargs(ctx, bound, {"t": Table})
             return consume.task_function(**inputs)
+
+    run = write if CASE == "storage write" else read
 else:
     def run(n):
         return handed(n=n)
@@ -165,10 +176,35 @@ if __name__ == "__main__":  # worker processes import this file too
 
 
 def measure(python: str, package: str, library: str, case: str, arguments: argparse.Namespace, env: dict) -> dict:
-    """Run the program for one library and case in ``python``; its figures, or ``{"error": ...}``."""
+    """Run the program for one library and case in ``python``; its figures, or ``{"error": ...}``.
+
+    The storage case runs twice, a writing process then a reading one, over one directory: its runs
+    are the sums of the two sides' runs, its peak the larger side's.
+    """
     source = PROGRAM.replace("PACKAGE", package)
-    program_arguments = [library, str(arguments.rows), str(arguments.repeat), case]
-    return run_generated(python, f"tables_{package}_{case.replace(' ', '_')}", source, program_arguments, env)
+    program_arguments = [library, str(arguments.rows), str(arguments.repeat)]
+    if case != "storage":
+        return run_generated(
+            python, f"tables_{package}_{case.replace(' ', '_')}", source, [*program_arguments, case], env
+        )
+    with tempfile.TemporaryDirectory(prefix="tables-storage-") as work:
+        sides = [
+            run_generated(
+                python, f"tables_{package}_storage", source, [*program_arguments, f"storage {side}", work], env
+            )
+            for side in ("write", "read")
+        ]
+    errors = [side for side in sides if "error" in side]
+    if errors:
+        return errors[0]
+    written, read = sides
+    return {
+        "runs": [a + b for a, b in zip(written["runs"], read["runs"])],
+        "peak": max(written["peak"], read["peak"]),
+        "sides": (written["peak"], read["peak"]),
+        "table": written["table"],
+        "same_object": False,
+    }
 
 
 def ensure_table_packages(python: Path) -> None:
@@ -195,6 +231,10 @@ def pooled(results: list[dict]) -> dict:
         "peak": max(result["peak"] for result in results) / results[0]["table"],
         "table": results[0]["table"],
         "same_object": all(result["same_object"] for result in results),
+        # storage: the writing and the reading process's peaks, each its largest over the rounds
+        "sides": [max(result["sides"][i] for result in results) / results[0]["table"] for i in (0, 1)]
+        if "sides" in results[0]
+        else None,
     }
 
 
@@ -257,7 +297,10 @@ def main() -> int:
                     if "error" in flytekit
                     else f"{flytekit['median'] * 1e3:.0f} / {flytekit['min'] * 1e3:.0f} ms",
                     "n/a" if ratio is None else f"{ratio:.1f}× (≥ {speed_target:g}×)",
-                    "n/a" if "error" in taskloom else f"{taskloom['peak']:.2f}× (≤ {peak_target:g}×)",
+                    "n/a"
+                    if "error" in taskloom
+                    else f"{taskloom['peak']:.2f}× (≤ {peak_target:g}×)"
+                    + ("" if not taskloom["sides"] else " (write {:.2f}×, read {:.2f}×)".format(*taskloom["sides"])),
                     "n/a" if "error" in flytekit else f"{flytekit['peak']:.2f}×",
                     "" if "error" in taskloom or case != "in-process" else ("yes" if taskloom["same_object"] else "no"),
                 )

@@ -78,7 +78,7 @@ else:
     message.ParseFromString(open(path, "rb").read())
     literal = Literal.from_flyte_idl(message)
     frame = TypeEngine.to_python_value(ctx, literal, Annotated[pd.DataFrame, kwtypes(age=int)])
-    print(list(frame.columns), int(frame["age"].sum()))
+    print(list(frame.columns), int(frame["age"].sum()), len(frame), frame["age"].is_monotonic_increasing)
 """
 
 
@@ -116,7 +116,7 @@ def test_flytekit_and_taskloom_read_each_others_table_literals(tmp_path, monkeyp
     )
     encoded = codec.to_proto(written)
     (tmp_path / "taskloom.pb").write_bytes(encoded.SerializeToString())
-    assert _flytekit(tmp_path, "read", str(tmp_path / "taskloom.pb"), "").split("\n")[0] == "['age'] 30"
+    assert _flytekit(tmp_path, "read", str(tmp_path / "taskloom.pb"), "").split("\n")[0] == "['age'] 30 2 True"
     # Both wrote the same literal but for the URI: the declared columns and the format.
     flytekit_type = message.scalar.structured_dataset.metadata.structured_dataset_type
     assert encoded.scalar.structured_dataset.metadata.structured_dataset_type == flytekit_type

@@ -44,7 +44,7 @@ def to_arrow(table: Any) -> Any:
         return pa.Table.from_batches([table])
     name = library(type(table))
     if name == "pandas":
-        return pa.Table.from_pandas(table, preserve_index=None)
+        return pa.Table.from_pandas(table, preserve_index=None, nthreads=1)
     if name == "polars":
         return table.to_arrow()
     if hasattr(table, "__arrow_c_stream__"):
@@ -62,7 +62,7 @@ def from_arrow(table: Any, python_type: Any) -> Any:
     if name == "polars":
         import polars as pl  # asked for a polars table: polars is loaded
 
-        return pl.from_arrow(table)
+        return pl.from_arrow(table, rechunk=False)  # a column read in chunks stays so, rather than be copied
     raise TypeError(f"cannot make a {getattr(python_type, '__qualname__', python_type)} from an Arrow table")
 
 

@@ -222,6 +222,22 @@ def test_parquet_keeps_dictionaries_for_text_and_writes_numbers_plainly(tmp_path
     assert pq.read_table(part).equals(table)
 
 
+def test_parquet_is_written_in_row_groups_of_about_two_mebibytes(tmp_path, monkeypatch):
+    import pyarrow.parquet as pq
+
+    monkeypatch.setenv("TASKLOOM_RAW_OUTPUT_PREFIX", str(tmp_path))
+    rows = 200_000  # 4.6 MiB: less than a part, so one file
+    table = pa.table(
+        {"a": pa.array(range(rows), pa.int64()), "b": pa.array(range(rows), pa.float64()), "c": [1.5] * rows}
+    )
+    for value, python_type in ((table, pa.Table), (pl.from_arrow(table), pl.DataFrame)):
+        uri = TypeEngine.to_literal(None, value, python_type).scalar.structured_dataset.uri
+        (part,) = [os.path.join(uri, name) for name in os.listdir(uri)]
+        metadata = pq.ParquetFile(part).metadata
+        assert metadata.num_row_groups == 3, python_type  # 87,381 rows of 24 bytes a group
+        assert pq.read_table(part).equals(table)
+
+
 def test_a_table_is_given_as_text_by_its_uri(tmp_path, monkeypatch):
     monkeypatch.setenv("TASKLOOM_RAW_OUTPUT_PREFIX", str(tmp_path))
     uri = TypeEngine.to_literal(None, _table(), pa.Table).scalar.structured_dataset.uri

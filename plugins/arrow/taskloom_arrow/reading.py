@@ -1,0 +1,178 @@
+"""Parquet read a row group at a time, into Arrow or into a pandas table without holding it twice.
+
+One reader over every row group of a file reads ahead (for a one-group file: the whole file, compressed,
+beside what it decodes); a reader per row group holds one group. :func:`read_arrow` gathers the groups'
+record batches into one ``pyarrow.Table`` (no copy: a column is the chunks as read).
+
+``pyarrow.parquet.read_table(...).to_pandas()`` holds the whole Arrow table and then the whole pandas
+table: two copies of the data at once, plus what the allocators keep (a 32 MiB table of four number
+columns peaked at ~3x its size read so). Here the file is read a batch of rows at a time, and the
+columns pandas keeps as plain NumPy arrays (integers and booleans without nulls, floats, naive
+timestamps and durations) are copied batch by batch into arrays of their final size: memory holds
+the pandas table and one batch. The other columns (text, nullable integers, categoricals, time
+zones, nested values, a stored index) are gathered as Arrow and converted by pyarrow itself, so the
+result is what ``to_pandas()`` gives: the same column labels, dtypes, index and ``attrs``, and arrays
+pandas may write to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+#: Rows read at a time: the batch is the only Arrow copy alive (~2 MiB for four 8-byte columns).
+BATCH_ROWS = 65_536
+
+
+def read_pandas(open_part: Callable[[str], Any], parts: list[str], columns: list[str] | None = None) -> Any:
+    """The Parquet files ``parts`` (read in order, one table) as a pandas table.
+
+    ``open_part(part)`` opens one as a binary file (a context manager): each is opened once for its
+    footer and once to read it, never all at once. ``columns`` are the ones to read (all when
+    ``None``), as ``read_table(columns=...)`` takes them.
+    """
+    import numpy as np  # a pandas table is asked for: pandas, and so NumPy, is installed
+    import pandas as pd
+
+    footers = []
+    for part in parts:
+        with open_part(part) as file:
+            parquet = pq.ParquetFile(file)
+            footers.append((parquet.schema_arrow, parquet.metadata))
+    schema = _selected(footers[0][0], columns)
+    rows = sum(metadata.num_rows for _, metadata in footers)
+    template = schema.empty_table().to_pandas()  # labels, dtypes and attrs, as to_pandas makes them
+    index_fields = _index_fields(schema)
+    data_fields = [name for name in schema.names if name not in index_fields]
+    first = footers[0][0].remove_metadata()
+    if (
+        len(data_fields) != template.shape[1]
+        or len(set(schema.names)) != len(schema.names)
+        or any(footer.remove_metadata() != first for footer, _ in footers)
+    ):
+        return read_arrow(open_part, parts, columns).to_pandas()
+    direct = {
+        position: np.empty(rows, dtype=template.dtypes.iloc[position])
+        for position, name in enumerate(data_fields)
+        if _direct(schema.field(name).type, template.dtypes.iloc[position], _null_free(footers, name))
+    }
+    others = [name for position, name in enumerate(data_fields) if position not in direct] + index_fields
+    gathered: dict[str, list[Any]] = {name: [] for name in others}
+    start = 0
+    for part in parts:
+        with open_part(part) as file:
+            parquet = pq.ParquetFile(file)
+            for group in range(parquet.num_row_groups):
+                for batch in parquet.iter_batches(batch_size=BATCH_ROWS, row_groups=[group], columns=schema.names):
+                    stop = start + batch.num_rows
+                    for position, target in direct.items():
+                        target[start:stop] = batch.column(data_fields[position]).to_numpy(zero_copy_only=False)
+                    for name, chunks in gathered.items():
+                        chunks.append(batch.column(name))
+                    start = stop
+    values: dict[int, Any] = {}
+    index = None
+    if others:
+        # pyarrow converts these with the table's metadata (which builds the index from its columns).
+        fields = [schema.field(name) for name in others]
+        arrays = [
+            pa.chunked_array(gathered.pop(name), type=field.type) for name, field in zip(others, fields, strict=True)
+        ]
+        rest = pa.Table.from_arrays(arrays, schema=pa.schema(fields, metadata=schema.metadata)).to_pandas()
+        index = rest.index
+        converted = iter(range(rest.shape[1]))  # rest's columns: the data fields of ``others``, in order
+        values = {
+            position: rest.iloc[:, next(converted)].array
+            for position in range(len(data_fields))
+            if position not in direct
+        }
+    frame = pd.DataFrame(
+        {
+            position: direct[position] if position in direct else values[position]
+            for position in range(len(data_fields))
+        },
+        index=_range_index(schema, rows) if index is None else index,
+        copy=False,
+    )
+    frame.columns = template.columns
+    frame.attrs = template.attrs
+    return frame
+
+
+def read_arrow(open_part: Callable[[str], Any], parts: list[str], columns: list[str] | None = None) -> Any:
+    """The Parquet files ``parts`` (read in order) as one ``pyarrow.Table``, read a row group at a time (no copy:
+    a column is the chunks as read); ``open_part`` and ``columns`` as :func:`read_pandas` takes them."""
+    tables = []
+    schema = None
+    for part in parts:
+        with open_part(part) as file:
+            parquet = pq.ParquetFile(file)
+            schema = schema or parquet.schema_arrow
+            tables += [parquet.read_row_group(group, columns=columns) for group in range(parquet.num_row_groups)]
+    if not tables:  # files without a row group: their columns, no rows
+        return _selected(schema, columns).empty_table()
+    return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+
+
+def _selected(schema: Any, columns: list[str] | None) -> Any:
+    return schema if columns is None else pa.schema([schema.field(name) for name in columns], metadata=schema.metadata)
+
+
+def _index_fields(schema: Any) -> list[str]:
+    """The fields holding a stored pandas index (its levels' columns), from the pandas metadata."""
+    metadata = schema.pandas_metadata or {}
+    return [name for name in metadata.get("index_columns", []) if isinstance(name, str) and name in schema.names]
+
+
+def _range_index(schema: Any, rows: int) -> Any:
+    """The index ``to_pandas`` builds when no column holds it: the stored range when it fits, else 0..rows."""
+    import pandas as pd
+
+    for descriptor in (schema.pandas_metadata or {}).get("index_columns", []):
+        if isinstance(descriptor, dict) and descriptor.get("kind") == "range":
+            index = pd.RangeIndex(
+                descriptor["start"], descriptor["stop"], step=descriptor["step"], name=descriptor["name"]
+            )
+            if len(index) == rows:
+                return index
+    return pd.RangeIndex(rows)
+
+
+def _null_free(footers: list[Any], name: str) -> bool:
+    """Whether column ``name`` has no nulls, as the files' statistics say (``False`` when one does not say)."""
+    for _, metadata in footers:
+        leaf = _leaf(metadata.schema, name)
+        if leaf is None:
+            return False
+        for group in range(metadata.num_row_groups):
+            statistics = metadata.row_group(group).column(leaf).statistics
+            if statistics is None or not statistics.has_null_count or statistics.null_count:
+                return False
+    return True
+
+
+def _leaf(schema: Any, name: str) -> int | None:
+    """The Parquet column index (in the Parquet ``schema``) of the top-level field ``name``, if primitive."""
+    for index in range(len(schema)):
+        if schema.column(index).path == name:
+            return index
+    return None
+
+
+def _direct(arrow_type: Any, dtype: Any, null_free: bool) -> bool:
+    """Whether a column of ``arrow_type`` becomes the NumPy ``dtype`` in pandas element for element
+    (``to_numpy`` gives those very values), so that it can be copied straight into its final array."""
+    import numpy as np
+
+    if not isinstance(dtype, np.dtype):
+        return False  # an extension dtype (nullable integers, text, categorical...): pyarrow's to convert
+    if pa.types.is_floating(arrow_type):
+        return dtype == arrow_type.to_pandas_dtype()  # nulls are NaN either way
+    if pa.types.is_integer(arrow_type) or pa.types.is_boolean(arrow_type):
+        return null_free and dtype == arrow_type.to_pandas_dtype()  # with nulls: float64 or object
+    if (pa.types.is_timestamp(arrow_type) and arrow_type.tz is None) or pa.types.is_duration(arrow_type):
+        return dtype == np.dtype(f"{'M' if pa.types.is_timestamp(arrow_type) else 'm'}8[{arrow_type.unit}]")
+    return False

@@ -1,0 +1,201 @@
+"""taskloom-arrow: Parquet read a row group at a time (taskloom_arrow.reading).
+
+A pandas table read so must be what ``pyarrow.parquet.read_table(...).to_pandas()`` gives (labels, dtypes,
+index, attrs, values) and writable where that one is, while holding one table, not two.
+"""
+
+import datetime
+import io
+import json
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from taskloom_arrow.reading import read_arrow, read_pandas
+
+N = 3000
+
+FRAMES = {
+    "numbers": lambda: pd.DataFrame(
+        {
+            "a": np.arange(N),
+            "b": np.arange(N) * 0.5,
+            "c": (np.arange(N) % 7).astype("int8"),
+            "d": np.sqrt(np.arange(N)).astype("float32"),
+            "e": np.arange(N) % 2 == 0,
+            "u": np.arange(N).astype("uint16"),
+        }
+    ),
+    "nulls": lambda: pd.DataFrame(
+        {
+            "a": pd.array([1, None, 3] * (N // 3), dtype="Int64"),
+            "b": [1.0, None, 2.0] * (N // 3),
+            "c": [True, None, False] * (N // 3),
+        }
+    ),
+    "text": lambda: pd.DataFrame({"s": ["x", "yy", None] * (N // 3), "n": np.arange(N)}),
+    "time": lambda: pd.DataFrame(
+        {
+            "t": pd.date_range("2020", periods=N, freq="s"),
+            "tz": pd.date_range("2020", periods=N, freq="s", tz="UTC"),
+            "d": pd.to_timedelta(np.arange(N), unit="ms"),
+            "us": pd.date_range("2020", periods=N, freq="s").astype("datetime64[us]"),
+        }
+    ),
+    "categorical": lambda: pd.DataFrame({"c": pd.Categorical(["a", "b"] * (N // 2)), "x": np.arange(N)}),
+    "text index": lambda: pd.DataFrame({"x": np.arange(10)}, index=pd.Index([f"r{k}" for k in range(10)], name="key")),
+    "multi index": lambda: pd.DataFrame(
+        {"x": np.arange(4)}, index=pd.MultiIndex.from_tuples([(1, "a"), (1, "b"), (2, "a"), (2, "b")], names=["p", "q"])
+    ),
+    "range index": lambda: pd.DataFrame({"x": np.arange(5)}, index=pd.RangeIndex(10, 20, 2, name="r")),
+    "number labels": lambda: pd.DataFrame({0: np.arange(3), 1: [1.5, 2.5, 3.5]}),
+    "multi labels": lambda: pd.DataFrame(
+        np.arange(6).reshape(3, 2), columns=pd.MultiIndex.from_tuples([("a", "x"), ("a", "y")])
+    ),
+    "no rows": lambda: pd.DataFrame({"a": np.array([], dtype="int64"), "b": np.array([], dtype="float64")}),
+    "no columns": lambda: pd.DataFrame(index=range(3)),
+    "dates": lambda: pd.DataFrame({"d": [datetime.date(2020, 1, 1)] * 5, "x": range(5)}),
+    "lists": lambda: pd.DataFrame({"l": [[1, 2], [3]], "x": [1, 2]}),
+}
+
+
+def _parquet(table: pa.Table, **options) -> bytes:
+    sink = io.BytesIO()
+    pq.write_table(table, sink, **options)
+    return sink.getvalue()
+
+
+def _opener(files: dict[str, bytes]):
+    opened = []
+
+    def open_part(part):
+        opened.append(part)
+        return io.BytesIO(files[part])
+
+    return open_part, opened
+
+
+def _check_like_to_pandas(got: pd.DataFrame, expected: pd.DataFrame) -> None:
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+    assert list(got.dtypes) == list(expected.dtypes)
+    assert type(got.index) is type(expected.index) and got.index.equals(expected.index)
+    assert got.attrs == expected.attrs
+    # Writable where to_pandas' table is (pyarrow itself hands some categoricals over read-only).
+    for position in range(got.shape[1] if len(got) > 1 else 0):
+        try:
+            expected.iloc[0, position] = expected.iloc[1, position]
+        except ValueError:
+            continue
+        got.iloc[0, position] = got.iloc[1, position]
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)  # both written to alike
+
+
+@pytest.mark.parametrize("row_group_size", [None, 7], ids=["one row group", "groups of 7 rows"])
+@pytest.mark.parametrize("name", list(FRAMES))
+def test_a_pandas_table_reads_as_to_pandas_makes_it(name, row_group_size):
+    frame = FRAMES[name]()
+    if name == "numbers":
+        frame.attrs = {"source": "test"}
+    data = _parquet(pa.Table.from_pandas(frame), row_group_size=row_group_size)
+    open_part, _ = _opener({"t": data})
+    _check_like_to_pandas(read_pandas(open_part, ["t"]), pq.read_table(io.BytesIO(data)).to_pandas())
+
+
+def test_a_table_without_pandas_metadata_reads_with_a_range_index():
+    table = pa.table({"a": np.arange(N), "b": np.arange(N) * 0.5, "s": ["x"] * N})
+    data = _parquet(table, row_group_size=1000)
+    open_part, _ = _opener({"t": data})
+    _check_like_to_pandas(read_pandas(open_part, ["t"]), table.to_pandas())
+
+
+@pytest.mark.parametrize(("name", "columns"), [("numbers", ["d", "a"]), ("text index", ["x"]), ("text", ["s"])])
+def test_chosen_columns_read_as_read_table_chooses_them(name, columns):
+    data = _parquet(pa.Table.from_pandas(FRAMES[name]()))
+    open_part, _ = _opener({"t": data})
+    expected = pq.read_table(io.BytesIO(data), columns=columns).to_pandas()
+    _check_like_to_pandas(read_pandas(open_part, ["t"], columns), expected)
+
+
+def test_a_directory_s_parts_read_in_order_as_one_table_each_opened_for_its_footer_then_its_rows():
+    frame = FRAMES["numbers"]()
+    parts = {
+        f"part-{k}": _parquet(pa.Table.from_pandas(frame.iloc[k * 1000 : (k + 1) * 1000], preserve_index=False))
+        for k in range(3)
+    }
+    open_part, opened = _opener(parts)
+    got = read_pandas(open_part, list(parts))
+    expected = pd.concat([pq.read_table(io.BytesIO(data)).to_pandas() for data in parts.values()], ignore_index=True)
+    _check_like_to_pandas(got, expected)
+    assert opened == list(parts) * 2  # never all open at once: a directory may hold thousands
+
+
+def test_parts_of_different_columns_are_refused_as_read_table_refuses_them():
+    parts = {"a": _parquet(pa.table({"x": [1]})), "b": _parquet(pa.table({"y": [1.5]}))}
+    open_part, _ = _opener(parts)
+    with pytest.raises(pa.ArrowInvalid):
+        read_pandas(open_part, list(parts))
+
+
+def test_read_arrow_gathers_every_row_group_without_copying_them_into_one_chunk():
+    table = pa.table({"a": np.arange(N), "s": [str(k) for k in range(N)]})
+    open_part, _ = _opener({"t": _parquet(table, row_group_size=1000)})
+    got = read_arrow(open_part, ["t"])
+    assert got.equals(table)
+    assert got.column("a").num_chunks == 3
+    open_part, _ = _opener({"t": _parquet(table.slice(0, 0))})
+    assert read_arrow(open_part, ["t"], ["s"]).schema.names == ["s"]
+
+
+READER = textwrap.dedent(
+    """
+    import json, sys
+    import numpy as np, pyarrow as pa, pyarrow.parquet as pq
+    from taskloom_arrow.reading import read_pandas
+
+    def peak():
+        with open("/proc/self/status") as status:
+            return int(next(line for line in status if line.startswith("VmHWM:")).split()[1]) * 1024
+
+    path, how = sys.argv[1], sys.argv[2]
+    pq.write_table(pa.table({"a": [1, 2]}), path + ".small")
+    read_pandas(lambda part: open(part, "rb"), [path + ".small"])  # warm-up: imports, thread pools
+    pq.read_table(path + ".small").to_pandas()
+    with open("/proc/self/clear_refs", "w") as clear_refs:
+        clear_refs.write("5")  # VmHWM starts again from the resident size now
+    baseline = peak()
+    if how == "taskloom":
+        frame = read_pandas(lambda part: open(part, "rb"), [path])
+    else:
+        frame = pq.read_table(path).to_pandas()
+    print(json.dumps({"above": peak() - baseline, "table": int(frame.memory_usage(deep=True).sum())}))
+    """
+)
+
+
+def test_a_pandas_table_is_read_holding_about_one_table_not_two(tmp_path):
+    """The peak of a fresh interpreter's read (VmHWM), against pyarrow's read_table().to_pandas()."""
+    assert sys.platform == "linux", "the peak resident size is read from /proc"
+    rows = 1_000_000
+    column = np.arange(rows)
+    table = pa.table({"a": column, "b": column * 0.5, "c": column % 7, "d": np.sqrt(column)})
+    path = tmp_path / "table.parquet"
+    from taskloom_arrow.handlers import row_group_rows
+
+    pq.write_table(table, path, row_group_size=row_group_rows(table.nbytes, table.num_rows))
+    (tmp_path / "reader.py").write_text(READER)
+    figures = {}
+    for how in ("taskloom", "to_pandas"):
+        done = subprocess.run(
+            [sys.executable, str(tmp_path / "reader.py"), str(path), how], capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        figures[how] = json.loads(done.stdout.splitlines()[-1])
+    ours, theirs = (figures[how]["above"] / figures[how]["table"] for how in ("taskloom", "to_pandas"))
+    assert ours < 1.75, f"read_pandas peaked at {ours:.2f}x the table (read_table().to_pandas(): {theirs:.2f}x)"
+    assert ours < theirs, (ours, theirs)
