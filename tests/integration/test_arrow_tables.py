@@ -5,8 +5,11 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Optional
 
+import pandas as pd
 import pyarrow as pa
+import pytest
 
 import taskloom_local.cache as cache_module
 from taskloom import StructuredDataset, task
@@ -143,6 +146,74 @@ def test_the_cache_key_of_a_table_input_writes_no_file_and_follows_its_content(t
     assert same == key(pa.table({"a": [1, 2]}))
     assert same != key(pa.table({"a": [1, 3]}))
     assert sorted(os.listdir(tmp_path)) == []  # no raw output directory, no file anywhere under it
+
+
+NESTED = {
+    "list": (list[pd.DataFrame], lambda a, b: [a, b]),
+    "dict": (dict[str, pd.DataFrame], lambda a, b: {"first": a, "second": b}),
+    "optional": (Optional[pd.DataFrame], lambda a, b: a),
+}
+
+
+@pytest.mark.parametrize("kind", list(NESTED))
+def test_tables_nested_in_an_input_are_hashed_in_memory_and_the_key_follows_their_content(kind, tmp_path, monkeypatch):
+    """A table in a list, dict or optional input (dataclasses refuse tables as fields): without its own in-memory hash it was made a
+    literal, a file written under a fresh URI on every run, so the key never matched twice."""
+    monkeypatch.setenv("TASKLOOM_RAW_OUTPUT_PREFIX", str(tmp_path / "raw"))
+    monkeypatch.chdir(tmp_path)
+    declared, make = NESTED[kind]
+
+    @task(cache=True, cache_version="1")
+    def rows(tables: declared) -> int:  # type: ignore[valid-type]
+        return 0
+
+    def key(a: list[int], b: list[int]) -> tuple[str, str, str, str]:
+        return cache_module.LocalCache.key(rows, {"tables": make(pd.DataFrame({"a": a}), pd.DataFrame({"a": b}))})
+
+    same = key([1, 2], [3])
+    assert same == key([1, 2], [3])
+    assert same != key([1, 5], [3])
+    if kind in ("list", "dict"):
+        assert same != key([1, 2], [4])
+    assert sorted(os.listdir(tmp_path)) == []  # no raw output directory, no file anywhere under it
+
+
+def test_a_task_given_a_list_of_tables_is_found_in_the_cache_on_the_next_run(tmp_path):
+    (tmp_path / "nested.py").write_text(
+        textwrap.dedent(
+            """
+            import pandas as pd
+            from taskloom import Cache, task, workflow
+
+            @task(cache=Cache(version="1"))
+            def total(frames: list[pd.DataFrame]) -> int:
+                return int(sum(frame["a"].sum() for frame in frames))
+
+            @workflow
+            def summed() -> int:
+                return total(frames=[pd.DataFrame({"a": [1, 2]}), pd.DataFrame({"a": [3]})])
+            """
+        )
+    )
+    env = {
+        **os.environ,
+        "HOME": str(tmp_path / "home"),
+        "TASKLOOM_CACHE_PATH": str(tmp_path / "cache" / "cache.sqlite"),
+    }
+    runs = [
+        subprocess.run(
+            [str(Path(sys.executable).parent / "loom"), "run", "nested.py", "summed"],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env=env,
+            timeout=120,
+        )
+        for _ in range(2)
+    ]
+    assert [run.returncode for run in runs] == [0, 0], runs[-1].stderr
+    assert [run.stdout.strip() for run in runs] == ["6", "6"]
+    assert "(cached)" not in runs[0].stderr and "(cached)" in runs[1].stderr, runs[1].stderr
 
 
 RESUMABLE = textwrap.dedent(

@@ -37,6 +37,7 @@ from taskloom.extend import (
 from taskloom_types.contracts import contracts
 from taskloom_types.converter import is_json_dict, json_schema
 from taskloom_types.errors import mismatch, nested
+from taskloom_types.hashing import items_hash
 from taskloom_types.primitives import INT64_MAX, INT64_MIN
 from taskloom_types.structured import (
     MSGPACK_TAG,
@@ -183,6 +184,13 @@ class ListTransformer(TypeTransformer[list]):
     def to_python_value(self, ctx: Any, lv: Literal, expected_python_type: Any) -> list[Any]:
         return _from_collection(ctx, lv, _item_type(expected_python_type), expected_python_type)
 
+    def hash_of(self, python_val: Any, python_type: Any) -> str | None:
+        """A list of values hashed in memory (tables) hashes as their hashes, in order (``taskloom_types.hashing``)."""
+        if type(python_val) is not list or not python_val:
+            return None
+        item_type = _item_type(python_type)
+        return items_hash("list", [("", item, item_type) for item in python_val], probe=True)
+
     def from_json(self, data: Any, python_type: Any) -> list[Any]:
         """A JSON array, each item read as the item type."""
         item_type = _item_type(python_type)
@@ -283,6 +291,13 @@ class DictTransformer(TypeTransformer[dict]):
             except TypeTransformerFailedError as error:
                 raise nested(f"key {key!r}", error) from error
         return values
+
+    def hash_of(self, python_val: Any, python_type: Any) -> str | None:
+        """A dict of values hashed in memory (tables) hashes as their hashes by key, in key order."""
+        if is_json_dict(python_type) or type(python_val) is not dict or not python_val:
+            return None
+        value_type = _map_value_type(python_type)
+        return items_hash("dict", [(key, python_val[key], value_type) for key in sorted(python_val)], probe=True)
 
     def from_json(self, data: Any, python_type: Any) -> dict[str, Any]:
         """A JSON object: as it is for ``dict``, each value read as the value type for ``dict[str, T]``."""

@@ -182,6 +182,20 @@ class UnionTransformer(TypeTransformer[Any]):
             )
         raise union_mismatch(python_type, python_val, reasons)
 
+    def hash_of(self, python_val: Any, python_type: Any) -> str | None:
+        """The in-memory hash of the value by the first variant it can be that has one (a table in an
+        ``Optional[pd.DataFrame]``); None otherwise (its literal is hashed)."""
+        variants = typing.get_args(python_type)
+        for index in union_candidates(variants, type(python_val)):
+            runtime = strip_annotated(variants[index])
+            runtime = _NONE_TYPE if runtime is None else typing.get_origin(runtime) or runtime
+            if not isinstance(runtime, type) or not isinstance(python_val, runtime):
+                continue  # a variant the value is not (its hash function would be given a stranger)
+            found = TypeEngine.hash_of(python_val, variants[index])
+            if found is not None:
+                return f"{index}:{found}"
+        return None
+
     def to_python_value(self, ctx: Any, lv: Literal, expected_python_type: Any) -> Any:
         variants, literal_types = self._variants(expected_python_type)
         union = lv.scalar.union if lv.scalar is not None else None
