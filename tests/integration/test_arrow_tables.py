@@ -42,9 +42,19 @@ PROGRAM = textwrap.dedent(
         return table.num_rows
 
 
+    @task(cache=Cache(version="1"))
+    def other(n: int) -> pa.Table:
+        return pa.table({"c": list(range(n))})
+
+
     @workflow
     def counted(n: int) -> int:
         return count(table=make(n=n))
+
+
+    @workflow
+    def both(n: int) -> tuple[int, int]:
+        return count(table=make(n=n)), count(table=other(n=n))
 
 
     @workflow
@@ -129,6 +139,26 @@ def test_a_cached_table_output_is_kept_beside_the_cache_and_read_back_in_a_new_p
     )
     assert cleared.returncode == 0, cleared.stderr
     assert not (tmp_path / "cache" / "cache.sqlite-data").exists()
+
+
+def test_clearing_one_task_s_entries_removes_their_tables_and_keeps_the_others(tmp_path):
+    done = _loom(tmp_path, "both", "--n", "3")
+    assert done.returncode == 0, done.stderr
+    data = tmp_path / "cache" / "cache.sqlite-data"
+    assert len(list(data.iterdir())) == 2  # make's table and other's
+    cleared = subprocess.run(
+        [str(Path(sys.executable).with_name("loom")), "cache", "clear", "--task", "tables.other"],
+        capture_output=True,
+        text=True,
+        env=_environment(tmp_path),
+        timeout=60,
+    )
+    assert cleared.returncode == 0, cleared.stderr
+    assert len(list(data.iterdir())) == 1
+    again = _loom(tmp_path, "counted", "--n", "3")
+    assert again.returncode == 0, again.stderr
+    assert "3" in again.stdout
+    assert (tmp_path / "side-effects.log").read_text().splitlines() == ["make"]  # make's entry and table are kept
 
 
 def test_the_cache_key_of_a_table_input_writes_no_file_and_follows_its_content(tmp_path, monkeypatch):

@@ -28,7 +28,8 @@ A cached task's outputs are stored under a key of four parts (DESIGN §4, plus t
 * a stable hash of its **input literals** (JSON with sorted keys), leaving out ``ignored_inputs``. An input
   whose transformer hashes values in memory (``TypeTransformer.hash_of``: tables) is hashed so, never made
   a literal, so that computing a key writes no file. Outputs that store data (tables) are written under
-  ``<cache file>-data/`` (unless the run has a raw output prefix); ``loom cache clear`` removes it.
+  ``<cache file>-data/`` (unless the run has a raw output prefix); ``loom cache clear`` removes it, and
+  ``loom cache clear --task`` what no entry left names.
 
 Each entry also records the task's output types (their names, as ``type_name`` writes them). An
 entry whose types differ from the task's current output types (the annotation changed, the version
@@ -64,6 +65,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import os
 import shutil
 import sqlite3
@@ -330,9 +332,38 @@ class LocalCache:
                     cursor = connection.execute("DELETE FROM entries WHERE task = ?", (task,))
         except (sqlite3.Error, OSError) as error:
             raise self._unreadable(self._explain(error)) from error
-        if task is None:  # no entry names a stored value any more (one task's are left: entries do not say which)
+        if task is None:  # no entry names a stored value any more
             shutil.rmtree(self.data_directory, ignore_errors=True)
+        else:
+            self._remove_unreferenced_data()
         return cursor.rowcount
+
+    def _remove_unreferenced_data(self) -> None:
+        """Remove the stored values (a table's directory under :attr:`data_directory`) no entry names.
+
+        The entries left name theirs in their outputs (a literal's URI). A task cached while this runs
+        in another process may have written its data and not yet its entry: that entry then reads as
+        unreadable on its next use, which is a miss (the task runs again), never a wrong answer.
+        """
+        data = self.data_directory
+        try:
+            stored = os.listdir(data)
+        except OSError:  # none yet, or unreadable: nothing to remove
+            return
+        try:
+            with self._connect() as connection:
+                outputs = [row[0] for row in connection.execute("SELECT outputs FROM entries")]
+        except (sqlite3.Error, OSError):
+            return
+        named: set[str] = set()
+        for text in outputs:
+            try:
+                named.update(_names_under(json.loads(text), data + "/"))
+            except ValueError:  # an entry we cannot read keeps everything: it may name any of them
+                return
+        for name in stored:
+            if name not in named:
+                shutil.rmtree(os.path.join(data, name), ignore_errors=True)
 
     def discard(self) -> bool:
         """Remove the cache file with its ``-wal`` and ``-shm`` files; False if there was none.
@@ -677,3 +708,16 @@ def _remembered(task: Any, compute: Callable[[Any], Any]) -> Any:
     if compute not in values:
         values[compute] = compute(task)
     return values[compute]
+
+
+def _names_under(value: Any, directory: str) -> Iterator[str]:
+    """The first path component under ``directory`` of every string in the JSON ``value`` that lies there."""
+    if isinstance(value, str):
+        if value.startswith(directory):
+            yield value[len(directory) :].split("/", 1)[0]
+    elif isinstance(value, dict):
+        for each in value.values():
+            yield from _names_under(each, directory)
+    elif isinstance(value, list):
+        for each in value:
+            yield from _names_under(each, directory)

@@ -171,6 +171,28 @@ def test_loom_cache_lists_and_clears(private_cache):
     assert empty.stdout.startswith("The cache is empty")
 
 
+def test_clearing_one_task_keeps_every_stored_value_while_an_entry_cannot_be_read(private_cache):
+    """Data under ``<cache>-data/`` is removed when no entry names it; an entry whose outputs cannot be
+    read might name any of it, so nothing is removed then."""
+    import sqlite3
+
+    from taskloom_local.cache import LocalCache
+
+    _, run, _ = counted("cache.kept", cache=True, cache_version="1")
+    run(x=1)
+    cache = LocalCache(os.environ["TASKLOOM_CACHE_PATH"])
+    data = cache.data_directory
+    os.makedirs(os.path.join(data, "orphan"))
+    with sqlite3.connect(os.environ["TASKLOOM_CACHE_PATH"]) as connection:
+        connection.execute("UPDATE entries SET outputs = 'not json'")
+    assert cache.clear(task="cache.other") == 0
+    assert os.listdir(data) == ["orphan"]
+    with sqlite3.connect(os.environ["TASKLOOM_CACHE_PATH"]) as connection:
+        connection.execute("DELETE FROM entries")
+    cache.clear(task="cache.other")
+    assert os.listdir(data) == []  # named by no entry
+
+
 # --- what a key covers: projects, code, output types (issue 19) --------------------------------
 
 LOOM = os.path.join(os.path.dirname(sys.executable), "loom")
