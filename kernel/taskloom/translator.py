@@ -430,20 +430,28 @@ class Translator:
     # --- tasks: the parts of a template -------------------------------------------------------
 
     def _container(self, task: PythonTask) -> Container:
-        """The task's container: image, command line, resources and environment (the settings' first)."""
-        environment = {**(self.settings.env or {}), **task.environment}
-        resources = None
-        if task.resources is not None:
-            resources = convert_resources_to_resource_model(task.resources.requests, task.resources.limits)
-        return Container(
-            image=resolve_image(task.container_image, self.settings, entity=f"task {task.name!r}"),
-            args=task.get_command(self.settings),
-            resources=resources,
-            env=tuple(KeyValuePair(key=key, value=value) for key, value in sorted(environment.items())),
-        )
+        # The task's own answer: a task type that runs a program of its own (a raw container) adds to
+        # task_container()'s, which is what PythonTask.get_container gives.
+        return task.get_container(self.settings)
 
 
 # --- one answer each ------------------------------------------------------------------------------
+
+
+def task_container(task: PythonTask, settings: SerializationSettings) -> Container:
+    """The container of ``task`` under ``settings``: image, command line (from ``get_command``), resources
+    and environment (the settings' first, then the task's); what ``PythonTask.get_container`` gives.
+    """
+    environment = {**(settings.env or {}), **task.environment}
+    resources = None
+    if task.resources is not None:
+        resources = convert_resources_to_resource_model(task.resources.requests, task.resources.limits)
+    return Container(
+        image=resolve_image(task.container_image, settings, entity=f"task {task.name!r}"),
+        args=task.get_command(settings),
+        resources=resources,
+        env=tuple(KeyValuePair(key=key, value=value) for key, value in sorted(environment.items())),
+    )
 
 
 def task_template(task: PythonTask, settings: SerializationSettings) -> TaskTemplate:

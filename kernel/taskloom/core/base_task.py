@@ -291,6 +291,17 @@ class PythonTask:
         """Extra string settings for the backend (the template's ``config``)."""
         return None
 
+    def get_container(self, settings: SerializationSettings) -> task_models.Container:
+        """The container the task's template carries (flytekit's name): image, command line (from
+        :meth:`get_command`), resources and environment, as :func:`taskloom.translator.task_container`
+        makes it. Task types that run a program of their own in a container of their own (a raw
+        container with a data loading config) override this and start from it; a pod template puts
+        the result into the pod's primary container.
+        """
+        from taskloom.translator import task_container  # the contracts: imported only when templates are made
+
+        return task_container(self, settings)
+
     def get_command(self, settings: SerializationSettings) -> list[str]:
         """The command line that runs the task in its container (the container's ``args``).
 
