@@ -34,6 +34,7 @@ SUPPORT: dict[str, tuple[str, ...]] = {
     "flyte": ("types", "local", "map", "dynamic"),
     "s3": ("types", "local", "map", "dynamic"),
     "arrow": ("types", "local", "map", "dynamic"),
+    "container": ("types", "local", "map", "dynamic", "flyte"),
 }
 FACTORS = ("lowest", "latest")
 
