@@ -88,6 +88,7 @@ from taskloom.models.workflow import (
     WorkflowMetadataDefaults,
     WorkflowTemplate,
 )
+from taskloom.plugins import get_plugin_manager
 
 if TYPE_CHECKING:
     from taskloom.configuration import SerializationSettings
@@ -442,12 +443,22 @@ def task_container(task: PythonTask, settings: SerializationSettings) -> Contain
     """The container of ``task`` under ``settings``: image, command line (from ``get_command``), resources
     and environment (the settings' first, then the task's); what ``PythonTask.get_container`` gives.
     """
+    entity = f"task {task.name!r}"
+    image = task.container_image
+    if image is not None and not isinstance(image, str):  # an image described by an object (an ImageSpec)
+        named = get_plugin_manager().hook.taskloom_container_image(image=image, settings=settings)
+        if not isinstance(named, str) or not named:
+            raise ValidationError(
+                f"{entity}: container_image is a {type(image).__name__}, which no installed plugin names "
+                f"(an ImageSpec needs taskloom-container: pip install taskloom-container); got {named!r}"
+            )
+        image = named
     environment = {**(settings.env or {}), **task.environment}
     resources = None
     if task.resources is not None:
         resources = convert_resources_to_resource_model(task.resources.requests, task.resources.limits)
     return Container(
-        image=resolve_image(task.container_image, settings, entity=f"task {task.name!r}"),
+        image=resolve_image(image, settings, entity=entity),
         args=task.get_command(settings),
         resources=resources,
         env=tuple(KeyValuePair(key=key, value=value) for key, value in sorted(environment.items())),

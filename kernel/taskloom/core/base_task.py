@@ -152,7 +152,7 @@ class PythonTask:
         environment: dict[str, str] | None = None,
         security_ctx: SecurityContext | None = None,
         resources: ResourceSpec | None = None,
-        container_image: str | None = None,
+        container_image: Any = None,
         accelerator: Any = None,
         pod_template: Any = None,
         task_type_version: int = 0,
@@ -239,8 +239,9 @@ class PythonTask:
         return self._resources
 
     @property
-    def container_image(self) -> str | None:
-        """The image the task runs in, or None for the settings' default image."""
+    def container_image(self) -> Any:
+        """The image the task runs in: a name, an object a plugin names (an ``ImageSpec``, see the hook
+        :func:`~taskloom.hookspecs.taskloom_container_image`), or None for the settings' default image."""
         return self._container_image
 
     @property
