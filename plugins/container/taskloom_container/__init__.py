@@ -14,9 +14,9 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = ["ContainerTask"]
+__all__ = ["ContainerTask", "ImageSpec"]
 
-_WHERE = {"ContainerTask": "taskloom_container.container_task"}
+_WHERE = {"ContainerTask": "taskloom_container.container_task", "ImageSpec": "taskloom_container.image_spec"}
 
 
 def __getattr__(name: str) -> Any:

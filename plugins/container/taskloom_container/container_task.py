@@ -33,6 +33,7 @@ from taskloom.extend import (
 )
 
 from taskloom_container import copilot
+from taskloom_container.image_spec import ImageSpec
 from taskloom_container.runtime import find_runtime
 
 if TYPE_CHECKING:
@@ -56,7 +57,8 @@ class ContainerTask(PythonTask):
     file with every input in it (``inputs.json`` or ``inputs.yaml``). ``requests``/``limits`` (or
     ``resources``), ``environment``, ``secret_requests``, ``pod_template`` and ``metadata`` are those of
     any task; ``metadata.timeout`` stops a local container that runs longer. ``local_logs=True`` prints
-    the container's output. ``image`` is an image name (an ``ImageSpec`` is not supported yet).
+    the container's output. ``image`` is an image name or an :class:`~taskloom_container.image_spec.ImageSpec`
+    (named ``registry/name:tag`` as pyflyte names it; a local run needs that image here).
     """
 
     class MetadataFormat(enum.Enum):
@@ -79,7 +81,7 @@ class ContainerTask(PythonTask):
     def __init__(
         self,
         name: str,
-        image: str,
+        image: str | ImageSpec,
         command: list[str],
         inputs: dict[str, Any] | None = None,
         metadata: TaskMetadata | None = None,
@@ -99,8 +101,8 @@ class ContainerTask(PythonTask):
         **kwargs: Any,
     ) -> None:
         entity = f"task {name!r}"
-        if not isinstance(image, str) or not image:
-            raise ValidationError(f"{entity}: image expects an image name (str), got {image!r}")
+        if not isinstance(image, (str, ImageSpec)) or not image:
+            raise ValidationError(f"{entity}: image expects an image name (str) or an ImageSpec, got {image!r}")
         if isinstance(command, str) or not all(isinstance(part, str) for part in command):
             raise ValidationError(f"{entity}: command expects a list of str, got {command!r}")
         if arguments is not None and (
@@ -208,7 +210,8 @@ class ContainerTask(PythonTask):
         types = dict(self.python_interface.inputs)
         command = [self._render(entity, part, kwargs) for part in [*self._cmd, *(self._args or [])]]
         runtime = find_runtime(entity)
-        runtime.ensure_image(entity, self._image)
+        image = self._image.image_name() if isinstance(self._image, ImageSpec) else self._image
+        runtime.ensure_image(entity, image)
         work = Path(tempfile.mkdtemp(prefix="taskloom-container-"))
         outputs_kept = False
         try:
@@ -231,7 +234,7 @@ class ContainerTask(PythonTask):
             timeout = self.metadata.timeout
             runtime.run(
                 entity,
-                self._image,
+                image,
                 command,
                 mounts=mounts,
                 environment=self.environment,

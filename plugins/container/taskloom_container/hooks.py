@@ -1,13 +1,28 @@
 """taskloom-container's hook implementations, and nothing else (the entry point ``container = "taskloom_container.hooks"``).
 
-``ContainerTask`` reaches users through the ``taskloom.names`` entry point and needs no hook to run or to
-be packaged (its template is its own: ``ContainerTask.get_container``); this module declares the plugin
-API it was written for.
+``ContainerTask`` and ``ImageSpec`` reach users through the ``taskloom.names`` entry point; a
+``ContainerTask``'s template is its own (``ContainerTask.get_container``). The one hook names the image
+of a task whose ``container_image`` is an ``ImageSpec``, so that the kernel sees only a string.
 """
 
 from __future__ import annotations
 
-#: The plugin API this plugin was written for: 1.3 adds ``PythonTask.get_container``, ``ResourceSpec`` and
-#: ``resolve_resources``. A kernel offering another major version, or an older minor one, reports the plugin
-#: by name (``loom plugins``) and does not load it.
+from typing import TYPE_CHECKING, Any
+
+from taskloom.extend import hookimpl
+
+if TYPE_CHECKING:
+    from taskloom.extend import SerializationSettings
+
+#: The plugin API this plugin was written for: 1.3 adds ``PythonTask.get_container``, ``ResourceSpec``,
+#: ``resolve_resources`` and the hook ``taskloom_container_image``. A kernel offering another major version,
+#: or an older minor one, reports the plugin by name (``loom plugins``) and does not load it.
 TASKLOOM_API = "1.3"
+
+
+@hookimpl
+def taskloom_container_image(image: Any, settings: SerializationSettings) -> str | None:
+    # A firstresult hook: answer only for this plugin's ImageSpec. The module is small and imports nothing heavy.
+    from taskloom_container.image_spec import ImageSpec
+
+    return image.image_name() if isinstance(image, ImageSpec) else None

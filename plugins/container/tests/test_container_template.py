@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import pytest
-from plugins.flyte.tests.flytekit_reference import package_with_flytekit, summary_differences, write_programs
+from plugins.flyte.tests.flytekit_reference import flytekit_python, summary_differences, write_programs
 from taskloom import Resources, SerializationSettings, kwtypes
 from taskloom.extend import models
 
@@ -19,7 +21,7 @@ BIN = Path(sys.executable).parent
 PROGRAM = """\
 import datetime
 
-from flytekit import ContainerTask, Resources, Secret, TaskMetadata, kwtypes, workflow
+from flytekit import ContainerTask, ImageSpec, Resources, Secret, TaskMetadata, kwtypes, task, workflow
 from flytekit.types.file import FlyteFile
 
 square = ContainerTask(
@@ -58,11 +60,43 @@ plain = ContainerTask(
     pod_template_name="large",
 )
 
+spec = ImageSpec(name="Trainer", packages=["numpy"], apt_packages=["git"], registry="localhost:30000")
+
+imaged = ContainerTask(name="imaged", image=spec, command=["python", "-c", "print(1)"])
+
+
+@task(container_image=spec)
+def train(x: int) -> int:
+    return x + 1
+
 
 @workflow
 def pipeline(val: int = 3) -> int:
-    return square(val=val)
+    return train(x=square(val=val))
 """
+
+
+def _package_with_flytekit(program_dir: Path, out_dir: Path) -> list[Path]:
+    """``pyflyte --pkgs programs package --fast``: fast, so that an ImageSpec's tag is the spec's own (without
+    ``--fast`` pyflyte folds a digest of the program's loaded source files into it, which taskloom does not)."""
+    archive = out_dir / "flyte-package.tgz"
+    out_dir.mkdir(parents=True)
+    pyflyte = flytekit_python().parent / "pyflyte"
+    command = [str(pyflyte), "--pkgs", "programs", "package", "--fast", "--image", "ghcr.io/example/image:1"]
+    environment = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    done = subprocess.run(
+        [*command, "-o", str(archive), "--force"],
+        cwd=program_dir,
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    with tarfile.open(archive) as tar:
+        tar.extractall(out_dir, filter="data")
+    return sorted(out_dir.glob("*.pb"))
 
 
 def _task_specs(pb_files: list[Path]) -> dict[str, dict]:
@@ -98,11 +132,20 @@ def test_the_templates_are_flytekits_field_for_field(tmp_path):
     sources.mkdir()
     (sources / "containers.py").write_text(PROGRAM)
     flytekit_root = write_programs(tmp_path / "flytekit", sources=sources)
-    expected = _task_specs(package_with_flytekit(flytekit_root, tmp_path / "flytekit-package"))
+    expected = _task_specs(_package_with_flytekit(flytekit_root, tmp_path / "flytekit-package"))
     taskloom_root = write_programs(tmp_path / "taskloom", sdk="taskloom", sources=sources)
     output = tmp_path / "taskloom-package"
     done = subprocess.run(
-        [str(BIN / "loom"), "serialize", "programs", "--image", "default=ghcr.io/example/image:1", "-o", str(output)],
+        [
+            str(BIN / "loom"),
+            "serialize",
+            "programs",
+            "--fast",
+            "--image",
+            "default=ghcr.io/example/image:1",
+            "-o",
+            str(output),
+        ],
         capture_output=True,
         text=True,
         cwd=taskloom_root,
@@ -111,7 +154,13 @@ def test_the_templates_are_flytekits_field_for_field(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     actual = _task_specs(sorted(output.glob("*.pb")))
-    assert set(expected) == {"square", "report", "plain"}
+    assert set(expected) == {"square", "report", "plain", "imaged", "programs.containers.train"}
+    # A Python task's command line is each SDK's own entrypoint; its image is pyflyte's name for the spec.
+    python_task = "programs.containers.train"
+    assert (
+        actual.pop(python_task)["template"]["container"]["image"]
+        == (expected.pop(python_task)["template"]["container"]["image"])
+    )
     differences = summary_differences(expected, actual)
     assert not differences, "\n".join(differences)
 
