@@ -1,8 +1,8 @@
 """taskloom-container's hook implementations, and nothing else (the entry point ``container = "taskloom_container.hooks"``).
 
 ``ContainerTask`` and ``ImageSpec`` reach users through the ``taskloom.names`` entry point; a
-``ContainerTask``'s template is its own (``ContainerTask.get_container``). The one hook names the image
-of a task whose ``container_image`` is an ``ImageSpec``, so that the kernel sees only a string.
+``ContainerTask``'s template is its own (``ContainerTask.get_container``). The hooks add ``loom build`` and
+name the image of a task whose ``container_image`` is an ``ImageSpec``, so that the kernel sees only a string.
 """
 
 from __future__ import annotations
@@ -18,6 +18,14 @@ if TYPE_CHECKING:
 #: ``resolve_resources`` and the hook ``taskloom_container_image``. A kernel offering another major version,
 #: or an older minor one, reports the plugin by name (``loom plugins``) and does not load it.
 TASKLOOM_API = "1.3"
+
+
+@hookimpl
+def taskloom_cli_commands() -> list[Any]:
+    # click and the build module are imported only when loom lists or runs its commands.
+    from taskloom_container.build import build_command
+
+    return [build_command]
 
 
 @hookimpl

@@ -138,6 +138,20 @@ class ContainerRuntime:
             )
         return output
 
+    def build(self, entity: str, image: str, context: Path) -> None:
+        """Build ``context/Containerfile`` as ``image``; a failure raises :class:`ContainerError` naming
+        ``entity`` with the build's last lines. The build gets the network of :data:`NETWORK_ENV`."""
+        arguments = ["build", "-t", image, "-f", str(context / "Containerfile")]
+        network = os.environ.get(NETWORK_ENV)
+        if network:
+            arguments.append(f"--network={network}")
+        built = self._call([*arguments, str(context)])
+        if built.returncode != 0:
+            raise ContainerError(
+                f"{entity}: {self.name} build of {image!r} failed (exit code {built.returncode}); its last lines:\n"
+                + _tail(built.stdout + built.stderr)
+            )
+
     def containers(self) -> list[str]:
         """The names of every container this runtime knows (running or not)."""
         listed = self._call(["ps", "-a", "--format", "{{.Names}}"])
