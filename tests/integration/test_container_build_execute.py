@@ -51,12 +51,9 @@ def elsewhere() -> bool:
 
 
 @pytest.fixture(scope="module")
-def podman(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    root = tmp_path_factory.mktemp("podman")
-    environment = podman_setup.configure(root)
-    podman_setup.import_image(podman_setup.busybox_root(root), podman_setup.BUSYBOX_IMAGE, environment)
-    yield environment
-    podman_setup.reset(environment)
+def podman() -> Iterator[dict[str, str]]:
+    with podman_setup.private_podman() as environment:
+        yield environment
 
 
 def _run(arguments: list[str], environment: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:

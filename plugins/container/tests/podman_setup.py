@@ -15,9 +15,12 @@ so the user's containers and images are never touched.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 #: The image every test container runs (busybox's sh, cat, echo, sleep...).
@@ -115,3 +118,21 @@ def reset(environment: dict[str, str]) -> None:
         env={**os.environ, **environment},
         check=False,
     )
+
+
+@contextlib.contextmanager
+def private_podman() -> Iterator[dict[str, str]]:
+    """A configured private podman with :data:`BUSYBOX_IMAGE` in its store, for one test session or module.
+
+    Yields the environment variables that select it. Its directory is short and directly under the temporary
+    directory, not pytest's: conmon's sockets live there, and a Unix socket's path may not exceed 107 bytes
+    (under pytest-xdist's deeper ``tmp_path`` every ``podman run`` then waited 20 s for its container's exit).
+    """
+    root = Path(tempfile.mkdtemp(prefix="tl-podman-"))
+    environment = configure(root)
+    try:
+        import_image(busybox_root(root), BUSYBOX_IMAGE, environment)
+        yield environment
+    finally:
+        reset(environment)
+        shutil.rmtree(root, ignore_errors=True)
