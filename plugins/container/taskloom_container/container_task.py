@@ -11,6 +11,7 @@ and checked against its type (:mod:`taskloom_container.copilot`).
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import re
 import shutil
@@ -231,14 +232,15 @@ class ContainerTask(PythonTask):
             outputs_directory.mkdir()
             if self._output_data_dir:
                 mounts.append((outputs_directory, self._output_data_dir))
-            timeout = self.metadata.timeout
+            timeout = self.metadata.timeout  # TaskMetadata makes seconds a timedelta; the field still says int
+            seconds = timeout.total_seconds() if isinstance(timeout, dt.timedelta) else timeout
             runtime.run(
                 entity,
                 image,
                 command,
                 mounts=mounts,
                 environment=self.environment,
-                timeout=timeout.total_seconds() if timeout is not None else None,  # type: ignore[union-attr]
+                timeout=seconds,
                 echo=self.local_logs,
             )
             outputs = copilot.read_outputs(
