@@ -78,6 +78,9 @@ DISTRIBUTIONS: dict[str, Distribution] = {
     "taskloom-arrow": Distribution(
         "arrow", names=("StructuredDataset", "StructuredDatasetTransformerEngine", "FlyteSchema")
     ),
+    "taskloom-sql": Distribution(
+        "sql", names=("SQLTask", "SQLite3Task", "SQLite3Config", "SQLAlchemyTask", "SQLAlchemyConfig")
+    ),
 }
 
 #: The standard plugins, in the order in which they are registered (lowest priority first).
