@@ -31,9 +31,9 @@ from typing import Any
 from taskloom import Secret, current_context, kwtypes
 from taskloom.extend import SerializationSettings, ValidationError, models
 
-from taskloom_sql.base import SQLTask
+from taskloom_sql.base import SQLTask, parameterize
 from taskloom_sql.errors import SQLConnectionError, SQLTaskError
-from taskloom_sql.results import as_output, declared_columns, output_kind, to_table
+from taskloom_sql.results import STRUCTURED, as_output, declared_columns, output_kind, template_columns, to_table
 
 #: What replaces a secret's value in any message that might repeat it.
 HIDDEN = "***"
@@ -78,6 +78,7 @@ class SQLAlchemyTask(SQLTask[SQLAlchemyConfig]):
     """
 
     _SQLALCHEMY_TASK_TYPE = "sqlalchemy"
+    executor_path = "taskloom_sql.alchemy.SQLAlchemyTaskExecutor"
 
     def __init__(
         self,
@@ -144,6 +145,29 @@ class SQLAlchemyTask(SQLTask[SQLAlchemyConfig]):
         if self._kind is None:
             return None
         return as_output(self._kind, to_table(names, rows, declared_columns(self.python_interface.outputs["results"])))
+
+
+class SQLAlchemyTaskExecutor:
+    """Runs a ``sqlalchemy`` task from its template alone (flytekit's ``SQLAlchemyTaskExecutor``): what
+    ``loom-execute`` with the template resolver calls in a pre-built image, with no user code. ``custom``
+    holds the query, the URI, the connect arguments and where the secret ones are; ``results``, when the
+    template declares it, is returned as a StructuredDataset."""
+
+    def __init__(self, template: Any) -> None:
+        self.template = template
+
+    def execute(self, **kwargs: Any) -> Any:
+        """Run the template's query with ``kwargs`` bound as parameters."""
+        custom, entity = self.template.custom, f"task {self.template.id.name!r}"
+        interface = self.template.interface
+        inputs = set(interface.inputs.variables) if interface else set()
+        query, _ = parameterize(entity, custom["query_template"], inputs, lambda name: f":{name}")
+        names, rows = query_sqlalchemy(
+            entity, custom["uri"], custom.get("connect_args"), custom.get("secret_connect_args"), query, kwargs
+        )
+        if interface is None or "results" not in interface.outputs.variables:
+            return None
+        return as_output(STRUCTURED, to_table(names, rows, template_columns(self.template)))
 
 
 def query_sqlalchemy(

@@ -39,6 +39,9 @@ class SQLTask(PythonInstanceTask[T]):
     """
 
     _INPUT_REGEX = INPUT_REGEX
+    #: ``module.Class`` of the class that runs the task from its template alone (flytekit's ``executor_type``):
+    #: set by pre-built-image task types, whose container runs ``loom-execute`` with the template resolver.
+    executor_path: str | None = None
 
     def __init__(
         self,

@@ -59,6 +59,18 @@ def declared_columns(python_type: Any) -> dict[str, Any]:
     return {}
 
 
+def template_columns(template: Any) -> dict[str, Any]:
+    """The declared columns of a task template's ``results`` (from its structured dataset type), as Python types."""
+    variable = template.interface.outputs.variables.get("results") if template.interface else None
+    dataset = variable.type.structured_dataset_type if variable is not None else None
+    simple = {1: int, 2: float, 3: str, 4: bool, 5: datetime.datetime, 6: datetime.timedelta}  # SimpleType values
+    columns: dict[str, Any] = {}
+    for column in dataset.columns if dataset is not None else ():
+        kind = column.literal_type.simple
+        columns[column.name] = simple.get(getattr(kind, "value", kind))
+    return columns
+
+
 def to_table(names: Sequence[str], rows: Sequence[Sequence[Any]], columns: dict[str, Any]) -> pa.Table:
     """The rows as an Arrow table with columns ``names``."""
     if not rows:

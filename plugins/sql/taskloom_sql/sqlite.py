@@ -29,9 +29,9 @@ from typing import Any
 from taskloom import kwtypes
 from taskloom.extend import SerializationSettings, ValidationError, download
 
-from taskloom_sql.base import SQLTask
+from taskloom_sql.base import SQLTask, parameterize
 from taskloom_sql.errors import SQLTaskError
-from taskloom_sql.results import as_output, declared_columns, output_kind, to_table
+from taskloom_sql.results import STRUCTURED, as_output, declared_columns, output_kind, template_columns, to_table
 
 
 @dataclasses.dataclass
@@ -52,6 +52,7 @@ class SQLite3Task(SQLTask[SQLite3Config]):
     """
 
     _SQLITE_TASK_TYPE = "sqlite"
+    executor_path = "taskloom_sql.sqlite.SQLite3TaskExecutor"
 
     def __init__(
         self,
@@ -103,6 +104,23 @@ class SQLite3Task(SQLTask[SQLite3Config]):
         columns = declared_columns(self.python_interface.outputs["results"])
         names, rows = query_sqlite(f"task {self.name!r}", config.uri, config.compressed, query, kwargs)
         return as_output(self._kind, to_table(names, rows, columns))
+
+
+class SQLite3TaskExecutor:
+    """Runs a ``sqlite`` task from its template alone (flytekit's ``SQLite3TaskExecutor``): what ``loom-execute``
+    with the template resolver calls in a pre-built image, with no user code. ``custom`` holds the query, the
+    URI and ``compressed``; ``results`` is returned as a StructuredDataset."""
+
+    def __init__(self, template: Any) -> None:
+        self.template = template
+
+    def execute(self, **kwargs: Any) -> Any:
+        """Run the template's query with ``kwargs`` bound as parameters."""
+        custom, entity = self.template.custom, f"task {self.template.id.name!r}"
+        inputs = set(self.template.interface.inputs.variables) if self.template.interface else set()
+        query, _ = parameterize(entity, custom["query_template"], inputs, lambda name: f":{name}")
+        names, rows = query_sqlite(entity, custom["uri"], bool(custom.get("compressed")), query, kwargs)
+        return as_output(STRUCTURED, to_table(names, rows, template_columns(self.template)))
 
 
 def query_sqlite(
