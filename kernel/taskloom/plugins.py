@@ -79,7 +79,16 @@ DISTRIBUTIONS: dict[str, Distribution] = {
         "arrow", names=("StructuredDataset", "StructuredDatasetTransformerEngine", "FlyteSchema")
     ),
     "taskloom-sql": Distribution(
-        "sql", names=("SQLTask", "SQLite3Task", "SQLite3Config", "SQLAlchemyTask", "SQLAlchemyConfig")
+        "sql",
+        names=(
+            "SQLTask",
+            "SQLite3Task",
+            "SQLite3Config",
+            "SQLAlchemyTask",
+            "SQLAlchemyConfig",
+            "DuckDBQuery",
+            "DuckDBProvider",
+        ),
     ),
 }
 

@@ -1,7 +1,8 @@
 """taskloom-sql: SQL task types, whose results are tables (StructuredDataset, through taskloom-arrow).
 
 ``SQLite3Task``/``SQLite3Config`` (flytekit's ``flytekit.extras.sqlite3``), ``SQLAlchemyTask``/``SQLAlchemyConfig``
-(flytekit's ``flytekitplugins.sqlalchemy``) and their base ``SQLTask``. Users reach the names through ``taskloom``
+(flytekit's ``flytekitplugins.sqlalchemy``) and their base ``SQLTask``; ``DuckDBQuery``/``DuckDBProvider``
+(flytekit's ``flytekitplugins.duckdb``) over tables and files. Users reach the names through ``taskloom``
 (``from taskloom import SQLite3Task``) or here (``from taskloom_sql import SQLAlchemyTask``). Query inputs are
 bound as parameters by the database's driver, never pasted into the SQL text (:mod:`taskloom_sql.base`).
 
@@ -17,6 +18,8 @@ if TYPE_CHECKING:
     from taskloom_sql.alchemy import SQLAlchemyConfig as SQLAlchemyConfig
     from taskloom_sql.alchemy import SQLAlchemyTask as SQLAlchemyTask
     from taskloom_sql.base import SQLTask as SQLTask
+    from taskloom_sql.duck import DuckDBProvider as DuckDBProvider
+    from taskloom_sql.duck import DuckDBQuery as DuckDBQuery
     from taskloom_sql.errors import SQLConnectionError as SQLConnectionError
     from taskloom_sql.errors import SQLTaskError as SQLTaskError
     from taskloom_sql.sqlite import SQLite3Config as SQLite3Config
@@ -25,6 +28,8 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 __all__ = [
+    "DuckDBProvider",
+    "DuckDBQuery",
     "SQLAlchemyConfig",
     "SQLAlchemyTask",
     "SQLConnectionError",
@@ -42,6 +47,8 @@ _WHERE = {
     "SQLAlchemyConfig": "taskloom_sql.alchemy",
     "SQLTaskError": "taskloom_sql.errors",
     "SQLConnectionError": "taskloom_sql.errors",
+    "DuckDBQuery": "taskloom_sql.duck",
+    "DuckDBProvider": "taskloom_sql.duck",
 }
 
 
