@@ -78,6 +78,18 @@ DISTRIBUTIONS: dict[str, Distribution] = {
     "taskloom-arrow": Distribution(
         "arrow", names=("StructuredDataset", "StructuredDatasetTransformerEngine", "FlyteSchema")
     ),
+    "taskloom-sql": Distribution(
+        "sql",
+        names=(
+            "SQLTask",
+            "SQLite3Task",
+            "SQLite3Config",
+            "SQLAlchemyTask",
+            "SQLAlchemyConfig",
+            "DuckDBQuery",
+            "DuckDBProvider",
+        ),
+    ),
 }
 
 #: The standard plugins, in the order in which they are registered (lowest priority first).
