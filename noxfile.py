@@ -21,6 +21,7 @@ TESTS = {
     "flyte": "plugins/flyte/tests",
     "s3": "plugins/s3/tests",
     "arrow": "plugins/arrow/tests",
+    "sql": "plugins/sql/tests",
     "container": "plugins/container/tests",
 }
 FACTORS = ("lowest", "latest")

@@ -34,6 +34,8 @@ SUPPORT: dict[str, tuple[str, ...]] = {
     "flyte": ("types", "local", "map", "dynamic"),
     "s3": ("types", "local", "map", "dynamic"),
     "arrow": ("types", "local", "map", "dynamic"),
+    # taskloom-arrow is a dependency of taskloom-sql (its results are tables), installed from the tree.
+    "sql": ("types", "local", "map", "dynamic", "arrow"),
     "container": ("types", "local", "map", "dynamic", "flyte"),
 }
 FACTORS = ("lowest", "latest")

@@ -78,6 +78,19 @@ DISTRIBUTIONS: dict[str, Distribution] = {
     "taskloom-arrow": Distribution(
         "arrow", names=("StructuredDataset", "StructuredDatasetTransformerEngine", "FlyteSchema")
     ),
+    "taskloom-sql": Distribution(
+        "sql",
+        names=(
+            "SQLTask",
+            "SQLite3Task",
+            "SQLite3Config",
+            "SQLAlchemyTask",
+            "SQLAlchemyConfig",
+            "DuckDBQuery",
+            "DuckDBProvider",
+        ),
+    ),
+    "taskloom-container": Distribution("container", names=("ContainerTask", "ImageSpec")),
 }
 
 #: The standard plugins, in the order in which they are registered (lowest priority first).

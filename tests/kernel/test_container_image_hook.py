@@ -46,3 +46,13 @@ def test_an_image_object_no_plugin_names_is_an_error_naming_the_task_and_the_typ
         ValidationError, match=r"task '.*train': container_image is a Recipe, which no installed plugin"
     ):
         train.to_task_template(SETTINGS)
+
+
+def test_container_names_without_their_plugin_point_to_taskloom_container(bare_plugins):
+    import taskloom
+
+    for resolve in (lambda: taskloom.ContainerTask, lambda: taskloom.ImageSpec):
+        with pytest.raises(
+            ImportError, match="provided by the distribution 'taskloom-container'.*pip install taskloom-container"
+        ):
+            resolve()

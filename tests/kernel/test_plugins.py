@@ -507,3 +507,14 @@ def test_every_distribution_declares_the_same_python_floor():
     assert set(floors.values()) == {">=3.11"}, floors
     tool = tomllib.loads((root / "pyproject.toml").read_text())["tool"]
     assert tool["ruff"]["target-version"] == "py311" and tool["mypy"]["python_version"] == "3.11"
+
+
+def test_sql_task_types_without_their_plugin_point_to_taskloom_sql(bare_plugins):
+    import taskloom
+    import taskloom.extras.sqlite3 as sqlite3
+    import taskloom.extras.sqlite3.task as sqlite3_task
+
+    resolvers = (lambda: taskloom.SQLAlchemyTask, lambda: sqlite3.SQLite3Task, lambda: sqlite3_task.SQLite3Config)
+    for resolve in resolvers:
+        with pytest.raises(ImportError, match="provided by the distribution 'taskloom-sql'.*pip install taskloom-sql"):
+            resolve()

@@ -85,9 +85,7 @@ def read_pandas(open_part: Callable[[str], Any], parts: list[str], columns: list
         index = rest.index
         converted = iter(range(rest.shape[1]))  # rest's columns: the data fields of ``others``, in order
         values = {
-            position: rest.iloc[:, next(converted)].array
-            for position in range(len(data_fields))
-            if position not in direct
+            position: rest.iloc[:, next(converted)] for position in range(len(data_fields)) if position not in direct
         }
     frame = pd.DataFrame(
         {
@@ -97,6 +95,11 @@ def read_pandas(open_part: Callable[[str], Any], parts: list[str], columns: list
         index=_range_index(schema, rows) if index is None else index,
         copy=False,
     )
+    for position, column in values.items():
+        # pandas 3 makes text of an object column given to the constructor (pyarrow < 19 gives object
+        # columns for text); a column set in place keeps the dtype pyarrow gave it.
+        if frame.dtypes.iloc[position] != column.dtype:
+            frame.isetitem(position, column)
     frame.columns = template.columns
     frame.attrs = template.attrs
     return frame

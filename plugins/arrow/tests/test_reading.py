@@ -197,5 +197,6 @@ def test_a_pandas_table_is_read_holding_about_one_table_not_two(tmp_path):
         assert done.returncode == 0, done.stderr
         figures[how] = json.loads(done.stdout.splitlines()[-1])
     ours, theirs = (figures[how]["above"] / figures[how]["table"] for how in ("taskloom", "to_pandas"))
-    assert ours < 1.75, f"read_pandas peaked at {ours:.2f}x the table (read_table().to_pandas(): {theirs:.2f}x)"
-    assert ours < theirs, (ours, theirs)
+    # Measured here: 1.56-1.69x against 2.77-3.36x (a fresh interpreter's allocators grow as it reads).
+    assert ours < 2.0, f"read_pandas peaked at {ours:.2f}x the table (read_table().to_pandas(): {theirs:.2f}x)"
+    assert ours < theirs - 0.5, (ours, theirs)

@@ -179,6 +179,9 @@ def resolver_for(task: Any) -> TaskResolver:
     own = getattr(task, "task_resolver", None)
     if own is not None:
         return own
+    if getattr(task, "executor_path", None):
+        # A pre-built-image task type (flytekit's PythonCustomizedContainerTask): its template alone runs it.
+        return task_template_resolver
     if getattr(task, "is_array_node", False):
         return map_task_resolver
     return default_task_resolver

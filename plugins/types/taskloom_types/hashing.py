@@ -13,7 +13,7 @@ import hashlib
 import json
 from typing import Any
 
-from taskloom.extend import TypeEngine, to_json
+from taskloom.extend import TypeEngine
 
 
 def items_hash(kind: str, items: list[tuple[str, Any, Any]], *, probe: bool) -> str | None:
@@ -30,6 +30,9 @@ def items_hash(kind: str, items: list[tuple[str, Any, Any]], *, probe: bool) -> 
             return None
     if all(each is None for each in found):
         return None
+    # The contracts (attrs, ~30 ms) only here, where an item needs its literal: never to declare or run.
+    from taskloom.extend import to_json
+
     digest = hashlib.sha256(kind.encode())
     for (key, value, python_type), each in zip(items, found, strict=True):
         text = each if each is not None else "literal:" + to_json(TypeEngine.to_literal(None, value, python_type))
