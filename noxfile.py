@@ -22,6 +22,7 @@ TESTS = {
     "s3": "plugins/s3/tests",
     "arrow": "plugins/arrow/tests",
     "sql": "plugins/sql/tests",
+    "container": "plugins/container/tests",
 }
 FACTORS = ("lowest", "latest")
 

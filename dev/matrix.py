@@ -36,6 +36,7 @@ SUPPORT: dict[str, tuple[str, ...]] = {
     "arrow": ("types", "local", "map", "dynamic"),
     # taskloom-arrow is a dependency of taskloom-sql (its results are tables), installed from the tree.
     "sql": ("types", "local", "map", "dynamic", "arrow"),
+    "container": ("types", "local", "map", "dynamic", "flyte"),
 }
 FACTORS = ("lowest", "latest")
 

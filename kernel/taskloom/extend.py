@@ -91,6 +91,8 @@ if TYPE_CHECKING:
     from taskloom.core.promise import Promise as Promise
     from taskloom.core.python_function_task import PythonFunctionTask as PythonFunctionTask
     from taskloom.core.python_function_task import PythonInstanceTask as PythonInstanceTask
+    from taskloom.core.resources import ResourceSpec as ResourceSpec
+    from taskloom.core.resources import resolve_resources as resolve_resources
     from taskloom.core.tracker import find_binding as find_binding
     from taskloom.core.type_engine import TypeEngine as TypeEngine
     from taskloom.core.type_engine import TypeTransformer as TypeTransformer
@@ -184,6 +186,8 @@ _NAMES: dict[str, str] = {
     "Docstring": "taskloom.core.docstring",
     "is_named_tuple": "taskloom.core.interface",
     "Checkpoint": "taskloom.core.checkpointer",
+    "ResourceSpec": "taskloom.core.resources",
+    "resolve_resources": "taskloom.core.resources",
     # Type transformers
     "TypeEngine": "taskloom.core.type_engine",
     "TypeTransformer": "taskloom.core.type_engine",

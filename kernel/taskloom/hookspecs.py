@@ -226,6 +226,19 @@ def taskloom_task_command(task: PythonTask, settings: SerializationSettings) -> 
     """
 
 
+@hookspec(firstresult=True)
+def taskloom_container_image(image: Any, settings: SerializationSettings) -> str | None:
+    """Return the name of the image that ``image`` describes, or None if this plugin does not know it.
+
+    Called when a task's template is made (``task.to_task_template(settings)``, ``loom package``) and
+    the task's ``container_image`` is an object rather than a string: ``@task(container_image=spec)``
+    with taskloom-container's ``ImageSpec``, which answers with the name pyflyte gives the image
+    (``registry/name:tag``). The kernel sees only the string; the answer may still use
+    ``{{.image.NAME}}`` placeholders, replaced from ``settings``. The first non-None answer wins; with
+    none, the template cannot be made (a ``ValidationError`` naming the task and the object's type).
+    """
+
+
 # --- storage ---------------------------------------------------------------------------------
 
 

@@ -88,6 +88,7 @@ from taskloom.models.workflow import (
     WorkflowMetadataDefaults,
     WorkflowTemplate,
 )
+from taskloom.plugins import get_plugin_manager
 
 if TYPE_CHECKING:
     from taskloom.configuration import SerializationSettings
@@ -430,20 +431,38 @@ class Translator:
     # --- tasks: the parts of a template -------------------------------------------------------
 
     def _container(self, task: PythonTask) -> Container:
-        """The task's container: image, command line, resources and environment (the settings' first)."""
-        environment = {**(self.settings.env or {}), **task.environment}
-        resources = None
-        if task.resources is not None:
-            resources = convert_resources_to_resource_model(task.resources.requests, task.resources.limits)
-        return Container(
-            image=resolve_image(task.container_image, self.settings, entity=f"task {task.name!r}"),
-            args=task.get_command(self.settings),
-            resources=resources,
-            env=tuple(KeyValuePair(key=key, value=value) for key, value in sorted(environment.items())),
-        )
+        # The task's own answer: a task type that runs a program of its own (a raw container) adds to
+        # task_container()'s, which is what PythonTask.get_container gives.
+        return task.get_container(self.settings)
 
 
 # --- one answer each ------------------------------------------------------------------------------
+
+
+def task_container(task: PythonTask, settings: SerializationSettings) -> Container:
+    """The container of ``task`` under ``settings``: image, command line (from ``get_command``), resources
+    and environment (the settings' first, then the task's); what ``PythonTask.get_container`` gives.
+    """
+    entity = f"task {task.name!r}"
+    image = task.container_image
+    if image is not None and not isinstance(image, str):  # an image described by an object (an ImageSpec)
+        named = get_plugin_manager().hook.taskloom_container_image(image=image, settings=settings)
+        if not isinstance(named, str) or not named:
+            raise ValidationError(
+                f"{entity}: container_image is a {type(image).__name__}, which no installed plugin names "
+                f"(an ImageSpec needs taskloom-container: pip install taskloom-container); got {named!r}"
+            )
+        image = named
+    environment = {**(settings.env or {}), **task.environment}
+    resources = None
+    if task.resources is not None:
+        resources = convert_resources_to_resource_model(task.resources.requests, task.resources.limits)
+    return Container(
+        image=resolve_image(image, settings, entity=entity),
+        args=task.get_command(settings),
+        resources=resources,
+        env=tuple(KeyValuePair(key=key, value=value) for key, value in sorted(environment.items())),
+    )
 
 
 def task_template(task: PythonTask, settings: SerializationSettings) -> TaskTemplate:

@@ -152,7 +152,7 @@ class PythonTask:
         environment: dict[str, str] | None = None,
         security_ctx: SecurityContext | None = None,
         resources: ResourceSpec | None = None,
-        container_image: str | None = None,
+        container_image: Any = None,
         accelerator: Any = None,
         pod_template: Any = None,
         task_type_version: int = 0,
@@ -239,8 +239,9 @@ class PythonTask:
         return self._resources
 
     @property
-    def container_image(self) -> str | None:
-        """The image the task runs in, or None for the settings' default image."""
+    def container_image(self) -> Any:
+        """The image the task runs in: a name, an object a plugin names (an ``ImageSpec``, see the hook
+        :func:`~taskloom.hookspecs.taskloom_container_image`), or None for the settings' default image."""
         return self._container_image
 
     @property
@@ -290,6 +291,17 @@ class PythonTask:
     def get_config(self, settings: SerializationSettings) -> dict[str, str] | None:
         """Extra string settings for the backend (the template's ``config``)."""
         return None
+
+    def get_container(self, settings: SerializationSettings) -> task_models.Container:
+        """The container the task's template carries (flytekit's name): image, command line (from
+        :meth:`get_command`), resources and environment, as :func:`taskloom.translator.task_container`
+        makes it. Task types that run a program of their own in a container of their own (a raw
+        container with a data loading config) override this and start from it; a pod template puts
+        the result into the pod's primary container.
+        """
+        from taskloom.translator import task_container  # the contracts: imported only when templates are made
+
+        return task_container(self, settings)
 
     def get_command(self, settings: SerializationSettings) -> list[str]:
         """The command line that runs the task in its container (the container's ``args``).

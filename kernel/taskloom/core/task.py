@@ -34,7 +34,7 @@ def task(
     interruptible: bool | None = None,
     deprecated: str = "",
     timeout: dt.timedelta | int | None = None,
-    container_image: str | None = None,
+    container_image: Any = None,
     environment: dict[str, str] | None = None,
     requests: Any = None,
     limits: Any = None,
