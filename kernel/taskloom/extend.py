@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from taskloom.configuration import Image as Image
     from taskloom.configuration import ImageConfig as ImageConfig
     from taskloom.configuration import SerializationSettings as SerializationSettings
+    from taskloom.containers import get_container_runtime as get_container_runtime
     from taskloom.core import context_manager as context_manager
     from taskloom.core.base_task import IgnoreOutputs as IgnoreOutputs
     from taskloom.core.base_task import PythonTask as PythonTask
@@ -263,6 +264,7 @@ _NAMES: dict[str, str] = {
     "SILENT": "taskloom.core.events",
     # Storage
     "FileSystem": "taskloom.storage",
+    "get_container_runtime": "taskloom.containers",
     "get_filesystem": "taskloom.storage",
     "download": "taskloom.storage",
     "upload": "taskloom.storage",

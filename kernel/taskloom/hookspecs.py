@@ -239,6 +239,20 @@ def taskloom_container_image(image: Any, settings: SerializationSettings) -> str
     """
 
 
+@hookspec(firstresult=True)
+def taskloom_container_runtime(name: str | None) -> Any:
+    """Return the container runtime named ``name`` (``"podman"``, ``"docker"``...), or, when ``name``
+    is None, the runtime this plugin would run containers with here; None if it has none.
+
+    Called when a task runs a container locally (taskloom-container's ``ContainerTask``, ``loom
+    build``), through :func:`taskloom.containers.get_container_runtime`. The object returned offers
+    the interface of taskloom-container's ``ContainerRuntime`` (``run``, ``image_exists``, ``build``:
+    see that plugin's README), so that another plugin can add a runtime (nerdctl, a remote engine)
+    without touching taskloom-container. Plugins registered later are asked first; the first non-None
+    answer wins.
+    """
+
+
 # --- storage ---------------------------------------------------------------------------------
 
 

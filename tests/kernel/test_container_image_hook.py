@@ -1,4 +1,5 @@
-"""A task's container_image given as an object is named by a plugin (hook taskloom_container_image)."""
+"""A task's container_image given as an object is named by a plugin (hook taskloom_container_image); the
+container runtime is one a plugin offers (hook taskloom_container_runtime)."""
 
 from __future__ import annotations
 
@@ -56,3 +57,16 @@ def test_container_names_without_their_plugin_point_to_taskloom_container(bare_p
             ImportError, match="provided by the distribution 'taskloom-container'.*pip install taskloom-container"
         ):
             resolve()
+
+
+def test_the_container_runtime_is_the_first_a_plugin_offers_for_the_name(bare_plugins):
+    from taskloom.extend import get_container_runtime
+
+    assert get_container_runtime() is None and get_container_runtime("podman") is None  # no plugin runs containers
+    offered = {"kind": "a runtime object"}
+    bare_plugins.register(
+        SimpleNamespace(taskloom_container_runtime=hookimpl(lambda name: offered if name in (None, "kind") else None)),
+        name="runtimes",
+    )
+    assert get_container_runtime() is offered and get_container_runtime("kind") is offered
+    assert get_container_runtime("other") is None

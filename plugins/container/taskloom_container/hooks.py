@@ -2,7 +2,8 @@
 
 ``ContainerTask`` and ``ImageSpec`` reach users through the ``taskloom.names`` entry point; a
 ``ContainerTask``'s template is its own (``ContainerTask.get_container``). The hooks add ``loom build`` and
-name the image of a task whose ``container_image`` is an ``ImageSpec``, so that the kernel sees only a string.
+name the image of a task whose ``container_image`` is an ``ImageSpec``, so that the kernel sees only a string,
+and offer podman and docker as container runtimes (``taskloom_container_runtime``).
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ if TYPE_CHECKING:
     from taskloom.extend import SerializationSettings
 
 #: The plugin API this plugin was written for: 1.3 adds ``PythonTask.get_container``, ``ResourceSpec``,
-#: ``resolve_resources`` and the hook ``taskloom_container_image``. A kernel offering another major version,
-#: or an older minor one, reports the plugin by name (``loom plugins``) and does not load it.
+#: ``resolve_resources``, the hooks ``taskloom_container_image`` and ``taskloom_container_runtime``. A kernel
+#: offering another major version, or an older minor one, reports the plugin by name (``loom plugins``) and
+#: does not load it.
 TASKLOOM_API = "1.3"
 
 
@@ -34,3 +36,11 @@ def taskloom_container_image(image: Any, settings: SerializationSettings) -> str
     from taskloom_container.image_spec import ImageSpec
 
     return image.image_name() if isinstance(image, ImageSpec) else None
+
+
+@hookimpl
+def taskloom_container_runtime(name: str | None) -> Any:
+    # podman or docker through their command lines; the runtime module imports nothing heavy.
+    from taskloom_container.runtime import available_runtime
+
+    return available_runtime(name)

@@ -4,8 +4,10 @@ Both speak the same command line for what a task needs (``run``, ``logs``, ``rm`
 ``image inspect``, ``pull``, ``build``), so one class drives either; the Docker SDK for Python (which
 flytekit's local ``ContainerTask`` needs) is not a dependency, and podman needs no daemon.
 
-Which runtime runs a task: ``TASKLOOM_CONTAINER_RUNTIME`` (``podman`` or ``docker``) when set; otherwise
-podman when it is installed, then docker when its engine answers. The container's network is the
+Which runtime runs a task is asked of the plugins (the hook ``taskloom_container_runtime``): the one
+``TASKLOOM_CONTAINER_RUNTIME`` names when set; otherwise the first a plugin offers, which for this plugin is
+podman when it is installed, then docker when its engine answers. Another plugin adds a runtime by answering
+the hook with an object offering :class:`ContainerRuntime`'s methods. The container's network is the
 runtime's default unless ``TASKLOOM_CONTAINER_NETWORK`` names one (``none`` cuts it off, as the tests do).
 """
 
@@ -19,7 +21,7 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
-from taskloom.extend import SystemException, UserException, UserTimeoutError
+from taskloom.extend import SystemException, UserException, UserTimeoutError, get_container_runtime
 
 #: Chooses the runtime by name (``podman``, ``docker``) instead of the first that works.
 RUNTIME_ENV = "TASKLOOM_CONTAINER_RUNTIME"
@@ -174,33 +176,49 @@ class ContainerRuntime:
 
 
 def find_runtime(entity: str, name: str | None = None) -> ContainerRuntime:
-    """The runtime that runs ``entity``'s containers: ``name``, else :data:`RUNTIME_ENV`, else the first
-    of :data:`RUNTIMES` that works (podman installed; docker installed with an engine answering).
+    """The runtime that runs ``entity``'s containers, asked of the plugins (the hook
+    ``taskloom_container_runtime``, which this plugin answers with :func:`available_runtime`): the one named
+    ``name``, else :data:`RUNTIME_ENV`, else the first a plugin offers.
 
     Raises :class:`ContainerRuntimeMissingError` naming ``entity`` and what was looked for.
     """
     wanted = name or os.environ.get(RUNTIME_ENV) or None
+    runtime = get_container_runtime(wanted)
+    if runtime is not None:
+        return runtime
     if wanted is not None and wanted not in RUNTIMES:
         raise ContainerRuntimeMissingError(
-            f"{entity}: container runtime {wanted!r} ({RUNTIME_ENV}) is not one of {', '.join(RUNTIMES)}"
+            f"{entity}: no installed plugin offers the container runtime {wanted!r} ({RUNTIME_ENV}); "
+            f"taskloom-container offers {', '.join(RUNTIMES)}"
         )
-    reasons = []
-    for candidate in (wanted,) if wanted else RUNTIMES:
-        executable = shutil.which(candidate)
-        if executable is None:
-            reasons.append(f"{candidate} is not installed (not on PATH)")
-            continue
-        runtime = ContainerRuntime(candidate, executable)
-        if candidate == "docker":
-            answer = _engine_answer(executable)
-            if answer is not None:
-                reasons.append(f"docker's engine does not answer ({answer})")
-                continue
-        return runtime
+    reasons = [_unavailable(candidate) for candidate in ((wanted,) if wanted else RUNTIMES)]
     raise ContainerRuntimeMissingError(
-        f"{entity}: no container runtime to run it: {'; '.join(reasons)}. Install podman "
-        f"(Debian: apt-get install podman runc) or start a Docker engine"
+        f"{entity}: no container runtime to run it: {'; '.join(reason for reason in reasons if reason)}. "
+        "Install podman (Debian: apt-get install podman runc) or start a Docker engine"
     )
+
+
+def available_runtime(name: str | None) -> ContainerRuntime | None:
+    """podman or docker as this plugin offers them (the hook ``taskloom_container_runtime``): the one named,
+    or the first that works (podman installed; docker installed with an engine answering); None otherwise."""
+    if name is not None and name not in RUNTIMES:
+        return None  # another plugin's runtime, or none
+    for candidate in (name,) if name else RUNTIMES:
+        if _unavailable(candidate) is None:
+            return ContainerRuntime(candidate, shutil.which(candidate) or candidate)
+    return None
+
+
+def _unavailable(candidate: str) -> str | None:
+    """Why this plugin cannot run containers with ``candidate`` here, or None when it can."""
+    executable = shutil.which(candidate)
+    if executable is None:
+        return f"{candidate} is not installed (not on PATH)"
+    if candidate == "docker":
+        answer = _engine_answer(executable)
+        if answer is not None:
+            return f"docker's engine does not answer ({answer})"
+    return None
 
 
 def _engine_answer(executable: str) -> str | None:

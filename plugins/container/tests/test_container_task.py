@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
 from plugins.container.tests import podman_setup
 from taskloom import FlyteDirectory, FlyteFile, Resources, TaskMetadata, kwtypes, workflow
-from taskloom.extend import TypeTransformerFailedError, UserTimeoutError, ValidationError
+from taskloom.extend import TypeTransformerFailedError, UserTimeoutError, ValidationError, hookimpl
 
 from taskloom_container.container_task import ContainerTask
 from taskloom_container.runtime import ContainerError, ContainerRuntimeMissingError
@@ -243,6 +244,39 @@ def test_a_missing_runtime_names_the_task_and_what_was_looked_for(podman, monkey
     message = str(raised.value)
     assert "task 'lonely'" in message
     assert "podman is not installed" in message and "docker is not installed" in message
+
+
+def test_the_runtime_is_asked_of_the_plugins_so_another_plugin_can_offer_one(podman, taskloom_plugins, monkeypatch):
+    """Hook taskloom_container_runtime: a runtime another plugin offers (here podman, remembering what it ran)
+    runs the container when named; a name no plugin offers is an error naming the task and the name."""
+    from taskloom_container.runtime import available_runtime
+
+    ran = []
+
+    class Recording:
+        def __init__(self) -> None:
+            self.inner = available_runtime("podman")
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+        def run(self, entity, image, command, **options):
+            ran.append((entity, image))
+            return self.inner.run(entity, image, command, **options)
+
+    recording = Recording()
+    plugin = SimpleNamespace(
+        taskloom_container_runtime=hookimpl(lambda name: recording if name == "recording" else None)
+    )
+    taskloom_plugins.register(plugin, name="recording-runtime")
+    monkeypatch.setenv("TASKLOOM_CONTAINER_RUNTIME", "recording")
+    assert _task("counted", "echo 3 > /var/outputs/n", outputs=kwtypes(n=int))() == 3
+    assert [image for _, image in ran] == [IMAGE]
+    monkeypatch.setenv("TASKLOOM_CONTAINER_RUNTIME", "nerdctl")
+    with pytest.raises(
+        ContainerRuntimeMissingError, match=r"task 'nerd'.*no installed plugin offers the container runtime 'nerdctl'"
+    ):
+        _task("nerd", "true")()
 
 
 def test_docker_without_an_engine_is_not_chosen(podman, monkeypatch, tmp_path):
