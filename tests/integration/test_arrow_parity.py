@@ -9,7 +9,6 @@ read by taskloom, and one written by taskloom is read by flytekit.
 import json
 import shutil
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from plugins.flyte.tests.flytekit_reference import (
     flytekit_python,
     graph_summary,
     package_with_flytekit,
+    serialize_with_taskloom,
     summary_differences,
     write_programs,
 )
@@ -27,7 +27,6 @@ from plugins.flyte.tests.flytekit_reference import (
 # flytekit runs in its own virtual environment (created from PyPI on a fresh machine): slow.
 pytestmark = pytest.mark.slow
 
-BIN = Path(sys.executable).parent
 TABLE_PROGRAMS = Path(__file__).resolve().parent / "table_programs"
 
 
@@ -36,16 +35,7 @@ def test_the_packages_of_a_program_with_tables_are_the_same(tmp_path):
         write_programs(tmp_path / "flytekit", sources=TABLE_PROGRAMS), tmp_path / "flytekit-out"
     )
     source = write_programs(tmp_path / "taskloom", sdk="taskloom", sources=TABLE_PROGRAMS)
-    output = tmp_path / "taskloom-out"
-    done = subprocess.run(
-        [str(BIN / "loom"), "serialize", "programs", "--image", "default=ghcr.io/example/image:1", "-o", str(output)],
-        capture_output=True,
-        text=True,
-        cwd=source,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-    taskloom_files = sorted(output.glob("*.pb"))
+    taskloom_files = serialize_with_taskloom(source, tmp_path / "taskloom-out")
     assert [path.name for path in taskloom_files] == [path.name for path in flytekit_files]
     summary = graph_summary(taskloom_files)
     differences = summary_differences(graph_summary(flytekit_files), summary)

@@ -11,7 +11,6 @@ and a PostgreSQL server.
 import os
 import sqlite3
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from plugins.flyte.tests.flytekit_reference import (
     flytekit_python,
     graph_summary,
     package_with_flytekit,
+    serialize_with_taskloom,
     summary_differences,
     write_programs,
 )
@@ -32,7 +32,6 @@ from taskloom import StructuredDataset
 from taskloom.extend import SecretsManager
 from taskloom_sql.testing import start_postgres
 
-BIN = Path(sys.executable).parent
 SQL_PROGRAMS = Path(__file__).resolve().parent / "sql_programs"
 
 
@@ -54,16 +53,7 @@ def _serialize(tmp_path: Path) -> list[Path]:
     program = source / "programs" / "queries.py"
     # flytekit's SQLAlchemy plugin is its own distribution; here it is taskloom-sql.
     program.write_text(program.read_text().replace("flytekitplugins.sqlalchemy", "taskloom_sql"))
-    output = tmp_path / "taskloom-out"
-    done = subprocess.run(
-        [str(BIN / "loom"), "serialize", "programs", "--image", "default=ghcr.io/example/image:1", "-o", str(output)],
-        capture_output=True,
-        text=True,
-        cwd=source,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-    return sorted(output.glob("*.pb"))
+    return serialize_with_taskloom(source, tmp_path / "taskloom-out")
 
 
 @pytest.mark.slow  # flytekit runs in its own virtual environment (created from PyPI on a fresh machine)

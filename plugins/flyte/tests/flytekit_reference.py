@@ -162,6 +162,21 @@ def write_programs(directory: Path, *, sdk: str = "flytekit", sources: Path = PR
     return directory
 
 
+def serialize_with_taskloom(program_dir: Path, out_dir: Path, *, image: str = "ghcr.io/example/image:1") -> list[Path]:
+    """Package the package ``programs`` of ``program_dir`` with taskloom (``loom serialize``, this interpreter's)
+    into ``out_dir`` and return the ``.pb`` files, sorted: taskloom's side of :func:`package_with_flytekit`."""
+    loom = Path(sys.executable).parent / "loom"
+    done = subprocess.run(
+        [str(loom), "serialize", "programs", "--image", f"default={image}", "-o", str(out_dir)],
+        capture_output=True,
+        text=True,
+        cwd=program_dir,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    return sorted(out_dir.glob("*.pb"))
+
+
 def package_with_flytekit(
     program_dir: Path,
     out_dir: Path,

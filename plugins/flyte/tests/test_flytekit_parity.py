@@ -18,6 +18,7 @@ import pytest
 from plugins.flyte.tests.flytekit_reference import (
     graph_summary,
     package_with_flytekit,
+    serialize_with_taskloom,
     summary_differences,
     write_programs,
 )
@@ -34,16 +35,7 @@ def packages(tmp_path_factory):
     flytekit_files = package_with_flytekit(write_programs(flytekit_root / "src"), flytekit_root / "package")
     taskloom_root = tmp_path_factory.mktemp("taskloom")
     source = write_programs(taskloom_root / "src", sdk="taskloom")
-    output = taskloom_root / "package"
-    completed = subprocess.run(
-        [str(BIN / "loom"), "serialize", "programs", "--image", "default=ghcr.io/example/image:1", "-o", str(output)],
-        capture_output=True,
-        text=True,
-        cwd=source,
-        timeout=300,
-    )
-    assert completed.returncode == 0, completed.stderr
-    return flytekit_files, sorted(output.glob("*.pb"))
+    return flytekit_files, serialize_with_taskloom(source, taskloom_root / "package")
 
 
 def test_the_same_files_are_written_under_the_same_names(packages):
