@@ -8,7 +8,9 @@
 
 The distributions are found on disk: the kernel (``kernel/``), every plugin (``plugins/*/``) and the
 ``taskloom`` meta distribution at the root, installed in dependency order in one pip call so that
-pip resolves ``taskloom-kernel`` to this tree, never to PyPI.
+pip resolves ``taskloom-kernel`` to this tree, never to PyPI. With the test tools, the Debian packages the
+plugins' tests need (``plugins/*/debian-packages.txt``, see ``dev/system_packages.py``) are installed first
+when missing.
 """
 
 from __future__ import annotations
@@ -95,6 +97,13 @@ def main() -> int:
         command += ["-e", str(available[name]) + ("" if name == "taskloom" else "[testing]")]
     if not arguments.no_test_tools:
         command += TEST_REQUIREMENTS + LINT_REQUIREMENTS
+    if not arguments.no_test_tools:
+        # Programs PyPI cannot bring that the plugins' tests need (PostgreSQL, podman): Debian packages,
+        # listed by each plugin in debian-packages.txt and installed here when missing (as root).
+        sys.path.insert(0, str(ROOT / "dev"))
+        from system_packages import ensure
+
+        ensure([available[name] for name in wanted if available[name].parent.name == "plugins"])
     print("installing:", ", ".join(wanted), flush=True)
     # setuptools' build back end is chatty (deprecation banners); show its output only on failure.
     done = subprocess.run(command, capture_output=True, text=True)
