@@ -21,6 +21,7 @@ import pytest
 from flyteidl.admin import task_pb2
 
 from plugins.container.tests import podman_setup
+from plugins.flyte.tests.test_entrypoint import propeller_command
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,24 +77,8 @@ def _execute(template, output_type: type, app: Path, work: Path, environment: di
     task_work = work / template.id.name
     task_work.mkdir(parents=True)
     (task_work / "inputs.pb").write_bytes(literal_map_to_bytes(TypeEngine.dict_to_literal_map(None, {}, {})))
-    filled = {
-        "{{.input}}": str(task_work / "inputs.pb"),
-        "{{.outputPrefix}}": str(task_work / "outputs"),
-        "{{.rawOutputDataPrefix}}": str(task_work / "raw"),
-        "{{.checkpointOutputPrefix}}": str(task_work / "checkpoint"),
-        "{{.prevCheckpointPrefix}}": "",
-    }
-    arguments = [filled.get(argument, argument) for argument in template.container.args]
-    arguments[0] = str(BIN / arguments[0])
-    variables = {
-        "FLYTE_INTERNAL_EXECUTION_PROJECT": "proj",
-        "FLYTE_INTERNAL_EXECUTION_DOMAIN": "dev",
-        "FLYTE_INTERNAL_EXECUTION_ID": "exec-1",
-        "FLYTE_INTERNAL_TASK_NAME": template.id.name,
-        "FLYTE_INTERNAL_TASK_VERSION": template.id.version,
-        "XDG_CACHE_HOME": "/tmp/cache",
-        **{item.key: item.value for item in template.container.env},
-    }
+    arguments, variables, _ = propeller_command(template, task_work, task_work / "inputs.pb")
+    variables["XDG_CACHE_HOME"] = "/tmp/cache"
     # This machine's Python, the virtual environment and the repository (editable installs), read-only.
     # (/lib and /lib64 are symbolic links into /usr on Debian: the link's target is mounted at the link's path.)
     mounts = {

@@ -153,10 +153,11 @@ def inputs_file(directory: Path, values: dict, types: dict) -> Path:
     return path
 
 
-def run_container(
-    template, root: Path, work: Path, inputs: Path | str, *, env=None, prev_checkpoint="", output_prefix=None, raw=None
-):
-    """Run the template's container args as a propeller does; return (completed process, output prefix).
+def propeller_command(
+    template, work: Path, inputs: Path | str, *, prev_checkpoint="", output_prefix=None, raw=None
+) -> tuple[list[str], dict[str, str], Path | str]:
+    """The template's container args with the placeholders filled as a propeller fills them (the program made
+    this interpreter's), the variables a pod gets (execution identity, the template's env), and the output prefix.
 
     The output and raw data prefixes are ``work/outputs`` and ``work/raw`` unless given (URIs: ``s3://...``);
     checkpoints go under the raw data prefix.
@@ -171,8 +172,7 @@ def run_container(
     }
     args = [filled.get(arg, arg) for arg in template.container.args]
     args[0] = str(BIN / args[0])
-    environment = {
-        **os.environ,
+    variables = {
         "FLYTE_INTERNAL_EXECUTION_PROJECT": "proj",
         "FLYTE_INTERNAL_EXECUTION_DOMAIN": "dev",
         "FLYTE_INTERNAL_EXECUTION_ID": "exec-1",
@@ -181,8 +181,19 @@ def run_container(
         "FLYTE_INTERNAL_TASK_NAME": template.id.name,
         "FLYTE_INTERNAL_TASK_VERSION": template.id.version,
         **{item.key: item.value for item in template.container.env},
-        **(env or {}),
     }
+    return args, variables, output_prefix
+
+
+def run_container(
+    template, root: Path, work: Path, inputs: Path | str, *, env=None, prev_checkpoint="", output_prefix=None, raw=None
+):
+    """Run the template's container args here as a propeller does (:func:`propeller_command`); return
+    (completed process, output prefix)."""
+    args, variables, output_prefix = propeller_command(
+        template, work, inputs, prev_checkpoint=prev_checkpoint, output_prefix=output_prefix, raw=raw
+    )
+    environment = {**os.environ, **variables, **(env or {})}
     environment.pop("PYTHONPATH", None)  # the image's code is found from its working directory
     completed = subprocess.run(args, capture_output=True, text=True, cwd=root, env=environment, timeout=120)
     return completed, output_prefix
