@@ -144,6 +144,7 @@ if TYPE_CHECKING:
     from taskloom.models.types import SimpleType as SimpleType
     from taskloom.models.types import TypeAnnotation as TypeAnnotation
     from taskloom.models.workflow import WorkflowTemplate as WorkflowTemplate
+    from taskloom.run_options import run_option as run_option
     from taskloom.storage import RAW_OUTPUT_PREFIX_ENV as RAW_OUTPUT_PREFIX_ENV
     from taskloom.storage import FileSystem as FileSystem
     from taskloom.storage import download as download
@@ -238,6 +239,7 @@ _NAMES: dict[str, str] = {
     "entities_of": "taskloom.loader",
     "load_module": "taskloom.loader",
     "ModuleLoadError": "taskloom.loader",
+    "run_option": "taskloom.run_options",
     # Executors
     "Executor": "taskloom.core.executor",
     "ResumableExecutor": "taskloom.core.executor",

@@ -281,3 +281,16 @@ def taskloom_cli_commands() -> list[click.Command]:
     but is found only after every plugin has been loaded. Every implementation contributes; for two
     commands of the same name, the plugin asked first wins.
     """
+
+
+@hookspec
+def taskloom_run_options() -> list[click.Option]:
+    """Contribute options to ``loom run`` (``--dask-scheduler``, ``--agent-endpoint``).
+
+    Called when ``loom run`` parses its command line (and for its help). Make each option with
+    :func:`taskloom.extend.run_option`: its value, when given, becomes an environment variable, as
+    ``--processes`` sets ``TASKLOOM_PROCESSES``, so what the plugin provides (an executor, a task type)
+    reads its setting the same way whether started by ``loom run``, the Python API or a worker process.
+    Every implementation contributes; an option whose name ``loom run`` or a plugin asked before already
+    has is left out with a :class:`~taskloom.exceptions.system.PluginWarning`.
+    """

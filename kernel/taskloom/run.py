@@ -25,6 +25,7 @@ import inspect
 import os
 import sys
 import typing
+import warnings
 from typing import Any
 
 import click
@@ -33,9 +34,11 @@ from taskloom.core.executor import EXECUTOR_ENV, PROCESSES_ENV, get_executor, re
 from taskloom.core.gate import send_signal
 from taskloom.core.interface import NO_DEFAULT
 from taskloom.core.type_engine import TypeEngine, type_name
+from taskloom.exceptions.system import PluginWarning
 from taskloom.exceptions.user import TypeTransformerFailedError, UnsupportedTypeError
 from taskloom.loader import entities_of, kind_of, load_module
 from taskloom.plugins import get_plugin_manager
+from taskloom.run_options import run_option as run_option
 from taskloom.storage import RAW_OUTPUT_PREFIX_ENV
 
 
@@ -209,8 +212,38 @@ class RunUsageError(click.UsageError):
         click.echo(f"Error: {self.format_message()}", file=file, err=file is None)
 
 
+class RunCommand(click.Command):
+    """``loom run``: its own options and those the installed plugins add (``taskloom_run_options``)."""
+
+    _plugin_options: list[click.Parameter] | None = None
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        if self._plugin_options is None:
+            self._plugin_options = self._options_of_plugins()
+        return [*super().get_params(ctx), *self._plugin_options]
+
+    def _options_of_plugins(self) -> list[click.Parameter]:
+        taken = {name for param in self.params for name in param.opts + param.secondary_opts}
+        options: list[click.Parameter] = []
+        for contributed in get_plugin_manager().hook.taskloom_run_options():
+            for option in contributed or ():
+                names = set(option.opts + option.secondary_opts)
+                if names & taken:
+                    warnings.warn(
+                        f"loom run option {'/'.join(sorted(names & taken))} of a plugin left out: "
+                        "loom run or another plugin has it already",
+                        PluginWarning,
+                        stacklevel=2,
+                    )
+                    continue
+                taken |= names
+                options.append(option)
+        return options
+
+
 @click.command(
     "run",
+    cls=RunCommand,
     context_settings={"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []},
 )
 @click.option("--executor", help="Executor to run workflows on (default: $TASKLOOM_EXECUTOR or local).")
