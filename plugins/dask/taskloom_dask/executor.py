@@ -17,8 +17,8 @@ class DaskExecutor:
     "Dask executor" names where the bodies run, not a second scheduler: the order of nodes, retries,
     timeouts, ``min_success_ratio``, the cache, records and resume are taskloom-local's, and each attempt
     of a body is a future on the cluster (:class:`~taskloom_dask.DaskPool`). ``client`` is a
-    :class:`distributed.Client`, a scheduler's address, or None for a LocalCluster of this machine (see
-    :class:`~taskloom_dask.DaskPool`).
+    :class:`distributed.Client`, a scheduler's address, or None for a LocalCluster of this machine;
+    ``connect_timeout`` and ``size`` are :class:`~taskloom_dask.DaskPool`'s.
 
     ``name`` is the executor name under which this process finds the cluster from now on: workflow calls
     with ``TASKLOOM_EXECUTOR=NAME`` (``wf(x=1)``) and :func:`taskloom.extend.get_executor` run on it.
@@ -30,10 +30,15 @@ class DaskExecutor:
     """
 
     def __init__(
-        self, client: Client | str | None = None, *, name: str = DEFAULT_NAME, connect_timeout: float = CONNECT_TIMEOUT
+        self,
+        client: Client | str | None = None,
+        *,
+        name: str = DEFAULT_NAME,
+        connect_timeout: float = CONNECT_TIMEOUT,
+        size: int | None = None,
     ) -> None:
         self.name = name
-        self.pool = DaskPool(client, connect_timeout=connect_timeout)
+        self.pool = DaskPool(client, connect_timeout=connect_timeout, size=size)
         register(name, self.pool)
         try:
             self._executor: Any = get_executor(name)  # taskloom-local's, on this pool (taskloom_task_pool)

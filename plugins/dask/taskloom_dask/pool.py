@@ -26,6 +26,7 @@ import asyncio
 import atexit
 import logging
 import os
+import queue
 import socket
 import threading
 import uuid
@@ -46,13 +47,20 @@ from taskloom.extend import (
 )
 
 from taskloom_dask.registry import SCHEDULER_ENV
-from taskloom_dask.worker import run_attempt, run_batch
+from taskloom_dask.worker import STARTED_TOPIC, run_attempt, run_batch
 
 __all__ = ["CONNECT_TIMEOUT", "SCHEDULER_ENV", "DaskPool", "SchedulerUnreachable", "WorkerLostError", "default_pool"]
 
 #: Seconds to wait for a scheduler to answer before saying it cannot be reached: long enough for a
 #: scheduler on a busy machine or across a network, short enough that a wrong address is told at once.
 CONNECT_TIMEOUT = 10.0
+
+
+#: The fewest bodies the local executor keeps submitted (its scheduling threads): a thread per running node
+#: waits for its future, and a Dask round trip is long beside a trivial body, so a small cluster is kept fed
+#: with more than its threads (a 1,000-node fan-out on two workers: 10-12 s with 4 submitted, 5-6 s with 32,
+#: 3-3.5 s for plain Dask submitting them all at once; benchmarks/dask_overhead.py).
+MIN_SIZE = 32
 
 
 class WorkerLostError(RecoverableSystemException):
@@ -75,8 +83,9 @@ class DaskPool:
     thread each, on 127.0.0.1, with no dashboard. Whatever the pool starts, :meth:`close` stops.
 
     ``size`` is how many bodies the local executor keeps submitted at once (its scheduling threads):
-    by default twice the cluster's threads when it connects, so that a worker finishing a body finds the
-    next one already queued rather than waiting for a round trip to this process.
+    by default twice the cluster's threads when it connects, and at least :data:`MIN_SIZE`, so that a
+    worker finishing a body finds the next one already queued rather than waiting for a round trip to
+    this process.
     """
 
     def __init__(
@@ -110,8 +119,11 @@ class DaskPool:
             self._client = _connect(client, connect_timeout)
         self._address = str(getattr(self._client.scheduler, "address", None) or client)
         threads = sum(self._client.nthreads().values())
-        self._size = size or max(1, 2 * threads)
+        self._size = size or max(MIN_SIZE, 2 * threads)
         self._running: set[Any] = set()
+        self._gatherer = _Gatherer(self._client)
+        self._starts: dict[str, threading.Event] = {}  # attempts with a timeout, until they start
+        self._subscribed = False
         self._lock = threading.Lock()
         self._closed = False
         # By task, weakly: a task made and dropped (tests do) must not leave its reference to a new one.
@@ -144,25 +156,36 @@ class DaskPool:
 
         ``context`` holds ``entity.run``'s execution arguments. Raises the task's own exception,
         :class:`WorkerLostError` when its worker is lost, :class:`~taskloom.extend.UserTimeoutError` past
-        ``timeout`` (a timedelta; counted from submission, so time queued on a busy cluster counts).
+        ``timeout`` (a timedelta), counted from the moment a worker starts the attempt: time queued on a
+        busy cluster does not count, the worker's first import of the task's module does.
         """
         reference = self._reference(entity, explain)
-        future = self._submit(run_attempt, entity.name, reference, entity.name, inputs, context)
         seconds = None if timeout is None else timeout.total_seconds()
+        key = self._key(entity.name)
+        started = None
+        if seconds is not None:
+            started = self._watch_start(key)
+        future = self._submit(
+            run_attempt, entity.name, reference, entity.name, inputs, context, seconds is not None, key=key
+        )
         try:
-            return future.result(timeout=seconds)
-        except TimeoutError:
-            if future.done():  # the task's own TimeoutError, not ours
-                raise
-            future.cancel()  # a body already running finishes unobserved: Python code cannot be interrupted
-            raise UserTimeoutError(
-                f"task {entity.name!r} did not finish within its timeout of {timeout} on the Dask cluster at "
-                f"{self.address}; its future was cancelled"
-            ) from None
+            if started is not None:
+                future.add_done_callback(lambda _: started.set())  # done before it said so: failed to start
+                started.wait()
+            outcome = self._gatherer.wait(future, seconds)
+            if outcome is None:
+                future.cancel()  # a body already running finishes unobserved: Python code cannot be interrupted
+                raise UserTimeoutError(
+                    f"task {entity.name!r} did not finish within its timeout of {timeout} on the Dask cluster at "
+                    f"{self.address}; its future was cancelled"
+                )
+            return outcome.value()
         except (KilledWorker, CancelledError) as error:
             raise self._lost(entity.name, error) from error
         finally:
             self._forget(future)
+            if started is not None:
+                self._starts.pop(key, None)
 
     def run_many(self, entity: Any, inputs: list[dict[str, Any]], checkpoints: list[Any], **context: Any) -> list[Any]:
         """Run one attempt of ``entity`` per element of ``inputs`` as one future (one worker runs them one
@@ -177,7 +200,9 @@ class DaskPool:
         except SystemException as error:
             return [error] * len(inputs)
         try:
-            results: list[Any] = future.result()
+            outcome = self._gatherer.wait(future, None)
+            assert outcome is not None  # waited for without a deadline
+            results: list[Any] = outcome.value()
         except (KilledWorker, CancelledError) as error:
             return [self._lost(entity.name, error)] * len(inputs)
         except Exception as error:  # the batch itself failed (its task not found): each element did
@@ -201,17 +226,37 @@ class DaskPool:
             return
         self._closed = True
         self.kill()
+        self._gatherer.stop()
         if self._owns_client:
             self._client.close()
         if self._cluster is not None:
             self._cluster.close()
 
-    def _submit(self, function: Any, task_name: str, *arguments: Any) -> Any:
+    @staticmethod
+    def _key(task_name: str) -> str:
+        # The key names the task, for the dashboard and Dask's logs.
+        return f"{task_name}-{uuid.uuid4().hex}"
+
+    def _watch_start(self, key: str) -> threading.Event:
+        """An event set when a worker says it starts the attempt ``key`` (run_attempt's ``announce``)."""
+        started = self._starts[key] = threading.Event()
+        if not self._subscribed:
+            with self._lock:
+                if not self._subscribed:
+                    self._client.subscribe_topic(STARTED_TOPIC, self._on_start)
+                    self._subscribed = True
+        return started
+
+    def _on_start(self, event: tuple[float, Any]) -> None:
+        started = self._starts.get(event[1])
+        if started is not None:
+            started.set()
+
+    def _submit(self, function: Any, task_name: str, *arguments: Any, key: str | None = None) -> Any:
         if self._closed:
             raise SystemException(f"task {task_name!r}: the Dask pool of {self.address} is closed")
-        # pure=False: every attempt runs (Dask would otherwise treat equal arguments as one result); the key
-        # names the task, for the dashboard and Dask's logs.
-        future = self._client.submit(*((function, *arguments)), pure=False, key=f"{task_name}-{uuid.uuid4().hex}")
+        # pure=False: every attempt runs (Dask would otherwise treat equal arguments as one result).
+        future = self._client.submit(function, *arguments, pure=False, key=key or self._key(task_name))
         with self._lock:
             self._running.add(future)
         return future
@@ -234,6 +279,91 @@ class DaskPool:
             found = _find_reference(entity, explain)
             self._references[entity] = found
         return found
+
+
+class _Outcome:
+    """What a finished future gave: its value, or the exception it raised (raised again by :meth:`value`)."""
+
+    __slots__ = ("error", "event", "result")
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+    def value(self) -> Any:
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+
+class _Gatherer:
+    """Fetches the results of finished futures in batches, for the threads waiting on them.
+
+    A thread per running node waits for its own future; fetched one by one (``future.result()``), each
+    result is a round trip from the client to a worker and back through the client's event loop, and with
+    a thread per node that cost as much again as the nodes themselves (a 500-node fan-out on two workers:
+    3.9 s with ``result()``, 1.3 s for plain Dask's one ``gather``). Here the futures' done callbacks queue
+    them, and one thread gathers whatever has finished meanwhile in one request.
+    """
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+        self._finished: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._outcomes: dict[Any, _Outcome] = {}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def wait(self, future: Any, seconds: float | None) -> _Outcome | None:
+        """The outcome of ``future`` once it is done, or None if it is not within ``seconds``."""
+        outcome = _Outcome()
+        with self._lock:
+            self._outcomes[future.key] = outcome
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._gather, name="taskloom-dask-gather", daemon=True)
+                self._thread.start()
+        future.add_done_callback(self._finished.put)
+        if outcome.event.wait(seconds):
+            return outcome
+        with self._lock:
+            self._outcomes.pop(future.key, None)
+        return None
+
+    def stop(self) -> None:
+        """End the gathering thread (the pool is closed)."""
+        if self._thread is not None:
+            self._finished.put(None)
+
+    def _gather(self) -> None:
+        while True:
+            batch = [self._finished.get()]
+            while True:  # and whatever else finished meanwhile
+                try:
+                    batch.append(self._finished.get_nowait())
+                except queue.Empty:
+                    break
+            if None in batch:
+                return
+            finished = [future for future in batch if future.status == "finished"]
+            values: dict[Any, Any] = {}
+            if finished:
+                try:
+                    values = dict(zip([future.key for future in finished], self._client.gather(finished), strict=True))
+                except Exception:  # one of them lost meanwhile: each on its own below
+                    values = {}
+            for future in batch:
+                with self._lock:
+                    outcome = self._outcomes.pop(future.key, None)
+                if outcome is None:  # its waiter gave up (timeout)
+                    continue
+                if future.key in values:
+                    outcome.result = values[future.key]
+                else:
+                    try:
+                        outcome.result = future.result()
+                    except BaseException as error:  # the task's, or KilledWorker, CancelledError: the waiter's
+                        outcome.error = error
+                outcome.event.set()
 
 
 def _find_reference(entity: Any, explain: str | None = None) -> tuple[str, str | None, str]:

@@ -28,8 +28,23 @@ _tasks: dict[tuple[str, str | None, str], Any] = {}
 _lock = threading.Lock()  # a worker runs several bodies at once on its threads: one import each
 
 
-def run_attempt(reference: tuple[str, str | None, str], task_name: str, inputs: dict[str, Any], context: Any) -> Any:
-    """One attempt of the task: what ``entity.run`` returns, or the task's own exception, noted with the worker."""
+#: The topic on which a worker says that it starts an attempt with a timeout (its message: the future's key).
+STARTED_TOPIC = "taskloom-started"
+
+
+def run_attempt(
+    reference: tuple[str, str | None, str], task_name: str, inputs: dict[str, Any], context: Any, announce: bool = False
+) -> Any:
+    """One attempt of the task: what ``entity.run`` returns, or the task's own exception, noted with the worker.
+
+    With ``announce`` (the task has a timeout), the worker first tells the client that the attempt starts:
+    the timeout counts from then, not from submission (time queued on a busy cluster is not the task's).
+    """
+    if announce:
+        from distributed import get_worker  # already imported: this runs inside a worker
+
+        worker = get_worker()
+        worker.log_event(STARTED_TOPIC, worker.get_current_task())
     entity = find_task(reference, task_name)
     try:
         return entity.run(inputs, checked=True, **context)

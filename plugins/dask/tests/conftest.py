@@ -60,8 +60,18 @@ def client(cluster: LocalCluster) -> Iterator[Client]:
 
 @pytest.fixture(scope="session")
 def dask_executor(client: Client) -> Iterator[DaskExecutor]:
-    """The executor ``dask`` of this process, on the session's cluster (``TASKLOOM_EXECUTOR=dask`` finds it)."""
-    with DaskExecutor(client) as executor:
+    """The executor ``dask`` of this process, on the session's cluster (``TASKLOOM_EXECUTOR=dask`` finds it),
+    unrecorded (recorded runs and their resume are tested through ``loom run``)."""
+    previous = os.environ.get("TASKLOOM_RECORD")
+    os.environ["TASKLOOM_RECORD"] = "0"  # read when the executor is made
+    try:
+        executor = DaskExecutor(client)
+    finally:
+        if previous is None:
+            del os.environ["TASKLOOM_RECORD"]
+        else:
+            os.environ["TASKLOOM_RECORD"] = previous
+    with executor:
         yield executor
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
 import time
 
 import pytest
@@ -13,6 +14,7 @@ from taskloom.exceptions.user import FlyteRecoverableException, UserTimeoutError
 from taskloom.extend import get_executor
 
 from taskloom_dask import DaskExecutor, DaskPool
+from taskloom_dask.pool import MIN_SIZE
 
 # Workers find tasks by reference (module, file, name), so the tasks of these tests live at module level.
 
@@ -69,6 +71,18 @@ def flaky(marker: str) -> int:
 def too_slow(seconds: float) -> int:
     time.sleep(seconds)
     return 1
+
+
+@task(timeout=dt.timedelta(seconds=1))
+def quick_with_a_timeout(x: int) -> int:
+    time.sleep(0.1)
+    return x
+
+
+@task
+def busy(seconds: float) -> int:
+    time.sleep(seconds)
+    return 0
 
 
 @task
@@ -165,9 +179,9 @@ def test_nodes_run_in_dataflow_order_with_their_outputs(dask_executor, tmp_path,
 
 def test_a_map_runs_in_batches_on_the_workers(dask_executor, client, unrecorded):
     with get_task_stream(client) as stream:
-        assert dask_executor.execute(doubled, {"xs": list(range(200))}) == [2 * x for x in range(200)]
+        assert dask_executor.execute(doubled, {"xs": list(range(1000))}) == [2 * x for x in range(1000)]
     futures = [entry for entry in stream.data if "double" in entry["key"]]
-    assert 1 <= len(futures) < 200  # batches of elements, not a future per element
+    assert 1 <= len(futures) <= 1000 / 4  # batches of elements, not a future per element
     pids = set(dask_executor.execute(pids_of, {"xs": list(range(50))}))
     assert os.getpid() not in pids
 
@@ -242,7 +256,7 @@ def test_an_executor_under_another_name_is_found_by_that_name(client, unrecorded
 
 def test_a_pool_on_a_client_it_was_given_leaves_the_client_open(client):
     pool = DaskPool(client)
-    assert pool.size == 2 * sum(client.nthreads().values())
+    assert pool.size == max(MIN_SIZE, 2 * sum(client.nthreads().values()))
     pool.close()
     assert client.status == "running"
 
@@ -254,3 +268,18 @@ def test_the_children_of_dynamic_and_eager_bodies_run_in_the_workers(
     worker_pids = set(client.run(os.getpid).values())
     pids = dask_executor.execute(workflow_with_children, {"n": 6})
     assert len(pids) == 6 and set(pids) <= worker_pids and os.getpid() not in pids
+
+
+def test_time_queued_behind_busy_workers_does_not_count_against_a_timeout(client):
+    pool = DaskPool(client)
+    context = {"execution_id": "queued", "attempt": 0}
+    try:
+        occupying = [threading.Thread(target=pool.run, args=(busy, {"seconds": 1.5}), kwargs=context) for _ in range(2)]
+        for thread in occupying:
+            thread.start()
+        time.sleep(0.3)  # both workers (one thread each) are busy for over a second more
+        assert pool.run(quick_with_a_timeout, {"x": 7}, timeout=dt.timedelta(seconds=1), **context) == 7
+        for thread in occupying:
+            thread.join()
+    finally:
+        pool.close()
