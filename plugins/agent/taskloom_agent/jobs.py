@@ -93,6 +93,7 @@ class Job:
         self.backend = backend
         self.category = category
         self.resource_meta: Any = None
+        self.created = threading.Event()  # set once create answered (or failed)
         self.stopped = threading.Event()  # set when the job is cancelled: the poll stops waiting
         self.reason = ""
         self._done = False
@@ -112,8 +113,31 @@ class Job:
         with self._lock:
             self._done = True
 
+    def create(self, template: Any, output_prefix: str, inputs: Any) -> None:
+        """Create the job through the backend and keep its resource metadata.
+
+        The call runs on a thread of its own: when Ctrl-C interrupts the caller (a body on the main thread), the
+        create goes on and its answer still arrives, so that :meth:`cancel` can delete the job it made.
+        """
+        failure: list[BaseException] = []
+
+        def create() -> None:
+            try:
+                self.resource_meta = self.backend.create(template, output_prefix, inputs)
+            except BaseException as error:  # handed to the caller below
+                failure.append(error)
+            finally:
+                self.created.set()
+
+        threading.Thread(target=create, name="taskloom-agent-create", daemon=True).start()
+        self.created.wait()
+        if failure:
+            raise failure[0]
+
     def cancel(self, reason: str) -> None:
-        """Delete the job (once; never after it finished) and wake its poll."""
+        """Delete the job (once; never after it finished) and wake its poll. A create still in flight is waited
+        for (a few seconds): the job may exist already, and only its answer says how to find it."""
+        self.created.wait(5.0)
         with self._lock:
             if self._done or self.resource_meta is None:
                 self.stopped.set()

@@ -71,7 +71,7 @@ class AsyncAgentExecutorMixin:
         category = TaskCategory(template.type, template.task_type_version)
         with Job(task.name, backend, category) as job:
             try:
-                job.resource_meta = backend.create(template, output_prefix, inputs)
+                job.create(template, output_prefix, inputs)
                 resource = _poll(task, job)
             except TaskloomException as error:
                 job.finished()
@@ -79,7 +79,7 @@ class AsyncAgentExecutorMixin:
             except BaseException:  # Ctrl-C where the body runs on the main thread: the job goes too
                 job.cancel("interrupted")
                 raise
-            _show_logs(task, backend.logs(category, job.resource_meta))
+            _show_logs(task, backend, category, job.resource_meta)
         return _outputs(task, template, resource, output_prefix, backend.name)
 
 
@@ -217,6 +217,12 @@ def _outputs(task: Any, template: Any, resource: Resource, output_prefix: str, w
     return interface.shape_outputs(values)
 
 
-def _show_logs(task: Any, lines: list[str]) -> None:
+def _show_logs(task: Any, backend: Any, category: TaskCategory, resource_meta: Any) -> None:
+    # Logs are a courtesy: a job that succeeded does not fail because its logs could not be read.
+    try:
+        lines = backend.logs(category, resource_meta)
+    except TaskloomException as error:
+        sys.stderr.write(f"taskloom: task {task.name!r}: no logs: {error}\n")
+        return
     for line in lines:
         sys.stderr.write(f"taskloom: task {task.name!r}: {line}\n")

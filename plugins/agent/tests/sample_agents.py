@@ -56,6 +56,8 @@ class SleepAgent(AsyncAgentBase):
     async def create(self, task_template: Any, output_prefix: str, inputs: Any = None, **kwargs: Any) -> SleepMeta:
         seconds = inputs.literals["seconds"].scalar.primitive.float_value if inputs is not None else 0.0
         _mark(output_prefix, "created")
+        if seconds >= 60:  # a long job is slow to create: an interruption arrives while create is in flight
+            await asyncio.sleep(0.5)
         return SleepMeta(
             job_id=uuid.uuid4().hex,
             deadline=time.time() + seconds,

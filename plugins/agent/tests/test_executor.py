@@ -53,6 +53,13 @@ def test_a_workflow_runs_an_async_and_a_sync_agent_task_in_process(prefix):
     assert marks(prefix, "created") == [str(os.getpid())]  # the agent of this process, no server
 
 
+def test_log_links_and_log_lines_go_to_stderr_naming_the_task(prefix, capfd):
+    result = nap(seconds=0.0)
+    errors = capfd.readouterr().err
+    assert f"taskloom: task 'jobs.nap': logs console: https://jobs.example/{result.job}" in errors
+    assert f"taskloom: task 'jobs.nap': job {result.job} slept" in errors
+
+
 def test_outputs_an_agent_leaves_in_a_file_are_read_from_the_output_prefix(prefix):
     result = to_file(word="ink", count=3)
     assert (result.word, result.count) == ("ink", 3)
