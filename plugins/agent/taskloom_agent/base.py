@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import inspect
 import json
 import threading
@@ -231,7 +232,13 @@ class AsyncAgentBase(AgentBase):
 
 def is_async_method(method: Any) -> bool:
     """Whether an agent's method is ``async def`` (awaited) rather than plain (called)."""
-    return inspect.iscoroutinefunction(method)
+    return _is_async_function(getattr(method, "__func__", method))
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_async_function(function: Any) -> bool:
+    # Asked on every call the server handles; the answer for a function never changes.
+    return inspect.iscoroutinefunction(function)
 
 
 class AgentRegistry:

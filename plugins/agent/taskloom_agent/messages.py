@@ -41,6 +41,10 @@ def _guess_type(value: Any) -> Any:
     return type(value)
 
 
+#: Python types written straight into a flyteidl ``Primitive`` field (bool is not an int here: exact types).
+_PRIMITIVES = {bool: "boolean", int: "integer", float: "float_value", str: "string_value"}
+
+
 def resource_to_proto(resource: Resource, *, agent: str = "") -> agent_pb2.Resource:
     """``resource`` as flyteidl's ``admin.Resource``."""
     if not isinstance(resource, Resource):
@@ -51,9 +55,15 @@ def resource_to_proto(resource: Resource, *, agent: str = "") -> agent_pb2.Resou
             message.log_links.append(link)
         else:
             message.log_links.add(name=link.name, uri=link.uri)
-    literal_map = outputs_literal_map(resource.outputs, agent=agent)
-    if literal_map is not None:
-        message.outputs.CopyFrom(codec.to_proto(literal_map))
+    outputs = resource.outputs
+    if isinstance(outputs, dict) and all(type(value) in _PRIMITIVES for value in outputs.values()):
+        # The common answer (a count, an id, a URI) written directly, as the type engine would write it.
+        for name, value in outputs.items():
+            setattr(message.outputs.literals[name].scalar.primitive, _PRIMITIVES[type(value)], value)
+    else:
+        literal_map = outputs_literal_map(outputs, agent=agent)
+        if literal_map is not None:
+            message.outputs.CopyFrom(codec.to_proto(literal_map))
     if resource.custom_info:
         json_format.Parse(json.dumps(resource.custom_info), message.custom_info)
     return message

@@ -138,7 +138,8 @@ class FileOutputsAgent(AsyncAgentBase):
 
 
 class EchoAgent(SyncAgentBase):
-    """Task type "echo" (sync): its outputs are its inputs; an input `pause` makes it take that long."""
+    """Task type "echo" (sync): its outputs are its inputs; an input `pause` makes it take that long (after it
+    marks the output prefix "started")."""
 
     name = "Echo Agent"
 
@@ -149,6 +150,7 @@ class EchoAgent(SyncAgentBase):
         literals = dict(inputs.literals) if inputs is not None else {}
         pause = literals.pop("pause", None)
         if pause is not None:
+            _mark(output_prefix, "started")
             await asyncio.sleep(pause.scalar.primitive.float_value)
         return Resource(phase=TaskExecution.SUCCEEDED, outputs=LiteralMap(literals=literals))
 

@@ -22,25 +22,28 @@ from taskloom_flyte import codec
 ECHO = codec.to_proto(sample_agents.EchoTask("jobs.echo").to_task_template(SerializationSettings()))
 
 
-def echo(channel: grpc.Channel, text: str, pause: float = 0.0) -> str:
+def echo(channel: grpc.Channel, text: str, pause: float = 0.0, prefix: str = "") -> str:
     inputs = literals_pb2.LiteralMap()
     inputs.literals["text"].scalar.primitive.string_value = text
     inputs.literals["pause"].scalar.primitive.float_value = pause
     requests = [
-        agent_pb2.ExecuteTaskSyncRequest(header=agent_pb2.CreateRequestHeader(template=ECHO)),
+        agent_pb2.ExecuteTaskSyncRequest(header=agent_pb2.CreateRequestHeader(template=ECHO, output_prefix=prefix)),
         agent_pb2.ExecuteTaskSyncRequest(inputs=inputs),
     ]
     (response,) = agent_pb2_grpc.SyncAgentServiceStub(channel).ExecuteTaskSync(iter(requests), timeout=20)
     return response.header.resource.outputs.literals["text"].scalar.primitive.string_value
 
 
-def test_sigterm_lets_a_call_in_flight_finish_then_the_server_exits():
+def test_sigterm_lets_a_call_in_flight_finish_then_the_server_exits(tmp_path):
     with agent_server() as server, grpc.insecure_channel(server.endpoint) as channel:
         assert server.endpoint.startswith("127.0.0.1:")  # loopback unless told otherwise
         answers: list[str] = []
-        call = threading.Thread(target=lambda: answers.append(echo(channel, "still here", pause=1.5)))
+        call = threading.Thread(target=lambda: answers.append(echo(channel, "still here", 1.5, str(tmp_path))))
         call.start()
-        time.sleep(0.5)  # the call is in flight, waiting in the agent
+        deadline = time.monotonic() + 20
+        while not (tmp_path / "started").exists():  # the call is in flight, waiting in the agent
+            assert time.monotonic() < deadline, "the call never reached the agent"
+            time.sleep(0.02)
         server.process.send_signal(signal.SIGTERM)
         call.join(20)
         assert answers == ["still here"]

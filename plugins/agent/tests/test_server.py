@@ -11,7 +11,7 @@ import grpc
 import pytest
 import sample_agents
 from flyteidl.admin import agent_pb2
-from flyteidl.core import literals_pb2, tasks_pb2
+from flyteidl.core import interface_pb2, literals_pb2, tasks_pb2, types_pb2
 from flyteidl.service import agent_pb2_grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from taskloom.extend import SerializationSettings
@@ -151,6 +151,21 @@ def test_health_checking_says_serving_for_the_server_and_each_service(channel):
     ("call", "request_", "code", "words"),
     [
         ("CreateTask", agent_pb2.CreateTaskRequest(output_prefix="x"), "INVALID_ARGUMENT", "carries no task template"),
+        (
+            "CreateTask",
+            agent_pb2.CreateTaskRequest(
+                template=tasks_pb2.TaskTemplate(
+                    type="sleep",
+                    interface=interface_pb2.TypedInterface(
+                        inputs=interface_pb2.VariableMap(
+                            variables={"x": interface_pb2.Variable(type=types_pb2.LiteralType(simple=99))}
+                        )
+                    ),
+                )
+            ),
+            "INVALID_ARGUMENT",
+            "the task template cannot be read: cannot decode flyteidl.core.TaskTemplate: at interface.inputs",
+        ),
         (
             "CreateTask",
             agent_pb2.CreateTaskRequest(template=tasks_pb2.TaskTemplate(type="no-such-type")),
