@@ -11,6 +11,7 @@ from typing import Any
 
 import grpc
 import pytest
+import sample_agents
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -19,6 +20,9 @@ from flyteidl.admin import agent_pb2
 from flyteidl.service import agent_pb2_grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from plugins.agent.tests.servers import Server, agent_server
+
+from taskloom_agent.errors import AgentTaskError
+from taskloom_agent.hooks import ENDPOINT_ENV, TLS_CA_ENV, TOKEN_FILE_ENV
 
 TOKEN = "s3cret-token"
 
@@ -102,3 +106,16 @@ def test_health_checks_need_no_token(secure):
     with tls_channel(server, cert) as channel:
         answer = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
     assert answer.status == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_tasks_reach_a_secure_server_with_the_token_and_the_certificate(secure, monkeypatch, tmp_path):
+    server, cert, token_file = secure
+    monkeypatch.setenv("TASKLOOM_RAW_OUTPUT_PREFIX", str(tmp_path))
+    monkeypatch.setenv(ENDPOINT_ENV, server.endpoint)
+    monkeypatch.setenv(TLS_CA_ENV, str(cert))
+    monkeypatch.setenv(TOKEN_FILE_ENV, str(token_file))
+    assert sample_agents.EchoTask("jobs.secure_echo")(text="sealed") == "sealed"
+    assert sample_agents.SleepTask("jobs.secure_nap")(seconds=0.0).slept == 0.0
+    monkeypatch.delenv(TOKEN_FILE_ENV)
+    with pytest.raises(AgentTaskError, match=r"task 'jobs.secure_echo': .*ExecuteTaskSync: UNAUTHENTICATED"):
+        sample_agents.EchoTask("jobs.secure_echo")(text="sealed")
