@@ -16,10 +16,12 @@ timeout and cache like any task.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import os
 import sys
 import tempfile
+import time
 import uuid
 from typing import Any
 
@@ -29,6 +31,7 @@ from taskloom.extend import (
     SerializationSettings,
     TaskloomException,
     TypeEngine,
+    UserTimeoutError,
     download,
     is_remote,
     upload,
@@ -66,13 +69,14 @@ class AsyncAgentExecutorMixin:
     def execute(self, **kwargs: Any) -> Any:
         """Create the job, poll it to its end, return its outputs (see the module docs)."""
         task: Any = self
+        deadline = _deadline(task)
         template, inputs, output_prefix = _prepare(task, kwargs)
         backend = _backend(template)
         category = TaskCategory(template.type, template.task_type_version)
         with Job(task.name, backend, category) as job:
             try:
                 job.create(template, output_prefix, inputs)
-                resource = _poll(task, job)
+                resource = _poll(task, job, deadline)
             except TaskloomException as error:
                 job.finished()
                 raise type(error)(f"task {task.name!r}: {error}") from error
@@ -83,7 +87,18 @@ class AsyncAgentExecutorMixin:
         return _outputs(task, template, resource, output_prefix, backend.name)
 
 
-def _poll(task: Any, job: Job) -> Resource:
+def _deadline(task: Any) -> float | None:
+    """When the job must be deleted, if the task has a timeout: a little before the executor's deadline (10% of
+    the timeout, at most half a second), since at its deadline the executor kills the attempt (its worker process)
+    and the job would be left running."""
+    timeout = task.metadata.timeout
+    if not timeout:
+        return None
+    seconds = timeout.total_seconds() if isinstance(timeout, dt.timedelta) else float(timeout)
+    return time.monotonic() + seconds - min(0.5, seconds / 10)
+
+
+def _poll(task: Any, job: Job, deadline: float | None = None) -> Resource:
     delay = FIRST_POLL
     links_shown: set[tuple[str, str]] = set()
     while True:
@@ -95,8 +110,15 @@ def _poll(task: Any, job: Job) -> Resource:
         if is_terminal_phase(resource.phase):
             job.finished()
             return resource
-        if job.stopped.wait(delay):
+        wait = delay if deadline is None else min(delay, max(0.0, deadline - time.monotonic()))
+        if job.stopped.wait(wait):
             raise AgentTaskError(f"{job.reason}: its job at {job.backend.name} was deleted")
+        if deadline is not None and time.monotonic() >= deadline:
+            job.cancel("timed out")
+            raise UserTimeoutError(
+                f"did not finish within its timeout of {task.metadata.timeout}: its job at {job.backend.name} "
+                "was deleted"
+            )
         delay = min(delay * 1.5, LONGEST_POLL)
 
 

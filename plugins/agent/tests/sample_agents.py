@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime as dt
 import os
 import time
 import uuid
 from typing import Any
 
-from taskloom.extend import Interface, LiteralMap, PythonTask
+from taskloom.extend import Interface, LiteralMap, PythonTask, TaskMetadata
 from taskloom_flyte import codec
 
 from taskloom_agent import (
@@ -189,3 +190,8 @@ class EchoTask(SyncAgentExecutorMixin, PythonTask):  # type: ignore[misc]
     def __init__(self, name: str, **kwargs: Any) -> None:
         interface = Interface(inputs={"text": str}, outputs={"text": str})
         super().__init__(task_type="echo", name=name, interface=interface, **kwargs)
+
+
+#: A task with a timeout, at the top level of this module so that the executor can run it in a worker process
+#: (which it kills at the deadline).
+short_nap = SleepTask("sample_agents.short_nap", metadata=TaskMetadata(timeout=dt.timedelta(seconds=1)))

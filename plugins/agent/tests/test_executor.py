@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 import sample_agents
 from plugins.agent.tests.servers import HERE, agent_server
-from taskloom import workflow
-from taskloom.extend import TaskMetadata
+from taskloom import Cache, workflow
+from taskloom.extend import TaskMetadata, UserTimeoutError
 
 from taskloom_agent.errors import AgentNotFoundError, AgentTaskError, RetryableAgentTaskError
 from taskloom_agent.hooks import ENDPOINT_ENV
@@ -84,6 +84,32 @@ def test_a_retryable_failure_is_retried_by_the_executor(prefix):
     with pytest.raises(RetryableAgentTaskError, match="reports RETRYABLE_FAILED: the queue was full"):
         once()
     assert len(marks(prefix, "created")) == 3  # the first attempt and two retries, each its own job
+
+
+def test_a_cached_agent_task_does_not_start_a_second_job_for_the_same_inputs(prefix, monkeypatch):
+    monkeypatch.setenv("TASKLOOM_CACHE_PATH", str(prefix / "cache.sqlite"))
+    cached = sample_agents.SleepTask("jobs.cached_nap", cache=Cache(version="1"))
+    first, second = cached(seconds=0.0), cached(seconds=0.0)
+    assert first.job == second.job  # the second call read the cache
+    assert len(marks(prefix, "created")) == 1
+    assert cached(seconds=0.01).job != first.job  # other inputs: a job of their own
+
+
+@pytest.mark.parametrize("timeouts", ["processes", "threads"])
+def test_a_job_that_outlives_the_tasks_timeout_is_deleted_and_the_attempt_times_out(prefix, monkeypatch, timeouts):
+    monkeypatch.setenv("TASKLOOM_TIMEOUTS", timeouts)  # a worker process killed at the deadline, or a thread
+
+    @workflow
+    def too_long() -> float:
+        slept, _ = sample_agents.short_nap(seconds=30.0)
+        return slept
+
+    with pytest.raises(UserTimeoutError, match=r"'sample_agents\.short_nap'"):
+        too_long()
+    deadline = time.monotonic() + 5
+    while not marks(prefix, "deleted"):  # the job was deleted before the executor's deadline
+        assert time.monotonic() < deadline, "the job was left running"
+        time.sleep(0.02)
 
 
 def test_an_agent_that_raises_in_create_fails_the_task_with_its_error(prefix):
@@ -152,7 +178,7 @@ def test_the_executor_survives_a_restart_of_the_server_mid_poll(prefix, monkeypa
 
 PROGRAM = """
 import sample_agents
-from taskloom import workflow
+from taskloom import Cache, workflow
 
 nap = sample_agents.SleepTask("jobs.long_nap")
 
