@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any
 
-from taskloom.extend import hookimpl, run_option
+from taskloom.extend import hookimpl
 
 if TYPE_CHECKING:
     from taskloom.extend import ExecutionEvent
@@ -38,6 +38,9 @@ def taskloom_cli_commands() -> list[Any]:
 
 @hookimpl
 def taskloom_run_options() -> list[Any]:
+    # click (run_option's options) only when loom run asks: every run loads this module for its lifecycle hook.
+    from taskloom.extend import run_option
+
     return [
         run_option(
             "--agent-endpoint",
