@@ -54,12 +54,12 @@ class SyncAgentExecutorMixin:
         """Call the agent with the task's template and inputs; return the outputs (see the module docs)."""
         task: Any = self
         template, inputs, output_prefix = _prepare(task, kwargs)
-        backend = _backend(template)
+        backend = _backend(task, template)
         try:
             resource = backend.do(template, output_prefix, inputs)
         except TaskloomException as error:
             raise type(error)(f"task {task.name!r}: {error}") from error
-        return _outputs(task, template, resource, output_prefix, backend.name)
+        return _outputs(task, resource, output_prefix, backend.name)
 
 
 class AsyncAgentExecutorMixin:
@@ -71,7 +71,7 @@ class AsyncAgentExecutorMixin:
         task: Any = self
         deadline = _deadline(task)
         template, inputs, output_prefix = _prepare(task, kwargs)
-        backend = _backend(template)
+        backend = _backend(task, template)
         category = TaskCategory(template.type, template.task_type_version)
         with Job(task.name, backend, category) as job:
             try:
@@ -84,7 +84,7 @@ class AsyncAgentExecutorMixin:
                 job.cancel("interrupted")
                 raise
             _show_logs(task, backend, category, job.resource_meta)
-        return _outputs(task, template, resource, output_prefix, backend.name)
+        return _outputs(task, resource, output_prefix, backend.name)
 
 
 def _deadline(task: Any) -> float | None:
@@ -122,11 +122,14 @@ def _poll(task: Any, job: Job, deadline: float | None = None) -> Resource:
         delay = min(delay * 1.5, LONGEST_POLL)
 
 
-def _backend(template: Any) -> Any:
+def _backend(task: Any, template: Any) -> Any:
     endpoint = os.environ.get(ENDPOINT_ENV)
     if endpoint:
         return _client(endpoint, os.environ.get(TOKEN_FILE_ENV) or None, os.environ.get(TLS_CA_ENV) or None)
-    return InProcess(AgentRegistry.get_agent(template.type, template.task_type_version))
+    try:
+        return InProcess(AgentRegistry.get_agent(template.type, template.task_type_version))
+    except TaskloomException as error:
+        raise type(error)(f"task {task.name!r}: {error}") from error
 
 
 @functools.cache
@@ -204,11 +207,14 @@ def _read(uri: str) -> bytes:
         return file.read()
 
 
-def _outputs(task: Any, template: Any, resource: Resource, output_prefix: str, where: str) -> Any:
+def _outputs(task: Any, resource: Resource, output_prefix: str, where: str) -> Any:
     """The task's outputs from a terminal ``resource`` (shaped as its body would return them)."""
     phase = resource.phase
     if phase != TaskExecution.SUCCEEDED:
-        name = TaskExecution.Phase(phase).name if phase in TaskExecution.Phase._value2member_map_ else str(phase)
+        try:
+            name = TaskExecution.Phase(phase).name
+        except ValueError:  # a phase of a newer flyteidl
+            name = str(phase)
         error = RetryableAgentTaskError if phase == TaskExecution.RETRYABLE_FAILED else AgentTaskError
         raise error(f"task {task.name!r}: {where} reports {name}: {resource.message or 'no message'}")
     interface = task.python_interface

@@ -15,7 +15,7 @@ import time
 import uuid
 from typing import Any
 
-from taskloom.extend import Interface, LiteralMap, PythonTask, TaskMetadata
+from taskloom.extend import Interface, LiteralMap, PythonFunctionTask, PythonTask, TaskMetadata
 from taskloom_flyte import codec
 
 from taskloom_agent import (
@@ -156,7 +156,50 @@ class EchoAgent(SyncAgentBase):
         return Resource(phase=TaskExecution.SUCCEEDED, outputs=LiteralMap(literals=literals))
 
 
-for _agent in (SleepAgent(), FailingAgent(), FailingAgent(version=1), FileOutputsAgent(), EchoAgent()):
+class ContainerRunAgent(AsyncAgentBase):
+    """Task type "container-run": stands for an agent that runs the task's own container somewhere (flytekit's
+    Databricks agent): it reads the inputs from the file the rendered arguments name and leaves `o0 = 2 * x` in
+    outputs.pb, as the container's entrypoint would."""
+
+    name = "Container Run Agent"
+
+    def __init__(self) -> None:
+        super().__init__(task_type_name="container-run", metadata_type=FailMeta)
+
+    def create(self, task_template: Any, output_prefix: str, inputs: Any = None, **kwargs: Any) -> FailMeta:
+        args = list(task_template.container.args)
+        path = args[args.index("--inputs") + 1]
+        assert path == f"{output_prefix}/inputs.pb", args
+        with open(path, "rb") as file:
+            x = codec.literal_map_from_bytes(file.read()).literals["x"].scalar.primitive.integer
+        doubled = LiteralMap(literals={"o0": codec.from_proto(_integer_literal(2 * x))})
+        with open(os.path.join(output_prefix, "outputs.pb"), "wb") as file:
+            file.write(codec.literal_map_to_bytes(doubled))
+        return FailMeta(retryable=False, output_prefix=output_prefix)
+
+    def get(self, resource_meta: FailMeta, **kwargs: Any) -> Resource:
+        return Resource(phase=TaskExecution.SUCCEEDED)
+
+    def delete(self, resource_meta: FailMeta, **kwargs: Any) -> None:
+        pass
+
+
+def _integer_literal(value: int) -> Any:
+    from flyteidl.core import literals_pb2
+
+    literal = literals_pb2.Literal()
+    literal.scalar.primitive.integer = value
+    return literal
+
+
+for _agent in (
+    SleepAgent(),
+    FailingAgent(),
+    FailingAgent(version=1),
+    FileOutputsAgent(),
+    EchoAgent(),
+    ContainerRunAgent(),
+):
     AgentRegistry.register(_agent, override=True)
 
 
@@ -195,3 +238,14 @@ class EchoTask(SyncAgentExecutorMixin, PythonTask):  # type: ignore[misc]
 #: A task with a timeout, at the top level of this module so that the executor can run it in a worker process
 #: (which it kills at the deadline).
 short_nap = SleepTask("sample_agents.short_nap", metadata=TaskMetadata(timeout=dt.timedelta(seconds=1)))
+
+
+class ContainerRunTask(AsyncAgentExecutorMixin, PythonFunctionTask):  # type: ignore[misc]
+    """A Python function task whose container an agent runs (its template's arguments name the inputs file)."""
+
+
+def double(x: int) -> int:
+    return 2 * x
+
+
+doubled = ContainerRunTask(None, double, task_type="container-run")

@@ -65,6 +65,17 @@ def test_outputs_an_agent_leaves_in_a_file_are_read_from_the_output_prefix(prefi
     assert (result.word, result.count) == ("ink", 3)
 
 
+def test_an_agent_that_runs_the_tasks_container_gets_its_arguments_filled_and_the_inputs_file(
+    prefix, remote, monkeypatch
+):
+    # As flytekit's render_task_template: {{.input}} and the prefixes point under the job's output prefix, where
+    # inputs.pb is written; the agent leaves the outputs in outputs.pb there.
+    assert sample_agents.doubled(x=21) == 42
+    monkeypatch.setenv(ENDPOINT_ENV, remote.endpoint)
+    assert sample_agents.doubled(x=5) == 10
+    assert len(list(prefix.glob("*/inputs.pb"))) == 2
+
+
 def test_a_failed_job_fails_the_task_naming_it_and_the_agents_message(prefix):
     failing = sample_agents.FailTask("jobs.fail")
     with pytest.raises(AgentTaskError) as raised:
@@ -141,6 +152,11 @@ def test_a_remote_failure_names_the_task_the_server_and_the_status(prefix, remot
     )
     with pytest.raises(AgentTaskError, match=f"agent server {remote.endpoint} reports FAILED: the query has a syntax"):
         sample_agents.FailTask("jobs.fail")(retryable=False)
+
+
+def test_a_task_type_with_no_agent_here_names_the_task_and_the_agents_there_are(prefix):
+    with pytest.raises(AgentNotFoundError, match=r"task 'jobs.lost': no agent for task type 'sleep' version 3; agents"):
+        sample_agents.SleepTask("jobs.lost", task_type_version=3)(seconds=0.0)
 
 
 def test_a_task_type_the_server_has_no_agent_for_is_not_found(prefix, remote, monkeypatch):
