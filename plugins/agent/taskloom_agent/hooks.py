@@ -6,13 +6,9 @@ imported inside the hooks that need them.
 
 from __future__ import annotations
 
-import sys
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from taskloom.extend import hookimpl
-
-if TYPE_CHECKING:
-    from taskloom.extend import ExecutionEvent
 
 #: The plugin API this plugin was written for: 1.4 adds ``taskloom_run_options``; the hook ``taskloom_agents``
 #: and ``taskloom.extend.contributed_agents`` are this tree's. A kernel offering another major version, or an
@@ -38,7 +34,7 @@ def taskloom_cli_commands() -> list[Any]:
 
 @hookimpl
 def taskloom_run_options() -> list[Any]:
-    # click (run_option's options) only when loom run asks: every run loads this module for its lifecycle hook.
+    # click (run_option's options) only when loom run asks: every run loads this module (listeners() does).
     from taskloom.extend import run_option
 
     return [
@@ -61,12 +57,3 @@ def taskloom_run_options() -> list[Any]:
             help="Talk TLS to the agent server, checking its certificate against this PEM file",
         ),
     ]
-
-
-@hookimpl
-def taskloom_execution_finished(event: ExecutionEvent) -> None:
-    # An interrupted run (Ctrl-C, SIGTERM) cancels the jobs its agent tasks started: the task bodies polling
-    # them run on threads the executor abandons. Once per execution, and nothing to do unless a job runs.
-    jobs = sys.modules.get("taskloom_agent.jobs")  # loaded only if an agent task ran
-    if jobs is not None and isinstance(event.error, KeyboardInterrupt):
-        jobs.cancel_all(str(event.error) or "interrupted")

@@ -1,15 +1,19 @@
 """Jobs that tasks started through their agents and have not seen end, so that an interrupted run deletes them.
 
 A task's body polls its job on whatever thread the executor gives it. Ctrl-C or SIGTERM of ``loom run`` reaches
-the main thread; the executor then announces the execution finished with a ``KeyboardInterrupt`` (hook
-``taskloom_execution_finished``), and :func:`cancel_all` deletes every job still running here, from that thread,
-before the process exits (the polling threads are abandoned, not waited for). A body polling on the main thread
-gets the ``KeyboardInterrupt`` itself and deletes its own job.
+the main thread; the executor stops the run and abandons the threads still running bodies (daemon threads), and
+the process exits (status 130). :func:`cancel_all` runs at that exit (``atexit``, registered when this module is
+first imported, i.e. when a task first runs through an agent) and deletes every job still running here. A body
+polling on the main thread gets the ``KeyboardInterrupt`` itself and deletes its own job at once.
+
+Not a lifecycle hook (``taskloom_execution_finished``): a plugin implementing one makes the local executor
+announce every node and leave its fast paths (maps without per-element bookkeeping), for every run.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import sys
 import threading
 from collections.abc import Coroutine
@@ -159,3 +163,7 @@ def cancel_all(reason: str) -> None:
         jobs = list(_running)
     for job in jobs:
         job.cancel(reason)
+
+
+# The process is exiting: the polls of jobs still running were abandoned with their threads (an interrupted run).
+atexit.register(cancel_all, "the process exits before its job ended")

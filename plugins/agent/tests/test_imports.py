@@ -1,5 +1,6 @@
-"""taskloom-agent costs a run that uses no agent next to nothing: its hook module (loaded by every run for its
-lifecycle hook) imports neither click, grpc nor protobuf, and the package's names resolve lazily."""
+"""taskloom-agent costs a run that uses no agent next to nothing: it listens to no lifecycle event (the local
+executor keeps its fast paths), its hook module (which every run loads) imports neither click, grpc nor protobuf,
+and the package's names resolve lazily."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ def test_a_workflow_run_loads_the_hook_module_and_nothing_heavy_of_it(tmp_path):
         """,
         tmp_path,
     )
-    assert "taskloom_agent.hooks" in loaded  # asked for its execution_finished hook
+    assert "taskloom_agent.hooks" in loaded  # every run loads the plugins' hook modules (listeners())
     heavy = {"click", "grpc", "google.protobuf", "flyteidl", "taskloom_agent.service", "taskloom_agent.mixins"}
     assert heavy & loaded == set()
 
@@ -47,3 +48,15 @@ def test_a_workflow_run_loads_the_hook_module_and_nothing_heavy_of_it(tmp_path):
 def test_the_authors_api_imports_no_grpc_nor_protobuf(tmp_path):
     loaded = modules_after("from taskloom_agent import AsyncAgentBase, Resource, ResourceMeta, TaskExecution", tmp_path)
     assert {"grpc", "google.protobuf", "flyteidl"} & loaded == set()
+
+
+def test_the_plugin_listens_to_no_lifecycle_event(tmp_path):
+    loaded = modules_after(
+        """
+        from taskloom.extend import SILENT, listeners
+
+        assert listeners() is SILENT
+        """,
+        tmp_path,
+    )
+    assert "taskloom_agent.hooks" in loaded
