@@ -23,6 +23,7 @@ TESTS = {
     "arrow": "plugins/arrow/tests",
     "sql": "plugins/sql/tests",
     "container": "plugins/container/tests",
+    "agent": "plugins/agent/tests",
 }
 FACTORS = ("lowest", "latest")
 

@@ -91,6 +91,7 @@ DISTRIBUTIONS: dict[str, Distribution] = {
         ),
     ),
     "taskloom-container": Distribution("container", names=("ContainerTask", "ImageSpec")),
+    "taskloom-agent": Distribution("agent"),
 }
 
 #: The standard plugins, in the order in which they are registered (lowest priority first).
