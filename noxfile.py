@@ -23,6 +23,7 @@ TESTS = {
     "arrow": "plugins/arrow/tests",
     "sql": "plugins/sql/tests",
     "container": "plugins/container/tests",
+    "agent": "plugins/agent/tests",
     "dask": "plugins/dask/tests",
 }
 FACTORS = ("lowest", "latest")

@@ -38,6 +38,7 @@ API_VERSION = PLUGIN_API
 
 if TYPE_CHECKING:
     from taskloom import models as models
+    from taskloom.agents import contributed_agents as contributed_agents
     from taskloom.config import config_path as config_path
     from taskloom.config import read_config as read_config
     from taskloom.configuration import DEFAULT_IMAGE as DEFAULT_IMAGE
@@ -243,6 +244,7 @@ _NAMES: dict[str, str] = {
     "load_module": "taskloom.loader",
     "ModuleLoadError": "taskloom.loader",
     "run_option": "taskloom.run_options",
+    "contributed_agents": "taskloom.agents",
     # Executors
     "Executor": "taskloom.core.executor",
     "ResumableExecutor": "taskloom.core.executor",

@@ -313,3 +313,20 @@ def taskloom_run_options() -> list[click.Option]:
     Every implementation contributes; an option whose name ``loom run`` or a plugin asked before already
     has is left out with a :class:`~taskloom.exceptions.system.PluginWarning`.
     """
+
+
+# --- agents ----------------------------------------------------------------------------------
+
+
+@hookspec
+def taskloom_agents() -> list[Any]:
+    """Contribute agents: the services that run tasks of a task type elsewhere (a query engine, a
+    cluster's API), as flytekit's agents do (flytekit registers them by import side effects).
+
+    Called once per process, the first time an agent is looked up for a task type (``loom serve
+    agent``, or a task that runs through its agent), through
+    :func:`taskloom.agents.contributed_agents`. Return instances of taskloom-agent's ``AsyncAgentBase``
+    or ``SyncAgentBase`` (see that plugin's README); each is keyed by its task type and version. Every
+    implementation contributes; for two agents of the same task type and version, the plugin asked
+    first wins.
+    """

@@ -91,6 +91,7 @@ DISTRIBUTIONS: dict[str, Distribution] = {
         ),
     ),
     "taskloom-container": Distribution("container", names=("ContainerTask", "ImageSpec")),
+    "taskloom-agent": Distribution("agent"),
     "taskloom-dask": Distribution("dask", executors=("dask",)),
 }
 
