@@ -24,6 +24,7 @@ TESTS = {
     "sql": "plugins/sql/tests",
     "container": "plugins/container/tests",
     "agent": "plugins/agent/tests",
+    "dask": "plugins/dask/tests",
 }
 FACTORS = ("lowest", "latest")
 

@@ -39,6 +39,8 @@ SUPPORT: dict[str, tuple[str, ...]] = {
     "container": ("types", "local", "map", "dynamic", "flyte"),
     # taskloom-flyte is a dependency of taskloom-agent (its codec), installed from the tree.
     "agent": ("types", "local", "map", "dynamic", "flyte"),
+    # taskloom-local is a dependency of taskloom-dask (its scheduler runs the executor dask), installed from the tree.
+    "dask": ("types", "local", "map", "dynamic"),
 }
 FACTORS = ("lowest", "latest")
 

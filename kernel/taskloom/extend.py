@@ -73,7 +73,10 @@ if TYPE_CHECKING:
     from taskloom.core.executor import Executor as Executor
     from taskloom.core.executor import ResumableExecutor as ResumableExecutor
     from taskloom.core.executor import Runner as Runner
+    from taskloom.core.executor import TaskPool as TaskPool
     from taskloom.core.executor import current_call_handler as current_call_handler
+    from taskloom.core.executor import get_executor as get_executor
+    from taskloom.core.executor import get_task_pool as get_task_pool
     from taskloom.core.executor import handling_calls as handling_calls
     from taskloom.core.executor import running as running
     from taskloom.core.executor import task_runner as task_runner
@@ -252,6 +255,10 @@ _NAMES: dict[str, str] = {
     "current_call_handler": "taskloom.core.executor",
     "handling_calls": "taskloom.core.executor",
     "PROCESSES_ENV": "taskloom.core.executor",
+    # Task pools (where a scheduling executor runs task bodies: taskloom_task_pool) and executors by name
+    "TaskPool": "taskloom.core.executor",
+    "get_task_pool": "taskloom.core.executor",
+    "get_executor": "taskloom.core.executor",
     "new_execution_name": "taskloom.core.context_manager",
     # Contexts (flytekit's names): what a running task, a transformer or a serialization sees
     "context_manager": "taskloom.core",

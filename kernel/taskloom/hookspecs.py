@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from taskloom.configuration import SerializationSettings
     from taskloom.core.base_task import PythonTask
     from taskloom.core.events import ExecutionEvent, NodeEvent
-    from taskloom.core.executor import Executor
+    from taskloom.core.executor import Executor, TaskPool
     from taskloom.core.gate import SignalBoard
     from taskloom.core.python_function_task import PythonFunctionTask
     from taskloom.core.type_engine import TypeTransformer
@@ -113,6 +113,25 @@ def taskloom_executor(name: str) -> Executor | None:
     Called when a workflow is run outside another workflow (``wf(x=1)``); ``name`` comes from
     ``TASKLOOM_EXECUTOR`` (``"local"`` by default). The object returned implements
     :class:`taskloom.core.executor.Executor`. The first non-None answer wins.
+    """
+
+
+@hookspec(firstresult=True)
+def taskloom_task_pool(name: str) -> TaskPool | None:
+    """Return the pool where task bodies run for the executor called ``name``, or None if this plugin
+    has none for it.
+
+    Called when the executor ``name`` is asked for (:func:`taskloom_executor`) by a plugin whose
+    executor schedules in this process and can run task bodies elsewhere: taskloom-local answers
+    :func:`taskloom_executor` for any name a plugin answers here with the local executor's scheduler
+    (dataflow order, retries, timeouts, cache, records, resume, map batching, dynamic and eager
+    bodies) and every task body run on that pool, so a plugin that only knows how to run a body
+    somewhere (taskloom-dask on a Dask cluster) gets all of it. The object returned implements
+    :class:`taskloom.core.executor.TaskPool`; return the same pool for the same name within a
+    process (it is asked for at every run), and make it ready or fail here with one clear error: a
+    :class:`~taskloom.exceptions.user.UserException` naming the setting that points nowhere (an address
+    no scheduler answers at) reaches the user as one line; any other exception disables the plugin
+    (see the module docs). The first non-None answer wins.
     """
 
 

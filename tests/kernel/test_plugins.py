@@ -518,3 +518,24 @@ def test_sql_task_types_without_their_plugin_point_to_taskloom_sql(bare_plugins)
     for resolve in resolvers:
         with pytest.raises(ImportError, match="provided by the distribution 'taskloom-sql'.*pip install taskloom-sql"):
             resolve()
+
+
+def test_the_task_pool_of_an_executor_name_comes_from_the_plugin_that_has_one(bare_plugins):
+    from taskloom.extend import get_task_pool
+
+    class Pools:
+        @hookimpl
+        def taskloom_task_pool(self, name):
+            return f"the pool of {name}" if name == "far" else None
+
+    assert get_task_pool("far") is None  # nobody has one yet
+    bare_plugins.register(Pools(), name="pools")
+    assert get_task_pool("far") == "the pool of far"
+    assert get_task_pool("near") is None
+
+
+def test_the_executor_dask_without_its_plugin_points_to_taskloom_dask(bare_plugins):
+    from taskloom.core.executor import get_executor
+
+    with pytest.raises(PluginError, match="no installed taskloom plugin provides the executor 'dask'; install taskloom-dask"):
+        get_executor("dask")

@@ -117,6 +117,58 @@ class Runner(Protocol):
         """Wait for submitted children and release what the runner holds; it is not used afterwards."""
 
 
+class TaskPool(Protocol):
+    """Where an executor that schedules in this process runs task bodies: what
+    :func:`~taskloom.hookspecs.taskloom_task_pool` returns.
+
+    taskloom-local asks exactly this of its own worker processes (``loom run --processes N``) and of a
+    pool a plugin provides (``loom run --executor dask``): its scheduler stays in this process and
+    decides what runs when (dataflow order, retries, cache, records), and each attempt of a task body
+    goes to the pool. Task types whose body starts children (``starts_children``: map tasks, dynamic
+    and eager workflows) run in this process; their children go to the pool like any task.
+
+    A pool finds a task in its workers by reference (the module defining it, that module's file and
+    the name it is bound to there), so tasks must be defined at the top level of a module or of the
+    file given to ``loom run``. An error a pool raises for itself rather than for the task is a
+    :class:`~taskloom.exceptions.system.SystemException` naming the task; a lost worker is a
+    :class:`~taskloom.exceptions.system.RecoverableSystemException`, so the task's retries apply.
+    """
+
+    @property
+    def size(self) -> int:
+        """How many task bodies the pool runs at once: the executor runs as many scheduling threads."""
+
+    def run(
+        self, entity: Any, inputs: dict[str, Any], *, timeout: Any = None, explain: str | None = None, **context: Any
+    ) -> Any:
+        """Run one attempt of ``entity`` (a task) with ``inputs`` in a worker; return what ``entity.run``
+        returns.
+
+        ``context`` holds ``entity.run``'s execution arguments (``execution_id``, ``execution_date``,
+        ``attempt``, ``checkpoint``). Past ``timeout`` (a timedelta, None for none) the attempt fails
+        with :class:`~taskloom.exceptions.user.UserTimeoutError`, its worker stopped when the pool can
+        stop it. The task's own exception is raised as it is. ``explain`` says why the task runs in a
+        pool, for the error when a worker cannot find it.
+        """
+
+    def run_many(
+        self, entity: Any, inputs: Sequence[dict[str, Any]], checkpoints: Sequence[Any], **context: Any
+    ) -> list[Any]:
+        """Run one attempt of ``entity`` per element of ``inputs`` (with the checkpoint of the same
+        index), as one unit of work; return per element its outputs by name, or the exception it raised.
+
+        A map task's elements go here in batches when they need none of the executor's per-node
+        services (retries, timeout, cache). An error of the pool itself (a lost worker) is every
+        element's outcome; it never raises.
+        """
+
+    def kill(self) -> None:
+        """Stop what runs now (Ctrl-C, SIGTERM): the attempts running fail; the pool stays usable."""
+
+    def close(self) -> None:
+        """Release the workers; the pool is not used afterwards."""
+
+
 class CallHandler(Protocol):
     """Receives the calls of tasks, workflows and launch plans made while it is current.
 
@@ -210,6 +262,14 @@ def get_executor(name: str | None = None) -> Executor:
         install = f"; install {distribution}" if distribution else ""
         raise PluginError(f"no installed taskloom plugin provides the executor {name!r}{install}")
     return answer
+
+
+def get_task_pool(name: str) -> TaskPool | None:
+    """The pool on which the executor called ``name`` runs task bodies, from the plugins
+    (:func:`~taskloom.hookspecs.taskloom_task_pool`); None when no plugin provides one.
+    """
+    pool: TaskPool | None = get_plugin_manager().hook.taskloom_task_pool(name=name)
+    return pool
 
 
 def resume_execution(execution_id: str, entity: Any, inputs: dict[str, Any], executor: str | None = None) -> Any:

@@ -198,7 +198,7 @@ class LocalRunner:
                 if took >= durable:  # written now, not waited for (see map)
                     execution.recorder.write_soon()
                 each = took / len(batch)
-                size = most if each <= 0 else max(1, min(most, int(threshold / each)))
+                size = most if each <= 0 or threshold == math.inf else max(1, min(most, int(threshold / each)))
                 for index, outcome in zip(batch, results):
                     if on_done is not None and on_done(index, outcome):
                         stop = True

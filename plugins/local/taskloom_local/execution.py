@@ -51,6 +51,7 @@ class Execution:
         self.cancelled: str | None = None
         self.running: dict[Any, str] = {}  # futures of nodes running on pool threads -> their paths
         self.threads: dict[threading.Thread, str] = {}  # attempts on threads of their own -> paths
+        self.pool: Any = None  # a plugin's pool running the task bodies: stopped with the run (Ctrl-C)
         self._pruned: set[str] = set()  # paths a resume runs again, with all they started
         self._children: dict[str, dict[str, Any]] = {}  # recorded children by parent path (a resume)
 

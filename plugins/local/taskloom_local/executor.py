@@ -67,6 +67,7 @@ from taskloom_local.scheduler import Scheduler
 from taskloom_local.store import recording_enabled
 
 if TYPE_CHECKING:
+    from taskloom.extend import TaskPool
     from taskloom_local.cache import LocalCache
 
 __all__ = ["TIMEOUTS_ENV", "LocalExecutor"]
@@ -82,6 +83,10 @@ class LocalExecutor:
     ``timeouts`` says where tasks with a timeout run: ``"processes"`` (default, or
     ``TASKLOOM_TIMEOUTS``), in a worker process killed at the deadline, or ``"threads"``, where a
     timed-out attempt cannot be stopped and keeps running beside its retry.
+    ``pool`` (a :class:`~taskloom.core.executor.TaskPool`, such as the one a plugin answers
+    ``taskloom_task_pool`` with for ``loom run --executor dask``) runs every task body instead of
+    this process's threads or worker processes, as ``processes`` would: the scheduling (dataflow
+    order, retries, cache, records, resume) stays here. The caller owns it (it is not closed here).
     """
 
     def __init__(
@@ -93,6 +98,7 @@ class LocalExecutor:
         record: bool | None = None,
         store: Any = None,
         timeouts: str | None = None,
+        pool: TaskPool | None = None,
     ) -> None:
         self._max_workers = max_workers
         self._cache = cache
@@ -100,9 +106,11 @@ class LocalExecutor:
         self._record = recording_enabled() if record is None else record
         self._store = store
         self._raw_output_prefix = (raw_output_prefix or raw_output_prefix_from_environment() or "").rstrip("/") or None
-        self._processes = processes or _processes_from_environment()
+        # A plugin's pool stands where the worker processes would (its size as their number).
+        self._given_pool = pool
+        self._processes = pool.size if pool is not None else processes or _processes_from_environment()
         self._timeouts = _timeouts_setting(timeouts)
-        self._pool: Any = None
+        self._pool: Any = pool
         if self._processes and max_workers is None:
             self._max_workers = max(self._processes, 1)  # as many scheduling threads as workers
         self._scheduler = Scheduler(self)  # made last: it reads the settings above
@@ -123,7 +131,9 @@ class LocalExecutor:
         return self._timeouts
 
     def process_pool(self) -> Any:
-        """The worker processes of :attr:`processes` (made on first use; shared with the next run)."""
+        """The worker processes of :attr:`processes` (made on first use; shared with the next run), or
+        the pool given.
+        """
         if self._pool is None:
             from taskloom_local.processes import shared_pool  # multiprocessing: only when processes run
 
@@ -139,7 +149,7 @@ class LocalExecutor:
 
     def close(self) -> None:
         """Let go of the worker processes (they stay for the next run; they stop when Python exits)."""
-        self._pool = None
+        self._pool = self._given_pool
 
     @property
     def raw_output_prefix(self) -> str | None:
@@ -218,6 +228,7 @@ class LocalExecutor:
     ) -> Execution:
         overwrite_cache = bool(entity.overwrite_cache) if getattr(entity, "is_launch_plan", False) else False
         execution = Execution(overwrite_cache, execution_id, previous, started)
+        execution.pool = self._given_pool
         if record:
             store = self.store
             execution.store = store

@@ -9,12 +9,21 @@ from taskloom.extend import hookimpl
 
 @hookimpl
 def taskloom_executor(name: str) -> Any:
-    """The local executor, for ``name == "local"``."""
-    if name != "local":
+    """The local executor, for ``name == "local"``; for another name, the local executor with its task
+    bodies on the pool a plugin answers ``taskloom_task_pool(name)`` with (``loom run --executor dask``).
+    """
+    if name == "local":
+        from taskloom_local.executor import LocalExecutor
+
+        return LocalExecutor()
+    from taskloom.extend import get_task_pool  # the executor module (compiler, type engine): ~90 ms
+
+    pool = get_task_pool(name)
+    if pool is None:
         return None
     from taskloom_local.executor import LocalExecutor
 
-    return LocalExecutor()
+    return LocalExecutor(pool=pool)
 
 
 @hookimpl

@@ -88,6 +88,8 @@ class Interrupts:
     def _stop(executions: list[Execution]) -> None:
         _kill_workers()
         for execution in executions:
+            if execution.pool is not None:  # a plugin's pool (taskloom_task_pool): what runs there stops
+                execution.pool.kill()
             gates_of(execution, cancel=True)
 
 

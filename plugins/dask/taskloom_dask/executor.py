@@ -1,0 +1,71 @@
+"""The Python API of the executor ``dask``: :class:`DaskExecutor`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from distributed import Client
+from taskloom.extend import Runner, get_executor
+
+from taskloom_dask.pool import CONNECT_TIMEOUT, DaskPool
+from taskloom_dask.registry import DEFAULT_NAME, register, unregister
+
+
+class DaskExecutor:
+    """Runs workflows with taskloom-local's scheduler in this process and every task body on a Dask cluster.
+
+    "Dask executor" names where the bodies run, not a second scheduler: the order of nodes, retries,
+    timeouts, ``min_success_ratio``, the cache, records and resume are taskloom-local's, and each attempt
+    of a body is a future on the cluster (:class:`~taskloom_dask.DaskPool`). ``client`` is a
+    :class:`distributed.Client`, a scheduler's address, or None for a LocalCluster of this machine;
+    ``connect_timeout`` and ``size`` are :class:`~taskloom_dask.DaskPool`'s.
+
+    ``name`` is the executor name under which this process finds the cluster from now on: workflow calls
+    with ``TASKLOOM_EXECUTOR=NAME`` (``wf(x=1)``) and :func:`taskloom.extend.get_executor` run on it.
+    The default, ``"dask"``, takes the place of the cluster ``--executor dask`` would otherwise connect
+    to. :meth:`close` (or the end of a ``with`` block) forgets the name and stops what the pool started::
+
+        with Client("tcp://10.0.0.5:8786") as client, DaskExecutor(client) as executor:
+            executor.execute(pipeline, {"rows": [1, 2, 3]})
+    """
+
+    def __init__(
+        self,
+        client: Client | str | None = None,
+        *,
+        name: str = DEFAULT_NAME,
+        connect_timeout: float = CONNECT_TIMEOUT,
+        size: int | None = None,
+    ) -> None:
+        self.name = name
+        self.pool = DaskPool(client, connect_timeout=connect_timeout, size=size)
+        register(name, self.pool)
+        try:
+            self._executor: Any = get_executor(name)  # taskloom-local's, on this pool (taskloom_task_pool)
+        except BaseException:
+            self.close()
+            raise
+
+    def execute(self, entity: Any, inputs: dict[str, Any]) -> Any:
+        """Run ``entity`` with ``inputs``; return its outputs as a call returns them."""
+        return self._executor.execute(entity, inputs)
+
+    def resume(self, execution_id: str, entity: Any = None, inputs: dict[str, Any] | None = None) -> Any:
+        """Run again what the recorded execution ``execution_id`` had not finished (taskloom-local's resume)."""
+        return self._executor.resume(execution_id, entity, inputs)
+
+    def runner(self) -> Runner:
+        """A runner for work started outside any execution (a map task called directly)."""
+        runner: Runner = self._executor.runner()
+        return runner
+
+    def close(self) -> None:
+        """Forget the name and stop what the pool started (a client given stays open)."""
+        unregister(self.name, self.pool)
+        self.pool.close()
+
+    def __enter__(self) -> DaskExecutor:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -1,0 +1,164 @@
+"""A plugin's task pool (hook taskloom_task_pool): the local executor answers for its executor name and
+runs every task body on it, with its own scheduling (dataflow, retries, map batches) kept here."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from types import SimpleNamespace
+
+import pytest
+
+from taskloom import map_task, task, workflow
+from taskloom.exceptions.system import PluginError
+from taskloom.extend import get_executor, hookimpl
+from taskloom_local.executor import LocalExecutor
+from taskloom_local.processes import ProcessPool
+
+# Workers find tasks by reference, so the tasks of these tests live at module level.
+
+
+@task
+def pid_plus(x: int) -> tuple[int, int]:
+    return x + 1, os.getpid()
+
+
+@task
+def double(x: int) -> int:
+    return 2 * x
+
+
+@task(retries=1)
+def fails_once(marker: str) -> int:
+    if not os.path.exists(marker):
+        open(marker, "w").close()
+        from taskloom.extend import RecoverableSystemException
+
+        raise RecoverableSystemException("lost on the first attempt")
+    return os.getpid()
+
+
+@task
+def interrupts_its_driver(driver: int, pid_file: str) -> int:
+    with open(pid_file, "w") as stream:
+        stream.write(str(os.getpid()))
+    os.kill(driver, signal.SIGINT)  # as Ctrl-C at the terminal would, while this body runs in the pool
+    time.sleep(60)
+    return 0
+
+
+@workflow
+def chain(x: int) -> tuple[int, int, int]:
+    y, first = pid_plus(x=x)
+    z, second = pid_plus(x=y)
+    return z, first, second
+
+
+@workflow
+def doubled(xs: list[int]) -> list[int]:
+    return map_task(double)(x=xs)
+
+
+class CountingPool:
+    """A TaskPool of a plugin: taskloom-local's own worker processes, counting what is asked of them."""
+
+    def __init__(self) -> None:
+        self.inner = ProcessPool(2)
+        self.runs = 0
+        self.batches = 0
+        self.kills = 0
+
+    @property
+    def size(self) -> int:
+        return self.inner.size
+
+    def run(self, entity, inputs, *, timeout=None, explain=None, **context):
+        self.runs += 1
+        return self.inner.run(entity, inputs, timeout=timeout, explain=explain, **context)
+
+    def run_many(self, entity, inputs, checkpoints, **context):
+        self.batches += 1
+        return self.inner.run_many(entity, inputs, checkpoints, **context)
+
+    def kill(self) -> None:
+        self.kills += 1
+        self.inner.kill()
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+@pytest.fixture(scope="module")
+def counting_pool():
+    pool = CountingPool()
+    yield pool
+    pool.close()
+
+
+@pytest.fixture
+def elsewhere(taskloom_plugins, counting_pool, monkeypatch):
+    """The executor name "elsewhere", provided by a plugin registered now that has only a task pool."""
+    counting_pool.runs = counting_pool.batches = 0
+    plugin = SimpleNamespace(taskloom_task_pool=hookimpl(lambda name: counting_pool if name == "elsewhere" else None))
+    taskloom_plugins.register(plugin, name="elsewhere-pool")
+    monkeypatch.setenv("TASKLOOM_RECORD", "0")
+    return counting_pool
+
+
+def test_an_executor_name_with_a_plugin_pool_is_the_local_executor_on_that_pool(elsewhere):
+    executor = get_executor("elsewhere")
+    assert isinstance(executor, LocalExecutor)
+    assert executor.process_pool() is elsewhere and executor.processes == elsewhere.size
+    executor.close()  # the run's end lets go of its own workers, never of a pool it was given
+    assert executor.process_pool() is elsewhere
+
+
+def test_a_workflow_called_on_that_executor_runs_every_body_on_the_pool(elsewhere, monkeypatch):
+    monkeypatch.setenv("TASKLOOM_EXECUTOR", "elsewhere")
+    z, first, second = chain(x=1)
+    assert z == 3
+    assert elsewhere.runs == 2
+    assert os.getpid() not in (first, second)  # the bodies ran in the pool's workers
+
+
+def test_a_map_over_that_executor_goes_to_the_pool_in_batches(elsewhere):
+    executor = get_executor("elsewhere")
+    assert executor.execute(doubled, {"xs": list(range(40))}) == [2 * x for x in range(40)]
+    assert elsewhere.batches >= 1 and elsewhere.batches < 40
+
+
+def test_the_pools_recoverable_error_is_retried_by_the_executor(elsewhere, tmp_path):
+    @workflow
+    def once(marker: str) -> int:
+        return fails_once(marker=marker)
+
+    pid = get_executor("elsewhere").execute(once, {"marker": str(tmp_path / "marker")})
+    assert pid != os.getpid() and elsewhere.runs == 2
+
+
+def test_a_name_no_plugin_has_a_pool_for_is_still_no_executor(elsewhere):
+    with pytest.raises(PluginError, match="no installed taskloom plugin provides the executor 'nowhere'"):
+        get_executor("nowhere")
+
+
+def test_ctrl_c_stops_what_runs_on_the_pool(elsewhere, tmp_path):
+    pid_file = tmp_path / "pid"
+
+    @workflow
+    def interrupted(driver: int, pid_file: str) -> int:
+        return interrupts_its_driver(driver=driver, pid_file=pid_file)
+
+    kills = elsewhere.kills
+    with pytest.raises(KeyboardInterrupt):
+        get_executor("elsewhere").execute(interrupted, {"driver": os.getpid(), "pid_file": str(pid_file)})
+    assert elsewhere.kills == kills + 1
+    body = int(pid_file.read_text())
+    for _ in range(100):  # the pool's kill ended the body's worker (it is reaped by its forkserver)
+        try:
+            os.kill(body, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail(f"the worker {body} running the interrupted body is still alive")
