@@ -10,10 +10,10 @@ from typing import Any
 
 from taskloom.extend import hookimpl
 
-#: The plugin API this plugin was written for: 1.4 adds ``taskloom_run_options``; the hook ``taskloom_agents``
-#: and ``taskloom.extend.contributed_agents`` are this tree's. A kernel offering another major version, or an
-#: older minor one, reports the plugin by name (``loom plugins``) and does not load it.
-TASKLOOM_API = "1.4"
+#: The plugin API this plugin was written for: 1.5 (the hook ``taskloom_agents`` and
+#: ``taskloom.extend.contributed_agents``). A kernel offering another major version, or an older minor one,
+#: reports the plugin by name (``loom plugins``) and does not load it.
+TASKLOOM_API = "1.5"
 
 #: Where tasks that run through their agent find it: ``host:port`` of an agent server; unset, the agent
 #: of this process (``AgentRegistry``) runs them with no server.
