@@ -537,5 +537,7 @@ def test_the_task_pool_of_an_executor_name_comes_from_the_plugin_that_has_one(ba
 def test_the_executor_dask_without_its_plugin_points_to_taskloom_dask(bare_plugins):
     from taskloom.core.executor import get_executor
 
-    with pytest.raises(PluginError, match="no installed taskloom plugin provides the executor 'dask'; install taskloom-dask"):
+    with pytest.raises(
+        PluginError, match="no installed taskloom plugin provides the executor 'dask'; install taskloom-dask"
+    ):
         get_executor("dask")
