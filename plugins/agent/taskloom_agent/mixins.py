@@ -88,14 +88,15 @@ class AsyncAgentExecutorMixin:
 
 
 def _deadline(task: Any) -> float | None:
-    """When the job must be deleted, if the task has a timeout: a little before the executor's deadline (10% of
-    the timeout, at most half a second), since at its deadline the executor kills the attempt (its worker process)
-    and the job would be left running."""
+    """When the job must be deleted, if the task has a timeout: a little before the executor's deadline (a
+    quarter of the timeout, at most a second), since at its deadline the executor kills the attempt (its worker
+    process) and the job would be left running. With 10% (at most half a second) a loaded machine let the
+    executor's kill come first: the job of a 1 s task was left running in CI."""
     timeout = task.metadata.timeout
     if not timeout:
         return None
     seconds = timeout.total_seconds() if isinstance(timeout, dt.timedelta) else float(timeout)
-    return time.monotonic() + seconds - min(0.5, seconds / 10)
+    return time.monotonic() + seconds - min(1.0, seconds / 4)
 
 
 def _poll(task: Any, job: Job, deadline: float | None = None) -> Resource:

@@ -237,7 +237,8 @@ class EchoTask(SyncAgentExecutorMixin, PythonTask):  # type: ignore[misc]
 
 #: A task with a timeout, at the top level of this module so that the executor can run it in a worker process
 #: (which it kills at the deadline).
-short_nap = SleepTask("sample_agents.short_nap", metadata=TaskMetadata(timeout=dt.timedelta(seconds=1)))
+# 2 s: the job is deleted half a second before the executor stops the attempt, room for a loaded machine.
+short_nap = SleepTask("sample_agents.short_nap", metadata=TaskMetadata(timeout=dt.timedelta(seconds=2)))
 
 
 class ContainerRunTask(AsyncAgentExecutorMixin, PythonFunctionTask):  # type: ignore[misc]

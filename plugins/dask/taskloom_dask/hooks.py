@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from taskloom.extend import hookimpl, run_option
+from taskloom.extend import hookimpl
 
 from taskloom_dask.registry import SCHEDULER_ENV, pool_named
 
@@ -32,6 +32,9 @@ def taskloom_task_pool(name: str) -> TaskPool | None:
 @hookimpl
 def taskloom_run_options() -> list[click.Option]:
     """``loom run --dask-scheduler ADDRESS``."""
+    # Here, not at the top: run_option's module imports click, and every workflow run loads this module.
+    from taskloom.extend import run_option
+
     return [
         run_option(
             "--dask-scheduler",

@@ -131,12 +131,13 @@ def test_loom_run_help_shows_the_scheduler_option_and_its_variable():
     assert "--dask-scheduler ADDRESS" in done.output and "$TASKLOOM_DASK_SCHEDULER" in done.output
 
 
-def test_loading_the_plugins_hooks_imports_no_dask():
+def test_loading_the_plugins_hooks_imports_no_dask_nor_click():
+    # Every workflow run loads the hook modules (listeners()); click comes with loom run's options only.
     found = subprocess.run(
         [
             sys.executable,
             "-c",
-            "import sys, taskloom_dask.hooks; print(sorted({'dask', 'distributed'} & set(sys.modules)))",
+            "import sys, taskloom_dask.hooks; print(sorted({'dask', 'distributed', 'click'} & set(sys.modules)))",
         ],
         capture_output=True,
         text=True,
