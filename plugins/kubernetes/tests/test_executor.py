@@ -1,0 +1,66 @@
+"""The executor ``kubernetes`` end to end: the real ``kubernetes`` client against the test API server, whose Pods
+run the real ``loom-execute`` as subprocesses, with inputs and outputs on a real S3 server (moto)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from k8s_flows import diamond, fails, flaky, squares, where
+from taskloom_local.executor import LocalExecutor
+
+from taskloom_kubernetes import KubernetesPool, TaskPodError
+from taskloom_kubernetes.testing import ApiServer
+
+
+def test_a_workflow_of_several_tasks_runs_each_node_as_a_pod(
+    pool: KubernetesPool, api_server: ApiServer, unrecorded: None
+) -> None:
+    before = set(api_server.created)
+    assert LocalExecutor(pool=pool).execute(diamond, {"x": 3}) == 6 + 13
+    made = [api_server.created[name] for name in set(api_server.created) - before]
+    tasks = sorted(pod["metadata"]["annotations"]["taskloom.io/task-name"] for pod in made)
+    assert tasks == ["k8s_flows.add", "k8s_flows.add", "k8s_flows.double"]
+    args = made[0]["spec"]["containers"][0]["args"]
+    assert args[0] == "loom-execute"
+    assert all("{{" not in arg for arg in args)
+    assert args[args.index("--inputs") + 1].startswith(f"{pool.raw_output_prefix}/")
+    assert api_server.pods() == []  # deleted once finished
+
+
+def test_the_task_body_runs_in_the_pods_process(pool: KubernetesPool, unrecorded: None) -> None:
+    value, pid, attempt = pool.run(where, {"x": 5}, execution_id="e1", attempt=0)
+    assert (value, attempt) == (5, "0")
+    assert pid != os.getpid()
+
+
+def test_a_map_task_runs_one_pod_per_element(pool: KubernetesPool, api_server: ApiServer, unrecorded: None) -> None:
+    before = set(api_server.created)
+    assert LocalExecutor(pool=pool).execute(squares, {"xs": [1, 2, 3, 4]}) == [1, 4, 9, 16]
+    names = [
+        api_server.created[name]["metadata"]["annotations"]["taskloom.io/task-name"]
+        for name in set(api_server.created) - before
+    ]
+    assert names.count("k8s_flows.square") == 4
+
+
+def test_a_user_error_is_not_retried_and_shows_the_pods_last_log_lines(pool: KubernetesPool, unrecorded: None) -> None:
+    with pytest.raises(TaskPodError) as caught:
+        LocalExecutor(pool=pool).execute(fails, {"x": 2})
+    message = str(caught.value)
+    assert "no good: 4" in message and "ValueError" in message
+    assert "last lines of the log of Pod loom/broken-" in message
+    assert "about to fail on 4" in message
+
+
+def test_a_recoverable_error_is_retried_in_a_new_pod(
+    pool: KubernetesPool, api_server: ApiServer, tmp_path, unrecorded: None
+) -> None:
+    marker = tmp_path / "attempts"
+    before = set(api_server.created)
+    assert LocalExecutor(pool=pool).execute(flaky, {"marker": str(marker)}) == 2
+    attempts = sorted(
+        api_server.created[name]["metadata"]["labels"]["taskloom.io/attempt"]
+        for name in set(api_server.created) - before
+    )
+    assert attempts == ["0", "1", "2"]
