@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from manifests import assert_valid
 from taskloom_s3.testing import S3Server, ServerPool, aws_environment
 
 from taskloom_kubernetes import KubernetesPool
@@ -80,7 +81,10 @@ def api_server(tmp_path_factory: pytest.TempPathFactory, s3_server: S3Server) ->
     )
     with server:
         yield server
-    assert not server.running_processes()
+        running = server.running_processes()
+    assert not running, f"Pods still running at the module's end: {running}"
+    for manifest in server.created.values():  # every Pod the executor made is a valid Pod (issue 26, point 4a)
+        assert_valid(manifest)
 
 
 @pytest.fixture(scope="module")
