@@ -444,10 +444,11 @@ class KubernetesPool:
                     resource_version=version,
                     timeout_seconds=seconds,
                     allow_watch_bookmarks=True,
-                    deserialize=False,
+                    # Not deserialize=False: kubernetes 37's Watch then fails on ERROR events (KeyError
+                    # 'raw_object') instead of raising the 410 that says the version expired.
                 ):
                     kind = event.get("type")
-                    item = event.get("object") or event.get("raw_object") or {}
+                    item = event.get("raw_object") or {}
                     version = item.get("metadata", {}).get("resourceVersion") or version
                     if kind == "BOOKMARK":
                         continue

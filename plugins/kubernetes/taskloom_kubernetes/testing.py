@@ -157,7 +157,8 @@ class ApiServer:
 
         * ``status``: the HTTP status ``status`` with a Kubernetes ``Status`` body (429 adds ``Retry-After: 0``);
         * ``expire``: a watch answered with an ``ERROR`` event, code 410 (its resourceVersion is too old);
-        * ``drop``: a watch connection closed after its first event, without the chunked terminator.
+        * ``drop``: a watch connection broken in the middle of its first chunk;
+        * ``lost``: a create carried out, then answered 500 (the answer lost on the way: a retry meets 409).
         """
         with self._lock:
             self._faults.append({"kind": kind, "method": method, "path": path, "times": times, "status": status})
@@ -501,6 +502,8 @@ class _Handler(BaseHTTPRequestHandler):
         parsed = urllib.parse.urlsplit(self.path)
         query = urllib.parse.parse_qs(parsed.query)
         self.api.requests.append((method, self.path))
+        length = int(self.headers.get("Content-Length") or 0)
+        body = json.loads(self.rfile.read(length) or b"null") if length else None  # read first: keep-alive
         fault = self.api._take_fault(method, self.path, ("status",))
         if fault is not None:
             headers = {"Retry-After": "0"} if fault["status"] == 429 else None
@@ -512,10 +515,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(404, _status(404, "NotFound", f"the server could not find {parsed.path}"))
             return
         name = match["name"]
-        length = int(self.headers.get("Content-Length") or 0)
-        body = json.loads(self.rfile.read(length) or b"null") if length else None
         if method == "POST" and name is None:
-            self._answer(*self.api.create(body or {}))
+            created = self.api.create(body or {})
+            if self.api._take_fault(method, self.path, ("lost",)) is not None:  # done, but the answer is lost
+                self._answer(500, _status(500, "InternalError", "injected by the test after the Pod was created"))
+                return
+            self._answer(*created)
         elif method == "DELETE" and name is not None:
             self._answer(*self.api.delete(name))
         elif method == "GET" and match["log"]:
@@ -525,7 +530,10 @@ class _Handler(BaseHTTPRequestHandler):
         elif method == "GET" and name is not None:
             self._answer(*self.api.read(name))
         elif method == "GET" and query.get("watch", ["false"])[0].lower() in ("true", "1"):
-            self._watch(query)
+            try:
+                self._watch(query)
+            except (BrokenPipeError, ConnectionResetError):  # the client stopped watching: as a server sees it
+                self.close_connection = True
         elif method == "GET":
             self._answer(200, self.api.list_pods(_parse_selectors(query)))
         else:
@@ -544,7 +552,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._chunk({"type": "ERROR", "object": _status(410, "Expired", f"too old resource version: {version}")})
             self._chunk(None)
             return
-        drop = self.api._take_fault("GET", self.path, ("drop",)) is not None
+        if self.api._take_fault("GET", self.path, ("drop",)) is not None:
+            # The connection breaks mid-stream (a load balancer's idle timeout, a restarted API server): half a
+            # chunk, and no terminating chunk.
+            self.wfile.write(b'40\r\n{"type": "MODIFIED"')
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return
         while time.monotonic() < until:
             events, expired = self.api.events_after(version, selectors, until)
             if expired:
@@ -554,11 +569,6 @@ class _Handler(BaseHTTPRequestHandler):
             for number, kind, pod in events:
                 self._chunk({"type": kind, "object": pod})
                 version = number
-                if drop:  # the connection breaks mid-stream: no terminating chunk
-                    self.close_connection = True
-                    self.wfile.flush()
-                    self.connection.shutdown(2)
-                    return
             if self.api._stopping:
                 break
         self._chunk(None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 
-from taskloom import map_task, task, workflow
+from taskloom import Secret, current_context, map_task, task, workflow
 from taskloom.exceptions.user import FlyteRecoverableException
 
 
@@ -93,3 +93,35 @@ def oom_once(x: int) -> int:
 @task
 def waits_forever(x: int) -> int:
     return x
+
+
+@task
+def sleeps(seconds: float) -> int:
+    import time
+
+    time.sleep(seconds)
+    return 1
+
+
+@task
+def first(counter: str, x: int) -> int:
+    with open(counter, "a") as stream:
+        stream.write("first\n")
+    return x + 1
+
+
+@task
+def second(gate: str, y: int) -> int:
+    if not os.path.exists(gate):
+        raise ValueError("the gate file is missing")
+    return y * 10
+
+
+@workflow
+def gated(counter: str, gate: str, x: int) -> int:
+    return second(gate=gate, y=first(counter=counter, x=x))
+
+
+@task(secret_requests=[Secret(group="db", key="password", mount_requirement=Secret.MountType.ENV_VAR)])
+def reads_secret(x: int) -> str:
+    return f"{x}:{current_context().secrets.get('db', 'password')}"
