@@ -75,12 +75,14 @@ class PodOptions:
     interruptible_node_selector: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
-def pod_name(execution: str, task_name: str, node: str, attempt: int) -> str:
-    """A Pod name for an attempt: readable (the task's last dotted part), unique per execution, node and attempt,
-    and a DNS label (63 characters at most, lower-case alphanumerics and ``-``), as a Pod's hostname must be."""
+def pod_name(execution: str, task_name: str, node: str, attempt: int, token: str = "") -> str:
+    """A Pod name for an attempt: readable (the task's last dotted part), unique per execution, node, attempt and
+    ``token`` (a resumed execution runs a node's attempt again), and a DNS label (63 characters at most,
+    lower-case alphanumerics and ``-``), as a Pod's hostname must be."""
     digest = hashlib.sha256(f"{execution}\0{node}".encode()).hexdigest()[:10]
-    stem = _dns_label(task_name.rsplit(".", 1)[-1])[:40].strip("-") or "task"
-    return f"{stem}-{digest}-{attempt}"
+    stem = _dns_label(task_name.rsplit(".", 1)[-1])[:30].strip("-") or "task"
+    suffix = f"-{_dns_label(token)[:8]}" if token else ""
+    return f"{stem}-{digest}-{attempt}{suffix}"
 
 
 def label_value(text: str) -> str:

@@ -71,7 +71,15 @@ from taskloom_kubernetes.options import (
     SETTINGS,
     pod_options_from_environment,
 )
-from taskloom_kubernetes.pod import ATTEMPT_LABEL, EXECUTION_LABEL, PodOptions, build_pod, label_value, pod_name
+from taskloom_kubernetes.pod import (
+    ATTEMPT_LABEL,
+    EXECUTION_LABEL,
+    TASK_LABEL,
+    PodOptions,
+    build_pod,
+    label_value,
+    pod_name,
+)
 
 __all__ = [
     "KubernetesPool",
@@ -178,6 +186,7 @@ class KubernetesPool:
         self.image_pull_grace = image_pull_grace
         self._templates: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
         self._running: dict[str, threading.Event] = {}  # Pod name -> set when the run is killed
+        self._checkpoints: dict[str, str] = {}  # a node's prefix -> the checkpoint of its last attempt
         self._lock = threading.Lock()
         self._closed = False
 
@@ -209,7 +218,13 @@ class KubernetesPool:
         node = _node_key(context.get("checkpoint"), entity.name)
         base = self._base_prefix(entity)
         node_prefix = f"{base}/{label_value(execution) or 'execution'}/{node}"
-        prefix = f"{node_prefix}/{attempt}"
+        # Every Pod its own prefix: a resumed execution runs a node's attempt again, and must not read the
+        # documents of the run it resumes. The previous attempt's checkpoint is the one this process last gave.
+        token = uuid.uuid4().hex[:8]
+        prefix = f"{node_prefix}/{attempt}-{token}"
+        with self._lock:
+            previous = self._checkpoints.get(node_prefix, "") if attempt > 0 else ""
+            self._checkpoints[node_prefix] = f"{prefix}/checkpoint"
         interface = entity.python_interface
         literals = TypeEngine.dict_to_literal_map(
             FlyteContextManager.current_context(), inputs, dict(interface.inputs), entity=f"task {entity.name!r}"
@@ -220,11 +235,11 @@ class KubernetesPool:
             "{{.outputPrefix}}": prefix,
             "{{.rawOutputDataPrefix}}": f"{prefix}/raw",
             "{{.checkpointOutputPrefix}}": f"{prefix}/checkpoint",
-            "{{.prevCheckpointPrefix}}": f"{node_prefix}/{attempt - 1}/checkpoint" if attempt > 0 else "",
+            "{{.prevCheckpointPrefix}}": previous,
         }
         args = [_fill(arg, places) for arg in _args(template)]
         seconds = None if timeout is None else max(1, round(timeout.total_seconds()))
-        name = pod_name(execution, entity.name, node, attempt)
+        name = pod_name(execution, entity.name, node, attempt, token)
         environment = {
             "FLYTE_INTERNAL_EXECUTION_PROJECT": template.id.project,
             "FLYTE_INTERNAL_EXECUTION_DOMAIN": template.id.domain,
@@ -351,8 +366,8 @@ class KubernetesPool:
                 existing = self._read(task_name, name)
                 labels = (existing or {}).get("metadata", {}).get("labels", {})
                 ours = manifest["metadata"]["labels"]
-                if all(labels.get(key) == ours[key] for key in (EXECUTION_LABEL, ATTEMPT_LABEL)):
-                    return
+                if all(labels.get(key) == ours[key] for key in (EXECUTION_LABEL, ATTEMPT_LABEL, TASK_LABEL)):
+                    return  # the name holds this attempt's own token: the Pod is the one this call created
             raise PodFailure(
                 f"task {task_name!r}: Pod {self.namespace}/{name} could not be created: {_api_message(error)}"
             ) from error
@@ -516,15 +531,22 @@ class KubernetesPool:
         task = f"task {entity.name!r}"
         error = _read_error(f"{prefix}/error.pb")
         if error is not None:
-            message = f"{task} failed in {where}: {error.message}"
+            # error.pb holds the task's traceback in the Pod; the error says its last line (the exception) and
+            # keeps the whole of it as ``remote_traceback``, as a traceback is shown only on request.
+            message = f"{task} failed in {where}: {_exception_line(error.message) or error.code}"
             tail = self._log_tail(name)
             if tail:
                 message += f"\n--- last lines of the log of {where} ---\n{tail}"
             recoverable = error.kind == 1  # flyteidl ContainerError.RECOVERABLE
             user = error.origin == 1  # flyteidl ExecutionError.USER
+            kind: type[Exception]
             if recoverable:
-                raise (RecoverableUserPodError if user else RecoverablePodError)(message)
-            raise TaskPodError(message) if user else PodFailure(message)
+                kind = RecoverableUserPodError if user else RecoverablePodError
+            else:
+                kind = TaskPodError if user else PodFailure
+            failure = kind(message)
+            failure.remote_traceback = error.message  # type: ignore[attr-defined]
+            raise failure
         phase = _phase(pod)
         status = pod.get("status", {})
         if phase == "Succeeded":
@@ -592,6 +614,16 @@ def _node_key(checkpoint: Any, task_name: str) -> str:
     path = getattr(checkpoint, "path", None)
     seed = str(path) if path else uuid.uuid4().hex
     return hashlib.sha256(f"{task_name}\0{seed}".encode()).hexdigest()[:16]
+
+
+def _exception_line(text: str) -> str:
+    """The ``Type: message`` line of a formatted traceback (the first line after its last indented frame line,
+    before any notes), or the text's first line when it holds no traceback."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    frames = [index for index, line in enumerate(lines) if line.startswith((" ", "\t"))]
+    if not frames or frames[-1] + 1 >= len(lines):
+        return lines[0].strip() if lines else ""
+    return lines[frames[-1] + 1].strip()
 
 
 def _phase(pod: dict[str, Any]) -> str:

@@ -486,6 +486,11 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read ApiServer.requests
         pass
 
+    def handle(self) -> None:
+        # A client that goes away mid-request (a run interrupted, a watch stopped) is no error of the server's.
+        with contextlib.suppress(ConnectionResetError, BrokenPipeError):
+            super().handle()
+
     def _answer(
         self, code: int, body: Any, content_type: str = "application/json", headers: dict[str, str] | None = None
     ) -> None:

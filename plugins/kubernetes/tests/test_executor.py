@@ -6,10 +6,10 @@ from __future__ import annotations
 import os
 
 import pytest
-from k8s_flows import diamond, fails, flaky, squares, where
+from k8s_flows import cached, diamond, fails, flaky, reads_secret, squares, where
 from taskloom_local.executor import LocalExecutor
 
-from taskloom_kubernetes import KubernetesPool, TaskPodError
+from taskloom_kubernetes import KubernetesPool, PodFailure, TaskPodError
 from taskloom_kubernetes.testing import ApiServer
 
 
@@ -64,3 +64,28 @@ def test_a_recoverable_error_is_retried_in_a_new_pod(
         for name in set(api_server.created) - before
     )
     assert attempts == ["0", "1", "2"]
+
+
+def test_a_cached_task_runs_one_pod_for_the_same_inputs(pool: KubernetesPool, tmp_path, unrecorded: None) -> None:
+    marker = tmp_path / "runs"
+    executor = LocalExecutor(pool=pool)
+    assert executor.execute(cached, {"marker": str(marker), "x": 1}) == 2
+    assert executor.execute(cached, {"marker": str(marker), "x": 1}) == 2
+    assert marker.read_text() == "x"  # the second run was served by the cache: no Pod
+    assert executor.execute(cached, {"marker": str(marker), "x": 2}) == 3
+    assert marker.read_text() == "xx"
+
+
+def test_a_secret_of_the_namespace_reaches_the_task_as_flytekit_reads_it(
+    pool: KubernetesPool, api_server: ApiServer, unrecorded: None
+) -> None:
+    api_server.secrets["db"] = {"password": "hunter2"}
+    assert pool.run(reads_secret, {"x": 1}, execution_id="s1", attempt=0) == "1:hunter2"
+
+
+def test_a_missing_secret_is_not_retried_and_names_the_pod(pool: KubernetesPool, api_server: ApiServer) -> None:
+    api_server.secrets.pop("db", None)
+    with pytest.raises(
+        PodFailure, match=r"Pod loom/reads-secret-.* cannot start its container: CreateContainerConfigError"
+    ):
+        pool.run(reads_secret, {"x": 1}, execution_id="s2", attempt=0)
