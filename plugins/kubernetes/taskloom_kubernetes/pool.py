@@ -112,14 +112,23 @@ class TaskPodError(UserException):
     """The task raised in its Pod (``error.pb`` says a user error); not retried. The message ends with the Pod's
     last log lines."""
 
+    #: The traceback the task's Pod wrote in error.pb, when it wrote one.
+    remote_traceback: str = ""
+
 
 class RecoverableUserPodError(RecoverableUserException):
     """The task raised a recoverable error in its Pod; retried."""
+
+    #: The traceback the task's Pod wrote in error.pb, when it wrote one.
+    remote_traceback: str = ""
 
 
 class RecoverablePodError(RecoverableSystemException):
     """The Pod failed for a reason a retry can cure: image pull, OOMKilled, eviction, preemption, a container
     that ended without a result document, an API server that kept failing."""
+
+    #: The traceback the task's Pod wrote in error.pb, when it wrote one.
+    remote_traceback: str = ""
 
 
 class PodPendingError(RecoverablePodError):
@@ -128,6 +137,9 @@ class PodPendingError(RecoverablePodError):
 
 class PodFailure(SystemException):
     """The Pod cannot run as made (a secret it names does not exist, an invalid manifest); not retried."""
+
+    #: The traceback the task's Pod wrote in error.pb, when it wrote one.
+    remote_traceback: str = ""
 
 
 class KubernetesPool:
@@ -539,13 +551,13 @@ class KubernetesPool:
                 message += f"\n--- last lines of the log of {where} ---\n{tail}"
             recoverable = error.kind == 1  # flyteidl ContainerError.RECOVERABLE
             user = error.origin == 1  # flyteidl ExecutionError.USER
-            kind: type[Exception]
+            kind: type[TaskPodError | RecoverableUserPodError | RecoverablePodError | PodFailure]
             if recoverable:
                 kind = RecoverableUserPodError if user else RecoverablePodError
             else:
                 kind = TaskPodError if user else PodFailure
             failure = kind(message)
-            failure.remote_traceback = error.message  # type: ignore[attr-defined]
+            failure.remote_traceback = error.message
             raise failure
         phase = _phase(pod)
         status = pod.get("status", {})
