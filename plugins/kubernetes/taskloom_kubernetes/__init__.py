@@ -14,6 +14,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from taskloom_kubernetes.executor import KubernetesExecutor as KubernetesExecutor
     from taskloom_kubernetes.pod import PodOptions as PodOptions
     from taskloom_kubernetes.pod import build_pod as build_pod
     from taskloom_kubernetes.pool import KubernetesPool as KubernetesPool
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 _WHERE = {
+    "KubernetesExecutor": "taskloom_kubernetes.executor",
     "KubernetesPool": "taskloom_kubernetes.pool",
     "PodFailure": "taskloom_kubernetes.pool",
     "PodPendingError": "taskloom_kubernetes.pool",
@@ -37,6 +39,7 @@ _WHERE = {
 }
 
 __all__ = [
+    "KubernetesExecutor",
     "KubernetesPool",
     "PodFailure",
     "PodOptions",

@@ -21,6 +21,7 @@ from taskloom_kubernetes.options import (
     PARALLELISM_ENV,
     SERVICE_ACCOUNT_ENV,
 )
+from taskloom_kubernetes.registry import pool_named
 
 if TYPE_CHECKING:
     from taskloom.extend import TaskPool
@@ -29,18 +30,12 @@ if TYPE_CHECKING:
 #: reports the plugin by name (``loom plugins``) and does not load it.
 TASKLOOM_API = "1.4"
 
-#: The executor name this plugin runs task bodies for.
-EXECUTOR = "kubernetes"
-
 
 @hookimpl
 def taskloom_task_pool(name: str) -> TaskPool | None:
-    """The Pods of the executor ``kubernetes``: taskloom-local's scheduler with every attempt a Pod."""
-    if name != EXECUTOR:
-        return None
-    from taskloom_kubernetes.pool import default_pool  # the kubernetes client: only for this executor
-
-    return default_pool()
+    """The Pods of the executor ``kubernetes`` (from the ``TASKLOOM_K8S_*`` variables), or of a name a
+    :class:`~taskloom_kubernetes.KubernetesExecutor` of this process was given."""
+    return pool_named(name)
 
 
 @hookimpl

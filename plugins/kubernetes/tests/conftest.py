@@ -18,7 +18,7 @@ import pytest
 from manifests import assert_valid
 from taskloom_s3.testing import S3Server, ServerPool, aws_environment
 
-from taskloom_kubernetes import KubernetesPool
+from taskloom_kubernetes import KubernetesExecutor, KubernetesPool
 from taskloom_kubernetes.testing import ApiServer
 
 HERE = Path(__file__).parent
@@ -115,6 +115,13 @@ def pool(kubeconfig: str, bucket: str, s3_env: None) -> Iterator[KubernetesPool]
     )
     yield made
     made.close()
+
+
+@pytest.fixture
+def executor(pool: KubernetesPool) -> Iterator[KubernetesExecutor]:
+    """taskloom-local's scheduler on ``pool``, as the executor ``kubernetes-test`` of this process."""
+    with KubernetesExecutor(pool, name="kubernetes-test") as made:
+        yield made
 
 
 @pytest.fixture

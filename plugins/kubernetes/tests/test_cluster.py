@@ -13,9 +13,8 @@ from collections.abc import Iterator
 
 import pytest
 from k8s_flows import diamond, fails, squares
-from taskloom_local.executor import LocalExecutor
 
-from taskloom_kubernetes import KubernetesPool, TaskPodError
+from taskloom_kubernetes import KubernetesExecutor, KubernetesPool, TaskPodError
 
 pytestmark = [
     pytest.mark.cluster,
@@ -35,12 +34,12 @@ def cluster_pool() -> Iterator[KubernetesPool]:
 
 
 def test_a_workflow_and_a_map_run_as_pods_of_the_cluster(cluster_pool: KubernetesPool, unrecorded: None) -> None:
-    executor = LocalExecutor(pool=cluster_pool)
+    executor = KubernetesExecutor(cluster_pool, name="kubernetes-cluster")
     assert executor.execute(diamond, {"x": 3}) == 19
     assert executor.execute(squares, {"xs": [1, 2, 3]}) == [1, 4, 9]
 
 
 def test_a_user_error_on_the_cluster_shows_the_pods_log(cluster_pool: KubernetesPool, unrecorded: None) -> None:
     with pytest.raises(TaskPodError, match="no good: 2") as caught:
-        LocalExecutor(pool=cluster_pool).execute(fails, {"x": 1})
+        KubernetesExecutor(cluster_pool, name="kubernetes-cluster").execute(fails, {"x": 1})
     assert "about to fail on 2" in str(caught.value)

@@ -7,17 +7,16 @@ import os
 
 import pytest
 from k8s_flows import cached, diamond, fails, flaky, reads_secret, squares, where
-from taskloom_local.executor import LocalExecutor
 
-from taskloom_kubernetes import KubernetesPool, PodFailure, TaskPodError
+from taskloom_kubernetes import KubernetesExecutor, KubernetesPool, PodFailure, TaskPodError
 from taskloom_kubernetes.testing import ApiServer
 
 
 def test_a_workflow_of_several_tasks_runs_each_node_as_a_pod(
-    pool: KubernetesPool, api_server: ApiServer, unrecorded: None
+    pool: KubernetesPool, api_server: ApiServer, unrecorded: None, executor: KubernetesExecutor
 ) -> None:
     before = set(api_server.created)
-    assert LocalExecutor(pool=pool).execute(diamond, {"x": 3}) == 6 + 13
+    assert executor.execute(diamond, {"x": 3}) == 6 + 13
     made = [api_server.created[name] for name in set(api_server.created) - before]
     tasks = sorted(pod["metadata"]["annotations"]["taskloom.io/task-name"] for pod in made)
     assert tasks == ["k8s_flows.add", "k8s_flows.add", "k8s_flows.double"]
@@ -34,9 +33,11 @@ def test_the_task_body_runs_in_the_pods_process(pool: KubernetesPool, unrecorded
     assert pid != os.getpid()
 
 
-def test_a_map_task_runs_one_pod_per_element(pool: KubernetesPool, api_server: ApiServer, unrecorded: None) -> None:
+def test_a_map_task_runs_one_pod_per_element(
+    pool: KubernetesPool, api_server: ApiServer, unrecorded: None, executor: KubernetesExecutor
+) -> None:
     before = set(api_server.created)
-    assert LocalExecutor(pool=pool).execute(squares, {"xs": [1, 2, 3, 4]}) == [1, 4, 9, 16]
+    assert executor.execute(squares, {"xs": [1, 2, 3, 4]}) == [1, 4, 9, 16]
     names = [
         api_server.created[name]["metadata"]["annotations"]["taskloom.io/task-name"]
         for name in set(api_server.created) - before
@@ -44,9 +45,11 @@ def test_a_map_task_runs_one_pod_per_element(pool: KubernetesPool, api_server: A
     assert names.count("k8s_flows.square") == 4
 
 
-def test_a_user_error_is_not_retried_and_shows_the_pods_last_log_lines(pool: KubernetesPool, unrecorded: None) -> None:
+def test_a_user_error_is_not_retried_and_shows_the_pods_last_log_lines(
+    pool: KubernetesPool, unrecorded: None, executor: KubernetesExecutor
+) -> None:
     with pytest.raises(TaskPodError) as caught:
-        LocalExecutor(pool=pool).execute(fails, {"x": 2})
+        executor.execute(fails, {"x": 2})
     message = str(caught.value)
     assert "no good: 4" in message and "ValueError" in message
     assert "last lines of the log of Pod loom/broken-" in message
@@ -54,11 +57,11 @@ def test_a_user_error_is_not_retried_and_shows_the_pods_last_log_lines(pool: Kub
 
 
 def test_a_recoverable_error_is_retried_in_a_new_pod(
-    pool: KubernetesPool, api_server: ApiServer, tmp_path, unrecorded: None
+    pool: KubernetesPool, api_server: ApiServer, tmp_path, unrecorded: None, executor: KubernetesExecutor
 ) -> None:
     marker = tmp_path / "attempts"
     before = set(api_server.created)
-    assert LocalExecutor(pool=pool).execute(flaky, {"marker": str(marker)}) == 2
+    assert executor.execute(flaky, {"marker": str(marker)}) == 2
     attempts = sorted(
         api_server.created[name]["metadata"]["labels"]["taskloom.io/attempt"]
         for name in set(api_server.created) - before
@@ -66,9 +69,10 @@ def test_a_recoverable_error_is_retried_in_a_new_pod(
     assert attempts == ["0", "1", "2"]
 
 
-def test_a_cached_task_runs_one_pod_for_the_same_inputs(pool: KubernetesPool, tmp_path, unrecorded: None) -> None:
+def test_a_cached_task_runs_one_pod_for_the_same_inputs(
+    pool: KubernetesPool, tmp_path, unrecorded: None, executor: KubernetesExecutor
+) -> None:
     marker = tmp_path / "runs"
-    executor = LocalExecutor(pool=pool)
     assert executor.execute(cached, {"marker": str(marker), "x": 1}) == 2
     assert executor.execute(cached, {"marker": str(marker), "x": 1}) == 2
     assert marker.read_text() == "x"  # the second run was served by the cache: no Pod

@@ -11,9 +11,8 @@ from collections.abc import Iterator
 import pytest
 from k8s_flows import add, oom_once, sleeps, sleepy, waits_forever
 from taskloom.extend import UserTimeoutError
-from taskloom_local.executor import LocalExecutor
 
-from taskloom_kubernetes import KubernetesPool, PodFailure, PodPendingError, RecoverablePodError
+from taskloom_kubernetes import KubernetesExecutor, KubernetesPool, PodFailure, PodPendingError, RecoverablePodError
 from taskloom_kubernetes.testing import ApiServer
 
 
@@ -100,13 +99,13 @@ def test_a_pod_stuck_pending_fails_naming_the_pod_and_its_last_condition(
     [("pull", "ErrImagePull"), ("oom", "OOMKilled"), ("evict", "evicted"), ("preempt", "preempted")],
 )
 def test_pull_errors_oom_eviction_and_preemption_are_recoverable_and_retried(
-    pool: KubernetesPool, api_server: ApiServer, unrecorded: None, fault: str, said: str
+    pool: KubernetesPool, api_server: ApiServer, unrecorded: None, fault: str, said: str, executor: KubernetesExecutor
 ) -> None:
     api_server.pod_fault("oom_once", fault)
     with pytest.raises(RecoverablePodError, match=said):
         pool.run(oom_once, {"x": 1}, execution_id=f"g-{fault}", attempt=0)
     api_server.pod_fault("oom_once", fault)
-    assert LocalExecutor(pool=pool).execute(oom_once, {"x": 1}) == 101  # the retry, a new Pod, succeeds
+    assert executor.execute(oom_once, {"x": 1}) == 101  # the retry, a new Pod, succeeds
 
 
 def test_a_timeout_is_active_deadline_seconds_and_a_timeout_error(pool: KubernetesPool, api_server: ApiServer) -> None:
