@@ -55,7 +55,9 @@ from taskloom.extend import (
     UserException,
     UserTimeoutError,
     download,
+    get_filesystem,
     is_remote,
+    split_protocol,
     upload,
 )
 from taskloom_flyte import codec
@@ -695,12 +697,13 @@ def _write(uri: str, data: bytes) -> None:
 
 
 def _read(uri: str) -> bytes | None:
+    """The object at ``uri``, or None when there is none (a Pod that wrote outputs.pb wrote no error.pb); an
+    error of the storage itself (credentials, an unreachable server) is raised as it is, naming the URI."""
+    if not get_filesystem(split_protocol(uri)[0]).exists(uri):
+        return None
     with tempfile.TemporaryDirectory(prefix="taskloom-k8s-") as directory:
         local = os.path.join(directory, "object")
-        try:
-            download(uri, local)
-        except Exception:  # no such object: the common case (a Pod that wrote outputs.pb has no error.pb)
-            return None
+        download(uri, local)
         with open(local, "rb") as handle:
             return handle.read()
 

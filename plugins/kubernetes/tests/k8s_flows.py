@@ -42,7 +42,7 @@ def squares(xs: list[int]) -> list[int]:
     return map_task(square, concurrency=2)(x=xs)
 
 
-@task
+@task(retries=2)
 def broken(x: int) -> int:
     print(f"about to fail on {x}")
     raise ValueError(f"no good: {x}")

@@ -46,12 +46,19 @@ def test_a_map_task_runs_one_pod_per_element(
 
 
 def test_a_user_error_is_not_retried_and_shows_the_pods_last_log_lines(
-    pool: KubernetesPool, unrecorded: None, executor: KubernetesExecutor
+    pool: KubernetesPool, api_server: ApiServer, unrecorded: None, executor: KubernetesExecutor
 ) -> None:
+    before = set(api_server.created)
     with pytest.raises(TaskPodError) as caught:
-        executor.execute(fails, {"x": 2})
+        executor.execute(fails, {"x": 2})  # broken has retries=2: a user error uses none of them
+    made = [
+        api_server.created[name]["metadata"]["annotations"]["taskloom.io/task-name"]
+        for name in set(api_server.created) - before
+    ]
+    assert made.count("k8s_flows.broken") == 1
     message = str(caught.value)
-    assert "no good: 4" in message and "ValueError" in message
+    assert "failed in Pod loom/broken-" in message and "ValueError: no good: 4" in message
+    assert "Traceback" not in message and "Traceback" in caught.value.remote_traceback
     assert "last lines of the log of Pod loom/broken-" in message
     assert "about to fail on 4" in message
 
