@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 
-from taskloom import Secret, current_context, map_task, task, workflow
+from taskloom import Secret, current_context, dynamic, map_task, task, workflow
 from taskloom.exceptions.user import FlyteRecoverableException
 
 
@@ -125,3 +125,20 @@ def gated(counter: str, gate: str, x: int) -> int:
 @task(secret_requests=[Secret(group="db", key="password", mount_requirement=Secret.MountType.ENV_VAR)])
 def reads_secret(x: int) -> str:
     return f"{x}:{current_context().secrets.get('db', 'password')}"
+
+
+@task
+def odd_fails(x: int) -> int:
+    if x % 2:
+        raise ValueError(f"{x} is odd")
+    return x
+
+
+@workflow
+def mostly(xs: list[int]) -> list[int | None]:
+    return map_task(odd_fails, min_success_ratio=0.5)(x=xs)
+
+
+@dynamic
+def fan_out(n: int) -> list[int]:
+    return [double(x=index) for index in range(n)]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from k8s_flows import cached, diamond, fails, flaky, reads_secret, squares, where
+from k8s_flows import cached, diamond, fails, fan_out, flaky, mostly, reads_secret, squares, where
 
 from taskloom_kubernetes import KubernetesExecutor, KubernetesPool, PodFailure, TaskPodError
 from taskloom_kubernetes.testing import ApiServer
@@ -100,3 +100,21 @@ def test_a_missing_secret_is_not_retried_and_names_the_pod(pool: KubernetesPool,
         PodFailure, match=r"Pod loom/reads-secret-.* cannot start its container: CreateContainerConfigError"
     ):
         pool.run(reads_secret, {"x": 1}, execution_id="s2", attempt=0)
+
+
+def test_min_success_ratio_gives_none_for_the_elements_whose_pods_failed(
+    api_server: ApiServer, unrecorded: None, executor: KubernetesExecutor
+) -> None:
+    assert executor.execute(mostly, {"xs": [2, 3, 4]}) == [2, None, 4]
+
+
+def test_a_dynamic_body_runs_here_and_its_children_as_pods(
+    api_server: ApiServer, unrecorded: None, executor: KubernetesExecutor
+) -> None:
+    before = set(api_server.created)
+    assert executor.execute(fan_out, {"n": 3}) == [0, 2, 4]
+    made = [
+        api_server.created[name]["metadata"]["annotations"]["taskloom.io/task-name"]
+        for name in set(api_server.created) - before
+    ]
+    assert sorted(made) == ["k8s_flows.double"] * 3  # the dynamic body itself is no Pod
