@@ -274,3 +274,48 @@ def _add_extended_resources(spec: dict[str, Any], primary: dict[str, Any], exten
 
 def _dns_label(text: str) -> str:
     return re.sub(r"[^a-z0-9-]+", "-", text.lower())
+
+
+#: The container names of a cluster's PodTemplate that FlytePropeller reads as defaults rather than containers:
+#: ``default`` for every container of the Pod, ``primary`` for the task's.
+DEFAULT_CONTAINER = "default"
+PRIMARY_CONTAINER = "primary"
+
+
+def with_base_template(pod: dict[str, Any], base: dict[str, Any], primary_name: str) -> dict[str, Any]:
+    """``pod`` over the cluster's PodTemplate ``base`` (its ``template``: metadata and spec), as FlytePropeller
+    applies ``pod_template_name``: the task's Pod wins wherever it sets a value; the base's containers named
+    ``default`` and ``primary`` give defaults to every container and to the primary one, and are not added;
+    lists of named items (env, volumes, ports) merge by name, other lists are replaced. A new dict."""
+    spec = copy.deepcopy(base.get("spec") or {})
+    base_containers = {item.get("name"): item for item in spec.pop("containers", []) or []}
+    default = base_containers.pop(DEFAULT_CONTAINER, {})
+    primary_default = _merge(default, base_containers.pop(PRIMARY_CONTAINER, {}))
+    merged = copy.deepcopy(pod)
+    own = merged["spec"]
+    containers = []
+    for container in own.get("containers", []):
+        defaults = primary_default if container.get("name") == primary_name else default
+        containers.append(_merge({key: value for key, value in defaults.items() if key != "name"}, container))
+    own_rest = {key: value for key, value in own.items() if key != "containers"}
+    merged["spec"] = {**_merge(spec, own_rest), "containers": list(base_containers.values()) + containers}
+    metadata = base.get("metadata") or {}
+    for key in ("labels", "annotations"):
+        if metadata.get(key):
+            merged["metadata"][key] = {**metadata[key], **merged["metadata"].get(key, {})}
+    return merged
+
+
+def _merge(base: Any, override: Any) -> Any:
+    if isinstance(base, dict) and isinstance(override, dict):
+        result = copy.deepcopy(base)
+        for key, value in override.items():
+            result[key] = _merge(result.get(key), value) if key in result else copy.deepcopy(value)
+        return result
+    named = isinstance(base, list) and isinstance(override, list)
+    if named and all(isinstance(item, dict) and "name" in item for item in [*base, *override]):
+        by_name = {item["name"]: copy.deepcopy(item) for item in base}
+        for item in override:
+            by_name[item["name"]] = _merge(by_name.get(item["name"], {}), item)
+        return list(by_name.values())
+    return copy.deepcopy(override)

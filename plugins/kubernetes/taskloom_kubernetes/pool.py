@@ -81,6 +81,8 @@ from taskloom_kubernetes.pod import (
     build_pod,
     label_value,
     pod_name,
+    primary_container,
+    with_base_template,
 )
 
 __all__ = [
@@ -201,6 +203,7 @@ class KubernetesPool:
         self._templates: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
         self._running: dict[str, threading.Event] = {}  # Pod name -> set when the run is killed
         self._checkpoints: dict[str, str] = {}  # a node's prefix -> the checkpoint of its last attempt
+        self._pod_templates: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
         self._closed = False
 
@@ -274,12 +277,16 @@ class KubernetesPool:
             attempt=attempt,
             timeout_seconds=seconds,
         )
+        base_name = template.metadata.pod_template_name
+        if base_name:
+            primary = primary_container(manifest, template)["name"]
+            manifest = with_base_template(manifest, self._pod_template(entity.name, base_name), primary)
         killed = threading.Event()
         with self._lock:
             self._running[name] = killed
         try:
             self._create(entity.name, manifest)
-            final = self._wait(entity.name, name, killed)
+            final = self._wait(entity.name, name, killed, primary_container(manifest, template)["name"])
             return self._outcome(entity, name, final, prefix, seconds, timeout)
         finally:
             with self._lock:
@@ -371,6 +378,28 @@ class KubernetesPool:
             delay = min(LONGEST_BACKOFF, delay * 2)
         raise AssertionError("unreachable")
 
+    def _pod_template(self, task_name: str, name: str) -> dict[str, Any]:
+        """The ``template`` of the cluster's PodTemplate ``name`` in the namespace (``pod_template_name``), read
+        once per pool."""
+        found = self._pod_templates.get(name)
+        if found is None:
+            try:
+                response = self._call(
+                    "read PodTemplate",
+                    task_name,
+                    self._api.read_namespaced_pod_template,
+                    name,
+                    self.namespace,
+                    _preload_content=False,
+                )
+            except ApiException as error:
+                raise PodFailure(
+                    f"task {task_name!r}: pod_template_name {name!r}: no such PodTemplate in namespace "
+                    f"{self.namespace!r} ({_api_message(error)})"
+                ) from error
+            found = self._pod_templates[name] = dict(json.loads(response.data).get("template") or {})
+        return found
+
     def _create(self, task_name: str, manifest: dict[str, Any]) -> None:
         name = manifest["metadata"]["name"]
         try:
@@ -429,8 +458,9 @@ class KubernetesPool:
             return ""
         return str(response.data.decode("utf-8", "replace")).rstrip()
 
-    def _wait(self, task_name: str, name: str, killed: threading.Event) -> dict[str, Any]:
-        """Watch the Pod ``name`` until it ends; its last state. Pending too long or failing to pull raise."""
+    def _wait(self, task_name: str, name: str, killed: threading.Event, primary: str) -> dict[str, Any]:
+        """Watch the Pod ``name`` until it ends, or its container ``primary`` does (sidecars may run on, as with
+        FlytePropeller's sidecar tasks); its last state. Pending too long or failing to pull raise."""
         selector = f"metadata.name={name}"
         version: str | None = None
         pod: dict[str, Any] | None = None
@@ -458,7 +488,7 @@ class KubernetesPool:
                     )
                 pod = items[0]
             assert pod is not None
-            if _finished(pod):
+            if _finished(pod, primary):
                 return pod
             pull_failing_since = self._check_pending(task_name, name, pod, created, pull_failing_since)
             seconds = WATCH_SECONDS
@@ -488,7 +518,7 @@ class KubernetesPool:
                             f"task {task_name!r}: Pod {self.namespace}/{name} was deleted before it finished"
                         )
                     pod = item
-                    if _finished(pod):
+                    if _finished(pod, primary):
                         watcher.stop()
                         return pod
                     pull_failing_since = self._check_pending(task_name, name, pod, created, pull_failing_since)
@@ -563,10 +593,10 @@ class KubernetesPool:
             raise failure
         phase = _phase(pod)
         status = pod.get("status", {})
-        if phase == "Succeeded":
-            return self._outputs(entity, prefix, where)
-        reason = status.get("reason", "")
         terminated = _terminated(pod)
+        if phase == "Succeeded" or (phase == "Running" and terminated.get("exitCode") == 0):
+            return self._outputs(entity, prefix, where)  # Running: the task's container ended, a sidecar did not
+        reason = status.get("reason", "")
         if reason == "DeadlineExceeded":
             raise UserTimeoutError(
                 f"{task} did not finish within its timeout of {timeout} ({where} passed activeDeadlineSeconds={seconds})"
@@ -644,8 +674,12 @@ def _phase(pod: dict[str, Any]) -> str:
     return str(pod.get("status", {}).get("phase") or "Pending")
 
 
-def _finished(pod: dict[str, Any]) -> bool:
-    return _phase(pod) in ("Succeeded", "Failed")
+def _finished(pod: dict[str, Any], primary: str) -> bool:
+    if _phase(pod) in ("Succeeded", "Failed"):
+        return True
+    return any(
+        status.get("name") == primary and (status.get("state") or {}).get("terminated") for status in _statuses(pod)
+    )
 
 
 def _statuses(pod: dict[str, Any]) -> list[dict[str, Any]]:

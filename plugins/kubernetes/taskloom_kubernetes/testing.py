@@ -2,7 +2,7 @@
 
 No Kubernetes API server can be installed on the machines these tests run on, so this one speaks the API's REST
 and chunked-watch protocol for exactly the calls taskloom-kubernetes makes, on 127.0.0.1, for one namespace:
-create, read, list (with ``fieldSelector``/``labelSelector`` equalities), watch from a ``resourceVersion``
+read of PodTemplates (:attr:`ApiServer.pod_templates`); create, read, list (with ``fieldSelector``/``labelSelector`` equalities), watch from a ``resourceVersion``
 (``?watch=true``: one JSON event per line, chunked, until ``timeoutSeconds``), read log (``tailLines``) and
 delete of Pods. The real ``kubernetes`` client talks to it through the kubeconfig :meth:`ApiServer.kubeconfig`
 writes.
@@ -39,6 +39,7 @@ from typing import Any
 
 __all__ = ["ApiServer"]
 
+_TEMPLATE_PATH = re.compile(r"^/api/v1/namespaces/(?P<namespace>[^/]+)/podtemplates/(?P<name>[^/]+)$")
 _POD_PATH = re.compile(r"^/api/v1/namespaces/(?P<namespace>[^/]+)/pods(?:/(?P<name>[^/]+))?(?P<log>/log)?$")
 #: How many events the server keeps for watches: a watch from an older resourceVersion is told 410 Gone.
 HISTORY = 10_000
@@ -79,6 +80,8 @@ class ApiServer:
         self.log_directory = log_directory
         #: Kubernetes secrets of the namespace: name -> key -> value (what ``secretKeyRef`` reads).
         self.secrets: dict[str, dict[str, str]] = {}
+        #: PodTemplate objects of the namespace, by name (what ``read_namespaced_pod_template`` gets).
+        self.pod_templates: dict[str, dict[str, Any]] = {}
         #: Every request, as (method, path with query), in order.
         self.requests: list[tuple[str, str]] = []
         #: Every Pod manifest created, by name (kept after deletion).
@@ -249,7 +252,17 @@ class ApiServer:
     def _kubelet(self, name: str, pod: _Pod) -> None:
         """Move the Pod through its phases as a kubelet would, running its primary container's command."""
         spec = pod.manifest["spec"]
-        container = spec["containers"][0]
+        # The container that runs a command is run; any other (a sidecar: a log shipper, a proxy) is reported
+        # running beside it for as long as the Pod lives, so the Pod stays Running after the command ends, as
+        # with a real sidecar.
+        container = next((item for item in spec["containers"] if item.get("command") or item.get("args")), None)
+        if container is None:
+            container = spec["containers"][0]
+        sidecars = [
+            _container_status(item, state={"running": {"startedAt": _now()}}, ready=True)
+            for item in spec["containers"]
+            if item is not container
+        ]
         image = container.get("image", "")
 
         def status(**values: Any) -> None:
@@ -307,7 +320,7 @@ class ApiServer:
             phase="Running",
             startTime=started,
             conditions=[scheduled, {"type": "Ready", "status": "True", "lastTransitionTime": started}],
-            containerStatuses=[_container_status(container, state=running, ready=True)],
+            containerStatuses=[_container_status(container, state=running, ready=True), *sidecars],
         )
         deadline = spec.get("activeDeadlineSeconds")
         process = pod.process
@@ -343,9 +356,9 @@ class ApiServer:
             "terminated": {"exitCode": exit_code, "reason": reason, "startedAt": started, "finishedAt": finished}
         }
         status(
-            phase="Succeeded" if exit_code == 0 else "Failed",
+            phase=("Succeeded" if exit_code == 0 else "Failed") if not sidecars else "Running",
             conditions=[scheduled, {"type": "Ready", "status": "False", "lastTransitionTime": finished}],
-            containerStatuses=[_container_status(container, state=terminated)],
+            containerStatuses=[_container_status(container, state=terminated), *sidecars],
         )
 
     def _pod_environment(self, container: dict[str, Any]) -> tuple[dict[str, str], str]:
@@ -514,6 +527,15 @@ class _Handler(BaseHTTPRequestHandler):
             headers = {"Retry-After": "0"} if fault["status"] == 429 else None
             reason = {409: "Conflict", 429: "TooManyRequests", 500: "InternalError"}.get(fault["status"], "Fault")
             self._answer(fault["status"], _status(fault["status"], reason, "injected by the test"), headers=headers)
+            return
+        template = _TEMPLATE_PATH.match(parsed.path)
+        if template is not None and method == "GET" and template["namespace"] == self.api.namespace:
+            found = self.api.pod_templates.get(template["name"])
+            if found is None:
+                message = f'podtemplates "{template["name"]}" not found'
+                self._answer(404, _status(404, "NotFound", message))
+            else:
+                self._answer(200, found)
             return
         match = _POD_PATH.match(parsed.path)
         if match is None or match["namespace"] != self.api.namespace:

@@ -142,3 +142,13 @@ def mostly(xs: list[int]) -> list[int | None]:
 @dynamic
 def fan_out(n: int) -> list[int]:
     return [double(x=index) for index in range(n)]
+
+
+@task(pod_template_name="gpu-base", environment={"MODE": "task"})
+def on_base_template(x: int) -> str:
+    return f"{x}:{os.environ.get('MODE')}:{os.environ.get('FROM_BASE')}"
+
+
+@task(pod_template_name="nowhere")
+def on_missing_template(x: int) -> int:
+    return x

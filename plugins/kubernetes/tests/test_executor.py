@@ -6,7 +6,20 @@ from __future__ import annotations
 import os
 
 import pytest
-from k8s_flows import cached, diamond, fails, fan_out, flaky, mostly, reads_secret, squares, where
+from k8s_flows import (
+    cached,
+    diamond,
+    fails,
+    fan_out,
+    flaky,
+    mostly,
+    on_base_template,
+    on_missing_template,
+    reads_secret,
+    squares,
+    where,
+)
+from test_pod import BASE
 
 from taskloom_kubernetes import KubernetesExecutor, KubernetesPool, PodFailure, TaskPodError
 from taskloom_kubernetes.testing import ApiServer
@@ -118,3 +131,21 @@ def test_a_dynamic_body_runs_here_and_its_children_as_pods(
         for name in set(api_server.created) - before
     ]
     assert sorted(made) == ["k8s_flows.double"] * 3  # the dynamic body itself is no Pod
+
+
+def test_pod_template_name_reads_the_clusters_pod_template(pool: KubernetesPool, api_server: ApiServer) -> None:
+    api_server.pod_templates["gpu-base"] = {
+        "apiVersion": "v1",
+        "kind": "PodTemplate",
+        "metadata": {"name": "gpu-base"},
+        "template": BASE,
+    }
+    before = set(api_server.created)
+    assert pool.run(on_base_template, {"x": 1}, execution_id="t1", attempt=0) == "1:task:1"
+    (made,) = [api_server.created[name] for name in set(api_server.created) - before]
+    assert made["spec"]["tolerations"] == [{"key": "gpu", "operator": "Exists"}]
+
+
+def test_a_pod_template_name_the_cluster_lacks_names_it(pool: KubernetesPool) -> None:
+    with pytest.raises(PodFailure, match="pod_template_name 'nowhere': no such PodTemplate in namespace 'loom'"):
+        pool.run(on_missing_template, {"x": 1}, execution_id="t2", attempt=0)

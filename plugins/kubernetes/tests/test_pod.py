@@ -12,7 +12,7 @@ from manifests import assert_valid, schema_errors
 from taskloom import PodTemplate, Resources, Secret, task
 from taskloom.extend import SerializationSettings
 
-from taskloom_kubernetes.pod import PodOptions, build_pod, label_value, pod_name, primary_container
+from taskloom_kubernetes.pod import PodOptions, build_pod, label_value, pod_name, primary_container, with_base_template
 
 SETTINGS = SerializationSettings(project="p", domain="d", version="v", default_image="registry/flows:1")
 ENV = {"FLYTE_INTERNAL_EXECUTION_ID": "e1", "FLYTE_ATTEMPT_NUMBER": "0"}
@@ -197,3 +197,39 @@ def test_the_schema_check_reports_every_error_of_a_broken_manifest() -> None:
     pod["spec"]["restartPolicy"] = 3
     errors = schema_errors(pod)
     assert len(errors) == 2, errors
+
+
+BASE = {
+    "metadata": {"labels": {"tier": "gpu", "team": "base"}},
+    "spec": {
+        "containers": [
+            {"name": "default", "env": [{"name": "FROM_BASE", "value": "1"}, {"name": "MODE", "value": "base"}]},
+            {"name": "primary", "resources": {"limits": {"memory": "8Gi"}}},
+            {"name": "log-shipper", "image": "fluent-bit:3"},
+        ],
+        "tolerations": [{"key": "gpu", "operator": "Exists"}],
+        "serviceAccountName": "base-account",
+    },
+}
+
+
+@task(pod_template_name="gpu-base", environment={"MODE": "task"}, requests=Resources(cpu="1"))
+def on_base(x: int) -> int:
+    return x
+
+
+def test_a_clusters_pod_template_is_the_base_the_tasks_pod_wins_over() -> None:
+    pod, _ = pod_of(on_base)
+    merged = with_base_template(pod, BASE, "primary")
+    assert_valid(merged)
+    names = [container["name"] for container in merged["spec"]["containers"]]
+    assert names == ["log-shipper", "primary"]  # `default` and `primary` are defaults, not containers
+    primary = merged["spec"]["containers"][1]
+    env = {item["name"]: item.get("value") for item in primary["env"]}
+    assert env["FROM_BASE"] == "1" and env["MODE"] == "task"
+    assert primary["resources"] == {"requests": {"cpu": "1"}, "limits": {"cpu": "1", "memory": "8Gi"}}
+    assert merged["spec"]["tolerations"] == [{"key": "gpu", "operator": "Exists"}]
+    assert merged["spec"]["serviceAccountName"] == "base-account"
+    assert merged["spec"]["restartPolicy"] == "Never"
+    assert merged["metadata"]["labels"]["tier"] == "gpu"
+    assert merged["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "taskloom"
