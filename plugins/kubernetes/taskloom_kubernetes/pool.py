@@ -286,8 +286,9 @@ class KubernetesPool:
             self._running[name] = killed
         try:
             self._create(entity.name, manifest)
-            final = self._wait(entity.name, name, killed, primary_container(manifest, template)["name"])
-            return self._outcome(entity, name, final, prefix, seconds, timeout)
+            primary = primary_container(manifest, template)["name"]
+            final = self._wait(entity.name, name, killed, primary)
+            return self._outcome(entity, name, final, prefix, seconds, timeout, primary)
         finally:
             with self._lock:
                 self._running.pop(name, None)
@@ -569,7 +570,14 @@ class KubernetesPool:
     # --- outcomes ---------------------------------------------------------------------------------
 
     def _outcome(
-        self, entity: Any, name: str, pod: dict[str, Any], prefix: str, seconds: int | None, timeout: Any
+        self,
+        entity: Any,
+        name: str,
+        pod: dict[str, Any],
+        prefix: str,
+        seconds: int | None,
+        timeout: Any,
+        primary: str,
     ) -> Any:
         where = f"Pod {self.namespace}/{name}"
         task = f"task {entity.name!r}"
@@ -593,7 +601,7 @@ class KubernetesPool:
             raise failure
         phase = _phase(pod)
         status = pod.get("status", {})
-        terminated = _terminated(pod)
+        terminated = _terminated(pod, primary)
         if phase == "Succeeded" or (phase == "Running" and terminated.get("exitCode") == 0):
             return self._outputs(entity, prefix, where)  # Running: the task's container ended, a sidecar did not
         reason = status.get("reason", "")
@@ -694,10 +702,11 @@ def _waiting(pod: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
-def _terminated(pod: dict[str, Any]) -> dict[str, Any]:
+def _terminated(pod: dict[str, Any], primary: str) -> dict[str, Any]:
+    """How the task's container ``primary`` ended (exit code, reason), or {} while it has not."""
     for status in _statuses(pod):
         terminated = (status.get("state") or {}).get("terminated")
-        if terminated:
+        if terminated and status.get("name") == primary:
             return dict(terminated)
     return {}
 
