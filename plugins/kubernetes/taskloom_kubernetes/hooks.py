@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 #: The plugin API this plugin was written for: a kernel offering another major version, or an older minor one,
 #: reports the plugin by name (``loom plugins``) and does not load it.
-TASKLOOM_API = "1.4"
+TASKLOOM_API = "1.5"  # the hook taskloom_task_pool
 
 
 @hookimpl

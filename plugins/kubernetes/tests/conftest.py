@@ -15,13 +15,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from manifests import assert_valid
+from plugins.kubernetes.tests.manifests import assert_valid
 from taskloom_s3.testing import S3Server, ServerPool, aws_environment
 
 from taskloom_kubernetes import KubernetesExecutor, KubernetesPool
 from taskloom_kubernetes.testing import ApiServer
 
 HERE = Path(__file__).parent
+#: The Pods' working directory (the image's): the repository's root, where the tests' workflows are the module
+#: ``plugins.kubernetes.tests.k8s_flows``; ``loom run k8s_flows.py`` (test_cli) names them ``k8s_flows``, found
+#: through PYTHONPATH.
+ROOT = HERE.parents[2]
 BIN = Path(sys.executable).parent  # loom-execute of this environment: the "image" the Pods run
 
 
@@ -66,18 +70,18 @@ def pod_environment(server: S3Server) -> dict[str, str]:
         if value is not None:
             environment[key] = value
     environment["PATH"] = f"{BIN}{os.pathsep}{environment.get('PATH', '')}"
-    environment.pop("PYTHONPATH", None)  # the tasks' module is found from the working directory, as in an image
+    environment["PYTHONPATH"] = str(HERE)
     return environment
 
 
 @pytest.fixture(scope="module")
 def api_server(tmp_path_factory: pytest.TempPathFactory, s3_server: S3Server) -> Iterator[ApiServer]:
-    """The API server, its Pods run in this directory (where the tests' workflows are)."""
+    """The API server, its Pods run from the repository's root."""
     server = ApiServer(
         str(tmp_path_factory.mktemp("pod-logs")),
         namespace="loom",
         environment=pod_environment(s3_server),
-        workdir=str(HERE),
+        workdir=str(ROOT),
     )
     with server:
         yield server

@@ -34,3 +34,19 @@ def assert_valid(manifest: dict[str, Any]) -> None:
     assert not errors, f"{manifest['metadata'].get('name')} breaks the Kubernetes {VERSION} schema:\n" + "\n".join(
         errors
     )
+
+
+#: A cluster's PodTemplate (its `template`): defaults for every container and the primary one, a sidecar, a
+#: toleration and a service account.
+BASE = {
+    "metadata": {"labels": {"tier": "gpu", "team": "base"}},
+    "spec": {
+        "containers": [
+            {"name": "default", "env": [{"name": "FROM_BASE", "value": "1"}, {"name": "MODE", "value": "base"}]},
+            {"name": "primary", "resources": {"limits": {"memory": "8Gi"}}},
+            {"name": "log-shipper", "image": "fluent-bit:3"},
+        ],
+        "tolerations": [{"key": "gpu", "operator": "Exists"}],
+        "serviceAccountName": "base-account",
+    },
+}

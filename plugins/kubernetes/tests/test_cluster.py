@@ -12,14 +12,11 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from k8s_flows import diamond, fails, squares
+from plugins.kubernetes.tests.k8s_flows import diamond, fails, squares
 
 from taskloom_kubernetes import KubernetesExecutor, KubernetesPool, TaskPodError
 
-pytestmark = [
-    pytest.mark.cluster,
-    pytest.mark.skipif(not os.environ.get("KUBECONFIG"), reason="no KUBECONFIG: no real cluster to run on"),
-]
+pytestmark = pytest.mark.skipif(not os.environ.get("KUBECONFIG"), reason="no KUBECONFIG: no real cluster to run on")
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from k8s_flows import (
+from plugins.kubernetes.tests.k8s_flows import (
     cached,
     diamond,
     fails,
@@ -19,10 +19,12 @@ from k8s_flows import (
     squares,
     where,
 )
-from test_pod import BASE
+from plugins.kubernetes.tests.manifests import BASE
 
 from taskloom_kubernetes import KubernetesExecutor, KubernetesPool, PodFailure, TaskPodError
 from taskloom_kubernetes.testing import ApiServer
+
+FLOWS = "plugins.kubernetes.tests.k8s_flows"  # the module the Pods import, from the repository's root
 
 
 def test_a_workflow_of_several_tasks_runs_each_node_as_a_pod(
@@ -32,7 +34,7 @@ def test_a_workflow_of_several_tasks_runs_each_node_as_a_pod(
     assert executor.execute(diamond, {"x": 3}) == 6 + 13
     made = [api_server.created[name] for name in set(api_server.created) - before]
     tasks = sorted(pod["metadata"]["annotations"]["taskloom.io/task-name"] for pod in made)
-    assert tasks == ["k8s_flows.add", "k8s_flows.add", "k8s_flows.double"]
+    assert tasks == [f"{FLOWS}.add", f"{FLOWS}.add", f"{FLOWS}.double"]
     args = made[0]["spec"]["containers"][0]["args"]
     assert args[0] == "loom-execute"
     assert all("{{" not in arg for arg in args)
@@ -55,7 +57,7 @@ def test_a_map_task_runs_one_pod_per_element(
         api_server.created[name]["metadata"]["annotations"]["taskloom.io/task-name"]
         for name in set(api_server.created) - before
     ]
-    assert names.count("k8s_flows.square") == 4
+    assert names.count(f"{FLOWS}.square") == 4
 
 
 def test_a_user_error_is_not_retried_and_shows_the_pods_last_log_lines(
@@ -68,7 +70,7 @@ def test_a_user_error_is_not_retried_and_shows_the_pods_last_log_lines(
         api_server.created[name]["metadata"]["annotations"]["taskloom.io/task-name"]
         for name in set(api_server.created) - before
     ]
-    assert made.count("k8s_flows.broken") == 1
+    assert made.count(f"{FLOWS}.broken") == 1
     message = str(caught.value)
     assert "failed in Pod loom/broken-" in message and "ValueError: no good: 4" in message
     assert "Traceback" not in message and "Traceback" in caught.value.remote_traceback
@@ -130,7 +132,7 @@ def test_a_dynamic_body_runs_here_and_its_children_as_pods(
         api_server.created[name]["metadata"]["annotations"]["taskloom.io/task-name"]
         for name in set(api_server.created) - before
     ]
-    assert sorted(made) == ["k8s_flows.double"] * 3  # the dynamic body itself is no Pod
+    assert sorted(made) == [f"{FLOWS}.double"] * 3  # the dynamic body itself is no Pod
 
 
 def test_pod_template_name_reads_the_clusters_pod_template(pool: KubernetesPool, api_server: ApiServer) -> None:

@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from k8s_flows import add, oom_once, sleeps, sleepy, waits_forever
+from plugins.kubernetes.tests.k8s_flows import add, oom_once, sleeps, sleepy, waits_forever
 from taskloom.extend import UserTimeoutError
 
 from taskloom_kubernetes import KubernetesExecutor, KubernetesPool, PodFailure, PodPendingError, RecoverablePodError

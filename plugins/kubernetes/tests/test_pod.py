@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 import pytest
-from manifests import assert_valid, schema_errors
+from plugins.kubernetes.tests.manifests import BASE, assert_valid, schema_errors
 from taskloom import PodTemplate, Resources, Secret, task
 from taskloom.extend import SerializationSettings
 
@@ -197,20 +197,6 @@ def test_the_schema_check_reports_every_error_of_a_broken_manifest() -> None:
     pod["spec"]["restartPolicy"] = 3
     errors = schema_errors(pod)
     assert len(errors) == 2, errors
-
-
-BASE = {
-    "metadata": {"labels": {"tier": "gpu", "team": "base"}},
-    "spec": {
-        "containers": [
-            {"name": "default", "env": [{"name": "FROM_BASE", "value": "1"}, {"name": "MODE", "value": "base"}]},
-            {"name": "primary", "resources": {"limits": {"memory": "8Gi"}}},
-            {"name": "log-shipper", "image": "fluent-bit:3"},
-        ],
-        "tolerations": [{"key": "gpu", "operator": "Exists"}],
-        "serviceAccountName": "base-account",
-    },
-}
 
 
 @task(pod_template_name="gpu-base", environment={"MODE": "task"}, requests=Resources(cpu="1"))
