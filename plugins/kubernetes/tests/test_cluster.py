@@ -1,7 +1,7 @@
 """End to end on a real cluster (issue 26, point 4c): skipped unless ``KUBECONFIG`` is set.
 
-Needs an image holding taskloom (this tree installed) and this directory at its working directory
-(``TASKLOOM_K8S_TEST_IMAGE``), and a raw output prefix the Pods and this process can both reach
+Needs an image holding taskloom (this tree installed) and this repository at its working directory, where the
+Pods import ``plugins.kubernetes.tests.k8s_flows`` (``TASKLOOM_K8S_TEST_IMAGE``), and a raw output prefix the Pods and this process can both reach
 (``TASKLOOM_K8S_TEST_PREFIX``, ``s3://bucket/prefix``, credentials in both environments). The command is in the
 plugin's README.
 """
