@@ -25,6 +25,7 @@ TESTS = {
     "container": "plugins/container/tests",
     "agent": "plugins/agent/tests",
     "dask": "plugins/dask/tests",
+    "kubernetes": "plugins/kubernetes/tests",
 }
 FACTORS = ("lowest", "latest")
 

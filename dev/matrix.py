@@ -41,6 +41,9 @@ SUPPORT: dict[str, tuple[str, ...]] = {
     "agent": ("types", "local", "map", "dynamic", "flyte"),
     # taskloom-local is a dependency of taskloom-dask (its scheduler runs the executor dask), installed from the tree.
     "dask": ("types", "local", "map", "dynamic"),
+    # taskloom-local and taskloom-flyte are dependencies of taskloom-kubernetes (the scheduler, the templates and
+    # loom-execute in the Pods), and its tests keep data on taskloom-s3's servers: all installed from the tree.
+    "kubernetes": ("types", "local", "map", "dynamic", "flyte", "s3"),
 }
 FACTORS = ("lowest", "latest")
 

@@ -93,6 +93,7 @@ DISTRIBUTIONS: dict[str, Distribution] = {
     "taskloom-container": Distribution("container", names=("ContainerTask", "ImageSpec")),
     "taskloom-agent": Distribution("agent"),
     "taskloom-dask": Distribution("dask", executors=("dask",)),
+    "taskloom-kubernetes": Distribution("kubernetes", executors=("kubernetes",)),
 }
 
 #: The standard plugins, in the order in which they are registered (lowest priority first).

@@ -541,3 +541,10 @@ def test_the_executor_dask_without_its_plugin_points_to_taskloom_dask(bare_plugi
         PluginError, match="no installed taskloom plugin provides the executor 'dask'; install taskloom-dask"
     ):
         get_executor("dask")
+
+
+def test_the_executor_kubernetes_without_its_plugin_points_to_taskloom_kubernetes(bare_plugins):
+    from taskloom.core.executor import get_executor
+
+    with pytest.raises(PluginError, match="provides the executor 'kubernetes'; install taskloom-kubernetes"):
+        get_executor("kubernetes")
