@@ -120,16 +120,24 @@ class AgentClient:
                 return method(request, timeout=CALL_TIMEOUT, metadata=self._metadata)
             except grpc.RpcError as error:
                 code = error.code()
+                if code == grpc.StatusCode.CANCELLED and name in _REPEATABLE:
+                    # A server stopping cancels the calls still in flight once its grace is over: a read is
+                    # repeated as when it was unavailable (a create is not: it may have made its job).
+                    code = grpc.StatusCode.UNAVAILABLE
                 if code == grpc.StatusCode.UNAVAILABLE and time.monotonic() + delay < deadline:
                     time.sleep(delay)  # restarting, or not up yet: the call is safe to repeat
                     delay = min(delay * 2, 2.0)
                     continue
-                detail = f"agent server {self.endpoint}: {name}: {code.name}: {error.details()}"
+                detail = f"agent server {self.endpoint}: {name}: {error.code().name}: {error.details()}"
                 if code == grpc.StatusCode.UNAVAILABLE:
                     raise AgentConnectionError(f"{detail} (still unavailable after {self.patience:g} s)") from error
                 if code == grpc.StatusCode.NOT_FOUND:
                     raise AgentNotFoundError(detail) from error
                 raise AgentTaskError(detail) from error
+
+
+#: Calls that only read, so that repeating one a stopping server cancelled is safe.
+_REPEATABLE = frozenset({"GetTask", "GetTaskLogs", "GetTaskMetrics", "GetAgent", "ListAgents"})
 
 
 def _category(category: TaskCategory) -> agent_pb2.TaskCategory:

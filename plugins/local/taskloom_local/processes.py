@@ -134,7 +134,7 @@ class ProcessPool:
         task runs in a process, for the error when a worker cannot find it.
         """
         status, payload = self._exchange(
-            entity, ("one", self._reference(entity, explain), entity.name, inputs, context), timeout
+            entity, ("one", self._reference(entity, explain), entity.name, inputs, context, settings()), timeout
         )
         if status == "error":
             raise payload
@@ -148,7 +148,14 @@ class ProcessPool:
         A worker that dies fails every element of the batch with :class:`WorkerDiedError`.
         """
         try:
-            job = ("many", self._reference(entity), entity.name, inputs, {**context, "checkpoints": checkpoints})
+            job = (
+                "many",
+                self._reference(entity),
+                entity.name,
+                inputs,
+                {**context, "checkpoints": checkpoints},
+                settings(),
+            )
             status, payload = self._exchange(entity, job, None)
         except (SystemException, UserTimeoutError) as error:
             return [error] * len(inputs)
@@ -424,7 +431,8 @@ def serve(connection: Any, path: list[str], scheduler: int | None = None) -> Non
             return
         if job is None:
             return
-        kind, reference, task_name, inputs, context = job
+        kind, reference, task_name, inputs, context, environment = job
+        _apply(environment)
         try:
             entity = tasks.get(reference)
             if entity is None:
@@ -458,6 +466,23 @@ def serve(connection: Any, path: list[str], scheduler: int | None = None) -> Non
                     ),
                 ),
             )
+
+
+def settings() -> dict[str, str]:
+    """This process's ``TASKLOOM_*`` environment variables, sent with every job.
+
+    Workers outlive a run (the next one reuses them), so what they inherited when they started can be
+    stale: a program that sets ``TASKLOOM_RAW_OUTPUT_PREFIX`` (or an agent endpoint, a Dask address) between
+    two runs had its second run's bodies use the first's in the workers, and threads the new one.
+    """
+    return {name: value for name, value in os.environ.items() if name.startswith("TASKLOOM_")}
+
+
+def _apply(environment: dict[str, str]) -> None:
+    """Make the worker's ``TASKLOOM_*`` variables the scheduler's (:func:`settings`) for the job."""
+    for name in [name for name in os.environ if name.startswith("TASKLOOM_") and name not in environment]:
+        del os.environ[name]
+    os.environ.update(environment)
 
 
 def _end_with(scheduler: int) -> None:

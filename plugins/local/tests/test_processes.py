@@ -27,6 +27,16 @@ def pid_after(seconds: float) -> int:
 
 
 @task
+def setting_seen() -> str:
+    return f"{os.getpid()} {os.environ.get('TASKLOOM_TEST_SETTING', '-')}"
+
+
+@workflow
+def settings_seen() -> tuple[str, str]:
+    return setting_seen(), setting_seen()
+
+
+@task
 def spin(n: int) -> int:
     total = 0
     for i in range(n):
@@ -99,6 +109,18 @@ def executor():
 def test_independent_tasks_run_in_two_worker_processes(executor):
     first, second = executor.execute(two_pids, {"seconds": 0.3})
     assert os.getpid() not in (first, second) and first != second
+
+
+def test_workers_started_by_an_earlier_run_see_this_runs_taskloom_settings(executor, monkeypatch):
+    monkeypatch.setenv("TASKLOOM_TEST_SETTING", "first")
+    workers = set(executor.execute(two_pids, {"seconds": 0.3}))  # both workers started, inheriting "first"
+    assert [seen.split()[1] for seen in executor.execute(settings_seen, {})] == ["first", "first"]
+    monkeypatch.setenv("TASKLOOM_TEST_SETTING", "second")  # the same workers run the next run
+    second = executor.execute(settings_seen, {})
+    assert {int(seen.split()[0]) for seen in second} <= workers
+    assert [seen.split()[1] for seen in second] == ["second", "second"]
+    monkeypatch.delenv("TASKLOOM_TEST_SETTING")
+    assert [seen.split()[1] for seen in executor.execute(settings_seen, {})] == ["-", "-"]
 
 
 def test_a_map_runs_its_elements_in_the_workers():
