@@ -475,11 +475,14 @@ def settings() -> dict[str, str]:
     stale: a program that sets ``TASKLOOM_RAW_OUTPUT_PREFIX`` (or an agent endpoint, a Dask address) between
     two runs had its second run's bodies use the first's in the workers, and threads the new one.
     """
-    return {name: value for name, value in os.environ.items() if name.startswith("TASKLOOM_")}
+    environ = os.environ
+    return {name: environ[name] for name in environ if name.startswith("TASKLOOM_")}  # values of these only
 
 
 def _apply(environment: dict[str, str]) -> None:
     """Make the worker's ``TASKLOOM_*`` variables the scheduler's (:func:`settings`) for the job."""
+    if environment == settings():  # as almost always: nothing changed since the last job
+        return
     for name in [name for name in os.environ if name.startswith("TASKLOOM_") and name not in environment]:
         del os.environ[name]
     os.environ.update(environment)
