@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import textwrap
 from pathlib import Path
+from typing import Annotated
 
 import pandas as pd
 import pytest
@@ -117,3 +118,23 @@ def test_flytekit_and_taskloom_read_each_others_table_literals(tmp_path, monkeyp
     bare.scalar.structured_dataset.uri = ours.scalar.structured_dataset.uri = ""
     assert ours == bare
     shutil.rmtree(tmp_path / "flytekit-raw", ignore_errors=True)
+
+
+def test_flytekit_reads_a_large_table_taskloom_wrote_in_parts_in_row_order(tmp_path, monkeypatch):
+    import os
+
+    import numpy as np
+
+    from taskloom import StructuredDataset, TypeEngine, kwtypes
+    from taskloom_flyte import codec
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 3)  # three parts whatever this machine's cores
+    monkeypatch.setenv("TASKLOOM_RAW_OUTPUT_PREFIX", str(tmp_path / "taskloom-raw"))
+    rows = 2_000_000  # 32 MB: one part a core
+    frame = pd.DataFrame({"age": np.arange(rows), "x": np.arange(rows) * 0.5})
+    declared = Annotated[StructuredDataset, kwtypes(age=int, x=float)]
+    written = TypeEngine.to_literal(None, StructuredDataset(dataframe=frame), declared)
+    assert sorted(os.listdir(written.scalar.structured_dataset.uri)) == ["00000", "00001", "00002"]
+    (tmp_path / "parts.pb").write_bytes(codec.to_proto(written).SerializeToString())
+    total = int(frame["age"].sum())
+    assert _flytekit(tmp_path, "read", str(tmp_path / "parts.pb"), "").split("\n")[0] == f"['age'] {total} {rows} True"

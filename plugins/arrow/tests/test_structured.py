@@ -361,3 +361,42 @@ def test_the_cache_hash_of_a_table_is_its_content_computed_without_a_file(tmp_pa
         _table(), pa.Table
     )
     assert not (tmp_path / "raw").exists()
+
+
+@pytest.mark.parametrize("python_type", [pa.Table, pd.DataFrame])
+def test_a_large_table_is_written_as_one_parquet_part_a_core_and_read_back_in_order(python_type, tmp_path, monkeypatch):
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 3)
+    monkeypatch.setenv("TASKLOOM_RAW_OUTPUT_PREFIX", str(tmp_path))
+    rows = 1_000_000  # 30.5 MiB of Arrow: three parts of at least 8 MiB
+    column = np.arange(rows)
+    table = pa.table({"a": column, "b": column * 0.5, "c": column % 7, "d": np.sqrt(column)})
+    value = table if python_type is pa.Table else table.to_pandas()
+    uri = TypeEngine.to_literal(None, value, python_type).scalar.structured_dataset.uri
+    names = sorted(os.listdir(uri))
+    assert names == ["00000", "00001", "00002"]
+    groups = [pq.ParquetFile(os.path.join(uri, name)).metadata for name in names]
+    # Every part but the last holds whole row groups of the size one file would have had.
+    first_group = groups[0].row_group(0).num_rows
+    assert all(
+        metadata.row_group(i).num_rows == first_group
+        for metadata in groups[:-1]
+        for i in range(metadata.num_row_groups)
+    )
+    assert sum(metadata.num_rows for metadata in groups) == rows
+    back = TypeEngine.to_python_value(None, TypeEngine.to_literal(None, value, python_type), python_type)
+    if python_type is pa.Table:
+        assert back.equals(table)
+    else:
+        pd.testing.assert_frame_equal(back, value)
+
+
+def test_a_table_below_two_parts_is_one_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    monkeypatch.setenv("TASKLOOM_RAW_OUTPUT_PREFIX", str(tmp_path))
+    table = pa.table({"a": pa.array(range(900_000), pa.int64())})  # 7.2 MB
+    uri = TypeEngine.to_literal(None, table, pa.Table).scalar.structured_dataset.uri
+    assert os.listdir(uri) == ["00000"]
+    assert TypeEngine.to_python_value(None, TypeEngine.to_literal(None, table, pa.Table), pa.Table).equals(table)
