@@ -71,6 +71,7 @@ if TYPE_CHECKING:
     from taskloom.core.executor import PROCESSES_ENV as PROCESSES_ENV
     from taskloom.core.executor import CallHandler as CallHandler
     from taskloom.core.executor import Executor as Executor
+    from taskloom.core.executor import PoolExecutor as PoolExecutor
     from taskloom.core.executor import ResumableExecutor as ResumableExecutor
     from taskloom.core.executor import Runner as Runner
     from taskloom.core.executor import TaskPool as TaskPool
@@ -258,6 +259,7 @@ _NAMES: dict[str, str] = {
     # Task pools (where a scheduling executor runs task bodies: taskloom_task_pool) and executors by name
     "TaskPool": "taskloom.core.executor",
     "get_task_pool": "taskloom.core.executor",
+    "PoolExecutor": "taskloom.core.executor",
     "get_executor": "taskloom.core.executor",
     "new_execution_name": "taskloom.core.context_manager",
     # Contexts (flytekit's names): what a running task, a transformer or a serialization sees

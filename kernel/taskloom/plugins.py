@@ -732,7 +732,7 @@ def _is_user_error(error: BaseException) -> bool:
 #: The version of the plugin-facing API (:mod:`taskloom.extend`). A plugin module may declare the
 #: version it was written for as ``TASKLOOM_API = "1.0"``; it loads when the major versions are equal
 #: and its minor version is not newer than this one.
-PLUGIN_API = "1.5"
+PLUGIN_API = "1.6"
 
 
 def compatible_api(wanted: str, offered: str = PLUGIN_API) -> bool:

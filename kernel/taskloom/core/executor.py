@@ -18,7 +18,7 @@ import contextlib
 import contextvars
 import os
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 if TYPE_CHECKING:
     import concurrent.futures
@@ -264,12 +264,68 @@ def get_executor(name: str | None = None) -> Executor:
     return answer
 
 
+#: Pools given a name in this process by a :class:`PoolExecutor` (name -> pool), asked before the plugins.
+_named_pools: dict[str, TaskPool] = {}
+
+
 def get_task_pool(name: str) -> TaskPool | None:
-    """The pool on which the executor called ``name`` runs task bodies, from the plugins
-    (:func:`~taskloom.hookspecs.taskloom_task_pool`); None when no plugin provides one.
+    """The pool on which the executor called ``name`` runs task bodies: the one a :class:`PoolExecutor` of
+    this process was made with under that name (while it is open), else the plugins' answer
+    (:func:`~taskloom.hookspecs.taskloom_task_pool`); None when there is neither.
     """
-    pool: TaskPool | None = get_plugin_manager().hook.taskloom_task_pool(name=name)
-    return pool
+    pool = _named_pools.get(name)
+    if pool is not None and not getattr(pool, "closed", False):
+        return pool
+    answer: TaskPool | None = get_plugin_manager().hook.taskloom_task_pool(name=name)
+    return answer
+
+
+class PoolExecutor:
+    """The executor ``name`` of this process: the executor a plugin builds on the :class:`TaskPool` it is given
+    (taskloom-local's scheduler, answering :func:`~taskloom.hookspecs.taskloom_executor` for any name that has a
+    pool), with ``pool`` registered under ``name`` so that workflow calls with ``TASKLOOM_EXECUTOR=NAME`` and
+    :func:`get_executor` find it too. A pool plugin's Python API (``DaskExecutor``, ``KubernetesExecutor``) is
+    this class with a constructor that makes the pool; :meth:`close` (or the end of a ``with`` block) forgets
+    the name and closes the pool.
+    """
+
+    def __init__(self, pool: TaskPool, *, name: str) -> None:
+        self.name = name
+        self.pool = pool
+        # A dict assignment is atomic under the GIL; the newest executor of a name wins, as a registration does.
+        _named_pools[name] = pool
+        try:
+            self._executor = get_executor(name)
+        except BaseException:
+            self.close()
+            raise
+
+    def execute(self, entity: Any, inputs: dict[str, Any]) -> Any:
+        """Run ``entity`` with ``inputs``; return its outputs as a call returns them."""
+        return self._executor.execute(entity, inputs)
+
+    def resume(self, execution_id: str, entity: Any = None, inputs: dict[str, Any] | None = None) -> Any:
+        """Run again what the recorded execution ``execution_id`` had not finished."""
+        resume = getattr(self._executor, "resume", None)
+        if resume is None:
+            raise UserValueError(f"the executor {self.name!r} cannot resume executions")
+        return resume(execution_id, entity, inputs)
+
+    def runner(self) -> Runner:
+        """A runner for work started outside any execution (a map task called directly)."""
+        return self._executor.runner()
+
+    def close(self) -> None:
+        """Forget the name (if this executor's pool still holds it) and close the pool."""
+        if _named_pools.get(self.name) is self.pool:
+            del _named_pools[self.name]
+        self.pool.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 def resume_execution(execution_id: str, entity: Any, inputs: dict[str, Any], executor: str | None = None) -> Any:

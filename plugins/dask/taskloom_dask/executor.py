@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from distributed import Client
-from taskloom.extend import Runner, get_executor
+from taskloom.extend import PoolExecutor
 
+from taskloom_dask.options import DEFAULT_NAME
 from taskloom_dask.pool import CONNECT_TIMEOUT, DaskPool
-from taskloom_dask.registry import DEFAULT_NAME, register, unregister
 
 
-class DaskExecutor:
+class DaskExecutor(PoolExecutor):
     """Runs workflows with taskloom-local's scheduler in this process and every task body on a Dask cluster.
 
     "Dask executor" names where the bodies run, not a second scheduler: the order of nodes, retries,
@@ -37,35 +35,4 @@ class DaskExecutor:
         connect_timeout: float = CONNECT_TIMEOUT,
         size: int | None = None,
     ) -> None:
-        self.name = name
-        self.pool = DaskPool(client, connect_timeout=connect_timeout, size=size)
-        register(name, self.pool)
-        try:
-            self._executor: Any = get_executor(name)  # taskloom-local's, on this pool (taskloom_task_pool)
-        except BaseException:
-            self.close()
-            raise
-
-    def execute(self, entity: Any, inputs: dict[str, Any]) -> Any:
-        """Run ``entity`` with ``inputs``; return its outputs as a call returns them."""
-        return self._executor.execute(entity, inputs)
-
-    def resume(self, execution_id: str, entity: Any = None, inputs: dict[str, Any] | None = None) -> Any:
-        """Run again what the recorded execution ``execution_id`` had not finished (taskloom-local's resume)."""
-        return self._executor.resume(execution_id, entity, inputs)
-
-    def runner(self) -> Runner:
-        """A runner for work started outside any execution (a map task called directly)."""
-        runner: Runner = self._executor.runner()
-        return runner
-
-    def close(self) -> None:
-        """Forget the name and stop what the pool started (a client given stays open)."""
-        unregister(self.name, self.pool)
-        self.pool.close()
-
-    def __enter__(self) -> DaskExecutor:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+        super().__init__(DaskPool(client, connect_timeout=connect_timeout, size=size), name=name)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from taskloom.extend import hookimpl
 
-from taskloom_dask.registry import SCHEDULER_ENV, pool_named
+from taskloom_dask.options import DEFAULT_NAME, SCHEDULER_ENV
 
 if TYPE_CHECKING:
     import click
@@ -18,15 +18,21 @@ if TYPE_CHECKING:
 
 #: The plugin API this plugin was written for: a kernel offering another major version, or an older minor one,
 #: reports the plugin by name (``loom plugins``) and does not load it.
-TASKLOOM_API = "1.5"  # the hook taskloom_task_pool, TaskPool, get_task_pool
+TASKLOOM_API = "1.6"  # PoolExecutor
 
 
 @hookimpl
 def taskloom_task_pool(name: str) -> TaskPool | None:
-    """The Dask pool of the executor ``name``: ``dask`` (the cluster of ``$TASKLOOM_DASK_SCHEDULER``, or a
-    LocalCluster), or a name a :class:`~taskloom_dask.DaskExecutor` of this process was given.
+    """The Dask pool of the executor ``dask``: the cluster of ``$TASKLOOM_DASK_SCHEDULER``, or a LocalCluster.
+
+    A :class:`~taskloom_dask.DaskExecutor`'s pool is found by the kernel under the name it was given, before
+    this hook is asked (:class:`taskloom.extend.PoolExecutor`).
     """
-    return pool_named(name)
+    if name != DEFAULT_NAME:
+        return None
+    from taskloom_dask.pool import default_pool  # distributed, ~0.4 s: only when the executor is asked for
+
+    return default_pool()
 
 
 @hookimpl

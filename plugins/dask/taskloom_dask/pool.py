@@ -31,6 +31,7 @@ import socket
 import threading
 import uuid
 import weakref
+from collections.abc import Sequence
 from concurrent.futures import CancelledError
 from typing import Any
 
@@ -46,7 +47,7 @@ from taskloom.extend import (
     find_binding,
 )
 
-from taskloom_dask.registry import SCHEDULER_ENV
+from taskloom_dask.options import SCHEDULER_ENV
 from taskloom_dask.worker import STARTED_TOPIC, run_attempt, run_batch
 
 __all__ = ["CONNECT_TIMEOUT", "SCHEDULER_ENV", "DaskPool", "SchedulerUnreachable", "WorkerLostError", "default_pool"]
@@ -187,7 +188,9 @@ class DaskPool:
             if started is not None:
                 self._starts.pop(key, None)
 
-    def run_many(self, entity: Any, inputs: list[dict[str, Any]], checkpoints: list[Any], **context: Any) -> list[Any]:
+    def run_many(
+        self, entity: Any, inputs: Sequence[dict[str, Any]], checkpoints: Sequence[Any], **context: Any
+    ) -> list[Any]:
         """Run one attempt of ``entity`` per element of ``inputs`` as one future (one worker runs them one
         after another); return per element its outputs by name, or the exception it raised.
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from taskloom.extend import hookimpl
 
 from taskloom_kubernetes.options import (
+    DEFAULT_NAME,
     IMAGE_ENV,
     IMAGE_PULL_POLICY_ENV,
     KEEP_PODS_ENV,
@@ -21,21 +22,27 @@ from taskloom_kubernetes.options import (
     PARALLELISM_ENV,
     SERVICE_ACCOUNT_ENV,
 )
-from taskloom_kubernetes.registry import pool_named
 
 if TYPE_CHECKING:
     from taskloom.extend import TaskPool
 
 #: The plugin API this plugin was written for: a kernel offering another major version, or an older minor one,
 #: reports the plugin by name (``loom plugins``) and does not load it.
-TASKLOOM_API = "1.5"  # the hook taskloom_task_pool
+TASKLOOM_API = "1.6"  # PoolExecutor
 
 
 @hookimpl
 def taskloom_task_pool(name: str) -> TaskPool | None:
-    """The Pods of the executor ``kubernetes`` (from the ``TASKLOOM_K8S_*`` variables), or of a name a
-    :class:`~taskloom_kubernetes.KubernetesExecutor` of this process was given."""
-    return pool_named(name)
+    """The Pods of the executor ``kubernetes``, from the ``TASKLOOM_K8S_*`` variables.
+
+    A :class:`~taskloom_kubernetes.KubernetesExecutor`'s pool is found by the kernel under the name it was given,
+    before this hook is asked (:class:`taskloom.extend.PoolExecutor`).
+    """
+    if name != DEFAULT_NAME:
+        return None
+    from taskloom_kubernetes.pool import default_pool  # the kubernetes client (~0.3 s): only for this executor
+
+    return default_pool()
 
 
 @hookimpl

@@ -10,6 +10,8 @@ import os
 from typing import Any
 
 #: ``--namespace``: the namespace the Pods go to (default: the kubeconfig context's, else ``default``).
+#: The executor name this plugin answers for, with a pool made from these variables.
+DEFAULT_NAME = "kubernetes"
 NAMESPACE_ENV = "TASKLOOM_K8S_NAMESPACE"
 #: ``--image``: the image of tasks that name no ``container_image``.
 IMAGE_ENV = "TASKLOOM_K8S_IMAGE"

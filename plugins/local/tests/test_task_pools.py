@@ -162,3 +162,46 @@ def test_ctrl_c_stops_what_runs_on_the_pool(elsewhere, tmp_path):
         time.sleep(0.05)
     else:
         pytest.fail(f"the worker {body} running the interrupted body is still alive")
+
+
+class ClosingPool(CountingPool):
+    """A pool that says when it is closed, as the plugins' pools do."""
+
+    closed = False
+
+    def close(self) -> None:
+        self.closed = True
+        super().close()
+
+
+def test_a_pool_executor_makes_its_pool_the_one_its_name_means_until_closed(taskloom_plugins, monkeypatch):
+    from taskloom.extend import PoolExecutor, get_task_pool
+
+    monkeypatch.setenv("TASKLOOM_RECORD", "0")
+    monkeypatch.setenv("TASKLOOM_EXECUTOR", "own")
+    assert get_task_pool("own") is None
+    with PoolExecutor(ClosingPool(), name="own") as executor:
+        assert get_task_pool("own") is executor.pool
+        assert executor.execute(doubled, {"xs": [1, 2]}) == [2, 4]
+        z, first, _ = chain(x=1)  # a plain call finds the pool by the executor name
+        assert z == 3 and first != os.getpid()
+        assert executor.pool.runs == 2
+        pool = executor.pool
+    assert pool.closed and get_task_pool("own") is None
+    with pytest.raises(PluginError, match="'own'"):
+        get_executor("own")
+
+
+def test_a_newer_pool_executor_of_a_name_wins_and_closing_the_older_keeps_it(taskloom_plugins, monkeypatch):
+    from taskloom.extend import PoolExecutor, get_task_pool
+
+    monkeypatch.setenv("TASKLOOM_RECORD", "0")
+    older = PoolExecutor(ClosingPool(), name="shared")
+    newer = PoolExecutor(ClosingPool(), name="shared")
+    try:
+        assert get_task_pool("shared") is newer.pool
+        older.close()
+        assert get_task_pool("shared") is newer.pool
+    finally:
+        newer.close()
+    assert get_task_pool("shared") is None
