@@ -87,6 +87,7 @@ if TYPE_CHECKING:
     from taskloom.core.gate import SignalBoard as SignalBoard
     from taskloom.core.gate import WaitingGate as WaitingGate
     from taskloom.core.gate import send_signal as send_signal
+    from taskloom.core.gate import signal_board as signal_board
     from taskloom.core.interface import Interface as Interface
     from taskloom.core.interface import is_named_tuple as is_named_tuple
     from taskloom.core.launch_plan import LaunchPlan as LaunchPlan
@@ -241,6 +242,7 @@ _NAMES: dict[str, str] = {
     "WaitingGate": "taskloom.core.gate",
     "SignalBoard": "taskloom.core.gate",
     "send_signal": "taskloom.core.gate",
+    "signal_board": "taskloom.core.gate",
     "entities_of": "taskloom.loader",
     "load_module": "taskloom.loader",
     "ModuleLoadError": "taskloom.loader",

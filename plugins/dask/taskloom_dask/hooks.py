@@ -6,7 +6,7 @@ options), so it stays cheap: Dask is imported only when the executor ``dask`` is
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from taskloom.extend import hookimpl
 
@@ -50,3 +50,15 @@ def taskloom_run_options() -> list[click.Option]:
             "of this machine's cores, closed at exit)",
         )
     ]
+
+
+@hookimpl
+def taskloom_signal_board(executor: str) -> Any:
+    """The board the gates of ``--executor dask`` wait on: they wait in this process, in taskloom-local's
+    scheduler, so it is the board of the executor ``local`` (``loom run --executor dask --signal NAME=VALUE``).
+    """
+    if executor != DEFAULT_NAME:
+        return None
+    from taskloom.extend import signal_board
+
+    return signal_board("local")

@@ -9,7 +9,7 @@ import time
 
 import pytest
 from distributed import get_task_stream, get_worker
-from taskloom import dynamic, eager, map_task, task, workflow
+from taskloom import dynamic, eager, map_task, task, wait_for_input, workflow
 from taskloom.exceptions.user import FlyteRecoverableException, UserTimeoutError
 from taskloom.extend import get_executor
 
@@ -283,3 +283,26 @@ def test_time_queued_behind_busy_workers_does_not_count_against_a_timeout(client
             thread.join()
     finally:
         pool.close()
+
+
+@task
+def plus_one(a: int) -> int:
+    return a + 1
+
+
+@workflow
+def asks(a: int = 0) -> int:
+    return plus_one(a=wait_for_input("answer", timeout=dt.timedelta(seconds=20), expected_type=int))
+
+
+def test_a_gate_takes_the_signal_sent_to_the_executor_dask(dask_executor, monkeypatch):
+    from taskloom.core.gate import clear_signals
+    from taskloom.extend import send_signal, signal_board
+
+    monkeypatch.setenv("TASKLOOM_EXECUTOR", "dask")  # send_signal asks for the board of this executor
+    assert signal_board() is signal_board("local")  # the gates wait in this process, in taskloom-local's scheduler
+    send_signal(None, "answer", 41)  # what `loom run --executor dask --signal answer=41` does before the run
+    try:
+        assert asks() == 42
+    finally:
+        clear_signals()

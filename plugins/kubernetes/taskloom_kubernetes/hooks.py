@@ -65,3 +65,15 @@ def taskloom_run_options() -> list[Any]:
         run_option("--service-account", envvar=SERVICE_ACCOUNT_ENV, metavar="NAME", help="The Pods' service account"),
         run_option("--k8s-parallelism", envvar=PARALLELISM_ENV, type=int, metavar="N", help="How many Pods at once"),
     ]
+
+
+@hookimpl
+def taskloom_signal_board(executor: str) -> Any:
+    """The board the gates of ``--executor kubernetes`` wait on: they wait in this process, in taskloom-local's
+    scheduler, so it is the board of the executor ``local`` (``loom run --executor kubernetes --signal NAME=VALUE``).
+    """
+    if executor != DEFAULT_NAME:
+        return None
+    from taskloom.extend import signal_board
+
+    return signal_board("local")

@@ -151,3 +151,11 @@ def test_pod_template_name_reads_the_clusters_pod_template(pool: KubernetesPool,
 def test_a_pod_template_name_the_cluster_lacks_names_it(pool: KubernetesPool) -> None:
     with pytest.raises(PodFailure, match="pod_template_name 'nowhere': no such PodTemplate in namespace 'loom'"):
         pool.run(on_missing_template, {"x": 1}, execution_id="t2", attempt=0)
+
+
+def test_the_executor_kubernetes_takes_signals_before_it_is_made() -> None:
+    from taskloom.extend import signal_board
+
+    # `loom run --executor kubernetes --signal NAME=VALUE` sends before any pool exists: the gates wait in this
+    # process, in taskloom-local's scheduler, on its board.
+    assert signal_board("kubernetes") is signal_board("local") is not None

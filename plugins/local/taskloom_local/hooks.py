@@ -23,13 +23,21 @@ def taskloom_executor(name: str) -> Any:
         return None
     from taskloom_local.executor import LocalExecutor
 
+    _POOLED.add(name)  # its gates wait in this scheduler: the name's signals go to this board
     return LocalExecutor(pool=pool)
+
+
+#: The executor names this plugin made an executor on a plugin's pool for, in this process.
+_POOLED: set[str] = set()
 
 
 @hookimpl
 def taskloom_signal_board(executor: str) -> Any:
-    """The board the local executor's gates wait on, for ``executor == "local"``."""
-    if executor != "local":
+    """The board the local executor's gates wait on, for ``executor == "local"`` and for the names it was made
+    for on a plugin's pool (``DaskExecutor(name=...)``; a pool plugin answers for its default name itself, since
+    ``loom run --signal`` sends before the executor is made).
+    """
+    if executor != "local" and executor not in _POOLED:
         return None
     from taskloom_local.gates import BOARD
 

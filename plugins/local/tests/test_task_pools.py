@@ -205,3 +205,26 @@ def test_a_newer_pool_executor_of_a_name_wins_and_closing_the_older_keeps_it(tas
     finally:
         newer.close()
     assert get_task_pool("shared") is None
+
+
+def test_the_gates_of_a_pool_executor_take_the_signals_sent_to_its_name(taskloom_plugins, monkeypatch):
+    import datetime as dt
+
+    from taskloom import wait_for_input
+    from taskloom.core.gate import clear_signals
+    from taskloom.extend import PoolExecutor, send_signal, signal_board
+
+    @workflow
+    def asks() -> list[int]:
+        return doubled(xs=[wait_for_input("answer", timeout=dt.timedelta(seconds=20), expected_type=int)])
+
+    monkeypatch.setenv("TASKLOOM_RECORD", "0")
+    monkeypatch.setenv("TASKLOOM_EXECUTOR", "gated")
+    assert signal_board() is None  # nobody has made the executor "gated" yet
+    with PoolExecutor(ClosingPool(), name="gated") as executor:
+        assert signal_board() is signal_board("local")
+        send_signal(None, "answer", 21)
+        try:
+            assert executor.execute(asks, {}) == [42]
+        finally:
+            clear_signals()
