@@ -66,3 +66,20 @@ def numbers(n: int) -> list[int]:
 def big_map(n: int = 10_000) -> list[int]:
     """A map of ``n`` elements: one node of the report."""
     return map_task(square)(x=numbers(n=n))
+
+
+@task
+def boom_if(x: int, a: str, b: str) -> int:
+    if x < 0:
+        raise ValueError("negative")
+    return len(a) + len(b) + x
+
+
+@workflow
+def small(n: int = 2) -> int:
+    """A start, a map of six, two slow tasks side by side and a join: for the executors' reports."""
+    first = start(n=n)
+    map_task(square)(x=[1, 2, 3, 4, 5, 6])
+    left = work(x=first, label="left")
+    right = work(x=first, label="right")
+    return total(x=boom_if(x=first, a=left, b=right), y=first)
