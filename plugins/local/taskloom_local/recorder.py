@@ -98,6 +98,7 @@ NODE_REUSED = 7  # (kind, id, path, parent): a resume read its outputs instead o
 ELEMENTS = 8  # (kind, id, parent, entity, outcomes, time[, durations]): a map's lanes fill ``outcomes`` (and
 # ``durations``, seconds per element, when they time them)
 _FLUSH = 9  # (kind, event)
+NODE_LOGS = 10  # (kind, id, path, text): what the node's body printed and logged (taskloom_local.logs)
 
 #: The consumer that stands for a workflow's outputs in :func:`consumers_of`.
 OUTPUTS = ""
@@ -414,6 +415,7 @@ class _Recording:
         "enclosing",
         "fingerprints",
         "finished_parents",
+        "logs",
         "owners",
         "resumed",
         "started",
@@ -433,6 +435,7 @@ class _Recording:
         self.enclosing: dict[str, str] = {}  # path of a node inside a subworkflow or dynamic graph -> its owner's
         self.owners: set[str] = set()  # paths of the nodes that run a graph of their own
         self.closed: set[str] = set()  # owners that finished: their inner nodes' rows are no longer needed
+        self.logs: dict[str, str] = {}  # path -> its log, until its row is written
 
     def children_of(self, parent: str) -> _Children | None:
         if parent in self.finished_parents:
@@ -664,6 +667,8 @@ class Recorder:
                 pending.rows.append(_failed_row(recording, item, pending))
             elif kind == NODE_RETRIED:
                 recording.attempts[item[2]] = item[3]
+            elif kind == NODE_LOGS:
+                recording.logs[item[2]] = item[3]
             elif kind == GRAPH:
                 self._graph_run(recording, item[3], item[2])
             elif kind == NODE_REUSED:
@@ -712,6 +717,7 @@ class Recorder:
                 recording.done.add(path)
                 recording.started.pop(path, None)
                 recording.attempts.pop(path, None)
+                recording.logs.pop(path, None)
                 self._children_finished(recording, None, path, pending.rows, pending.name_of)
                 continue
             pending.rows.append(self._succeeded_row(recording, item, pending, inner.get((id(recording), path))))
@@ -752,6 +758,7 @@ class Recorder:
             None,
             _output_previews(outputs),
             elements,
+            recording.logs.pop(path, None),
         )
 
     def _outputs_state(self, recording: _Recording, item: tuple[Any, ...]) -> tuple[str, str | None, str | None]:
@@ -818,6 +825,7 @@ class Recorder:
             None,
             None,
             traceback_text,
+            None,
             None,
             None,
         )
@@ -1038,6 +1046,7 @@ def _node_succeeded(recording: _Recording, item: tuple[Any, ...], pending: _Batc
     if parent is None:
         pending.succeeded.append((recording, item))
         return
+    recording.logs.pop(path, None)  # a child that succeeded gets no row
     children = recording.children_of(parent)
     if children is not None:
         children.succeeded += 1
@@ -1083,6 +1092,7 @@ def _failed_row(recording: _Recording, item: tuple[Any, ...], pending: _Batch) -
         describe_traceback(error),
         None,
         None if own is None else own.summary(),
+        recording.logs.pop(path, None),
     )
 
 
@@ -1112,6 +1122,7 @@ def _running_rows(pending: _Batch) -> None:
                     None,
                     None,
                     None,
+                    recording.logs.get(path),
                 )
             )
 

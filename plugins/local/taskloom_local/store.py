@@ -113,6 +113,7 @@ _SCHEMA = (
         traceback TEXT,
         previews TEXT,
         elements TEXT,
+        logs TEXT,
         PRIMARY KEY (execution, path)
     ) WITHOUT ROWID
     """,
@@ -135,7 +136,7 @@ _EXECUTION_COLUMNS = (
 )
 _NODE_COLUMNS = (
     "execution, path, parent, entity, status, attempts, started, finished, error, outputs, outputs_state, "
-    "fingerprint, children_succeeded, children_failed, cache, traceback, previews, elements"
+    "fingerprint, children_succeeded, children_failed, cache, traceback, previews, elements, logs"
 )
 
 
@@ -316,7 +317,8 @@ class NodeRecord:
     for a cached task; ``traceback`` the failure's traceback text (at most :data:`TRACEBACK_CHARS`, its end
     kept); ``previews`` JSON of its outputs' short previews by name (:func:`~taskloom_local.recorder.preview`);
     ``elements`` JSON of its children's durations as a histogram, when its body started any
-    (:func:`~taskloom_local.recorder.element_summary`).
+    (:func:`~taskloom_local.recorder.element_summary`); ``logs`` what its body printed and logged, when the run
+    captured logs (:mod:`taskloom_local.logs`).
     """
 
     execution: str
@@ -337,6 +339,7 @@ class NodeRecord:
     traceback: str | None = None
     previews: str | None = None
     elements: str | None = None
+    logs: str | None = None
 
     @property
     def duration(self) -> float | None:
@@ -812,6 +815,7 @@ _ADDED_COLUMNS = {
         ("traceback", "TEXT"),
         ("previews", "TEXT"),
         ("elements", "TEXT"),
+        ("logs", "TEXT"),
     ),
 }
 

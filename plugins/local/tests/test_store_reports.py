@@ -1,16 +1,18 @@
 """What the execution store keeps for reports (taskloom-report): the graph's shape, tracebacks, cache hits and
-misses, short previews of outputs, children's durations as a histogram; and stores made before keep working."""
+misses, short previews of outputs, children's durations as a histogram, logs when asked; and stores made before
+keep working."""
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 
 import pytest
 
 from taskloom import map_task, task, workflow
-from taskloom_local import recorder
+from taskloom_local import logs, recorder
 from taskloom_local.store import TRACEBACK_CHARS, ExecutionStore
 
 
@@ -183,3 +185,56 @@ def test_a_store_made_before_the_report_columns_gets_them(private_store):
     assert json.loads(record.shape)["nodes"][0]["id"] == "n0" and "ValueError" in nodes["n0"].traceback
     old = private_store.execution("old")
     assert old is not None and old.shape is None
+
+
+@task
+def chatty(x: int) -> int:
+    print(f"printing {x}")
+    logging.getLogger("chatty").warning("warned about %s", x)
+    logging.getLogger("chatty").debug("not shown: below the logger's level")
+    return x
+
+
+@task
+def flood(x: int) -> int:
+    for index in range(x):
+        print(f"line {index:06d}")
+    raise ValueError("flooded")
+
+
+@workflow
+def chatting(x: int) -> int:
+    return chatty(x=chatty(x=x))
+
+
+@workflow
+def flooding(x: int) -> int:
+    return flood(x=x)
+
+
+def test_nodes_logs_are_kept_when_the_run_asks_for_them(private_store, monkeypatch, capsys):
+    monkeypatch.setenv("TASKLOOM_CAPTURE_LOGS", "1")
+    chatting(x=5)
+    _, nodes = last(private_store)
+    assert nodes["n0"].logs == "printing 5\nWARNING chatty: warned about 5\n"
+    assert nodes["n1"].logs == "printing 5\nWARNING chatty: warned about 5\n"
+    assert "printing 5" in capsys.readouterr().out  # still written where it was going
+
+
+def test_a_nodes_log_is_bounded_and_keeps_its_end(private_store, monkeypatch, capsys):
+    monkeypatch.setenv("TASKLOOM_CAPTURE_LOGS", "1")
+    with pytest.raises(ValueError, match="flooded"):
+        flooding(x=20_000)
+    capsys.readouterr()
+    _, nodes = last(private_store)
+    text = nodes["n0"].logs
+    first, kept = text.split("\n", 1)
+    assert first.startswith("[") and first.endswith(" earlier characters left out]")
+    assert len(kept) == logs.NODE_LOG_CHARS and kept.endswith("line 019999\n")
+
+
+def test_logs_are_not_kept_unless_asked(private_store, monkeypatch):
+    monkeypatch.delenv("TASKLOOM_CAPTURE_LOGS", raising=False)
+    chatting(x=1)
+    _, nodes = last(private_store)
+    assert nodes["n0"].logs is None and nodes["n1"].logs is None

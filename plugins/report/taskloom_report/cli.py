@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -12,6 +13,8 @@ from taskloom.extend import SystemException, UserException, get_plugin_manager, 
 REPORT_ENV = "TASKLOOM_REPORT"
 #: The run-time plugin that writes it (registered by the option, for the run of this ``loom run`` only).
 LISTENER = "report-when-finished"
+#: taskloom-local's setting that keeps each node's printed and logged output in the execution store.
+CAPTURE_LOGS_ENV = "TASKLOOM_CAPTURE_LOGS"
 
 
 @click.command("report")
@@ -62,7 +65,8 @@ class ReportWhenFinished:
 
 
 def report_option() -> click.Option:
-    """``loom run --report PATH``: sets :data:`REPORT_ENV` and registers :class:`ReportWhenFinished`."""
+    """``loom run --report PATH``: sets :data:`REPORT_ENV`, turns on the capture of nodes' logs
+    (:data:`CAPTURE_LOGS_ENV`, unless set otherwise) and registers :class:`ReportWhenFinished`."""
     option = run_option(
         "--report",
         envvar=REPORT_ENV,
@@ -76,6 +80,7 @@ def report_option() -> click.Option:
     def apply(ctx: click.Context, param: click.Parameter, value: Any) -> None:
         set_variable(ctx, param, value)
         if value:
+            os.environ.setdefault(CAPTURE_LOGS_ENV, "1")
             get_plugin_manager().register(ReportWhenFinished(str(value)), name=LISTENER)
 
     option.callback = apply

@@ -9,7 +9,8 @@ forbids any), and the script renders every text from a run with ``textContent``,
 What it shows: the workflow's graph (its top-level nodes; a map is one node, a subworkflow one node whose inner
 nodes' rows are listed in its panel), each node coloured by its state with its duration and attempts; a
 timeline of the node executions, in lanes so that nodes that ran at the same time do not hide each other; and
-per node a panel: inputs and outputs (short previews), error and traceback, cache hit or miss, attempts,
+per node a panel: inputs and outputs (short previews), error and traceback, logs (when the run captured them),
+cache hit or miss, attempts,
 children counts and a histogram of their durations, links to its decks.
 
 Decks: a node's deck is ``<execution directory>/decks/<node path>.html``; the report links to it by its
@@ -164,6 +165,7 @@ def _row_data(row: Any, directory: str, execution_state: str, now: float) -> dic
         "duration": None if row.started is None else (row.finished or now) - row.started,
         "error": row.error,
         "traceback": row.traceback,
+        "logs": row.logs,
         "cache": row.cache,
         "outputs": _json_dict(row.previews),
         "outputs_state": row.outputs_state,

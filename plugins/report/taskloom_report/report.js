@@ -89,6 +89,7 @@
     }
     if (node.error) { panel.append(el("h3", {}, "Error")); panel.append(el("pre", { class: "node-error" }, node.error)); }
     if (node.traceback) { panel.append(el("h3", {}, "Traceback")); panel.append(el("pre", { class: "traceback" }, node.traceback)); }
+    if (node.logs) { panel.append(el("h3", {}, "Logs")); panel.append(el("pre", { class: "logs" }, node.logs)); }
     values("Inputs", node.inputs);
     values("Outputs", node.outputs);
     if (node.elements) { panel.append(el("h3", {}, "Children's durations")); panel.append(histogram(node.elements)); }

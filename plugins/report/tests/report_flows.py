@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 from taskloom import map_task, task, workflow
@@ -33,6 +34,8 @@ def remembered(x: int) -> int:
 
 @task
 def boom(x: int, label: str) -> int:
+    print(f"trying {x} with {label}")
+    logging.getLogger("report_flows").warning("about to fail: %s", label)
     raise ValueError(f"no luck with {x}: {label}")
 
 

@@ -75,6 +75,7 @@ def test_clicking_the_failed_node_shows_its_error_and_traceback(opened):
     error = page.locator("#panel .node-error").text_content()
     assert error is not None and error.startswith("ValueError: no luck with 4: </script><script>window.injected=1")
     assert "Traceback (most recent call last)" in (page.locator("#panel .traceback").text_content() or "")
+    assert (page.locator("#panel .logs").text_content() or "").startswith("trying 4 with </script><script>")
     # The hostile text is shown as text: none of it ran, and no element came of it.
     assert page.evaluate("window.injected") is None
     assert page.locator("img").count() == 0

@@ -40,6 +40,9 @@ def test_loom_report_writes_the_same_page_for_a_recorded_execution(twenty, tmp_p
     assert len(nodes) == 20
     assert nodes["n18"]["state"] == "failed" and "no luck with 4" in nodes["n18"]["error"]
     assert "Traceback (most recent call last)" in nodes["n18"]["traceback"]
+    # --report turned the capture of logs on: what boom printed and logged, as text.
+    assert nodes["n18"]["logs"] == f"trying 4 with {HOSTILE}\nWARNING report_flows: about to fail: {HOSTILE}\n"
+    assert nodes["n0"]["logs"] is None
     assert nodes["n19"]["state"] == "not run"
     assert (nodes["n2"]["cache"], nodes["n3"]["cache"]) == ("miss", "hit")
     assert nodes["n1"]["kind"] == "map" and nodes["n1"]["children"] == {"succeeded": 4, "failed": 0}
