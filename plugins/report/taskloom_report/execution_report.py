@@ -109,7 +109,7 @@ def report_data(store: Any, execution_id: str) -> dict[str, Any]:
     ]
     lane_of = lanes(timed)
     timeline = [
-        {"path": path, "start": start, "end": end, "lane": lane_of[path], "state": by_path[path].status}
+        {"path": path, "start": start, "end": end, "lane": lane_of[path], "state": _state(by_path[path], state)}
         for path, start, end in timed
     ]
     return {
@@ -153,9 +153,7 @@ def _json_dict(text: str | None) -> Any:
 def _row_data(row: Any, directory: str, execution_state: str, now: float) -> dict[str, Any]:
     if row is None:
         return {"state": "running" if execution_state == "running" else "not run"}
-    status = row.status
-    if status == "running" and execution_state != "running":
-        status = execution_state  # its process is gone: the node ended with it
+    status = _state(row, execution_state)
     deck = os.path.join(directory, "decks", f"{row.path}.html")
     return {
         "state": status,
@@ -175,6 +173,13 @@ def _row_data(row: Any, directory: str, execution_state: str, now: float) -> dic
         "elements": _json_dict(row.elements),
         "deck": Path(deck).as_uri() if os.path.isfile(deck) else None,
     }
+
+
+def _state(row: Any, execution_state: str) -> str:
+    """The row's status, except that a node still "running" in an execution that ended ended with it."""
+    if row.status == "running" and execution_state != "running":
+        return execution_state
+    return str(row.status)
 
 
 def _input_text(source: Any, outputs: dict[str, Any], workflow_inputs: dict[str, str]) -> str:

@@ -4,6 +4,7 @@ self-contained page whose data no run's text can break out of; clear outcomes wh
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
 import threading
@@ -166,3 +167,35 @@ def test_the_report_is_built_from_the_store_for_a_run_from_python(tmp_path, monk
     assert sum(mapped["elements"]["succeeded"]) == 10_000
     # Point 4's bound, as a size (the render time is measured in benchmarks/report.py).
     assert target.stat().st_size < 5 * 1024 * 1024
+
+
+def test_a_killed_execution_and_the_nodes_it_was_running_are_reported_interrupted(twenty):
+    store = taskloom_local.ExecutionStore(str(twenty.data / "store"))
+    record = store.execution(twenty.execution_id)
+    gone_pid = 4_194_304 + 12_345  # no process has it: Linux pids stay below 2**22
+    node = {row.path: row for row in store.nodes(twenty.execution_id)}["n4"]
+    with sqlite3.connect(store.path) as connection:
+        connection.execute(
+            "UPDATE executions SET status = 'running', finished = NULL, pid = ?, host = ? WHERE id = ?",
+            (gone_pid, os.uname().nodename, twenty.execution_id),
+        )
+        connection.execute(
+            "UPDATE nodes SET status = 'running', finished = NULL WHERE execution = ? AND path = 'n4'",
+            (twenty.execution_id,),
+        )
+    try:
+        data = report_data(store, twenty.execution_id)
+    finally:
+        with sqlite3.connect(store.path) as connection:
+            connection.execute(
+                "UPDATE executions SET status = ?, finished = ?, pid = ? WHERE id = ?",
+                (record.status, record.finished, record.pid, twenty.execution_id),
+            )
+            connection.execute(
+                "UPDATE nodes SET status = ?, finished = ? WHERE execution = ? AND path = 'n4'",
+                (node.status, node.finished, twenty.execution_id),
+            )
+    assert data["execution"]["state"] == "interrupted"
+    nodes = {node["path"]: node for node in data["nodes"]}
+    assert nodes["n4"]["state"] == "interrupted"
+    assert {bar["path"]: bar["state"] for bar in data["timeline"]}["n4"] == "interrupted"
