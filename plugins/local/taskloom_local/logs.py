@@ -17,7 +17,6 @@ subprocess), and map elements run without per-node services.
 from __future__ import annotations
 
 import contextvars
-import logging
 import os
 import sys
 import threading
@@ -92,23 +91,26 @@ class _Tee:
         return getattr(self._stream, name)
 
 
-class _Handler(logging.Handler):
-    def emit(self, record: logging.LogRecord) -> None:
-        log = _current.get()
-        if log is not None:
-            try:
-                log.add(self.format(record) + "\n")
-            except Exception:
-                self.handleError(record)
-
-
-_handler: _Handler | None = None
+_handler: Any = None  # the root logger's handler, once added
 _install_lock = threading.Lock()
 
 
 def install() -> None:
     """Wrap the standard streams (again, if something replaced them since: a test's capture, a progress
     display) and add the root logger's handler, once; called when a run that captures logs starts."""
+    # logging is imported here: every run imports this module, and logging costs ~5 ms that runs which do not
+    # capture (most) need not pay.
+    import logging
+
+    class _Handler(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            log = _current.get()
+            if log is not None:
+                try:
+                    log.add(self.format(record) + "\n")
+                except Exception:
+                    self.handleError(record)
+
     global _handler
     with _install_lock:
         if not isinstance(sys.stdout, _Tee):
