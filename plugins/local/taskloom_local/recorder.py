@@ -46,6 +46,7 @@ from __future__ import annotations
 import atexit
 import itertools
 import json
+import math
 import os
 import queue
 import reprlib
@@ -235,23 +236,37 @@ HISTOGRAM_BARS = 20
 
 def element_summary(succeeded: list[float], failed: list[float]) -> str | None:
     """The durations (seconds) of a node's children that succeeded and failed as a histogram, JSON:
-    ``{"low", "high", "succeeded": [count per bar], "failed": [...]}``, :data:`HISTOGRAM_BARS` bars of equal
-    width from the shortest to the longest. A compact form: a map of 100,000 elements is a few hundred bytes.
-    None when no duration is known.
+    ``{"low", "high", "scale", "succeeded": [count per bar], "failed": [...]}``, :data:`HISTOGRAM_BARS` bars from
+    the shortest to the longest, of equal width (``scale`` ``"linear"``) or, when the longest is more than ten
+    times the shortest, of equal ratio (``"log"``: a few slow elements do not squeeze all the others into one
+    bar). A compact form: a map of 100,000 elements is a few hundred bytes. None when no duration is known.
     """
     if not succeeded and not failed:
         return None
-    low = min(min(succeeded, default=float("inf")), min(failed, default=float("inf")))
+    low = min(min(succeeded, default=math.inf), min(failed, default=math.inf))
     high = max(max(succeeded, default=0.0), max(failed, default=0.0))
-    width = (high - low) / HISTOGRAM_BARS or 1.0
     last = HISTOGRAM_BARS - 1
+    logarithmic = low > 0 and high > 10 * low
+    if logarithmic:
+        floor, width = math.log(low), math.log(high / low) / HISTOGRAM_BARS
+    else:
+        floor, width = low, (high - low) / HISTOGRAM_BARS or 1.0
+    measure = math.log if logarithmic else float
     counts = []
     for durations in (succeeded, failed):
         bars = [0] * HISTOGRAM_BARS
         for duration in durations:
-            bars[min(last, int((duration - low) / width))] += 1
+            bars[max(0, min(last, int((measure(duration) - floor) / width)))] += 1
         counts.append(bars)
-    return json.dumps({"low": low, "high": high, "succeeded": counts[0], "failed": counts[1]})
+    return json.dumps(
+        {
+            "low": low,
+            "high": high,
+            "scale": "log" if logarithmic else "linear",
+            "succeeded": counts[0],
+            "failed": counts[1],
+        }
+    )
 
 
 def describe_traceback(error: BaseException) -> str:

@@ -114,6 +114,18 @@ def test_a_map_is_one_node_of_the_graph_and_its_elements_durations_a_histogram(p
     assert "ValueError: seven" in nodes["n0-7"].traceback
 
 
+def test_a_histogram_of_durations_far_apart_has_bars_of_equal_ratio():
+    quick = json.loads(recorder.element_summary([0.001] * 98 + [1.0], [0.5]))
+    assert quick["scale"] == "log" and (quick["low"], quick["high"]) == (0.001, 1.0)
+    assert quick["succeeded"][0] == 98 and quick["succeeded"][-1] == 1 and sum(quick["failed"][10:19]) == 1
+    even = json.loads(recorder.element_summary([1.0, 1.5, 2.0], []))
+    assert even["scale"] == "linear" and even["succeeded"][0] == 1 and even["succeeded"][10] == 1
+    assert even["succeeded"][-1] == 1
+    assert recorder.element_summary([], []) is None
+    same = json.loads(recorder.element_summary([0.0, 0.0], [0.0]))  # no spread: one bar
+    assert (same["succeeded"][0], same["failed"][0]) == (2, 1)
+
+
 def test_outputs_are_recorded_as_short_previews_never_whole(private_store):
     shouting(text="a" * 10)
     _, nodes = last(private_store)

@@ -67,6 +67,7 @@
     });
     svg.append(el("svg:text", { x: 0, y: height + 12 }, seconds(elements.low)));
     svg.append(el("svg:text", { x: width, y: height + 12, "text-anchor": "end" }, seconds(elements.high)));
+    if (elements.scale === "log") svg.append(el("svg:text", { x: width / 2, y: height + 12, "text-anchor": "middle" }, "(log scale)"));
     return svg;
   }
   function open(path) {
