@@ -15,6 +15,7 @@
   }
   function seconds(value) {
     if (value === null || value === undefined) return "";
+    if (value < 0.001) return (value * 1e6).toFixed(0) + " µs";
     if (value < 1) return (value * 1000).toFixed(value < 0.01 ? 2 : 0) + " ms";
     if (value < 120) return value.toFixed(2) + " s";
     return (value / 60).toFixed(1) + " min";
