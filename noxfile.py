@@ -26,6 +26,7 @@ TESTS = {
     "agent": "plugins/agent/tests",
     "dask": "plugins/dask/tests",
     "kubernetes": "plugins/kubernetes/tests",
+    "report": "plugins/report/tests",
 }
 FACTORS = ("lowest", "latest")
 

@@ -44,6 +44,8 @@ SUPPORT: dict[str, tuple[str, ...]] = {
     # taskloom-local and taskloom-flyte are dependencies of taskloom-kubernetes (the scheduler, the templates and
     # loom-execute in the Pods), and its tests keep data on taskloom-s3's servers: all installed from the tree.
     "kubernetes": ("types", "local", "map", "dynamic", "flyte", "s3"),
+    # taskloom-local is a dependency of taskloom-report (the execution store it reads), installed from the tree.
+    "report": ("types", "local", "map", "dynamic"),
 }
 FACTORS = ("lowest", "latest")
 

@@ -150,6 +150,7 @@ if TYPE_CHECKING:
     from taskloom.models.types import SimpleType as SimpleType
     from taskloom.models.types import TypeAnnotation as TypeAnnotation
     from taskloom.models.workflow import WorkflowTemplate as WorkflowTemplate
+    from taskloom.plugins import get_plugin_manager as get_plugin_manager
     from taskloom.run_options import run_option as run_option
     from taskloom.storage import RAW_OUTPUT_PREFIX_ENV as RAW_OUTPUT_PREFIX_ENV
     from taskloom.storage import FileSystem as FileSystem
@@ -184,6 +185,8 @@ _NAMES: dict[str, str] = {
     # Hooks and the plugin API's version
     "hookimpl": "taskloom.hookspecs",
     "hookspec": "taskloom.hookspecs",
+    # Registering a listener for one run (a report written when it ends) without a static lifecycle hook
+    "get_plugin_manager": "taskloom.plugins",
     # Task types
     "PythonTask": "taskloom.core.base_task",
     "TaskMetadata": "taskloom.core.base_task",

@@ -94,6 +94,7 @@ DISTRIBUTIONS: dict[str, Distribution] = {
     "taskloom-agent": Distribution("agent"),
     "taskloom-dask": Distribution("dask", executors=("dask",)),
     "taskloom-kubernetes": Distribution("kubernetes", executors=("kubernetes",)),
+    "taskloom-report": Distribution("report"),
 }
 
 #: The standard plugins, in the order in which they are registered (lowest priority first).

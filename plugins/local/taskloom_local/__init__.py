@@ -3,6 +3,37 @@
 :class:`taskloom_local.executor.LocalExecutor` runs a workflow in this process as a dataflow graph:
 a node starts as soon as the nodes it depends on have finished, independent nodes run concurrently
 on a thread pool, retries and the failure policy are honoured.
+
+The public names below are the execution store's, for plugins that read what runs did (taskloom-report);
+they resolve on first use, so that ``import taskloom_local`` stays as cheap as before.
 """
 
+from __future__ import annotations
+
+import importlib
+
+# Not typing's: importing typing costs ~15 ms, and `import taskloom_local` imported nothing before.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from taskloom_local.store import ExecutionRecord as ExecutionRecord
+    from taskloom_local.store import ExecutionStore as ExecutionStore
+    from taskloom_local.store import NodeRecord as NodeRecord
+    from taskloom_local.store import StoreUnreadable as StoreUnreadable
+    from taskloom_local.store import default_data_dir as default_data_dir
+
 __version__ = "0.1.0"
+
+__all__ = ["ExecutionRecord", "ExecutionStore", "NodeRecord", "StoreUnreadable", "default_data_dir"]
+
+_WHERE = dict.fromkeys(__all__, "taskloom_local.store")
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'taskloom_local' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

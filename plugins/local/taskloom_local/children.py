@@ -94,8 +94,10 @@ class LocalRunner:
         run_one, direct = self._element_runner(entity)
         # Elements run directly are not events: the recorder reads what the lanes put in outcomes.
         durable = math.inf
+        durations: list[float] | None = None
         if direct and execution.record is not None and self._parent is not None:
-            execution.record((ELEMENTS, execution.name, self._parent, entity, outcomes, _clock()))
+            durations = [0.0] * count  # each element's seconds, for the report's histogram
+            execution.record((ELEMENTS, execution.name, self._parent, entity, outcomes, _clock(), durations))
             durable = execution.durable_after
         indices = iter(range(count))  # shared by the lanes: next() on it is atomic under the GIL
         stop = False
@@ -110,8 +112,11 @@ class LocalRunner:
                     outcome = run_one(inputs[index], str(index))
                 except Exception as error:
                     outcome = error
+                elapsed = _clock() - began
+                if durations is not None:
+                    durations[index] = elapsed
                 outcomes[index] = outcome
-                if _clock() - began >= durable:
+                if elapsed >= durable:
                     # A slow element is written now, without waiting: its only dependent is the map,
                     # whose own end is made durable before anything downstream starts.
                     execution.recorder.write_soon()

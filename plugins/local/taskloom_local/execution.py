@@ -52,6 +52,8 @@ class Execution:
         self.running: dict[Any, str] = {}  # futures of nodes running on pool threads -> their paths
         self.threads: dict[threading.Thread, str] = {}  # attempts on threads of their own -> paths
         self.pool: Any = None  # a plugin's pool running the task bodies: stopped with the run (Ctrl-C)
+        #: Whether nodes' logs are kept for the store (taskloom_local.logs; recorded runs that ask only).
+        self.capture_logs = False
         self._pruned: set[str] = set()  # paths a resume runs again, with all they started
         self._children: dict[str, dict[str, Any]] = {}  # recorded children by parent path (a resume)
 

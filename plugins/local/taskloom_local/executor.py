@@ -52,6 +52,8 @@ from taskloom.extend import raw_output_prefix as raw_output_prefix_from_environm
 from taskloom_local.children import LocalRunner
 from taskloom_local.execution import Execution, gates_of
 from taskloom_local.interrupts import Interrupts, report_abandoned
+from taskloom_local.logs import capture_enabled
+from taskloom_local.logs import install as install_log_capture
 from taskloom_local.recorder import (
     EXECUTION_FINISHED,
     EXECUTION_STARTED,
@@ -235,6 +237,9 @@ class LocalExecutor:
             execution.recorder = recorder_for(store)
             execution.record = execution.recorder.put
             execution.durable_after = durable_after()
+            if capture_enabled():  # nodes' logs for reports: only when asked (TASKLOOM_CAPTURE_LOGS)
+                install_log_capture()
+                execution.capture_logs = True
             # A resume holds its execution's lock from here; a fresh execution's is taken by the
             # recorder with its first row (off the hot path: nobody can resume it before that row).
             execution.lock = lock

@@ -45,13 +45,18 @@ from __future__ import annotations
 
 import atexit
 import itertools
+import json
+import math
 import os
 import queue
+import reprlib
 import sys
 import tempfile
 import threading
 import time
+import traceback
 import weakref
+from json.encoder import encode_basestring as _json_string
 from typing import Any
 
 from taskloom_local.fingerprints import entity_fingerprint, node_fingerprint
@@ -61,6 +66,7 @@ from taskloom_local.store import (
     RESUME_EXECUTION,
     STORED,
     SUPERSEDED,
+    TRACEBACK_CHARS,
     UNRECORDED,
     ChildRecords,
     ExecutionStore,
@@ -90,8 +96,10 @@ NODE_RETRIED = 4  # (kind, id, path, attempt)
 NODE_SUCCEEDED = 5  # (kind, id, path, parent, entity, time, outputs by name)
 NODE_FAILED = 6  # (kind, id, path, parent, entity, time, error)
 NODE_REUSED = 7  # (kind, id, path, parent): a resume read its outputs instead of running it
-ELEMENTS = 8  # (kind, id, parent, entity, outcomes, time): a map's lanes fill ``outcomes``
+ELEMENTS = 8  # (kind, id, parent, entity, outcomes, time[, durations]): a map's lanes fill ``outcomes`` (and
+# ``durations``, seconds per element, when they time them)
 _FLUSH = 9  # (kind, event)
+NODE_LOGS = 10  # (kind, id, path, text): what the node's body printed and logged (taskloom_local.logs)
 
 #: The consumer that stands for a workflow's outputs in :func:`consumers_of`.
 OUTPUTS = ""
@@ -133,12 +141,149 @@ def graph_fingerprint(entity: Any) -> str | None:
     return _shape(graph).fingerprint
 
 
+def graph_shape(entity: Any) -> str | None:
+    """The graph an execution of ``entity`` runs, as JSON for reports (None for a task): ``{"nodes": [...]}``,
+    each node ``{"id", "entity", "kind", "upstream", "inputs"}`` where ``kind`` is ``task``, ``map``,
+    ``workflow``, ``branch`` or ``gate``, ``upstream`` the ids it waits for, and ``inputs`` says where each
+    input comes from: ``[node id, output]`` (``start-node`` for a workflow input), or a preview of a constant.
+    Worked out once per workflow, on the recorder's thread.
+    """
+    graph = entity.workflow if getattr(entity, "is_launch_plan", False) else entity
+    if getattr(graph, "nodes", None) is None:
+        return None
+    shape = _shape(graph)
+    if shape.layout is None:
+        shape.layout = _layout(graph, shape.consumers)
+    return shape.layout
+
+
+def _layout(workflow: Any, consumers: dict[str, tuple[str, ...]]) -> str:
+    from taskloom.extend import WorkflowBase, promises_in
+
+    # Each node's upstream ids from the consumers already worked out (a node's upstream_nodes is built
+    # from its bindings at every call: twice the time of the rest for a chain).
+    upstream: dict[str, list[str]] = {node_id: [] for node_id in consumers}
+    for node_id, readers in consumers.items():
+        for consumer in readers:
+            if consumer in upstream:
+                upstream[consumer].append(node_id)
+    nodes = []
+    for node in workflow.nodes:
+        entity = node.entity
+        if getattr(entity, "is_array_node", False):
+            kind = "map"
+        elif getattr(entity, "is_branch", False):
+            kind = "branch"
+        elif getattr(entity, "is_gate", False):
+            kind = "gate"
+        elif isinstance(entity, WorkflowBase) or getattr(entity, "is_launch_plan", False):
+            kind = "workflow"
+        else:
+            kind = "task"
+        inputs: dict[str, Any] = {}
+        for name, value in node.bindings.items():
+            found = promises_in(value)
+            if len(found) == 1 and found[0] is value:
+                inputs[name] = [value.node_id, value.var]
+            elif found:
+                inputs[name] = [[promise.node_id, promise.var] for promise in found]
+            else:
+                inputs[name] = preview(value)
+        nodes.append(
+            {
+                "id": node.id,
+                "entity": entity_name(entity),
+                "kind": kind,
+                "upstream": sorted(upstream[node.id]),
+                "inputs": inputs,
+            }
+        )
+    return json.dumps({"nodes": nodes}, separators=(",", ":"))
+
+
+#: Characters of a value's preview (:func:`preview`).
+PREVIEW_CHARS = 200
+_previews = reprlib.Repr()
+_previews.maxstring = _previews.maxother = PREVIEW_CHARS
+_previews.maxlist = _previews.maxtuple = _previews.maxset = _previews.maxdict = 10
+_previews.maxlevel = 3
+_QUICK = frozenset({int, float, bool, type(None)})
+
+
+def preview(value: Any) -> str:
+    """A short text of ``value`` for reports: its ``repr``, cut to about :data:`PREVIEW_CHARS` characters
+    (containers cut to their first items), never the whole of a large value; a value whose ``repr`` fails
+    says so.
+    """
+    kind = type(value)
+    try:
+        if kind in _QUICK:
+            text = repr(value)
+        elif kind is str:
+            text = repr(value[: PREVIEW_CHARS + 1])
+        else:
+            text = _previews.repr(value)
+    except Exception as error:
+        return f"<{kind.__name__}: repr failed: {type(error).__name__}>"
+    return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
+
+
+#: Failed elements of one map whose traceback is kept (the others keep their error's text).
+TRACED_ELEMENTS = 20
+#: Bars of an element histogram (:func:`element_summary`).
+HISTOGRAM_BARS = 20
+
+
+def element_summary(succeeded: list[float], failed: list[float]) -> str | None:
+    """The durations (seconds) of a node's children that succeeded and failed as a histogram, JSON:
+    ``{"low", "high", "scale", "succeeded": [count per bar], "failed": [...]}``, :data:`HISTOGRAM_BARS` bars from
+    the shortest to the longest, of equal width (``scale`` ``"linear"``) or, when the longest is more than ten
+    times the shortest, of equal ratio (``"log"``: a few slow elements do not squeeze all the others into one
+    bar). A compact form: a map of 100,000 elements is a few hundred bytes. None when no duration is known.
+    """
+    if not succeeded and not failed:
+        return None
+    low = min(min(succeeded, default=math.inf), min(failed, default=math.inf))
+    high = max(max(succeeded, default=0.0), max(failed, default=0.0))
+    last = HISTOGRAM_BARS - 1
+    logarithmic = low > 0 and high > 10 * low
+    if logarithmic:
+        floor, width = math.log(low), math.log(high / low) / HISTOGRAM_BARS
+    else:
+        floor, width = low, (high - low) / HISTOGRAM_BARS or 1.0
+    measure = math.log if logarithmic else float
+    counts = []
+    for durations in (succeeded, failed):
+        bars = [0] * HISTOGRAM_BARS
+        for duration in durations:
+            bars[max(0, min(last, int((measure(duration) - floor) / width)))] += 1
+        counts.append(bars)
+    return json.dumps(
+        {
+            "low": low,
+            "high": high,
+            "scale": "log" if logarithmic else "linear",
+            "succeeded": counts[0],
+            "failed": counts[1],
+        }
+    )
+
+
+def describe_traceback(error: BaseException) -> str:
+    """The traceback of ``error`` as Python prints it, its last :data:`~taskloom_local.store.TRACEBACK_CHARS`."""
+    try:
+        text = "".join(traceback.format_exception(error))
+    except Exception:  # a broken exception (its __str__ raises): the type is what is left
+        return type(error).__name__
+    return text if len(text) <= TRACEBACK_CHARS else "…" + text[-TRACEBACK_CHARS:]
+
+
 class _Shape:
     """What the recorder and a resume read of a compiled graph, worked out once per workflow (each
     node's upstream list is built from its bindings on every call).
     """
 
-    __slots__ = ("__weakref__", "consumers", "fingerprint")
+    __slots__ = ("__weakref__", "consumers", "fingerprint", "layout")
 
     def __init__(self, workflow: Any) -> None:
         import zlib  # a change detector, not a security hash
@@ -161,6 +306,7 @@ class _Shape:
         self.consumers = {node_id: tuple(found) for node_id, found in consumers.items()}
         data = "\n".join(lines).encode()
         self.fingerprint = f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}{len(data):x}"
+        self.layout: str | None = None  # graph_shape's JSON, once asked for
 
 
 _shapes: weakref.WeakKeyDictionary[Any, _Shape] = weakref.WeakKeyDictionary()
@@ -204,11 +350,13 @@ def child_name(path: str, parent: str) -> str:
 class _Elements:
     """A map's elements as its lanes fill ``outcomes`` (outputs by name, an exception, or None)."""
 
-    __slots__ = ("entity", "low", "outcomes", "started", "written")
+    __slots__ = ("durations", "entity", "low", "outcomes", "started", "traced", "written")
 
-    def __init__(self, entity: Any, outcomes: list[Any], started: float) -> None:
+    def __init__(self, entity: Any, outcomes: list[Any], started: float, durations: list[float] | None = None) -> None:
         self.entity = entity
         self.outcomes = outcomes
+        self.durations = durations  # seconds per element, as the lanes fill them (None: not timed)
+        self.traced = 0  # failed elements whose traceback was kept (at most TRACED_ELEMENTS)
         self.written = bytearray(len(outcomes))  # 1 once an element's outcome was taken
         self.low = 0  # every element below was taken
         self.started = started
@@ -240,17 +388,41 @@ class _Elements:
         )
         return succeeded, failed, untaken
 
+    def timed(self) -> tuple[list[float], list[float]]:
+        """The durations of the elements that succeeded and of those that failed (none if not timed)."""
+        durations = self.durations
+        if durations is None:
+            return [], []
+        succeeded: list[float] = []
+        failed: list[float] = []
+        for outcome, duration in zip(self.outcomes, durations):
+            if outcome is None:
+                continue
+            (failed if isinstance(outcome, BaseException) else succeeded).append(duration)
+        return succeeded, failed
+
 
 class _Children:
     """What the recorder knows of the children of one node while it runs."""
 
-    __slots__ = ("elements", "failed", "pending", "succeeded")
+    __slots__ = ("began", "elements", "failed", "failed_durations", "pending", "succeeded", "succeeded_durations")
 
     def __init__(self) -> None:
         self.pending: list[tuple[str, Any, Any]] = []  # (name, entity, outputs) finished, not written
         self.succeeded = 0
         self.failed = 0
         self.elements: _Elements | None = None
+        self.began: dict[str, float] = {}  # children running, by path: when they started
+        self.succeeded_durations: list[float] = []  # seconds, of the children that finished (not the elements')
+        self.failed_durations: list[float] = []
+
+    def summary(self) -> str | None:
+        """The children's durations as :func:`element_summary` gives them."""
+        succeeded, failed = self.succeeded_durations, self.failed_durations
+        if self.elements is not None:
+            timed = self.elements.timed()
+            succeeded, failed = succeeded + timed[0], failed + timed[1]
+        return element_summary(succeeded, failed)
 
 
 class _Recording:
@@ -265,6 +437,7 @@ class _Recording:
         "enclosing",
         "fingerprints",
         "finished_parents",
+        "logs",
         "owners",
         "resumed",
         "started",
@@ -284,6 +457,7 @@ class _Recording:
         self.enclosing: dict[str, str] = {}  # path of a node inside a subworkflow or dynamic graph -> its owner's
         self.owners: set[str] = set()  # paths of the nodes that run a graph of their own
         self.closed: set[str] = set()  # owners that finished: their inner nodes' rows are no longer needed
+        self.logs: dict[str, str] = {}  # path -> its log, until its row is written
 
     def children_of(self, parent: str) -> _Children | None:
         if parent in self.finished_parents:
@@ -507,10 +681,16 @@ class Recorder:
                 if parent is None:  # children get no row while they run
                     recording.started[path] = (when, parent, entity)
                     pending.started.append((recording, execution_id, path))
+                else:
+                    children = recording.children_of(parent)
+                    if children is not None:
+                        children.began[path] = when
             elif kind == NODE_FAILED:
                 pending.rows.append(_failed_row(recording, item, pending))
             elif kind == NODE_RETRIED:
                 recording.attempts[item[2]] = item[3]
+            elif kind == NODE_LOGS:
+                recording.logs[item[2]] = item[3]
             elif kind == GRAPH:
                 self._graph_run(recording, item[3], item[2])
             elif kind == NODE_REUSED:
@@ -521,10 +701,10 @@ class Recorder:
                     if children is not None:
                         children.succeeded += 1
             elif kind == ELEMENTS:
-                _, _, parent, entity, outcomes, when = item
+                parent, entity, outcomes, when = item[2:6]
                 children = recording.children_of(parent)
                 if children is not None:
-                    children.elements = _Elements(entity, outcomes, when)
+                    children.elements = _Elements(entity, outcomes, when, item[6] if len(item) > 6 else None)
             elif kind == EXECUTION_FINISHED:
                 pending.finished.append(item)
 
@@ -559,6 +739,7 @@ class Recorder:
                 recording.done.add(path)
                 recording.started.pop(path, None)
                 recording.attempts.pop(path, None)
+                recording.logs.pop(path, None)
                 self._children_finished(recording, None, path, pending.rows, pending.name_of)
                 continue
             pending.rows.append(self._succeeded_row(recording, item, pending, inner.get((id(recording), path))))
@@ -569,13 +750,15 @@ class Recorder:
         """The row of a graph node that succeeded (``item``: its event); ``inner`` counts the nodes of
         its own graph that get no row.
         """
-        _, execution_id, path, parent, entity, when, _outputs = item
+        _, execution_id, path, parent, entity, when, outputs = item
         state, note, file = self._outputs_state(recording, item)
         if state != UNRECORDED:
             recording.done.add(path)
         began = recording.started.pop(path, None)
         if recording.resumed is not None and path in recording.children:
             pending.stale.append((execution_id, path, recording.resumed))
+        children = recording.children.get(path)
+        elements = None if children is None else children.summary()
         counted = self._children_finished(recording, execution_id, path, pending.rows, pending.name_of)
         if inner:
             counted = ((counted[0] or 0) + inner, counted[1] or 0)
@@ -593,6 +776,11 @@ class Recorder:
             state,
             recording.fingerprints.get(path),
             *counted,
+            _cache_state(entity, outputs),
+            None,
+            _output_previews(outputs),
+            elements,
+            recording.logs.pop(path, None),
         )
 
     def _outputs_state(self, recording: _Recording, item: tuple[Any, ...]) -> tuple[str, str | None, str | None]:
@@ -638,6 +826,10 @@ class Recorder:
         self, execution_id: str, parent: str, elements: _Elements, index: int, name_of: Any
     ) -> tuple[Any, ...]:
         error = elements.outcomes[index]
+        traceback_text = None
+        if elements.traced < TRACED_ELEMENTS:  # formatting 100,000 alike tracebacks would take seconds
+            elements.traced += 1
+            traceback_text = describe_traceback(error)
         return (
             execution_id,
             f"{parent}-{index}",
@@ -651,6 +843,11 @@ class Recorder:
             None,
             None,
             entity_fingerprint(elements.entity),
+            None,
+            None,
+            None,
+            traceback_text,
+            None,
             None,
             None,
         )
@@ -811,6 +1008,7 @@ class Recorder:
             pid,
             0,
             graph_fingerprint(entity),
+            graph_shape(entity),
         )
         return INSERT_EXECUTION, row
 
@@ -870,10 +1068,14 @@ def _node_succeeded(recording: _Recording, item: tuple[Any, ...], pending: _Batc
     if parent is None:
         pending.succeeded.append((recording, item))
         return
+    recording.logs.pop(path, None)  # a child that succeeded gets no row
     children = recording.children_of(parent)
     if children is not None:
         children.succeeded += 1
         children.pending.append((child_name(path, parent), item[4], item[6]))
+        began = children.began.pop(path, None)
+        if began is not None:
+            children.succeeded_durations.append(item[5] - began)
     if path in recording.children:
         pending.parents_done.append((recording, execution_id, path))
 
@@ -886,6 +1088,10 @@ def _failed_row(recording: _Recording, item: tuple[Any, ...], pending: _Batch) -
         children = recording.children_of(parent)
         if children is not None:
             children.failed += 1
+            child_began = children.began.pop(path, None)
+            if child_began is not None:
+                children.failed_durations.append(when - child_began)
+    own = recording.children.get(path)
     if recording.resumed is not None and path in recording.children:
         pending.stale.append((execution_id, path, recording.resumed))
     return (  # a child's start is not kept: its failure's time stands for it
@@ -903,6 +1109,12 @@ def _failed_row(recording: _Recording, item: tuple[Any, ...], pending: _Batch) -
         recording.fingerprints.get(path),
         None,
         None,
+        None,
+        # A failed child's traceback is kept too: a map's failed elements are few (or all alike).
+        describe_traceback(error),
+        None,
+        None if own is None else own.summary(),
+        recording.logs.pop(path, None),
     )
 
 
@@ -928,8 +1140,38 @@ def _running_rows(pending: _Batch) -> None:
                     recording.fingerprints.get(path),
                     None,
                     None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    recording.logs.get(path),
                 )
             )
+
+
+def _cache_state(entity: Any, outputs: Any) -> str | None:
+    """``hit`` when the outputs came from the task cache, ``miss`` when a cached task ran, else None."""
+    # By the class's name: the runner's CachedOutputs cannot be imported here (the runner imports this module).
+    if type(outputs).__name__ == "CachedOutputs":
+        return "hit"
+    return "miss" if getattr(entity, "cache", None) is not None else None
+
+
+def _output_previews(outputs: Any) -> str | None:
+    if not outputs or not isinstance(outputs, dict):
+        return None
+    # The JSON object written by hand with the json module's C string encoder: json.dumps of a small dict
+    # cost a recorded 500-node chain some 4 ms. The usual case, one int, float, bool or None, whose repr
+    # needs no escaping, is quicker still.
+    if len(outputs) == 1:
+        for name, value in outputs.items():
+            if type(value) in _QUICK and type(name) is str and name.isidentifier():
+                return f'{{"{name}":"{value!r}"}}'
+    return (
+        "{"
+        + ",".join([_json_string(str(name)) + ":" + _json_string(preview(value)) for name, value in outputs.items()])
+        + "}"
+    )
 
 
 _UNRECORDABLE = object()

@@ -35,6 +35,8 @@ from taskloom.extend import (
 )
 from taskloom_local.children import LocalRunner
 from taskloom_local.execution import Checkpoints, Execution
+from taskloom_local.logs import begin as begin_log
+from taskloom_local.logs import end as end_log
 from taskloom_local.recorder import NODE_FAILED, NODE_RETRIED, NODE_STARTED, NODE_SUCCEEDED
 from taskloom_local.resume import reused
 
@@ -154,14 +156,20 @@ class NodeRunner:
             announce.node_started(key, path, getattr(entity, "name", node.id), parent)
         began = _clock()
         record((NODE_STARTED, key, path, parent, entity, began))
+        # What the body prints and logs on this thread, kept for the store when the run asks for it (logs.py).
+        token = begin_log() if execution.capture_logs else None
         try:
             outputs = self._run_node_body(node, values, execution, prefix, parent)
         except BaseException as error:
+            if token is not None:
+                end_log(token, record, key, path)
             record((NODE_FAILED, key, path, parent, entity, _clock(), error))
             if announce is not SILENT:
                 announce.node_finished(key, path, getattr(entity, "name", node.id), error, parent)
             raise
         ended = _clock()
+        if token is not None:
+            end_log(token, record, key, path)
         record((NODE_SUCCEEDED, key, path, parent, entity, ended, outputs))
         if ended - began >= execution.durable_after:
             # Written before its dependents start; a child's dependent is its parent, whose own end

@@ -30,6 +30,12 @@ row each in ``children``), so that a resume of a parent that did not finish skip
 parent has finished they are not needed and are not written, and the parent's row counts them.
 Failed children do get a row, with their error.
 
+For reports (taskloom-report reads them through ``taskloom_local``'s top-level names), an execution's row
+keeps its graph's shape (``shape``: nodes, what each runs, where each input comes from) and a node's row its
+cache hit or miss, its failure's traceback, short previews of its outputs (never whole values), and its
+children's durations as a histogram of a few hundred bytes whatever their number: all computed by the
+recorder's thread, off the executor's hot path.
+
 The store is private to the user who runs: directories are made ``0700`` and files ``0600``,
 whatever the umask. It holds pickles, which run code when read: it must never be shared between
 users, nor read from a directory someone else can write. Only names that rows give are opened, and a
@@ -62,6 +68,9 @@ STORED = "stored"  # written: a resume reads them back instead of running the no
 SUPERSEDED = "superseded"  # not written: every node that reads them had finished when they would have been
 UNRECORDED = "unrecorded"  # could not be made literals: a resume runs the node again
 
+#: Characters of a failure's traceback a node's row keeps (the end: where it was raised).
+TRACEBACK_CHARS = 20_000
+
 _SCHEMA = (
     """
     CREATE TABLE IF NOT EXISTS executions (
@@ -80,7 +89,8 @@ _SCHEMA = (
         host TEXT,
         pid INTEGER,
         resumes INTEGER NOT NULL DEFAULT 0,
-        graph TEXT
+        graph TEXT,
+        shape TEXT
     )
     """,
     """
@@ -99,6 +109,11 @@ _SCHEMA = (
         fingerprint TEXT,
         children_succeeded INTEGER,
         children_failed INTEGER,
+        cache TEXT,
+        traceback TEXT,
+        previews TEXT,
+        elements TEXT,
+        logs TEXT,
         PRIMARY KEY (execution, path)
     ) WITHOUT ROWID
     """,
@@ -116,11 +131,12 @@ _SCHEMA = (
 )
 
 _EXECUTION_COLUMNS = (
-    "id, entity, kind, module, file, status, started, finished, error, inputs, outputs, note, host, pid, resumes, graph"
+    "id, entity, kind, module, file, status, started, finished, error, inputs, outputs, note, host, pid, resumes, graph, "
+    "shape"
 )
 _NODE_COLUMNS = (
     "execution, path, parent, entity, status, attempts, started, finished, error, outputs, outputs_state, "
-    "fingerprint, children_succeeded, children_failed"
+    "fingerprint, children_succeeded, children_failed, cache, traceback, previews, elements, logs"
 )
 
 
@@ -229,7 +245,9 @@ class ExecutionRecord:
     ``status`` is what was last written (``running``, ``succeeded``, ``failed``); :attr:`state` also
     tells a run whose process is gone (killed) as ``interrupted``. ``inputs`` and ``outputs`` name the
     literal files (None when not written); ``note`` says why inputs or outputs were not recorded;
-    ``graph`` is the fingerprint of the workflow's graph (:func:`~taskloom_local.recorder.graph_fingerprint`).
+    ``graph`` is the fingerprint of the workflow's graph (:func:`~taskloom_local.recorder.graph_fingerprint`);
+    ``shape`` the graph itself as JSON (:func:`~taskloom_local.recorder.graph_shape`: its nodes, what each runs,
+    where each input comes from), for reports; None for a task, or a run recorded before it was kept.
     """
 
     id: str
@@ -248,6 +266,7 @@ class ExecutionRecord:
     pid: int | None
     resumes: int
     graph: str | None = None
+    shape: str | None = None
 
     @property
     def state(self) -> str:
@@ -293,6 +312,13 @@ class NodeRecord:
     ``fingerprint`` is what it ran (:func:`~taskloom_local.fingerprints.node_fingerprint`: a resume
     runs the node again when it differs); ``children_succeeded``/``children_failed`` count the
     children its body started (map elements, eager calls), once it finished.
+
+    For reports (None when not known, or recorded before they were kept): ``cache`` is ``hit`` or ``miss``
+    for a cached task; ``traceback`` the failure's traceback text (at most :data:`TRACEBACK_CHARS`, its end
+    kept); ``previews`` JSON of its outputs' short previews by name (:func:`~taskloom_local.recorder.preview`);
+    ``elements`` JSON of its children's durations as a histogram, when its body started any
+    (:func:`~taskloom_local.recorder.element_summary`); ``logs`` what its body printed and logged, when the run
+    captured logs (:mod:`taskloom_local.logs`).
     """
 
     execution: str
@@ -309,6 +335,11 @@ class NodeRecord:
     fingerprint: str | None = None
     children_succeeded: int | None = None
     children_failed: int | None = None
+    cache: str | None = None
+    traceback: str | None = None
+    previews: str | None = None
+    elements: str | None = None
+    logs: str | None = None
 
     @property
     def duration(self) -> float | None:
@@ -477,6 +508,21 @@ class ExecutionStore:
             return pickle.loads(data)
         except Exception as error:  # truncated, or written by another version
             raise ValueError(f"{relative} of execution {execution_id} is not a literal map: {error}") from error
+
+    def previews(self, execution_id: str, relative: str) -> dict[str, str]:
+        """Short previews (:func:`~taskloom_local.recorder.preview`) of the values in the execution's literal
+        file ``relative``, by name, for reports: plain values as themselves, literals as literals. Raises
+        OSError or ValueError as :meth:`read_literals` does.
+        """
+        from taskloom_local.recorder import preview
+
+        loaded = self._load(execution_id, relative)
+        if isinstance(loaded, PlainValues):
+            return {name: preview(value) for name, value in loaded.values.items()}
+        literals = getattr(loaded, "literals", None)
+        if not isinstance(literals, dict):
+            raise ValueError(f"{relative} of execution {execution_id} is not a literal map")
+        return {name: preview(literal) for name, literal in literals.items()}
 
     def read_values(
         self, execution_id: str, relative: str, types: dict[str, Any], *, entity: str, direction: str
@@ -749,7 +795,9 @@ def make_private_directory(path: str) -> None:
 
 
 #: SQL the recorder runs for execution rows.
-INSERT_EXECUTION = f"INSERT OR REPLACE INTO executions ({_EXECUTION_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+INSERT_EXECUTION = (
+    f"INSERT OR REPLACE INTO executions ({_EXECUTION_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+)
 RESUME_EXECUTION = "UPDATE executions SET status = 'running', finished = NULL, error = NULL, host = ?, pid = ?, resumes = resumes + 1 WHERE id = ?"
 FINISH_EXECUTION = (
     "UPDATE executions SET status = ?, finished = ?, error = ?, outputs = ?, note = COALESCE(?, note) WHERE id = ?"
@@ -758,8 +806,17 @@ FINISH_EXECUTION = (
 
 #: Columns added after the tables were first made, by table: a store made before gets them.
 _ADDED_COLUMNS = {
-    "executions": (("graph", "TEXT"),),
-    "nodes": (("fingerprint", "TEXT"), ("children_succeeded", "INTEGER"), ("children_failed", "INTEGER")),
+    "executions": (("graph", "TEXT"), ("shape", "TEXT")),
+    "nodes": (
+        ("fingerprint", "TEXT"),
+        ("children_succeeded", "INTEGER"),
+        ("children_failed", "INTEGER"),
+        ("cache", "TEXT"),
+        ("traceback", "TEXT"),
+        ("previews", "TEXT"),
+        ("elements", "TEXT"),
+        ("logs", "TEXT"),
+    ),
 }
 
 
