@@ -7,6 +7,37 @@ inside the hooks that need them.
 
 from __future__ import annotations
 
+from typing import Any
+
+from taskloom.extend import hookimpl
+
 #: The plugin API this plugin was written for: a kernel offering another major version, or an older minor one,
 #: reports the plugin by name (``loom plugins``) and does not load it.
 TASKLOOM_API = "1.5"
+
+
+# --- decks (issue 27, point 1) ---------------------------------------------------------------
+
+
+@hookimpl
+def taskloom_task_decks(
+    task: Any,
+    decks: list[Any],
+    inputs: dict[str, Any],
+    outputs: dict[str, Any],
+    execution_id: str,
+    node_path: str | None,
+    timeline: list[dict[str, Any]],
+) -> None:
+    # Called only for tasks with enable_deck: the page's modules are imported then.
+    from taskloom_report.decks import write_decks
+
+    write_decks(task, decks, inputs, outputs, execution_id, node_path, timeline)
+
+
+@hookimpl
+def taskloom_cli_commands() -> list[Any]:
+    """``loom deck EXECUTION_ID NODE``."""
+    from taskloom_report.deck_command import deck_command  # click: only when loom asks for a command
+
+    return [deck_command]
