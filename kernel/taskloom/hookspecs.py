@@ -242,6 +242,7 @@ def taskloom_task_decks(
     execution_id: str,
     node_path: str | None,
     timeline: list[dict[str, Any]],
+    output_prefix: str | None,
 ) -> None:
     """Called when an attempt of a task with ``enable_deck`` succeeded, in the process and thread
     where its body ran (a worker process of a pool too), after its outputs were checked.
@@ -252,8 +253,10 @@ def taskloom_task_decks(
     execution's name; ``node_path`` the node the attempt ran as (``n3``, ``n1-n0``, a map element
     ``n2-5``; None for a task called directly, outside any execution); ``timeline`` the parts of the
     attempt as dicts with ``name``, ``start`` and ``finish`` (epoch seconds), ``wall_time`` and
-    ``process_time`` (seconds). Every implementation is called; taskloom-report writes the deck page
-    (see :func:`taskloom_execution_directory`). With none, the kernel warns once per process that
+    ``process_time`` (seconds); ``output_prefix`` the URI where a container entrypoint
+    (``loom-execute``) writes the attempt's outputs, where Flyte looks for ``deck.html`` (None
+    elsewhere). Every implementation is called; taskloom-report writes the deck page (see
+    :func:`taskloom_execution_directory`). With none, the kernel warns once per process that
     decks need taskloom-report.
     """
 

@@ -17,8 +17,10 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from plugins.flyte.tests.test_entrypoint import inputs_file, run_container
 from taskloom import StructuredDataset, task, workflow
 from taskloom.deck import DeckField, TopFrameRenderer
+from tests.integration.subprocesses import serialized_templates
 
 CELL = "<script>alert('cell')</script>"
 ESCAPED = "&lt;script&gt;alert("  # pandas leaves quotes as they are, which is safe in text
@@ -148,3 +150,31 @@ def test_deck_renderers_answer_only_for_tables() -> None:
         "NoneType",
         "NoneType",
     ]
+
+
+CONTAINER_JOBS = """
+from taskloom import Deck, DeckField, task
+
+
+@task(enable_deck=True, deck_fields=(DeckField.INPUT,))
+def shown(n: int) -> int:
+    Deck("work", "<p>done in a container</p>")
+    return n * 2
+"""
+
+
+def test_under_loom_execute_a_task_writes_deck_html_beside_its_outputs(tmp_path: Path):
+    root, templates = serialized_templates(tmp_path / "image", CONTAINER_JOBS)
+    inputs_file(tmp_path, {"n": 21}, {"n": int})
+    done, prefix = run_container(
+        templates["flows.jobs.shown"],
+        root,
+        tmp_path,
+        str(tmp_path / "inputs.pb"),
+        env={"TASKLOOM_DATA_DIR": str(tmp_path / "data")},
+    )
+    assert done.returncode == 0, done.stderr
+    page = (Path(prefix) / "deck.html").read_text()
+    assert re.findall(r'role="tab"[^>]*>(.*?)</button>', page) == ["work", "Input"]
+    assert "<p>done in a container</p>" in page and (Path(prefix) / "outputs.pb").is_file()
+    assert not (tmp_path / "data").exists()  # nothing of it in an execution store

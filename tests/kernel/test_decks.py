@@ -31,10 +31,19 @@ class DeckWriter:
 
     @hookimpl
     def taskloom_task_decks(
-        self, task: Any, decks: Any, inputs: Any, outputs: Any, execution_id: Any, node_path: Any, timeline: Any
+        self,
+        task: Any,
+        decks: Any,
+        inputs: Any,
+        outputs: Any,
+        execution_id: Any,
+        node_path: Any,
+        timeline: Any,
+        output_prefix: Any,
     ) -> None:
         self.calls.append(
             {
+                "output_prefix": output_prefix,
                 "task": task,
                 "decks": decks,
                 "inputs": inputs,
@@ -145,8 +154,10 @@ def test_disable_deck_false_turns_decks_on_with_flytekits_deprecation_warning():
 
 def test_a_succeeded_execution_hands_its_decks_inputs_and_outputs_to_the_plugin(writer, shout):
     assert shout.run({"text": "hi"}, execution_id="l42", node_path="n3") == "HI"
-    (call,) = writer.calls
+    assert shout.run({"text": "ho"}, execution_id="l42", output_metadata_prefix="s3://b/out") == "HO"
+    call, in_a_container = writer.calls
     assert call["task"] is shout and call["execution_id"] == "l42" and call["node_path"] == "n3"
+    assert call["output_prefix"] is None and in_a_container["output_prefix"] == "s3://b/out"
     assert call["inputs"] == {"text": "hi"} and call["outputs"] == {"o0": "HI"}
     assert [(deck.name, deck.html) for deck in call["decks"]] == [("default", "<p>made</p>")]
     (part,) = call["timeline"]

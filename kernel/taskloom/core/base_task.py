@@ -426,6 +426,7 @@ class PythonTask:
         checked: bool = False,
         task_id: Any = None,
         node_path: str | None = None,
+        output_metadata_prefix: str | None = None,
     ) -> Any:
         """Run one attempt of the task with every input given by name; what executors call.
 
@@ -435,9 +436,11 @@ class PythonTask:
         checkpoint; ``task_id`` is the task's registered identifier when a backend runs it (locally
         the task's name, version ``local``). ``node_path`` is the path of the node this attempt runs
         as in the execution (``n3``, ``n1-n0``, a map element ``n2-5``), given by executors so that
-        the decks of a task with ``enable_deck`` go with that node; None for a direct call. Returns
-        what the body returns (an awaitable when the body is ``async`` and an event loop is running
-        here).
+        the decks of a task with ``enable_deck`` go with that node; None for a direct call.
+        ``output_metadata_prefix`` is where a container entrypoint writes the attempt's outputs
+        (flytekit's name): a task with decks leaves its page there as ``deck.html``, as on Flyte.
+        Returns what the body returns (an awaitable when the body is ``async`` and an event loop is
+        running here).
         """
         if not checked:
             TypeEngine.check_values(inputs, self._interface.inputs, entity=f"task {self._name!r}")
@@ -454,7 +457,7 @@ class PythonTask:
         if normalizers:  # what flytekit's literal round trip hands the body (an int bound to a float...)
             inputs = normalize_values(inputs, normalizers, entity=self)
         if self._deck_fields is not None:  # one test for tasks without decks: they pay nothing more
-            return self._run_with_decks(params, inputs, node_path)
+            return self._run_with_decks(params, inputs, node_path, output_metadata_prefix)
         token = _current.set(params)
         try:
             try:
@@ -468,7 +471,9 @@ class PythonTask:
             _current.reset(token)
         return self._check_outputs(result)
 
-    def _run_with_decks(self, params: ExecutionParameters, inputs: dict[str, Any], node_path: str | None) -> Any:
+    def _run_with_decks(
+        self, params: ExecutionParameters, inputs: dict[str, Any], node_path: str | None, output_prefix: str | None
+    ) -> Any:
         """:meth:`run` for a task with decks: the body's context collects the decks it makes, and once
         its outputs are checked they go, with the inputs, outputs and the body's times, to the plugin
         that writes decks (:func:`~taskloom.hookspecs.taskloom_task_decks`). A failed attempt leaves no
@@ -494,7 +499,7 @@ class PythonTask:
                 }
             ]
             outputs = self._interface.outputs_by_name(result)
-            hand_over_decks(self, params, inputs, outputs, node_path, timeline)
+            hand_over_decks(self, params, inputs, outputs, node_path, timeline, output_prefix)
 
         token = _current.set(params)
         try:

@@ -29,6 +29,7 @@ def hand_over_decks(
     outputs: dict[str, Any],
     node_path: str | None,
     timeline: list[dict[str, Any]],
+    output_prefix: str | None = None,
 ) -> None:
     """Give a succeeded task execution's decks to the plugins that write them
     (:func:`~taskloom.hookspecs.taskloom_task_decks`); with none installed, warn once per process
@@ -55,6 +56,7 @@ def hand_over_decks(
         execution_id=execution_id if isinstance(execution_id, str) else execution_id.name,
         node_path=node_path,
         timeline=timeline,
+        output_prefix=output_prefix,
     )
 
 

@@ -7,9 +7,10 @@ to ``current_context().decks``); when an attempt succeeds the kernel hands them 
 switch tabs are inline, nothing is fetched. The page of a node of a recorded execution is
 ``<execution directory>/decks/<node path>.html`` (the execution store's directory, given by
 :func:`~taskloom.hookspecs.taskloom_execution_directory`); a retry writes over its failed attempts'
-(which leave none), so the file is the last attempt's. A task called directly, outside any
-execution, or run where executions are not recorded, writes ``deck.html`` in a new temporary
-directory and logs its path, as flytekit does.
+(which leave none), so the file is the last attempt's. Under ``loom-execute`` (a Flyte cluster,
+taskloom-kubernetes' Pods) the page is ``deck.html`` under the attempt's output prefix, as flytekit
+writes it. A task called directly, outside any execution, or run where executions are not recorded,
+writes ``deck.html`` in a new temporary directory and logs its path, as flytekit does.
 
 What a deck's HTML holds is the task author's (as in flytekit, it is HTML by design); what this
 module makes from names and values is escaped.
@@ -30,7 +31,7 @@ import warnings
 from typing import Any
 
 from taskloom import DeckField, current_context
-from taskloom.extend import PluginWarning, execution_directory
+from taskloom.extend import PluginWarning, StorageError, execution_directory, upload
 
 from taskloom_report.renderers import PythonDependencyRenderer, SourceCodeRenderer, value_html
 
@@ -231,12 +232,15 @@ def write_decks(
     execution_id: str,
     node_path: str | None,
     timeline: list[dict[str, Any]],
+    output_prefix: str | None = None,
 ) -> str | None:
-    """Write the deck page of a succeeded task execution; return its path.
+    """Write the deck page of a succeeded task execution; return where it went.
 
-    A page that cannot be written (a full disk, a directory that cannot be made) is one
-    :class:`~taskloom.extend.PluginWarning` naming the task and the file, and None: the task's
-    outcome does not depend on its deck.
+    A node of a recorded execution: its file in the execution's directory. Run by a container
+    entrypoint (``output_prefix``, ``loom-execute``): ``deck.html`` under that prefix, as flytekit
+    uploads it for Flyte's console. Otherwise a new temporary directory, logged. A page that cannot be
+    written (a full disk, storage that refuses it) is one :class:`~taskloom.extend.PluginWarning`
+    naming the task and where, and None: the task's outcome does not depend on its deck.
     """
     page = render_page(
         f"{task.name}" + (f" ({node_path})" if node_path else ""),
@@ -245,14 +249,19 @@ def write_decks(
     )
     target = deck_path(execution_id, node_path)
     try:
-        if target is None:
-            target = os.path.join(tempfile.mkdtemp(prefix="taskloom-deck-"), DECK_FILE_NAME)
+        if target is not None:
             _write(target, page)
-            _logger.info("task %s wrote its deck to file://%s", task.name, target)
+            return target
+        target = os.path.join(tempfile.mkdtemp(prefix="taskloom-deck-"), DECK_FILE_NAME)
+        _write(target, page)
+        if output_prefix:
+            local, target = target, f"{output_prefix.rstrip('/')}/{DECK_FILE_NAME}"
+            upload(local, target)
+            _logger.info("task %s wrote its deck to %s", task.name, target)
         else:
-            _write(target, page)
-    except OSError as error:
-        reason = error.strerror or str(error)
+            _logger.info("task %s wrote its deck to file://%s", task.name, target)
+    except (OSError, StorageError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
         warnings.warn(
             f"task {task.name!r}: its deck could not be written to {target}: {reason}", PluginWarning, stacklevel=2
         )

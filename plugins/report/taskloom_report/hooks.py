@@ -28,11 +28,12 @@ def taskloom_task_decks(
     execution_id: str,
     node_path: str | None,
     timeline: list[dict[str, Any]],
+    output_prefix: str | None,
 ) -> None:
     # Called only for tasks with enable_deck: the page's modules are imported then.
     from taskloom_report.decks import write_decks
 
-    write_decks(task, decks, inputs, outputs, execution_id, node_path, timeline)
+    write_decks(task, decks, inputs, outputs, execution_id, node_path, timeline, output_prefix)
 
 
 @hookimpl
