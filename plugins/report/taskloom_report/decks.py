@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import html
 import inspect
@@ -103,12 +104,9 @@ def standard_decks(
     page.extend(decks)
     if DeckField.SOURCE_CODE in fields:
         function = getattr(task, "task_function", None)
-        source = None
-        if function is not None:
-            with contextlib.suppress(OSError, TypeError):  # no source: a function made at run time
-                source = inspect.getsource(function)
+        source = _source_html(function) if function is not None else None
         if source is not None:
-            page.append(_StandardDeck(DeckField.SOURCE_CODE.value, SourceCodeRenderer().to_html(source)))
+            page.append(_StandardDeck(DeckField.SOURCE_CODE.value, source))
     if DeckField.DEPENDENCIES in fields:
         page.append(_StandardDeck(DeckField.DEPENDENCIES.value, PythonDependencyRenderer().to_html()))
     interface = task.python_interface
@@ -117,6 +115,17 @@ def standard_decks(
     if DeckField.OUTPUT in fields:
         page.append(_StandardDeck(DeckField.OUTPUT.value, _values_html(outputs, interface.outputs)))
     return page
+
+
+@functools.lru_cache(maxsize=256)
+def _source_html(function: Any) -> str | None:
+    # Once per task function and process: highlighting costs about a millisecond, and a map's elements
+    # would pay it each.
+    try:
+        source = inspect.getsource(function)
+    except (OSError, TypeError):  # no source: a function made at run time
+        return None
+    return SourceCodeRenderer().to_html(source)
 
 
 def _values_html(values: dict[str, Any], types: dict[str, Any]) -> str:
