@@ -238,3 +238,15 @@ def test_importing_taskloom_and_its_deck_module_imports_no_plugin():
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_a_task_type_without_a_function_takes_enable_deck_as_flytekits_python_task_does():
+    from taskloom.core.base_task import PythonTask
+    from taskloom.core.interface import Interface
+
+    with_decks = PythonTask("query", "q", Interface({}, {}), enable_deck=True, deck_fields=(DeckField.INPUT,))
+    assert with_decks.enable_deck and with_decks.metadata.generates_deck and with_decks.deck_fields == [DeckField.INPUT]
+    without = PythonTask("query", "q", Interface({}, {}), disable_deck=True)
+    assert not without.enable_deck and not without.metadata.generates_deck
+    with pytest.raises(ValidationError, match="task 'q': give enable_deck or disable_deck, not both"):
+        PythonTask("query", "q", Interface({}, {}), enable_deck=True, disable_deck=False)

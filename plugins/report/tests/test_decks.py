@@ -21,8 +21,9 @@ from typing import Annotated, Any
 import pytest
 from taskloom import Deck, DeckField, current_context, map_task, task, workflow
 from taskloom.deck import MarkdownRenderer
-from taskloom.extend import PluginWarning
+from taskloom.extend import PluginWarning, UserValueError
 
+from taskloom_report.deck_command import find_deck
 from taskloom_report.decks import write_decks
 
 
@@ -304,3 +305,19 @@ def test_no_warning_is_given_for_tasks_with_decks_when_the_plugin_is_installed(t
     with warnings.catch_warnings():
         warnings.simplefilter("error", PluginWarning)
         assert _run(tmp_path, retried, n=1)[0] == 1
+
+
+def test_find_deck_never_leaves_the_executions_directory(greeting_run, monkeypatch):
+    execution = greeting_run[1]
+    monkeypatch.setenv("TASKLOOM_DATA_DIR", str(execution.parent.parent))
+    assert find_deck(execution.name, "n0") == str(execution / "decks" / "n0.html")
+    with pytest.raises(UserValueError, match=r"has no deck for node '\.\./\.\./n0'"):
+        find_deck(execution.name, "../../n0")
+    with pytest.raises(UserValueError, match=r"execution '\.\./executions' is not in the execution store"):
+        find_deck("../executions", "n0")
+
+
+def test_find_deck_says_when_runs_are_not_recorded(monkeypatch):
+    monkeypatch.setenv("TASKLOOM_RECORD", "0")
+    with pytest.raises(UserValueError, match="no installed executor records executions here"):
+        find_deck("l1", "n0")
