@@ -250,3 +250,9 @@ def test_a_task_type_without_a_function_takes_enable_deck_as_flytekits_python_ta
     assert not without.enable_deck and not without.metadata.generates_deck
     with pytest.raises(ValidationError, match="task 'q': give enable_deck or disable_deck, not both"):
         PythonTask("query", "q", Interface({}, {}), enable_deck=True, disable_deck=False)
+
+
+def test_a_task_with_decks_runs_its_many_calls_through_run_so_each_hands_its_decks_over(writer, shout):
+    call = shout.prepared(execution_id="l7", execution_date=None)
+    assert call({"text": "a"}, None) == {"o0": "A"} and call({"text": "b"}, None) == {"o0": "B"}
+    assert [handed["inputs"] for handed in writer.calls] == [{"text": "a"}, {"text": "b"}]

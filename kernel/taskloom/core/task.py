@@ -64,10 +64,13 @@ def task(
     ``cache_ignore_input_vars`` are the older spelling); ``requests``/``limits`` or ``resources``
     take :class:`~taskloom.core.resources.Resources`; ``secret_requests`` takes
     :class:`~taskloom.models.security.Secret` objects; ``pod_template`` a dict or an object with
-    ``to_dict()``; ``accelerator`` a GPU device name. A ``task_config`` selects the task class
-    through the :func:`~taskloom.hookspecs.taskloom_task_class` hook; ``task_class`` names the class
-    to build instead (taskloom's addition, for decorators of task types such as ``@dynamic``). Other
-    keyword arguments go to the task class.
+    ``to_dict()``; ``accelerator`` a GPU device name. ``enable_deck=True`` (or flytekit's deprecated
+    ``disable_deck=False``) makes each succeeded execution leave a deck page with the decks its body
+    makes (``Deck(name, html)``) and those ``deck_fields`` names (:class:`~taskloom.deck.DeckField`;
+    all five, flytekit's default, when None); taskloom-report writes it. A ``task_config`` selects
+    the task class through the :func:`~taskloom.hookspecs.taskloom_task_class` hook; ``task_class``
+    names the class to build instead (taskloom's addition, for decorators of task types such as
+    ``@dynamic``). Other keyword arguments go to the task class.
     """
 
     def decorate(function: Callable[..., Any]) -> PythonFunctionTask[Any]:
