@@ -36,8 +36,9 @@ def taskloom_task_decks(
     write_decks(task, decks, inputs, outputs, execution_id, node_path, timeline, output_prefix)
 
 
-@hookimpl
-def taskloom_cli_commands() -> list[Any]:
+# Named apart from the report's own taskloom_cli_commands (pluggy's specname): both contribute commands.
+@hookimpl(specname="taskloom_cli_commands")
+def deck_commands() -> list[Any]:
     """``loom deck EXECUTION_ID NODE``."""
     from taskloom_report.deck_command import deck_command  # click: only when loom asks for a command
 
