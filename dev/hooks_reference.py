@@ -78,17 +78,20 @@ def render() -> str:
             )
             for decorator in node.decorator_list
         )
-        arguments = ", ".join(
+        parameters = [
             argument.arg + (f": {ast.unparse(argument.annotation)}" if argument.annotation else "")
             for argument in node.args.args
-        )
+        ]
         returns = f" -> {ast.unparse(node.returns)}" if node.returns else ""
+        signature = f"def {node.name}({', '.join(parameters)}){returns}: ..."
+        if len(signature) > 120:  # as ruff formats it (the docs are checked by `ruff format`): one per line
+            signature = "\n".join([f"def {node.name}(", *(f"    {p}," for p in parameters), f"){returns}: ..."])
         lines += [
             f"## `{node.name}`",
             "",
             "```python",
             "@hookimpl",
-            f"def {node.name}({arguments}){returns}: ...",
+            signature,
             "```",
             "",
             f"*{'firstresult: the first non-None answer wins' if firstresult else 'every implementation contributes'}*",

@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from taskloom.core.workflow import Workflow as Workflow
     from taskloom.core.workflow import WorkflowFailurePolicy as WorkflowFailurePolicy
     from taskloom.core.workflow import workflow as workflow
+    from taskloom.deck import DeckField as DeckField
     from taskloom.exceptions.user import TypeTransformerFailedError as TypeTransformerFailedError
     from taskloom.hookspecs import hookimpl as hookimpl
     from taskloom.models.launch_plan import Annotations as Annotations
@@ -142,6 +143,9 @@ _KERNEL_NAMES: dict[str, str] = {
     # itself and StructuredDatasetTransformerEngine come from taskloom-arrow (taskloom.names).
     "StructuredDatasetType": "taskloom.models.types",
     "StructuredDatasetFormat": "taskloom.types.structured.handlers",
+    # Decks: which standard decks a task shows is the kernel's (checked by @task); Deck itself and the
+    # renderers come from taskloom-report and taskloom-arrow (taskloom.names).
+    "DeckField": "taskloom.deck",
 }
 
 __all__ = sorted(_KERNEL_NAMES)  # noqa: PLE0605 (a list, built from the table above)
@@ -154,6 +158,7 @@ _SUBMODULES = frozenset(
         "config",
         "configuration",
         "core",
+        "deck",
         "exceptions",
         "extras",
         "hookspecs",

@@ -62,6 +62,8 @@ if TYPE_CHECKING:
     from taskloom.core.context_manager import SecretsManager as SecretsManager
     from taskloom.core.context_manager import new_execution_name as new_execution_name
     from taskloom.core.data_persistence import FileAccessProvider as FileAccessProvider
+    from taskloom.core.decks import deck_renderer as deck_renderer
+    from taskloom.core.decks import execution_directory as execution_directory
     from taskloom.core.docstring import Docstring as Docstring
     from taskloom.core.events import SILENT as SILENT
     from taskloom.core.events import Announcer as Announcer
@@ -274,6 +276,9 @@ _NAMES: dict[str, str] = {
     "ExecutionState": "taskloom.core.context_manager",
     "SecretsManager": "taskloom.core.context_manager",
     "FileAccessProvider": "taskloom.core.data_persistence",
+    # Decks: what the plugin writing them asks of the others (taskloom_deck_renderer, taskloom_execution_directory)
+    "deck_renderer": "taskloom.core.decks",
+    "execution_directory": "taskloom.core.decks",
     # Lifecycle events
     "ExecutionEvent": "taskloom.core.events",
     "NodeEvent": "taskloom.core.events",

@@ -228,6 +228,68 @@ def taskloom_progress_display(stream: TextIO, interactive: bool) -> object | Non
     """
 
 
+# --- decks -----------------------------------------------------------------------------------
+# A task with ``enable_deck`` hands its decks over when an attempt succeeds; tasks without decks
+# never call these hooks, so they cost them nothing.
+
+
+@hookspec
+def taskloom_task_decks(
+    task: PythonTask,
+    decks: list[Any],
+    inputs: dict[str, Any],
+    outputs: dict[str, Any],
+    execution_id: str,
+    node_path: str | None,
+    timeline: list[dict[str, Any]],
+    output_prefix: str | None,
+) -> None:
+    """Called when an attempt of a task with ``enable_deck`` succeeded, in the process and thread
+    where its body ran (a worker process of a pool too), after its outputs were checked.
+
+    ``task`` is the task (its ``deck_fields`` say which standard decks to add); ``decks`` the decks
+    its body made (``Deck(name, html)``, ``current_context().default_deck``: objects with ``name``
+    and ``html``), in order; ``inputs`` and ``outputs`` its values by name; ``execution_id`` the
+    execution's name; ``node_path`` the node the attempt ran as (``n3``, ``n1-n0``, a map element
+    ``n2-5``; None for a task called directly, outside any execution); ``timeline`` the parts of the
+    attempt as dicts with ``name``, ``start`` and ``finish`` (epoch seconds), ``wall_time`` and
+    ``process_time`` (seconds); ``output_prefix`` the URI where a container entrypoint
+    (``loom-execute``) writes the attempt's outputs, where Flyte looks for ``deck.html`` (None
+    elsewhere). Every implementation is called; taskloom-report writes the deck page (see
+    :func:`taskloom_execution_directory`). With none, the kernel warns once per process that
+    decks need taskloom-report.
+    """
+
+
+@hookspec(firstresult=True)
+def taskloom_deck_renderer(python_type: Any, value: Any) -> Any:
+    """Return the renderer that shows ``value`` (declared as ``python_type``) in a task's input and
+    output decks, or None if this plugin does not render such values.
+
+    Called by the plugin writing decks for each input and output value of a task with
+    ``enable_deck``, unless the declared type names a renderer itself
+    (``Annotated[pd.DataFrame, TopFrameRenderer(10)]``, as in flytekit). The renderer is an object
+    with ``to_html(value) -> str`` returning safe HTML (text it shows escaped). Answer without
+    importing a library the value cannot come from (test ``type(value).__module__``), since every
+    value is asked about. The first non-None answer wins; with none, the value is shown as its
+    escaped, truncated ``repr``. taskloom-arrow answers for pandas and pyarrow tables and
+    ``StructuredDataset``, as flytekit's ``StructuredDatasetTransformerEngine.register_renderer`` does.
+    """
+
+
+@hookspec(firstresult=True)
+def taskloom_execution_directory(execution_id: str) -> str | None:
+    """Return the directory where the executor that runs ``execution_id`` keeps its files, or None
+    if this plugin does not record it.
+
+    Called by the plugin writing decks (for a task node of ``execution_id``: its deck is
+    ``<directory>/decks/<node path>.html``) and by ``loom deck``. taskloom-local answers with the
+    execution's directory in its execution store (``<data dir>/executions/<id>``) when recording is
+    on. The directory may not exist yet. The first non-None answer wins; with none, decks are written
+    to a temporary directory and their path logged, as flytekit does for local runs.
+    """
+
+
 # --- serialisation ---------------------------------------------------------------------------
 
 

@@ -76,7 +76,15 @@ DISTRIBUTIONS: dict[str, Distribution] = {
     "taskloom-flyte": Distribution("flyte", standard=True),
     "taskloom-s3": Distribution("s3", protocols=("s3", "s3a")),
     "taskloom-arrow": Distribution(
-        "arrow", names=("StructuredDataset", "StructuredDatasetTransformerEngine", "FlyteSchema")
+        "arrow",
+        names=(
+            "StructuredDataset",
+            "StructuredDatasetTransformerEngine",
+            "FlyteSchema",
+            "TopFrameRenderer",
+            "TableRenderer",
+            "ArrowRenderer",
+        ),
     ),
     "taskloom-sql": Distribution(
         "sql",
@@ -94,7 +102,7 @@ DISTRIBUTIONS: dict[str, Distribution] = {
     "taskloom-agent": Distribution("agent"),
     "taskloom-dask": Distribution("dask", executors=("dask",)),
     "taskloom-kubernetes": Distribution("kubernetes", executors=("kubernetes",)),
-    "taskloom-report": Distribution("report"),
+    "taskloom-report": Distribution("report", names=("Deck", "MarkdownRenderer", "SourceCodeRenderer")),
 }
 
 #: The standard plugins, in the order in which they are registered (lowest priority first).

@@ -159,6 +159,9 @@ class PythonTask:
         docs: str | None = None,
         cache: Cache | None = None,
         retry_on: tuple[type[BaseException], ...] = (),
+        enable_deck: bool | None = None,
+        disable_deck: bool | None = None,
+        deck_fields: Any = None,
     ) -> None:
         self._task_type = task_type
         self._name = name
@@ -182,6 +185,20 @@ class PythonTask:
         if not all(isinstance(kind, type) and issubclass(kind, BaseException) for kind in retry_on):
             raise ValidationError(f"task {name!r}: retry_on expects exception classes, got {retry_on!r}")
         self._retry_on = retry_on
+        if enable_deck is not None or disable_deck is not None:
+            if enable_deck is not None and disable_deck is not None:
+                raise ValidationError(f"task {name!r}: give enable_deck or disable_deck, not both")
+            decks_on = bool(enable_deck) if enable_deck is not None else disable_deck is False
+            if decks_on != self._metadata.generates_deck:
+                self._metadata = dataclasses.replace(self._metadata, generates_deck=decks_on)
+        #: The decks each execution shows (None: decks are off, and running costs nothing more).
+        self._deck_fields: tuple[Any, ...] | None = None
+        if self._metadata.generates_deck:
+            from taskloom.deck import DEFAULT_DECK_FIELDS, deck_fields_of  # only tasks with decks
+
+            self._deck_fields = (
+                DEFAULT_DECK_FIELDS if deck_fields is None else deck_fields_of(deck_fields, f"task {name!r}")
+            )
 
     # --- what the task is ------------------------------------------------------------------
 
@@ -267,6 +284,21 @@ class PythonTask:
         errors are not, unless listed here. taskloom's own addition: flytekit has no such option.
         """
         return self._retry_on
+
+    @property
+    def enable_deck(self) -> bool:
+        """Whether each execution of the task leaves a deck (flytekit's name)."""
+        return self._deck_fields is not None
+
+    @property
+    def disable_deck(self) -> bool:
+        """Whether the task leaves no deck (flytekit's deprecated spelling of ``not enable_deck``)."""
+        return self._deck_fields is None
+
+    @property
+    def deck_fields(self) -> list[Any]:
+        """The :class:`~taskloom.deck.DeckField` decks each execution shows (empty when decks are off)."""
+        return list(self._deck_fields or ())
 
     @property
     def cache(self) -> Cache | None:
@@ -393,6 +425,8 @@ class PythonTask:
         checkpoint: Any = None,
         checked: bool = False,
         task_id: Any = None,
+        node_path: str | None = None,
+        output_metadata_prefix: str | None = None,
     ) -> Any:
         """Run one attempt of the task with every input given by name; what executors call.
 
@@ -400,8 +434,13 @@ class PythonTask:
         fresh :func:`~taskloom.core.context_manager.current_context` current for the body, with the
         given execution id (an identifier, or a local execution's name), date, attempt number and
         checkpoint; ``task_id`` is the task's registered identifier when a backend runs it (locally
-        the task's name, version ``local``). Returns what the body returns (an awaitable when the body is ``async`` and an event
-        loop is running here).
+        the task's name, version ``local``). ``node_path`` is the path of the node this attempt runs
+        as in the execution (``n3``, ``n1-n0``, a map element ``n2-5``), given by executors so that
+        the decks of a task with ``enable_deck`` go with that node; None for a direct call.
+        ``output_metadata_prefix`` is where a container entrypoint writes the attempt's outputs
+        (flytekit's name): a task with decks leaves its page there as ``deck.html``, as on Flyte.
+        Returns what the body returns (an awaitable when the body is ``async`` and an event loop is
+        running here).
         """
         if not checked:
             TypeEngine.check_values(inputs, self._interface.inputs, entity=f"task {self._name!r}")
@@ -417,6 +456,8 @@ class PythonTask:
         normalizers = self._interface.input_normalizers
         if normalizers:  # what flytekit's literal round trip hands the body (an int bound to a float...)
             inputs = normalize_values(inputs, normalizers, entity=self)
+        if self._deck_fields is not None:  # one test for tasks without decks: they pay nothing more
+            return self._run_with_decks(params, inputs, node_path, output_metadata_prefix)
         token = _current.set(params)
         try:
             try:
@@ -429,6 +470,51 @@ class PythonTask:
         finally:
             _current.reset(token)
         return self._check_outputs(result)
+
+    def _run_with_decks(
+        self, params: ExecutionParameters, inputs: dict[str, Any], node_path: str | None, output_prefix: str | None
+    ) -> Any:
+        """:meth:`run` for a task with decks: the body's context collects the decks it makes, and once
+        its outputs are checked they go, with the inputs, outputs and the body's times, to the plugin
+        that writes decks (:func:`~taskloom.hookspecs.taskloom_task_decks`). A failed attempt leaves no
+        deck, as in flytekit.
+        """
+        import time  # measured: only tasks with decks time their body
+
+        from taskloom.core.decks import hand_over_decks
+
+        params._decks = []
+        params._enable_deck = True
+        began, wall, cpu = time.time(), time.perf_counter(), time.process_time()
+
+        def hand_over(result: Any) -> None:
+            elapsed = time.perf_counter() - wall
+            timeline = [
+                {
+                    "name": "Execute user level code",  # flytekit's name for the body's part
+                    "start": began,
+                    "finish": began + elapsed,
+                    "wall_time": elapsed,
+                    "process_time": time.process_time() - cpu,
+                }
+            ]
+            outputs = self._interface.outputs_by_name(result)
+            hand_over_decks(self, params, inputs, outputs, node_path, timeline, output_prefix)
+
+        token = _current.set(params)
+        try:
+            try:
+                result = self.execute(**inputs)
+            except Exception as error:
+                error.add_note(f"raised by task {self._name!r}")
+                raise
+            if type(result) not in _PLAIN_RESULTS and _awaitable(result):
+                return self._finish_async(result, params, hand_over)
+        finally:
+            _current.reset(token)
+        result = self._check_outputs(result)
+        hand_over(result)
+        return result
 
     def _bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
         entity = f"task {self._name!r}"
@@ -456,7 +542,7 @@ class PythonTask:
             return self._interface.shape_outputs(values)
         return result
 
-    def _finish_async(self, awaitable: Any, params: Any) -> Any:
+    def _finish_async(self, awaitable: Any, params: Any, then: Any = None) -> Any:
         import asyncio
         import threading
 
@@ -469,7 +555,10 @@ class PythonTask:
                 raise
             finally:
                 _current.reset(token)
-            return self._check_outputs(result)
+            result = self._check_outputs(result)
+            if then is not None:  # a task with decks hands them over once its outputs are checked
+                then(result)
+            return result
 
         try:
             asyncio.get_running_loop()

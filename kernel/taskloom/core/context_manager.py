@@ -132,6 +132,10 @@ class ExecutionParameters:
     tasks never imports the contracts).
     """
 
+    # Class attributes, set on the instance only for a task with decks: the others pay nothing.
+    _decks: list[Any] | None = None
+    _enable_deck = False
+
     def __init__(
         self,
         execution_id: WorkflowExecutionIdentifier | str,
@@ -224,6 +228,33 @@ class ExecutionParameters:
     def attempt(self) -> int:
         """The attempt number, 0 for the first run and one more for each retry."""
         return self._attempt
+
+    @property
+    def enable_deck(self) -> bool:
+        """Whether the running task leaves a deck (``@task(enable_deck=True)``)."""
+        return self._enable_deck
+
+    @property
+    def decks(self) -> list[Any]:
+        """The decks of this task execution, in the order they were made: ``Deck(name, html)`` adds
+        itself here; with ``enable_deck`` they are written when the task finishes (flytekit's name).
+        """
+        if self._decks is None:
+            self._decks = []
+        return self._decks
+
+    @property
+    def default_deck(self) -> Any:
+        """The deck named ``default``, made on first use: the same deck for every use in this task
+        execution (flytekit makes a new one at each use, and shows only the last).
+
+        Raises ImportError naming taskloom-report when no installed plugin provides ``Deck``.
+        """
+        for deck in self.decks:
+            if deck.name == "default":
+                return deck
+        deck_class = get_plugin_manager().resolve_name("Deck")
+        return deck_class("default")
 
 
 _current: contextvars.ContextVar[ExecutionParameters | None] = contextvars.ContextVar("taskloom_context", default=None)

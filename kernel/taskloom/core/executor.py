@@ -145,7 +145,7 @@ class TaskPool(Protocol):
         returns.
 
         ``context`` holds ``entity.run``'s execution arguments (``execution_id``, ``execution_date``,
-        ``attempt``, ``checkpoint``). Past ``timeout`` (a timedelta, None for none) the attempt fails
+        ``attempt``, ``checkpoint``, ``node_path``). Past ``timeout`` (a timedelta, None for none) the attempt fails
         with :class:`~taskloom.exceptions.user.UserTimeoutError`, its worker stopped when the pool can
         stop it. The task's own exception is raised as it is. ``explain`` says why the task runs in a
         pool, for the error when a worker cannot find it.

@@ -100,9 +100,10 @@ class PythonFunctionTask(PythonTask, Generic[T]):
             or len(names) != 1
             or interface.input_normalizers
             or interface.output_normalizers
+            or self.enable_deck
         ):
-            # The general path: run() handles coroutines, overridden bodies, several outputs and
-            # values to normalize.
+            # The general path: run() handles coroutines, overridden bodies, several outputs, values
+            # to normalize and decks.
             def call_run(inputs: dict[str, Any], checkpoint: Any) -> dict[str, Any]:
                 result = self.run(
                     inputs,

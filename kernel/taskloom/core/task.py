@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar, overload
 
@@ -41,6 +42,7 @@ def task(
     secret_requests: Iterable[Any] | None = None,
     enable_deck: bool | None = None,
     disable_deck: bool | None = None,
+    deck_fields: Any = None,
     pod_template: Any = None,
     pod_template_name: str | None = None,
     accelerator: Any = None,
@@ -62,10 +64,13 @@ def task(
     ``cache_ignore_input_vars`` are the older spelling); ``requests``/``limits`` or ``resources``
     take :class:`~taskloom.core.resources.Resources`; ``secret_requests`` takes
     :class:`~taskloom.models.security.Secret` objects; ``pod_template`` a dict or an object with
-    ``to_dict()``; ``accelerator`` a GPU device name. A ``task_config`` selects the task class
-    through the :func:`~taskloom.hookspecs.taskloom_task_class` hook; ``task_class`` names the class
-    to build instead (taskloom's addition, for decorators of task types such as ``@dynamic``). Other
-    keyword arguments go to the task class.
+    ``to_dict()``; ``accelerator`` a GPU device name. ``enable_deck=True`` (or flytekit's deprecated
+    ``disable_deck=False``) makes each succeeded execution leave a deck page with the decks its body
+    makes (``Deck(name, html)``) and those ``deck_fields`` names (:class:`~taskloom.deck.DeckField`;
+    all five, flytekit's default, when None); taskloom-report writes it. A ``task_config`` selects
+    the task class through the :func:`~taskloom.hookspecs.taskloom_task_class` hook; ``task_class``
+    names the class to build instead (taskloom's addition, for decorators of task types such as
+    ``@dynamic``). Other keyword arguments go to the task class.
     """
 
     def decorate(function: Callable[..., Any]) -> PythonFunctionTask[Any]:
@@ -86,6 +91,15 @@ def task(
             )
         if enable_deck is not None and disable_deck is not None:
             raise ValidationError(f"{entity}: give enable_deck or disable_deck, not both")
+        if disable_deck is not None:
+            warnings.warn(
+                f"{entity}: disable_deck is deprecated (as in flytekit since 1.10), use enable_deck",
+                FutureWarning,
+                stacklevel=3,
+            )
+        decks_on = bool(enable_deck) or disable_deck is False
+        if decks_on:  # only tasks with decks pass them: a task class of a plugin may not take them
+            kwargs["deck_fields"] = deck_fields
         metadata = TaskMetadata(
             cache=settings is not None,
             cache_serialize=bool(settings and settings.serialize),
@@ -96,7 +110,7 @@ def task(
             retries=retries,
             timeout=timeout,
             pod_template_name=pod_template_name,
-            generates_deck=bool(enable_deck) or disable_deck is False,
+            generates_deck=decks_on,
             labels=labels,
             annotations=annotations,
         )

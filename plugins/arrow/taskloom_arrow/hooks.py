@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from taskloom.extend import StructuredDatasetDecoder, StructuredDatasetEncoder, TypeTransformer
 
 #: The plugin API this plugin was written for: 1.2 adds the table handlers' hook and names.
-TASKLOOM_API = "1.2"
+TASKLOOM_API = "1.6"  # the deck renderer hook (taskloom_deck_renderer)
 
 
 @hookimpl
@@ -32,3 +32,19 @@ def taskloom_structured_dataset_handlers() -> list[StructuredDatasetEncoder[Any]
     from taskloom_arrow.handlers import built_in
 
     return built_in()
+
+
+#: Where a value's class must come from for this plugin to render it in a deck: every input and output
+#: value of a task with decks is asked about, so others are turned away without importing anything.
+_TABLE_MODULES = ("pandas", "pyarrow", "taskloom_arrow")
+
+
+@hookimpl
+def taskloom_deck_renderer(python_type: Any, value: Any) -> Any:
+    # Tables in a task's input and output decks, as flytekit's register_renderer gives pd.DataFrame
+    # and pa.Table theirs.
+    if type(value).__module__.partition(".")[0] not in _TABLE_MODULES:
+        return None
+    from taskloom_arrow.renderers import renderer_for
+
+    return renderer_for(value)

@@ -401,6 +401,7 @@ class Invocation:
                 attempt=attempt_number(),
                 checkpoint=self.checkpoint,
                 task_id=task_id(name),
+                output_metadata_prefix=self.output_prefix,  # a task with decks writes deck.html there
             )
         except IgnoreOutputs:
             raise

@@ -133,7 +133,7 @@ class LocalRunner:
 
     def _plain(self, entity: Any) -> bool:
         """Whether ``entity`` is a task whose elements need none of the executor's per-node services
-        (retries, timeout, cache, storage, listeners), so :meth:`map` may run them without the node
+        (retries, timeout, cache, storage, listeners, decks), so :meth:`map` may run them without the node
         bookkeeping: directly, or in batches on the worker processes.
         """
         metadata = getattr(entity, "metadata", None)
@@ -147,6 +147,7 @@ class LocalRunner:
             and getattr(entity, "cache", None) is None
             and metadata.retries == 0
             and metadata.timeout is None
+            and not metadata.generates_deck  # each element's deck goes with its node path
         )
 
     def _batchable(self, entity: Any) -> bool:

@@ -53,6 +53,17 @@ def taskloom_cli_commands() -> list[Any]:
 
 
 @hookimpl
+def taskloom_execution_directory(execution_id: str) -> str | None:
+    """The execution's directory in the execution store, where decks of its nodes go (None when runs
+    are not recorded: ``TASKLOOM_RECORD=0``)."""
+    from taskloom_local.store import ExecutionStore, recording_enabled  # only tasks with decks ask
+
+    if not recording_enabled():
+        return None
+    return ExecutionStore().execution_directory(execution_id)
+
+
+@hookimpl
 def taskloom_progress_display(stream: Any, interactive: bool) -> Any:
     """The standard display of ``loom run``: a status redrawn in place on a terminal, else plain lines."""
     from taskloom_local.progress import ProgressDisplay

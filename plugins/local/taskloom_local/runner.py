@@ -290,6 +290,7 @@ class NodeRunner:
                             attempt=attempt,
                             checkpoint=checkpoint,
                             checked=True,  # bindings were checked when the workflow was compiled
+                            node_path=path,
                         )
                     else:
                         result = self._run_bounded(entity, inputs, execution, path, attempt, checkpoint, pool, timeout)
@@ -344,6 +345,7 @@ class NodeRunner:
                 attempt=attempt,
                 checkpoint=checkpoint(),
                 explain=None if self.processes else _TIMEOUT_IN_PROCESS,
+                node_path=path,
             )
         return _call_with_timeout(
             entity.name,
@@ -355,6 +357,7 @@ class NodeRunner:
                 attempt=attempt,
                 checkpoint=checkpoint,
                 checked=True,
+                node_path=path,
             ),
             timeout,  # type: ignore[arg-type]
             execution,
@@ -376,6 +379,7 @@ class NodeRunner:
                     attempt=0,
                     checkpoint=Checkpoints(execution, path),
                     checked=True,
+                    node_path=path,
                 )
         finally:
             if runner.used:

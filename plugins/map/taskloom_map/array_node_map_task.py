@@ -117,6 +117,8 @@ class ArrayNodeMapTask(PythonTask):
         ):
             if value is not None:
                 kwargs.setdefault(setting, value)
+        # The elements leave the decks (one each, at their own node paths); the map node itself none.
+        kwargs.setdefault("enable_deck", False)
         super().__init__(target.task_type, name, interface, None, task_type_version=1, **kwargs)
 
     # --- what the array node carries --------------------------------------------------------
