@@ -139,9 +139,18 @@
   const bars = data.timeline;
   const begin = Math.min(execution.started, ...bars.map((bar) => bar.start));
   const end = Math.max(execution.started + execution.duration, ...bars.map((bar) => bar.end));
-  const span = Math.max(end - begin, 1e-6), WIDTH = 1000, LANE = 22;
+  // As wide as its section (the whole run fits at once; the panel, while closed, takes no room), never narrower
+  // than 600 pixels.
+  const room = document.getElementById("timeline").clientWidth - 2 * PAD - 4;
+  const span = Math.max(end - begin, 1e-6), WIDTH = Math.max(600, room), LANE = 22;
   const laneCount = 1 + Math.max(0, ...bars.map((bar) => bar.lane));
   const timeline = el("svg:svg", { width: WIDTH + 2 * PAD, height: laneCount * LANE + 30, id: "timeline-svg" });
+  for (let tick = 0; tick <= 4; tick++) {
+    const x = PAD + (tick / 4) * WIDTH;
+    timeline.append(el("svg:line", { x1: x, x2: x, y1: 0, y2: laneCount * LANE + 8, class: "tick" }));
+    timeline.append(el("svg:text", { x: x, y: laneCount * LANE + 22,
+      "text-anchor": tick === 0 ? "start" : tick === 4 ? "end" : "middle" }, tick === 0 ? "0" : seconds((tick / 4) * span)));
+  }
   for (const bar of bars) {
     const x = PAD + ((bar.start - begin) / span) * WIDTH;
     const width = Math.max(2, ((bar.end - bar.start) / span) * WIDTH);
@@ -151,9 +160,13 @@
     rect.append(el("svg:title", {}, bar.path + " " + (node ? node.entity : "") + " · " + seconds(bar.end - bar.start)));
     rect.addEventListener("click", () => open(bar.path));
     timeline.append(rect);
+    // The node's name on its bar when it fits there, else just after it (the text does not take clicks).
+    const full = bar.path + " " + (node ? shortName(node.entity) : "");
+    const name = width > 7 * full.length || width <= 7 * bar.path.length + 8 ? full : bar.path;
+    const inside = width > 7 * name.length;
+    timeline.append(el("svg:text", { x: inside ? x + 4 : x + width + 4, y: 4 + bar.lane * LANE + 12,
+      class: inside ? "bar-label inside" : "bar-label" }, name));
   }
-  timeline.append(el("svg:text", { x: PAD, y: laneCount * LANE + 22 }, "0"));
-  timeline.append(el("svg:text", { x: PAD + WIDTH, y: laneCount * LANE + 22, "text-anchor": "end" }, seconds(span)));
   document.getElementById("timeline").append(timeline);
 
   performance.mark("rendered");
