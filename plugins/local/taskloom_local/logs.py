@@ -9,8 +9,9 @@ as ``LEVEL name: message``.
 
 What a node's log holds: the writes and records made on the thread that runs its body, in the context of its
 attempts (all of them, in order), at most :data:`NODE_LOG_CHARS` characters: the end is kept, and the text
-says how much was left out. Not captured: bodies run elsewhere (worker processes, Dask, Kubernetes Pods),
-threads a body starts itself, output written without ``sys.stdout``/``sys.stderr`` (``os.write``, a
+says how much was left out. A body run in a worker process (``--processes``) is captured there the same way
+and its text sent back with its outputs (:func:`taken`, :func:`keep`). Not captured: bodies run on Dask or in
+Kubernetes Pods, threads a body starts itself, output written without ``sys.stdout``/``sys.stderr`` (``os.write``, a
 subprocess), and map elements run without per-node services.
 """
 
@@ -21,8 +22,6 @@ import os
 import sys
 import threading
 from typing import Any, TextIO
-
-from taskloom_local.recorder import NODE_LOGS
 
 CAPTURE_ENV = "TASKLOOM_CAPTURE_LOGS"
 #: Characters of a node's log kept (its end).
@@ -131,8 +130,26 @@ def begin() -> contextvars.Token[NodeLog | None]:
 def end(token: contextvars.Token[NodeLog | None], record: Any, execution_id: str, path: str) -> None:
     """Stop keeping this thread's output for the node ``path``; hand what was kept to the recorder (``record``,
     its put) as a ``NODE_LOGS`` event, unless the node wrote nothing."""
+    # Here, not at the top: worker processes import this module, and the recorder (with the store) costs ~10 ms.
+    from taskloom_local.recorder import NODE_LOGS
+
     log = _current.get()
     _current.reset(token)
     text = None if log is None else log.text()
     if text is not None:
         record((NODE_LOGS, execution_id, path, text))
+
+
+def taken(token: contextvars.Token[NodeLog | None]) -> str | None:
+    """Stop keeping this thread's output (:func:`begin`'s ``token``) and return what was kept: what a worker
+    process sends back with a body's outputs."""
+    log = _current.get()
+    _current.reset(token)
+    return None if log is None else log.text()
+
+
+def keep(text: str) -> None:
+    """Add ``text`` (a worker process's capture of a body) to the log of the node running on this thread."""
+    log = _current.get()
+    if log is not None:
+        log.add(text)

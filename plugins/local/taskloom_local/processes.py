@@ -41,6 +41,7 @@ from taskloom.extend import (
     SystemException,
     UserTimeoutError,
 )
+from taskloom_local.logs import capture_enabled
 
 
 class WorkerDiedError(RecoverableSystemException):
@@ -133,9 +134,13 @@ class ProcessPool:
         exception is raised as it is (its notes say which process ran it). ``explain`` says why the
         task runs in a process, for the error when a worker cannot find it.
         """
-        status, payload = self._exchange(
+        status, payload, *logs = self._exchange(
             entity, ("one", self._reference(entity, explain), entity.name, inputs, context, settings()), timeout
         )
+        if logs and logs[0]:  # what the body printed and logged there, when the run captures logs
+            from taskloom_local.logs import keep
+
+            keep(logs[0])
         if status == "error":
             raise payload
         return payload
@@ -441,8 +446,10 @@ def serve(connection: Any, path: list[str], scheduler: int | None = None) -> Non
                 send(connection, LOADED)  # the scheduler's timeout starts now
             except (BrokenPipeError, ConnectionResetError):
                 return
-            if kind == "one":
-                answer: tuple[str, Any] = ("ok", entity.run(inputs, checked=True, **context))
+            if kind == "one" and capture_enabled():
+                answer = _run_captured(entity, inputs, context)
+            elif kind == "one":
+                answer = ("ok", entity.run(inputs, checked=True, **context))
             else:
                 answer = ("ok", _run_each(entity, inputs, context))
         except BaseException as error:  # every failure goes back to the scheduler
@@ -466,6 +473,21 @@ def serve(connection: Any, path: list[str], scheduler: int | None = None) -> Non
                     ),
                 ),
             )
+
+
+def _run_captured(entity: Any, inputs: dict[str, Any], context: dict[str, Any]) -> tuple[Any, ...]:
+    """Run one attempt keeping what its body prints and logs (``TASKLOOM_CAPTURE_LOGS``, which the scheduler's
+    settings bring): the answer carries the text for the node's log in the scheduler."""
+    from taskloom_local.logs import begin, install, taken
+
+    install()
+    token = begin()
+    try:
+        result = entity.run(inputs, checked=True, **context)
+    except BaseException as error:
+        error.add_note(f"in worker process {os.getpid()}")
+        return ("error", error, taken(token))
+    return ("ok", result, taken(token))
 
 
 def settings() -> dict[str, str]:
