@@ -134,9 +134,11 @@ class ProcessPool:
         exception is raised as it is (its notes say which process ran it). ``explain`` says why the
         task runs in a process, for the error when a worker cannot find it.
         """
-        status, payload, *logs = self._exchange(
+        answer = self._exchange(
             entity, ("one", self._reference(entity, explain), entity.name, inputs, context, settings()), timeout
         )
+        status, payload = answer[0], answer[1]
+        logs: tuple[Any, ...] = answer[2:]
         if logs and logs[0]:  # what the body printed and logged there, when the run captures logs
             from taskloom_local.logs import keep
 
@@ -168,8 +170,9 @@ class ProcessPool:
             return [payload] * len(inputs)
         return payload
 
-    def _exchange(self, entity: Any, job: tuple[Any, ...], timeout: Any) -> tuple[str, Any]:
-        """Send ``job`` to an idle worker and return its answer ``(status, payload)``.
+    def _exchange(self, entity: Any, job: tuple[Any, ...], timeout: Any) -> tuple[Any, ...]:
+        """Send ``job`` to an idle worker and return its answer ``(status, payload)``, or
+        ``(status, payload, logs)`` for a job run capturing its body's output.
 
         Raises :class:`WorkerDiedError` when the worker dies, :class:`UserTimeoutError` (after
         killing it) past ``timeout``, and :class:`SystemException` for inputs that do not pickle.
@@ -199,7 +202,7 @@ class ProcessPool:
             finally:
                 self._give_back(worker)
 
-    def _answer(self, entity: Any, worker: _Worker, seconds: float | None, timeout: Any, what: str) -> tuple[str, Any]:
+    def _answer(self, entity: Any, worker: _Worker, seconds: float | None, timeout: Any, what: str) -> tuple[Any, ...]:
         """The worker's next message, waiting at most ``seconds`` (then it is killed)."""
         from multiprocessing.connection import wait
 
@@ -217,7 +220,7 @@ class ProcessPool:
         if worker.connection not in ready:
             raise self._died(entity.name, worker)
         try:
-            answer: tuple[str, Any] = receive(worker.connection)
+            answer: tuple[Any, ...] = receive(worker.connection)
         except (EOFError, OSError):
             raise self._died(entity.name, worker) from None
         return answer
