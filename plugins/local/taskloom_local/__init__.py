@@ -22,10 +22,18 @@ if TYPE_CHECKING:
     from taskloom_local.store import NodeRecord as NodeRecord
     from taskloom_local.store import StoreUnreadable as StoreUnreadable
     from taskloom_local.store import default_data_dir as default_data_dir
+    from taskloom_local.store import make_private_directory as make_private_directory
 
 __version__ = "0.1.0"
 
-__all__ = ["ExecutionRecord", "ExecutionStore", "NodeRecord", "StoreUnreadable", "default_data_dir"]
+__all__ = [
+    "ExecutionRecord",
+    "ExecutionStore",
+    "NodeRecord",
+    "StoreUnreadable",
+    "default_data_dir",
+    "make_private_directory",
+]
 
 _WHERE = dict.fromkeys(__all__, "taskloom_local.store")
 

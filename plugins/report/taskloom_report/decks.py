@@ -33,6 +33,7 @@ from typing import Any
 
 from taskloom import DeckField, current_context
 from taskloom.extend import PluginWarning, StorageError, execution_directory, upload
+from taskloom_local import make_private_directory
 
 from taskloom_report.renderers import PythonDependencyRenderer, SourceCodeRenderer, value_html
 
@@ -282,7 +283,7 @@ def _write(target: str, page: str) -> None:
     # Beside the execution store's files, and as private: directories 0700 and files 0600 whatever
     # the umask. Written to a temporary name and renamed, so a reader sees a whole page or none.
     directory = os.path.dirname(target)
-    _private_directory(directory)
+    make_private_directory(directory)  # the store's rule: this user's only, whatever the umask
     temporary = os.path.join(directory, f".{os.path.basename(target)}.{os.getpid()}-{os.urandom(4).hex()}.tmp")
     try:
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -293,22 +294,3 @@ def _write(target: str, page: str) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
-
-
-def _private_directory(path: str) -> None:
-    missing = []
-    current = os.path.abspath(path)
-    while not os.path.isdir(current):
-        missing.append(current)
-        parent = os.path.dirname(current)
-        if parent == current:
-            break
-        current = parent
-    for directory in reversed(missing):
-        try:
-            os.mkdir(directory, 0o700)
-        except FileExistsError:
-            if not os.path.isdir(directory):
-                raise NotADirectoryError(20, "Not a directory", directory) from None
-            continue
-        os.chmod(directory, 0o700)

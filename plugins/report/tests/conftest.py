@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -48,3 +52,35 @@ class TwentyRun:
 def twenty(tmp_path_factory: pytest.TempPathFactory) -> TwentyRun:
     """One real run of ``report_flows.twenty`` for the module's tests."""
     return TwentyRun(tmp_path_factory.mktemp("twenty"))
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Headless and quiet: as root without a sandbox, and none of the background traffic (updates, sync, QUIC)
+# that Chromium would otherwise send into a closed network.
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's chromium, headless, driven by Playwright for Python (``playwright install`` is never run): one
+    browser, with a fresh profile, for every test of the session that opens a page."""
+    # Here, not at the top: the tests that open no page need not import Playwright.
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory(prefix="report-chromium-") as profile, sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            profile, executable_path=CHROMIUM, args=FLAGS, viewport={"width": 1400, "height": 1000}
+        )
+        try:
+            yield context
+        finally:
+            context.close()

@@ -2,46 +2,17 @@
 
 Playwright rather than Selenium: ``page.on("request")`` sees every request the page makes, so "no network
 request" is observed directly, and one Python API clicks, measures boxes and takes screenshots. The browser
-is the system's (``executable_path``); ``playwright install`` is never run. One browser for the module.
+is the system's (``executable_path``); ``playwright install`` is never run. One browser for the session (conftest).
 """
 
 from __future__ import annotations
 
 import base64
-import shutil
-import tempfile
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import sync_playwright
 from plugins.report.tests.conftest import loom
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# Headless and quiet: as root without a sandbox, and none of the background traffic (updates, sync, QUIC)
-# that Chromium would otherwise send into a closed network.
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with tempfile.TemporaryDirectory(prefix="report-chromium-") as profile, sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            profile, executable_path=CHROMIUM, args=FLAGS, viewport={"width": 1400, "height": 1000}
-        )
-        try:
-            yield context
-        finally:
-            context.close()
 
 
 @pytest.fixture(scope="module")

@@ -8,29 +8,14 @@ of what the task was given runs, and the page asks the network for nothing.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import sync_playwright
 from taskloom import Deck, DeckField, task, workflow
 from taskloom.deck import MarkdownRenderer
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# Headless and quiet: as root without a sandbox, and none of Chromium's background traffic.
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 INJECTED = "</script><script>window.injected=1</script><img src=x onerror='window.injected=2'>"
 
 
@@ -63,21 +48,19 @@ def page_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def opened(page_file: Path) -> Iterator[tuple[Any, list[str], list[str]]]:
+def opened(browser: Any, page_file: Path) -> Iterator[tuple[Any, list[str], list[str]]]:
     """The deck page open in chromium, with every request it made and every error its script raised."""
-    with tempfile.TemporaryDirectory(prefix="deck-chromium-") as profile, sync_playwright() as playwright:
-        browser = playwright.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, args=FLAGS)
-        try:
-            page = browser.new_page()
-            requests: list[str] = []
-            errors: list[str] = []
-            page.on("request", lambda request: requests.append(request.url))
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            page.goto(page_file.as_uri())
-            page.wait_for_load_state("load")
-            yield page, requests, errors
-        finally:
-            browser.close()
+    page = browser.new_page()
+    requests: list[str] = []
+    errors: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        page.goto(page_file.as_uri())
+        page.wait_for_load_state("load")
+        yield page, requests, errors
+    finally:
+        page.close()
 
 
 def test_the_page_opens_on_its_first_deck_and_a_tab_shows_its_own(opened):
