@@ -46,6 +46,7 @@ from taskloom.extend import (
     UserTimeoutError,
     find_binding,
 )
+from taskloom_local import capture_enabled, keep_log
 
 from taskloom_dask.options import SCHEDULER_ENV
 from taskloom_dask.worker import STARTED_TOPIC, run_attempt, run_batch
@@ -166,8 +167,9 @@ class DaskPool:
         started = None
         if seconds is not None:
             started = self._watch_start(key)
+        capture = capture_enabled()  # the run keeps its nodes' logs (loom run --report): the body's come back too
         future = self._submit(
-            run_attempt, entity.name, reference, entity.name, inputs, context, seconds is not None, key=key
+            run_attempt, entity.name, reference, entity.name, inputs, context, seconds is not None, capture, key=key
         )
         try:
             if started is not None:
@@ -180,7 +182,18 @@ class DaskPool:
                     f"task {entity.name!r} did not finish within its timeout of {timeout} on the Dask cluster at "
                     f"{self.address}; its future was cancelled"
                 )
-            return outcome.value()
+            if not capture:
+                return outcome.value()
+            text = None
+            try:
+                result, text = outcome.value()
+            except BaseException as error:
+                text = getattr(error, "taskloom_logs", None)
+                raise
+            finally:
+                if text:
+                    keep_log(text)
+            return result
         except (KilledWorker, CancelledError) as error:
             raise self._lost(entity.name, error) from error
         finally:

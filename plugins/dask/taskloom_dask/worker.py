@@ -17,6 +17,7 @@ import threading
 from typing import Any
 
 from taskloom.extend import SystemException, load_module
+from taskloom_local import run_capturing
 
 
 class TaskNotFound(SystemException):
@@ -33,12 +34,19 @@ STARTED_TOPIC = "taskloom-started"
 
 
 def run_attempt(
-    reference: tuple[str, str | None, str], task_name: str, inputs: dict[str, Any], context: Any, announce: bool = False
+    reference: tuple[str, str | None, str],
+    task_name: str,
+    inputs: dict[str, Any],
+    context: Any,
+    announce: bool = False,
+    capture: bool = False,
 ) -> Any:
     """One attempt of the task: what ``entity.run`` returns, or the task's own exception, noted with the worker.
 
     With ``announce`` (the task has a timeout), the worker first tells the client that the attempt starts:
     the timeout counts from then, not from submission (time queued on a busy cluster is not the task's).
+    With ``capture`` (the run keeps its nodes' logs), what the body prints and logs is kept as taskloom-local
+    keeps it on a thread, and the answer is ``(outputs, text)``; an exception carries the text itself.
     """
     if announce:
         from distributed import get_worker  # already imported: this runs inside a worker
@@ -47,6 +55,8 @@ def run_attempt(
         worker.log_event(STARTED_TOPIC, worker.get_current_task())
     entity = find_task(reference, task_name)
     try:
+        if capture:
+            return run_capturing(entity.run, inputs, checked=True, **context)
         return entity.run(inputs, checked=True, **context)
     except BaseException as error:
         error.add_note(f"in Dask worker {_where()}")

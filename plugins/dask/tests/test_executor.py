@@ -306,3 +306,32 @@ def test_a_gate_takes_the_signal_sent_to_the_executor_dask(dask_executor, monkey
         assert asks() == 42
     finally:
         clear_signals()
+
+
+@task
+def talks(x: int) -> int:
+    print(f"talking in {os.getpid()}")
+    if x < 0:
+        raise ValueError("negative")
+    return x
+
+
+@workflow
+def talking(x: int) -> int:
+    return talks(x=x)
+
+
+def test_a_run_that_keeps_logs_keeps_those_of_bodies_run_in_dask_workers(client, monkeypatch):
+    from taskloom_local import ExecutionStore
+
+    monkeypatch.setenv("TASKLOOM_RECORD", "1")  # read when the executor is made
+    monkeypatch.setenv("TASKLOOM_CAPTURE_LOGS", "1")  # what loom run --report sets
+    store = ExecutionStore()
+    with DaskExecutor(client, name="dask-logs") as executor:
+        assert executor.execute(talking, {"x": 1}) == 1
+        with pytest.raises(ValueError, match="negative"):
+            executor.execute(talking, {"x": -1})
+    failed, succeeded = store.executions(2)
+    for record in (succeeded, failed):
+        (node,) = store.nodes(record.id)
+        assert node.logs.startswith("talking in ") and int(node.logs.split()[-1]) != os.getpid()

@@ -4,8 +4,8 @@
 a node starts as soon as the nodes it depends on have finished, independent nodes run concurrently
 on a thread pool, retries and the failure policy are honoured.
 
-The public names below are the execution store's, for plugins that read what runs did (taskloom-report);
-they resolve on first use, so that ``import taskloom_local`` stays as cheap as before.
+The public names below are the execution store's, for plugins that read what runs did (taskloom-report), and
+those of a node's logs, for pools that run bodies elsewhere (taskloom-dask); they resolve on first use, so that ``import taskloom_local`` stays as cheap as before.
 """
 
 from __future__ import annotations
@@ -17,6 +17,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from taskloom_local.logs import capture_enabled as capture_enabled
+    from taskloom_local.logs import keep_log as keep_log
+    from taskloom_local.logs import run_capturing as run_capturing
     from taskloom_local.store import ExecutionRecord as ExecutionRecord
     from taskloom_local.store import ExecutionStore as ExecutionStore
     from taskloom_local.store import NodeRecord as NodeRecord
@@ -31,11 +34,18 @@ __all__ = [
     "ExecutionStore",
     "NodeRecord",
     "StoreUnreadable",
+    "capture_enabled",
     "default_data_dir",
+    "keep_log",
     "make_private_directory",
+    "run_capturing",
 ]
 
 _WHERE = dict.fromkeys(__all__, "taskloom_local.store")
+# A node's logs (logs.py), for pools that run bodies elsewhere: captured there, kept here.
+_WHERE.update(
+    capture_enabled="taskloom_local.logs", keep_log="taskloom_local.logs", run_capturing="taskloom_local.logs"
+)
 
 
 def __getattr__(name: str) -> Any:

@@ -10,7 +10,7 @@ as ``LEVEL name: message``.
 What a node's log holds: the writes and records made on the thread that runs its body, in the context of its
 attempts (all of them, in order), at most :data:`NODE_LOG_CHARS` characters: the end is kept, and the text
 says how much was left out. A body run in a worker process (``--processes``) is captured there the same way
-and its text sent back with its outputs (:func:`taken`, :func:`keep`). Not captured: bodies run on Dask or in
+and its text sent back with its outputs (:func:`run_capturing`, :func:`keep_log`). Not captured: bodies run on Dask or in
 Kubernetes Pods, threads a body starts itself, output written without ``sys.stdout``/``sys.stderr`` (``os.write``, a
 subprocess), and map elements run without per-node services.
 """
@@ -148,8 +148,26 @@ def taken(token: contextvars.Token[NodeLog | None]) -> str | None:
     return None if log is None else log.text()
 
 
-def keep(text: str) -> None:
+def keep_log(text: str) -> None:
     """Add ``text`` (a worker process's capture of a body) to the log of the node running on this thread."""
     log = _current.get()
     if log is not None:
         log.add(text)
+
+
+def run_capturing(function: Any, *args: Any, **kwargs: Any) -> tuple[Any, str | None]:
+    """``function(*args, **kwargs)`` keeping what it prints and logs on this thread: its result and the text
+    (None when it wrote nothing). An exception it raises carries the text as ``taskloom_logs`` (it pickles with
+    the exception). What a process that runs bodies for a scheduler elsewhere uses: taskloom-local's worker
+    processes, taskloom-dask's workers; the scheduler adds the text to the node's log with :func:`keep_log`.
+    """
+    install()
+    token = begin()
+    try:
+        result = function(*args, **kwargs)
+    except BaseException as error:
+        text = taken(token)
+        if text is not None:
+            error.taskloom_logs = text  # type: ignore[attr-defined]
+        raise
+    return result, taken(token)

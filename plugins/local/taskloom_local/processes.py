@@ -140,9 +140,9 @@ class ProcessPool:
         status, payload = answer[0], answer[1]
         logs: tuple[Any, ...] = answer[2:]
         if logs and logs[0]:  # what the body printed and logged there, when the run captures logs
-            from taskloom_local.logs import keep
+            from taskloom_local.logs import keep_log
 
-            keep(logs[0])
+            keep_log(logs[0])
         if status == "error":
             raise payload
         return payload
@@ -481,16 +481,14 @@ def serve(connection: Any, path: list[str], scheduler: int | None = None) -> Non
 def _run_captured(entity: Any, inputs: dict[str, Any], context: dict[str, Any]) -> tuple[Any, ...]:
     """Run one attempt keeping what its body prints and logs (``TASKLOOM_CAPTURE_LOGS``, which the scheduler's
     settings bring): the answer carries the text for the node's log in the scheduler."""
-    from taskloom_local.logs import begin, install, taken
+    from taskloom_local.logs import run_capturing
 
-    install()
-    token = begin()
     try:
-        result = entity.run(inputs, checked=True, **context)
+        result, text = run_capturing(entity.run, inputs, checked=True, **context)
     except BaseException as error:
         error.add_note(f"in worker process {os.getpid()}")
-        return ("error", error, taken(token))
-    return ("ok", result, taken(token))
+        return ("error", error, getattr(error, "taskloom_logs", None))
+    return ("ok", result, text)
 
 
 def settings() -> dict[str, str]:
