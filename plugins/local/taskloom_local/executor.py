@@ -267,6 +267,7 @@ class LocalExecutor:
             if interrupted:
                 if not isinstance(error, KeyboardInterrupt):  # a node's error caused by the interruption
                     error = KeyboardInterrupt(execution.cancelled or "interrupted").with_traceback(error.__traceback__)
+                Interrupts.stopped()  # the workers and the pool killed before the caller sees the interrupt
                 report_abandoned(execution)
             if record is not None:
                 self._record_finish(execution, None, None, error, "interrupted" if interrupted else "failed")

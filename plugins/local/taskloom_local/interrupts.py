@@ -30,6 +30,7 @@ class Interrupts:
     _previous: dict[int, Any] = {}  # the handlers ours replaced, while installed
     _count = 0  # executions running on the main thread
     _signals_seen = 0
+    _stopping: threading.Thread | None = None  # the thread that stops what the last signal stopped
 
     def __init__(self, execution: Execution) -> None:
         self._execution = execution
@@ -81,8 +82,19 @@ class Interrupts:
         executions = list(cls._active)
         for execution in executions:
             execution.cancelled = name
-        threading.Thread(target=cls._stop, args=(executions,), name="taskloom-interrupt", daemon=True).start()
+        cls._stopping = threading.Thread(target=cls._stop, args=(executions,), name="taskloom-interrupt", daemon=True)
+        cls._stopping.start()
         raise KeyboardInterrupt(name)
+
+    @classmethod
+    def stopped(cls, timeout: float = 10.0) -> None:
+        """Wait (at most ``timeout`` seconds) until what the signal stopped is stopped: the worker processes and
+        the plugins' pools killed. An interrupted execution waits so before it raises, so that a caller that
+        catches the :class:`KeyboardInterrupt` (or a process about to exit) finds nothing of it still running:
+        under load the stopping thread ran after the caller had moved on."""
+        stopping = cls._stopping
+        if stopping is not None and stopping is not threading.current_thread():
+            stopping.join(timeout)
 
     @staticmethod
     def _stop(executions: list[Execution]) -> None:

@@ -82,6 +82,9 @@ class CountingPool:
         return self.inner.run_many(entity, inputs, checkpoints, **context)
 
     def kill(self) -> None:
+        # Slow, as killing remote work is (a Dask future, a Pod): an interrupted execution must have waited for it
+        # before its KeyboardInterrupt reaches the caller.
+        time.sleep(0.2)
         self.kills += 1
         self.inner.kill()
 
