@@ -61,6 +61,7 @@ from taskloom.extend import (
     upload,
 )
 from taskloom_flyte import codec
+from taskloom_local import capture_enabled, keep_log
 
 from taskloom_kubernetes.options import (
     DEFAULT_SIZE,
@@ -97,6 +98,8 @@ __all__ = [
 
 #: How many of a failed Pod's last log lines the error shows.
 LOG_LINES = 20
+#: Lines of a Pod's log kept for its node when the run keeps its nodes' logs (the node's log keeps its last 64 KiB).
+CAPTURED_LOG_LINES = 2000
 #: Seconds a Pod may stay Pending (unscheduled, or its image not pulled) before its attempt fails.
 PENDING_TIMEOUT = 300.0
 #: Seconds an image pull may keep failing before the attempt fails (FlytePropeller's grace period: 3 minutes).
@@ -282,12 +285,17 @@ class KubernetesPool:
             primary = primary_container(manifest, template)["name"]
             manifest = with_base_template(manifest, self._pod_template(entity.name, base_name), primary)
         killed = threading.Event()
+        capture = capture_enabled()
         with self._lock:
             self._running[name] = killed
         try:
             self._create(entity.name, manifest)
             primary = primary_container(manifest, template)["name"]
             final = self._wait(entity.name, name, killed, primary)
+            if capture:  # the run keeps its nodes' logs (loom run --report): the Pod's, before it is deleted
+                text = self._log_tail(name, CAPTURED_LOG_LINES)
+                if text:
+                    keep_log(text + "\n")
             return self._outcome(entity, name, final, prefix, seconds, timeout, primary)
         finally:
             with self._lock:
@@ -444,7 +452,7 @@ class KubernetesPool:
         except RecoverablePodError:
             pass  # the server is gone: nothing more can be done from here
 
-    def _log_tail(self, name: str) -> str:
+    def _log_tail(self, name: str, lines: int = LOG_LINES) -> str:
         try:
             response = self._call(
                 "read log",
@@ -452,7 +460,7 @@ class KubernetesPool:
                 self._api.read_namespaced_pod_log,
                 name,
                 self.namespace,
-                tail_lines=LOG_LINES,
+                tail_lines=lines,
                 _preload_content=False,
             )
         except (ApiException, RecoverablePodError):

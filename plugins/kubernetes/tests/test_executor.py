@@ -159,3 +159,20 @@ def test_the_executor_kubernetes_takes_signals_before_it_is_made() -> None:
     # `loom run --executor kubernetes --signal NAME=VALUE` sends before any pool exists: the gates wait in this
     # process, in taskloom-local's scheduler, on its board.
     assert signal_board("kubernetes") is signal_board("local") is not None
+
+
+def test_a_run_that_keeps_logs_keeps_each_pods_log_as_its_nodes(
+    pool: KubernetesPool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from taskloom_local import ExecutionStore
+    from taskloom_local.executor import LocalExecutor
+
+    monkeypatch.setenv("TASKLOOM_RECORD", "1")  # read when the executor is made
+    monkeypatch.setenv("TASKLOOM_CAPTURE_LOGS", "1")  # what loom run --report sets
+    executor = LocalExecutor(pool=pool)  # the scheduler of --executor kubernetes, on the tests' pool
+    with pytest.raises(TaskPodError):
+        executor.execute(fails, {"x": 2})
+    store = ExecutionStore()
+    (record,) = store.executions(1)
+    logs = {node.path: node.logs for node in store.nodes(record.id)}
+    assert "about to fail on 4" in logs["n1"]  # printed by the body in its Pod
