@@ -164,8 +164,13 @@ class LocalRunner:
         if execution.previous is not None:  # a resume: elements recorded as succeeded are not sent
             indices, stop = self._unrecorded_elements(entity, count, outcomes, on_done)
         durable = math.inf
+        durations: list[float] | None = None
         if execution.record is not None and parent is not None:
-            execution.record((ELEMENTS, execution.name, parent, entity, outcomes, _clock()))
+            # Each element's seconds for the report's histogram: a batch runs its elements one after another in one
+            # worker, which answers once, so an element of a batch counts the batch's average (a slow element
+            # goes alone: batches grow only while their elements are quick).
+            durations = [0.0] * count
+            execution.record((ELEMENTS, execution.name, parent, entity, outcomes, _clock(), durations))
             durable = execution.durable_after
         most = max(1, min(256, len(indices) // (lanes * 4)))
         # Batches grow from one element to as many as run within the durability threshold (up to
@@ -198,9 +203,11 @@ class LocalRunner:
                     execution_date=execution.date,
                     attempt=0,
                 )
-                for index, outcome in zip(batch, results):  # outputs by name, or the exception
-                    outcomes[index] = outcome
                 took = _clock() - began
+                for index, outcome in zip(batch, results):  # outputs by name, or the exception
+                    if durations is not None:
+                        durations[index] = took / len(batch)
+                    outcomes[index] = outcome
                 if took >= durable:  # written now, not waited for (see map)
                     execution.recorder.write_soon()
                 each = took / len(batch)

@@ -269,3 +269,17 @@ def test_logs_of_bodies_run_in_worker_processes_are_kept_too(private_store, monk
     assert succeeded["n0"].logs == "printing 3\nWARNING chatty: warned about 3\n"  # printed in a worker process
     assert failed["n0"].logs == "line 000000\nline 000001\nline 000002\n"  # a failed body's output comes back too
     assert "printing 3" in capfd.readouterr().out  # and was still written where it was going
+
+
+def test_a_map_run_in_batches_on_worker_processes_has_its_histogram_too(private_store):
+    from taskloom_local.executor import LocalExecutor
+
+    executor = LocalExecutor(processes=2)
+    try:
+        executor.execute(mapped_tolerant, {"values": list(range(300))})
+    finally:
+        executor.close()
+    _, nodes = last(private_store)
+    histogram = json.loads(nodes["n0"].elements)
+    assert (sum(histogram["succeeded"]), sum(histogram["failed"])) == (299, 1)
+    assert 0 < histogram["high"]
