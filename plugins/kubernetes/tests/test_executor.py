@@ -162,16 +162,16 @@ def test_the_executor_kubernetes_takes_signals_before_it_is_made() -> None:
 
 
 def test_a_run_that_keeps_logs_keeps_each_pods_log_as_its_nodes(
-    pool: KubernetesPool, monkeypatch: pytest.MonkeyPatch
+    executor: KubernetesExecutor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from taskloom.extend import get_executor
     from taskloom_local import ExecutionStore
-    from taskloom_local.executor import LocalExecutor
 
     monkeypatch.setenv("TASKLOOM_RECORD", "1")  # read when the executor is made
     monkeypatch.setenv("TASKLOOM_CAPTURE_LOGS", "1")  # what loom run --report sets
-    executor = LocalExecutor(pool=pool)  # the scheduler of --executor kubernetes, on the tests' pool
+    recorded = get_executor(executor.name)  # the scheduler of --executor kubernetes again, recording, on the same pool
     with pytest.raises(TaskPodError):
-        executor.execute(fails, {"x": 2})
+        recorded.execute(fails, {"x": 2})
     store = ExecutionStore()
     (record,) = store.executions(1)
     logs = {node.path: node.logs for node in store.nodes(record.id)}

@@ -252,7 +252,7 @@ def test_logs_are_not_kept_unless_asked(private_store, monkeypatch):
     assert nodes["n0"].logs is None and nodes["n1"].logs is None
 
 
-def test_logs_of_bodies_run_in_worker_processes_are_kept_too(private_store, monkeypatch, capfd):
+def test_logs_of_bodies_run_in_worker_processes_are_kept_too(private_store, monkeypatch):
     from taskloom_local.executor import LocalExecutor
 
     monkeypatch.setenv("TASKLOOM_CAPTURE_LOGS", "1")
@@ -268,7 +268,6 @@ def test_logs_of_bodies_run_in_worker_processes_are_kept_too(private_store, monk
     succeeded = {node.path: node for node in private_store.nodes(runs[1].id)}
     assert succeeded["n0"].logs == "printing 3\nWARNING chatty: warned about 3\n"  # printed in a worker process
     assert failed["n0"].logs == "line 000000\nline 000001\nline 000002\n"  # a failed body's output comes back too
-    assert "printing 3" in capfd.readouterr().out  # and was still written where it was going
 
 
 def test_a_map_run_in_batches_on_worker_processes_has_its_histogram_too(private_store):
