@@ -138,6 +138,10 @@ class TaskPool(Protocol):
     def size(self) -> int:
         """How many task bodies the pool runs at once: the executor runs as many scheduling threads."""
 
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called: a closed pool is no longer the one its executor name means."""
+
     def run(
         self, entity: Any, inputs: dict[str, Any], *, timeout: Any = None, explain: str | None = None, **context: Any
     ) -> Any:
@@ -274,7 +278,7 @@ def get_task_pool(name: str) -> TaskPool | None:
     (:func:`~taskloom.hookspecs.taskloom_task_pool`); None when there is neither.
     """
     pool = _named_pools.get(name)
-    if pool is not None and not getattr(pool, "closed", False):
+    if pool is not None and not pool.closed:
         return pool
     answer: TaskPool | None = get_plugin_manager().hook.taskloom_task_pool(name=name)
     return answer

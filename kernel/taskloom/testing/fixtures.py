@@ -7,10 +7,16 @@ without touching global state::
     def test_my_transformer_wins(taskloom_plugins):
         taskloom_plugins.register(MyIntPlugin(), name="my-int")
         assert TypeEngine.get_transformer(int).name == "my-int"
+
+``taskloom_private_state`` points the task cache and the execution store at a directory of the test session
+(``TASKLOOM_DATA_DIR``, ``TASKLOOM_CACHE_PATH``), not the user's, and restores the variables afterwards; a
+plugin's ``conftest.py`` makes it apply to every test with a session fixture of its own that asks for it.
 """
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Iterator
 
 import pytest
@@ -32,3 +38,21 @@ def taskloom_plugins() -> Iterator[PluginManager]:
         yield manager
     finally:
         set_plugin_manager(previous)
+
+
+@pytest.fixture(scope="session")
+def taskloom_private_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A directory of this test session holding the task cache (``cache.db``) and the execution store (``data``),
+    set in ``TASKLOOM_CACHE_PATH`` and ``TASKLOOM_DATA_DIR`` until the session ends (then restored)."""
+    state = tmp_path_factory.mktemp("state")
+    names = {"TASKLOOM_DATA_DIR": state / "data", "TASKLOOM_CACHE_PATH": state / "cache.db"}
+    previous = {name: os.environ.get(name) for name in names}
+    os.environ.update({name: str(path) for name, path in names.items()})
+    try:
+        yield state
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

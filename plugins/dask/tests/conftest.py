@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import dask
 import pytest
@@ -18,20 +19,9 @@ from taskloom_dask import DaskExecutor
 
 
 @pytest.fixture(scope="session", autouse=True)
-def private_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+def private_state(taskloom_private_state: Path) -> Path:
     """The task cache and the execution store in a directory of this session, not the user's."""
-    state = tmp_path_factory.mktemp("state")
-    names = {"TASKLOOM_DATA_DIR": state / "data", "TASKLOOM_CACHE_PATH": state / "cache.db"}
-    previous = {name: os.environ.get(name) for name in names}
-    os.environ.update({name: str(path) for name, path in names.items()})
-    try:
-        yield
-    finally:
-        for name, value in previous.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    return taskloom_private_state
 
 
 @pytest.fixture(scope="session")

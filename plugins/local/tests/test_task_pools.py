@@ -73,6 +73,10 @@ class CountingPool:
     def size(self) -> int:
         return self.inner.size
 
+    @property
+    def closed(self) -> bool:
+        return self.inner.closed
+
     def run(self, entity, inputs, *, timeout=None, explain=None, **context):
         self.runs += 1
         return self.inner.run(entity, inputs, timeout=timeout, explain=explain, **context)
@@ -167,23 +171,13 @@ def test_ctrl_c_stops_what_runs_on_the_pool(elsewhere, tmp_path):
         pytest.fail(f"the worker {body} running the interrupted body is still alive")
 
 
-class ClosingPool(CountingPool):
-    """A pool that says when it is closed, as the plugins' pools do."""
-
-    closed = False
-
-    def close(self) -> None:
-        self.closed = True
-        super().close()
-
-
 def test_a_pool_executor_makes_its_pool_the_one_its_name_means_until_closed(taskloom_plugins, monkeypatch):
     from taskloom.extend import PoolExecutor, get_task_pool
 
     monkeypatch.setenv("TASKLOOM_RECORD", "0")
     monkeypatch.setenv("TASKLOOM_EXECUTOR", "own")
     assert get_task_pool("own") is None
-    with PoolExecutor(ClosingPool(), name="own") as executor:
+    with PoolExecutor(CountingPool(), name="own") as executor:
         assert get_task_pool("own") is executor.pool
         assert executor.execute(doubled, {"xs": [1, 2]}) == [2, 4]
         z, first, _ = chain(x=1)  # a plain call finds the pool by the executor name
@@ -199,8 +193,8 @@ def test_a_newer_pool_executor_of_a_name_wins_and_closing_the_older_keeps_it(tas
     from taskloom.extend import PoolExecutor, get_task_pool
 
     monkeypatch.setenv("TASKLOOM_RECORD", "0")
-    older = PoolExecutor(ClosingPool(), name="shared")
-    newer = PoolExecutor(ClosingPool(), name="shared")
+    older = PoolExecutor(CountingPool(), name="shared")
+    newer = PoolExecutor(CountingPool(), name="shared")
     try:
         assert get_task_pool("shared") is newer.pool
         older.close()
@@ -224,7 +218,7 @@ def test_the_gates_of_a_pool_executor_take_the_signals_sent_to_its_name(taskloom
     monkeypatch.setenv("TASKLOOM_RECORD", "0")
     monkeypatch.setenv("TASKLOOM_EXECUTOR", "gated")
     assert signal_board() is None  # nobody has made the executor "gated" yet
-    with PoolExecutor(ClosingPool(), name="gated") as executor:
+    with PoolExecutor(CountingPool(), name="gated") as executor:
         assert signal_board() is signal_board("local")
         send_signal(None, "answer", 21)
         try:
