@@ -17,7 +17,7 @@ import threading
 from typing import Any
 
 from taskloom.extend import SystemException, load_module
-from taskloom_local import run_capturing
+from taskloom_local import run_capturing, run_each
 
 
 class TaskNotFound(SystemException):
@@ -73,24 +73,7 @@ def run_batch(
     """One attempt per element, one after another: each element's outputs by name, or the exception it
     raised (the batch goes on), as taskloom-local's ``run_many`` gives them.
     """
-    entity = find_task(reference, task_name)
-    prepared = getattr(entity, "prepared", None)
-    if prepared is not None:  # the task's fast path for many calls (checks once, not per element)
-        call = prepared(**context)
-    else:
-
-        def call(values: dict[str, Any], checkpoint: Any) -> dict[str, Any]:
-            result = entity.run(values, checked=True, checkpoint=checkpoint, **context)
-            return entity.python_interface.outputs_by_name(result)
-
-    results: list[Any] = []
-    for values, checkpoint in zip(inputs, checkpoints, strict=True):
-        try:
-            results.append(call(values, checkpoint))
-        except Exception as error:
-            error.add_note(f"in Dask worker {_where()}")
-            results.append(error)
-    return results
+    return run_each(find_task(reference, task_name), inputs, checkpoints, context, f"Dask worker {_where()}")
 
 
 def find_task(reference: tuple[str, str | None, str], task_name: str) -> Any:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from taskloom_local.logs import capture_enabled as capture_enabled
     from taskloom_local.logs import keep_log as keep_log
     from taskloom_local.logs import run_capturing as run_capturing
+    from taskloom_local.processes import run_each as run_each
     from taskloom_local.store import ExecutionRecord as ExecutionRecord
     from taskloom_local.store import ExecutionStore as ExecutionStore
     from taskloom_local.store import NodeRecord as NodeRecord
@@ -39,6 +40,7 @@ __all__ = [
     "keep_log",
     "make_private_directory",
     "run_capturing",
+    "run_each",
 ]
 
 _WHERE = dict.fromkeys(__all__, "taskloom_local.store")
@@ -46,6 +48,7 @@ _WHERE = dict.fromkeys(__all__, "taskloom_local.store")
 _WHERE.update(
     capture_enabled="taskloom_local.logs", keep_log="taskloom_local.logs", run_capturing="taskloom_local.logs"
 )
+_WHERE["run_each"] = "taskloom_local.processes"  # a worker's batch of map elements, for pools elsewhere
 
 
 def __getattr__(name: str) -> Any:

@@ -31,6 +31,7 @@ import signal
 import sys
 import threading
 import weakref
+from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from multiprocessing.reduction import ForkingPickler
 from typing import Any
@@ -454,7 +455,10 @@ def serve(connection: Any, path: list[str], scheduler: int | None = None) -> Non
             elif kind == "one":
                 answer = ("ok", entity.run(inputs, checked=True, **context))
             else:
-                answer = ("ok", _run_each(entity, inputs, context))
+                answer = (
+                    "ok",
+                    run_each(entity, inputs, context.pop("checkpoints"), context, f"worker process {os.getpid()}"),
+                )
         except BaseException as error:  # every failure goes back to the scheduler
             error.add_note(f"in worker process {os.getpid()}")
             answer = ("error", error)
@@ -529,11 +533,14 @@ def _end_with(scheduler: int) -> None:
             os._exit(1)
 
 
-def _run_each(entity: Any, inputs: list[dict[str, Any]], context: dict[str, Any]) -> list[Any]:
-    """Each element's outputs by name, or the exception it raised (the batch goes on)."""
-    checkpoints = context.pop("checkpoints")
+def run_each(
+    entity: Any, inputs: Sequence[dict[str, Any]], checkpoints: Sequence[Any], context: dict[str, Any], where: str
+) -> list[Any]:
+    """One attempt of ``entity`` per element, one after another: each element's outputs by name, or the exception
+    it raised, noted as raised ``where`` (the batch goes on). What a worker runs for ``TaskPool.run_many``: this
+    plugin's worker processes, and taskloom-dask's workers (through ``taskloom_local``)."""
     prepared = getattr(entity, "prepared", None)
-    if prepared is not None:
+    if prepared is not None:  # the task's fast path for many calls (checks once, not per element)
         call = prepared(**context)
     else:
 
@@ -542,11 +549,11 @@ def _run_each(entity: Any, inputs: list[dict[str, Any]], context: dict[str, Any]
             return entity.python_interface.outputs_by_name(result)
 
     results: list[Any] = []
-    for values, checkpoint in zip(inputs, checkpoints):
+    for values, checkpoint in zip(inputs, checkpoints, strict=True):
         try:
             results.append(call(values, checkpoint))
         except Exception as error:
-            error.add_note(f"in worker process {os.getpid()}")
+            error.add_note(f"in {where}")
             results.append(error)
     return results
 
