@@ -19,6 +19,8 @@ from taskloom.exceptions.user import TypeTransformerFailedError, ValidationError
 from taskloom.plugins import get_plugin_manager
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from taskloom.configuration import SerializationSettings
     from taskloom.core.cache import Cache
     from taskloom.core.interface import Interface
@@ -456,8 +458,10 @@ class PythonTask:
         normalizers = self._interface.input_normalizers
         if normalizers:  # what flytekit's literal round trip hands the body (an int bound to a float...)
             inputs = normalize_values(inputs, normalizers, entity=self)
-        if self._deck_fields is not None:  # one test for tasks without decks: they pay nothing more
-            return self._run_with_decks(params, inputs, node_path, output_metadata_prefix)
+        # One test for tasks without decks: they pay nothing more.
+        hand_over = (
+            None if self._deck_fields is None else self._decks(params, inputs, node_path, output_metadata_prefix)
+        )
         token = _current.set(params)
         try:
             try:
@@ -466,18 +470,21 @@ class PythonTask:
                 error.add_note(f"raised by task {self._name!r}")
                 raise
             if type(result) not in _PLAIN_RESULTS and _awaitable(result):
-                return self._finish_async(result, params)
+                return self._finish_async(result, params, hand_over)
         finally:
             _current.reset(token)
-        return self._check_outputs(result)
+        result = self._check_outputs(result)
+        if hand_over is not None:
+            hand_over(result)
+        return result
 
-    def _run_with_decks(
+    def _decks(
         self, params: ExecutionParameters, inputs: dict[str, Any], node_path: str | None, output_prefix: str | None
-    ) -> Any:
-        """:meth:`run` for a task with decks: the body's context collects the decks it makes, and once
-        its outputs are checked they go, with the inputs, outputs and the body's times, to the plugin
-        that writes decks (:func:`~taskloom.hookspecs.taskloom_task_decks`). A failed attempt leaves no
-        deck, as in flytekit.
+    ) -> Callable[[Any], None]:
+        """For :meth:`run` of a task with decks: make the body's context collect the decks it makes, start
+        timing the body, and return what hands the decks over once the outputs are checked (with the inputs,
+        outputs and the body's times, to the plugin that writes decks: :func:`~taskloom.hookspecs.taskloom_task_decks`).
+        A failed attempt leaves no deck, as in flytekit.
         """
         import time  # measured: only tasks with decks time their body
 
@@ -501,20 +508,7 @@ class PythonTask:
             outputs = self._interface.outputs_by_name(result)
             hand_over_decks(self, params, inputs, outputs, node_path, timeline, output_prefix)
 
-        token = _current.set(params)
-        try:
-            try:
-                result = self.execute(**inputs)
-            except Exception as error:
-                error.add_note(f"raised by task {self._name!r}")
-                raise
-            if type(result) not in _PLAIN_RESULTS and _awaitable(result):
-                return self._finish_async(result, params, hand_over)
-        finally:
-            _current.reset(token)
-        result = self._check_outputs(result)
-        hand_over(result)
-        return result
+        return hand_over
 
     def _bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
         entity = f"task {self._name!r}"
