@@ -46,20 +46,14 @@ def _deck(page: str, name: str) -> str:
 @pytest.fixture(scope="module")
 def table_page(tmp_path_factory: pytest.TempPathFactory) -> str:
     data = tmp_path_factory.mktemp("tables")
-    previous = os.environ.get("TASKLOOM_DATA_DIR")
-    os.environ["TASKLOOM_DATA_DIR"] = str(data)
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TASKLOOM_DATA_DIR", str(data))
         frame = pd.DataFrame({"name": ["ana", CELL], "<b>age</b>": [31, 42]})
         with_tables(
             frame=frame,
             arrow=pa.table({"city": ["Lyon", CELL], "n": [1, 2]}),
             top=pd.DataFrame({"i": list(range(10))}),
         )
-    finally:
-        if previous is None:
-            del os.environ["TASKLOOM_DATA_DIR"]
-        else:
-            os.environ["TASKLOOM_DATA_DIR"] = previous
     (page,) = data.glob("executions/*/decks/n0.html")
     return page.read_text()
 

@@ -7,7 +7,6 @@ of what the task was given runs, and the page asks the network for nothing.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,15 +33,9 @@ def showing(text: str) -> str:
 @pytest.fixture(scope="module")
 def page_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = tmp_path_factory.mktemp("browser")
-    previous = os.environ.get("TASKLOOM_DATA_DIR")
-    os.environ["TASKLOOM_DATA_DIR"] = str(data)
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TASKLOOM_DATA_DIR", str(data))
         showing(text=INJECTED)
-    finally:
-        if previous is None:
-            del os.environ["TASKLOOM_DATA_DIR"]
-        else:
-            os.environ["TASKLOOM_DATA_DIR"] = previous
     (page,) = data.glob("executions/*/decks/n0.html")
     return page
 

@@ -134,17 +134,11 @@ def _deck(page: str, name: str) -> str:
 def _run(data: Path, entity: Any, processes: int | None = None, **inputs: Any) -> tuple[Any, Path]:
     """Run ``entity`` on the local executor (with ``processes`` worker processes) with ``data`` as the data
     directory; its outputs and its execution's directory."""
-    settings = {"TASKLOOM_DATA_DIR": str(data), "TASKLOOM_PROCESSES": str(processes) if processes else None}
-    previous = {name: os.environ.get(name) for name in settings}
-    os.environ.update({name: value for name, value in settings.items() if value is not None})
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TASKLOOM_DATA_DIR", str(data))
+        if processes:
+            patch.setenv("TASKLOOM_PROCESSES", str(processes))
         outputs = entity(**inputs)
-    finally:
-        for name, value in previous.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
     (execution,) = (data / "executions").iterdir()
     return outputs, execution
 
