@@ -164,6 +164,12 @@ class TaskPool(Protocol):
         A map task's elements go here in batches when they need none of the executor's per-node
         services (retries, timeout, cache). An error of the pool itself (a lost worker) is every
         element's outcome; it never raises.
+
+        The list may carry an attribute ``seconds``: how long the worker took to run the elements, without
+        the time the batch waited in a queue or travelled. The executor sizes the next batches by it (a
+        batch's loss to a crash stays about the durability threshold's worth of work); without it, by the
+        round trip, which on a pool that queues (a cluster kept busier than its workers) overstates each
+        element and keeps batches at one element.
         """
 
     def kill(self) -> None:

@@ -204,13 +204,15 @@ class LocalRunner:
                     attempt=0,
                 )
                 took = _clock() - began
+                # The worker's own time when the pool says it (TaskPool.run_many): on a cluster kept busier than
+                # its workers, the round trip is mostly the queue, and would keep every batch at one element.
+                each = getattr(results, "seconds", took) / len(batch)
                 for index, outcome in zip(batch, results):  # outputs by name, or the exception
                     if durations is not None:
-                        durations[index] = took / len(batch)
+                        durations[index] = each
                     outcomes[index] = outcome
                 if took >= durable:  # written now, not waited for (see map)
                     execution.recorder.write_soon()
-                each = took / len(batch)
                 size = most if each <= 0 or threshold == math.inf else max(1, min(most, int(threshold / each)))
                 for index, outcome in zip(batch, results):
                     if on_done is not None and on_done(index, outcome):

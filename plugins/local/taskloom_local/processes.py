@@ -30,6 +30,7 @@ import pickle
 import signal
 import sys
 import threading
+import time
 import weakref
 from collections.abc import Sequence
 from multiprocessing.connection import Connection
@@ -533,12 +534,21 @@ def _end_with(scheduler: int) -> None:
             os._exit(1)
 
 
+class Outcomes(list[Any]):
+    """A batch's outcomes, one per element, with ``seconds``: how long the worker took to run them (what
+    ``TaskPool.run_many`` may say, so that the scheduler sizes batches by the work, not by the round trip)."""
+
+    seconds: float
+
+
 def run_each(
     entity: Any, inputs: Sequence[dict[str, Any]], checkpoints: Sequence[Any], context: dict[str, Any], where: str
 ) -> list[Any]:
     """One attempt of ``entity`` per element, one after another: each element's outputs by name, or the exception
-    it raised, noted as raised ``where`` (the batch goes on). What a worker runs for ``TaskPool.run_many``: this
-    plugin's worker processes, and taskloom-dask's workers (through ``taskloom_local``)."""
+    it raised, noted as raised ``where`` (the batch goes on), as :class:`Outcomes` saying how long they took.
+    What a worker runs for ``TaskPool.run_many``: this plugin's worker processes, and taskloom-dask's workers
+    (through ``taskloom_local``)."""
+    began = time.perf_counter()
     prepared = getattr(entity, "prepared", None)
     if prepared is not None:  # the task's fast path for many calls (checks once, not per element)
         call = prepared(**context)
@@ -548,13 +558,14 @@ def run_each(
             result = entity.run(values, checked=True, checkpoint=checkpoint, **context)
             return entity.python_interface.outputs_by_name(result)
 
-    results: list[Any] = []
+    results = Outcomes()
     for values, checkpoint in zip(inputs, checkpoints, strict=True):
         try:
             results.append(call(values, checkpoint))
         except Exception as error:
             error.add_note(f"in {where}")
             results.append(error)
+    results.seconds = time.perf_counter() - began
     return results
 
 

@@ -135,6 +135,28 @@ def test_a_map_over_that_executor_goes_to_the_pool_in_batches(elsewhere):
     assert elsewhere.batches >= 1 and elsewhere.batches < 40
 
 
+def test_a_recorded_map_on_a_queueing_pool_sizes_its_batches_by_the_workers_time(elsewhere, monkeypatch, tmp_path):
+    """A batch that waited in a queue is not slow work: batches grow past one element by the time the worker took
+    (run_each's ``seconds``). Sized by the round trip, a 0.1 s queue is past the durability threshold (50 ms) and every
+    batch would stay one element: 100 batches for 100 elements."""
+    monkeypatch.setenv("TASKLOOM_RECORD", "1")
+    monkeypatch.setenv("TASKLOOM_DATA_DIR", str(tmp_path / "data"))
+    queued_for = []
+    run_many = elsewhere.run_many
+
+    def queued(entity, inputs, checkpoints, **context):
+        time.sleep(0.1)  # as on a cluster kept busier than its workers
+        results = run_many(entity, inputs, checkpoints, **context)
+        queued_for.append(results.seconds)
+        return results
+
+    monkeypatch.setattr(elsewhere, "run_many", queued)
+    executor = get_executor("elsewhere")
+    assert executor.execute(doubled, {"xs": list(range(100))}) == [2 * x for x in range(100)]
+    assert all(0 <= seconds < 0.1 for seconds in queued_for)  # the worker's time, without the queue
+    assert 1 < elsewhere.batches <= 20
+
+
 def test_the_pools_recoverable_error_is_retried_by_the_executor(elsewhere, tmp_path):
     @workflow
     def once(marker: str) -> int:
