@@ -15,6 +15,7 @@ resume, :mod:`taskloom_local.resume` says which nodes are skipped.
 from __future__ import annotations
 
 import collections
+import queue
 from typing import TYPE_CHECKING, Any
 
 from taskloom.extend import START_NODE, FlyteError, Node, WorkflowBase, WorkflowFailurePolicy
@@ -117,6 +118,7 @@ class Scheduler:
         # The pool (and concurrent.futures, ~6 ms to import) is made when two nodes can run at once.
         pool: Any = None
         running: dict[Any, Node] = {}
+        ended: queue.SimpleQueue[Any] = queue.SimpleQueue()  # the running nodes' futures, as they end
         try:
             while True:
                 while ready:
@@ -146,9 +148,10 @@ class Scheduler:
                     future = pool.submit(run_node, node, values, execution, prefix)
                     running[future] = node
                     execution.running[future] = f"{prefix}{node_id}"
+                    future.add_done_callback(ended.put)
                 if not running:
                     break
-                _wait_for_one(graph, running, execution)
+                _wait_for_one(graph, running, ended, execution)
         except BaseException:  # interrupted (Ctrl-C): gates waiting in the pool must not hold it open
             gates_of(execution, cancel=True)
             if pool is not None:  # what still runs on a thread is abandoned, not waited for
@@ -206,11 +209,21 @@ class _GraphRun:
             self.ready.clear()
 
 
-def _wait_for_one(graph: _GraphRun, running: dict[Any, Node], execution: Execution) -> None:
-    """Wait until a node running on the pool ends, and finish the ones that did."""
-    import concurrent.futures  # loaded with the pool already
+def _wait_for_one(
+    graph: _GraphRun, running: dict[Any, Node], ended: queue.SimpleQueue[Any], execution: Execution
+) -> None:
+    """Wait until a node running on the pool ends, and finish the ones that did.
 
-    done, _ = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
+    The futures come from ``ended``, where each one's done callback put it: ``concurrent.futures.wait`` on the
+    running futures would install and remove a waiter on every one of them for every node that ends, so a fan-out
+    whose nodes end one at a time (on a cluster) cost the square of its width (1,000 nodes: 15% of the process).
+    """
+    done = [ended.get()]
+    while True:  # and whatever else ended meanwhile
+        try:
+            done.append(ended.get_nowait())
+        except queue.Empty:
+            break
     for future in done:
         node = running.pop(future)
         execution.running.pop(future, None)
