@@ -46,7 +46,7 @@ from taskloom.extend import (
     UserTimeoutError,
     find_binding,
 )
-from taskloom_local import capture_enabled, keep_log
+from taskloom_local import capture_enabled, keep_log, note_worked
 
 from taskloom_dask.options import SCHEDULER_ENV
 from taskloom_dask.worker import STARTED_TOPIC, run_attempt, run_batch
@@ -124,8 +124,6 @@ class DaskPool:
         self._size = size or max(MIN_SIZE, 2 * threads)
         self._running: set[Any] = set()
         self._gatherer = _Gatherer(self._client)
-        self._starts: dict[str, threading.Event] = {}  # attempts with a timeout, until they start
-        self._subscribed = False
         self._lock = threading.Lock()
         self._closed = False
         # By task, weakly: a task made and dropped (tests do) must not leave its reference to a new one.
@@ -166,7 +164,7 @@ class DaskPool:
         key = self._key(entity.name)
         started = None
         if seconds is not None:
-            started = self._watch_start(key)
+            started = _watch_start(self._client, key)
         capture = capture_enabled()  # the run keeps its nodes' logs (loom run --report): the body's come back too
         future = self._submit(
             run_attempt, entity.name, reference, entity.name, inputs, context, seconds is not None, capture, key=key
@@ -182,24 +180,23 @@ class DaskPool:
                     f"task {entity.name!r} did not finish within its timeout of {timeout} on the Dask cluster at "
                     f"{self.address}; its future was cancelled"
                 )
-            if not capture:
-                return outcome.value()
             text = None
             try:
-                result, text = outcome.value()
+                result, seconds, text = outcome.value()
             except BaseException as error:
                 text = getattr(error, "taskloom_logs", None)
                 raise
             finally:
                 if text:
                     keep_log(text)
+            note_worked(seconds)  # the worker's time, not the queue's, for the durability threshold
             return result
         except (KilledWorker, CancelledError) as error:
             raise self._lost(entity.name, error) from error
         finally:
             self._forget(future)
             if started is not None:
-                self._starts.pop(key, None)
+                _STARTS.pop(key, None)
 
     def run_many(
         self, entity: Any, inputs: Sequence[dict[str, Any]], checkpoints: Sequence[Any], **context: Any
@@ -252,21 +249,6 @@ class DaskPool:
     def _key(task_name: str) -> str:
         # The key names the task, for the dashboard and Dask's logs.
         return f"{task_name}-{uuid.uuid4().hex}"
-
-    def _watch_start(self, key: str) -> threading.Event:
-        """An event set when a worker says it starts the attempt ``key`` (run_attempt's ``announce``)."""
-        started = self._starts[key] = threading.Event()
-        if not self._subscribed:
-            with self._lock:
-                if not self._subscribed:
-                    self._client.subscribe_topic(STARTED_TOPIC, self._on_start)
-                    self._subscribed = True
-        return started
-
-    def _on_start(self, event: tuple[float, Any]) -> None:
-        started = self._starts.get(event[1])
-        if started is not None:
-            started.set()
 
     def _submit(self, function: Any, task_name: str, *arguments: Any, key: str | None = None) -> Any:
         if self._closed:
@@ -380,6 +362,30 @@ class _Gatherer:
                     except BaseException as error:  # the task's, or KilledWorker, CancelledError: the waiter's
                         outcome.error = error
                 outcome.event.set()
+
+
+#: The attempts with a timeout of this process's pools until a worker says it starts them, by future key (a uuid
+#: each). Held here, not by each pool: Dask keeps one event handler per topic and client, so a second pool on the
+#: same client (two executors on one cluster) took the first one's, whose timeouts then counted from the end.
+_STARTS: dict[str, threading.Event] = {}
+_listening: weakref.WeakSet[Client] = weakref.WeakSet()
+_listening_lock = threading.Lock()
+
+
+def _watch_start(client: Client, key: str) -> threading.Event:
+    """An event set when a worker says it starts the attempt ``key`` (run_attempt's ``announce``)."""
+    started = _STARTS[key] = threading.Event()
+    with _listening_lock:
+        if client not in _listening:
+            client.subscribe_topic(STARTED_TOPIC, _on_start)
+            _listening.add(client)
+    return started
+
+
+def _on_start(event: tuple[float, Any]) -> None:
+    started = _STARTS.get(event[1])
+    if started is not None:
+        started.set()
 
 
 def _find_reference(entity: Any, explain: str | None = None) -> tuple[str, str | None, str]:

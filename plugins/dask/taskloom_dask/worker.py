@@ -14,6 +14,7 @@ import importlib.util
 import os
 import sys
 import threading
+import time
 from typing import Any
 
 from taskloom.extend import SystemException, load_module
@@ -45,8 +46,9 @@ def run_attempt(
 
     With ``announce`` (the task has a timeout), the worker first tells the client that the attempt starts:
     the timeout counts from then, not from submission (time queued on a busy cluster is not the task's).
-    With ``capture`` (the run keeps its nodes' logs), what the body prints and logs is kept as taskloom-local
-    keeps it on a thread, and the answer is ``(outputs, text)``; an exception carries the text itself.
+    The answer is ``(outputs, seconds, text)``: how long the body ran here (the durability threshold's time,
+    not the queue's) and, with ``capture`` (the run keeps its nodes' logs), what the body printed and logged, kept
+    as taskloom-local keeps it on a thread (else None); an exception carries the text itself.
     """
     if announce:
         from distributed import get_worker  # already imported: this runs inside a worker
@@ -54,10 +56,13 @@ def run_attempt(
         worker = get_worker()
         worker.log_event(STARTED_TOPIC, worker.get_current_task())
     entity = find_task(reference, task_name)
+    began = time.perf_counter()
     try:
         if capture:
-            return run_capturing(entity.run, inputs, checked=True, **context)
-        return entity.run(inputs, checked=True, **context)
+            result, text = run_capturing(entity.run, inputs, checked=True, **context)
+        else:
+            result, text = entity.run(inputs, checked=True, **context), None
+        return result, time.perf_counter() - began, text
     except BaseException as error:
         error.add_note(f"in Dask worker {_where()}")
         raise

@@ -285,6 +285,23 @@ def test_time_queued_behind_busy_workers_does_not_count_against_a_timeout(client
         pool.close()
 
 
+def test_two_pools_on_one_client_both_count_timeouts_from_the_start(client):
+    """Dask keeps one handler per event topic and client: a second pool on the client must not take the first's,
+    or the first's timeouts count from the attempt's end and a slow body is never stopped."""
+    first, second = DaskPool(client), DaskPool(client)
+    context = {"execution_id": "two-pools", "attempt": 0}
+    try:
+        for pool in (first, second):  # each has run a task with a timeout: each has asked for the workers' word
+            assert pool.run(quick_with_a_timeout, {"x": 1}, timeout=dt.timedelta(seconds=5), **context) == 1
+        began = time.monotonic()
+        with pytest.raises(UserTimeoutError, match="too_slow"):
+            first.run(too_slow, {"seconds": 3.0}, timeout=dt.timedelta(seconds=0.5), **context)
+        assert time.monotonic() - began < 2.5  # not at the body's end (3 s)
+    finally:
+        first.close()
+        second.close()
+
+
 @task
 def plus_one(a: int) -> int:
     return a + 1

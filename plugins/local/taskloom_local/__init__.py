@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from taskloom_local.logs import keep_log as keep_log
     from taskloom_local.logs import run_capturing as run_capturing
     from taskloom_local.processes import run_each as run_each
+    from taskloom_local.runner import note_worked as note_worked
     from taskloom_local.store import ExecutionRecord as ExecutionRecord
     from taskloom_local.store import ExecutionStore as ExecutionStore
     from taskloom_local.store import NodeRecord as NodeRecord
@@ -39,6 +40,7 @@ __all__ = [
     "default_data_dir",
     "keep_log",
     "make_private_directory",
+    "note_worked",
     "run_capturing",
     "run_each",
 ]
@@ -49,6 +51,7 @@ _WHERE.update(
     capture_enabled="taskloom_local.logs", keep_log="taskloom_local.logs", run_capturing="taskloom_local.logs"
 )
 _WHERE["run_each"] = "taskloom_local.processes"  # a worker's batch of map elements, for pools elsewhere
+_WHERE["note_worked"] = "taskloom_local.runner"  # how long a pool's worker ran a body (the durability threshold's)
 
 
 def __getattr__(name: str) -> Any:

@@ -47,6 +47,16 @@ if TYPE_CHECKING:
 
 _clock = time.time  # when recorded events happened (a module global: read once per event)
 
+_worked = threading.local()  # .seconds: how long a pool's workers ran the node on this thread (note_worked)
+
+
+def note_worked(seconds: float) -> None:
+    """Say, from a pool's ``run`` on the scheduling thread, how long its worker ran the attempt: the time the
+    durability threshold is compared with, instead of the wall time around the call, which on a pool that queues
+    (a cluster kept busier than its workers) is mostly the queue, and would make every node's end wait for a write.
+    """
+    _worked.seconds = (getattr(_worked, "seconds", None) or 0.0) + seconds
+
 #: Where tasks with a timeout run: ``processes`` (default: a worker killed at the deadline) or ``threads``.
 TIMEOUTS_ENV = "TASKLOOM_TIMEOUTS"
 
@@ -156,6 +166,7 @@ class NodeRunner:
             announce.node_started(key, path, getattr(entity, "name", node.id), parent)
         began = _clock()
         record((NODE_STARTED, key, path, parent, entity, began))
+        _worked.seconds = None  # noted by a pool that runs the body (its attempts add up)
         # What the body prints and logs on this thread, kept for the store when the run asks for it (logs.py).
         token = begin_log() if execution.capture_logs else None
         try:
@@ -171,7 +182,9 @@ class NodeRunner:
         if token is not None:
             end_log(token, record, key, path)
         record((NODE_SUCCEEDED, key, path, parent, entity, ended, outputs))
-        if ended - began >= execution.durable_after:
+        worked = _worked.seconds
+        _worked.seconds = None
+        if (ended - began if worked is None else worked) >= execution.durable_after:
             # Written before its dependents start; a child's dependent is its parent, whose own end
             # is, so a child is written without waiting.
             if parent is None:

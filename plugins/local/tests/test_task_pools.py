@@ -157,6 +157,35 @@ def test_a_recorded_map_on_a_queueing_pool_sizes_its_batches_by_the_workers_time
     assert 1 < elsewhere.batches <= 20
 
 
+def test_a_node_is_made_durable_by_the_time_its_worker_took_when_the_pool_says_it(elsewhere, monkeypatch, tmp_path):
+    """A node that ran longer than the durability threshold is written before its dependents start; on a pool that
+    queues, the wall time around ``pool.run`` is mostly the queue, so a pool says its worker's time (note_worked)
+    and a quick node is not made to wait for a write."""
+    from taskloom_local import note_worked
+    from taskloom_local.recorder import Recorder
+
+    monkeypatch.setenv("TASKLOOM_RECORD", "1")
+    monkeypatch.setenv("TASKLOOM_DATA_DIR", str(tmp_path / "data"))
+    flushes = []
+    flush = Recorder.flush
+    monkeypatch.setattr(Recorder, "flush", lambda self, timeout=None: flushes.append(1) or flush(self, timeout))
+    run, noting = elsewhere.run, []
+
+    def queued(entity, inputs, **context):
+        time.sleep(0.1)  # past the threshold (50 ms), as a cluster's queue is
+        result = run(entity, inputs, **context)
+        if noting:
+            note_worked(0.001)
+        return result
+
+    monkeypatch.setattr(elsewhere, "run", queued)
+    assert get_executor("elsewhere").execute(chain, {"x": 1})[0] == 3
+    unnoted, flushes[:] = len(flushes), []
+    noting.append(True)
+    assert get_executor("elsewhere").execute(chain, {"x": 1})[0] == 3
+    assert unnoted - len(flushes) == 2  # the chain's two nodes, each written at its end when the wall time counted
+
+
 def test_the_pools_recoverable_error_is_retried_by_the_executor(elsewhere, tmp_path):
     @workflow
     def once(marker: str) -> int:
