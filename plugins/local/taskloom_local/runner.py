@@ -57,6 +57,7 @@ def note_worked(seconds: float) -> None:
     """
     _worked.seconds = (getattr(_worked, "seconds", None) or 0.0) + seconds
 
+
 #: Where tasks with a timeout run: ``processes`` (default: a worker killed at the deadline) or ``threads``.
 TIMEOUTS_ENV = "TASKLOOM_TIMEOUTS"
 
