@@ -10,6 +10,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import threading
 
 import numpy as np
 import pandas as pd
@@ -122,17 +123,41 @@ def test_chosen_columns_read_as_read_table_chooses_them(name, columns):
     _check_like_to_pandas(read_pandas(open_part, ["t"], columns), expected)
 
 
-def test_a_directory_s_parts_read_in_order_as_one_table_each_opened_for_its_footer_then_its_rows():
-    frame = FRAMES["numbers"]()
+@pytest.mark.parametrize("name", list(FRAMES))
+def test_a_directory_s_parts_read_in_order_as_one_table_each_opened_for_its_footer_then_its_rows(name):
+    """Parts are read one after another into one table (columns copied straight into the final arrays, and
+    columns pyarrow converts, in order), one part open at a time."""
+    table = pa.Table.from_pandas(FRAMES[name](), preserve_index=False)
+    size = max(1, -(-table.num_rows // 4))  # four parts (fewer for the smallest frames), each of several row groups
     parts = {
-        f"part-{k}": _parquet(pa.Table.from_pandas(frame.iloc[k * 1000 : (k + 1) * 1000], preserve_index=False))
-        for k in range(3)
+        f"part-{k}": _parquet(table.slice(start, size), row_group_size=400)
+        for k, start in enumerate(range(0, max(table.num_rows, 1), size))
     }
-    open_part, opened = _opener(parts)
+    now_open, most_open, lock = [0], [0], threading.Lock()
+
+    class Tracked(io.BytesIO):
+        def __enter__(self):
+            with lock:
+                now_open[0] += 1
+                most_open[0] = max(most_open[0], now_open[0])
+            return self
+
+        def __exit__(self, *exc):
+            with lock:
+                now_open[0] -= 1
+            return super().__exit__(*exc)
+
+    opened = []
+
+    def open_part(part):
+        opened.append(part)
+        return Tracked(parts[part])
+
     got = read_pandas(open_part, list(parts))
     expected = pd.concat([pq.read_table(io.BytesIO(data)).to_pandas() for data in parts.values()], ignore_index=True)
     _check_like_to_pandas(got, expected)
-    assert opened == list(parts) * 2  # never all open at once: a directory may hold thousands
+    assert opened == list(parts) * 2  # each once for its footer, once for its rows
+    assert most_open[0] == 1  # never all open at once: a directory may hold thousands
 
 
 def test_parts_of_different_columns_are_refused_as_read_table_refuses_them():
