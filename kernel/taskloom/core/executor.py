@@ -132,6 +132,12 @@ class TaskPool(Protocol):
     file given to ``loom run``. An error a pool raises for itself rather than for the task is a
     :class:`~taskloom.exceptions.system.SystemException` naming the task; a lost worker is a
     :class:`~taskloom.exceptions.system.RecoverableSystemException`, so the task's retries apply.
+
+    A pool may also offer ``start(entity, inputs, **context)``: one attempt as :meth:`run` makes it, started
+    without the caller waiting, as a :class:`concurrent.futures.Future` of ``(what entity.run returns, seconds the
+    worker ran it or None)``, failing as :meth:`run` fails. The executor then starts the task nodes that need no
+    timeout, cache or kept logs without a scheduling thread waiting for each, so that what is ready reaches the
+    pool at once (taskloom-dask's pool does; one that cannot start without a thread of its own need not).
     """
 
     @property

@@ -198,6 +198,35 @@ class DaskPool:
             if started is not None:
                 _STARTS.pop(key, None)
 
+    def start(self, entity: Any, inputs: dict[str, Any], **context: Any) -> Any:
+        """Start one attempt of ``entity`` as a Dask future, with no thread waiting for it; a
+        :class:`concurrent.futures.Future` of ``(what entity.run returns, seconds the worker ran it)``.
+
+        What the local executor uses for a task without a timeout whose logs are not kept: its ready nodes go to
+        the cluster at once rather than one per scheduling thread. Fails as :meth:`run` does (the task's own
+        exception, :class:`WorkerLostError`); raises at once when the pool is closed or the task cannot be found.
+        """
+        import concurrent.futures  # loaded with the local executor's pool already
+
+        done: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        future = self._submit(
+            run_attempt, entity.name, self._reference(entity), entity.name, inputs, context, False, False
+        )
+
+        def then(outcome: _Outcome) -> None:
+            self._forget(future)
+            try:
+                result, worked, _ = outcome.value()
+            except (KilledWorker, CancelledError) as error:
+                done.set_exception(self._lost(entity.name, error))
+            except BaseException as error:
+                done.set_exception(error)
+            else:
+                done.set_result((result, worked))
+
+        self._gatherer.follow(future, then)
+        return done
+
     def run_many(
         self, entity: Any, inputs: Sequence[dict[str, Any]], checkpoints: Sequence[Any], **context: Any
     ) -> list[Any]:
@@ -282,9 +311,10 @@ class DaskPool:
 class _Outcome:
     """What a finished future gave: its value, or the exception it raised (raised again by :meth:`value`)."""
 
-    __slots__ = ("error", "event", "result")
+    __slots__ = ("error", "event", "result", "then")
 
-    def __init__(self) -> None:
+    def __init__(self, then: Any = None) -> None:
+        self.then = then  # called with the outcome once it is set (on the gathering thread)
         self.event = threading.Event()
         self.result: Any = None
         self.error: BaseException | None = None
@@ -314,18 +344,23 @@ class _Gatherer:
 
     def wait(self, future: Any, seconds: float | None) -> _Outcome | None:
         """The outcome of ``future`` once it is done, or None if it is not within ``seconds``."""
-        outcome = _Outcome()
+        outcome = self.follow(future)
+        if outcome.event.wait(seconds):
+            return outcome
+        with self._lock:
+            self._outcomes.pop(future.key, None)
+        return None
+
+    def follow(self, future: Any, then: Any = None) -> _Outcome:
+        """The outcome of ``future``, set once it is done; ``then(outcome)`` is called then (on this thread)."""
+        outcome = _Outcome(then)
         with self._lock:
             self._outcomes[future.key] = outcome
             if self._thread is None:
                 self._thread = threading.Thread(target=self._gather, name="taskloom-dask-gather", daemon=True)
                 self._thread.start()
         future.add_done_callback(self._finished.put)
-        if outcome.event.wait(seconds):
-            return outcome
-        with self._lock:
-            self._outcomes.pop(future.key, None)
-        return None
+        return outcome
 
     def stop(self) -> None:
         """End the gathering thread (the pool is closed)."""
@@ -362,6 +397,11 @@ class _Gatherer:
                     except BaseException as error:  # the task's, or KilledWorker, CancelledError: the waiter's
                         outcome.error = error
                 outcome.event.set()
+                if outcome.then is not None:
+                    try:
+                        outcome.then(outcome)
+                    except Exception:  # the follower's to report; this thread gathers for every other
+                        logging.getLogger("taskloom_dask").exception("finishing %s failed", future.key)
 
 
 #: The attempts with a timeout of this process's pools until a worker says it starts them, by future key (a uuid

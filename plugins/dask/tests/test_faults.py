@@ -87,6 +87,44 @@ def test_killing_the_pool_cancels_the_attempts_it_waits_for(client):
     pool.close()
 
 
+@task(retries=1)
+def naps(seconds: float) -> int:
+    time.sleep(seconds)
+    return 1
+
+
+def test_in_a_fan_out_a_worker_killed_under_a_started_node_is_retried_and_the_run_finishes(dask_executor, tmp_path):
+    """Nodes ready together are started on the cluster without a scheduling thread each (DaskPool.start): a lost
+    worker still reaches the node's retries."""
+    marker = tmp_path / "first-attempt"
+
+    @workflow
+    def wide(marker: str) -> tuple[int, int]:
+        _, pid = dies_once(marker=marker)
+        return pid, naps(seconds=0.1)  # retried too if it shared the worker killed
+
+    pid, slept = dask_executor.execute(wide, {"marker": str(marker)})
+    assert slept == 1 and pid != int(marker.read_text())
+
+
+def test_killing_the_pool_fails_what_it_started(client):
+    pool = DaskPool(client)
+    try:
+        started = pool.start(sleeps, {"seconds": 2.0}, execution_id="e", attempt=0)
+        for _ in range(200):  # until the attempt is submitted
+            if pool._running:
+                break
+            time.sleep(0.01)
+        pool.kill()
+        error = started.exception(10)
+        assert isinstance(error, WorkerLostError) and "its future was cancelled" in str(error)
+        # What it starts otherwise: the body's result and the seconds the worker ran it.
+        result, worked = pool.start(sleeps, {"seconds": 0.2}, execution_id="e", attempt=0).result(10)
+        assert result == 1 and 0.2 <= worked < 2
+    finally:
+        pool.close()
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

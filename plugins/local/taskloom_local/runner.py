@@ -41,6 +41,8 @@ from taskloom_local.recorder import NODE_FAILED, NODE_RETRIED, NODE_STARTED, NOD
 from taskloom_local.resume import reused
 
 if TYPE_CHECKING:
+    import concurrent.futures
+
     from taskloom_local.cache import CacheKey
     from taskloom_local.executor import LocalExecutor
     from taskloom_local.scheduler import Scheduler
@@ -149,6 +151,125 @@ class NodeRunner:
             raise
         announce.node_finished(execution.name, path, name, None, parent, cached=type(outputs) is CachedOutputs)
         return outputs
+
+    def start_node(
+        self, node: Node, values: dict[str, dict[str, Any]], execution: Execution, prefix: str
+    ) -> concurrent.futures.Future[dict[str, Any]] | None:
+        """Start ``node`` of a compiled graph on a pool that starts bodies without a thread waiting for each
+        (``TaskPool.start``); a future of its outputs by name, or None when the node needs the thread path.
+
+        The scheduler waits for one thread per running node otherwise, and those threads bound what is in
+        flight: a pool that queues (a cluster) then sees its work trickle in, and every thread contends for the
+        GIL with the cluster's client (see docs/architecture.md). Only task nodes whose every service this
+        path gives run so: events, the record and a resume's reuse, retries, the durability threshold (by the
+        worker's time the pool gives). Those with a cache, a timeout, children, logs to keep or outputs to
+        store take the thread path, as everything does on a pool without ``start``.
+        """
+        pool = self.starting_pool
+        entity = node.entity
+        if (
+            pool is None
+            or execution.cancelled
+            or execution.capture_logs
+            or self.raw_output_prefix is not None
+            or getattr(entity, "starts_children", True)  # also what is not a task: branches, gates, workflows
+            or getattr(entity, "is_gate", False)
+            or getattr(entity, "is_branch", False)
+            or getattr(entity, "is_launch_plan", False)
+            or isinstance(entity, WorkflowBase)
+            or (entity.cache is not None and overrides_cache(node))
+        ):
+            return None
+        overrides = node.overrides if node.has_overrides else _NO_OVERRIDES
+        if overrides.get("timeout", entity.metadata.timeout) is not None:
+            return None
+        retries = overrides.get("retries", entity.metadata.retries)
+        path, name = f"{prefix}{node.id}", getattr(entity, "name", node.id)
+        import concurrent.futures  # loaded with the pool already
+
+        done: concurrent.futures.Future[dict[str, Any]] = concurrent.futures.Future()
+        done.set_running_or_notify_cancel()  # started: a failing run lets it end rather than cancel it
+        record, key, announce = execution.record, execution.name, execution.announcer
+        if record is not None and execution.previous is not None:
+            reused_outputs = reused(node, path, execution, None)
+            if reused_outputs is not None:
+                done.set_result(reused_outputs)
+                return done
+        try:
+            inputs = {input_name: resolve(value, values) for input_name, value in node.bindings.items()}
+        except Exception:  # raised again, as the node's failure, by the thread path
+            return None
+        if announce is not SILENT:
+            announce.node_started(key, path, name, None)
+        began = _clock()
+        if record is not None:
+            record((NODE_STARTED, key, path, None, entity, began))
+        checkpoint = Checkpoints(execution, path)
+        attempt = 0
+
+        def fail(error: BaseException) -> None:
+            if record is not None:
+                record((NODE_FAILED, key, path, None, entity, _clock(), error))
+            if announce is not SILENT:
+                announce.node_finished(key, path, name, error, None)
+            done.set_exception(error)
+
+        def start_attempt() -> None:
+            try:
+                started = pool.start(
+                    entity,
+                    inputs,
+                    execution_id=key,
+                    execution_date=execution.date,
+                    attempt=attempt,
+                    checkpoint=checkpoint(),
+                    node_path=path,
+                )
+            except Exception as error:  # the pool's own (closed, the task not found): the node fails
+                fail(error)
+                return
+            started.add_done_callback(attempt_ended)
+
+        def attempt_ended(attempt_future: concurrent.futures.Future[Any]) -> None:
+            # On the pool's thread: as short as the thread path's end of a node, a write only for a long body.
+            nonlocal attempt
+            try:
+                result, worked = attempt_future.result()
+                outputs = entity.python_interface.outputs_by_name(result)
+            except Exception as error:
+                if _retryable(error, entity) and attempt < retries and not execution.cancelled:
+                    attempt += 1
+                    _announce_retry(execution, path, entity, attempt, error, None)
+                    start_attempt()
+                else:
+                    fail(error)
+                return
+            except BaseException as error:  # not the task's: the node fails with it
+                fail(error)
+                return
+            try:
+                if record is not None:
+                    ended = _clock()
+                    record((NODE_SUCCEEDED, key, path, None, entity, ended, outputs))
+                    if (ended - began if worked is None else worked) >= execution.durable_after:
+                        execution.recorder.flush()  # written before its dependents start, as on the thread path
+                if announce is not SILENT:
+                    announce.node_finished(key, path, name, None, None)
+            except BaseException as error:  # a listener's: the node's end must still reach the scheduler
+                done.set_exception(error)
+                return
+            done.set_result(outputs)
+
+        start_attempt()
+        return done
+
+    @functools.cached_property
+    def starting_pool(self) -> Any:
+        """The pool of task bodies when it starts them without a thread waiting (``TaskPool.start``), else None."""
+        if not self.processes:
+            return None
+        pool = self.executor.process_pool()
+        return pool if callable(getattr(pool, "start", None)) else None
 
     def _run_recorded_node(
         self, node: Node, values: dict[str, dict[str, Any]], execution: Execution, prefix: str, parent: str | None

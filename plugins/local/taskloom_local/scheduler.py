@@ -113,7 +113,7 @@ class Scheduler:
         max_parallelism: int | None,
     ) -> None:
         """Start the graph's nodes as they become ready, until none is ready or running."""
-        run_node, values = self.nodes.run_node, graph.values
+        run_node, start_node, values = self.nodes.run_node, self.nodes.start_node, graph.values
         nodes, ready, waiting_on, finish = graph.nodes, graph.ready, graph.waiting_on, graph.finish
         # The pool (and concurrent.futures, ~6 ms to import) is made when two nodes can run at once.
         pool: Any = None
@@ -141,11 +141,14 @@ class Scheduler:
                         else:
                             finish(node, result, None)
                         continue
-                    if pool is None:
-                        from taskloom_local.threads import DaemonThreadPool
+                    # On a pool that starts bodies itself, a task node needs no thread of ours while it runs.
+                    future = start_node(node, values, execution, prefix) if max_parallelism is None else None
+                    if future is None:
+                        if pool is None:
+                            from taskloom_local.threads import DaemonThreadPool
 
-                        pool = DaemonThreadPool(max_parallelism or self.max_workers)
-                    future = pool.submit(run_node, node, values, execution, prefix)
+                            pool = DaemonThreadPool(max_parallelism or self.max_workers)
+                        future = pool.submit(run_node, node, values, execution, prefix)
                     running[future] = node
                     execution.running[future] = f"{prefix}{node_id}"
                     future.add_done_callback(ended.put)

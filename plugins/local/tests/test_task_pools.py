@@ -276,3 +276,115 @@ def test_the_gates_of_a_pool_executor_take_the_signals_sent_to_its_name(taskloom
             assert executor.execute(asks, {}) == [42]
         finally:
             clear_signals()
+
+
+# --- a pool that starts bodies itself (TaskPool.start): no scheduling thread waits for each ------------------------
+
+
+@task
+def succeeds_on(x: int, marker: str) -> int:
+    """Fails (recoverably) until the marker file exists; on the attempt that finds it missing, makes it."""
+    if not os.path.exists(marker):
+        open(marker, "w").close()
+        from taskloom.extend import RecoverableSystemException
+
+        raise RecoverableSystemException("lost on the first attempt")
+    return x
+
+
+@task(retries=1)
+def retried_element(x: int, directory: str) -> int:
+    return succeeds_on.task_function(x=x, marker=os.path.join(directory, str(x)))
+
+
+@task
+def fails_for(x: int) -> int:
+    if x == 3:
+        raise ValueError("three is refused")
+    return x
+
+
+@task(timeout=60)
+def bounded(x: int) -> int:
+    return x
+
+
+@task
+def summed(values: list[int]) -> int:
+    return sum(values)
+
+
+@workflow
+def fanned(n: int, directory: str) -> int:
+    return summed(values=[retried_element(x=x, directory=directory) for x in range(6)] + [bounded(x=n)])
+
+
+@workflow
+def fanned_failing() -> int:
+    return summed(values=[fails_for(x=x) for x in range(5)])
+
+
+class StartingPool(CountingPool):
+    """A pool that also starts bodies without a thread of the executor waiting (``start``), as taskloom-dask's."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.starts = 0
+        self._waiters = ThreadPoolExecutor(8)
+
+    def start(self, entity, inputs, **context):
+        self.starts += 1
+        return self._waiters.submit(lambda: (self.inner.run(entity, inputs, **context), 0.001))
+
+    def close(self) -> None:
+        self._waiters.shutdown()
+        super().close()
+
+
+@pytest.fixture(scope="module")
+def starting_pool():
+    pool = StartingPool()
+    yield pool
+    pool.close()
+
+
+@pytest.fixture
+def starting(taskloom_plugins, starting_pool, monkeypatch, tmp_path):
+    starting_pool.runs = starting_pool.starts = 0
+    plugin = SimpleNamespace(taskloom_task_pool=hookimpl(lambda name: starting_pool if name == "starting" else None))
+    taskloom_plugins.register(plugin, name="starting-pool")
+    monkeypatch.setenv("TASKLOOM_DATA_DIR", str(tmp_path / "data"))
+    return starting_pool
+
+
+def test_a_pool_that_starts_bodies_runs_plain_nodes_without_a_thread_each_and_retries_them(starting, tmp_path):
+    executor = get_executor("starting")
+    assert executor.execute(fanned, {"n": 10, "directory": str(tmp_path)}) == sum(range(6)) + 10
+    # Six retried elements started twice each; the node with a timeout and the lone last node went by run().
+    assert starting.starts == 12
+    assert starting.runs == 2
+
+
+def test_a_started_node_is_recorded_and_a_resume_reuses_it(starting, monkeypatch, tmp_path):
+    from taskloom_local.store import ExecutionStore
+
+    monkeypatch.setenv("TASKLOOM_RECORD", "1")
+    executor = get_executor("starting")
+    with pytest.raises(ValueError, match="three is refused"):
+        executor.execute(fanned_failing, {})
+    store = ExecutionStore(str(tmp_path / "data"))
+    (failed,) = store.executions(1)
+    nodes = {node.path: node for node in store.nodes(failed.id)}
+    assert sorted(node.status for path, node in nodes.items() if path != "n5") == ["failed"] + ["succeeded"] * 4
+    starts = starting.starts
+    with pytest.raises(ValueError, match="three is refused"):
+        executor.resume(failed.id)
+    assert starting.starts - starts == 1  # only the failed node ran again
+
+
+def test_a_started_node_that_fails_fails_the_run_with_its_own_error(starting):
+    with pytest.raises(ValueError, match="three is refused"):
+        get_executor("starting").execute(fanned_failing, {})
+    assert starting.starts == 5 and starting.runs == 0
