@@ -103,12 +103,17 @@ def counting_pool():
     pool.close()
 
 
+def provide(plugins, pool, executor: str) -> None:
+    """Register now a plugin that has only a task pool: ``pool`` for the executor name ``executor``."""
+    plugin = SimpleNamespace(taskloom_task_pool=hookimpl(lambda name: pool if name == executor else None))
+    plugins.register(plugin, name=f"{executor}-pool")
+
+
 @pytest.fixture
 def elsewhere(taskloom_plugins, counting_pool, monkeypatch):
     """The executor name "elsewhere", provided by a plugin registered now that has only a task pool."""
     counting_pool.runs = counting_pool.batches = 0
-    plugin = SimpleNamespace(taskloom_task_pool=hookimpl(lambda name: counting_pool if name == "elsewhere" else None))
-    taskloom_plugins.register(plugin, name="elsewhere-pool")
+    provide(taskloom_plugins, counting_pool, "elsewhere")
     monkeypatch.setenv("TASKLOOM_RECORD", "0")
     return counting_pool
 
@@ -343,20 +348,14 @@ class StartingPool(CountingPool):
         super().close()
 
 
-@pytest.fixture(scope="module")
-def starting_pool():
+@pytest.fixture
+def starting(taskloom_plugins, monkeypatch, tmp_path):
+    """The executor name "starting", on a pool that starts bodies itself."""
     pool = StartingPool()
+    provide(taskloom_plugins, pool, "starting")
+    monkeypatch.setenv("TASKLOOM_DATA_DIR", str(tmp_path / "data"))
     yield pool
     pool.close()
-
-
-@pytest.fixture
-def starting(taskloom_plugins, starting_pool, monkeypatch, tmp_path):
-    starting_pool.runs = starting_pool.starts = 0
-    plugin = SimpleNamespace(taskloom_task_pool=hookimpl(lambda name: starting_pool if name == "starting" else None))
-    taskloom_plugins.register(plugin, name="starting-pool")
-    monkeypatch.setenv("TASKLOOM_DATA_DIR", str(tmp_path / "data"))
-    return starting_pool
 
 
 def test_a_pool_that_starts_bodies_runs_plain_nodes_without_a_thread_each_and_retries_them(starting, tmp_path):
