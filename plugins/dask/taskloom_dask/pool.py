@@ -182,14 +182,14 @@ class DaskPool:
                 )
             text = None
             try:
-                result, seconds, text = outcome.value()
+                result, worked, text = outcome.value()
             except BaseException as error:
                 text = getattr(error, "taskloom_logs", None)
                 raise
             finally:
                 if text:
                     keep_log(text)
-            note_worked(seconds)  # the worker's time, not the queue's, for the durability threshold
+            note_worked(worked)  # the worker's time, not the queue's, for the durability threshold
             return result
         except (KilledWorker, CancelledError) as error:
             raise self._lost(entity.name, error) from error

@@ -12,9 +12,10 @@ after the first of them, as soon as their execution ends, or when the executor a
 *durable* (:meth:`Recorder.flush`): it does so when a node's body ran longer than the durability
 threshold (:func:`durable_after`, 50 ms unless ``TASKLOOM_DURABLE_AFTER`` says otherwise), before
 that node's dependents start. A body run by a pool that says how long its worker took
-(:func:`~taskloom_local.runner.note_worked`: taskloom-dask) is measured by that, not by the time it waited in
-the cluster's queue; a map's batches likewise (``TaskPool.run_many``'s ``seconds``). The guarantee is therefore: SIGKILL at any point never makes a node
-that ran longer than the threshold run again on resume; quicker nodes that finished in the last
+(:func:`~taskloom_local.runner.note_worked`: taskloom-dask) is measured by that, not by the time it
+waited in the cluster's queue; a map's batches likewise (``TaskPool.run_many``'s ``seconds``). The
+guarantee is therefore: SIGKILL at any point never makes a node that ran longer than the threshold
+run again on resume; quicker nodes that finished in the last
 :data:`WRITE_DELAY` may run again (cheap by definition). With the GIL, the thread's work slows
 whatever the run does meanwhile, so it makes way: while an execution of this process runs, a batch
 waits until it is due (unless someone waits for it or the backlog passes :data:`BACKLOG` events),
