@@ -15,7 +15,6 @@ plugin's ``conftest.py`` makes it apply to every test with a session fixture of 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Iterator
 
@@ -45,14 +44,7 @@ def taskloom_private_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator
     """A directory of this test session holding the task cache (``cache.db``) and the execution store (``data``),
     set in ``TASKLOOM_CACHE_PATH`` and ``TASKLOOM_DATA_DIR`` until the session ends (then restored)."""
     state = tmp_path_factory.mktemp("state")
-    names = {"TASKLOOM_DATA_DIR": state / "data", "TASKLOOM_CACHE_PATH": state / "cache.db"}
-    previous = {name: os.environ.get(name) for name in names}
-    os.environ.update({name: str(path) for name, path in names.items()})
-    try:
+    with pytest.MonkeyPatch.context() as patch:  # pytest's own restoring, at the session's scope
+        patch.setenv("TASKLOOM_DATA_DIR", str(state / "data"))
+        patch.setenv("TASKLOOM_CACHE_PATH", str(state / "cache.db"))
         yield state
-    finally:
-        for name, value in previous.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value

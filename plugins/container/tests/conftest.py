@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
@@ -12,14 +11,7 @@ from plugins.container.tests import podman_setup
 @pytest.fixture(scope="session")
 def podman() -> Iterator[dict[str, str]]:
     """Podman set up for the session: returns the environment variables that select it, which it also sets."""
-    with podman_setup.private_podman() as environment:
-        saved = {name: os.environ.get(name) for name in environment}
-        os.environ.update(environment)
-        try:
-            yield environment
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
+    with podman_setup.private_podman() as environment, pytest.MonkeyPatch.context() as patch:
+        for name, value in environment.items():
+            patch.setenv(name, value)
+        yield environment

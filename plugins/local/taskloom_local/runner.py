@@ -172,18 +172,14 @@ class NodeRunner:
             or execution.cancelled
             or execution.capture_logs
             or self.raw_output_prefix is not None
-            or getattr(entity, "starts_children", True)  # also what is not a task: branches, gates, workflows
-            or getattr(entity, "is_gate", False)
-            or getattr(entity, "is_branch", False)
-            or getattr(entity, "is_launch_plan", False)
-            or isinstance(entity, WorkflowBase)
+            # Only tasks say whether they start children: branches, gates, workflows, launch plans are excluded too.
+            or getattr(entity, "starts_children", True)
             or (entity.cache is not None and overrides_cache(node))
         ):
             return None
-        overrides = node.overrides if node.has_overrides else _NO_OVERRIDES
-        if overrides.get("timeout", entity.metadata.timeout) is not None:
+        retries, timeout = _limits(node)
+        if timeout is not None:
             return None
-        retries = overrides.get("retries", entity.metadata.retries)
         path, name = f"{prefix}{node.id}", getattr(entity, "name", node.id)
         import concurrent.futures  # loaded with the pool already
 
@@ -236,23 +232,20 @@ class NodeRunner:
             try:
                 result, worked = attempt_future.result()
                 outputs = entity.python_interface.outputs_by_name(result)
-            except Exception as error:
-                if _retryable(error, entity) and attempt < retries and not execution.cancelled:
+            except BaseException as error:
+                retry = isinstance(error, Exception) and _retryable(error, entity)
+                if retry and attempt < retries and not execution.cancelled:
                     attempt += 1
                     _announce_retry(execution, path, entity, attempt, error, None)
                     start_attempt()
                 else:
                     fail(error)
                 return
-            except BaseException as error:  # not the task's: the node fails with it
-                fail(error)
-                return
             try:
                 if record is not None:
                     ended = _clock()
                     record((NODE_SUCCEEDED, key, path, None, entity, ended, outputs))
-                    if (ended - began if worked is None else worked) >= execution.durable_after:
-                        execution.recorder.flush()  # written before its dependents start, as on the thread path
+                    _make_durable(execution, ended - began if worked is None else worked, None)
                 if announce is not SILENT:
                     announce.node_finished(key, path, name, None, None)
             except BaseException as error:  # a listener's: the node's end must still reach the scheduler
@@ -306,13 +299,7 @@ class NodeRunner:
         record((NODE_SUCCEEDED, key, path, parent, entity, ended, outputs))
         worked = _worked.seconds
         _worked.seconds = None
-        if (ended - began if worked is None else worked) >= execution.durable_after:
-            # Written before its dependents start; a child's dependent is its parent, whose own end
-            # is, so a child is written without waiting.
-            if parent is None:
-                execution.recorder.flush()
-            else:
-                execution.recorder.write_soon()
+        _make_durable(execution, ended - began if worked is None else worked, parent)
         if announce is not SILENT:
             announce.node_finished(
                 key, path, getattr(entity, "name", node.id), None, parent, cached=type(outputs) is CachedOutputs
@@ -392,16 +379,7 @@ class NodeRunner:
     ) -> dict[str, Any]:
         """Run the node's task, attempt after attempt while it fails in a way Flyte retries."""
         entity = node.entity
-        if getattr(entity, "is_array_node", False):
-            # A map task's retries and timeout are those of each element (as on Flyte): its
-            # elements are children that get them; the map node itself runs once, unbounded.
-            retries, timeout = 0, None
-        else:
-            overrides = node.overrides if node.has_overrides else _NO_OVERRIDES
-            retries = overrides.get("retries", entity.metadata.retries)
-            timeout = overrides.get("timeout", entity.metadata.timeout)
-        if isinstance(timeout, int):
-            timeout = dt.timedelta(seconds=timeout)
+        retries, timeout = _limits(node)
         checkpoint = Checkpoints(execution, path)  # the checkpoint is made when a task first asks for it
         # A task that can be stopped at its deadline runs where it can be: in a worker process.
         pool = None
@@ -522,6 +500,31 @@ class NodeRunner:
         if inspect.isawaitable(result):
             result = _run_to_completion(result)
         return entity.python_interface.outputs_by_name(result)
+
+
+def _limits(node: Node) -> tuple[int, dt.timedelta | None]:
+    """The node's retries and timeout: its overrides', else its task's."""
+    entity = node.entity
+    if getattr(entity, "is_array_node", False):
+        # A map task's retries and timeout are those of each element (as on Flyte): its
+        # elements are children that get them; the map node itself runs once, unbounded.
+        return 0, None
+    overrides = node.overrides if node.has_overrides else _NO_OVERRIDES
+    timeout = overrides.get("timeout", entity.metadata.timeout)
+    if isinstance(timeout, int):
+        timeout = dt.timedelta(seconds=timeout)
+    return overrides.get("retries", entity.metadata.retries), timeout
+
+
+def _make_durable(execution: Execution, ran: float, parent: str | None) -> None:
+    """Write what the recorder holds before the node's dependents start when its body ran ``ran`` seconds, longer
+    than the durability threshold. A child's dependent is its parent, whose own end is: a child is written without
+    waiting."""
+    if ran >= execution.durable_after:
+        if parent is None:
+            execution.recorder.flush()
+        else:
+            execution.recorder.write_soon()
 
 
 def _announce_retry(
