@@ -15,7 +15,9 @@ for taskloom); the target (DESIGN §5) is at least 2x flytekit's throughput.
 A third server, the floor, is grpc.aio answering constants (no agent, no conversion): what the gRPC runtime
 itself costs per call with this client on this machine. Its rate over flytekit's bounds what any Python agent
 server can show here; client and server share the machine's cores. Server CPU per pair (from /proc, the
-warm-up included) is the figure least disturbed by whatever else the machine runs.
+warm-up included) is the figure least disturbed by whatever else the machine runs. The client's CPU per pair
+(its rusage) bounds the rate from the other side: a client that spends C seconds of one core per pair cannot
+make more than 1/C pairs a second, however little the server costs.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -233,6 +236,7 @@ def measure(side: str, command: list[str], port: int, arguments: argparse.Namesp
         client = work / "agent_client.py"
         client.write_text(CLIENT)
         cpu_before = cpu_seconds(process.pid)
+        children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         done = subprocess.run(
             [arguments.taskloom_python, str(client), endpoint, str(arguments.calls), str(arguments.concurrency)],
             capture_output=True,
@@ -244,6 +248,9 @@ def measure(side: str, command: list[str], port: int, arguments: argparse.Namesp
         figures = dict(json.loads(done.stdout.strip().splitlines()[-1]))
         pairs = arguments.calls + max(arguments.concurrency, arguments.calls // 10)  # with the warm-up
         figures["cpu"] = (cpu_seconds(process.pid) - cpu_before) / pairs
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)  # the client is the one child waited for since
+        used = children.ru_utime + children.ru_stime - children_before.ru_utime - children_before.ru_stime
+        figures["client_cpu"] = used / pairs
         return figures
     finally:
         stop(process)
@@ -316,6 +323,15 @@ def main() -> int:
                 "—",
                 "—",
                 f"{floor['cpu'] * 1000:.2f} ms",
+            ),
+            (
+                "client CPU per pair",
+                f"{ours['client_cpu'] * 1000:.2f} ms",
+                f"{theirs['client_cpu'] * 1000:.2f} ms",
+                "—",
+                "—",
+                "—",
+                f"{floor['client_cpu'] * 1000:.2f} ms",
             ),
             (
                 "p50 latency of a pair",

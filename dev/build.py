@@ -14,8 +14,10 @@ distribution). Exits non-zero when a build fails or twine reports a problem.
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from install import ROOT, distributions
@@ -24,12 +26,18 @@ from install import ROOT, distributions
 def build(outdir: Path, *, isolation: bool = True, python: str = sys.executable) -> list[Path]:
     """Build every distribution into ``outdir`` and return the files made; raise CalledProcessError on failure."""
     outdir.mkdir(parents=True, exist_ok=True)
-    for name, path in distributions().items():
+
+    def build_one(name: str, path: Path) -> subprocess.CompletedProcess[str]:
         command = [python, "-m", "build", "--outdir", str(outdir), str(path)]
         if not isolation:
             command.insert(3, "--no-isolation")
         print(f"building {name} ({path.relative_to(ROOT) if path != ROOT else '.'})", flush=True)
-        done = subprocess.run(command, capture_output=True, text=True)
+        return subprocess.run(command, capture_output=True, text=True)
+
+    # The builds are separate processes that share nothing but the output directory: one per core at a time.
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as builders:
+        builds = list(builders.map(lambda item: build_one(*item), distributions().items()))
+    for done in builds:
         if done.returncode != 0:
             sys.stdout.write(done.stdout)
             sys.stderr.write(done.stderr)

@@ -7,8 +7,10 @@
     python3 dev/install.py --only kernel,types
 
 The distributions are found on disk: the kernel (``kernel/``), every plugin (``plugins/*/``) and the
-``taskloom`` meta distribution at the root, installed in dependency order in one pip call so that
-pip resolves ``taskloom-kernel`` to this tree, never to PyPI. With the test tools, the Debian packages the
+``taskloom`` meta distribution at the root, installed in dependency order in one call so that
+the installer resolves ``taskloom-kernel`` to this tree, never to PyPI. The installer is uv's pip interface
+(put into the interpreter by pip first), else pip: the same requirements, and the same versions resolved,
+in ~20 s instead of ~2 min (pip builds each editable distribution in a build environment of its own). With the test tools, the Debian packages the
 plugins' tests need (``plugins/*/debian-packages.txt``, see ``dev/system_packages.py``) are installed first
 when missing.
 """
@@ -66,6 +68,22 @@ def distributions() -> dict[str, Path]:
     return found
 
 
+def installer(python: str) -> list[str]:
+    """The command that installs requirements into ``python``: uv's pip interface when pip can put uv there,
+    else pip.
+
+    uv reads none of pip's configuration: the wheel directories and constraints pip would take from the
+    environment (``PIP_FIND_LINKS``, ``PIP_CONSTRAINT``, as ``dev/lowest.py`` sets it) are passed on.
+    """
+    pip = [python, "-m", "pip", "install", "-q"]
+    if subprocess.run([*pip, "uv>=0.5"], capture_output=True).returncode != 0:
+        return pip
+    command = [python, "-m", "uv", "pip", "install", "-q", "--python", python]
+    command += [f"--find-links={links}" for links in os.environ.get("PIP_FIND_LINKS", "").split()]
+    command += [f"--constraints={file}" for file in os.environ.get("PIP_CONSTRAINT", "").split()]
+    return command
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     where = parser.add_mutually_exclusive_group()
@@ -92,7 +110,7 @@ def main() -> int:
         parser.error(f"unknown distributions {unknown}; known: {sorted(available)}")
     # "compat" editable installs put a plain path in a .pth file; the default import-hook finder
     # costs ~16 ms at every interpreter start, which would distort the startup benchmarks.
-    command = [python, "-m", "pip", "install", "-q", "--config-settings", "editable_mode=compat"]
+    command = [*installer(python), "-C", "editable_mode=compat"]  # -C: pip's --config-settings, uv's --config-setting
     for name in wanted:
         command += ["-e", str(available[name]) + ("" if name == "taskloom" else "[testing]")]
     if not arguments.no_test_tools:

@@ -17,20 +17,25 @@ from taskloom_local.store import ExecutionStore
 from tests.integration.subprocesses import reaped, start_loom, wait_for
 from tests.kernel.distributions import run_loom
 
-MAPPED = """
+#: The map's elements: enough that most have not started when the signal comes (it comes after 8 starts).
+ELEMENTS = 40
+
+MAPPED = f"""
 import os
 import time
 
 from taskloom import map_task, task, workflow
 
+ELEMENTS = {ELEMENTS}
+
 
 @task
 def slow(x: int) -> int:
     with open(os.environ["INTERRUPT_LOG"], "a") as stream:
-        stream.write(f"start {x} {os.getpid()}\\n")
+        stream.write(f"start {{x}} {{os.getpid()}}\\n")
     time.sleep(0.2)
     with open(os.environ["INTERRUPT_LOG"], "a") as stream:
-        stream.write(f"end {x}\\n")
+        stream.write(f"end {{x}}\\n")
     return x * 2
 
 
@@ -41,7 +46,7 @@ def total(values: list[int]) -> int:
 
 @workflow
 def mapped() -> int:
-    return total(values=map_task(slow, concurrency=4)(x=list(range(100))))
+    return total(values=map_task(slow, concurrency=4)(x=list(range(ELEMENTS))))
 
 
 @task
@@ -116,9 +121,9 @@ def test_a_signal_stops_a_map_records_it_interrupted_and_resume_finishes_it(proj
     ended_before = {int(line[1]) for line in lines(project) if line[0] == "end"}
     resumed = run_loom(["run", "--progress", "never", *arguments, "--resume", record.id], env=environment_for(project))
     assert resumed.returncode == 0, resumed.stderr
-    assert resumed.stdout == f"{sum(2 * x for x in range(100))}\n"
+    assert resumed.stdout == f"{sum(2 * x for x in range(ELEMENTS))}\n"
     runs = collections.Counter(int(line[1]) for line in lines(project) if line[0] == "start")
-    assert set(runs) == set(range(100))
+    assert set(runs) == set(range(ELEMENTS))
     # Each element ran 200 ms, past the durability threshold: one that had ended was not run again.
     assert not [x for x in ended_before if runs[x] > 1]
 

@@ -23,6 +23,7 @@ import pytest
 
 from taskloom.plugin_template import TEMPLATE, PluginTemplateError, render_plugin
 from taskloom.plugins import PLUGIN_API
+from tests.integration.installing import install_command
 from tests.integration.subprocesses import packaged_templates
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -181,16 +182,17 @@ def fresh(tmp_path_factory):
     wheels = environment.root / "wheels"
     sources = [ROOT / "kernel", *(ROOT / "plugins" / name for name in ("types", "local", "flyte"))]
     # One setuptools for every build instead of an isolated build environment per distribution (minutes saved).
-    environment.check("python", "-m", "pip", "install", "-q", "setuptools>=77", "wheel")
+    install = install_command(str(environment.bin / "python"))
+    environment.check(*install, "setuptools>=77", "wheel")
     build = ("--no-build-isolation",)
     environment.check("python", "-m", "pip", "wheel", "-q", *build, "--no-deps", "-w", str(wheels), *map(str, sources))
     kernel = next(wheels.glob("taskloom_kernel-*.whl"))
     others = sorted(str(path) for path in wheels.glob("*.whl") if path != kernel)
-    environment.check("python", "-m", "pip", "install", "-q", f"{kernel}[template]", *others)
+    environment.check(*install, f"{kernel}[template]", *others)
     # The installed kernel renders its own copy of the template (package data), not this checkout's.
     environment.check("loom", "plugin", "new", "ledgerx", "--author", "Ana")
     plugin = environment.work / "taskloom-ledgerx"
-    environment.check("python", "-m", "pip", "install", "-q", *build, f"{plugin}[testing]")
+    environment.check(*install, *build, f"{plugin}[testing]")
     return environment, plugin
 
 
@@ -254,7 +256,7 @@ def test_loom_plugins_lists_the_installed_plugin_with_its_hooks(fresh):
 @pytest.mark.slow
 def test_the_rendered_tox_ini_tests_the_plugin_against_the_lowest_and_the_latest_kernel(fresh):
     environment, plugin = fresh
-    environment.check("python", "-m", "pip", "install", "-q", "tox>=4")
+    environment.check(*install_command(str(environment.bin / "python")), "tox>=4")
     # taskloom-kernel is not on the index here: the wheels of this tree stand in for it, as the tox.ini says.
     wheels = environment.root / "wheels"
     done = environment.run("tox", "-q", "-e", "kernel-lowest,kernel-latest", cwd=plugin)
@@ -273,7 +275,7 @@ def test_the_rendered_tox_ini_tests_the_plugin_against_the_lowest_and_the_latest
 @pytest.mark.slow
 def test_the_rendered_pre_commit_configuration_is_valid(fresh):
     environment, plugin = fresh
-    environment.check("python", "-m", "pip", "install", "-q", "pre-commit")
+    environment.check(*install_command(str(environment.bin / "python")), "pre-commit")
     environment.check("pre-commit", "validate-config", ".pre-commit-config.yaml", cwd=plugin)
     broken = plugin.parent / "broken-pre-commit.yaml"
     broken.write_text((plugin / ".pre-commit-config.yaml").read_text().replace("hooks:", "hookz:", 1))
@@ -323,7 +325,9 @@ def test_broken_plugins_are_reported_by_name_while_workflows_still_run(fresh):
             ("taskloom_broken_api/hooks.py", f'TASKLOOM_API = "{PLUGIN_API}"', 'TASKLOOM_API = "99.0"'),
         ),
     ]
-    environment.check("python", "-m", "pip", "install", "-q", "--no-build-isolation", "--no-deps", *map(str, copies))
+    environment.check(
+        *install_command(str(environment.bin / "python")), "--no-build-isolation", "--no-deps", *map(str, copies)
+    )
 
     rows = environment.plugins()
     assert rows["ledgerx"]["state"] == "loaded"

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.installing import install_command
+
 ROOT = Path(__file__).resolve().parents[2]
 # The distributions of the tree, as dev/install.py finds them: short name -> (directory, import package).
 DISTRIBUTIONS = {"kernel": (ROOT / "kernel", "taskloom")} | {
@@ -164,12 +166,12 @@ def test_the_wheels_installed_in_a_fresh_venv_run_the_readme_example(built, tmp_
     # The README's first command, `loom run examples/hello.py wf --name world`, from the built wheels
     # (not editable, not this tree): the entry points, plugin discovery and every module must be in them.
     environment = tmp_path / "venv"
-    venv.EnvBuilder(with_pip=True).create(environment)
+    venv.EnvBuilder().create(environment)
     python = environment / "bin" / "python"
     clean = {key: value for key, value in os.environ.items() if not key.startswith(("PYTHON", "VIRTUAL_ENV"))}
     wheels = sorted(str(path) for path in built.glob("*.whl"))
     install = subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", *wheels], env=clean, capture_output=True, text=True, timeout=900
+        [*install_command(str(python)), *wheels], env=clean, capture_output=True, text=True, timeout=900
     )
     assert install.returncode == 0, install.stdout + install.stderr
     work = tmp_path / "work"
