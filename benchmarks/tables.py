@@ -20,7 +20,12 @@ table's own size (``nbytes``; pandas ``memory_usage(deep=True)``). The cases, fo
   as Parquet under a raw output prefix on the local file system, the map as flyteidl protobuf bytes
   in a file), then the second's inputs are read back from those bytes and that Parquet; a run's time
   is the writing side's plus the reading side's, its peak the larger of the two processes' peaks
-  (each container holds one table, the one it made or the one it read);
+  (each container holds one table, the one it made or the one it read). The files lie on the local
+  file system, standing in for object storage, and are written as taskloom writes them there: Parquet
+  compressed with snappy (``TASKLOOM_PARQUET_COMPRESSION=snappy``);
+* local storage: the same, with the files as taskloom writes them on this machine's own storage
+  (uncompressed Parquet, ``taskloom_arrow.handlers.parquet_compression``): the cache, a recorded
+  execution, a local ``loom-execute``;
 * flytekit: its local run of the same workflow, the same for every case: flytekit turns every task
   output into a literal, so the table is written as Parquet under its local raw output prefix (a
   temporary directory) and read back for the second task.
@@ -53,7 +58,9 @@ LIBRARIES = ("pandas", "pyarrow", "polars")
 #: What flytekit needs for tables of every library (polars' encoders live in a flytekit plugin).
 FLYTEKIT_TABLE_PACKAGES = ("pandas", "pyarrow", "polars", "flytekitplugins-polars==1.16.31")
 #: The targets of DESIGN §5: (speed-up over flytekit, peak memory over the table's size).
-TARGETS = {"in-process": (20.0, 1.2), "process pool": (2.0, 2.0), "storage": (2.0, 2.0)}
+TARGETS = {"in-process": (20.0, 1.2), "process pool": (2.0, 2.0), "storage": (2.0, 2.0), "local storage": (2.0, 2.0)}
+#: The taskloom cases, in the order they run and print.
+CASES = ("in-process", "process pool", "storage", "local storage")
 
 PROGRAM = r"""
 import json, os, sys, tempfile, time
@@ -183,7 +190,7 @@ def measure(python: str, package: str, library: str, case: str, arguments: argpa
     """
     source = PROGRAM.replace("PACKAGE", package)
     program_arguments = [library, str(arguments.rows), str(arguments.repeat)]
-    if case != "storage":
+    if not case.endswith("storage"):
         return run_generated(
             python, f"tables_{package}_{case.replace(' ', '_')}", source, [*program_arguments, case], env
         )
@@ -264,14 +271,15 @@ def main() -> int:
     sides = {
         "in-process": (taskloom_python, "taskloom", env),
         "process pool": (taskloom_python, "taskloom", {**env, "TASKLOOM_PROCESSES": "2"}),
-        "storage": (taskloom_python, "taskloom", env),
+        "storage": (taskloom_python, "taskloom", {**env, "TASKLOOM_PARQUET_COMPRESSION": "snappy"}),
+        "local storage": (taskloom_python, "taskloom", env),
         "flytekit": (str(flytekit_python), "flytekit", env),
     }
     results: dict[tuple[str, str], list[dict]] = {}
     for _ in range(arguments.rounds):
         for library in libraries:
             # flytekit between the taskloom cases, so load from elsewhere hits both sides alike.
-            for case in ("in-process", "flytekit", "process pool", "storage"):
+            for case in ("in-process", "flytekit", *CASES[1:]):
                 python, package, case_env = sides[case]
                 results.setdefault((library, case), []).append(
                     measure(python, package, library, case, arguments, case_env)
@@ -280,7 +288,7 @@ def main() -> int:
     errors = []
     for library in libraries:
         flytekit = pooled(results[(library, "flytekit")])
-        for case in ("in-process", "process pool", "storage"):
+        for case in CASES:
             taskloom = pooled(results[(library, case)])
             speed_target, peak_target = TARGETS[case]
             ratio = (

@@ -5,6 +5,7 @@ files and on real S3 servers (SeaweedFS, moto) through taskloom-s3."""
 import uuid
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from flyteidl.core import literals_pb2
@@ -76,6 +77,8 @@ def test_a_table_output_is_written_under_the_raw_prefix_and_read_by_the_next_tas
     assert table.uri.startswith(str(tmp_path / "raw"))
     assert table.metadata.structured_dataset_type.format == "parquet"
     assert pq.read_table(Path(table.uri) / "00000").column_names == ["name", "age"]  # flytekit's layout
+    # On this machine's disk, uncompressed (taskloom_arrow.handlers.parquet_compression).
+    assert pq.ParquetFile(Path(table.uri) / "00000").metadata.row_group(0).column(0).compression == "UNCOMPRESSED"
 
     # The next task takes the literal as Flyte passes it, and reads only the column it declares.
     (tmp_path / "next.pb").write_bytes(
@@ -118,7 +121,10 @@ def test_table_inputs_and_outputs_live_in_an_s3_bucket_through_the_storage_hook(
     assert done.returncode == 0, done.stderr
     people = _outputs(client.get_object(Bucket=bucket, Key="a/out/outputs.pb")["Body"].read()).literals["o0"]
     assert people.scalar.structured_dataset.uri.startswith(f"s3://{bucket}/a/raw/")
-    assert any(key.endswith("/00000") for key in server.keys(bucket, "a/raw/"))
+    (part,) = [key for key in server.keys(bucket, "a/raw/") if key.endswith("/00000")]
+    # In object storage, snappy, as flytekit writes it there.
+    body = client.get_object(Bucket=bucket, Key=part)["Body"].read()
+    assert pq.ParquetFile(pa.BufferReader(body)).metadata.row_group(0).column(0).compression == "SNAPPY"
 
     # A pyarrow table written back as CSV, then streamed in batches by the next task, all in the bucket.
     client.put_object(

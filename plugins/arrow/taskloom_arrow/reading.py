@@ -67,7 +67,7 @@ def read_pandas(open_part: Callable[[str], Any], parts: list[str], columns: list
         with open_part(part) as file:
             parquet = pq.ParquetFile(file)
             for group in range(parquet.num_row_groups):
-                for batch in parquet.iter_batches(batch_size=BATCH_ROWS, row_groups=[group], columns=schema.names):
+                for batch in _batches(parquet, group, schema.names):
                     stop = start + batch.num_rows
                     for position, target in direct.items():
                         target[start:stop] = batch.column(data_fields[position]).to_numpy(zero_copy_only=False)
@@ -104,6 +104,23 @@ def read_pandas(open_part: Callable[[str], Any], parts: list[str], columns: list
     frame.columns = template.columns
     frame.attrs = template.attrs
     return frame
+
+
+#: The decoded size up to which a row group is read whole rather than a batch at a time (this plugin
+#: writes groups of ~2 MiB: ``handlers.ROW_GROUP_BYTES``).
+WHOLE_GROUP_BYTES = 8 << 20
+
+
+def _batches(parquet: Any, group: int, columns: list[str]) -> Any:
+    """Row group ``group`` of ``parquet`` as record batches: read whole when it is small, else by batches of
+    :data:`BATCH_ROWS` rows (a writer's group of a million rows would otherwise be decoded whole, beside the
+    table it is copied into).
+
+    A batch reader is made anew for each group it reads, and a group read whole costs less: a 1e6 x 4
+    table of numbers in 16 groups of 2 MiB read into pandas in 28-31 ms whole, 37-43 ms by batches."""
+    if parquet.metadata.row_group(group).total_byte_size <= WHOLE_GROUP_BYTES:
+        return parquet.read_row_group(group, columns=columns).to_batches()
+    return parquet.iter_batches(batch_size=BATCH_ROWS, row_groups=[group], columns=columns)
 
 
 def read_arrow(open_part: Callable[[str], Any], parts: list[str], columns: list[str] | None = None) -> Any:

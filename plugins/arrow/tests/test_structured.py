@@ -238,6 +238,89 @@ def test_parquet_is_written_in_row_groups_of_about_two_mebibytes(tmp_path, monke
         assert pq.read_table(part).equals(table)
 
 
+def _codecs(uri: str) -> set[str]:
+    """The compression of every column chunk of every Parquet part under ``uri`` (any storage)."""
+    import fsspec
+    import pyarrow.parquet as pq
+
+    fs, path = fsspec.core.url_to_fs(uri)
+    codecs = set()
+    for name in fs.find(path):
+        with fs.open(name, "rb") as file:
+            metadata = pq.ParquetFile(file).metadata
+        for group in range(metadata.num_row_groups):
+            codecs |= {metadata.row_group(group).column(i).compression for i in range(metadata.num_columns)}
+    return codecs
+
+
+_LIBRARIES = [(pa.Table, lambda t: t), (pd.DataFrame, lambda t: t.to_pandas()), (pl.DataFrame, pl.from_arrow)]
+
+
+@pytest.mark.parametrize(("python_type", "make"), _LIBRARIES[:2], ids=["pyarrow", "pandas"])
+@pytest.mark.parametrize("prefix", ["memory", "file"])
+def test_parquet_on_this_machine_s_storage_is_uncompressed(python_type, make, prefix, tmp_path, monkeypatch):
+    raw = f"memory://codec-{os.getpid()}-{id(tmp_path)}" if prefix == "memory" else str(tmp_path / "raw")
+    monkeypatch.setenv("TASKLOOM_RAW_OUTPUT_PREFIX", raw)
+    monkeypatch.delenv("TASKLOOM_PARQUET_COMPRESSION", raising=False)
+    table = pa.table({"a": pa.array(range(50_000), pa.int64()), "s": ["ab", "cd"] * 25_000})
+    literal, back = _round_trip(make(table), python_type)
+    uri = literal.scalar.structured_dataset.uri
+    assert _codecs(uri if prefix == "memory" else "file://" + uri) == {"UNCOMPRESSED"}
+    assert _rows(back) == table.to_pylist()
+
+
+@pytest.mark.parametrize("prefix", ["memory", "file"])
+def test_polars_writes_snappy_on_this_machine_too_and_an_uncompressed_table_is_read_through_arrow(
+    prefix, tmp_path, monkeypatch
+):
+    from taskloom_arrow import handlers
+
+    raw = f"memory://polars-{os.getpid()}-{id(tmp_path)}" if prefix == "memory" else str(tmp_path / "raw")
+    monkeypatch.setenv("TASKLOOM_RAW_OUTPUT_PREFIX", raw)
+    monkeypatch.delenv("TASKLOOM_PARQUET_COMPRESSION", raising=False)
+    table = pa.table({"a": pa.array(range(50_000), pa.int64()), "s": ["ab", "cd"] * 25_000})
+    written, back = _round_trip(pl.from_arrow(table), pl.DataFrame)
+    uri = written.scalar.structured_dataset.uri
+    assert _codecs(uri if prefix == "memory" else "file://" + uri) == {"SNAPPY"}
+    assert back.to_arrow().equals(pl.from_arrow(table).to_arrow())
+
+    # A table pyarrow wrote uncompressed is read as polars through Arrow's reader, not polars' (which
+    # would hold the whole file and the table); the compressed one polars wrote, by polars.
+    uncompressed = TypeEngine.to_literal(None, table, pa.Table)
+    calls = []
+    monkeypatch.setattr(handlers, "_read_polars", lambda *args: calls.append(args) or pl.DataFrame())
+    frame = TypeEngine.to_python_value(None, uncompressed, pl.DataFrame)
+    assert not calls and frame.to_arrow().equals(pl.from_arrow(table).to_arrow())
+    TypeEngine.to_python_value(None, written, pl.DataFrame)
+    assert len(calls) == 1
+
+
+def test_object_storage_gets_snappy_and_the_codec_can_be_chosen(monkeypatch):
+    from taskloom_arrow.handlers import parquet_compression
+
+    monkeypatch.delenv("TASKLOOM_PARQUET_COMPRESSION", raising=False)
+    assert [parquet_compression(uri) for uri in ("/tmp/t", "file:///tmp/t", "memory://t")] == ["none"] * 3
+    assert [parquet_compression(uri) for uri in ("s3://b/t", "gs://b/t", "abfs://c/t")] == ["snappy"] * 3
+    assert parquet_compression("/tmp/t", local="snappy") == "snappy"
+    monkeypatch.setenv("TASKLOOM_PARQUET_COMPRESSION", "ZSTD")
+    assert parquet_compression("/tmp/t") == parquet_compression("s3://b/t") == "zstd"
+    monkeypatch.setenv("TASKLOOM_PARQUET_COMPRESSION", "uncompressed")
+    assert parquet_compression("s3://b/t") == "none"
+    monkeypatch.setenv("TASKLOOM_PARQUET_COMPRESSION", "fast")
+    with pytest.raises(ValueError, match=r"^TASKLOOM_PARQUET_COMPRESSION='fast' is not a Parquet codec pyarrow has"):
+        parquet_compression("/tmp/t")
+
+
+@pytest.mark.parametrize(("python_type", "make"), _LIBRARIES, ids=["pyarrow", "pandas", "polars"])
+def test_the_chosen_codec_is_the_one_written(python_type, make, tmp_path, monkeypatch):
+    monkeypatch.setenv("TASKLOOM_RAW_OUTPUT_PREFIX", str(tmp_path))
+    monkeypatch.setenv("TASKLOOM_PARQUET_COMPRESSION", "zstd")
+    table = pa.table({"a": pa.array(range(50_000), pa.int64())})
+    literal, back = _round_trip(make(table), python_type)
+    assert _codecs("file://" + literal.scalar.structured_dataset.uri) == {"ZSTD"}
+    assert len(back) == 50_000
+
+
 def test_a_table_is_given_as_text_by_its_uri(tmp_path, monkeypatch):
     monkeypatch.setenv("TASKLOOM_RAW_OUTPUT_PREFIX", str(tmp_path))
     uri = TypeEngine.to_literal(None, _table(), pa.Table).scalar.structured_dataset.uri
