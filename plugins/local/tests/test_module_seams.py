@@ -12,10 +12,26 @@ PACKAGE = Path(taskloom_local.__file__).parent
 ALLOWED = {("os", "_exit")}
 
 
+def _parse(source: str) -> ast.Module:
+    """``ast.parse(source)``, once more if CPython 3.11 reports its AST recursion counter out of step.
+
+    That counter is shared by every thread before 3.12 (CPython issue gh-106905): a thread that an
+    earlier test of this worker left behind (Dask's, for one, reads its configuration with
+    ``ast.literal_eval``) can make a parse here fail with ``SystemError: AST constructor recursion depth
+    mismatch``, which says nothing about the source.
+    """
+    try:
+        return ast.parse(source)
+    except SystemError as error:
+        if "recursion depth mismatch" not in str(error):
+            raise
+        return ast.parse(source)
+
+
 def private_reads_of_other_objects(source: str) -> list[tuple[int, str]]:
     """``(line, expression)`` of every ``x._name`` whose ``x`` is not ``self`` or ``cls``."""
     found = []
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(_parse(source)):
         if not isinstance(node, ast.Attribute):
             continue
         name = node.attr
