@@ -219,7 +219,9 @@ def _compressed(open_part: Any, parts: list[str]) -> bool:
     """
     with open_part(parts[0]) as file:
         metadata = pq.ParquetFile(file).metadata
-    return metadata.num_row_groups > 0 and metadata.row_group(0).column(0).compression != "UNCOMPRESSED"
+    if not metadata.num_row_groups or not metadata.num_columns:
+        return True  # nothing to hold: either reader will do
+    return metadata.row_group(0).column(0).compression != "UNCOMPRESSED"
 
 
 def _polars_writes(frame: Any) -> bool:
