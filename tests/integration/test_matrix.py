@@ -137,3 +137,26 @@ def test_a_lowest_session_installs_each_floor_exactly_with_uv(tmp_path: Path):
             floor,
             installed[dependency],
         )
+
+
+def test_dev_install_uses_uv_with_the_wheel_directories_and_constraints_pip_would_read(monkeypatch, tmp_path):
+    # uv reads none of pip's configuration: dev/install.py passes PIP_FIND_LINKS and PIP_CONSTRAINT (which
+    # dev/lowest.py's recipe sets) on, so an install with uv takes what one with pip would.
+    sys.path.insert(0, str(ROOT / "dev"))
+    try:
+        import install
+    finally:
+        sys.path.remove(str(ROOT / "dev"))
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "lowest.txt").write_text("")
+    monkeypatch.setenv("PIP_FIND_LINKS", f"{tmp_path / 'a'} {tmp_path / 'b'}")
+    monkeypatch.setenv("PIP_CONSTRAINT", str(tmp_path / "lowest.txt"))
+    command = install.installer(sys.executable)  # uv is already there: pip only says so
+    assert command[:5] == [sys.executable, "-m", "uv", "pip", "install"]
+    assert "--compile-bytecode" in command  # as pip compiles what it installs
+    assert command[-3:] == [
+        f"--find-links={tmp_path / 'a'}",
+        f"--find-links={tmp_path / 'b'}",
+        f"--constraints={tmp_path / 'lowest.txt'}",
+    ]
