@@ -159,6 +159,24 @@ def test_nested_errors_keep_their_detail(toys):
         TypeEngine.dict_to_literal_map(None, {"rows": [1, "x"]}, {"rows": list[int]})
 
 
+class Grid:
+    """A value whose repr takes several lines, as a table's does."""
+
+    def __repr__(self):
+        return "   a\n0  1\n1  2"
+
+
+def test_a_failed_conversion_is_one_line_naming_the_value_once_and_the_cause(bare_plugins):
+    def refuse(value):
+        raise ValueError("the storage said no")
+
+    grids = SimpleTransformer("grid", Grid, INTEGER, refuse, lambda literal: Grid())
+    bare_plugins.register(Toys(grids), name="grids")
+    with pytest.raises(TypeTransformerFailedError) as raised:
+        TypeEngine.dict_to_literal_map(None, {"o0": Grid()}, {"o0": Grid}, direction="output")
+    assert str(raised.value) == "output 'o0' expects Grid, got Grid a 0 1 1 2 (ValueError: the storage said no)"
+
+
 def test_literal_map_round_trips_and_names_missing_variables(toys):
     literal_map = TypeEngine.dict_to_literal_map(None, {"a": 1, "b": [2, 3]}, {"a": int, "b": list[int]})
     assert TypeEngine.literal_map_to_kwargs(None, literal_map, {"a": int, "b": list[int]}) == {"a": 1, "b": [2, 3]}

@@ -80,8 +80,9 @@ def type_name(python_type: Any) -> str:
 
 
 def value_description(value: Any) -> str:
-    """Describe a value for an error message: its type and a shortened repr (``str 'abc'``)."""
-    return f"{type(value).__qualname__} {_short_repr.repr(value)}"
+    """Describe a value for an error message: its type and a shortened repr (``str 'abc'``), on one line
+    (a table's repr has several: its whitespace is collapsed)."""
+    return f"{type(value).__qualname__} {' '.join(_short_repr.repr(value).split())}"
 
 
 def literal_description(literal: Any) -> str:
@@ -812,7 +813,7 @@ def _expects(python_type: Any, value: Any, error: Exception) -> str:
     message = f"expects {expected}, got {value_description(value)}"
     detail = str(error)
     said = f"expected {expected}, got {value_description(value)}"
-    if detail.startswith(said + ":"):  # the same words, with why: keep only why
+    if detail.startswith((said + ":", said + " (")):  # the same words, with why: keep only why
         message += detail[len(said) :]
     elif detail != said:  # nested values (an item of a list...) carry their own, more precise, detail
         message += f" ({detail})"
