@@ -8,11 +8,11 @@
 
 The distributions are found on disk: the kernel (``kernel/``), every plugin (``plugins/*/``) and the
 ``taskloom`` meta distribution at the root, installed in dependency order in one call so that
-the installer resolves ``taskloom-kernel`` to this tree, never to PyPI. The installer is uv's pip interface
-(put into the interpreter by pip first), else pip: the same requirements, and the same versions resolved,
-in ~20 s instead of ~2 min (pip builds each editable distribution in a build environment of its own). With the test tools, the Debian packages the
-plugins' tests need (``plugins/*/debian-packages.txt``, see ``dev/system_packages.py``) are installed first
-when missing.
+the installer resolves ``taskloom-kernel`` to this tree, never to PyPI. The installer is uv's pip
+interface (put into the interpreter by pip first), else pip: the same requirements and the same versions
+resolved, in ~40 s with bytecode compiled instead of ~2 min (pip builds each editable distribution in a
+build environment of its own). With the test tools, the Debian packages the plugins' tests need
+(``plugins/*/debian-packages.txt``, see ``dev/system_packages.py``) are installed first when missing.
 """
 
 from __future__ import annotations
