@@ -31,7 +31,7 @@ def read_pandas(open_part: Callable[[str], Any], parts: list[str], columns: list
     """The Parquet files ``parts`` (read in order, one table) as a pandas table.
 
     ``open_part(part)`` opens one as a binary file (a context manager): each is opened once for its
-    footer and once to read it, never all at once. ``columns`` are the ones to read (all when
+    footer and once to read it (its footer not read again), never all at once. ``columns`` are the ones to read (all when
     ``None``), as ``read_table(columns=...)`` takes them.
     """
     import numpy as np  # a pandas table is asked for: pandas, and so NumPy, is installed
@@ -63,9 +63,9 @@ def read_pandas(open_part: Callable[[str], Any], parts: list[str], columns: list
     others = [name for position, name in enumerate(data_fields) if position not in direct] + index_fields
     gathered: dict[str, list[Any]] = {name: [] for name in others}
     start = 0
-    for part in parts:
+    for part, (_, metadata) in zip(parts, footers, strict=True):
         with open_part(part) as file:
-            parquet = pq.ParquetFile(file)
+            parquet = pq.ParquetFile(file, metadata=metadata)  # its footer is read once (a request on S3)
             for group in range(parquet.num_row_groups):
                 for batch in _batches(parquet, group, schema.names):
                     stop = start + batch.num_rows

@@ -160,6 +160,37 @@ def test_a_directory_s_parts_read_in_order_as_one_table_each_opened_for_its_foot
     assert most_open[0] == 1  # never all open at once: a directory may hold thousands
 
 
+def test_a_part_s_footer_is_read_once():
+    """The footers read first (for the rows and the columns' types) are given to the second opening, which
+    reads only row groups: on S3 a footer is one more request a part."""
+    table = pa.table({"a": np.arange(200_000), "b": np.arange(200_000) * 0.5})
+    parts = {f"part-{k}": _parquet(table.slice(k * 100_000, 100_000), row_group_size=25_000) for k in range(2)}
+    tails = dict.fromkeys(parts, 0)  # reads that took a part's last bytes (the footer's length and magic)
+
+    class Tail(io.BytesIO):
+        def __init__(self, part):
+            super().__init__(parts[part])
+            self.part = part
+
+        def read(self, size=-1):
+            start = self.tell()
+            data = super().read(size)
+            if start + len(data) >= len(parts[self.part]) and data:
+                tails[self.part] += 1
+            return data
+
+        def readinto(self, buffer):
+            start = self.tell()
+            count = super().readinto(buffer)
+            if start + count >= len(parts[self.part]) and count:
+                tails[self.part] += 1
+            return count
+
+    got = read_pandas(Tail, list(parts))
+    assert got["a"].tolist() == list(range(200_000))
+    assert tails == dict.fromkeys(parts, 1)
+
+
 def test_parts_of_different_columns_are_refused_as_read_table_refuses_them():
     parts = {"a": _parquet(pa.table({"x": [1]})), "b": _parquet(pa.table({"y": [1.5]}))}
     open_part, _ = _opener(parts)
