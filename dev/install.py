@@ -68,23 +68,35 @@ def distributions() -> dict[str, Path]:
     return found
 
 
-def installer(python: str) -> list[str]:
-    """The command that installs requirements into ``python``: uv's pip interface when pip can put uv there,
-    else pip.
+def pip_settings_for_uv() -> list[str]:
+    """uv's options for what pip would take from the environment: its wheel directories (``PIP_FIND_LINKS``, which
+    this machine's configuration sets) and constraints (``PIP_CONSTRAINT``, as ``dev/lowest.py``'s recipe sets
+    it). uv reads none of pip's configuration."""
+    options = [f"--find-links={links}" for links in os.environ.get("PIP_FIND_LINKS", "").split()]
+    return options + [f"--constraints={file}" for file in os.environ.get("PIP_CONSTRAINT", "").split()]
 
-    uv reads none of pip's configuration: the wheel directories and constraints pip would take from the
-    environment (``PIP_FIND_LINKS``, ``PIP_CONSTRAINT``, as ``dev/lowest.py`` sets it) are passed on.
-    """
+
+def installer(python: str) -> list[str]:
+    """The command that installs requirements into ``python``: uv's pip interface when pip can put uv there
+    (with :func:`pip_settings_for_uv`), else pip."""
     pip = [python, "-m", "pip", "install", "-q"]
     if subprocess.run([*pip, "uv>=0.5"], capture_output=True).returncode != 0:
         return pip
     # --compile-bytecode: pip compiles what it installs, uv does not by default; without the .pyc files every
     # interpreter the tests start compiles pandas, dask, grpc... again (PYTHONDONTWRITEBYTECODE keeps it from
     # writing them), which cost CI more than uv saved.
-    command = [python, "-m", "uv", "pip", "install", "-q", "--compile-bytecode", "--python", python]
-    command += [f"--find-links={links}" for links in os.environ.get("PIP_FIND_LINKS", "").split()]
-    command += [f"--constraints={file}" for file in os.environ.get("PIP_CONSTRAINT", "").split()]
-    return command
+    return [
+        python,
+        "-m",
+        "uv",
+        "pip",
+        "install",
+        "-q",
+        "--compile-bytecode",
+        "--python",
+        python,
+        *pip_settings_for_uv(),
+    ]
 
 
 def main() -> int:

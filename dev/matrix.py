@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 
-from install import ROOT, distributions
+from install import ROOT, distributions, pip_settings_for_uv
 from lowest import floors
 
 # A distribution -> the other plugins its tests need: workflows need transformers and an executor, and the
@@ -71,8 +71,7 @@ def install(python: str, name: str, factor: str) -> int:
         command += ["--only-binary", ":all:"]
         for installed in ("kernel", *SUPPORT[name], name):
             command += ["--no-binary", f"taskloom-{installed}"]
-        # The machine's pip configuration names extra local indexes and wheel directories; uv reads its own.
-        command += [f"--find-links={links}" for links in environment.get("PIP_FIND_LINKS", "").split() if links]
+        command += pip_settings_for_uv()  # the machine's wheel directories (and a cap it sets), as pip takes them
         if factor == "lowest":
             command += ["--constraint", file.name]
     else:

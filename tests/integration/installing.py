@@ -8,11 +8,16 @@ requirements in seconds where pip took most of a minute (55 s for every distribu
 
 from __future__ import annotations
 
-import os
 import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "dev"))
+try:
+    from install import pip_settings_for_uv
+finally:
+    sys.path.pop(0)
 
 
 def install_command(python: str) -> list[str]:
-    """``uv pip install`` into ``python``, with the wheel directories pip's configuration names (uv reads its own)."""
-    command = [sys.executable, "-m", "uv", "pip", "install", "-q", "--python", python]
-    return command + [f"--find-links={links}" for links in os.environ.get("PIP_FIND_LINKS", "").split()]
+    """``uv pip install`` into ``python``, with what pip would take from the environment (uv reads its own)."""
+    return [sys.executable, "-m", "uv", "pip", "install", "-q", "--python", python, *pip_settings_for_uv()]

@@ -6,10 +6,10 @@ record batches into one ``pyarrow.Table`` (no copy: a column is the chunks as re
 
 ``pyarrow.parquet.read_table(...).to_pandas()`` holds the whole Arrow table and then the whole pandas
 table: two copies of the data at once, plus what the allocators keep (a 32 MiB table of four number
-columns peaked at ~3x its size read so). Here the file is read a batch of rows at a time, and the
-columns pandas keeps as plain NumPy arrays (integers and booleans without nulls, floats, naive
-timestamps and durations) are copied batch by batch into arrays of their final size: memory holds
-the pandas table and one batch. The other columns (text, nullable integers, categoricals, time
+columns peaked at ~3x its size read so). Here the file is read a row group at a time (a large group a
+batch of rows at a time), and the columns pandas keeps as plain NumPy arrays (integers and booleans
+without nulls, floats, naive timestamps and durations) are copied group by group into arrays of their
+final size: memory holds the pandas table and one group or batch. The other columns (text, nullable integers, categoricals, time
 zones, nested values, a stored index) are gathered as Arrow and converted by pyarrow itself, so the
 result is what ``to_pandas()`` gives: the same column labels, dtypes, index and ``attrs``, and arrays
 pandas may write to.
@@ -31,8 +31,8 @@ def read_pandas(open_part: Callable[[str], Any], parts: list[str], columns: list
     """The Parquet files ``parts`` (read in order, one table) as a pandas table.
 
     ``open_part(part)`` opens one as a binary file (a context manager): each is opened once for its
-    footer and once to read it (its footer not read again), never all at once. ``columns`` are the ones to read (all when
-    ``None``), as ``read_table(columns=...)`` takes them.
+    footer and once to read it (its footer not read again), never all at once. ``columns`` are the ones
+    to read (all when ``None``), as ``read_table(columns=...)`` takes them.
     """
     import numpy as np  # a pandas table is asked for: pandas, and so NumPy, is installed
     import pandas as pd

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from taskloom_arrow import reading
 from taskloom_arrow.reading import read_arrow, read_pandas
 
 N = 3000
@@ -97,9 +98,14 @@ def _check_like_to_pandas(got: pd.DataFrame, expected: pd.DataFrame) -> None:
     pd.testing.assert_frame_equal(got, expected, check_exact=True)  # both written to alike
 
 
+@pytest.mark.parametrize("whole", [True, False], ids=["groups read whole", "groups read by batches"])
 @pytest.mark.parametrize("row_group_size", [None, 7], ids=["one row group", "groups of 7 rows"])
 @pytest.mark.parametrize("name", list(FRAMES))
-def test_a_pandas_table_reads_as_to_pandas_makes_it(name, row_group_size):
+def test_a_pandas_table_reads_as_to_pandas_makes_it(name, row_group_size, whole, monkeypatch):
+    # A group larger than WHOLE_GROUP_BYTES (another writer's million rows) is read by batches of BATCH_ROWS.
+    if not whole:
+        monkeypatch.setattr(reading, "WHOLE_GROUP_BYTES", 0)
+        monkeypatch.setattr(reading, "BATCH_ROWS", 1000)  # several batches for a group of N rows
     frame = FRAMES[name]()
     if name == "numbers":
         frame.attrs = {"source": "test"}

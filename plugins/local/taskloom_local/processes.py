@@ -444,7 +444,7 @@ def keep_freed_memory() -> None:
     polars alike; 36-41 ms in the workers alone). Each such process holds on to up to :data:`_MALLOPT`'s
     64 MiB it freed. Nothing happens where the C library has no ``mallopt`` (musl, macOS).
     """
-    import ctypes  # only in worker processes
+    import ctypes  # once, in a process that uses worker processes
 
     try:
         mallopt = ctypes.CDLL(None).mallopt
