@@ -16,6 +16,7 @@ directory; Parquet goes in its file ``00000``, CSV in its file ``.csv``. A URI t
 from __future__ import annotations
 
 import functools
+import json
 import os
 import uuid
 from collections.abc import Iterator
@@ -34,7 +35,7 @@ from taskloom.extend import (
 )
 
 from taskloom_arrow.columns import STRING, arrow_kind
-from taskloom_arrow.reading import read_arrow, read_pandas
+from taskloom_arrow.reading import NULLABLE_KEY, as_written, read_arrow, read_pandas
 from taskloom_arrow.tables import from_arrow, library, to_arrow
 
 PARQUET_PART = "00000"  # flytekit's name for the one part it writes
@@ -169,6 +170,7 @@ def write_parquet_parts(fs: Any, directory: str, table: Any, compression: str) -
     snappy, most of a hand-over through storage); parts are the way Parquet datasets spread that
     work, and every reader, flytekit's included, reads a directory's parts in name order.
     """
+    table = required_where_null_free(table)
     rows = row_group_rows(table.nbytes, table.num_rows)
     dictionary = dictionary_columns(table)
     parts = max(1, min(os.cpu_count() or 1, table.nbytes // PARALLEL_BYTES))
@@ -231,6 +233,35 @@ def _polars_writes(frame: Any) -> bool:
     import polars as pl  # a polars table exists: polars is loaded
 
     return pl.Object not in frame.dtypes
+
+
+def required_where_null_free(table: Any) -> Any:
+    """``table`` with every nullable column that holds no null declared not null (no data copied), so that
+    Parquet stores it REQUIRED, and those columns named under :data:`~taskloom_arrow.reading.NULLABLE_KEY`
+    in its schema's metadata, so that this plugin's reader makes them nullable again
+    (:func:`~taskloom_arrow.reading.restored`).
+
+    Parquet gives every value of an OPTIONAL column a definition level, which the writer computes and
+    encodes and every reader decodes, nulls or not; a REQUIRED column has none. A 1e6 x 4 table of numbers
+    without nulls wrote with snappy in 31-37 ms instead of 44-46 (one thread), and handed over through
+    object storage (``benchmarks/tables.py``) in 62 ms instead of 71 (pyarrow), 77 instead of 94 (pandas).
+    The values are the same for every reader; one that maps Parquet's repetition to nullability (pyarrow,
+    Spark) sees such a column as not null.
+    """
+    made = [
+        field.name
+        for field, column in zip(table.schema, table.columns, strict=True)
+        if field.nullable and not pa.types.is_null(field.type) and column.null_count == 0
+    ]
+    metadata = {key: value for key, value in (table.schema.metadata or {}).items() if key != NULLABLE_KEY}
+    if not made:
+        return table if table.schema.metadata == (metadata or None) else table.replace_schema_metadata(metadata or None)
+    metadata[NULLABLE_KEY] = json.dumps(made).encode()
+    named = set(made)
+    schema = pa.schema(
+        [field.with_nullable(False) if field.name in named else field for field in table.schema], metadata=metadata
+    )
+    return table.cast(schema)
 
 
 #: The Arrow size of a row group written (its rows: this over the table's bytes per row).
@@ -307,7 +338,7 @@ class ArrowDecoder(StructuredDatasetDecoder[Any]):
                     parquet = pq.ParquetFile(file)
                     for group in range(parquet.num_row_groups):
                         for batch in parquet.iter_batches(row_groups=[group], columns=columns):
-                            yield from_arrow(pa.Table.from_batches([batch]), self.python_type)
+                            yield from_arrow(as_written(pa.Table.from_batches([batch])), self.python_type)
 
 
 def built_in() -> list[StructuredDatasetEncoder[Any] | StructuredDatasetDecoder[Any]]:

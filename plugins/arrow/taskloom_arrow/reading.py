@@ -17,11 +17,16 @@ pandas may write to.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+#: The Parquet key-value metadata naming (a JSON list) the columns written REQUIRED only because they held
+#: no null (``taskloom_arrow.handlers.required_where_null_free``): read back nullable, as they were.
+NULLABLE_KEY = b"taskloom:nullable"
 
 #: Rows read at a time: the batch is the only Arrow copy alive (~2 MiB for four 8-byte columns).
 BATCH_ROWS = 65_536
@@ -135,8 +140,28 @@ def read_arrow(open_part: Callable[[str], Any], parts: list[str], columns: list[
             schema = schema or parquet.schema_arrow
             tables += [parquet.read_row_group(group, columns=columns) for group in range(parquet.num_row_groups)]
     if not tables:  # files without a row group: their columns, no rows
-        return _selected(schema, columns).empty_table()
-    return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+        return _selected(restored(schema), columns).empty_table()
+    table = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+    return as_written(table)
+
+
+def restored(schema: Any) -> Any:
+    """``schema`` as the table written had it: the columns :data:`NULLABLE_KEY` names nullable again, and
+    the key gone. Any other schema is returned as it is."""
+    metadata = schema.metadata
+    if not metadata or NULLABLE_KEY not in metadata:
+        return schema
+    names = set(json.loads(metadata[NULLABLE_KEY]))
+    rest = {key: value for key, value in metadata.items() if key != NULLABLE_KEY}
+    return pa.schema(
+        [field.with_nullable(True) if field.name in names else field for field in schema], metadata=rest or None
+    )
+
+
+def as_written(table: Any) -> Any:
+    """``table`` (or a record batch) read from Parquet, with its schema :func:`restored` (no data copied)."""
+    schema = restored(table.schema)
+    return table if schema is table.schema else table.cast(schema)
 
 
 def release_freed() -> None:

@@ -1,5 +1,6 @@
 """taskloom-arrow: StructuredDataset and tables between tasks, in-process and through literals."""
 
+import json
 import os
 import typing
 from typing import Annotated
@@ -219,7 +220,67 @@ def test_parquet_keeps_dictionaries_for_text_and_writes_numbers_plainly(tmp_path
     encodings = {chunks.column(i).path_in_schema: set(chunks.column(i).encodings) for i in range(chunks.num_columns)}
     assert "RLE_DICTIONARY" in encodings["s"]
     assert not any("DICTIONARY" in encoding for name in ("n", "x") for encoding in encodings[name]), encodings
-    assert pq.read_table(part).equals(table)
+    assert pq.read_table(part).cast(table.schema).equals(table)  # the values; columns without nulls read as not null
+
+
+@pytest.mark.parametrize("prefix", ["memory", "file"])
+def test_a_column_without_nulls_is_stored_required_and_read_back_as_it_was(prefix, tmp_path, monkeypatch):
+    """Columns that hold no null are REQUIRED in Parquet (no definition levels to write and read); this
+    plugin's reader gives back the table's own schema, any other reader the same values."""
+
+    import fsspec
+    import pyarrow.parquet as pq
+
+    from taskloom_arrow.reading import NULLABLE_KEY
+
+    monkeypatch.setenv(
+        "TASKLOOM_RAW_OUTPUT_PREFIX", f"memory://{tmp_path.name}" if prefix == "memory" else str(tmp_path)
+    )
+    schema = pa.schema(
+        [
+            ("full", pa.int64()),
+            ("holes", pa.float64()),
+            pa.field("strict", pa.int64(), nullable=False),
+            ("text", pa.string()),
+            ("nested", pa.struct([("x", pa.int64())])),
+            ("nothing", pa.null()),
+        ],
+        metadata={b"owner": b"test", NULLABLE_KEY: b'["holes"]'},  # a stale key, from a table read elsewhere
+    )
+    n = 2000
+    table = pa.table(
+        [
+            pa.array(range(n)),
+            pa.array([None if i % 3 else i * 0.5 for i in range(n)]),
+            pa.array(range(n)),
+            pa.array(["ab", "cd"] * (n // 2)),
+            pa.array([{"x": None if i % 2 else i} for i in range(n)], pa.struct([("x", pa.int64())])),
+            pa.nulls(n),
+        ],
+        schema=schema,
+    )
+    literal = TypeEngine.to_literal(None, table, pa.Table)
+    uri = literal.scalar.structured_dataset.uri
+    fs, path = fsspec.core.url_to_fs(uri)
+    (part,) = fs.find(path)
+    with fs.open(part, "rb") as file:
+        written = pq.ParquetFile(file).schema_arrow, pq.read_table(file)
+    nullable = {field.name: field.nullable for field in written[0]}
+    assert nullable == {"full": False, "holes": True, "strict": False, "text": False, "nested": False, "nothing": True}
+    assert written[0].field("nested").type.field("x").nullable  # inside a column, as it was
+    assert sorted(json.loads(written[0].metadata[NULLABLE_KEY])) == ["full", "nested", "text"]
+    assert written[1].cast(schema.remove_metadata()).equals(table)  # another reader: the same values
+    expected = table.replace_schema_metadata({b"owner": b"test"})
+    back = TypeEngine.to_python_value(None, literal, pa.Table)
+    assert back.schema == expected.schema and back.schema.metadata == expected.schema.metadata and back.equals(expected)
+    sd = TypeEngine.to_python_value(None, literal, StructuredDataset)
+    batches = list(sd.open(pa.Table).iter())
+    assert all(batch.schema == expected.schema for batch in batches)
+    assert pa.concat_tables(batches).equals(expected)
+    chosen = TypeEngine.to_python_value(None, literal, Annotated[StructuredDataset, kwtypes(full=int, strict=int)])
+    assert chosen.open(pa.Table).all().schema == pa.schema([schema.field("full"), schema.field("strict")])
+    frame = TypeEngine.to_python_value(None, literal, pd.DataFrame)
+    pd.testing.assert_frame_equal(frame, expected.to_pandas())
 
 
 def test_parquet_is_written_in_row_groups_of_about_two_mebibytes(tmp_path, monkeypatch):
@@ -235,7 +296,7 @@ def test_parquet_is_written_in_row_groups_of_about_two_mebibytes(tmp_path, monke
         (part,) = [os.path.join(uri, name) for name in os.listdir(uri)]
         metadata = pq.ParquetFile(part).metadata
         assert metadata.num_row_groups == 3, python_type  # 87,381 rows of 24 bytes a group
-        assert pq.read_table(part).equals(table)
+        assert pq.read_table(part).cast(table.schema).equals(table)
 
 
 def _codecs(uri: str) -> set[str]:
