@@ -306,3 +306,51 @@ def test_tables_read_one_after_another_do_not_pile_up_what_the_allocator_freed(t
     kept = max(kept, kept_again)
     assert released < 2.0, f"eight reads peaked at {released:.2f}x the table (kept: {kept:.2f}x)"
     assert released < kept - 0.1, (released, kept)
+
+
+def _number_frames():
+    frames = {name: FRAMES[name] for name in ("numbers", "range index", "no rows", "no columns")}
+    frames["attrs and labels"] = lambda: _with(
+        pd.DataFrame({"x": np.arange(4.0), "y": np.arange(4)}), attrs={"source": "test"}, columns_name="fields"
+    )
+    frames["from a 2D array"] = lambda: pd.DataFrame(np.arange(12.0).reshape(4, 3), columns=["a", "b", "c"])
+    frames["half floats"] = lambda: pd.DataFrame({"h": np.arange(5, dtype="float16"), "i": np.arange(5, dtype="int8")})
+    return frames
+
+
+def _with(frame, attrs, columns_name):
+    frame.attrs = attrs
+    frame.columns.name = columns_name
+    return frame
+
+
+NOT_FAST = {
+    "NaN": lambda: pd.DataFrame({"x": [1.0, np.nan, 3.0]}),
+    "text index": FRAMES["text index"],
+    "number labels": FRAMES["number labels"],
+    "multi labels": FRAMES["multi labels"],
+    "text": FRAMES["text"],
+    "time": FRAMES["time"],
+    "nulls": FRAMES["nulls"],
+}
+
+
+@pytest.mark.parametrize(("name", "fast"), [(name, True) for name in _number_frames()] + [(n, False) for n in NOT_FAST])
+def test_a_pandas_table_converts_to_arrow_as_from_pandas_converts_it(name, fast):
+    """Frames of NumPy numbers without NaN skip pyarrow's NaN scan (``tables._numbers_from_pandas``); the
+    table is from_pandas' own to the metadata's bytes, and every other frame goes through from_pandas."""
+    from taskloom_arrow.tables import _numbers_from_pandas, to_arrow
+
+    frame = (_number_frames() | NOT_FAST)[name]()
+    expected = pa.Table.from_pandas(frame, preserve_index=None)
+    assert (_numbers_from_pandas(frame) is not None) is fast
+    got = to_arrow(frame)
+    assert got.schema.equals(expected.schema, check_metadata=True) and got.equals(expected)
+    _check_like_to_pandas(got.to_pandas(), expected.to_pandas())
+
+
+def test_a_pandas_table_with_duplicate_labels_is_refused_as_from_pandas_refuses_it():
+    from taskloom_arrow.tables import to_arrow
+
+    with pytest.raises(ValueError, match="Duplicate column names"):
+        to_arrow(pd.DataFrame(np.zeros((2, 2)), columns=["a", "a"]))
