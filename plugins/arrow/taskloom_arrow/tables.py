@@ -72,6 +72,8 @@ def _numbers_from_pandas(frame: Any) -> Any:
     labels = frame.columns
     if not isinstance(frame.index, pd.RangeIndex) or labels.nlevels != 1 or labels.has_duplicates:
         return None
+    if not len(labels):
+        return None  # rows without columns: an Arrow table made of arrays would have none
     if not all(isinstance(label, str) for label in labels):
         return None
     arrays = []

@@ -309,7 +309,7 @@ def test_tables_read_one_after_another_do_not_pile_up_what_the_allocator_freed(t
 
 
 def _number_frames():
-    frames = {name: FRAMES[name] for name in ("numbers", "range index", "no rows", "no columns")}
+    frames = {name: FRAMES[name] for name in ("numbers", "range index", "no rows")}
     frames["attrs and labels"] = lambda: _with(
         pd.DataFrame({"x": np.arange(4.0), "y": np.arange(4)}), attrs={"source": "test"}, columns_name="fields"
     )
@@ -332,6 +332,7 @@ NOT_FAST = {
     "text": FRAMES["text"],
     "time": FRAMES["time"],
     "nulls": FRAMES["nulls"],
+    "no columns": FRAMES["no columns"],
 }
 
 
