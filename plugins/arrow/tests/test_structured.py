@@ -5,6 +5,7 @@ import os
 import typing
 from typing import Annotated
 
+import numpy as np
 import pandas as pd
 import polars as pl
 import pyarrow as pa
@@ -370,6 +371,63 @@ def test_object_storage_gets_snappy_and_the_codec_can_be_chosen(monkeypatch):
     monkeypatch.setenv("TASKLOOM_PARQUET_COMPRESSION", "fast")
     with pytest.raises(ValueError, match=r"^TASKLOOM_PARQUET_COMPRESSION='fast' is not a Parquet codec pyarrow has"):
         parquet_compression("/tmp/t")
+
+
+def _codecs_by_column(uri: str) -> dict[str, set[str]]:
+    import fsspec
+    import pyarrow.parquet as pq
+
+    fs, path = fsspec.core.url_to_fs(uri)
+    found: dict[str, set[str]] = {}
+    for name in fs.find(path):
+        with fs.open(name, "rb") as file:
+            metadata = pq.ParquetFile(file).metadata
+        for group in range(metadata.num_row_groups):
+            for i in range(metadata.num_columns):
+                chunk = metadata.row_group(group).column(i)
+                found.setdefault(chunk.path_in_schema, set()).add(chunk.compression)
+    return found
+
+
+@pytest.mark.parametrize("codec", ["snappy", "zstd"])
+@pytest.mark.parametrize(("python_type", "make"), _LIBRARIES[:2], ids=["pyarrow", "pandas"])
+def test_a_column_of_numbers_the_codec_does_not_shrink_is_written_uncompressed(
+    python_type, make, codec, tmp_path, monkeypatch
+):
+    """Measured values (here random floats and integers) do not compress: the codec's work on them is left
+    out, and the columns it shrinks get it; a nested table keeps one codec for every column."""
+    monkeypatch.setenv("TASKLOOM_RAW_OUTPUT_PREFIX", str(tmp_path))
+    monkeypatch.setenv("TASKLOOM_PARQUET_COMPRESSION", codec)
+    random = np.random.default_rng(7)
+    rows = 100_000
+    table = pa.table(
+        {
+            "measured": random.random(rows),
+            "hashed": random.integers(-(2**62), 2**62, rows),
+            "counted": np.arange(rows),
+            "stamped": pa.array(np.arange(rows).astype("datetime64[s]")),
+            "named": ["ab", "cd"] * (rows // 2),
+        }
+    )
+    literal, back = _round_trip(make(table), python_type)
+    found = _codecs_by_column("file://" + literal.scalar.structured_dataset.uri)
+    name = codec.upper()
+    assert {column: found[column] for column in table.column_names} == {
+        "measured": {"UNCOMPRESSED"},
+        "hashed": {"UNCOMPRESSED"},
+        "counted": {name},
+        "stamped": {name},
+        "named": {name},
+    }
+    assert _rows(back) == _rows(make(table))
+
+    nested = table.append_column("pair", pa.array([{"x": k} for k in range(rows)]))
+    literal, _ = _round_trip(nested, pa.Table)
+    assert set().union(*_codecs_by_column("file://" + literal.scalar.structured_dataset.uri).values()) == {name}
+
+    monkeypatch.setenv("TASKLOOM_PARQUET_COMPRESSION", "none")
+    literal, _ = _round_trip(make(table), python_type)
+    assert _codecs("file://" + literal.scalar.structured_dataset.uri) == {"UNCOMPRESSED"}
 
 
 @pytest.mark.parametrize(("python_type", "make"), _LIBRARIES, ids=["pyarrow", "pandas", "polars"])
