@@ -35,7 +35,7 @@ from taskloom.extend import (
 )
 
 from taskloom_arrow.columns import STRING, arrow_kind
-from taskloom_arrow.reading import NULLABLE_KEY, as_written, read_arrow, read_pandas
+from taskloom_arrow.reading import NULLABLE_KEY, as_written, each_part, read_arrow, read_pandas
 from taskloom_arrow.tables import from_arrow, library, to_arrow
 
 PARQUET_PART = "00000"  # flytekit's name for the one part it writes
@@ -164,7 +164,7 @@ def write_parquet_parts(fs: Any, directory: str, table: Any, compression: str) -
     """Write ``table`` under ``directory`` as Parquet compressed with ``compression`` (a pyarrow codec name,
     :func:`parquet_compression`): one file (``00000``), or for a table of at least
     :data:`PARALLEL_BYTES` one file per core (``00000``, ``00001``...: consecutive rows, in name order),
-    encoded at once on the writers' threads.
+    encoded at once on the kept threads (``reading.part_threads``).
 
     pyarrow's Parquet writer encodes a file on one core (~50 ms for a 30 MiB table of numbers with
     snappy, most of a hand-over through storage); parts are the way Parquet datasets spread that
@@ -183,20 +183,7 @@ def write_parquet_parts(fs: Any, directory: str, table: Any, compression: str) -
         with fs.open(directory + f"{index:05d}", "wb") as file:
             pq.write_table(slices[index], file, use_dictionary=dictionary, row_group_size=rows, compression=codecs)
 
-    if len(slices) == 1:
-        write(0)
-    else:
-        for done in [_writers().submit(write, index) for index in range(len(slices))]:
-            done.result()
-
-
-@functools.cache
-def _writers() -> Any:
-    """The threads that encode Parquet parts: made once and kept, since fresh threads per table
-    (with their allocator heaps) raised the writer's peak."""
-    from concurrent.futures import ThreadPoolExecutor  # only when a large table is written
-
-    return ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="taskloom-parquet")
+    each_part(write, range(len(slices)))
 
 
 def _read_polars(open_part: Any, parts: list[str], columns: list[str] | None) -> Any:

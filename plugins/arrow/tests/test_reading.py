@@ -130,9 +130,13 @@ def test_chosen_columns_read_as_read_table_chooses_them(name, columns):
 
 
 @pytest.mark.parametrize("name", list(FRAMES))
-def test_a_directory_s_parts_read_in_order_as_one_table_each_opened_for_its_footer_then_its_rows(name):
-    """Parts are read one after another into one table (columns copied straight into the final arrays, and
-    columns pyarrow converts, in order), one part open at a time."""
+def test_a_directory_s_parts_read_in_order_as_one_table_each_opened_for_its_footer_then_its_rows(name, monkeypatch):
+    """Parts are read into one table (columns copied straight into the final arrays, and columns pyarrow
+    converts, in order), at most one part a part thread open at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    threads = ThreadPoolExecutor(2)
+    monkeypatch.setattr(reading, "part_threads", lambda: threads)
     table = pa.Table.from_pandas(FRAMES[name](), preserve_index=False)
     size = max(1, -(-table.num_rows // 4))  # four parts (fewer for the smallest frames), each of several row groups
     parts = {
@@ -162,8 +166,33 @@ def test_a_directory_s_parts_read_in_order_as_one_table_each_opened_for_its_foot
     got = read_pandas(open_part, list(parts))
     expected = pd.concat([pq.read_table(io.BytesIO(data)).to_pandas() for data in parts.values()], ignore_index=True)
     _check_like_to_pandas(got, expected)
-    assert opened == list(parts) * 2  # each once for its footer, once for its rows
-    assert most_open[0] == 1  # never all open at once: a directory may hold thousands
+    # Each once for its footer, in order; then once for its rows.
+    assert opened[: len(parts)] == list(parts) and sorted(opened[len(parts) :]) == sorted(parts)
+    assert most_open[0] <= 2  # one a thread, never all at once: a directory may hold thousands
+
+
+@pytest.mark.parametrize("compression", ["snappy", "none"])
+@pytest.mark.parametrize("reader", [read_arrow, read_pandas], ids=["arrow", "pandas"])
+def test_compressed_parts_are_decoded_at_once_each_on_a_part_thread_and_uncompressed_ones_in_turn(reader, compression):
+    """Decoding compressed parts is worth a thread each; copying uncompressed ones is not, and held more."""
+    table = pa.table({"a": np.arange(40_000), "b": np.arange(40_000) * 0.5})
+    parts = {
+        f"part-{k}": _parquet(table.slice(k * 10_000, 10_000), row_group_size=2500, compression=compression)
+        for k in range(4)
+    }
+    readers = []
+
+    def open_part(part):
+        readers.append(threading.current_thread().name)
+        return io.BytesIO(parts[part])
+
+    got = reader(open_part, list(parts))
+    assert (got if reader is read_arrow else pa.Table.from_pandas(got)).select(
+        ["a", "b"]
+    ).to_pydict() == table.to_pydict()
+    on_part_threads = [name for name in readers if name.startswith("taskloom-parquet")]
+    # Every part's rows read on a part thread (footers first, on the caller's); or all on the caller's.
+    assert len(on_part_threads) == (len(parts) if compression == "snappy" else 0)
 
 
 def test_a_part_s_footer_is_read_once():
