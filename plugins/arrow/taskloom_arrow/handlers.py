@@ -1,9 +1,9 @@
 """The built-in encoders and decoders: pyarrow, pandas and polars tables as Parquet and CSV.
 
-A pyarrow or pandas table is written with pyarrow (a pandas table converted to Arrow, without copying
-number columns), and read back a row group at a time (``taskloom_arrow.reading``: into pandas without an
-Arrow copy of the whole table); a polars table is written and read by polars itself, which encodes on
-every core. Each writes a Parquet any reader reads. Files are opened through the kernel's
+A table of any of the three is written with pyarrow (a pandas or polars table converted to Arrow,
+without copying number columns), and read back a row group at a time (``taskloom_arrow.reading``: into
+pandas without an Arrow copy of the whole table), or as polars by polars itself when compressed. Every
+reader reads what is written. Files are opened through the kernel's
 storage (:func:`taskloom.extend.get_filesystem`, which asks the ``taskloom_filesystem`` hook), so
 every protocol a plugin serves (``file``, ``memory``, ``s3``...) works, and nothing here picks a
 filesystem by hand.
@@ -141,17 +141,9 @@ class ArrowEncoder(StructuredDatasetEncoder[Any]):
         if self.supported_format == CSV:
             with fs.open(directory + CSV_PART, "wb") as file:
                 pa_csv.write_csv(to_arrow(frame), file)
-        elif _polars_writes(frame):
-            # polars' own writer encodes columns on every core: 33-41 ms for a 1e6 x 4 table of numbers
-            # here, against 57-89 ms for pyarrow's; any Parquet reader reads either.
-            # Compressed on the local disk too: polars reads a whole file into memory before decoding it
-            # (:func:`_compressed`), and it compresses and decompresses on every core.
-            codec = parquet_compression(uri, local="snappy")
-            with fs.open(directory + PARQUET_PART, "wb") as file:
-                rows = row_group_rows(frame.estimated_size(), frame.height)
-                compression = "uncompressed" if codec == "none" else codec
-                frame.write_parquet(file, compression=compression, row_group_size=rows, statistics=True)
         else:
+            # polars tables too: polars' own writer (OPTIONAL columns, one file, one codec) took 26-28 ms
+            # for a 1e6 x 4 table of numbers, Arrow's here 16-21 ms.
             write_parquet_parts(fs, directory, to_arrow(frame), parquet_compression(uri))
         return _literal(uri, structured_dataset_type, self.supported_format)
 
@@ -198,29 +190,29 @@ def _read_polars(open_part: Any, parts: list[str], columns: list[str] | None) ->
     return frames[0] if len(frames) == 1 else pl.concat(frames, rechunk=False)
 
 
+#: The share of its data a Parquet file's bytes may be for polars to read it itself (:func:`_compressed`).
+POLARS_READS_BELOW = 0.75
+
+
 def _compressed(open_part: Any, parts: list[str]) -> bool:
-    """Whether the Parquet files ``parts`` are compressed (as their first column chunk says), so that polars
-    reads them itself.
+    """Whether the Parquet files ``parts`` are compressed (their first row group's bytes under
+    :data:`POLARS_READS_BELOW` of its data), so that polars reads them itself.
 
     polars reads a whole file into memory before it decodes it: for a compressed file that is a fraction
     of the table, for an uncompressed one (this plugin writes those on the local disk,
-    :func:`parquet_compression`) the table's size again, and a 1e6 x 4 table of numbers peaked at 2.1-2.2x
-    its size. Arrow's reader holds one row group: ~1.6x, then ``from_arrow`` without a copy.
+    :func:`parquet_compression`, and leaves numbers a codec cannot shrink uncompressed) the table's size
+    again, and a 1e6 x 4 table of numbers peaked at 2.1-2.2x its size. Arrow's reader holds one row group:
+    ~1.6x, then ``from_arrow`` without a copy. polars decodes about twice as fast (13-15 ms for that
+    table as snappy, against 27-33 ms), so it reads what is compressed.
     """
     with open_part(parts[0]) as file:
         metadata = pq.ParquetFile(file).metadata
     if not metadata.num_row_groups or not metadata.num_columns:
         return True  # nothing to hold: either reader will do
-    return metadata.row_group(0).column(0).compression != "UNCOMPRESSED"
-
-
-def _polars_writes(frame: Any) -> bool:
-    """Whether ``frame`` is a polars table polars writes as Parquet itself (not one of Python objects)."""
-    if library(type(frame)) != "polars":
-        return False
-    import polars as pl  # a polars table exists: polars is loaded
-
-    return pl.Object not in frame.dtypes
+    group = metadata.row_group(0)
+    chunks = [group.column(i) for i in range(group.num_columns)]
+    data = sum(chunk.total_uncompressed_size for chunk in chunks)
+    return sum(chunk.total_compressed_size for chunk in chunks) < data * POLARS_READS_BELOW
 
 
 #: The bytes of a column's values a codec is tried on (:func:`column_compression`).

@@ -1,5 +1,6 @@
 """taskloom-arrow: StructuredDataset and tables between tasks, in-process and through literals."""
 
+import datetime
 import json
 import os
 import typing
@@ -332,29 +333,64 @@ def test_parquet_on_this_machine_s_storage_is_uncompressed(python_type, make, pr
 
 
 @pytest.mark.parametrize("prefix", ["memory", "file"])
-def test_polars_writes_snappy_on_this_machine_too_and_an_uncompressed_table_is_read_through_arrow(
+def test_a_polars_table_is_written_as_arrow_writes_and_read_by_polars_only_when_compressed(
     prefix, tmp_path, monkeypatch
 ):
+    """polars tables are written by Arrow's writer, by the same rules as pyarrow's (uncompressed on this
+    machine's storage); polars' reader, which holds a whole file, reads only compressed files."""
     from taskloom_arrow import handlers
 
     raw = f"memory://polars-{os.getpid()}-{id(tmp_path)}" if prefix == "memory" else str(tmp_path / "raw")
     monkeypatch.setenv("TASKLOOM_RAW_OUTPUT_PREFIX", raw)
     monkeypatch.delenv("TASKLOOM_PARQUET_COMPRESSION", raising=False)
     table = pa.table({"a": pa.array(range(50_000), pa.int64()), "s": ["ab", "cd"] * 25_000})
-    written, back = _round_trip(pl.from_arrow(table), pl.DataFrame)
-    uri = written.scalar.structured_dataset.uri
-    assert _codecs(uri if prefix == "memory" else "file://" + uri) == {"SNAPPY"}
-    assert back.to_arrow().equals(pl.from_arrow(table).to_arrow())
-
-    # A table pyarrow wrote uncompressed is read as polars through Arrow's reader, not polars' (which
-    # would hold the whole file and the table); the compressed one polars wrote, by polars.
-    uncompressed = TypeEngine.to_literal(None, table, pa.Table)
     calls = []
-    monkeypatch.setattr(handlers, "_read_polars", lambda *args: calls.append(args) or pl.DataFrame())
-    frame = TypeEngine.to_python_value(None, uncompressed, pl.DataFrame)
-    assert not calls and frame.to_arrow().equals(pl.from_arrow(table).to_arrow())
-    TypeEngine.to_python_value(None, written, pl.DataFrame)
-    assert len(calls) == 1
+    read_polars = handlers._read_polars
+    monkeypatch.setattr(handlers, "_read_polars", lambda *args: calls.append(args) or read_polars(*args))
+    local, back = _round_trip(pl.from_arrow(table), pl.DataFrame)
+    assert _codecs(local.scalar.structured_dataset.uri if prefix == "memory" else "file://" + raw) == {"UNCOMPRESSED"}
+    assert not calls and back.equals(pl.from_arrow(table))  # through Arrow's row-group reader
+
+    monkeypatch.setenv("TASKLOOM_PARQUET_COMPRESSION", "snappy")  # as on object storage
+    remote, back = _round_trip(pl.from_arrow(table), pl.DataFrame)
+    assert _codecs(remote.scalar.structured_dataset.uri if prefix == "memory" else "file://" + raw) >= {"SNAPPY"}
+    assert len(calls) == 1 and back.equals(pl.from_arrow(table))
+
+
+def _polars_frame():
+    from decimal import Decimal
+
+    rows = 6
+    return pl.DataFrame(
+        {
+            "i": pl.Series([1, None, 3, 4, 5, 6], dtype=pl.Int32),
+            "u": pl.Series(range(rows), dtype=pl.UInt8),
+            "f": [0.5, 1.5, None, 3.5, 4.5, 5.5],
+            "s": ["a", "bb", None, "dd", "é", ""],
+            "b": [True, False, None, True, True, False],
+            "cat": pl.Series(["x", "y", "x", None, "y", "x"], dtype=pl.Categorical),
+            "enum": pl.Series(["lo", "hi", "lo", "hi", "lo", "hi"], dtype=pl.Enum(["lo", "hi"])),
+            "d": pl.date_range(datetime.date(2024, 1, 1), datetime.date(2024, 1, 6), eager=True),
+            "t": pl.datetime_range(
+                datetime.datetime(2024, 1, 1), datetime.datetime(2024, 1, 1, 0, 5), "1m", eager=True, time_zone="UTC"
+            ),
+            "dur": pl.Series([datetime.timedelta(seconds=k) for k in range(rows)]),
+            "l": [[1, 2], [], None, [3], [4, 5, 6], [7]],
+            "st": [{"x": k, "y": str(k)} for k in range(rows)],
+            "bin": [b"\x00", b"ab", None, b"", b"z", b"yy"],
+            "dec": pl.Series([Decimal("1.25"), Decimal("2.50"), None, Decimal("0"), Decimal("9.99"), Decimal("1")]),
+        }
+    )
+
+
+@pytest.mark.parametrize("codec", ["", "snappy"], ids=["this machine", "object storage"])
+def test_polars_tables_of_every_kind_come_back_as_they_left(codec, tmp_path, monkeypatch):
+    monkeypatch.setenv("TASKLOOM_RAW_OUTPUT_PREFIX", str(tmp_path))
+    monkeypatch.setenv("TASKLOOM_PARQUET_COMPRESSION", codec)
+    frame = _polars_frame()
+    _, back = _round_trip(frame, pl.DataFrame)
+    assert back.schema == frame.schema
+    assert back.equals(frame)
 
 
 def test_object_storage_gets_snappy_and_the_codec_can_be_chosen(monkeypatch):
