@@ -17,9 +17,9 @@ pandas may write to.
 
 from __future__ import annotations
 
-import functools
 import json
 import os
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -196,13 +196,22 @@ def each_part(read: Callable[[Any], Any], parts: Any) -> list[Any]:
     return list(part_threads().map(read, parts))
 
 
-@functools.cache
-def part_threads() -> Any:
-    """The threads that encode and decode Parquet parts, one a core: made once and kept, since fresh
-    threads per table (with their allocator heaps) raised the peak."""
-    from concurrent.futures import ThreadPoolExecutor  # only when a table of several parts is read or written
+_part_threads: tuple[int, Any] | None = None
+_part_threads_lock = threading.Lock()
 
-    return ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="taskloom-parquet")
+
+def part_threads() -> Any:
+    """The threads that encode and decode Parquet parts, one a core: made once a process and kept, since
+    fresh threads per table (with their allocator heaps) raised the peak. A process forked after they were
+    made gets its own (a child has none of its parent's threads: the parent's pool would never run)."""
+    global _part_threads
+    with _part_threads_lock:
+        if _part_threads is None or _part_threads[0] != os.getpid():
+            from concurrent.futures import ThreadPoolExecutor  # only when a table of several parts is read or written
+
+            pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="taskloom-parquet")
+            _part_threads = (os.getpid(), pool)
+        return _part_threads[1]
 
 
 def restored(schema: Any) -> Any:

@@ -7,10 +7,13 @@ index, attrs, values) and writable where that one is, while holding one table, n
 import datetime
 import io
 import json
+import os
+import signal
 import subprocess
 import sys
 import textwrap
 import threading
+import time
 
 import numpy as np
 import pandas as pd
@@ -384,3 +387,31 @@ def test_a_pandas_table_with_duplicate_labels_is_refused_as_from_pandas_refuses_
 
     with pytest.raises(ValueError, match="Duplicate column names"):
         to_arrow(pd.DataFrame(np.zeros((2, 2)), columns=["a", "a"]))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX's")
+def test_a_process_forked_after_parts_were_read_reads_parts_on_threads_of_its_own():
+    """A child has none of its parent's threads: reading with the parent's pool would wait forever."""
+    table = pa.table({"a": np.arange(20_000), "b": np.arange(20_000) * 0.5})
+    parts = {f"part-{k}": _parquet(table.slice(k * 10_000, 10_000), compression="snappy") for k in range(2)}
+
+    def open_part(part):
+        return io.BytesIO(parts[part])
+
+    assert read_arrow(open_part, list(parts)).equals(table)  # the parent's part threads exist now
+    child = os.fork()
+    if child == 0:  # the child: read on its own threads, or be killed by the parent's wait
+        try:
+            os._exit(0 if read_arrow(open_part, list(parts)).equals(table) else 1)
+        finally:
+            os._exit(2)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(child, os.WNOHANG)
+        if done:
+            assert os.waitstatus_to_exitcode(status) == 0
+            return
+        time.sleep(0.05)
+    os.kill(child, signal.SIGKILL)
+    os.waitpid(child, 0)
+    pytest.fail("the forked child never finished reading")
