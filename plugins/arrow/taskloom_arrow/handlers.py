@@ -274,20 +274,18 @@ def required_where_null_free(table: Any) -> Any:
     The values are the same for every reader; one that maps Parquet's repetition to nullability (pyarrow,
     Spark) sees such a column as not null.
     """
-    made = [
-        field.name
+    full = [
+        field.nullable and not pa.types.is_null(field.type) and column.null_count == 0
         for field, column in zip(table.schema, table.columns, strict=True)
-        if field.nullable and not pa.types.is_null(field.type) and column.null_count == 0
     ]
     metadata = {key: value for key, value in (table.schema.metadata or {}).items() if key != NULLABLE_KEY}
-    if not made:
+    if not any(full):
         return table if table.schema.metadata == (metadata or None) else table.replace_schema_metadata(metadata or None)
-    metadata[NULLABLE_KEY] = json.dumps(made).encode()
-    named = set(made)
-    schema = pa.schema(
-        [field.with_nullable(False) if field.name in named else field for field in table.schema], metadata=metadata
-    )
-    return table.cast(schema)
+    metadata[NULLABLE_KEY] = json.dumps(
+        [field.name for field, made in zip(table.schema, full, strict=True) if made]
+    ).encode()
+    fields = [field.with_nullable(False) if made else field for field, made in zip(table.schema, full, strict=True)]
+    return table.cast(pa.schema(fields, metadata=metadata))
 
 
 #: The Arrow size of a row group written (its rows: this over the table's bytes per row).

@@ -73,7 +73,7 @@ def read_pandas(open_part: Callable[[str], Any], parts: list[str], columns: list
     for _, metadata in footers:
         starts.append(starts[-1] + metadata.num_rows)
     # As read_arrow: compressed parts at once, one a thread.
-    alone = len(parts) == 1 or not _compressed(footers[0][1])
+    alone = len(parts) == 1 or not _any_compressed(footers[0][1])
 
     def read_part(index: int) -> dict[str, list[Any]]:
         if not alone:
@@ -151,17 +151,19 @@ def read_arrow(open_part: Callable[[str], Any], parts: list[str], columns: list[
     """The Parquet files ``parts`` (read in order) as one ``pyarrow.Table``, read a row group at a time (no copy:
     a column is the chunks as read); ``open_part`` and ``columns`` as :func:`read_pandas` takes them."""
     release_freed()
-    with open_part(parts[0]) as file:
-        first = pq.ParquetFile(file).metadata
+    first = None  # the first part's footer, read first when there are several
+    if len(parts) > 1:
+        with open_part(parts[0]) as file:
+            first = pq.ParquetFile(file).metadata
     # Compressed parts are decoded at once, one a thread; uncompressed ones are mostly copied, which
     # gains little on more threads and held more (a read peaked at 2.0x the table, against 1.6x).
-    alone = len(parts) == 1 or not _compressed(first)
+    alone = first is None or not _any_compressed(first)
 
     def read_part(index: int) -> tuple[Any, list[Any]]:
         if not alone:
             release_freed()  # what this thread freed reading the last table, as the caller's thread did
         with open_part(parts[index]) as file:
-            parquet = pq.ParquetFile(file, metadata=first if index == 0 else None)
+            parquet = pq.ParquetFile(file, metadata=first if index == 0 else None)  # no footer read twice
             groups = range(parquet.num_row_groups)
             return parquet.schema_arrow, [parquet.read_row_group(g, columns=columns, use_threads=alone) for g in groups]
 
@@ -173,7 +175,7 @@ def read_arrow(open_part: Callable[[str], Any], parts: list[str], columns: list[
     return as_written(table)
 
 
-def _compressed(metadata: Any) -> bool:
+def _any_compressed(metadata: Any) -> bool:
     """Whether any column of the first row group in a Parquet footer is compressed."""
     if not metadata.num_row_groups:
         return False

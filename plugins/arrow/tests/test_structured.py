@@ -638,3 +638,16 @@ def test_a_table_below_two_parts_is_one_file(tmp_path, monkeypatch):
     uri = TypeEngine.to_literal(None, table, pa.Table).scalar.structured_dataset.uri
     assert os.listdir(uri) == ["00000"]
     assert TypeEngine.to_python_value(None, TypeEngine.to_literal(None, table, pa.Table), pa.Table).equals(table)
+
+
+def test_columns_of_one_name_are_each_stored_required_by_their_own_nulls(tmp_path, monkeypatch):
+    """pyarrow tables may repeat a column name: one with nulls stays OPTIONAL beside one without."""
+    import pyarrow.parquet as pq
+
+    monkeypatch.setenv("TASKLOOM_RAW_OUTPUT_PREFIX", str(tmp_path))
+    table = pa.Table.from_arrays([pa.array([1, 2, 3]), pa.array([1, None, 3])], names=["x", "x"])
+    literal, back = _round_trip(table, pa.Table)
+    uri = literal.scalar.structured_dataset.uri
+    (part,) = [os.path.join(uri, name) for name in os.listdir(uri)]
+    assert [field.nullable for field in pq.ParquetFile(part).schema_arrow] == [False, True]
+    assert back.schema == table.schema and back.equals(table)
