@@ -222,7 +222,11 @@ def restored(schema: Any) -> Any:
     metadata = schema.metadata
     if not metadata or NULLABLE_KEY not in metadata:
         return schema
-    names = set(json.loads(metadata[NULLABLE_KEY]))
+    try:
+        listed = json.loads(metadata[NULLABLE_KEY])
+    except ValueError:  # not this plugin's writing: the key says nothing
+        listed = []
+    names = {name for name in listed if isinstance(name, str)} if isinstance(listed, list) else set()
     rest = {key: value for key, value in metadata.items() if key != NULLABLE_KEY}
     return pa.schema(
         [field.with_nullable(True) if field.name in names else field for field in schema], metadata=rest or None
@@ -231,8 +235,9 @@ def restored(schema: Any) -> Any:
 
 def as_written(table: Any) -> Any:
     """``table`` (or a record batch) read from Parquet, with its schema :func:`restored` (no data copied)."""
-    schema = restored(table.schema)
-    return table if schema is table.schema else table.cast(schema)
+    written = table.schema  # a new object at each access
+    schema = restored(written)
+    return table if schema is written else table.cast(schema)
 
 
 def release_freed() -> None:

@@ -437,3 +437,16 @@ def test_every_kind_of_pandas_table_comes_back_through_storage_as_a_plain_parque
     _check_like_to_pandas(TypeEngine.to_python_value(None, literal, pd.DataFrame), plain.to_pandas())
     back = TypeEngine.to_python_value(None, literal, pa.Table)
     assert back.schema.equals(plain.schema, check_metadata=True) and back.equals(plain)
+
+
+@pytest.mark.parametrize("value", [b"not json", b'{"a": 1}', b'[1, "a"]', b"\xff"])
+def test_a_nullable_key_that_is_not_a_list_of_names_is_dropped_and_the_rest_read_as_it_is(value):
+    from taskloom_arrow.reading import NULLABLE_KEY, as_written
+
+    table = pa.table({"a": pa.array([1, 2], pa.int64())}).cast(
+        pa.schema([pa.field("a", pa.int64(), nullable=False)], metadata={NULLABLE_KEY: value, b"k": b"v"})
+    )
+    got = read_arrow(_opener({"t": _parquet(table)})[0], ["t"])
+    assert got.schema.metadata == {b"k": b"v"}
+    assert got.schema.field("a").nullable is (value == b'[1, "a"]')  # the one name it does list
+    assert as_written(got) is got  # nothing left to restore: the same table
