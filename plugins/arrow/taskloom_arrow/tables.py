@@ -77,7 +77,7 @@ def _numbers_from_pandas(frame: Any) -> Any:
     if not all(isinstance(label, str) for label in labels):
         return None
     dtypes = list(frame.dtypes)  # once: each frame.dtypes builds a Series
-    if not all(isinstance(dtype, np.dtype) and dtype.kind in "iufb" for dtype in dtypes):
+    if not all(isinstance(dtype, np.dtype) and dtype.kind in "iufb" and dtype.isnative for dtype in dtypes):
         return None
     arrays = []
     for position, dtype in enumerate(dtypes):

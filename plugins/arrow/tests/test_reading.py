@@ -389,6 +389,13 @@ def test_a_pandas_table_with_duplicate_labels_is_refused_as_from_pandas_refuses_
         to_arrow(pd.DataFrame(np.zeros((2, 2)), columns=["a", "a"]))
 
 
+def test_a_byte_swapped_column_is_refused_as_from_pandas_refuses_it_naming_the_column():
+    from taskloom_arrow.tables import to_arrow
+
+    with pytest.raises(pa.ArrowNotImplementedError, match="Conversion failed for column x"):
+        to_arrow(pd.DataFrame({"x": np.arange(3, dtype=">f8")}))
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX's")
 def test_a_process_forked_after_parts_were_read_reads_parts_on_threads_of_its_own():
     """A child has none of its parent's threads: reading with the parent's pool would wait forever."""
