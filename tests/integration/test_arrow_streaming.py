@@ -151,3 +151,62 @@ def test_a_1e7_row_dataset_streams_from_files_and_s3_with_bounded_memory(dataset
         f"s3://{bucket}/big", f"s3://{bucket}/small", library, environment=environment_with(server)
     )
     check_streamed(figures, f"{library} from S3")
+
+
+WHOLE = textwrap.dedent(
+    """
+    import json, os, sys
+
+    import fsspec
+    import numpy as np
+    import pandas as pd
+    import polars as pl
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from taskloom.extend import TypeEngine
+
+    os.environ["TASKLOOM_RAW_OUTPUT_PREFIX"] = sys.argv[1]
+    os.cpu_count = lambda: 2  # two parts, two part threads, whatever this machine's cores
+    i = np.arange(1_000_000, dtype=np.int64)
+    table = pa.table({"a": i, "b": i * 0.5, "c": i % 7, "d": np.sqrt(i), "s": pa.array(["x", None] * 500_000)})
+    literal = TypeEngine.to_literal(None, table, pa.Table)
+    uri = literal.scalar.structured_dataset.uri
+    fs, path = fsspec.core.url_to_fs(uri)
+    parts = sorted(fs.find(path))
+    codecs = {}
+    for part in parts:
+        with fs.open(part, "rb") as file:
+            metadata = pq.ParquetFile(file).metadata
+        group = metadata.row_group(0)
+        codecs.update({group.column(k).path_in_schema: group.column(k).compression for k in range(group.num_columns)})
+    back = {kind.__module__.split(".")[0]: TypeEngine.to_python_value(None, literal, kind) for kind in (pa.Table, pd.DataFrame, pl.DataFrame)}
+    print(json.dumps({
+        "parts": [os.path.basename(part) for part in parts],
+        "codecs": codecs,
+        "pyarrow": back["pyarrow"].schema == table.schema and back["pyarrow"].equals(table),
+        "pandas": back["pandas"].equals(table.to_pandas()),
+        "polars": back["polars"].equals(pl.from_arrow(table)),
+    }))
+    """
+)
+
+
+def test_a_table_written_in_parts_to_s3_comes_back_whole_in_row_order(s3_pool):
+    """A table of one part a core goes to the bucket snappy (numbers it cannot shrink uncompressed) and comes
+    back whole, its parts read at once through s3fs on the part threads, as pyarrow, pandas and polars."""
+    server = s3_pool.get("seaweedfs")
+    bucket = server.create_bucket(f"parts-{uuid.uuid4().hex[:8]}").removeprefix("s3://")
+    environment = {**environment_with(server), "TASKLOOM_PARQUET_COMPRESSION": ""}
+    done = subprocess.run(
+        [sys.executable, "-c", WHOLE, f"s3://{bucket}/raw"],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    assert figures["parts"] == ["00000", "00001"]
+    assert figures["codecs"] == {"a": "SNAPPY", "b": "SNAPPY", "c": "SNAPPY", "d": "UNCOMPRESSED", "s": "SNAPPY"}
+    assert figures["pyarrow"] and figures["pandas"] and figures["polars"], figures
