@@ -81,8 +81,10 @@ def read_pandas(open_part: Callable[[str], Any], parts: list[str], columns: list
         part_gathered: dict[str, list[Any]] = {name: [] for name in others}
         start = starts[index]
         with open_part(parts[index]) as file:
-            # Its footer is read once (a request on S3).
-            parquet = pq.ParquetFile(file, metadata=footers[index][1])
+            # Its footer is read once (a request on S3). A part read on its own thread reads as it decodes
+            # (pre_buffer=False): Arrow otherwise reads each row group ahead on its I/O threads, a hand-over
+            # and the GIL for a Python file each time (pyarrow read 26 -> 23 ms, pandas 30-36 -> 28-35 ms).
+            parquet = pq.ParquetFile(file, metadata=footers[index][1], pre_buffer=alone)
             for group in range(parquet.num_row_groups):
                 for batch in _batches(parquet, group, schema.names, threads=alone):
                     stop = start + batch.num_rows
@@ -163,7 +165,8 @@ def read_arrow(open_part: Callable[[str], Any], parts: list[str], columns: list[
         if not alone:
             release_freed()  # what this thread freed reading the last table, as the caller's thread did
         with open_part(parts[index]) as file:
-            parquet = pq.ParquetFile(file, metadata=first if index == 0 else None)  # no footer read twice
+            # No footer read twice; a part on its own thread reads as it decodes (as in read_pandas).
+            parquet = pq.ParquetFile(file, metadata=first if index == 0 else None, pre_buffer=alone)
             groups = range(parquet.num_row_groups)
             return parquet.schema_arrow, [parquet.read_row_group(g, columns=columns, use_threads=alone) for g in groups]
 

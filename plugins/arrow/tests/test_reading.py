@@ -183,11 +183,20 @@ def test_compressed_parts_are_decoded_at_once_each_on_a_part_thread_and_uncompre
         f"part-{k}": _parquet(table.slice(k * 10_000, 10_000), row_group_size=2500, compression=compression)
         for k in range(4)
     }
-    readers = []
+    readers, reading_threads = [], set()
+
+    class Recorded(io.BytesIO):
+        def read(self, size=-1):
+            reading_threads.add(threading.current_thread().name)
+            return super().read(size)
+
+        def readinto(self, buffer):
+            reading_threads.add(threading.current_thread().name)
+            return super().readinto(buffer)
 
     def open_part(part):
         readers.append(threading.current_thread().name)
-        return io.BytesIO(parts[part])
+        return Recorded(parts[part])
 
     got = reader(open_part, list(parts))
     assert (got if reader is read_arrow else pa.Table.from_pandas(got)).select(
@@ -196,6 +205,9 @@ def test_compressed_parts_are_decoded_at_once_each_on_a_part_thread_and_uncompre
     on_part_threads = [name for name in readers if name.startswith("taskloom-parquet")]
     # Every part's rows read on a part thread (footers first, on the caller's); or all on the caller's.
     assert len(on_part_threads) == (len(parts) if compression == "snappy" else 0)
+    if compression == "snappy":
+        # Each part thread reads its own part as it decodes, not through Arrow's I/O threads (pre_buffer).
+        assert reading_threads <= {threading.current_thread().name} | set(on_part_threads), reading_threads
 
 
 def test_a_part_s_footer_is_read_once():
