@@ -35,7 +35,7 @@ from taskloom.extend import (
 )
 
 from taskloom_arrow.columns import STRING, arrow_kind
-from taskloom_arrow.reading import NULLABLE_KEY, as_written, each_part, read_arrow, read_pandas
+from taskloom_arrow.reading import NULLABLE_KEY, as_written, each_part, read_arrow, read_footer, read_pandas
 from taskloom_arrow.tables import from_arrow, library, to_arrow
 
 PARQUET_PART = "00000"  # flytekit's name for the one part it writes
@@ -194,9 +194,9 @@ def _read_polars(open_part: Any, parts: list[str], columns: list[str] | None) ->
 POLARS_READS_BELOW = 0.75
 
 
-def _compressed(open_part: Any, parts: list[str]) -> bool:
-    """Whether the Parquet files ``parts`` are compressed (their first row group's bytes under
-    :data:`POLARS_READS_BELOW` of its data), so that polars reads them itself.
+def _compressed(metadata: Any) -> bool:
+    """Whether the Parquet files whose first footer is ``metadata`` are compressed (their first row group's
+    bytes under :data:`POLARS_READS_BELOW` of its data), so that polars reads them itself.
 
     polars reads a whole file into memory before it decodes it: for a compressed file that is a fraction
     of the table, for an uncompressed one (this plugin writes those on the local disk,
@@ -205,8 +205,6 @@ def _compressed(open_part: Any, parts: list[str]) -> bool:
     ~1.6x, then ``from_arrow`` without a copy. polars decodes about twice as fast (13-15 ms for that
     table as snappy, against 27-33 ms), so it reads what is compressed.
     """
-    with open_part(parts[0]) as file:
-        metadata = pq.ParquetFile(file).metadata
     if not metadata.num_row_groups or not metadata.num_columns:
         return True  # nothing to hold: either reader will do
     group = metadata.row_group(0)
@@ -232,10 +230,9 @@ def column_compression(table: Any, compression: str) -> str | dict[str, str]:
     integers in sequence halve. Parquet names a codec per column chunk, and every reader reads mixed
     codecs. Tables with nested columns keep one codec (pyarrow names a nested column's codec by each leaf).
     """
-    if compression == "none" or any(pa.types.is_nested(field.type) for field in table.schema):
-        return compression
-    if len(set(table.column_names)) != table.num_columns:
-        return compression
+    nested = any(pa.types.is_nested(field.type) for field in table.schema)
+    if compression == "none" or nested or len(set(table.column_names)) != table.num_columns:
+        return compression  # one codec: per-column codecs are named by column (by leaf, when nested)
     codecs = {
         field.name: compression if _shrinks(column, compression) else "none"
         for field, column in zip(table.schema, table.columns, strict=True)
@@ -333,9 +330,10 @@ class ArrowDecoder(StructuredDatasetDecoder[Any]):
             open_part = functools.partial(fs.open, mode="rb")
             if library(self.python_type) == "pandas":
                 return read_pandas(open_part, parts, columns)
-            if library(self.python_type) == "polars" and _compressed(open_part, parts):
+            footer = read_footer(open_part, parts[0]) if library(self.python_type) == "polars" else None
+            if footer is not None and _compressed(footer):
                 return _read_polars(open_part, parts, columns)
-            return from_arrow(read_arrow(open_part, parts, columns), self.python_type)
+            return from_arrow(read_arrow(open_part, parts, columns, footer=footer), self.python_type)
         tables = []
         for part in parts:
             with fs.open(part, "rb") as file:

@@ -95,9 +95,8 @@ def read_pandas(open_part: Callable[[str], Any], parts: list[str], columns: list
                     start = stop
         return part_gathered
 
-    indexes = range(len(parts))
     gathered: dict[str, list[Any]] = {name: [] for name in others}
-    for part_gathered in [read_part(index) for index in indexes] if alone else each_part(read_part, indexes):
+    for part_gathered in each_part(read_part, range(len(parts)), at_once=not alone):
         for name, chunks in part_gathered.items():
             gathered[name] += chunks
     values: dict[int, Any] = {}
@@ -149,14 +148,16 @@ def _batches(parquet: Any, group: int, columns: list[str], threads: bool = True)
     return parquet.iter_batches(batch_size=BATCH_ROWS, row_groups=[group], columns=columns, use_threads=threads)
 
 
-def read_arrow(open_part: Callable[[str], Any], parts: list[str], columns: list[str] | None = None) -> Any:
+def read_arrow(
+    open_part: Callable[[str], Any], parts: list[str], columns: list[str] | None = None, *, footer: Any = None
+) -> Any:
     """The Parquet files ``parts`` (read in order) as one ``pyarrow.Table``, read a row group at a time (no copy:
-    a column is the chunks as read); ``open_part`` and ``columns`` as :func:`read_pandas` takes them."""
+    a column is the chunks as read); ``open_part`` and ``columns`` as :func:`read_pandas` takes them, and
+    ``footer`` the first part's footer (``FileMetaData``) when the caller has read it already."""
     release_freed()
-    first = None  # the first part's footer, read first when there are several
-    if len(parts) > 1:
-        with open_part(parts[0]) as file:
-            first = pq.ParquetFile(file).metadata
+    first = footer  # the first part's footer, read first when there are several
+    if first is None and len(parts) > 1:
+        first = read_footer(open_part, parts[0])
     # Compressed parts are decoded at once, one a thread; uncompressed ones are mostly copied, which
     # gains little on more threads and held more (a read peaked at 2.0x the table, against 1.6x).
     alone = first is None or not _any_compressed(first)
@@ -170,12 +171,18 @@ def read_arrow(open_part: Callable[[str], Any], parts: list[str], columns: list[
             groups = range(parquet.num_row_groups)
             return parquet.schema_arrow, [parquet.read_row_group(g, columns=columns, use_threads=alone) for g in groups]
 
-    read = [read_part(index) for index in range(len(parts))] if alone else each_part(read_part, range(len(parts)))
+    read = each_part(read_part, range(len(parts)), at_once=not alone)
     tables = [table for _, groups in read for table in groups]
     if not tables:  # files without a row group: their columns, no rows
         return _selected(restored(read[0][0]), columns).empty_table()
     table = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
     return as_written(table)
+
+
+def read_footer(open_part: Callable[[str], Any], part: str) -> Any:
+    """The footer (``FileMetaData``) of the Parquet file ``part``."""
+    with open_part(part) as file:
+        return pq.ParquetFile(file).metadata
 
 
 def _any_compressed(metadata: Any) -> bool:
@@ -186,9 +193,10 @@ def _any_compressed(metadata: Any) -> bool:
     return any(group.column(i).compression != "UNCOMPRESSED" for i in range(group.num_columns))
 
 
-def each_part(read: Callable[[Any], Any], parts: Any) -> list[Any]:
+def each_part(read: Callable[[Any], Any], parts: Any, *, at_once: bool = True) -> list[Any]:
     """``read`` applied to each of ``parts``, the results in their order: on the kept threads
-    (:func:`part_threads`, so at most one part a core at a time) when there are several.
+    (:func:`part_threads`, so at most one part a core at a time) when there are several and ``at_once``,
+    else one after another on this thread.
 
     This plugin writes a large table as one part a core (``handlers.write_parquet_parts``), encoded at
     once; read at once too, each on one thread, the compressed parts of a 1e6 x 4 table of numbers
@@ -196,7 +204,7 @@ def each_part(read: Callable[[Any], Any], parts: Any) -> list[Any]:
     on its slowest column each time), in alternating runs of ``benchmarks/tables.py``'s reading side.
     """
     parts = list(parts)
-    if len(parts) < 2:
+    if len(parts) < 2 or not at_once:
         return [read(part) for part in parts]
     return list(part_threads().map(read, parts))
 

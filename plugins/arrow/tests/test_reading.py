@@ -469,3 +469,20 @@ def test_a_nullable_key_that_is_not_a_list_of_names_is_dropped_and_the_rest_read
     assert got.schema.metadata == {b"k": b"v"}
     assert got.schema.field("a").nullable is (value == b'[1, "a"]')  # the one name it does list
     assert as_written(got) is got  # nothing left to restore: the same table
+
+
+@pytest.mark.parametrize("compression", ["snappy", "none"])
+def test_read_arrow_given_the_first_footer_opens_each_part_once(compression):
+    """The polars decoder reads the first footer to choose its reader; read_arrow then does not read it again."""
+    from taskloom_arrow.reading import read_footer
+
+    table = pa.table({"a": np.arange(4000), "b": np.arange(4000) * 0.5})
+    parts = {f"part-{k}": _parquet(table.slice(k * 2000, 2000), compression=compression) for k in range(2)}
+    open_part, opened = _opener(parts)
+    footer = read_footer(open_part, "part-0")
+    opened.clear()
+    assert read_arrow(open_part, list(parts), footer=footer).equals(table)
+    assert sorted(opened) == sorted(parts)  # each once, for its rows
+    opened.clear()
+    read_arrow(open_part, list(parts))
+    assert sorted(opened) == sorted(["part-0", *parts])  # without it, the first footer is read first
