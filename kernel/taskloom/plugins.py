@@ -184,17 +184,22 @@ def _read_group(group: str) -> list[tuple[str, str]]:
 
 
 def _index_key() -> str:
-    # The same inputs as stevedore's cache key: the interpreter, every sys.path entry and the
-    # modification times of the entries and of every entry_points.txt under them. Installing,
-    # upgrading or removing a distribution changes one of them. (os.listdir rather than glob, and
-    # no hashlib: both cost milliseconds at every start.)
+    # What decides stevedore's answer: the interpreter, every sys.path entry, the metadata
+    # directories (*.dist-info, *.egg-info) in each entry and the modification time of each one's
+    # entry_points.txt. Installing, upgrading or removing a distribution adds, renames or removes one
+    # of those directories or rewrites its file. An entry's own modification time is left out (unlike
+    # stevedore's key): it changes with any file made in it, and the current directory is an entry
+    # (every `python -c`, every file a user saves in their project), so the index was missed
+    # for nothing. An entry that is not a directory (a zip) keys on its time. (os.listdir rather than
+    # glob, and no hashlib: both cost milliseconds at every start.)
     parts = [sys.executable, sys.prefix]
     for entry in sys.path:
-        parts.append(f"{entry}:{_mtime(entry)}")
         try:
             names = sorted(os.listdir(entry or "."))
         except OSError:
+            parts.append(f"{entry}:{_mtime(entry)}")
             continue
+        parts.append(entry)
         for name in names:
             if name.endswith((".dist-info", ".egg-info")):
                 path = os.path.join(entry, name, "entry_points.txt")

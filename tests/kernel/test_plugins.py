@@ -221,6 +221,18 @@ def test_a_warm_start_discovers_from_the_index_without_entry_point_machinery(tmp
     assert warm["names"] == cold["names"] and warm["metadata_imported"] is False
 
 
+def test_a_file_made_in_a_path_entry_keeps_the_index(tmp_path):
+    """The current directory is a sys.path entry of every ``python -c``: a file saved there (or a
+    ``__pycache__`` made there) is no installation, and the index still answers."""
+    root = plugin_distribution(tmp_path / "site", "alpha")
+    cache = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    cold = run_python(DISCOVER, path=root, env=cache)
+    (root / "notes.txt").write_text("saved by a user")
+    (root / "__pycache__").mkdir()
+    warm = run_python(DISCOVER, path=root, env=cache)
+    assert warm["names"] == cold["names"] and warm["metadata_imported"] is False
+
+
 def test_installing_a_plugin_invalidates_the_index(tmp_path):
     root = plugin_distribution(tmp_path / "site", "alpha")
     cache = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
