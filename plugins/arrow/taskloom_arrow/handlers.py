@@ -15,11 +15,14 @@ directory; Parquet goes in its file ``00000``, CSV in its file ``.csv``. A URI t
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
+import shutil
+import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pyarrow as pa
@@ -35,7 +38,15 @@ from taskloom.extend import (
 )
 
 from taskloom_arrow.columns import STRING, arrow_kind
-from taskloom_arrow.reading import NULLABLE_KEY, as_written, each_part, read_arrow, read_footer, read_pandas
+from taskloom_arrow.reading import (
+    NULLABLE_KEY,
+    arrow_may_read,
+    as_written,
+    each_part,
+    read_arrow,
+    read_footer,
+    read_pandas,
+)
 from taskloom_arrow.tables import from_arrow, library, to_arrow
 
 PARQUET_PART = "00000"  # flytekit's name for the one part it writes
@@ -102,7 +113,41 @@ def _parts(uri: str, storage_format: str) -> tuple[Any, list[str]]:
     if not wanted:
         part = CSV_PART if storage_format == CSV else PARQUET_PART
         wanted = [path.rstrip("/") + "/" + part]
+    if _local(uri):  # local paths as the filesystem gives them (a "file://" one would be read as relative)
+        return fs, wanted
     return fs, [name if "://" in name or "://" not in uri else _with_protocol(uri, name) for name in wanted]
+
+
+def _local(uri: str) -> bool:
+    return split_protocol(uri)[0] == "file"
+
+
+def _part_opener(uri: str, fs: Any) -> Callable[[str], Any]:
+    """How the reading functions open the parts of the table at ``uri``: a local file as Arrow's own
+    (``pa.OSFile``: Arrow's threads may read it, :func:`reading.arrow_may_read`), any other through
+    ``fs`` (a Python file, read on Python threads only)."""
+    return pa.OSFile if _local(uri) else functools.partial(fs.open, mode="rb")
+
+
+@contextlib.contextmanager
+def _csv_source(uri: str, fs: Any, part: str) -> Iterator[Any]:
+    """The CSV file ``part`` of the table at ``uri``, opened for Arrow's CSV reader.
+
+    That reader reads its input on Arrow's I/O threads whatever it is given, and a Python file must
+    not be read there (:func:`reading.arrow_may_read`): a local file is opened as Arrow's own, any other
+    is first copied into a local temporary file (on disk, 1 MiB at a time: a table larger than memory
+    still streams), opened so.
+    """
+    if _local(uri):
+        with pa.OSFile(part) as file:
+            yield file
+        return
+    with tempfile.TemporaryDirectory(prefix="taskloom-csv-") as directory:
+        copy = os.path.join(directory, CSV_PART)
+        with fs.open(part, "rb") as remote, open(copy, "wb") as local:
+            shutil.copyfileobj(remote, local, 1 << 20)
+        with pa.OSFile(copy) as file:
+            yield file
 
 
 def _with_protocol(uri: str, name: str) -> str:
@@ -327,16 +372,16 @@ class ArrowDecoder(StructuredDatasetDecoder[Any]):
         columns = _columns(current_task_metadata)
         fs, parts = _parts(flyte_value.uri, self.supported_format)
         if self.supported_format == PARQUET:
-            open_part = functools.partial(fs.open, mode="rb")
+            open_part = _part_opener(flyte_value.uri, fs)
             if library(self.python_type) == "pandas":
                 return read_pandas(open_part, parts, columns)
             footer = read_footer(open_part, parts[0]) if library(self.python_type) == "polars" else None
             if footer is not None and _compressed(footer):
-                return _read_polars(open_part, parts, columns)
+                return _read_polars(functools.partial(fs.open, mode="rb"), parts, columns)
             return from_arrow(read_arrow(open_part, parts, columns, footer=footer), self.python_type)
         tables = []
         for part in parts:
-            with fs.open(part, "rb") as file:
+            with _csv_source(flyte_value.uri, fs, part) as file:
                 include = pa_csv.ConvertOptions(include_columns=columns) if columns else None
                 tables.append(pa_csv.read_csv(file, convert_options=include))
         table = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
@@ -347,20 +392,22 @@ class ArrowDecoder(StructuredDatasetDecoder[Any]):
         memory holds one batch, not the table."""
         columns = _columns(current_task_metadata)
         fs, parts = _parts(flyte_value.uri, self.supported_format)
+        open_part = _part_opener(flyte_value.uri, fs)
         for part in parts:
-            with fs.open(part, "rb") as file:
-                if self.supported_format == CSV:
+            if self.supported_format == CSV:
+                with _csv_source(flyte_value.uri, fs, part) as file:
                     include = pa_csv.ConvertOptions(include_columns=columns) if columns else None
-                    reader = pa_csv.open_csv(file, convert_options=include)
-                    for batch in reader:
+                    for batch in pa_csv.open_csv(file, convert_options=include):
                         yield from_arrow(pa.Table.from_batches([batch]), self.python_type)
-                else:
-                    # One row group at a time: one reader over every row group holds far more than a
-                    # row group (a 305 MiB table of 500,000-row groups: ~190 MiB, against ~55 MiB so).
-                    parquet = pq.ParquetFile(file)
-                    for group in range(parquet.num_row_groups):
-                        for batch in parquet.iter_batches(row_groups=[group], columns=columns):
-                            yield from_arrow(as_written(pa.Table.from_batches([batch])), self.python_type)
+                continue
+            with open_part(part) as file:
+                # One row group at a time: one reader over every row group holds far more than a
+                # row group (a 305 MiB table of 500,000-row groups: ~190 MiB, against ~55 MiB so).
+                threads = arrow_may_read(file)
+                parquet = pq.ParquetFile(file, pre_buffer=threads)
+                for group in range(parquet.num_row_groups):
+                    for batch in parquet.iter_batches(row_groups=[group], columns=columns, use_threads=threads):
+                        yield from_arrow(as_written(pa.Table.from_batches([batch])), self.python_type)
 
 
 def built_in() -> list[StructuredDatasetEncoder[Any] | StructuredDatasetDecoder[Any]]:

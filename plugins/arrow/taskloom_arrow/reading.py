@@ -49,7 +49,7 @@ def read_pandas(open_part: Callable[[str], Any], parts: list[str], columns: list
     footers = []
     for part in parts:
         with open_part(part) as file:
-            parquet = pq.ParquetFile(file)
+            parquet = pq.ParquetFile(file, pre_buffer=False)  # the footer only: nothing read ahead
             footers.append((parquet.schema_arrow, parquet.metadata))
     schema = _selected(footers[0][0], columns)
     rows = sum(metadata.num_rows for _, metadata in footers)
@@ -84,9 +84,10 @@ def read_pandas(open_part: Callable[[str], Any], parts: list[str], columns: list
             # Its footer is read once (a request on S3). A part read on its own thread reads as it decodes
             # (pre_buffer=False): Arrow otherwise reads each row group ahead on its I/O threads, a hand-over
             # and the GIL for a Python file each time (pyarrow read 26 -> 23 ms, pandas 30-36 -> 28-35 ms).
-            parquet = pq.ParquetFile(file, metadata=footers[index][1], pre_buffer=alone)
+            threads = alone and arrow_may_read(file)
+            parquet = pq.ParquetFile(file, metadata=footers[index][1], pre_buffer=threads)
             for group in range(parquet.num_row_groups):
-                for batch in _batches(parquet, group, schema.names, threads=alone):
+                for batch in _batches(parquet, group, schema.names, threads=threads):
                     stop = start + batch.num_rows
                     for position, target in direct.items():
                         target[start:stop] = batch.column(data_fields[position]).to_numpy(zero_copy_only=False)
@@ -167,9 +168,12 @@ def read_arrow(
             release_freed()  # what this thread freed reading the last table, as the caller's thread did
         with open_part(parts[index]) as file:
             # No footer read twice; a part on its own thread reads as it decodes (as in read_pandas).
-            parquet = pq.ParquetFile(file, metadata=first if index == 0 else None, pre_buffer=alone)
+            threads = alone and arrow_may_read(file)
+            parquet = pq.ParquetFile(file, metadata=first if index == 0 else None, pre_buffer=threads)
             groups = range(parquet.num_row_groups)
-            return parquet.schema_arrow, [parquet.read_row_group(g, columns=columns, use_threads=alone) for g in groups]
+            return parquet.schema_arrow, [
+                parquet.read_row_group(g, columns=columns, use_threads=threads) for g in groups
+            ]
 
     read = each_part(read_part, range(len(parts)), at_once=not alone)
     tables = [table for _, groups in read for table in groups]
@@ -179,10 +183,25 @@ def read_arrow(
     return as_written(table)
 
 
+def arrow_may_read(file: Any) -> bool:
+    """Whether Arrow's own threads may read ``file`` (decode its columns at once, read ahead): only when
+    it is one of Arrow's native files (``pa.OSFile`` and the like), never a Python file.
+
+    Arrow calls a Python file (fsspec's, ``open()``'s) with the GIL, and its threads keep the file, or a
+    buffer of its bytes, for a moment after a read has returned: a process ending then (the interpreter
+    finalizing) stops the thread asking for the GIL, and the C++ runtime aborts the process ("terminate
+    called without an active exception", exit -6) after its work is done: pyarrow's issue 34314, caught
+    here by a CI run. A Python file is read on Python threads only: the caller's or the part threads
+    (:func:`each_part`), which already read each compressed part on one thread; a lone part or the
+    uncompressed parts of a Python file are decoded on the caller's thread.
+    """
+    return isinstance(file, pa.NativeFile) and not isinstance(file, pa.PythonFile)
+
+
 def read_footer(open_part: Callable[[str], Any], part: str) -> Any:
     """The footer (``FileMetaData``) of the Parquet file ``part``."""
     with open_part(part) as file:
-        return pq.ParquetFile(file).metadata
+        return pq.ParquetFile(file, pre_buffer=False).metadata
 
 
 def _any_compressed(metadata: Any) -> bool:

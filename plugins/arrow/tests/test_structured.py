@@ -3,6 +3,7 @@
 import datetime
 import json
 import os
+import threading
 import typing
 from typing import Annotated
 
@@ -651,3 +652,70 @@ def test_columns_of_one_name_are_each_stored_required_by_their_own_nulls(tmp_pat
     (part,) = [os.path.join(uri, name) for name in os.listdir(uri)]
     assert [field.nullable for field in pq.ParquetFile(part).schema_arrow] == [False, True]
     assert back.schema == table.schema and back.equals(table)
+
+
+def _threads_calling_python_files(monkeypatch) -> list[threading.Thread]:
+    """The threads of every call into the Python files storage hands out (fsspec's memory and local files)."""
+    from fsspec.implementations.local import LocalFileOpener
+    from fsspec.implementations.memory import MemoryFile
+
+    threads: list[threading.Thread] = []
+
+    def recording(original):
+        def recorded(self, *args, **kwargs):
+            threads.append(threading.current_thread())
+            return original(self, *args, **kwargs)
+
+        return recorded
+
+    for cls in (MemoryFile, LocalFileOpener):
+        for name in ("read", "readinto", "seek", "tell"):
+            if hasattr(cls, name):
+                monkeypatch.setattr(cls, name, recording(getattr(cls, name)))
+    return threads
+
+
+@pytest.mark.parametrize("rows", [1_000, 1_000_000], ids=["one part", "two parts"])
+@pytest.mark.parametrize("storage_format", ["parquet", "csv"])
+@pytest.mark.parametrize("python_type", [pa.Table, pd.DataFrame])
+@pytest.mark.parametrize("prefix", ["memory", "file"])
+def test_arrow_s_own_threads_never_call_a_python_file(python_type, storage_format, rows, prefix, tmp_path, monkeypatch):
+    """Arrow calls a Python file with the GIL, and its threads keep it a moment after a read returns: a process
+    ending then aborted ("terminate called without an active exception") after its work was done, once in a CI
+    run. Stored tables are read, whole and in batches, with every call into a Python file on a Python thread
+    (Arrow's threads show in Python as dummy threads); local files are read as Arrow's own files."""
+    import numpy as np
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    raw = f"memory://threads-{os.getpid()}-{id(tmp_path)}" if prefix == "memory" else str(tmp_path / "raw")
+    monkeypatch.setenv("TASKLOOM_RAW_OUTPUT_PREFIX", raw)
+    column = np.arange(rows if storage_format == "parquet" else rows // 10)
+    table = pa.table({"a": column, "b": column * 0.5, "c": column % 7, "d": np.sqrt(column)})
+    value = table if python_type is pa.Table else table.to_pandas()
+    literal = TypeEngine.to_literal(None, value, Annotated[python_type, storage_format])
+    threads = _threads_calling_python_files(monkeypatch)
+    back = TypeEngine.to_python_value(None, literal, python_type)
+    stored = TypeEngine.to_python_value(None, literal, StructuredDataset)
+    batches = list(stored.open(pa.Table).iter())
+    assert (back if python_type is pa.Table else pa.Table.from_pandas(back, preserve_index=False)).equals(table)
+    assert pa.concat_tables(batches).equals(table)
+    on_arrow_threads = {thread.name for thread in threads if isinstance(thread, threading._DummyThread)}
+    assert not on_arrow_threads, f"a Python file was called on Arrow's threads: {on_arrow_threads}"
+    # Memory storage hands out Python files only; a local file is read natively (Arrow's threads may read it).
+    assert bool(threads) == (prefix == "memory"), len(threads)
+
+
+def test_a_table_of_parts_is_read_from_its_file_uri(tmp_path, monkeypatch):
+    """A directory of parts named by a file:// URI (its parts were taken for paths relative to the working
+    directory, and the read failed)."""
+    import numpy as np
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setenv("TASKLOOM_RAW_OUTPUT_PREFIX", str(tmp_path))
+    column = np.arange(1_000_000)
+    table = pa.table({"a": column, "b": column * 0.5, "c": column % 7, "d": np.sqrt(column)})
+    uri = TypeEngine.to_literal(None, table, pa.Table).scalar.structured_dataset.uri
+    assert len(os.listdir(uri)) == 2
+    stored = StructuredDataset(uri="file://" + uri)
+    assert stored.open(pa.Table).all().equals(table)
+    assert pa.concat_tables(stored.open(pa.Table).iter()).equals(table)
