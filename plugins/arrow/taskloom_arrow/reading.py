@@ -150,11 +150,18 @@ def _batches(parquet: Any, group: int, columns: list[str], threads: bool = True)
 
 
 def read_arrow(
-    open_part: Callable[[str], Any], parts: list[str], columns: list[str] | None = None, *, footer: Any = None
+    open_part: Callable[[str], Any],
+    parts: list[str],
+    columns: list[str] | None = None,
+    *,
+    footer: Any = None,
+    open_native: Callable[[str], Any] | None = None,
 ) -> Any:
     """The Parquet files ``parts`` (read in order) as one ``pyarrow.Table``, read a row group at a time (no copy:
-    a column is the chunks as read); ``open_part`` and ``columns`` as :func:`read_pandas` takes them, and
-    ``footer`` the first part's footer (``FileMetaData``) when the caller has read it already."""
+    a column is the chunks as read); ``open_part`` and ``columns`` as :func:`read_pandas` takes them,
+    ``footer`` the first part's footer (``FileMetaData``) when the caller has read it already, and
+    ``open_native`` opens a part as Arrow's own file when it can (local storage): a lone part or
+    uncompressed parts are then read by Arrow's threads (:func:`arrow_may_read`)."""
     release_freed()
     first = footer  # the first part's footer, read first when there are several
     if first is None and len(parts) > 1:
@@ -166,7 +173,7 @@ def read_arrow(
     def read_part(index: int) -> tuple[Any, list[Any]]:
         if not alone:
             release_freed()  # what this thread freed reading the last table, as the caller's thread did
-        with open_part(parts[index]) as file:
+        with (open_native if alone and open_native is not None else open_part)(parts[index]) as file:
             # No footer read twice; a part on its own thread reads as it decodes (as in read_pandas).
             threads = alone and arrow_may_read(file)
             parquet = pq.ParquetFile(file, metadata=first if index == 0 else None, pre_buffer=threads)

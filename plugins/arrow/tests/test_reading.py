@@ -228,6 +228,10 @@ def test_a_lone_python_file_is_read_on_the_caller_s_thread_and_a_native_one_by_a
     assert calls == {threading.current_thread()}
     (tmp_path / "t").write_bytes(data)
     native_read = reader(lambda part: pa.OSFile(str(tmp_path / part)), ["t"])
+    if reader is read_arrow:  # on local storage a lone part is read natively, the Python file left unopened
+        opened = []
+        native_read = read_arrow(opened.append, ["t"], open_native=lambda part: pa.OSFile(str(tmp_path / part)))
+        assert opened == []
     if reader is read_arrow:
         assert python_read.equals(table) and native_read.equals(table)
     else:

@@ -683,7 +683,7 @@ def test_arrow_s_own_threads_never_call_a_python_file(python_type, storage_forma
     """Arrow calls a Python file with the GIL, and its threads keep it a moment after a read returns: a process
     ending then aborted ("terminate called without an active exception") after its work was done, once in a CI
     run. Stored tables are read, whole and in batches, with every call into a Python file on a Python thread
-    (Arrow's threads show in Python as dummy threads); local files are read as Arrow's own files."""
+    (Arrow's threads show in Python as dummy threads)."""
     import numpy as np
 
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
@@ -701,8 +701,7 @@ def test_arrow_s_own_threads_never_call_a_python_file(python_type, storage_forma
     assert pa.concat_tables(batches).equals(table)
     on_arrow_threads = {thread.name for thread in threads if isinstance(thread, threading._DummyThread)}
     assert not on_arrow_threads, f"a Python file was called on Arrow's threads: {on_arrow_threads}"
-    # Memory storage hands out Python files only; a local file is read natively (Arrow's threads may read it).
-    assert bool(threads) == (prefix == "memory"), len(threads)
+    assert threads or prefix == "file"  # the recording works (memory storage hands out Python files only)
 
 
 def test_a_table_of_parts_is_read_from_its_file_uri(tmp_path, monkeypatch):
