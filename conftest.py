@@ -5,7 +5,11 @@ private state, so that no test reads or writes the user's caches, configuration 
   user cache directory: ``XDG_CACHE_HOME`` points at a private directory before anything imports them;
 * ``XDG_CONFIG_HOME`` likewise, and taskloom's own configuration variables are cleared;
 * local executions are recorded in the execution store: ``TASKLOOM_DATA_DIR`` points at a private
-  directory (a test that looks at the store sets its own).
+  directory (a test that looks at the store sets its own);
+* no bytecode is written (``PYTHONDONTWRITEBYTECODE``): tests rewrite a program and run it again within
+  the same second, and Python's bytecode cache keys on the source's size and whole-second modification
+  time, so a rewrite of the same size ran the old code (a resume printed the old program's answer);
+  and some tests list every file a command leaves. A person's edit comes seconds later.
 
 Interpreters started by tests inherit the same environment.
 
@@ -17,6 +21,7 @@ states its own ``@settings`` only where it needs other limits, and says why.
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 
 import pytest
@@ -26,6 +31,8 @@ _STATE = tempfile.mkdtemp(prefix="taskloom-tests-")
 os.environ["XDG_CACHE_HOME"] = os.path.join(_STATE, "cache")
 os.environ["XDG_CONFIG_HOME"] = os.path.join(_STATE, "config")
 os.environ["TASKLOOM_DATA_DIR"] = os.path.join(_STATE, "data")
+os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
+sys.dont_write_bytecode = True
 for _variable in (
     "TASKLOOM_CONFIG",
     "TASKLOOM_DISABLE_PLUGINS",

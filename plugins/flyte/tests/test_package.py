@@ -58,14 +58,7 @@ def write_program(root: Path, text: str = PROGRAM) -> Path:
     package = root / "pipeline"
     package.mkdir(parents=True, exist_ok=True)
     (package / "__init__.py").write_text("")
-    flows = package / "flows.py"
-    written = flows.stat().st_mtime if flows.exists() else None
-    flows.write_text(textwrap.dedent(text))
-    if written is not None:
-        # As an edit by hand, a second or more later: Python's bytecode cache keys on the source's size and
-        # whole-second modification time, and a program of the same size rewritten in the same second
-        # would run as it was (with bytecode written, as without PYTHONDONTWRITEBYTECODE).
-        os.utime(flows, (written + 1, written + 1))
+    (package / "flows.py").write_text(textwrap.dedent(text))
     return package
 
 
@@ -691,8 +684,7 @@ def write_big_project(root: Path) -> None:
 
 
 def leftovers(directory: Path) -> list[str]:
-    """What lies under ``directory``, but Python's own bytecode cache of the imported program."""
-    return sorted(str(path.relative_to(directory)) for path in directory.rglob("*") if "__pycache__" not in path.parts)
+    return sorted(str(path.relative_to(directory)) for path in directory.rglob("*"))
 
 
 @pytest.mark.parametrize(
