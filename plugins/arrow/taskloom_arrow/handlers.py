@@ -412,7 +412,7 @@ class ArrowDecoder(StructuredDatasetDecoder[Any]):
                 # One row group at a time: one reader over every row group holds far more than a
                 # row group (a 305 MiB table of 500,000-row groups: ~190 MiB, against ~55 MiB so).
                 threads = arrow_may_read(file)
-                parquet = pq.ParquetFile(file, pre_buffer=threads)
+                parquet = pq.ParquetFile(file, pre_buffer=False)  # as read_arrow reads (reading.py)
                 for group in range(parquet.num_row_groups):
                     for batch in parquet.iter_batches(row_groups=[group], columns=columns, use_threads=threads):
                         yield from_arrow(as_written(pa.Table.from_batches([batch])), self.python_type)

@@ -718,3 +718,24 @@ def test_a_table_of_parts_is_read_from_its_file_uri(tmp_path, monkeypatch):
     stored = StructuredDataset(uri="file://" + uri)
     assert stored.open(pa.Table).all().equals(table)
     assert pa.concat_tables(stored.open(pa.Table).iter()).equals(table)
+
+
+def test_polars_reading_a_compressed_table_itself_calls_the_python_file_on_python_threads(tmp_path, monkeypatch):
+    """polars reads compressed Parquet itself, from the Python file storage hands out: on the caller's thread."""
+    import numpy as np
+
+    monkeypatch.setenv("TASKLOOM_RAW_OUTPUT_PREFIX", f"memory://polars-threads-{os.getpid()}-{id(tmp_path)}")
+    monkeypatch.setenv("TASKLOOM_PARQUET_COMPRESSION", "snappy")
+    column = np.arange(1_000_000)
+    frame = pl.DataFrame({"a": column, "b": column % 7})
+    literal = TypeEngine.to_literal(None, frame, pl.DataFrame)
+    from taskloom_arrow import handlers
+
+    read_by_polars = []
+    monkeypatch.setattr(
+        handlers, "_read_polars", lambda *args, _read=handlers._read_polars: read_by_polars.append(1) or _read(*args)
+    )
+    threads = _threads_calling_python_files(monkeypatch)
+    assert TypeEngine.to_python_value(None, literal, pl.DataFrame).equals(frame)
+    assert read_by_polars == [1]
+    assert threads and not [thread for thread in threads if isinstance(thread, threading._DummyThread)]
