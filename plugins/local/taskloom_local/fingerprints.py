@@ -252,7 +252,14 @@ def _global_names(code: types.CodeType) -> set[str]:
 
 
 def _is_entity(value: Any) -> bool:
-    return hasattr(value, "python_interface") and hasattr(value, "name") and not isinstance(value, type)
+    """Whether ``value`` is something a node runs: its class (or the instance itself) defines
+    ``python_interface`` and ``name``. Asked of the value alone, a ``MagicMock`` has every attribute,
+    and a mocked task holds one (``task_mock`` sets ``execute``): the walk followed mock after new mock,
+    calling each, until memory ran out (a CI run's worker at 23 GB)."""
+    if isinstance(value, type):
+        return False
+    kind, own = type(value), getattr(value, "__dict__", {})
+    return all(hasattr(kind, name) or name in own for name in ("python_interface", "name"))
 
 
 # The standard library and installed distributions (sysconfig would say it exactly, for ~1.5 ms).
