@@ -168,7 +168,7 @@ def read_arrow(
         first = read_footer(open_part, parts[0])
     # Compressed parts are decoded at once, one a thread; uncompressed ones are mostly copied, which
     # gains little on more threads and held more (a read peaked at 2.0x the table, against 1.6x).
-    alone = first is None or not _any_compressed(first)
+    alone = len(parts) == 1 or not _any_compressed(first)
 
     def read_part(index: int) -> tuple[Any, list[Any]]:
         if not alone:

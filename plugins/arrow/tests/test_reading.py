@@ -231,6 +231,8 @@ def test_a_lone_python_file_is_read_on_the_caller_s_thread_and_a_native_one_by_a
     if reader is read_arrow:  # on local storage a lone part is read natively, the Python file left unopened
         opened = []
         native_read = read_arrow(opened.append, ["t"], open_native=lambda part: pa.OSFile(str(tmp_path / part)))
+        footer = pq.ParquetFile(io.BytesIO(data)).metadata  # compressed: a lone part all the same
+        read_arrow(opened.append, ["t"], footer=footer, open_native=lambda part: pa.OSFile(str(tmp_path / part)))
         assert opened == []
     if reader is read_arrow:
         assert python_read.equals(table) and native_read.equals(table)
