@@ -181,10 +181,10 @@ class ExecutionParameters:
     def working_directory(self) -> str:
         """A directory of this task execution's own, created fresh for it (on first use)."""
         if self._working_directory is None:
-            import tempfile
+            from taskloom.core.scratch import scratch_directory
 
             name = self._execution_id if isinstance(self._execution_id, str) else self._execution_id.name
-            self._working_directory = tempfile.mkdtemp(prefix=f"taskloom-{name}-")
+            self._working_directory = scratch_directory(f"taskloom-{name}-")
         return self._working_directory
 
     @property
@@ -285,12 +285,12 @@ def current_context() -> ExecutionParameters:
     """The context of the running task; outside one, a default context with its own execution id."""
     params = _current.get()
     if params is None:
-        import tempfile
+        from taskloom.core.scratch import scratch_directory
 
         params = ExecutionParameters(
             execution_id=new_execution_id(),
             task_id=None,
-            working_directory=tempfile.mkdtemp(prefix="taskloom-"),
+            working_directory=scratch_directory("taskloom-"),
             execution_date=dt.datetime.now(dt.UTC),
         )
         _current.set(params)

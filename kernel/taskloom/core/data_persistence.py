@@ -19,9 +19,9 @@ Type transformers get one through the context they receive (``ctx.file_access``)
 from __future__ import annotations
 
 import os
-import tempfile
 import threading
 
+from taskloom.core.scratch import scratch_directory
 from taskloom.storage import download, get_filesystem, is_remote, raw_output_prefix, split_protocol, upload
 
 
@@ -193,7 +193,7 @@ def default_file_access() -> FileAccessProvider:
         return provider
     with _defaults_lock:
         if _sandbox_root is None:
-            _sandbox_root = tempfile.mkdtemp(prefix="taskloom-files-")
+            _sandbox_root = scratch_directory("taskloom-files-")
         provider = _defaults.get(prefix)
         if provider is None:
             provider = FileAccessProvider(

@@ -20,9 +20,9 @@ def download_root() -> str:
     global _download_root
     with _download_lock:
         if _download_root is None:
-            import tempfile  # ~5 ms with shutil and random: only when something is downloaded
+            from taskloom.core.scratch import scratch_directory
 
-            _download_root = tempfile.mkdtemp(prefix="taskloom-downloads-")
+            _download_root = scratch_directory("taskloom-downloads-")
         return _download_root
 
 
