@@ -42,6 +42,7 @@ from taskloom_arrow.reading import (
     NULLABLE_KEY,
     arrow_may_read,
     as_written,
+    choose_memory_pool,
     each_part,
     read_arrow,
     read_footer,
@@ -422,11 +423,13 @@ def built_in() -> list[StructuredDatasetEncoder[Any] | StructuredDatasetDecoder[
     """The handlers of every library that is installed: pyarrow always, pandas and polars when importable.
 
     Found with ``importlib.util.find_spec`` first, so a missing library costs no failed import; an
-    installed one is imported here, when a table is first written or read.
+    installed one is imported here, when a table is first written or read. Arrow's memory pool is chosen
+    here too (:func:`~taskloom_arrow.reading.choose_memory_pool`).
     """
     import importlib
     import importlib.util
 
+    choose_memory_pool()
     types: list[Any] = [pa.Table]
     for module, name in (("pandas", "DataFrame"), ("polars", "DataFrame")):
         if importlib.util.find_spec(module) is not None:

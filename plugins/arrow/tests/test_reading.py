@@ -520,3 +520,54 @@ def test_read_arrow_given_the_first_footer_opens_each_part_once(compression):
     opened.clear()
     read_arrow(open_part, list(parts))
     assert sorted(opened) == sorted(["part-0", *parts])  # without it, the first footer is read first
+
+
+POOL_PROGRAM = textwrap.dedent(
+    """
+    import os, sys
+    import pyarrow as pa
+    from taskloom.extend import TypeEngine
+
+    if sys.argv[1] == "system":  # the program chose a pool itself
+        pa.set_memory_pool(pa.system_memory_pool())
+    before = pa.table({"a": list(range(1000))})  # made in the pool the process started with
+    os.environ["TASKLOOM_RAW_OUTPUT_PREFIX"] = sys.argv[2]
+    literal = TypeEngine.to_literal(None, before, pa.Table)
+    after = TypeEngine.to_python_value(None, literal, pa.Table)
+    assert after.equals(before) and before.column("a")[999].as_py() == 999
+    print(pa.default_memory_pool().backend_name)
+    """
+)
+
+
+def _jemalloc_in_this_build() -> bool:
+    try:
+        pa.jemalloc_memory_pool()
+    except NotImplementedError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize(
+    ("chosen", "expected"),
+    [
+        (None, "jemalloc" if _jemalloc_in_this_build() else "mimalloc"),
+        ("mimalloc", "mimalloc"),
+        ("system", "system"),
+        ("jemalloc", "jemalloc" if _jemalloc_in_this_build() else "mimalloc"),
+    ],
+)
+def test_arrow_s_pool_is_jemalloc_once_a_table_is_written_unless_the_process_chose_one(chosen, expected, tmp_path):
+    """In a fresh interpreter: writing a table makes jemalloc Arrow's default pool; a pool named by
+    ``ARROW_DEFAULT_MEMORY_POOL`` or set by the program stays, and a table made before is still whole."""
+    env = {key: value for key, value in os.environ.items() if key != "ARROW_DEFAULT_MEMORY_POOL"}
+    how = "env"
+    if chosen == "system":
+        how = "system"  # set with pa.set_memory_pool, not named by the variable
+    elif chosen is not None:
+        env["ARROW_DEFAULT_MEMORY_POOL"] = chosen
+    done = subprocess.run(
+        [sys.executable, "-c", POOL_PROGRAM, how, str(tmp_path)], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [expected]
