@@ -290,20 +290,25 @@ def choose_memory_pool() -> None:
     (``ARROW_DEFAULT_MEMORY_POOL`` unset) and the default is still Arrow's (mimalloc).
 
     Called when this plugin's handlers are first made, before a table is written or read. For Parquet
-    written and read table after table in one process, Arrow's jemalloc settings hand what a read freed
-    back to the system and take it again at less cost than mimalloc, whose pages a thread keeps or
-    gives back only to fault them in anew. Alternating runs of the benchmark's writing and reading
-    processes (``benchmarks/tables.py``, a 1e6 x 4 table, 5 rounds of 5 runs a side) measured:
+    read table after table in one process, jemalloc (as Arrow configures it) hands what a read freed
+    back to the system and takes it again at less cost than mimalloc, whose pages a thread keeps or
+    gives back only to fault them in anew: the same ~2,000 page faults of a read cost 0-8 ms of kernel
+    time in most processes and 30-50 ms in some. Alternating runs of the benchmark's writing and reading
+    processes (``benchmarks/tables.py``'s storage cases, a 1e6 x 4 table, 5 rounds of 5 runs a side),
+    Arrow's mimalloc against this:
 
-    * reads: pyarrow from object storage (snappy) 29 -> 20 ms, from the local disk 22 -> 10 ms, polars
-      local 14 -> 11 ms, pandas 34 -> 30 and 21 -> 21 ms, with far less time in the kernel (the slow
-      runs of mimalloc spent 30-50 ms there, faulting the same ~2,000 pages);
-    * peaks over the table: writing 1.35-1.68x -> 1.07-1.12x, reading pyarrow 1.62-1.66x -> 1.23-1.24x;
-    * writes: the same speed.
+    * reads into pyarrow: 27.9 -> 17.4 ms from object storage (snappy), 16.5 -> 9.6 ms from the local
+      disk, peaks 1.60-1.62x -> 1.19-1.26x the table; into polars from the local disk 19.3 -> 12.0 ms,
+      1.61x -> 1.23x;
+    * reads into pandas (copied into NumPy's arrays) and polars' own reads of compressed files: the same;
+    * writes: the same (1.4-1.6x). ``pyarrow.set_memory_pool`` is the pool pyarrow hands to what it
+      calls (the Parquet readers, Arrow's files, conversions); the Parquet writer's encoders take Arrow's
+      C++ default, fixed when pyarrow is imported, from ``ARROW_DEFAULT_MEMORY_POOL``: a process started
+      with ``ARROW_DEFAULT_MEMORY_POOL=jemalloc`` wrote at 1.07-1.12x.
 
-    Arrow preferred jemalloc on Linux until 2024, and switched to mimalloc for the same allocator
-    on every platform, not for speed. Buffers made before the switch keep their pool. Setting
-    ``ARROW_DEFAULT_MEMORY_POOL`` (``mimalloc``, ``jemalloc`` or ``system``) keeps Arrow's choice.
+    Arrow preferred jemalloc on Linux until 2024, and switched to mimalloc for the same allocator on
+    every platform, not for speed. Buffers made before the switch keep their pool. Setting
+    ``ARROW_DEFAULT_MEMORY_POOL`` (``mimalloc``, ``jemalloc`` or ``system``) keeps the process's choice.
     """
     if os.environ.get(POOL_VARIABLE) or pa.default_memory_pool().backend_name != "mimalloc":
         return
