@@ -15,6 +15,10 @@ Interpreters started by tests inherit the same environment. The private director
 process exits (each pytest-xdist worker has its own): a run left ~370 MiB in it (uv's cache, tables,
 recorded executions), and runs piled up in the temporary directory.
 
+A test that leaves an event loop running in its thread fails at teardown: every later test in that
+process would see it (an async task called from plain code returns its coroutine where a loop runs), and
+the failure would land on whichever test ran next.
+
 Hypothesis runs under one of two profiles registered here, chosen by ``TASKLOOM_HYPOTHESIS_PROFILE``
 (``dev`` when unset; ``.ci/run`` sets ``ci``; ``--hypothesis-profile`` still overrides both). A test
 states its own ``@settings`` only where it needs other limits, and says why.
@@ -22,12 +26,14 @@ states its own ``@settings`` only where it needs other limits, and says why.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import functools
 import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -76,3 +82,16 @@ def pytest_configure(config: pytest.Config) -> None:
     if name not in ("dev", "ci"):
         raise pytest.UsageError(f"{HYPOTHESIS_PROFILE_VARIABLE}: expected 'dev' or 'ci', got {name!r}")
     settings.load_profile(name)
+
+
+@pytest.fixture(autouse=True)
+def _no_event_loop_left_running() -> Iterator[None]:
+    yield
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # none running: as it should be between tests
+        return
+    pytest.fail(
+        f"the test left an event loop running in this thread ({loop!r}): later tests in this process would "
+        "run inside it (a started Playwright sync API does this until it is stopped)"
+    )

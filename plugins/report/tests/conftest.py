@@ -69,10 +69,16 @@ FLAGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser() -> Iterator[Any]:
-    """Debian's chromium, headless, driven by Playwright for Python (``playwright install`` is never run): one
-    browser, with a fresh profile, for every test of the session that opens a page."""
+    """Debian's chromium, headless, driven by Playwright for Python (``playwright install`` is never run): a
+    browser with a fresh profile for each test that opens a page (~0.3 s each).
+
+    Not one for the session: while Playwright's sync API is started, its event loop counts as running in
+    the thread that started it, and every test that ran after a browser test in the same pytest worker
+    saw a running loop (an async task called from plain code returned its coroutine, an eager workflow's
+    resume ran every call again: a CI worker that ran tests in another order failed both). Stopped after
+    each test, it leaves the thread as it found it; the root conftest fails a test that does not."""
     # Here, not at the top: the tests that open no page need not import Playwright.
     from playwright.sync_api import sync_playwright
 

@@ -2,7 +2,7 @@
 
 Playwright rather than Selenium: ``page.on("request")`` sees every request the page makes, so "no network
 request" is observed directly, and one Python API clicks, measures boxes and takes screenshots. The browser
-is the system's (``executable_path``); ``playwright install`` is never run. One browser for the session (conftest).
+is the system's (``executable_path``); ``playwright install`` is never run. A browser for each test (conftest).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 from plugins.report.tests.conftest import loom
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def opened(browser: Any, twenty: Any) -> Iterator[tuple[Any, list[str], list[str]]]:
     """The 20-node run's report (written by ``loom report``) open in a page, with every request it made
     and every error its script raised."""

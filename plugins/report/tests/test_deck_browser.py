@@ -40,7 +40,7 @@ def page_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return page
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def opened(browser: Any, page_file: Path) -> Iterator[tuple[Any, list[str], list[str]]]:
     """The deck page open in chromium, with every request it made and every error its script raised."""
     page = browser.new_page()
