@@ -4,6 +4,7 @@ map elements and eager calls are skipped by path; ``loom executions list|show|pr
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import json
 import signal
@@ -294,6 +295,42 @@ def test_a_resume_of_an_eager_workflow_skips_the_calls_that_had_finished(store):
     assert succeeded == {"square0", "square1", "square2"} and RAN == ["square3", "square4"]
     (node,) = store.nodes(execution_id)  # the calls are its children: counted, not rows of their own
     assert (node.path, node.status, node.children_succeeded, node.children_failed) == ("eager-total", "succeeded", 5, 0)
+
+
+def test_an_eager_workflow_run_and_resumed_where_an_event_loop_runs_skips_the_calls_that_had_finished(store):
+    # As in a notebook, whose cells run inside the kernel's event loop: the eager body is awaited on a thread of
+    # its own, and its calls were run by a runner outside the execution (none recorded, all run again).
+    async def cell():
+        BROKEN.add(3)
+        return fail_then_resume(store, lambda: LocalExecutor().execute(eager_total, {"n": 5}), eager_total)
+
+    result, execution_id, succeeded = asyncio.run(cell())
+    assert result == 30
+    assert succeeded == {"square0", "square1", "square2"} and RAN == ["square3", "square4"]
+    (node,) = store.nodes(execution_id)
+    assert (node.path, node.status, node.children_succeeded, node.children_failed) == ("eager-total", "succeeded", 5, 0)
+
+
+@task(retries=2, retry_on=(ConnectionError,))
+async def flaky_once(x: int) -> int:
+    RAN.append(f"flaky{x}")
+    if len(RAN) == 1:
+        raise ConnectionError("dropped")
+    return x + 1
+
+
+@workflow
+def calls_flaky(x: int) -> int:
+    return flaky_once(x=x)
+
+
+def test_an_async_task_in_a_workflow_run_where_an_event_loop_runs_is_retried(store):
+    # Its attempt once ended when its coroutine was made: the failure came after, outside the retries.
+    async def cell():
+        return calls_flaky(x=1)
+
+    assert asyncio.run(cell()) == 2
+    assert RAN == ["flaky1", "flaky1"]
 
 
 def test_python_resumes_a_loom_run_finding_the_entity_from_its_file(flows, environment, monkeypatch, tmp_path):

@@ -405,6 +405,13 @@ class NodeRunner:
                             checked=True,  # bindings were checked when the workflow was compiled
                             node_path=path,
                         )
+                        if inspect.isawaitable(result):  # an async body, run where an event loop is running
+                            # Awaited here, inside the attempt: with this runner current (an eager body's
+                            # calls are this node's children, recorded and skipped on resume) and retried
+                            # as any attempt. Awaited after it, the body ran with no runner of this
+                            # execution (a fresh one: its calls ran again on every resume) and its
+                            # failures were never retried.
+                            result = _run_to_completion(result)
                     else:
                         result = self._run_bounded(entity, inputs, execution, path, attempt, checkpoint, pool, timeout)
                 break
@@ -421,8 +428,6 @@ class NodeRunner:
                         runner.abandon()
                     else:
                         runner.close()
-        if inspect.isawaitable(result):  # an async body run on a thread whose event loop is running
-            result = _run_to_completion(result)
         outputs = entity.python_interface.outputs_by_name(result)
         if self.raw_output_prefix is not None:
             outputs = self._offload(outputs, entity, execution, path)
@@ -494,11 +499,11 @@ class NodeRunner:
                     checked=True,
                     node_path=path,
                 )
+                if inspect.isawaitable(result):  # as in an attempt: awaited with this runner current
+                    result = _run_to_completion(result)
         finally:
             if runner.used:
                 runner.close()
-        if inspect.isawaitable(result):
-            result = _run_to_completion(result)
         return entity.python_interface.outputs_by_name(result)
 
 
