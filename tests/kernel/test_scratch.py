@@ -21,51 +21,41 @@ def _run(program: str, tmp_path: Path) -> list[str]:
     return sorted(str(path.relative_to(scratch)) for path in scratch.rglob("*"))
 
 
-def test_the_directories_of_a_run_that_wrote_nothing_are_gone_at_exit(tmp_path: Path) -> None:
+def test_the_directories_of_a_process_that_wrote_nothing_are_gone_at_exit(tmp_path: Path) -> None:
     left = _run(
         """
-        import os
-        from taskloom import task, workflow, current_context
+        import datetime as dt, os
+        from taskloom import current_context
+        from taskloom.core.context_manager import ExecutionParameters
         from taskloom.core.data_persistence import default_file_access
         from taskloom.types.blob import download_root
 
-        @task
-        def t(x: int) -> int:
-            assert os.path.isdir(current_context().working_directory)
-            return x + 1
-
-        @workflow
-        def w(x: int) -> int:
-            return t(x=t(x=x))
-
-        assert w(x=1) == 3
-        assert os.path.isdir(default_file_access().local_sandbox_dir)
-        assert os.path.isdir(download_root())
-        print(current_context().working_directory)
+        made = [
+            current_context().working_directory,  # the context outside a task
+            # a task attempt's own, made when its body asks
+            ExecutionParameters("e1", "t", None, dt.datetime.now(dt.UTC)).working_directory,
+            default_file_access().local_sandbox_dir,
+            download_root(),
+        ]
+        assert all(os.path.isdir(path) for path in made), made
         """,
         tmp_path,
     )
     assert left == []
 
 
-def test_what_a_task_wrote_stays_with_the_directories_that_lead_to_it(tmp_path: Path) -> None:
+def test_what_was_written_stays_with_the_directories_that_lead_to_it(tmp_path: Path) -> None:
     left = _run(
         """
-        import os
-        from taskloom import task, current_context
+        import datetime as dt, os
+        from taskloom.core.context_manager import ExecutionParameters
         from taskloom.core.data_persistence import default_file_access
 
-        @task
-        def t() -> str:
-            path = os.path.join(current_context().working_directory, "out.txt")
-            with open(path, "w") as file:
-                file.write("kept")
-            return path
-
-        path = t()
-        os.makedirs(os.path.join(os.path.dirname(path), "empty", "deeper"))
+        directory = ExecutionParameters("e1", "t", None, dt.datetime.now(dt.UTC)).working_directory
+        with open(os.path.join(directory, "out.txt"), "w") as file:
+            file.write("kept")
+        os.makedirs(os.path.join(directory, "empty", "deeper"))  # empty: removed
         default_file_access()  # its sandbox, empty: removed
-        print(path)
         """,
         tmp_path,
     )
