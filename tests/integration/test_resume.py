@@ -333,6 +333,31 @@ def test_an_async_task_in_a_workflow_run_where_an_event_loop_runs_is_retried(sto
     assert RAN == ["flaky1", "flaky1"]
 
 
+@task
+async def async_square(x: int) -> int:
+    RAN.append(f"square{x}")
+    if x in BROKEN:
+        raise ValueError(f"no square of {x}")
+    return x * x
+
+
+@workflow
+def async_mapped(xs: list[int]) -> int:
+    return total(xs=map_task(async_square, concurrency=1)(x=xs))
+
+
+def test_a_map_of_an_async_task_run_and_resumed_where_an_event_loop_runs_gives_its_values(store):
+    # One lane, on the calling thread, whose loop is running: each element's call gave its coroutine, and the map
+    # failed on an output of coroutines.
+    async def cell():
+        BROKEN.add(3)
+        return fail_then_resume(store, lambda: async_mapped(xs=[0, 1, 2, 3, 4]), async_mapped)
+
+    result, _, succeeded = asyncio.run(cell())
+    assert result == 30
+    assert succeeded == {"square0", "square1", "square2"} and RAN == ["square3", "square4"]
+
+
 def test_python_resumes_a_loom_run_finding_the_entity_from_its_file(flows, environment, monkeypatch, tmp_path):
     # The entity is found from the file the execution came from.
     for name, value in environment.items():

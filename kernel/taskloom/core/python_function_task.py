@@ -90,7 +90,10 @@ class PythonFunctionTask(PythonTask, Generic[T]):
         run many elements of one task (a map). Inputs are taken as checked.
 
         Each call gets a fresh context (``current_context()``) with ``checkpoint``; outputs are
-        checked against the interface as :meth:`run` checks them, with the same errors.
+        checked against the interface as :meth:`run` checks them, with the same errors. An ``async``
+        task's call, made in a thread where an event loop is running, gives its outputs as :meth:`run`
+        gives them there: the body's coroutine (an executor calls such a task through :meth:`run` and
+        awaits it on another thread).
         """
         interface = self.python_interface
         names = interface.output_names

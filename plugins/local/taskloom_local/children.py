@@ -264,7 +264,13 @@ class LocalRunner:
         """
         execution = self._execution
         prepared = getattr(entity, "prepared", None)
-        if prepared is not None and not getattr(entity, "starts_children", True):
+        # Not for an async task: on a lane run by a thread whose event loop is running (the calling
+        # thread in a notebook), its prepared call gives the body's coroutine; run_body awaits it.
+        if (
+            prepared is not None
+            and not getattr(entity, "starts_children", True)
+            and not getattr(entity, "is_async", False)
+        ):
             call = prepared(execution_id=execution.name, execution_date=execution.date)
             return lambda inputs, path: call(inputs, Checkpoints(execution, path))
         return functools.partial(self._nodes.run_body, entity, execution)
