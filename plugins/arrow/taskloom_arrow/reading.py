@@ -307,10 +307,10 @@ def choose_memory_pool() -> None:
       with ``ARROW_DEFAULT_MEMORY_POOL=jemalloc`` wrote at 1.07-1.12x.
 
     Arrow preferred jemalloc on Linux until 2024, and switched to mimalloc for the same allocator on
-    every platform, not for speed. Buffers made before the switch keep their pool. A program that set
-    Arrow's mimalloc pool itself (``pa.set_memory_pool(pa.mimalloc_memory_pool())``) cannot be told from one
-    that did not: the default is that very pool. Setting
-    ``ARROW_DEFAULT_MEMORY_POOL`` (``mimalloc``, ``jemalloc`` or ``system``) keeps the process's choice.
+    every platform, not for speed. Buffers made before the switch keep their pool. Setting
+    ``ARROW_DEFAULT_MEMORY_POOL`` (``mimalloc``, ``jemalloc`` or ``system``) keeps the process's choice. A
+    program that set Arrow's mimalloc pool itself (``pa.set_memory_pool(pa.mimalloc_memory_pool())``)
+    cannot be told from one that did not (the default is that very pool): it names it in the variable.
     """
     if os.environ.get(POOL_VARIABLE) or pa.default_memory_pool().backend_name != "mimalloc":
         return
