@@ -339,6 +339,7 @@ class _Worker:
             target=serve, args=(child_end, list(sys.path), os.getpid()), name="taskloom-worker", daemon=True
         )
         process.start()
+        _one_reader_of_the_exit_status(process)
         child_end.close()
         return cls(process, parent_end)
 
@@ -357,6 +358,32 @@ class _Worker:
         if self.process.is_alive():
             self.kill()
         self.connection.close()
+
+
+def _one_reader_of_the_exit_status(process: Any) -> None:
+    """Make ``process``'s exit status read by one thread at a time.
+
+    A forkserver child's status comes once, as 8 bytes its forkserver writes to the sentinel pipe. Every
+    thread that asks (``is_alive``, ``join``, ``exitcode``, and ``Process.start`` of any process, which
+    polls every child) reads that pipe, and when two read at once the one that finds it empty sets the
+    status to 255 over the right one (CPython gh-130895): a worker killed by SIGKILL was reported as
+    "exited with code 255" whenever another lane was starting a worker as it died. Here a poll takes a
+    lock, and the blocking wait for the end happens before it, so that ``is_alive`` never waits behind
+    a ``join``.
+    """
+    from multiprocessing.connection import wait
+
+    popen = process._popen  # private: the one place a poll can be made to take a lock
+    poll = popen.poll
+    lock = threading.Lock()
+
+    def locked_poll(flag: int = os.WNOHANG) -> int | None:
+        if flag != os.WNOHANG and popen.returncode is None:
+            wait([popen.sentinel])
+        with lock:
+            return poll(os.WNOHANG)
+
+    popen.poll = locked_poll
 
 
 # --- the pipe between the scheduler and a worker -----------------------------------------------

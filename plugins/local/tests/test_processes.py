@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.connection
 import os
 import pickle
 import signal
@@ -15,7 +16,7 @@ import pytest
 from taskloom import WorkflowFailurePolicy, current_context, task, workflow
 from taskloom.exceptions.user import UserTimeoutError
 from taskloom_local.executor import LocalExecutor
-from taskloom_local.processes import TaskNotImportable, WorkerDiedError, receive, send
+from taskloom_local.processes import TaskNotImportable, WorkerDiedError, _Worker, receive, send
 
 # Workers find tasks by reference, so the tasks of these tests live at module level.
 
@@ -175,6 +176,35 @@ def test_a_worker_killed_mid_task_is_retried_and_the_run_goes_on(executor, tmp_p
 def test_a_dead_worker_fails_its_node_with_the_signal_named(executor):
     with pytest.raises(WorkerDiedError, match=r"die_always.*SIGKILL"):
         executor.execute(one_dies_one_finishes, {"seconds": 0.0})
+
+
+def test_a_dead_workers_signal_is_named_however_many_threads_ask_at_once():
+    # A forkserver child's exit status is 8 bytes on a pipe; two threads reading it at once (a lane's
+    # join, another lane starting a worker, which polls every child) left 255 in place of -SIGKILL
+    # (CPython gh-130895): "exited with code 255" for a worker killed by SIGKILL, in CI. Without the
+    # lock this fails in most rounds.
+    wrong = []
+    for _ in range(10):
+        worker = _Worker.start()
+        worker.process.kill()
+        multiprocessing.connection.wait([worker.process.sentinel], 10)
+        start = threading.Barrier(6)
+        codes: list[int | None] = []
+
+        def ask(process, start, codes):
+            start.wait()
+            process.is_alive()
+            codes.append(process.exitcode)
+
+        threads = [threading.Thread(target=ask, args=(worker.process, start, codes)) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        worker.process.join()
+        wrong.extend(code for code in [*codes, worker.process.exitcode] if code != -signal.SIGKILL)
+        worker.connection.close()
+    assert wrong == []
 
 
 def test_after_a_worker_dies_the_other_nodes_complete_under_that_policy(executor, tmp_path):
