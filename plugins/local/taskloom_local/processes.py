@@ -261,17 +261,22 @@ class ProcessPool:
         worker.stop()
 
     def _died(self, task_name: str, worker: _Worker) -> WorkerDiedError:
-        worker.process.join(1)
+        # Its forkserver reports a dead worker's status within milliseconds; a busy machine can take longer.
+        worker.process.join(5)
         code = worker.process.exitcode
-        if code is not None and code < 0:
+        if code is None:  # its end of the pipe closed, yet it runs on: nobody can give it a task again
+            worker.kill()
+            return WorkerDiedError(
+                f"task {task_name!r}: its worker process (pid {worker.process.pid}) closed its pipe to the scheduler "
+                "while running it and was killed (the task's body closed file descriptors it did not open?)"
+            )
+        if code < 0:
             try:
                 how = f"was killed by signal {signal.Signals(-code).name}"
             except ValueError:
                 how = f"was killed by signal {-code}"
-        elif code is not None:
-            how = f"exited with code {code}"
         else:
-            how = "stopped answering"
+            how = f"exited with code {code}"
         return WorkerDiedError(
             f"task {task_name!r}: its worker process (pid {worker.process.pid}) {how} while running it "
             "(out of memory, a crash in native code, or killed from outside)"

@@ -100,6 +100,15 @@ def kept_after_freeing() -> int:
     return _resident_after_freeing_a_block()
 
 
+@task
+def hang_up(marker: str) -> int:
+    with open(marker, "w") as handle:
+        handle.write(str(os.getpid()))
+    os.closerange(3, 1024)  # the worker's end of its pipe to the scheduler among them
+    time.sleep(60)
+    return 0
+
+
 @workflow
 def two_pids(seconds: float) -> tuple[int, int]:
     return pid_after(seconds=seconds), pid_after(seconds=seconds)
@@ -176,6 +185,24 @@ def test_a_worker_killed_mid_task_is_retried_and_the_run_goes_on(executor, tmp_p
 def test_a_dead_worker_fails_its_node_with_the_signal_named(executor):
     with pytest.raises(WorkerDiedError, match=r"die_always.*SIGKILL"):
         executor.execute(one_dies_one_finishes, {"seconds": 0.0})
+
+
+def test_a_worker_that_hangs_up_but_runs_on_is_killed_not_given_the_next_task(tmp_path):
+    marker = tmp_path / "pid"
+
+    @workflow
+    def wf(marker: str) -> int:
+        return hang_up(marker=marker)
+
+    executor = LocalExecutor(processes=1)
+    try:
+        with pytest.raises(WorkerDiedError, match="hang_up"):
+            executor.execute(wf, {"marker": str(marker)})
+        with pytest.raises(ProcessLookupError):
+            os.kill(int(marker.read_text()), 0)  # killed, not left sleeping with nobody to talk to
+        assert executor.execute(two_pids, {"seconds": 0.0})[0] != int(marker.read_text())  # a new worker
+    finally:
+        executor.close()
 
 
 def test_a_dead_workers_signal_is_named_however_many_threads_ask_at_once():
